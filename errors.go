@@ -1,0 +1,138 @@
+package oauthlogin
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors. Every error the Manager reports wraps one of these, so
+// callers can test them with errors.Is; the failure redirect carries only the
+// matching [Code], never the error text.
+var (
+	// ErrNotFound is returned by stores for a record that does not exist or
+	// has expired.
+	ErrNotFound = errors.New("oauthlogin: not found")
+	// ErrAlreadyUsed is returned by a OneTimeStore for a key consumed before.
+	ErrAlreadyUsed = errors.New("oauthlogin: already used")
+	// ErrIdentityExists is returned by IdentityStore.CreateIdentity when an
+	// identity with the same provider and subject is already stored.
+	ErrIdentityExists = errors.New("oauthlogin: identity exists")
+
+	// ErrConfig reports an invalid Config or provider configuration.
+	ErrConfig = errors.New("oauthlogin: invalid configuration")
+	// ErrUnknownProvider is returned for a provider name that is not registered.
+	ErrUnknownProvider = errors.New("oauthlogin: unknown provider")
+	// ErrRedirectNotAllowed rejects a success or failure URL outside the allowlist.
+	ErrRedirectNotAllowed = errors.New("oauthlogin: redirect URL not allowed")
+	// ErrScopeNotAllowed rejects a requested scope the host did not allow.
+	ErrScopeNotAllowed = errors.New("oauthlogin: scope not allowed")
+
+	// ErrStateMissing: the callback carried no state parameter.
+	ErrStateMissing = errors.New("oauthlogin: state missing")
+	// ErrStateMismatch: the callback's state matches no login flow of this browser.
+	ErrStateMismatch = errors.New("oauthlogin: state mismatch")
+	// ErrStateReplayed: the callback's state was used before.
+	ErrStateReplayed = errors.New("oauthlogin: state replayed")
+	// ErrProviderMismatch: the flow was started for another provider.
+	ErrProviderMismatch = errors.New("oauthlogin: provider mismatch")
+	// ErrIssuerMismatch: the RFC 9207 iss parameter is wrong or missing.
+	ErrIssuerMismatch = errors.New("oauthlogin: issuer mismatch")
+	// ErrProviderDenied: the user or provider refused the authorization (access_denied).
+	ErrProviderDenied = errors.New("oauthlogin: provider denied access")
+	// ErrProviderError: the provider answered the authorization request with another error.
+	ErrProviderError = errors.New("oauthlogin: provider error")
+	// ErrCodeMissing: the callback carried neither a code nor an error.
+	ErrCodeMissing = errors.New("oauthlogin: authorization code missing")
+	// ErrTokenExchange: the token endpoint failed or refused the code.
+	ErrTokenExchange = errors.New("oauthlogin: token exchange failed")
+	// ErrIDToken: the ID token is missing or failed validation.
+	ErrIDToken = errors.New("oauthlogin: invalid ID token")
+	// ErrProfile: the provider's user info could not be fetched or is unusable.
+	ErrProfile = errors.New("oauthlogin: profile unavailable")
+	// ErrIdentityConflict: the identity belongs to another user.
+	ErrIdentityConflict = errors.New("oauthlogin: identity linked to another user")
+
+	// ErrNoSession: the request carries no valid session.
+	ErrNoSession = errors.New("oauthlogin: no session")
+	// ErrNoRefreshToken: the session has no provider refresh token.
+	ErrNoRefreshToken = errors.New("oauthlogin: no refresh token")
+	// ErrRefresh: the provider refused or failed to refresh the token.
+	ErrRefresh = errors.New("oauthlogin: token refresh failed")
+	// ErrImplicitFlow: the implicit grant is refused (RFC 9700 §2.1.2).
+	ErrImplicitFlow = errors.New("oauthlogin: implicit flow refused: deprecated by RFC 9700 §2.1.2, use the authorization code flow with PKCE")
+	// ErrCrossOrigin: a cookie-authenticated request that changes state came
+	// from another origin (http.CrossOriginProtection).
+	ErrCrossOrigin = errors.New("oauthlogin: cross-origin request refused")
+)
+
+// Error codes: the short, stable, machine-readable values of the error query
+// parameter on the failure redirect and of "error" in JSON error bodies.
+const (
+	CodeUnknownProvider    = "unknown_provider"
+	CodeRedirectNotAllowed = "redirect_not_allowed"
+	CodeScopeNotAllowed    = "scope_not_allowed"
+	CodeStateMissing       = "state_missing"
+	CodeStateMismatch      = "state_mismatch"
+	CodeStateReplayed      = "state_replayed"
+	CodeProviderMismatch   = "provider_mismatch"
+	CodeIssuerMismatch     = "issuer_mismatch"
+	CodeAccessDenied       = "access_denied"
+	CodeProviderError      = "provider_error"
+	CodeCodeMissing        = "code_missing"
+	CodeTokenExchange      = "token_exchange_failed"
+	CodeIDToken            = "id_token_invalid"
+	CodeProfile            = "profile_unavailable"
+	CodeIdentityConflict   = "identity_conflict"
+	CodeNoSession          = "no_session"
+	CodeNoRefreshToken     = "no_refresh_token"
+	CodeRefresh            = "refresh_failed"
+	CodeImplicitFlow       = "unsupported_response_type"
+	CodeCrossOrigin        = "cross_origin"
+	CodeServerError        = "server_error"
+)
+
+var errorCodes = []struct {
+	err  error
+	code string
+}{
+	{ErrUnknownProvider, CodeUnknownProvider},
+	{ErrRedirectNotAllowed, CodeRedirectNotAllowed},
+	{ErrScopeNotAllowed, CodeScopeNotAllowed},
+	{ErrStateMissing, CodeStateMissing},
+	{ErrStateMismatch, CodeStateMismatch},
+	{ErrStateReplayed, CodeStateReplayed},
+	{ErrProviderMismatch, CodeProviderMismatch},
+	{ErrIssuerMismatch, CodeIssuerMismatch},
+	{ErrProviderDenied, CodeAccessDenied},
+	{ErrProviderError, CodeProviderError},
+	{ErrCodeMissing, CodeCodeMissing},
+	{ErrTokenExchange, CodeTokenExchange},
+	{ErrIDToken, CodeIDToken},
+	{ErrProfile, CodeProfile},
+	{ErrIdentityConflict, CodeIdentityConflict},
+	{ErrNoSession, CodeNoSession},
+	{ErrNoRefreshToken, CodeNoRefreshToken},
+	{ErrRefresh, CodeRefresh},
+	{ErrImplicitFlow, CodeImplicitFlow},
+	{ErrCrossOrigin, CodeCrossOrigin},
+}
+
+// Code returns the machine-readable code for err: one of the Code constants,
+// CodeServerError for anything unexpected (a store failure, say).
+func Code(err error) string {
+	for _, e := range errorCodes {
+		if errors.Is(err, e.err) {
+			return e.code
+		}
+	}
+	return CodeServerError
+}
+
+// wrap joins a sentinel with the error that caused it, so that both
+// errors.Is(err, sentinel) and errors.Is(err, cause) hold.
+func wrap(sentinel, cause error) error {
+	if cause == nil {
+		return sentinel
+	}
+	return fmt.Errorf("%w: %w", sentinel, cause)
+}

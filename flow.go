@@ -1,0 +1,170 @@
+package oauthlogin
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+)
+
+// flow is one login attempt, from begin to callback. It travels sealed
+// (authenticated and encrypted) in a short-lived cookie of its own, named
+// after its state, so several tabs can log in at once and any instance of
+// the app can finish a flow another began.
+type flow struct {
+	Provider string `json:"p"`
+	State    string `json:"s"`
+	Verifier string `json:"v"`
+	Nonce    string `json:"n,omitempty"`
+	Success  string `json:"ok"`
+	Failure  string `json:"f"`
+}
+
+// flowCookieName names the flow cookie after a digest of its state.
+func (m *Manager) flowCookieName(state string) string {
+	sum := sha256.Sum256([]byte(state))
+	return m.flowCookiePrefix + base64.RawURLEncoding.EncodeToString(sum[:12])
+}
+
+func (m *Manager) setFlowCookie(w http.ResponseWriter, f *flow) error {
+	name := m.flowCookieName(f.State)
+	value, err := m.keys.encodeCookie(name, f)
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name:     name,
+		Value:    value,
+		Path:     m.flowCookiePath,
+		MaxAge:   int(m.flowTTL / time.Second),
+		Secure:   m.secure,
+		HttpOnly: true,
+		SameSite: http.SameSiteLaxMode,
+	})
+	return nil
+}
+
+// findFlow returns the flow a callback answers. The state names the flow
+// cookie; the sealed state inside is compared in constant time. When the
+// state is missing or matches no flow, another live flow of this browser for
+// the same provider (if any) is returned with the error, so the failure can
+// go to a URL the host allowed. A nil flow means there is no URL to trust.
+func (m *Manager) findFlow(r *http.Request, provider, state string) (*flow, string, error) {
+	if state != "" {
+		name := m.flowCookieName(state)
+		if f := m.readFlow(r, name); f != nil {
+			if subtle.ConstantTimeCompare([]byte(f.State), []byte(state)) != 1 {
+				return f, name, ErrStateMismatch
+			}
+			if f.Provider != provider {
+				return f, name, ErrProviderMismatch
+			}
+			return f, name, nil
+		}
+	}
+	cause := ErrStateMismatch
+	if state == "" {
+		cause = ErrStateMissing
+	}
+	for _, c := range r.Cookies() {
+		if !strings.HasPrefix(c.Name, m.flowCookiePrefix) {
+			continue
+		}
+		if f := m.readFlow(r, c.Name); f != nil && f.Provider == provider {
+			return f, c.Name, cause
+		}
+	}
+	return nil, "", cause
+}
+
+// readFlow decodes the named flow cookie; nil when absent, forged or expired.
+func (m *Manager) readFlow(r *http.Request, name string) *flow {
+	c, err := r.Cookie(name)
+	if err != nil {
+		return nil
+	}
+	var f flow
+	if err := m.keys.decodeCookie(name, c.Value, &f); err != nil {
+		return nil
+	}
+	return &f
+}
+
+// redirectTarget validates a success or failure URL: absolute http(s), no
+// user info, and an origin (scheme, host and port, exactly) on the
+// allowlist. Empty means the base URL. It returns the URL re-serialized, so
+// the browser is sent exactly what was checked.
+func (m *Manager) redirectTarget(raw string) (string, error) {
+	if raw == "" {
+		return m.base.Scheme + "://" + m.base.Host + "/", nil
+	}
+	u, err := parseRedirect(raw)
+	if err != nil {
+		return "", err
+	}
+	if !m.allowedOrigins[origin(u)] {
+		return "", fmt.Errorf("%w: origin %s is not in Config.AllowedRedirects", ErrRedirectNotAllowed, origin(u))
+	}
+	return u.String(), nil
+}
+
+func parseRedirect(raw string) (*url.URL, error) {
+	if len(raw) > 2048 {
+		return nil, fmt.Errorf("%w: URL longer than 2048 bytes", ErrRedirectNotAllowed)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: not a URL", ErrRedirectNotAllowed)
+	}
+	if u.Scheme != "https" && u.Scheme != "http" {
+		return nil, fmt.Errorf("%w: %q is not an absolute http(s) URL", ErrRedirectNotAllowed, raw)
+	}
+	if u.Opaque != "" || u.Host == "" || u.User != nil {
+		return nil, fmt.Errorf("%w: %q has no plain host", ErrRedirectNotAllowed, raw)
+	}
+	return u, nil
+}
+
+// origin returns scheme://host[:port] in lower case, without a default port.
+func origin(u *url.URL) string {
+	scheme := strings.ToLower(u.Scheme)
+	host := strings.ToLower(u.Hostname())
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	port := u.Port()
+	if port == "" || (scheme == "https" && port == "443") || (scheme == "http" && port == "80") {
+		return scheme + "://" + host
+	}
+	return scheme + "://" + host + ":" + port
+}
+
+// scope returns the scope parameter for a begin request: the provider's
+// defaults followed by the requested extras, each of which must be allowed.
+// requested holds the raw query values (comma- or space-separated, or
+// repeated).
+func (rp *registered) scope(requested []string) (string, error) {
+	if len(requested) == 0 {
+		return rp.defaultScope, nil
+	}
+	scopes := slices.Clone(rp.defaultScopes)
+	for _, raw := range requested {
+		for _, s := range strings.FieldsFunc(raw, func(r rune) bool { return r == ',' || r == ' ' }) {
+			if !rp.allowedScopes[s] {
+				if len(s) > 64 {
+					s = s[:64] + "…"
+				}
+				return "", fmt.Errorf("%w: %q for provider %s", ErrScopeNotAllowed, s, rp.name)
+			}
+			if !slices.Contains(scopes, s) {
+				scopes = append(scopes, s)
+			}
+		}
+	}
+	return strings.Join(scopes, " "), nil
+}

@@ -1,0 +1,168 @@
+package oauthlogin
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gorilla/securecookie"
+	"golang.org/x/oauth2"
+)
+
+// CookieKey is one key pair for sealed cookies: the cookie is authenticated
+// with HMAC-SHA-256 under Hash and encrypted with AES under Block.
+type CookieKey struct {
+	// Hash is the HMAC key: 32 or 64 random bytes.
+	Hash []byte
+	// Block is the AES key: 16, 24 or 32 random bytes (32 recommended).
+	Block []byte
+}
+
+// GenerateCookieKey returns a fresh CookieKey from crypto/rand: 64 bytes of
+// hash key and 32 of block key. Store it: sessions' cookies and sealed tokens
+// cannot be read without it.
+func GenerateCookieKey() CookieKey {
+	return CookieKey{Hash: randomBytes(64), Block: randomBytes(32)}
+}
+
+// keyring seals cookies and provider tokens. The first key seals; all keys
+// open, so keys rotate by prepending a new one and dropping the oldest later.
+type keyring struct {
+	codecs []securecookie.Codec
+	aeads  []keyedAEAD
+}
+
+type keyedAEAD struct {
+	id   [4]byte
+	aead cipher.AEAD
+}
+
+func newKeyring(cookieKeys []CookieKey, tokenKeys [][]byte, flowTTL time.Duration) (*keyring, error) {
+	if len(cookieKeys) == 0 {
+		return nil, fmt.Errorf("%w: CookieKeys is empty (see GenerateCookieKey)", ErrConfig)
+	}
+	k := &keyring{}
+	for i, ck := range cookieKeys {
+		if n := len(ck.Hash); n < 32 {
+			return nil, fmt.Errorf("%w: CookieKeys[%d].Hash has %d bytes, want at least 32", ErrConfig, i, n)
+		}
+		if n := len(ck.Block); n != 16 && n != 24 && n != 32 {
+			return nil, fmt.Errorf("%w: CookieKeys[%d].Block has %d bytes, want 16, 24 or 32", ErrConfig, i, n)
+		}
+		sc := securecookie.New(ck.Hash, ck.Block)
+		sc.SetSerializer(securecookie.JSONEncoder{})
+		sc.MaxAge(int(flowTTL / time.Second))
+		k.codecs = append(k.codecs, sc)
+	}
+	if len(tokenKeys) == 0 {
+		for _, ck := range cookieKeys {
+			secret := append(append([]byte{}, ck.Hash...), ck.Block...)
+			key, err := hkdf.Key(sha256.New, secret, nil, "oauthlogin provider tokens v1", 32)
+			if err != nil {
+				return nil, err
+			}
+			tokenKeys = append(tokenKeys, key)
+		}
+	}
+	for i, tk := range tokenKeys {
+		if len(tk) != 32 {
+			return nil, fmt.Errorf("%w: TokenKeys[%d] has %d bytes, want 32", ErrConfig, i, len(tk))
+		}
+		block, err := aes.NewCipher(tk)
+		if err != nil {
+			return nil, err
+		}
+		aead, err := cipher.NewGCM(block)
+		if err != nil {
+			return nil, err
+		}
+		sum := sha256.Sum256(tk)
+		k.aeads = append(k.aeads, keyedAEAD{id: [4]byte(sum[:4]), aead: aead})
+	}
+	return k, nil
+}
+
+func (k *keyring) encodeCookie(name string, v any) (string, error) {
+	return securecookie.EncodeMulti(name, v, k.codecs...)
+}
+
+func (k *keyring) decodeCookie(name, value string, v any) error {
+	return securecookie.DecodeMulti(name, value, v, k.codecs...)
+}
+
+// sealedToken is the plaintext layout of sealed provider tokens.
+type sealedToken struct {
+	Access  string `json:"a,omitempty"`
+	Refresh string `json:"r,omitempty"`
+	Type    string `json:"t,omitempty"`
+}
+
+var errUnseal = errors.New("oauthlogin: cannot open sealed provider tokens")
+
+// seal encrypts a token's access and refresh values with AES-GCM under the
+// first key. aad binds the ciphertext to its record, so that sealed tokens
+// cannot be moved from one session or identity to another.
+// Layout: key id (4) | nonce (12) | ciphertext.
+func (k *keyring) seal(t *oauth2.Token, aad string) ([]byte, error) {
+	if t == nil {
+		return nil, nil
+	}
+	plain, err := json.Marshal(sealedToken{Access: t.AccessToken, Refresh: t.RefreshToken, Type: t.TokenType})
+	if err != nil {
+		return nil, err
+	}
+	ka := k.aeads[0]
+	out := make([]byte, 4, 4+ka.aead.NonceSize()+len(plain)+ka.aead.Overhead())
+	copy(out, ka.id[:])
+	out = append(out, randomBytes(ka.aead.NonceSize())...)
+	return ka.aead.Seal(out, out[4:], plain, []byte(aad)), nil
+}
+
+// open reverses seal. Expiry is not sealed: callers set it from the record.
+func (k *keyring) open(sealed []byte, aad string) (*oauth2.Token, error) {
+	if len(sealed) == 0 {
+		return nil, nil
+	}
+	for _, ka := range k.aeads {
+		ns := ka.aead.NonceSize()
+		if len(sealed) < 4+ns || [4]byte(sealed[:4]) != ka.id {
+			continue
+		}
+		plain, err := ka.aead.Open(nil, sealed[4:4+ns], sealed[4+ns:], []byte(aad))
+		if err != nil {
+			return nil, errUnseal
+		}
+		var st sealedToken
+		if err := json.Unmarshal(plain, &st); err != nil {
+			return nil, errUnseal
+		}
+		return &oauth2.Token{AccessToken: st.Access, RefreshToken: st.Refresh, TokenType: st.Type}, nil
+	}
+	return nil, errUnseal
+}
+
+// randomBytes returns n bytes from crypto/rand, which never fails.
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	rand.Read(b)
+	return b
+}
+
+// randomToken returns a base64url string of n random bytes.
+func randomToken(n int) string {
+	return base64.RawURLEncoding.EncodeToString(randomBytes(n))
+}
+
+// hashID returns the base64url SHA-256 of a secret: the only form in which
+// session tokens and one-time secrets are stored.
+func hashID(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}

@@ -1,0 +1,544 @@
+// Package oauthlogin gives a Go web app OAuth 2.0 and OpenID Connect login
+// with any number of providers, the way hosted auth platforms do, as a
+// library: a Manager with registered providers, a pluggable store, and
+// net/http handlers to mount.
+//
+// A login goes: GET {prefix}{provider} (begin) redirects to the provider
+// with state, PKCE (S256) and, for OpenID providers, a nonce, all sealed in
+// a short-lived cookie; the provider redirects back to
+// {prefix}{provider}/callback, which checks the state, exchanges the code,
+// verifies the ID token, finds or creates the user's identity, starts a new
+// session and redirects to the success URL. Every failure redirects to the
+// failure URL with a short error code (see Code) and leaves no session.
+package oauthlogin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// Config configures a Manager. BaseURL and CookieKeys are required.
+type Config struct {
+	// BaseURL is the app's external URL, e.g. "https://app.example.com".
+	// Redirect URIs are BaseURL + Prefix + provider + "/callback". Over
+	// https, cookies are Secure and take the __Host- prefix.
+	BaseURL string
+	// Prefix is where Handler is mounted; default "/auth/".
+	Prefix string
+	// CookieKeys seal the per-login flow cookies. The first key seals; all
+	// open, so a new key is put first and an old one dropped a flow
+	// lifetime later. See GenerateCookieKey.
+	CookieKeys []CookieKey
+	// TokenKeys are 32-byte AES-256 keys that seal provider tokens at rest
+	// (first seals, all open). Default: derived from CookieKeys with HKDF.
+	TokenKeys [][]byte
+	// AllowedRedirects are the origins ("https://app.example.com",
+	// "http://localhost:3000") that success and failure URLs may point to,
+	// matched exactly on scheme, host and port. BaseURL's origin is always
+	// allowed.
+	AllowedRedirects []string
+	// SessionLifetime is how long a session lasts; default 30 days.
+	SessionLifetime time.Duration
+	// FlowLifetime bounds a login from begin to callback; default 10 minutes.
+	FlowLifetime time.Duration
+	// Sessions, Identities and OneTime are the stores. Any left nil share
+	// one MemoryStore.
+	Sessions   SessionStore
+	Identities IdentityStore
+	OneTime    OneTimeStore
+	// ResolveUser picks the user id for a provider account seen for the
+	// first time; default a new random id.
+	ResolveUser ResolveUserFunc
+	// HideProviderAccessToken leaves providerAccessToken out of session JSON.
+	HideProviderAccessToken bool
+	// RevokeOnLogout revokes the session's provider token (RFC 7009) on
+	// logout, for providers that support it.
+	RevokeOnLogout bool
+	// HTTPClient makes the token requests; default a client with a 10-second
+	// timeout. Providers have their own client for discovery and user info.
+	HTTPClient *http.Client
+	// Logger receives diagnostics; default none. Tokens and secrets are never
+	// logged.
+	Logger *slog.Logger
+}
+
+// Manager runs logins for registered providers. It is safe for concurrent
+// use; register providers before serving.
+type Manager struct {
+	cfg              Config
+	base             *url.URL
+	prefix           string
+	keys             *keyring
+	allowedOrigins   map[string]bool
+	sessions         SessionStore
+	identities       IdentityStore
+	once             OneTimeStore
+	client           *http.Client
+	log              *slog.Logger
+	cop              *http.CrossOriginProtection
+	secure           bool
+	sessionCookie    string
+	flowCookiePrefix string
+	flowCookiePath   string
+	flowTTL          time.Duration
+	now              func() time.Time
+
+	mu        sync.RWMutex
+	providers map[string]*registered
+}
+
+// registered is a provider with everything a login needs computed once.
+type registered struct {
+	name          string
+	p             Provider
+	oidc          OpenIDProvider // nil for plain OAuth 2.0 providers
+	oauth         oauth2.Config
+	defaultScopes []string
+	defaultScope  string
+	allowedScopes map[string]bool
+	authOpts      []oauth2.AuthCodeOption
+}
+
+// New returns a Manager for cfg.
+func New(cfg Config) (*Manager, error) {
+	base, err := url.Parse(cfg.BaseURL)
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return nil, fmt.Errorf("%w: BaseURL %q must be an absolute http(s) URL", ErrConfig, cfg.BaseURL)
+	}
+	if cfg.Prefix == "" {
+		cfg.Prefix = "/auth/"
+	}
+	if !strings.HasPrefix(cfg.Prefix, "/") || !strings.HasSuffix(cfg.Prefix, "/") {
+		return nil, fmt.Errorf("%w: Prefix %q must start and end with /", ErrConfig, cfg.Prefix)
+	}
+	if cfg.SessionLifetime <= 0 {
+		cfg.SessionLifetime = 30 * 24 * time.Hour
+	}
+	if cfg.FlowLifetime <= 0 {
+		cfg.FlowLifetime = 10 * time.Minute
+	}
+	keys, err := newKeyring(cfg.CookieKeys, cfg.TokenKeys, cfg.FlowLifetime)
+	if err != nil {
+		return nil, err
+	}
+	m := &Manager{
+		cfg:            cfg,
+		base:           base,
+		prefix:         strings.TrimSuffix(base.Path, "/") + cfg.Prefix,
+		keys:           keys,
+		allowedOrigins: map[string]bool{origin(base): true},
+		sessions:       cfg.Sessions,
+		identities:     cfg.Identities,
+		once:           cfg.OneTime,
+		client:         cfg.HTTPClient,
+		log:            cfg.Logger,
+		cop:            http.NewCrossOriginProtection(),
+		secure:         base.Scheme == "https",
+		flowTTL:        cfg.FlowLifetime,
+		now:            time.Now,
+		providers:      make(map[string]*registered),
+	}
+	for _, o := range cfg.AllowedRedirects {
+		u, err := parseRedirect(o)
+		if err != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+			return nil, fmt.Errorf("%w: AllowedRedirects entry %q is not an origin like https://app.example.com", ErrConfig, o)
+		}
+		m.allowedOrigins[origin(u)] = true
+	}
+	if m.sessions == nil || m.identities == nil || m.once == nil {
+		mem := NewMemoryStore()
+		if m.sessions == nil {
+			m.sessions = mem
+		}
+		if m.identities == nil {
+			m.identities = mem
+		}
+		if m.once == nil {
+			m.once = mem
+		}
+	}
+	if m.client == nil {
+		m.client = &http.Client{Timeout: 10 * time.Second}
+	}
+	if m.log == nil {
+		m.log = slog.New(slog.DiscardHandler)
+	}
+	m.sessionCookie, m.flowCookiePrefix, m.flowCookiePath = "oauthlogin_session", "oauthlogin_flow_", m.prefix
+	if m.secure {
+		// __Host- cookies are Secure, host-only and must have Path=/.
+		m.sessionCookie, m.flowCookiePrefix, m.flowCookiePath = "__Host-oauthlogin_session", "__Host-oauthlogin_flow_", "/"
+	}
+	return m, nil
+}
+
+var providerName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+
+// reserved are the names the Manager's own routes use under the prefix.
+var reserved = []string{"session", "sessions", "refresh", "identities", "token", "device"}
+
+// Register adds a provider. Its name must be unique, match
+// [a-z0-9][a-z0-9_-]*, and not be one of the Manager's own route names.
+func (m *Manager) Register(p Provider) error {
+	name := p.Name()
+	if !providerName.MatchString(name) || slices.Contains(reserved, name) {
+		return fmt.Errorf("%w: provider name %q", ErrConfig, name)
+	}
+	oc := p.OAuth2Config()
+	if oc.ClientID == "" || oc.Endpoint.AuthURL == "" || oc.Endpoint.TokenURL == "" {
+		return fmt.Errorf("%w: provider %s needs a client id, an auth URL and a token URL", ErrConfig, name)
+	}
+	oc.RedirectURL = m.base.Scheme + "://" + m.base.Host + m.prefix + name + "/callback"
+	op, isOIDC := p.(OpenIDProvider)
+	if isOIDC && !slices.Contains(oc.Scopes, "openid") {
+		oc.Scopes = append([]string{"openid"}, oc.Scopes...)
+	}
+	rp := &registered{name: name, p: p, oidc: op, oauth: oc, allowedScopes: make(map[string]bool)}
+	rp.defaultScopes = slices.Clone(oc.Scopes)
+	rp.defaultScope = strings.Join(oc.Scopes, " ")
+	for _, s := range oc.Scopes {
+		rp.allowedScopes[s] = true
+	}
+	if sa, ok := p.(ScopeAllower); ok {
+		for _, s := range sa.AllowedScopes() {
+			rp.allowedScopes[s] = true
+		}
+	}
+	if ap, ok := p.(AuthParamser); ok {
+		for k, vs := range ap.AuthParams() {
+			switch k {
+			case "state", "nonce", "code_challenge", "code_challenge_method", "redirect_uri", "client_id", "response_type", "scope":
+				return fmt.Errorf("%w: provider %s may not set auth parameter %s", ErrConfig, name, k)
+			}
+			for _, v := range vs {
+				rp.authOpts = append(rp.authOpts, oauth2.SetAuthURLParam(k, v))
+			}
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, dup := m.providers[name]; dup {
+		return fmt.Errorf("%w: provider %s registered twice", ErrConfig, name)
+	}
+	m.providers[name] = rp
+	return nil
+}
+
+// Providers returns the registered provider names, sorted.
+func (m *Manager) Providers() []string {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	names := make([]string, 0, len(m.providers))
+	for n := range m.providers {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+func (m *Manager) lookup(name string) (*registered, bool) {
+	m.mu.RLock()
+	rp, ok := m.providers[name]
+	m.mu.RUnlock()
+	return rp, ok
+}
+
+// Handler returns the Manager's routes, to mount at Config.Prefix:
+//
+//	GET         {prefix}{provider}            Begin
+//	GET, POST   {prefix}{provider}/callback   Callback
+//	GET         {prefix}session               GetSession
+//	DELETE      {prefix}session               Logout
+//	POST        {prefix}refresh               Refresh
+//	GET         {prefix}identities            Identities
+//
+// Each handler is also a method, for hosts that mount routes by hand; they
+// read the provider from the {provider} path value.
+func (m *Manager) Handler() http.Handler {
+	mux := http.NewServeMux()
+	p := m.prefix
+	mux.HandleFunc("GET "+p+"session", m.GetSession)
+	mux.HandleFunc("DELETE "+p+"session", m.Logout)
+	mux.HandleFunc("POST "+p+"refresh", m.Refresh)
+	mux.HandleFunc("GET "+p+"identities", m.Identities)
+	mux.HandleFunc("GET "+p+"{provider}", m.Begin)
+	mux.HandleFunc("GET "+p+"{provider}/callback", m.Callback)
+	mux.HandleFunc("POST "+p+"{provider}/callback", m.Callback)
+	return mux
+}
+
+// Begin serves GET {prefix}{provider}: it checks the success and failure
+// URLs and the scopes, seals a new flow in a cookie and redirects to the
+// provider. Bad input is a 400 (404 for an unknown provider) with a JSON
+// error; it never redirects anywhere unchecked.
+func (m *Manager) Begin(w http.ResponseWriter, r *http.Request) {
+	rp, ok := m.lookup(r.PathValue("provider"))
+	if !ok {
+		m.writeError(w, r, http.StatusNotFound, fmt.Errorf("%w: %q", ErrUnknownProvider, r.PathValue("provider")))
+		return
+	}
+	q := r.URL.Query()
+	if rt := q.Get("response_type"); rt != "" && rt != "code" {
+		m.writeError(w, r, http.StatusBadRequest, ErrImplicitFlow)
+		return
+	}
+	success, err := m.redirectTarget(q.Get("success"))
+	if err != nil {
+		m.writeError(w, r, http.StatusBadRequest, fmt.Errorf("success: %w", err))
+		return
+	}
+	failure, err := m.redirectTarget(q.Get("failure"))
+	if err != nil {
+		m.writeError(w, r, http.StatusBadRequest, fmt.Errorf("failure: %w", err))
+		return
+	}
+	scope, err := rp.scope(append(q["scopes"], q["scopes[]"]...))
+	if err != nil {
+		m.writeError(w, r, http.StatusBadRequest, err)
+		return
+	}
+	f := &flow{
+		Provider: rp.name,
+		State:    randomToken(32),
+		Verifier: oauth2.GenerateVerifier(),
+		Success:  success,
+		Failure:  failure,
+	}
+	opts := make([]oauth2.AuthCodeOption, 0, 3+len(rp.authOpts))
+	opts = append(opts, rp.authOpts...)
+	opts = append(opts, oauth2.S256ChallengeOption(f.Verifier), oauth2.SetAuthURLParam("scope", scope))
+	if rp.oidc != nil {
+		f.Nonce = randomToken(32)
+		opts = append(opts, oauth2.SetAuthURLParam("nonce", f.Nonce))
+	}
+	if err := m.setFlowCookie(w, f); err != nil {
+		m.writeError(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, rp.oauth.AuthCodeURL(f.State, opts...), http.StatusFound)
+}
+
+// Callback serves GET and POST {prefix}{provider}/callback. It ends the flow
+// the state names: on success with a new session and a redirect to the
+// success URL; on any failure with a redirect to the failure URL carrying
+// error=<code>, and no session. Without a valid flow cookie there is no
+// failure URL to trust, and it answers 400.
+func (m *Manager) Callback(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	params := r.URL.Query()
+	if r.Method == http.MethodPost {
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		if err := r.ParseForm(); err != nil {
+			m.writeError(w, r, http.StatusBadRequest, fmt.Errorf("%w: unreadable form", ErrStateMissing))
+			return
+		}
+		params = r.Form
+	}
+	provider := r.PathValue("provider")
+	rp, ok := m.lookup(provider)
+	if !ok {
+		m.writeError(w, r, http.StatusNotFound, fmt.Errorf("%w: %q", ErrUnknownProvider, provider))
+		return
+	}
+	state := params.Get("state")
+	f, cookie, err := m.findFlow(r, provider, state)
+	if f == nil {
+		m.writeError(w, r, http.StatusBadRequest, err)
+		return
+	}
+	// The flow ends here, whatever happens next.
+	m.clearCookie(w, cookie, m.flowCookiePath)
+	if err == nil {
+		err = m.once.Consume(r.Context(), "state:"+hashID(f.State), m.now().Add(m.flowTTL))
+		if errors.Is(err, ErrAlreadyUsed) {
+			err = ErrStateReplayed
+		}
+	}
+	if err == nil {
+		err = m.finish(w, r, rp, f, params)
+	}
+	if err != nil {
+		m.log.InfoContext(r.Context(), "oauthlogin: login failed", "provider", provider, "code", Code(err), "err", err)
+		http.Redirect(w, r, withQuery(f.Failure, "error", Code(err)), http.StatusFound)
+		return
+	}
+	http.Redirect(w, r, f.Success, http.StatusFound)
+}
+
+// finish checks the authorization response, redeems the code, identifies
+// the user and starts the session.
+func (m *Manager) finish(w http.ResponseWriter, r *http.Request, rp *registered, f *flow, params url.Values) error {
+	if rp.oidc != nil {
+		// RFC 9207: an authorization response names its issuer; a mix-up
+		// attack sends one provider's response to another's callback.
+		iss, sent := params.Get("iss"), params.Has("iss")
+		if (sent && iss != rp.oidc.Issuer()) || (!sent && rp.oidc.IssuerInResponse()) {
+			return ErrIssuerMismatch
+		}
+	}
+	if e := params.Get("error"); e != "" {
+		m.log.InfoContext(r.Context(), "oauthlogin: provider returned an error", "provider", rp.name, "error", truncate(e, 64))
+		if e == "access_denied" {
+			return ErrProviderDenied
+		}
+		return ErrProviderError
+	}
+	code := params.Get("code")
+	if code == "" {
+		return ErrCodeMissing
+	}
+	ctx := m.clientContext(r.Context())
+	tok, err := rp.oauth.Exchange(ctx, code, oauth2.VerifierOption(f.Verifier))
+	if err != nil {
+		return wrap(ErrTokenExchange, err)
+	}
+	profile, err := rp.p.Identify(ctx, tok, f.Nonce)
+	if err != nil {
+		if errors.Is(err, ErrIDToken) || errors.Is(err, ErrProfile) {
+			return err
+		}
+		return wrap(ErrProfile, err)
+	}
+	if profile == nil || profile.Subject == "" {
+		return fmt.Errorf("%w: provider %s returned no subject", ErrProfile, rp.name)
+	}
+	id, err := m.signIn(r.Context(), rp.name, profile, tok)
+	if err != nil {
+		return err
+	}
+	return m.startSession(w, r, id, tok)
+}
+
+// startSession creates a new session (a new id every login: no fixation),
+// ends the one the browser had, and sets the cookie.
+func (m *Manager) startSession(w http.ResponseWriter, r *http.Request, id *Identity, tok *oauth2.Token) error {
+	now := m.now()
+	token := randomToken(32)
+	s := &Session{
+		ID:                        hashID(token),
+		UserID:                    id.UserID,
+		IdentityID:                id.ID,
+		Provider:                  id.Provider,
+		ProviderUID:               id.ProviderUID,
+		ProviderAccessTokenExpiry: tok.Expiry,
+		Created:                   now,
+		Expires:                   now.Add(m.cfg.SessionLifetime),
+		IP:                        clientIP(r),
+		UserAgent:                 truncate(r.UserAgent(), 256),
+	}
+	sealed, err := m.keys.seal(tok, "session:"+s.ID)
+	if err != nil {
+		return err
+	}
+	s.ProviderTokens = sealed
+	if err := m.sessions.SaveSession(r.Context(), s); err != nil {
+		return err
+	}
+	if old, err := r.Cookie(m.sessionCookie); err == nil && old.Value != "" {
+		if err := m.sessions.DeleteSession(r.Context(), hashID(old.Value)); err != nil {
+			m.log.WarnContext(r.Context(), "oauthlogin: could not delete the previous session", "err", err)
+		}
+	}
+	m.setSessionCookie(w, token, s.Expires)
+	return nil
+}
+
+// ProviderToken opens a session's sealed provider tokens. The result is nil
+// when the session holds none. Expiry is the session's
+// ProviderAccessTokenExpiry.
+func (m *Manager) ProviderToken(s *Session) (*oauth2.Token, error) {
+	tok, err := m.keys.open(s.ProviderTokens, "session:"+s.ID)
+	if tok != nil {
+		tok.Expiry = s.ProviderAccessTokenExpiry
+	}
+	return tok, err
+}
+
+// clientContext carries the Manager's HTTP client to x/oauth2.
+func (m *Manager) clientContext(ctx context.Context) context.Context {
+	return context.WithValue(ctx, oauth2.HTTPClient, m.client)
+}
+
+// withQuery returns raw (a URL checked by redirectTarget) with key=value set
+// in its query.
+func withQuery(raw, key, value string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	q := u.Query()
+	q.Set(key, value)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// statusFor maps an error to the HTTP status of a JSON error answer.
+func statusFor(err error) int {
+	switch {
+	case errors.Is(err, ErrNoSession):
+		return http.StatusUnauthorized
+	case errors.Is(err, ErrUnknownProvider):
+		return http.StatusNotFound
+	case errors.Is(err, ErrNoRefreshToken):
+		return http.StatusBadRequest
+	case errors.Is(err, ErrRefresh):
+		return http.StatusBadGateway
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// writeError answers with {"error": code, "message": text}. Unexpected
+// errors are logged and shown only as server_error.
+func (m *Manager) writeError(w http.ResponseWriter, r *http.Request, status int, err error) {
+	code := Code(err)
+	msg := err.Error()
+	if code == CodeServerError {
+		if status < 500 {
+			code = "bad_request"
+		} else {
+			m.log.ErrorContext(r.Context(), "oauthlogin: request failed", "path", r.URL.Path, "err", err)
+			msg = "internal error"
+		}
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, status, struct {
+		Error   string `json:"error"`
+		Message string `json:"message"`
+	}{code, msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}

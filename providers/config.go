@@ -1,0 +1,165 @@
+// Package providers has ready-made oauthlogin providers: OIDC for any
+// OpenID Connect issuer (discovery, full ID token validation) and OAuth2
+// for plain OAuth 2.0 providers described as data (endpoints, scopes and a
+// profile mapping).
+//
+// Constructors take their settings as arguments and never read the
+// environment.
+package providers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// Config is what the host app knows about its client at a provider.
+type Config struct {
+	// ClientID and ClientSecret are the app's credentials at the provider.
+	ClientID     string
+	ClientSecret string
+	// Scopes replaces the provider's default scopes when not nil.
+	Scopes []string
+	// AllowedScopes are the extra scopes a begin request may ask for with
+	// its scopes parameter.
+	AllowedScopes []string
+	// AuthParams are extra authorization request parameters
+	// (access_type=offline, prompt=consent, ...).
+	AuthParams url.Values
+	// AuthStyle is how the client authenticates at the token endpoint; the
+	// default is what the provider advertises, else HTTP Basic.
+	AuthStyle oauth2.AuthStyle
+	// TrustedAudiences are client ids besides ClientID that an ID token may
+	// name in aud. By default any other audience is refused (OpenID Connect
+	// Core §3.1.3.7, step 3).
+	TrustedAudiences []string
+	// HTTPClient makes discovery, key, user info and revocation requests;
+	// default a client with a 10-second timeout.
+	HTTPClient *http.Client
+}
+
+// base holds what every provider shares, computed once at construction.
+type base struct {
+	name       string
+	oauth      oauth2.Config
+	allowed    []string
+	authParams url.Values
+	client     *http.Client
+	revokeURL  string
+}
+
+func newBase(name string, cfg Config, ep oauth2.Endpoint, defaultScopes []string, revokeURL string) (base, error) {
+	if cfg.ClientID == "" {
+		return base{}, fmt.Errorf("providers: %s: ClientID is empty", name)
+	}
+	if cfg.AuthStyle != oauth2.AuthStyleAutoDetect {
+		ep.AuthStyle = cfg.AuthStyle
+	}
+	if ep.AuthStyle == oauth2.AuthStyleAutoDetect {
+		ep.AuthStyle = oauth2.AuthStyleInHeader
+	}
+	scopes := defaultScopes
+	if cfg.Scopes != nil {
+		scopes = cfg.Scopes
+	}
+	client := cfg.HTTPClient
+	if client == nil {
+		client = defaultClient()
+	}
+	return base{
+		name: name,
+		oauth: oauth2.Config{
+			ClientID:     cfg.ClientID,
+			ClientSecret: cfg.ClientSecret,
+			Endpoint:     ep,
+			Scopes:       append([]string(nil), scopes...),
+		},
+		allowed:    append([]string(nil), cfg.AllowedScopes...),
+		authParams: cfg.AuthParams,
+		client:     client,
+		revokeURL:  revokeURL,
+	}, nil
+}
+
+func defaultClient() *http.Client { return &http.Client{Timeout: 10 * time.Second} }
+
+// Name implements oauthlogin.Provider.
+func (b *base) Name() string { return b.name }
+
+// OAuth2Config implements oauthlogin.Provider.
+func (b *base) OAuth2Config() oauth2.Config { return b.oauth }
+
+// AllowedScopes implements oauthlogin.ScopeAllower.
+func (b *base) AllowedScopes() []string { return b.allowed }
+
+// AuthParams implements oauthlogin.AuthParamser.
+func (b *base) AuthParams() url.Values { return b.authParams }
+
+// Revoke implements oauthlogin.Revoker (RFC 7009). It returns an error
+// wrapping errors.ErrUnsupported when the provider has no revocation
+// endpoint.
+func (b *base) Revoke(ctx context.Context, token, hint string) error {
+	if b.revokeURL == "" {
+		return fmt.Errorf("providers: %s: %w: no revocation endpoint", b.name, errors.ErrUnsupported)
+	}
+	form := url.Values{"token": {token}}
+	if hint != "" {
+		form.Set("token_type_hint", hint)
+	}
+	if b.oauth.Endpoint.AuthStyle == oauth2.AuthStyleInParams {
+		form.Set("client_id", b.oauth.ClientID)
+		if b.oauth.ClientSecret != "" {
+			form.Set("client_secret", b.oauth.ClientSecret)
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.revokeURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if b.oauth.Endpoint.AuthStyle != oauth2.AuthStyleInParams {
+		// RFC 6749 §2.3.1: form-encode id and secret before Basic.
+		req.SetBasicAuth(url.QueryEscape(b.oauth.ClientID), url.QueryEscape(b.oauth.ClientSecret))
+	}
+	resp, err := b.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("providers: %s: revoke: %w", b.name, err)
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("providers: %s: revoke: %s", b.name, resp.Status)
+	}
+	return nil
+}
+
+// getJSON fetches a user document with the access token as a Bearer
+// credential, reading at most 1 MiB.
+func (b *base) getJSON(ctx context.Context, endpoint, accessToken string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+accessToken)
+	req.Header.Set("Accept", "application/json")
+	resp, err := b.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("user info: %s", resp.Status)
+	}
+	return body, nil
+}

@@ -1,0 +1,196 @@
+package providers
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+
+	"github.com/oauthlogin/oauthlogin"
+)
+
+// iatLeeway is how far in the future an ID token's iat may be, for clock
+// skew between the provider and this host.
+const iatLeeway = 5 * time.Minute
+
+// OIDCProvider is an OpenID Connect provider found by discovery. Create one
+// with OIDC.
+type OIDCProvider struct {
+	base
+	issuer      string
+	issInResp   bool
+	userInfoURL string
+	verifier    *oidc.IDTokenVerifier
+	trusted     []string
+	now         func() time.Time
+}
+
+// discovery holds the discovery fields go-oidc does not expose.
+type discovery struct {
+	RevocationEndpoint  string   `json:"revocation_endpoint"`
+	AuthMethods         []string `json:"token_endpoint_auth_methods_supported"`
+	IssParamSupported   bool     `json:"authorization_response_iss_parameter_supported"`
+	CodeChallengeMethod []string `json:"code_challenge_methods_supported"`
+}
+
+// OIDC returns a provider for an OpenID Connect issuer. It fetches the
+// issuer's discovery document once, now, and requires its issuer to equal
+// issuerURL exactly; signing keys are fetched when first needed, cached, and
+// refetched only for an unknown key id. Default scopes: openid, email,
+// profile.
+//
+// Identify verifies the ID token as OpenID Connect Core §3.1.3.7 asks:
+// signature (RS256 or what discovery lists; never "none"), iss, aud (no
+// untrusted extra audience), azp when there are several audiences or it is
+// present, exp, iat (present, not in the future), sub, nonce and, when
+// present, at_hash. It then reads the userinfo endpoint, whose sub must be
+// the ID token's.
+func OIDC(ctx context.Context, name, issuerURL string, cfg Config) (*OIDCProvider, error) {
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = defaultClient()
+	}
+	op, err := oidc.NewProvider(oidc.ClientContext(ctx, cfg.HTTPClient), issuerURL)
+	if err != nil {
+		return nil, fmt.Errorf("providers: %s: discovery: %w", name, err)
+	}
+	var d discovery
+	if err := op.Claims(&d); err != nil {
+		return nil, fmt.Errorf("providers: %s: discovery: %w", name, err)
+	}
+	ep := op.Endpoint()
+	ep.AuthStyle = authStyle(d.AuthMethods)
+	b, err := newBase(name, cfg, ep, []string{oidc.ScopeOpenID, "email", "profile"}, d.RevocationEndpoint)
+	if err != nil {
+		return nil, err
+	}
+	return &OIDCProvider{
+		base:        b,
+		issuer:      issuerURL,
+		issInResp:   d.IssParamSupported,
+		userInfoURL: op.UserInfoEndpoint(),
+		verifier:    op.Verifier(&oidc.Config{ClientID: cfg.ClientID}),
+		trusted:     cfg.TrustedAudiences,
+		now:         time.Now,
+	}, nil
+}
+
+// authStyle picks the token endpoint client authentication from discovery:
+// Basic when listed or when nothing is listed (the default of OpenID Connect
+// Discovery §3), else form parameters when those are listed.
+func authStyle(methods []string) oauth2.AuthStyle {
+	if len(methods) == 0 || slices.Contains(methods, "client_secret_basic") || !slices.Contains(methods, "client_secret_post") {
+		return oauth2.AuthStyleInHeader
+	}
+	return oauth2.AuthStyleInParams
+}
+
+// Issuer implements oauthlogin.OpenIDProvider.
+func (p *OIDCProvider) Issuer() string { return p.issuer }
+
+// IssuerInResponse implements oauthlogin.OpenIDProvider.
+func (p *OIDCProvider) IssuerInResponse() bool { return p.issInResp }
+
+// Identify implements oauthlogin.Provider.
+func (p *OIDCProvider) Identify(ctx context.Context, tok *oauth2.Token, nonce string) (*oauthlogin.Profile, error) {
+	raw, _ := tok.Extra("id_token").(string)
+	if raw == "" {
+		return nil, fmt.Errorf("%w: the token response has no id_token", oauthlogin.ErrIDToken)
+	}
+	ctx = oidc.ClientContext(ctx, p.client)
+	idt, err := p.VerifyIDToken(ctx, raw, nonce)
+	if err != nil {
+		return nil, err
+	}
+	if idt.AccessTokenHash != "" {
+		if err := idt.VerifyAccessToken(tok.AccessToken); err != nil {
+			return nil, fmt.Errorf("%w: %w", oauthlogin.ErrIDToken, err)
+		}
+	}
+	var claims json.RawMessage
+	if err := idt.Claims(&claims); err != nil {
+		return nil, fmt.Errorf("%w: %w", oauthlogin.ErrIDToken, err)
+	}
+	profile, err := StandardClaims().Profile(claims)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", oauthlogin.ErrIDToken, err)
+	}
+	if p.userInfoURL == "" {
+		return profile, nil
+	}
+	body, err := p.getJSON(ctx, p.userInfoURL, tok.AccessToken)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", oauthlogin.ErrProfile, p.name, err)
+	}
+	info, err := StandardClaims().Profile(body)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", oauthlogin.ErrProfile, p.name, err)
+	}
+	// OpenID Connect Core §5.3.2: a userinfo response for another subject
+	// must not be used.
+	if info.Subject != profile.Subject {
+		return nil, fmt.Errorf("%w: %s: userinfo sub differs from the ID token's", oauthlogin.ErrProfile, p.name)
+	}
+	return merge(profile, info), nil
+}
+
+// merge fills the ID token's profile with what userinfo adds or updates;
+// Raw becomes the userinfo document.
+func merge(id, info *oauthlogin.Profile) *oauthlogin.Profile {
+	out := *id
+	if info.Email != "" {
+		out.Email, out.EmailVerified = info.Email, info.EmailVerified
+	}
+	for _, f := range []struct {
+		dst *string
+		src string
+	}{
+		{&out.Name, info.Name}, {&out.Username, info.Username}, {&out.AvatarURL, info.AvatarURL},
+	} {
+		if f.src != "" {
+			*f.dst = f.src
+		}
+	}
+	out.Raw = info.Raw
+	return &out
+}
+
+// VerifyIDToken validates a raw ID token for this client. When nonce is not
+// empty the token's nonce must equal it. Errors wrap oauthlogin.ErrIDToken.
+func (p *OIDCProvider) VerifyIDToken(ctx context.Context, raw, nonce string) (*oidc.IDToken, error) {
+	idt, err := p.verifier.Verify(oidc.ClientContext(ctx, p.client), raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", oauthlogin.ErrIDToken, err)
+	}
+	var extra struct {
+		Azp string `json:"azp"`
+		Iat *int64 `json:"iat"`
+	}
+	if err := idt.Claims(&extra); err != nil {
+		return nil, fmt.Errorf("%w: %w", oauthlogin.ErrIDToken, err)
+	}
+	switch {
+	case idt.Subject == "":
+		return nil, fmt.Errorf("%w: no sub", oauthlogin.ErrIDToken)
+	case extra.Iat == nil:
+		return nil, fmt.Errorf("%w: no iat", oauthlogin.ErrIDToken)
+	case idt.IssuedAt.After(p.now().Add(iatLeeway)):
+		return nil, fmt.Errorf("%w: iat is in the future", oauthlogin.ErrIDToken)
+	}
+	for _, aud := range idt.Audience {
+		if aud != p.oauth.ClientID && !slices.Contains(p.trusted, aud) {
+			return nil, fmt.Errorf("%w: untrusted audience %q", oauthlogin.ErrIDToken, aud)
+		}
+	}
+	if (len(idt.Audience) > 1 || extra.Azp != "") && extra.Azp != p.oauth.ClientID {
+		return nil, fmt.Errorf("%w: azp is not this client", oauthlogin.ErrIDToken)
+	}
+	if nonce != "" && subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(nonce)) != 1 {
+		return nil, fmt.Errorf("%w: nonce mismatch", oauthlogin.ErrIDToken)
+	}
+	return idt, nil
+}

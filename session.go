@@ -1,0 +1,264 @@
+package oauthlogin
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+)
+
+// Session is a signed-in browser or app. Its secret token lives only in the
+// client (the session cookie); stores see ID, the token's SHA-256.
+type Session struct {
+	// ID is the base64url SHA-256 of the session token: safe to show, and
+	// useless for signing in.
+	ID     string
+	UserID string
+	// IdentityID is the identity this session signed in with.
+	IdentityID string
+	// Provider and ProviderUID name the provider account (Appwrite's
+	// provider and providerUid).
+	Provider    string
+	ProviderUID string
+	// ProviderAccessTokenExpiry is when the provider access token expires;
+	// zero when the provider did not say.
+	ProviderAccessTokenExpiry time.Time
+	// ProviderTokens holds the provider access and refresh tokens sealed with
+	// AES-GCM; open them with Manager.ProviderToken. Stores keep it as opaque
+	// bytes.
+	ProviderTokens []byte
+	Created        time.Time
+	// Expires is when the session ends; stores treat it as gone after that.
+	Expires   time.Time
+	IP        string
+	UserAgent string
+}
+
+// SessionStore keeps sessions. Implementations must be safe for concurrent
+// use. Package store/storetest checks an implementation against this
+// contract.
+type SessionStore interface {
+	// Session returns the session with the given ID. A session that does
+	// not exist or whose Expires has passed is (nil, ErrNotFound); any other
+	// error is a system failure. The caller owns the returned value.
+	Session(ctx context.Context, id string) (*Session, error)
+	// SaveSession creates or replaces the session with s.ID, atomically.
+	// The store must not keep a reference to s.
+	SaveSession(ctx context.Context, s *Session) error
+	// DeleteSession removes the session with the given ID. Removing a
+	// session that does not exist is not an error.
+	DeleteSession(ctx context.Context, id string) error
+}
+
+// OneTimeStore remembers keys that may be used once: login states now,
+// native-app secrets later.
+type OneTimeStore interface {
+	// Consume marks key used until expires. It returns ErrAlreadyUsed if key
+	// was consumed before and that mark has not expired; checking and
+	// marking are one atomic step, so of concurrent callers exactly one wins.
+	Consume(ctx context.Context, key string, expires time.Time) error
+}
+
+type sessionKey struct{}
+
+// SessionFromContext returns the session that LoadSession or RequireSession
+// put in ctx.
+func SessionFromContext(ctx context.Context) (*Session, bool) {
+	s, ok := ctx.Value(sessionKey{}).(*Session)
+	return s, ok
+}
+
+// LoadSession is middleware that puts the request's session, if any, in the
+// request context for SessionFromContext. Requests without a valid session go
+// on without one; a store failure is answered with 500.
+func (m *Manager) LoadSession(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, err := m.requestSession(r)
+		switch {
+		case err == nil:
+			r = r.WithContext(context.WithValue(r.Context(), sessionKey{}, s))
+		case !errors.Is(err, ErrNoSession):
+			m.writeError(w, r, http.StatusInternalServerError, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// RequireSession is middleware that answers 401 with a JSON error to requests
+// without a valid session, and otherwise serves next with the session in the
+// context.
+func (m *Manager) RequireSession(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, err := m.requestSession(r)
+		if err != nil {
+			m.writeError(w, r, statusFor(err), err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, s)))
+	})
+}
+
+// requestSession returns the session of r: from the context when middleware
+// already loaded it, otherwise from the session cookie, with one hash and
+// one store lookup. No valid session is ErrNoSession.
+func (m *Manager) requestSession(r *http.Request) (*Session, error) {
+	if s, ok := SessionFromContext(r.Context()); ok {
+		return s, nil
+	}
+	c, err := r.Cookie(m.sessionCookie)
+	if err != nil || c.Value == "" {
+		return nil, ErrNoSession
+	}
+	s, err := m.sessions.Session(r.Context(), hashID(c.Value))
+	if errors.Is(err, ErrNotFound) {
+		return nil, ErrNoSession
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !m.now().Before(s.Expires) {
+		return nil, ErrNoSession
+	}
+	return s, nil
+}
+
+// setSessionCookie sends the session token to the browser.
+func (m *Manager) setSessionCookie(w http.ResponseWriter, token string, expires time.Time) {
+	http.SetCookie(w, &http.Cookie{
+		Name:     m.sessionCookie,
+		Value:    token,
+		Path:     "/",
+		Expires:  expires,
+		MaxAge:   int(time.Until(expires) / time.Second),
+		Secure:   m.secure,
+		HttpOnly: true,
+		SameSite: http.SameSiteLaxMode,
+	})
+}
+
+func (m *Manager) clearCookie(w http.ResponseWriter, name, path string) {
+	http.SetCookie(w, &http.Cookie{
+		Name:     name,
+		Value:    "",
+		Path:     path,
+		MaxAge:   -1,
+		Secure:   m.secure,
+		HttpOnly: true,
+		SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// sessionJSON is the browser-facing form of a Session, named as Appwrite's
+// session model. It never holds the refresh token.
+type sessionJSON struct {
+	ID                        string    `json:"id"`
+	CreatedAt                 time.Time `json:"createdAt"`
+	UserID                    string    `json:"userId"`
+	Expire                    time.Time `json:"expire"`
+	Provider                  string    `json:"provider"`
+	ProviderUID               string    `json:"providerUid"`
+	ProviderAccessToken       string    `json:"providerAccessToken,omitempty"`
+	ProviderAccessTokenExpiry string    `json:"providerAccessTokenExpiry"`
+	HasRefreshToken           bool      `json:"hasProviderRefreshToken"`
+	IP                        string    `json:"ip"`
+	UserAgent                 string    `json:"userAgent"`
+	Current                   bool      `json:"current"`
+}
+
+func (m *Manager) sessionView(s *Session) (*sessionJSON, error) {
+	tok, err := m.ProviderToken(s)
+	if err != nil {
+		return nil, err
+	}
+	v := &sessionJSON{
+		ID:                        s.ID,
+		CreatedAt:                 s.Created.UTC().Truncate(time.Second),
+		UserID:                    s.UserID,
+		Expire:                    s.Expires.UTC().Truncate(time.Second),
+		Provider:                  s.Provider,
+		ProviderUID:               s.ProviderUID,
+		ProviderAccessTokenExpiry: rfc3339(s.ProviderAccessTokenExpiry),
+		HasRefreshToken:           tok != nil && tok.RefreshToken != "",
+		IP:                        s.IP,
+		UserAgent:                 s.UserAgent,
+		Current:                   true,
+	}
+	if tok != nil && !m.cfg.HideProviderAccessToken {
+		v.ProviderAccessToken = tok.AccessToken
+	}
+	return v, nil
+}
+
+func rfc3339(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// GetSession serves GET {prefix}session: 200 with the current session as
+// JSON, or 401 {"error":"no_session"}.
+func (m *Manager) GetSession(w http.ResponseWriter, r *http.Request) {
+	s, err := m.requestSession(r)
+	if err != nil {
+		m.writeError(w, r, statusFor(err), err)
+		return
+	}
+	v, err := m.sessionView(s)
+	if err != nil {
+		m.writeError(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// Logout serves DELETE {prefix}session: it deletes the current session from
+// the store, clears the cookie and answers 204. With Config.RevokeOnLogout it
+// also revokes the provider tokens (RFC 7009) where the provider can.
+// Cross-origin requests are refused (http.CrossOriginProtection).
+func (m *Manager) Logout(w http.ResponseWriter, r *http.Request) {
+	if err := m.cop.Check(r); err != nil {
+		m.writeError(w, r, http.StatusForbidden, wrap(ErrCrossOrigin, err))
+		return
+	}
+	s, err := m.requestSession(r)
+	if err != nil {
+		m.clearCookie(w, m.sessionCookie, "/")
+		m.writeError(w, r, statusFor(err), err)
+		return
+	}
+	if err := m.sessions.DeleteSession(r.Context(), s.ID); err != nil {
+		m.writeError(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	m.clearCookie(w, m.sessionCookie, "/")
+	if m.cfg.RevokeOnLogout {
+		m.revoke(r.Context(), s)
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// revoke asks the provider to revoke a session's tokens; failures are logged,
+// never shown: the local session is gone either way.
+func (m *Manager) revoke(ctx context.Context, s *Session) {
+	rp, ok := m.lookup(s.Provider)
+	if !ok {
+		return
+	}
+	rv, ok := rp.p.(Revoker)
+	if !ok {
+		return
+	}
+	tok, err := m.ProviderToken(s)
+	if err != nil || tok == nil {
+		return
+	}
+	token, hint := tok.AccessToken, "access_token"
+	if tok.RefreshToken != "" {
+		token, hint = tok.RefreshToken, "refresh_token"
+	}
+	if err := rv.Revoke(m.clientContext(ctx), token, hint); err != nil {
+		m.log.WarnContext(ctx, "oauthlogin: token revocation failed", "provider", s.Provider, "err", err)
+	}
+}

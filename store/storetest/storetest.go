@@ -1,0 +1,369 @@
+// Package storetest checks a store against the contracts of
+// oauthlogin.SessionStore, oauthlogin.IdentityStore and
+// oauthlogin.OneTimeStore. A backend's tests call the parts it implements:
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) storetest.Store { return newTestStore(t) })
+//	}
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/oauthlogin/oauthlogin"
+)
+
+// Store is a backend that keeps all three kinds of records.
+type Store interface {
+	oauthlogin.SessionStore
+	oauthlogin.IdentityStore
+	oauthlogin.OneTimeStore
+}
+
+// Run runs Sessions, Identities and OneTime against stores made by
+// newStore, a fresh empty store for each subtest.
+func Run(t *testing.T, newStore func(t *testing.T) Store) {
+	t.Run("Sessions", func(t *testing.T) {
+		Sessions(t, func(t *testing.T) oauthlogin.SessionStore { return newStore(t) })
+	})
+	t.Run("Identities", func(t *testing.T) {
+		Identities(t, func(t *testing.T) oauthlogin.IdentityStore { return newStore(t) })
+	})
+	t.Run("OneTime", func(t *testing.T) {
+		OneTime(t, func(t *testing.T) oauthlogin.OneTimeStore { return newStore(t) })
+	})
+}
+
+// writers is how many goroutines the concurrency checks run.
+const writers = 50
+
+func session(id string, expires time.Time) *oauthlogin.Session {
+	return &oauthlogin.Session{
+		ID:                        id,
+		UserID:                    "user-" + id,
+		IdentityID:                "identity-" + id,
+		Provider:                  "test",
+		ProviderUID:               "uid-" + id,
+		ProviderAccessTokenExpiry: time.Now().Add(time.Hour).Truncate(time.Second).UTC(),
+		ProviderTokens:            []byte("sealed-" + id),
+		Created:                   time.Now().Truncate(time.Second).UTC(),
+		Expires:                   expires.Truncate(time.Second).UTC(),
+		IP:                        "127.0.0.1",
+		UserAgent:                 "storetest",
+	}
+}
+
+// Sessions checks the SessionStore contract.
+func Sessions(t *testing.T, newStore func(t *testing.T) oauthlogin.SessionStore) {
+	ctx := context.Background()
+	later := time.Now().Add(time.Hour)
+
+	t.Run("SaveGetDelete", func(t *testing.T) {
+		s := newStore(t)
+		want := session("a", later)
+		if err := s.SaveSession(ctx, want); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Session(ctx, "a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !sameSession(got, want) {
+			t.Fatalf("Session = %+v, want %+v", got, want)
+		}
+		got.ProviderTokens[0] ^= 0xff // the caller owns the copy
+		got.UserID = "changed"
+		if again, _ := s.Session(ctx, "a"); !sameSession(again, want) {
+			t.Fatal("changing a returned session changed the stored one")
+		}
+		if err := s.DeleteSession(ctx, "a"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Session(ctx, "a"); !errors.Is(err, oauthlogin.ErrNotFound) {
+			t.Fatalf("after delete: err = %v, want ErrNotFound", err)
+		}
+		if err := s.DeleteSession(ctx, "a"); err != nil {
+			t.Fatalf("deleting a missing session: %v", err)
+		}
+	})
+	t.Run("NotFound", func(t *testing.T) {
+		s := newStore(t)
+		got, err := s.Session(ctx, "missing")
+		if got != nil || !errors.Is(err, oauthlogin.ErrNotFound) {
+			t.Fatalf("Session(missing) = %v, %v; want nil, ErrNotFound", got, err)
+		}
+	})
+	t.Run("Replace", func(t *testing.T) {
+		s := newStore(t)
+		v := session("a", later)
+		if err := s.SaveSession(ctx, v); err != nil {
+			t.Fatal(err)
+		}
+		v.ProviderTokens = []byte("rotated")
+		v.ProviderAccessTokenExpiry = v.ProviderAccessTokenExpiry.Add(time.Hour)
+		if err := s.SaveSession(ctx, v); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.Session(ctx, "a"); err != nil || !sameSession(got, v) {
+			t.Fatalf("after replace: %+v, %v", got, err)
+		}
+	})
+	t.Run("Expired", func(t *testing.T) {
+		s := newStore(t)
+		if err := s.SaveSession(ctx, session("old", time.Now().Add(-time.Second))); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Session(ctx, "old"); !errors.Is(err, oauthlogin.ErrNotFound) {
+			t.Fatalf("expired session: err = %v, want ErrNotFound", err)
+		}
+	})
+	t.Run("ConcurrentWriters", func(t *testing.T) {
+		s := newStore(t)
+		parallel(t, func(i int) error { return s.SaveSession(ctx, session(fmt.Sprint(i), later)) })
+		for i := range writers {
+			if _, err := s.Session(ctx, fmt.Sprint(i)); err != nil {
+				t.Fatalf("session %d lost: %v", i, err)
+			}
+		}
+	})
+	t.Run("Cancelled", func(t *testing.T) {
+		s := newStore(t)
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		if err := s.SaveSession(cctx, session("a", later)); !errors.Is(err, context.Canceled) {
+			t.Fatalf("SaveSession with a cancelled context: %v, want context.Canceled", err)
+		}
+		if _, err := s.Session(cctx, "a"); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Session with a cancelled context: %v, want context.Canceled", err)
+		}
+	})
+}
+
+func sameSession(a, b *oauthlogin.Session) bool {
+	return a.ID == b.ID && a.UserID == b.UserID && a.IdentityID == b.IdentityID &&
+		a.Provider == b.Provider && a.ProviderUID == b.ProviderUID &&
+		a.ProviderAccessTokenExpiry.Equal(b.ProviderAccessTokenExpiry) &&
+		string(a.ProviderTokens) == string(b.ProviderTokens) &&
+		a.Created.Equal(b.Created) && a.Expires.Equal(b.Expires) &&
+		a.IP == b.IP && a.UserAgent == b.UserAgent
+}
+
+func identity(id, user, uid string) *oauthlogin.Identity {
+	now := time.Now().Truncate(time.Second).UTC()
+	return &oauthlogin.Identity{
+		ID:             id,
+		UserID:         user,
+		Provider:       "test",
+		ProviderUID:    uid,
+		ProviderEmail:  uid + "@example.com",
+		ProviderTokens: []byte("sealed-" + id),
+		Created:        now,
+		Updated:        now,
+	}
+}
+
+// Identities checks the IdentityStore contract.
+func Identities(t *testing.T, newStore func(t *testing.T) oauthlogin.IdentityStore) {
+	ctx := context.Background()
+
+	t.Run("CreateGetUpdateDelete", func(t *testing.T) {
+		s := newStore(t)
+		v := identity("i1", "u1", "sub-1")
+		if err := s.CreateIdentity(ctx, v); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Identity(ctx, "test", "sub-1")
+		if err != nil || got.ID != "i1" || got.UserID != "u1" || string(got.ProviderTokens) != "sealed-i1" {
+			t.Fatalf("Identity = %+v, %v", got, err)
+		}
+		got.ProviderEmail = "new@example.com"
+		got.ProviderTokens = []byte("rotated")
+		got.UserID = "someone-else" // must not move the identity
+		if err := s.UpdateIdentity(ctx, got); err != nil {
+			t.Fatal(err)
+		}
+		again, err := s.Identity(ctx, "test", "sub-1")
+		if err != nil || again.ProviderEmail != "new@example.com" || string(again.ProviderTokens) != "rotated" || again.UserID != "u1" {
+			t.Fatalf("after update: %+v, %v", again, err)
+		}
+		if err := s.DeleteIdentity(ctx, "i1"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Identity(ctx, "test", "sub-1"); !errors.Is(err, oauthlogin.ErrNotFound) {
+			t.Fatalf("after delete: %v, want ErrNotFound", err)
+		}
+		if ids, err := s.UserIdentities(ctx, "u1"); err != nil || len(ids) != 0 {
+			t.Fatalf("after delete: UserIdentities = %v, %v", ids, err)
+		}
+		if err := s.DeleteIdentity(ctx, "i1"); err != nil {
+			t.Fatalf("deleting a missing identity: %v", err)
+		}
+	})
+	t.Run("NotFound", func(t *testing.T) {
+		s := newStore(t)
+		if _, err := s.Identity(ctx, "test", "nobody"); !errors.Is(err, oauthlogin.ErrNotFound) {
+			t.Fatalf("Identity(missing): %v, want ErrNotFound", err)
+		}
+		if err := s.UpdateIdentity(ctx, identity("x", "u", "nobody")); !errors.Is(err, oauthlogin.ErrNotFound) {
+			t.Fatalf("UpdateIdentity(missing): %v, want ErrNotFound", err)
+		}
+		if ids, err := s.UserIdentities(ctx, "nobody"); err != nil || ids == nil || len(ids) != 0 {
+			t.Fatalf("UserIdentities(nobody) = %#v, %v; want an empty slice", ids, err)
+		}
+	})
+	t.Run("UniqueAccount", func(t *testing.T) {
+		s := newStore(t)
+		if err := s.CreateIdentity(ctx, identity("i1", "u1", "sub-1")); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CreateIdentity(ctx, identity("i2", "u2", "sub-1")); !errors.Is(err, oauthlogin.ErrIdentityExists) {
+			t.Fatalf("second identity for one account: %v, want ErrIdentityExists", err)
+		}
+		if got, _ := s.Identity(ctx, "test", "sub-1"); got.UserID != "u1" {
+			t.Fatalf("the losing create changed the identity: %+v", got)
+		}
+		other := identity("i3", "u1", "sub-1")
+		other.Provider = "other"
+		if err := s.CreateIdentity(ctx, other); err != nil {
+			t.Fatalf("same subject at another provider: %v", err)
+		}
+	})
+	t.Run("UserIdentities", func(t *testing.T) {
+		s := newStore(t)
+		for i, uid := range []string{"a", "b", "c"} {
+			v := identity("i"+uid, "u1", uid)
+			v.Created = v.Created.Add(time.Duration(i) * time.Second)
+			if err := s.CreateIdentity(ctx, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.CreateIdentity(ctx, identity("other", "u2", "d")); err != nil {
+			t.Fatal(err)
+		}
+		ids, err := s.UserIdentities(ctx, "u1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, v := range ids {
+			got = append(got, v.ID)
+		}
+		if !slices.Equal(got, []string{"ia", "ib", "ic"}) {
+			t.Fatalf("UserIdentities(u1) = %v, want [ia ib ic]", got)
+		}
+	})
+	t.Run("ConcurrentCreate", func(t *testing.T) {
+		s := newStore(t)
+		var mu sync.Mutex
+		wins := 0
+		parallel(t, func(i int) error {
+			err := s.CreateIdentity(ctx, identity(fmt.Sprint("i", i), fmt.Sprint("u", i), "same"))
+			if errors.Is(err, oauthlogin.ErrIdentityExists) {
+				return nil
+			}
+			if err == nil {
+				mu.Lock()
+				wins++
+				mu.Unlock()
+			}
+			return err
+		})
+		if wins != 1 {
+			t.Fatalf("%d concurrent creates of one account succeeded, want 1", wins)
+		}
+	})
+	t.Run("ConcurrentWriters", func(t *testing.T) {
+		s := newStore(t)
+		parallel(t, func(i int) error {
+			return s.CreateIdentity(ctx, identity(fmt.Sprint("i", i), "u1", fmt.Sprint("sub", i)))
+		})
+		if ids, err := s.UserIdentities(ctx, "u1"); err != nil || len(ids) != writers {
+			t.Fatalf("UserIdentities = %d identities, %v; want %d", len(ids), err, writers)
+		}
+	})
+}
+
+// OneTime checks the OneTimeStore contract.
+func OneTime(t *testing.T, newStore func(t *testing.T) oauthlogin.OneTimeStore) {
+	ctx := context.Background()
+	t.Run("ConsumeOnce", func(t *testing.T) {
+		s := newStore(t)
+		exp := time.Now().Add(time.Minute)
+		if err := s.Consume(ctx, "k", exp); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Consume(ctx, "k", exp); !errors.Is(err, oauthlogin.ErrAlreadyUsed) {
+			t.Fatalf("second Consume: %v, want ErrAlreadyUsed", err)
+		}
+		if err := s.Consume(ctx, "other", exp); err != nil {
+			t.Fatalf("another key: %v", err)
+		}
+	})
+	t.Run("Expired", func(t *testing.T) {
+		s := newStore(t)
+		if err := s.Consume(ctx, "k", time.Now().Add(-time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Consume(ctx, "k", time.Now().Add(time.Minute)); err != nil {
+			t.Fatalf("Consume after the mark expired: %v", err)
+		}
+	})
+	t.Run("Concurrent", func(t *testing.T) {
+		s := newStore(t)
+		var mu sync.Mutex
+		wins := 0
+		exp := time.Now().Add(time.Minute)
+		parallel(t, func(int) error {
+			err := s.Consume(ctx, "k", exp)
+			if err == nil {
+				mu.Lock()
+				wins++
+				mu.Unlock()
+				return nil
+			}
+			if errors.Is(err, oauthlogin.ErrAlreadyUsed) {
+				return nil
+			}
+			return err
+		})
+		if wins != 1 {
+			t.Fatalf("%d concurrent Consume calls won, want 1", wins)
+		}
+	})
+	t.Run("Cancelled", func(t *testing.T) {
+		s := newStore(t)
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		if err := s.Consume(cctx, "k", time.Now().Add(time.Minute)); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Consume with a cancelled context: %v, want context.Canceled", err)
+		}
+	})
+}
+
+// parallel runs f(0..writers-1) at once and fails t on any error.
+func parallel(t *testing.T, f func(i int) error) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	start := make(chan struct{})
+	for i := range writers {
+		wg.Go(func() {
+			<-start
+			if err := f(i); err != nil {
+				errs <- err
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+}
