@@ -1,0 +1,180 @@
+package oauthlogin_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/oauthlogin/oauthlogin"
+	"github.com/oauthlogin/oauthlogin/oauthlogintest"
+	"github.com/oauthlogin/oauthlogin/providers"
+)
+
+// harness is a host app with oauthlogin mounted at /auth/, a fake provider
+// registered as "test", and the app's own /done and /failed pages.
+type harness struct {
+	t     *testing.T
+	idp   *oauthlogintest.Server
+	app   *httptest.Server
+	m     *oauthlogin.Manager
+	store *oauthlogin.MemoryStore
+	prov  *providers.OIDCProvider
+}
+
+// newHarness starts a fake provider and an app; edit adjusts the Config.
+func newHarness(t *testing.T, edit ...func(*oauthlogin.Config)) *harness {
+	t.Helper()
+	h := &harness{t: t, idp: oauthlogintest.NewServer(), store: oauthlogin.NewMemoryStore()}
+	t.Cleanup(h.idp.Close)
+	h.app = httptest.NewUnstartedServer(nil)
+	cfg := oauthlogin.Config{
+		BaseURL:    "http://" + h.app.Listener.Addr().String(),
+		CookieKeys: []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()},
+		Sessions:   h.store,
+		Identities: h.store,
+		OneTime:    h.store,
+	}
+	for _, e := range edit {
+		e(&cfg)
+	}
+	m, err := oauthlogin.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.m = m
+	h.prov = h.register("test", providers.Config{AllowedScopes: []string{"repo", "calendar"}})
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", m.Handler())
+	mux.HandleFunc("GET /done", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "done") })
+	mux.HandleFunc("GET /failed", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "failed") })
+	mux.Handle("GET /private", m.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, _ := oauthlogin.SessionFromContext(r.Context())
+		io.WriteString(w, s.UserID)
+	})))
+	h.app.Config.Handler = mux
+	h.app.Start()
+	t.Cleanup(h.app.Close)
+	return h
+}
+
+// register adds the fake provider under another name.
+func (h *harness) register(name string, pc providers.Config) *providers.OIDCProvider {
+	h.t.Helper()
+	pc.ClientID, pc.ClientSecret = h.idp.ClientID, h.idp.ClientSecret
+	p, err := providers.OIDC(context.Background(), name, h.idp.URL, pc)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if err := h.m.Register(p); err != nil {
+		h.t.Fatal(err)
+	}
+	return p
+}
+
+func (h *harness) beginURL(provider string, extra ...string) string {
+	q := url.Values{"success": {h.app.URL + "/done"}, "failure": {h.app.URL + "/failed"}}
+	for i := 0; i+1 < len(extra); i += 2 {
+		q.Add(extra[i], extra[i+1])
+	}
+	return h.app.URL + "/auth/" + provider + "?" + q.Encode()
+}
+
+// login runs a whole login in b and returns the page it ends on.
+func (h *harness) login(b *oauthlogintest.Browser, extra ...string) *oauthlogintest.Page {
+	h.t.Helper()
+	page, err := b.Visit(context.Background(), h.beginURL("test", extra...), nil)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return page
+}
+
+// mustSucceed checks that a login ended on the success page.
+func (h *harness) mustSucceed(page *oauthlogintest.Page) {
+	h.t.Helper()
+	if page.URL.Path != "/done" || page.Status != http.StatusOK {
+		h.t.Fatalf("login ended at %s (%d): %s", page.URL, page.Status, page.Body)
+	}
+}
+
+// mustFail checks that a login ended on the failure page with code.
+func (h *harness) mustFail(page *oauthlogintest.Page, code string) {
+	h.t.Helper()
+	if page.URL.Path != "/failed" {
+		h.t.Fatalf("login ended at %s (%d), want /failed?error=%s: %s", page.URL, page.Status, code, page.Body)
+	}
+	if got := page.URL.Query().Get("error"); got != code {
+		h.t.Fatalf("error = %q, want %q", got, code)
+	}
+	if len(page.URL.Query()) != 1 {
+		h.t.Fatalf("failure URL carries more than the code: %s", page.URL)
+	}
+}
+
+// do sends a request from browser b (its cookies) to the app.
+func (h *harness) do(b *oauthlogintest.Browser, method, path string, header ...string) *http.Response {
+	h.t.Helper()
+	req, err := http.NewRequest(method, h.app.URL+path, nil)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := b.Client.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+// session fetches GET /auth/session for b: the JSON and the status.
+func (h *harness) session(b *oauthlogintest.Browser) (map[string]any, int) {
+	h.t.Helper()
+	resp := h.do(b, "GET", "/auth/session")
+	var v map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+		h.t.Fatalf("session body: %v", err)
+	}
+	return v, resp.StatusCode
+}
+
+// mustHaveNoSession checks that b is signed out and that the fake account
+// has no identity.
+func (h *harness) mustHaveNoSession(b *oauthlogintest.Browser) {
+	h.t.Helper()
+	if v, status := h.session(b); status != http.StatusUnauthorized || v["error"] != oauthlogin.CodeNoSession {
+		h.t.Fatalf("GET /auth/session = %d %v, want 401 no_session", status, v)
+	}
+	if _, err := h.store.Identity(context.Background(), "test", "user-1"); !errors.Is(err, oauthlogin.ErrNotFound) {
+		h.t.Fatalf("an identity was stored: %v", err)
+	}
+	for _, c := range b.Client.Jar.Cookies(mustParse(h.t, h.app.URL)) {
+		if strings.Contains(c.Name, "session") {
+			h.t.Fatalf("a session cookie was set: %s", c.Name)
+		}
+	}
+}
+
+func mustParse(t *testing.T, raw string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func decode(t *testing.T, resp *http.Response, v any) {
+	t.Helper()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("%s: %v", resp.Request.URL, err)
+	}
+}
