@@ -3,8 +3,9 @@ module github.com/oauthlogin/oauthlogin
 go 1.26.0
 
 require (
-	github.com/coreos/go-oidc/v3 v3.21.0 // indirect
-	github.com/go-jose/go-jose/v4 v4.1.8 // indirect
-	github.com/gorilla/securecookie v1.1.2 // indirect
-	golang.org/x/oauth2 v0.37.0 // indirect
+	github.com/coreos/go-oidc/v3 v3.21.0
+	github.com/gorilla/securecookie v1.1.2
+	golang.org/x/oauth2 v0.37.0
 )
+
+require github.com/go-jose/go-jose/v4 v4.1.8 // indirect

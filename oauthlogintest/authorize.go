@@ -1,0 +1,108 @@
+package oauthlogintest
+
+import (
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// codeLifetime is how long an authorization code can be redeemed.
+const codeLifetime = time.Minute
+
+// serveAuthorize is the authorization endpoint (RFC 6749 §4.1.1). It
+// approves the current user without asking and redirects back with a
+// code, or with the error the request or the Behavior calls for.
+func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	back, ok := parseRedirectURI(q.Get("redirect_uri"))
+	if !ok {
+		http.Error(w, "oauthlogintest: redirect_uri must be an absolute URL without a fragment", http.StatusBadRequest)
+		return
+	}
+	if q.Get("client_id") != s.clientID {
+		http.Error(w, "oauthlogintest: unknown client_id", http.StatusBadRequest)
+		return
+	}
+	b := s.currentBehavior()
+	redirect := func(params url.Values) {
+		if state := q.Get("state"); state != "" && !b.OmitState {
+			params.Set("state", state)
+		}
+		if !b.OmitAuthorizeIssuer {
+			iss := s.issuer
+			if b.AuthorizeIssuer != "" {
+				iss = b.AuthorizeIssuer
+			}
+			params.Set("iss", iss)
+		}
+		to := *back
+		merged := to.Query()
+		for k, vs := range params {
+			merged[k] = vs
+		}
+		to.RawQuery = merged.Encode()
+		w.Header().Set("Location", to.String())
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusFound)
+	}
+	fail := func(code, description string) {
+		redirect(url.Values{"error": {code}, "error_description": {description}})
+	}
+
+	challenge, method := q.Get("code_challenge"), q.Get("code_challenge_method")
+	switch {
+	case q.Get("response_type") != "code":
+		fail("unsupported_response_type", "only response_type=code is supported")
+	case challenge == "" && method != "":
+		fail("invalid_request", "code_challenge_method without code_challenge")
+	case challenge != "" && method != "S256":
+		fail("invalid_request", "code_challenge_method must be S256")
+	case challenge != "" && !validS256Challenge(challenge):
+		fail("invalid_request", "code_challenge is not a base64url SHA-256")
+	case b.AuthorizeError != "":
+		fail(b.AuthorizeError, "scripted by oauthlogintest.Behavior.AuthorizeError")
+	default:
+		redirect(url.Values{"code": {s.approve(q, challenge)}})
+	}
+}
+
+// approve records a grant for the current user and returns its code.
+func (s *Server) approve(q url.Values, challenge string) string {
+	now := time.Now()
+	code := randomString()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.codes[code] = &grant{
+		clientID:    q.Get("client_id"),
+		redirectURI: q.Get("redirect_uri"),
+		challenge:   challenge,
+		nonce:       q.Get("nonce"),
+		scope:       q.Get("scope"),
+		user:        s.user,
+		authTime:    now,
+		expires:     now.Add(codeLifetime),
+	}
+	return code
+}
+
+// parseRedirectURI accepts an absolute URL without a fragment (RFC 6749
+// §3.1.2); http and https URLs also need a host. Custom schemes, as native
+// apps use, are allowed.
+func parseRedirectURI(raw string) (*url.URL, bool) {
+	u, err := url.Parse(raw)
+	if raw == "" || err != nil || !u.IsAbs() || u.Fragment != "" {
+		return nil, false
+	}
+	if (u.Scheme == "http" || u.Scheme == "https") && u.Host == "" {
+		return nil, false
+	}
+	return u, true
+}
+
+// validS256Challenge reports whether c can be an S256 code_challenge: the
+// unpadded base64url encoding of 32 bytes.
+func validS256Challenge(c string) bool {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	return err == nil && len(b) == 32
+}

@@ -1,0 +1,33 @@
+package oauthlogintest
+
+import "net/http"
+
+// serveDiscovery answers with the OpenID Provider Metadata
+// (OpenID Connect Discovery 1.0 §3, RFC 8414).
+func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request) {
+	issuer := s.issuer
+	if b := s.currentBehavior(); b.DiscoveryIssuer != "" {
+		issuer = b.DiscoveryIssuer
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"issuer":                                     issuer,
+		"authorization_endpoint":                     s.issuer + "/authorize",
+		"token_endpoint":                             s.issuer + "/token",
+		"userinfo_endpoint":                          s.issuer + "/userinfo",
+		"jwks_uri":                                   s.issuer + "/jwks",
+		"revocation_endpoint":                        s.issuer + "/revoke",
+		"response_types_supported":                   []string{"code"},
+		"subject_types_supported":                    []string{"public"},
+		"id_token_signing_alg_values_supported":      []string{"RS256"},
+		"code_challenge_methods_supported":           []string{"S256"},
+		"token_endpoint_auth_methods_supported":      []string{"client_secret_basic", "client_secret_post"},
+		"revocation_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
+		"grant_types_supported":                      []string{"authorization_code", "refresh_token"},
+		"scopes_supported":                           []string{"openid", "email", "profile", "offline_access"},
+		"claims_supported": []string{
+			"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "azp", "at_hash",
+			"email", "email_verified", "name", "preferred_username", "picture",
+		},
+		"authorization_response_iss_parameter_supported": true,
+	})
+}

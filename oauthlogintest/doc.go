@@ -1,0 +1,45 @@
+// Package oauthlogintest provides an in-process fake OpenID Connect and
+// OAuth 2.0 provider for tests, in the spirit of net/http/httptest.
+//
+// A [Server] listens on a loopback address and speaks real HTTP: it serves
+// a discovery document, a JWKS, an authorization endpoint that approves the
+// current [User] at once, a token endpoint that signs real RS256 ID tokens,
+// a userinfo endpoint and an RFC 7009 revocation endpoint. A [Behavior]
+// makes it misbehave in one precise way at a time (wrong issuer, bad
+// signature, slow or failing token endpoint, ...), so that tests can check
+// that a client refuses what it must refuse.
+//
+// The endpoints, relative to [Server.URL], are:
+//
+//	GET      /.well-known/openid-configuration
+//	GET      /jwks
+//	GET      /authorize
+//	POST     /token
+//	GET|POST /userinfo
+//	POST     /revoke
+//
+// A typical test:
+//
+//	idp := oauthlogintest.NewServer()
+//	defer idp.Close()
+//	idp.SetUser(oauthlogintest.User{Subject: "42", Email: "grace@example.com", EmailVerified: true})
+//
+//	cfg := &oauth2.Config{
+//		ClientID:     idp.ClientID,
+//		ClientSecret: idp.ClientSecret,
+//		Endpoint: oauth2.Endpoint{
+//			AuthURL:  idp.URL + "/authorize",
+//			TokenURL: idp.URL + "/token",
+//		},
+//		RedirectURL: app.URL + "/auth/fake/callback",
+//		Scopes:      []string{"openid", "email", "profile"},
+//	}
+//
+//	// Drive the login like a browser would, stopping at the app's callback
+//	// or following it into the app.
+//	page, err := oauthlogintest.NewBrowser().Visit(ctx, app.URL+"/auth/fake", nil)
+//
+// To test the failure paths, script the provider before the login:
+//
+//	idp.Behave(oauthlogintest.Behavior{BadSignature: true})
+package oauthlogintest

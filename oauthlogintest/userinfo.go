@@ -1,0 +1,59 @@
+package oauthlogintest
+
+import (
+	"net/http"
+	"strings"
+	"time"
+)
+
+// serveUserInfo is the userinfo endpoint (OpenID Connect Core §5.3). It
+// needs a valid, unexpired access token as a Bearer credential (RFC 6750
+// §2.1) and returns the claims of the user the token was issued for.
+func (s *Server) serveUserInfo(w http.ResponseWriter, r *http.Request) {
+	b := s.currentBehavior()
+	w.Header().Set("Cache-Control", "no-store")
+	if b.UserInfoStatus != 0 {
+		if b.UserInfoStatus == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="oauthlogintest", error="invalid_token"`)
+			writeError(w, b.UserInfoStatus, "invalid_token", "scripted by oauthlogintest.Behavior.UserInfoStatus")
+			return
+		}
+		writeError(w, b.UserInfoStatus, errorCodeFor(b.UserInfoStatus), "scripted by oauthlogintest.Behavior.UserInfoStatus")
+		return
+	}
+	token, ok := bearerToken(r)
+	if !ok {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="oauthlogintest"`)
+		writeError(w, http.StatusUnauthorized, "invalid_request", "missing Bearer access token")
+		return
+	}
+	s.mu.Lock()
+	t := s.access[token]
+	valid := t != nil && time.Now().Before(t.expires)
+	var user User
+	if valid {
+		user = t.grant.user
+	}
+	s.mu.Unlock()
+	if !valid {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="oauthlogintest", error="invalid_token"`)
+		writeError(w, http.StatusUnauthorized, "invalid_token", "unknown, revoked or expired access token")
+		return
+	}
+	claims := user.claims()
+	if b.UserInfoSubject != "" {
+		claims["sub"] = b.UserInfoSubject
+	}
+	writeJSON(w, http.StatusOK, claims)
+}
+
+// bearerToken returns the token of an "Authorization: Bearer" header; the
+// scheme is case-insensitive.
+func bearerToken(r *http.Request) (string, bool) {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
+}
