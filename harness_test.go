@@ -19,7 +19,7 @@ import (
 // harness is a host app with oauthlogin mounted at /auth/, a fake provider
 // registered as "test", and the app's own /done and /failed pages.
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	idp   *oauthlogintest.Server
 	app   *httptest.Server
 	m     *oauthlogin.Manager
@@ -28,7 +28,7 @@ type harness struct {
 }
 
 // newHarness starts a fake provider and an app; edit adjusts the Config.
-func newHarness(t *testing.T, edit ...func(*oauthlogin.Config)) *harness {
+func newHarness(t testing.TB, edit ...func(*oauthlogin.Config)) *harness {
 	t.Helper()
 	h := &harness{t: t, idp: oauthlogintest.NewServer(), store: oauthlogin.NewMemoryStore()}
 	t.Cleanup(h.idp.Close)
@@ -163,7 +163,7 @@ func (h *harness) mustHaveNoSession(b *oauthlogintest.Browser) {
 	}
 }
 
-func mustParse(t *testing.T, raw string) *url.URL {
+func mustParse(t testing.TB, raw string) *url.URL {
 	t.Helper()
 	u, err := url.Parse(raw)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/oauthlogin/oauthlogin"
@@ -54,6 +55,10 @@ func (f Fields) Profile(raw []byte) (*oauthlogin.Profile, error) {
 	var doc map[string]any
 	if err := dec.Decode(&doc); err != nil {
 		return nil, fmt.Errorf("providers: user document is not a JSON object: %w", err)
+	}
+	// Raw is handed on as JSON: nothing may follow the object.
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("providers: user document has data after its JSON object")
 	}
 	p := &oauthlogin.Profile{Raw: json.RawMessage(raw)}
 	switch sub := lookup(doc, f.Subject).(type) {

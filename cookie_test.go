@@ -1,0 +1,195 @@
+package oauthlogin_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/oauthlogin/oauthlogin"
+	"github.com/oauthlogin/oauthlogin/oauthlogintest"
+	"github.com/oauthlogin/oauthlogin/providers"
+)
+
+// recorded drives a login through handlers without a listening app: begin
+// on one Manager, the provider hop over real HTTP, callback on another.
+type recorded struct {
+	t   *testing.T
+	idp *oauthlogintest.Server
+}
+
+func (rc recorded) manager(base string, keys []oauthlogin.CookieKey, store *oauthlogin.MemoryStore) *oauthlogin.Manager {
+	rc.t.Helper()
+	m, err := oauthlogin.New(oauthlogin.Config{BaseURL: base, CookieKeys: keys, Sessions: store, Identities: store, OneTime: store})
+	if err != nil {
+		rc.t.Fatal(err)
+	}
+	p, err := providers.OIDC(context.Background(), "test", rc.idp.URL, providers.Config{ClientID: rc.idp.ClientID, ClientSecret: rc.idp.ClientSecret})
+	if err != nil {
+		rc.t.Fatal(err)
+	}
+	if err := m.Register(p); err != nil {
+		rc.t.Fatal(err)
+	}
+	return m
+}
+
+// begin returns the begin response and the callback request it leads to.
+func (rc recorded) begin(m *oauthlogin.Manager, base string) (*http.Response, *http.Request) {
+	rc.t.Helper()
+	w := httptest.NewRecorder()
+	m.Handler().ServeHTTP(w, httptest.NewRequest("GET", base+"/auth/test", nil))
+	resp := w.Result()
+	if resp.StatusCode != http.StatusFound {
+		rc.t.Fatalf("begin = %d", resp.StatusCode)
+	}
+	host := mustParse(rc.t, base).Host
+	page, err := oauthlogintest.NewBrowser().Visit(context.Background(), resp.Header.Get("Location"), func(u *url.URL) bool { return u.Host == host })
+	if err != nil || page.Location == nil {
+		rc.t.Fatalf("provider hop: %v", err)
+	}
+	req := httptest.NewRequest("GET", page.Location.String(), nil)
+	for _, c := range resp.Cookies() {
+		req.AddCookie(c)
+	}
+	return resp, req
+}
+
+func (rc recorded) callback(m *oauthlogin.Manager, req *http.Request) *http.Response {
+	w := httptest.NewRecorder()
+	m.Handler().ServeHTTP(w, req)
+	return w.Result()
+}
+
+func TestCookiesOverHTTPS(t *testing.T) {
+	idp := oauthlogintest.NewServer()
+	t.Cleanup(idp.Close)
+	rc := recorded{t, idp}
+	const base = "https://app.example.com"
+	m := rc.manager(base, []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()}, oauthlogin.NewMemoryStore())
+	begin, cb := rc.begin(m, base)
+	flow := begin.Cookies()
+	if len(flow) != 1 || !strings.HasPrefix(flow[0].Name, "__Host-oauthlogin_flow_") || !flow[0].Secure || !flow[0].HttpOnly ||
+		flow[0].Path != "/" || flow[0].Domain != "" || flow[0].SameSite != http.SameSiteLaxMode || flow[0].MaxAge != 600 {
+		t.Fatalf("flow cookie = %+v", flow)
+	}
+	resp := rc.callback(m, cb)
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != base+"/" {
+		t.Fatalf("callback = %d to %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	var session *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == "__Host-oauthlogin_session" {
+			session = c
+		} else if c.Name == flow[0].Name && c.MaxAge >= 0 {
+			t.Fatalf("flow cookie not cleared: %+v", c)
+		}
+	}
+	if session == nil || !session.Secure || !session.HttpOnly || session.Path != "/" || session.SameSite != http.SameSiteLaxMode || len(session.Value) != 43 {
+		t.Fatalf("session cookie = %+v", session)
+	}
+}
+
+func TestCookiesOverHTTP(t *testing.T) {
+	idp := oauthlogintest.NewServer()
+	t.Cleanup(idp.Close)
+	rc := recorded{t, idp}
+	const base = "http://localhost:8080"
+	m := rc.manager(base, []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()}, oauthlogin.NewMemoryStore())
+	begin, cb := rc.begin(m, base)
+	flow := begin.Cookies()
+	if len(flow) != 1 || !strings.HasPrefix(flow[0].Name, "oauthlogin_flow_") || flow[0].Secure || flow[0].Path != "/auth/" {
+		t.Fatalf("flow cookie = %+v", flow)
+	}
+	for _, c := range rc.callback(m, cb).Cookies() {
+		if c.Name == "oauthlogin_session" && (c.Secure || c.Path != "/" || !c.HttpOnly) {
+			t.Fatalf("session cookie = %+v", c)
+		}
+	}
+}
+
+func TestCookieKeyRotation(t *testing.T) {
+	idp := oauthlogintest.NewServer()
+	t.Cleanup(idp.Close)
+	rc := recorded{t, idp}
+	const base = "http://localhost:8080"
+	oldKey, newKey := oauthlogin.GenerateCookieKey(), oauthlogin.GenerateCookieKey()
+	store := oauthlogin.NewMemoryStore()
+	before := rc.manager(base, []oauthlogin.CookieKey{oldKey}, store)
+	during := rc.manager(base, []oauthlogin.CookieKey{newKey, oldKey}, store)
+	after := rc.manager(base, []oauthlogin.CookieKey{newKey}, store)
+
+	// A flow begun under the old key finishes after the new key is added.
+	_, cb := rc.begin(before, base)
+	if resp := rc.callback(during, cb); resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != base+"/" {
+		t.Fatalf("old-key flow with rotated keys = %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	// The new key seals: the flow opens once the old key is gone...
+	_, cb = rc.begin(during, base)
+	if resp := rc.callback(after, cb); resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != base+"/" {
+		t.Fatalf("new-key flow = %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	// ...and an old-key flow no longer does.
+	_, cb = rc.begin(before, base)
+	if resp := rc.callback(after, cb); resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("old-key flow after the old key was dropped = %d", resp.StatusCode)
+	}
+}
+
+func TestNewRefusesBadConfig(t *testing.T) {
+	key := oauthlogin.GenerateCookieKey()
+	for name, cfg := range map[string]oauthlogin.Config{
+		"NoBaseURL":        {CookieKeys: []oauthlogin.CookieKey{key}},
+		"RelativeBaseURL":  {BaseURL: "/app", CookieKeys: []oauthlogin.CookieKey{key}},
+		"NoKeys":           {BaseURL: "https://app.example.com"},
+		"ShortHashKey":     {BaseURL: "https://app.example.com", CookieKeys: []oauthlogin.CookieKey{{Hash: make([]byte, 16), Block: make([]byte, 32)}}},
+		"BadBlockKey":      {BaseURL: "https://app.example.com", CookieKeys: []oauthlogin.CookieKey{{Hash: make([]byte, 32), Block: make([]byte, 20)}}},
+		"ShortTokenKey":    {BaseURL: "https://app.example.com", CookieKeys: []oauthlogin.CookieKey{key}, TokenKeys: [][]byte{make([]byte, 16)}},
+		"PrefixNoSlash":    {BaseURL: "https://app.example.com", CookieKeys: []oauthlogin.CookieKey{key}, Prefix: "auth"},
+		"RedirectWithPath": {BaseURL: "https://app.example.com", CookieKeys: []oauthlogin.CookieKey{key}, AllowedRedirects: []string{"https://app.example.com/done"}},
+		"RedirectNoScheme": {BaseURL: "https://app.example.com", CookieKeys: []oauthlogin.CookieKey{key}, AllowedRedirects: []string{"app.example.com"}},
+	} {
+		if _, err := oauthlogin.New(cfg); !errors.Is(err, oauthlogin.ErrConfig) {
+			t.Errorf("%s: New = %v, want ErrConfig", name, err)
+		}
+	}
+}
+
+func TestRegisterRefusesBadProviders(t *testing.T) {
+	idp := oauthlogintest.NewServer()
+	t.Cleanup(idp.Close)
+	m, err := oauthlogin.New(oauthlogin.Config{BaseURL: "http://localhost:8080", CookieKeys: []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	newProvider := func(name string, pc providers.Config) oauthlogin.Provider {
+		pc.ClientID = idp.ClientID
+		p, err := providers.OIDC(context.Background(), name, idp.URL, pc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	if err := m.Register(newProvider("test", providers.Config{})); err != nil {
+		t.Fatal(err)
+	}
+	for name, p := range map[string]oauthlogin.Provider{
+		"Duplicate":       newProvider("test", providers.Config{}),
+		"Reserved":        newProvider("session", providers.Config{}),
+		"UpperCase":       newProvider("Test", providers.Config{}),
+		"Slash":           newProvider("a/b", providers.Config{}),
+		"OverridesState":  newProvider("p1", providers.Config{AuthParams: url.Values{"state": {"fixed"}}}),
+		"OverridesPKCE":   newProvider("p2", providers.Config{AuthParams: url.Values{"code_challenge_method": {"plain"}}}),
+		"OverridesScopes": newProvider("p3", providers.Config{AuthParams: url.Values{"scope": {"admin"}}}),
+	} {
+		if err := m.Register(p); !errors.Is(err, oauthlogin.ErrConfig) {
+			t.Errorf("%s: Register = %v, want ErrConfig", name, err)
+		}
+	}
+	if got := m.Providers(); len(got) != 1 || got[0] != "test" {
+		t.Fatalf("Providers() = %v", got)
+	}
+}
