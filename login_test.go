@@ -329,3 +329,10 @@ func TestTokensSealedAtRest(t *testing.T) {
 		t.Fatal("sealed tokens opened under another session id")
 	}
 }
+
+// NumericDate claims may be fractional (RFC 7519 §2); such an iat is valid.
+func TestLoginFractionalIssuedAt(t *testing.T) {
+	h := newHarness(t)
+	h.idp.Behave(oauthlogintest.Behavior{Claims: map[string]any{"iat": float64(time.Now().Unix()) + 0.25}})
+	h.mustSucceed(h.login(oauthlogintest.NewBrowser()))
+}

@@ -130,7 +130,7 @@ func (m *Manager) setSessionCookie(w http.ResponseWriter, token string, expires 
 		Value:    token,
 		Path:     "/",
 		Expires:  expires,
-		MaxAge:   int(time.Until(expires) / time.Second),
+		MaxAge:   int(expires.Sub(m.now()) / time.Second),
 		Secure:   m.secure,
 		HttpOnly: true,
 		SameSite: http.SameSiteLaxMode,

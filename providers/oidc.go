@@ -167,8 +167,8 @@ func (p *OIDCProvider) VerifyIDToken(ctx context.Context, raw, nonce string) (*o
 		return nil, fmt.Errorf("%w: %w", oauthlogin.ErrIDToken, err)
 	}
 	var extra struct {
-		Azp string `json:"azp"`
-		Iat *int64 `json:"iat"`
+		Azp string          `json:"azp"`
+		Iat json.RawMessage `json:"iat"` // a NumericDate; go-oidc parsed it, this tells whether it was there
 	}
 	if err := idt.Claims(&extra); err != nil {
 		return nil, fmt.Errorf("%w: %w", oauthlogin.ErrIDToken, err)
@@ -176,7 +176,7 @@ func (p *OIDCProvider) VerifyIDToken(ctx context.Context, raw, nonce string) (*o
 	switch {
 	case idt.Subject == "":
 		return nil, fmt.Errorf("%w: no sub", oauthlogin.ErrIDToken)
-	case extra.Iat == nil:
+	case len(extra.Iat) == 0 || string(extra.Iat) == "null":
 		return nil, fmt.Errorf("%w: no iat", oauthlogin.ErrIDToken)
 	case idt.IssuedAt.After(p.now().Add(iatLeeway)):
 		return nil, fmt.Errorf("%w: iat is in the future", oauthlogin.ErrIDToken)
