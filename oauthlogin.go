@@ -328,7 +328,7 @@ func (m *Manager) Begin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, rp.oauth.AuthCodeURL(f.State, opts...), http.StatusFound)
+	redirect(w, rp.oauth.AuthCodeURL(f.State, opts...))
 }
 
 // Callback serves GET and POST {prefix}{provider}/callback. It ends the flow
@@ -372,10 +372,10 @@ func (m *Manager) Callback(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		m.log.InfoContext(r.Context(), "oauthlogin: login failed", "provider", provider, "code", Code(err), "err", err)
-		http.Redirect(w, r, withQuery(f.Failure, "error", Code(err)), http.StatusFound)
+		redirect(w, withQuery(f.Failure, "error", Code(err)))
 		return
 	}
-	http.Redirect(w, r, f.Success, http.StatusFound)
+	redirect(w, f.Success)
 }
 
 // finish checks the authorization response, redeems the code, identifies
@@ -470,6 +470,13 @@ func (m *Manager) ProviderToken(s *Session) (*oauth2.Token, error) {
 // clientContext carries the Manager's HTTP client to x/oauth2.
 func (m *Manager) clientContext(ctx context.Context) context.Context {
 	return context.WithValue(ctx, oauth2.HTTPClient, m.client)
+}
+
+// redirect answers 302 to an absolute URL the Manager built or checked,
+// without http.Redirect's HTML body.
+func redirect(w http.ResponseWriter, to string) {
+	w.Header().Set("Location", to)
+	w.WriteHeader(http.StatusFound)
 }
 
 // withQuery returns raw (a URL checked by redirectTarget) with key=value set

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/oauthlogin/oauthlogin"
 )
 
 // Config is what the host app knows about its client at a provider.
@@ -57,7 +59,7 @@ type base struct {
 
 func newBase(name string, cfg Config, ep oauth2.Endpoint, defaultScopes []string, revokeURL string) (base, error) {
 	if cfg.ClientID == "" {
-		return base{}, fmt.Errorf("providers: %s: ClientID is empty", name)
+		return base{}, fmt.Errorf("providers: %s: %w: ClientID is empty", name, oauthlogin.ErrConfig)
 	}
 	if cfg.AuthStyle != oauth2.AuthStyleAutoDetect {
 		ep.AuthStyle = cfg.AuthStyle

@@ -36,7 +36,7 @@ type OAuth2Provider struct {
 // OAuth2 returns a provider described by spec with the app's cfg.
 func OAuth2(name string, spec Spec, cfg Config) (*OAuth2Provider, error) {
 	if spec.Endpoint.AuthURL == "" || spec.Endpoint.TokenURL == "" || spec.UserInfoURL == "" {
-		return nil, fmt.Errorf("providers: %s: Spec needs AuthURL, TokenURL and UserInfoURL", name)
+		return nil, fmt.Errorf("providers: %s: %w: Spec needs AuthURL, TokenURL and UserInfoURL", name, oauthlogin.ErrConfig)
 	}
 	b, err := newBase(name, cfg, spec.Endpoint, spec.Scopes, spec.RevocationURL)
 	if err != nil {

@@ -1,0 +1,64 @@
+package oauthlogin_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/oauthlogin/oauthlogin/oauthlogintest"
+)
+
+// BenchmarkBegin is GET {prefix}{provider}: random values, PKCE, the sealed
+// flow cookie and the authorization URL.
+func BenchmarkBegin(b *testing.B) {
+	h := newHarness(b)
+	handler := h.m.Handler()
+	req := httptest.NewRequest("GET", h.beginURL("test"), nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		handler.ServeHTTP(w, req)
+		if w.Code != http.StatusFound {
+			b.Fatal(w.Code)
+		}
+	}
+}
+
+// BenchmarkAuthenticated is a request through RequireSession: a hash and
+// one store lookup.
+func BenchmarkAuthenticated(b *testing.B) {
+	h := newHarness(b)
+	br := oauthlogintest.NewBrowser()
+	h.mustSucceed(h.login(br))
+	req := httptest.NewRequest("GET", "/private", nil)
+	for _, c := range br.Client.Jar.Cookies(mustParse(b, h.app.URL)) {
+		req.AddCookie(c)
+	}
+	handler := h.m.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		handler.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			b.Fatal(w.Code)
+		}
+	}
+}
+
+// BenchmarkLogin is a whole login over loopback HTTP, as a browser makes it:
+// begin, the fake provider's authorize, the callback (token POST, ID token
+// verification, userinfo GET, identity and session writes), the success
+// page. It includes the fake provider's own work, RSA signing among it.
+func BenchmarkLogin(b *testing.B) {
+	h := newHarness(b)
+	br := oauthlogintest.NewBrowser()
+	u := h.beginURL("test")
+	b.ReportAllocs()
+	for b.Loop() {
+		page, err := br.Visit(context.Background(), u, nil)
+		if err != nil || page.URL.Path != "/done" {
+			b.Fatal(err, page.URL)
+		}
+	}
+}
