@@ -37,6 +37,9 @@ var (
 	ErrProviderMismatch = errors.New("oauthlogin: provider mismatch")
 	// ErrIssuerMismatch: the RFC 9207 iss parameter is wrong or missing.
 	ErrIssuerMismatch = errors.New("oauthlogin: issuer mismatch")
+	// ErrInvalidResponse: the authorization response is malformed (a
+	// parameter sent twice, say).
+	ErrInvalidResponse = errors.New("oauthlogin: malformed authorization response")
 	// ErrProviderDenied: the user or provider refused the authorization (access_denied).
 	ErrProviderDenied = errors.New("oauthlogin: provider denied access")
 	// ErrProviderError: the provider answered the authorization request with another error.
@@ -76,6 +79,7 @@ const (
 	CodeStateReplayed      = "state_replayed"
 	CodeProviderMismatch   = "provider_mismatch"
 	CodeIssuerMismatch     = "issuer_mismatch"
+	CodeInvalidResponse    = "invalid_response"
 	CodeAccessDenied       = "access_denied"
 	CodeProviderError      = "provider_error"
 	CodeCodeMissing        = "code_missing"
@@ -103,6 +107,7 @@ var errorCodes = []struct {
 	{ErrStateReplayed, CodeStateReplayed},
 	{ErrProviderMismatch, CodeProviderMismatch},
 	{ErrIssuerMismatch, CodeIssuerMismatch},
+	{ErrInvalidResponse, CodeInvalidResponse},
 	{ErrProviderDenied, CodeAccessDenied},
 	{ErrProviderError, CodeProviderError},
 	{ErrCodeMissing, CodeCodeMissing},

@@ -180,6 +180,21 @@ func TestCallbackCodeMissing(t *testing.T) {
 	h.mustHaveNoSession(b)
 }
 
+func TestCallbackRepeatedParameter(t *testing.T) {
+	for _, param := range []string{"code", "iss", "state"} {
+		h := newHarness(t)
+		b := oauthlogintest.NewBrowser()
+		cb := toCallback(t, h, b, "test")
+		cb.RawQuery += "&" + param + "=" + url.QueryEscape(cb.Query().Get(param)+"x")
+		page := visit(t, b, cb.String())
+		h.mustFail(page, oauthlogin.CodeInvalidResponse)
+		h.mustHaveNoSession(b)
+		if h.idp.Hits("token") != 0 {
+			t.Fatalf("repeated %s: the code was redeemed", param)
+		}
+	}
+}
+
 func TestForgedFlowCookie(t *testing.T) {
 	h := newHarness(t)
 	b := oauthlogintest.NewBrowser()

@@ -14,7 +14,7 @@ import (
 // codes are all the error codes a failure redirect may carry.
 var codes = []string{
 	oauthlogin.CodeStateMissing, oauthlogin.CodeStateMismatch, oauthlogin.CodeStateReplayed,
-	oauthlogin.CodeProviderMismatch, oauthlogin.CodeIssuerMismatch, oauthlogin.CodeAccessDenied,
+	oauthlogin.CodeProviderMismatch, oauthlogin.CodeIssuerMismatch, oauthlogin.CodeInvalidResponse, oauthlogin.CodeAccessDenied,
 	oauthlogin.CodeProviderError, oauthlogin.CodeCodeMissing, oauthlogin.CodeTokenExchange,
 	oauthlogin.CodeIDToken, oauthlogin.CodeProfile, oauthlogin.CodeIdentityConflict, oauthlogin.CodeServerError,
 }

@@ -338,6 +338,7 @@ func (m *Manager) Begin(w http.ResponseWriter, r *http.Request) {
 // failure URL to trust, and it answers 400.
 func (m *Manager) Callback(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer") // the URL holds the code
 	params := r.URL.Query()
 	if r.Method == http.MethodPost {
 		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
@@ -381,6 +382,12 @@ func (m *Manager) Callback(w http.ResponseWriter, r *http.Request) {
 // finish checks the authorization response, redeems the code, identifies
 // the user and starts the session.
 func (m *Manager) finish(w http.ResponseWriter, r *http.Request, rp *registered, f *flow, params url.Values) error {
+	for _, k := range []string{"code", "iss", "error", "state"} {
+		if len(params[k]) > 1 {
+			// RFC 6749 §3.1: a parameter must not be sent more than once.
+			return fmt.Errorf("%w: repeated %s", ErrInvalidResponse, k)
+		}
+	}
 	if rp.oidc != nil {
 		// RFC 9207: an authorization response names its issuer; a mix-up
 		// attack sends one provider's response to another's callback.

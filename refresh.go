@@ -16,8 +16,7 @@ import (
 // (no_refresh_token); a provider failure a 502 (refresh_failed).
 // Cross-origin requests are refused (http.CrossOriginProtection).
 func (m *Manager) Refresh(w http.ResponseWriter, r *http.Request) {
-	if err := m.cop.Check(r); err != nil {
-		m.writeError(w, r, http.StatusForbidden, wrap(ErrCrossOrigin, err))
+	if !m.sameOrigin(w, r) {
 		return
 	}
 	s, err := m.requestSession(r)
@@ -28,12 +27,7 @@ func (m *Manager) Refresh(w http.ResponseWriter, r *http.Request) {
 		m.writeError(w, r, statusFor(err), err)
 		return
 	}
-	v, err := m.sessionView(s)
-	if err != nil {
-		m.writeError(w, r, http.StatusInternalServerError, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, v)
+	m.writeSession(w, r, s)
 }
 
 // RefreshSession renews the provider access token of s with its refresh

@@ -166,10 +166,12 @@ type sessionJSON struct {
 	Current                   bool      `json:"current"`
 }
 
-func (m *Manager) sessionView(s *Session) (*sessionJSON, error) {
+// writeSession answers 200 with the session JSON.
+func (m *Manager) writeSession(w http.ResponseWriter, r *http.Request, s *Session) {
 	tok, err := m.ProviderToken(s)
 	if err != nil {
-		return nil, err
+		m.writeError(w, r, http.StatusInternalServerError, err)
+		return
 	}
 	v := &sessionJSON{
 		ID:                        s.ID,
@@ -187,7 +189,8 @@ func (m *Manager) sessionView(s *Session) (*sessionJSON, error) {
 	if tok != nil && !m.cfg.HideProviderAccessToken {
 		v.ProviderAccessToken = tok.AccessToken
 	}
-	return v, nil
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, v)
 }
 
 func rfc3339(t time.Time) string {
@@ -205,12 +208,7 @@ func (m *Manager) GetSession(w http.ResponseWriter, r *http.Request) {
 		m.writeError(w, r, statusFor(err), err)
 		return
 	}
-	v, err := m.sessionView(s)
-	if err != nil {
-		m.writeError(w, r, http.StatusInternalServerError, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, v)
+	m.writeSession(w, r, s)
 }
 
 // Logout serves DELETE {prefix}session: it deletes the current session from
@@ -218,8 +216,7 @@ func (m *Manager) GetSession(w http.ResponseWriter, r *http.Request) {
 // also revokes the provider tokens (RFC 7009) where the provider can.
 // Cross-origin requests are refused (http.CrossOriginProtection).
 func (m *Manager) Logout(w http.ResponseWriter, r *http.Request) {
-	if err := m.cop.Check(r); err != nil {
-		m.writeError(w, r, http.StatusForbidden, wrap(ErrCrossOrigin, err))
+	if !m.sameOrigin(w, r) {
 		return
 	}
 	s, err := m.requestSession(r)
@@ -237,6 +234,16 @@ func (m *Manager) Logout(w http.ResponseWriter, r *http.Request) {
 		m.revoke(r.Context(), s)
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// sameOrigin refuses, with 403, a cross-origin browser request that would
+// change state (http.CrossOriginProtection: Sec-Fetch-Site, then Origin).
+func (m *Manager) sameOrigin(w http.ResponseWriter, r *http.Request) bool {
+	if err := m.cop.Check(r); err != nil {
+		m.writeError(w, r, http.StatusForbidden, wrap(ErrCrossOrigin, err))
+		return false
+	}
+	return true
 }
 
 // revoke asks the provider to revoke a session's tokens; failures are logged,
