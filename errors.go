@@ -52,8 +52,15 @@ var (
 	ErrIDToken = errors.New("oauthlogin: invalid ID token")
 	// ErrProfile: the provider's user info could not be fetched or is unusable.
 	ErrProfile = errors.New("oauthlogin: profile unavailable")
-	// ErrIdentityConflict: the identity belongs to another user.
-	ErrIdentityConflict = errors.New("oauthlogin: identity linked to another user")
+	// ErrIdentityConflict: the provider account is linked to another user.
+	// It is never moved or merged.
+	ErrIdentityConflict = errors.New("oauthlogin: identity already linked to another user")
+	// ErrLinkSession: a link finished without the session that started it.
+	ErrLinkSession = errors.New("oauthlogin: link must finish in the session that started it")
+	// ErrLinkRequiresPost: link intent was asked for with GET.
+	ErrLinkRequiresPost = errors.New("oauthlogin: linking an identity needs a same-origin POST")
+	// ErrLastIdentity: unlinking would leave the user no way to sign in.
+	ErrLastIdentity = errors.New("oauthlogin: cannot unlink the last identity")
 
 	// ErrNoSession: the request carries no valid session.
 	ErrNoSession = errors.New("oauthlogin: no session")
@@ -86,7 +93,11 @@ const (
 	CodeTokenExchange      = "token_exchange_failed"
 	CodeIDToken            = "id_token_invalid"
 	CodeProfile            = "profile_unavailable"
-	CodeIdentityConflict   = "identity_conflict"
+	CodeIdentityConflict   = "identity_already_linked"
+	CodeLinkSession        = "link_session_mismatch"
+	CodeLinkRequiresPost   = "link_requires_post"
+	CodeLastIdentity       = "last_identity"
+	CodeNotFound           = "not_found"
 	CodeNoSession          = "no_session"
 	CodeNoRefreshToken     = "no_refresh_token"
 	CodeRefresh            = "refresh_failed"
@@ -115,6 +126,10 @@ var errorCodes = []struct {
 	{ErrIDToken, CodeIDToken},
 	{ErrProfile, CodeProfile},
 	{ErrIdentityConflict, CodeIdentityConflict},
+	{ErrLinkSession, CodeLinkSession},
+	{ErrLinkRequiresPost, CodeLinkRequiresPost},
+	{ErrLastIdentity, CodeLastIdentity},
+	{ErrNotFound, CodeNotFound},
 	{ErrNoSession, CodeNoSession},
 	{ErrNoRefreshToken, CodeNoRefreshToken},
 	{ErrRefresh, CodeRefresh},

@@ -287,7 +287,7 @@ func TestAllowedRedirectElsewhere(t *testing.T) {
 	}
 }
 
-func visit(t *testing.T, b *oauthlogintest.Browser, u string) *oauthlogintest.Page {
+func visit(t testing.TB, b *oauthlogintest.Browser, u string) *oauthlogintest.Page {
 	t.Helper()
 	page, err := b.Visit(context.Background(), u, nil)
 	if err != nil {

@@ -23,6 +23,10 @@ type flow struct {
 	Nonce    string `json:"n,omitempty"`
 	Success  string `json:"ok"`
 	Failure  string `json:"f"`
+	// LinkUser and LinkSession are set when the flow links a new identity
+	// to the signed-in user: the callback requires that same session.
+	LinkUser    string `json:"lu,omitempty"`
+	LinkSession string `json:"ls,omitempty"`
 }
 
 // flowCookieName names the flow cookie after a digest of its state.

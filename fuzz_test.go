@@ -16,7 +16,7 @@ var codes = []string{
 	oauthlogin.CodeStateMissing, oauthlogin.CodeStateMismatch, oauthlogin.CodeStateReplayed,
 	oauthlogin.CodeProviderMismatch, oauthlogin.CodeIssuerMismatch, oauthlogin.CodeInvalidResponse, oauthlogin.CodeAccessDenied,
 	oauthlogin.CodeProviderError, oauthlogin.CodeCodeMissing, oauthlogin.CodeTokenExchange,
-	oauthlogin.CodeIDToken, oauthlogin.CodeProfile, oauthlogin.CodeIdentityConflict, oauthlogin.CodeServerError,
+	oauthlogin.CodeIDToken, oauthlogin.CodeProfile, oauthlogin.CodeIdentityConflict, oauthlogin.CodeLinkSession, oauthlogin.CodeServerError,
 }
 
 // FuzzCallback sends arbitrary callback parameters, with and without a real

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -55,12 +56,14 @@ type IdentityStore interface {
 type ResolveUserFunc func(ctx context.Context, provider string, p *Profile) (userID string, err error)
 
 // signIn finds the identity of a provider account, or creates it and its
-// user, and records the new tokens on it.
-func (m *Manager) signIn(ctx context.Context, provider string, p *Profile, tok *oauth2.Token) (*Identity, error) {
+// user, and records the new tokens on it. With linkUser set, the account
+// is linked to that user instead: new identities join it, and one that
+// belongs to anyone else is refused with ErrIdentityConflict, never moved.
+func (m *Manager) signIn(ctx context.Context, provider string, p *Profile, tok *oauth2.Token, linkUser string) (*Identity, error) {
 	now := m.now()
 	id, err := m.identities.Identity(ctx, provider, p.Subject)
 	if errors.Is(err, ErrNotFound) {
-		id, err = m.createIdentity(ctx, provider, p, tok, now)
+		id, err = m.createIdentity(ctx, provider, p, tok, now, linkUser)
 		if !errors.Is(err, ErrIdentityExists) {
 			return id, err
 		}
@@ -69,6 +72,9 @@ func (m *Manager) signIn(ctx context.Context, provider string, p *Profile, tok *
 	}
 	if err != nil {
 		return nil, err
+	}
+	if linkUser != "" && id.UserID != linkUser {
+		return nil, ErrIdentityConflict
 	}
 	id.ProviderEmail = p.Email
 	id.Updated = now
@@ -81,9 +87,10 @@ func (m *Manager) signIn(ctx context.Context, provider string, p *Profile, tok *
 	return id, nil
 }
 
-func (m *Manager) createIdentity(ctx context.Context, provider string, p *Profile, tok *oauth2.Token, now time.Time) (*Identity, error) {
-	userID := randomToken(15)
-	if m.cfg.ResolveUser != nil {
+func (m *Manager) createIdentity(ctx context.Context, provider string, p *Profile, tok *oauth2.Token, now time.Time, userID string) (*Identity, error) {
+	switch {
+	case userID != "":
+	case m.cfg.ResolveUser != nil:
 		var err error
 		userID, err = m.cfg.ResolveUser(ctx, provider, p)
 		if err != nil {
@@ -92,6 +99,8 @@ func (m *Manager) createIdentity(ctx context.Context, provider string, p *Profil
 		if userID == "" {
 			return nil, errors.New("oauthlogin: resolve user: empty user id")
 		}
+	default:
+		userID = randomToken(15)
 	}
 	id := &Identity{
 		ID:            randomToken(15),
@@ -163,4 +172,43 @@ func (m *Manager) Identities(w http.ResponseWriter, r *http.Request) {
 		})
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// Unlink serves DELETE {prefix}identities/{id}: it removes one identity of
+// the signed-in user and answers 204, after asking the provider to revoke
+// its tokens (RFC 7009) where it can. An identity that is not the user's is
+// a 404; the user's last identity, their last way to sign in, is refused
+// with 409 last_identity. Cross-origin requests are refused.
+func (m *Manager) Unlink(w http.ResponseWriter, r *http.Request) {
+	if !m.sameOrigin(w, r) {
+		return
+	}
+	s, err := m.requestSession(r)
+	if err != nil {
+		m.writeError(w, r, statusFor(err), err)
+		return
+	}
+	ids, err := m.identities.UserIdentities(r.Context(), s.UserID)
+	if err != nil {
+		m.writeError(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	i := slices.IndexFunc(ids, func(id *Identity) bool { return id.ID == r.PathValue("id") })
+	switch {
+	case i < 0:
+		m.writeError(w, r, http.StatusNotFound, fmt.Errorf("%w: no such identity", ErrNotFound))
+		return
+	case len(ids) == 1:
+		m.writeError(w, r, http.StatusConflict, ErrLastIdentity)
+		return
+	}
+	id := ids[i]
+	if err := m.identities.DeleteIdentity(r.Context(), id.ID); err != nil {
+		m.writeError(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	if tok, err := m.keys.open(id.ProviderTokens, "identity:"+id.ID); err == nil && tok != nil {
+		m.revokeToken(r.Context(), id.Provider, tok)
+	}
+	w.WriteHeader(http.StatusNoContent)
 }

@@ -258,11 +258,13 @@ func (m *Manager) lookup(name string) (*registered, bool) {
 // Handler returns the Manager's routes, to mount at Config.Prefix:
 //
 //	GET         {prefix}{provider}            Begin
+//	POST        {prefix}{provider}            Begin, with link=1: link to the signed-in user
 //	GET, POST   {prefix}{provider}/callback   Callback
 //	GET         {prefix}session               GetSession
 //	DELETE      {prefix}session               Logout
 //	POST        {prefix}refresh               Refresh
 //	GET         {prefix}identities            Identities
+//	DELETE      {prefix}identities/{id}       Unlink
 //
 // Each handler is also a method, for hosts that mount routes by hand; they
 // read the provider from the {provider} path value.
@@ -273,7 +275,9 @@ func (m *Manager) Handler() http.Handler {
 	mux.HandleFunc("DELETE "+p+"session", m.Logout)
 	mux.HandleFunc("POST "+p+"refresh", m.Refresh)
 	mux.HandleFunc("GET "+p+"identities", m.Identities)
+	mux.HandleFunc("DELETE "+p+"identities/{id}", m.Unlink)
 	mux.HandleFunc("GET "+p+"{provider}", m.Begin)
+	mux.HandleFunc("POST "+p+"{provider}", m.Begin)
 	mux.HandleFunc("GET "+p+"{provider}/callback", m.Callback)
 	mux.HandleFunc("POST "+p+"{provider}/callback", m.Callback)
 	return mux
@@ -283,13 +287,32 @@ func (m *Manager) Handler() http.Handler {
 // URLs and the scopes, seals a new flow in a cookie and redirects to the
 // provider. Bad input is a 400 (404 for an unknown provider) with a JSON
 // error; it never redirects anywhere unchecked.
+//
+// POST {prefix}{provider} with link=1 (in the form or the query) starts a
+// flow that links the provider account to the signed-in user instead. It
+// must be a same-origin request (http.CrossOriginProtection) from a browser
+// with a session, and answers 303; link=1 on a GET is refused, so that no
+// cross-site link or image can start a link.
 func (m *Manager) Begin(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
 	rp, ok := m.lookup(r.PathValue("provider"))
 	if !ok {
 		m.writeError(w, r, http.StatusNotFound, fmt.Errorf("%w: %q", ErrUnknownProvider, r.PathValue("provider")))
 		return
 	}
 	q := r.URL.Query()
+	status := http.StatusFound
+	if r.Method == http.MethodPost {
+		if !m.sameOrigin(w, r) {
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		if err := r.ParseForm(); err != nil {
+			m.writeError(w, r, http.StatusBadRequest, errors.New("oauthlogin: unreadable form"))
+			return
+		}
+		q, status = r.Form, http.StatusSeeOther
+	}
 	if rt := q.Get("response_type"); rt != "" && rt != "code" {
 		m.writeError(w, r, http.StatusBadRequest, ErrImplicitFlow)
 		return
@@ -316,6 +339,18 @@ func (m *Manager) Begin(w http.ResponseWriter, r *http.Request) {
 		Success:  success,
 		Failure:  failure,
 	}
+	if q.Get("link") != "" {
+		if r.Method != http.MethodPost {
+			m.writeError(w, r, http.StatusBadRequest, ErrLinkRequiresPost)
+			return
+		}
+		s, err := m.requestSession(r)
+		if err != nil {
+			m.writeError(w, r, statusFor(err), err)
+			return
+		}
+		f.LinkUser, f.LinkSession = s.UserID, s.ID
+	}
 	opts := make([]oauth2.AuthCodeOption, 0, 3+len(rp.authOpts))
 	opts = append(opts, rp.authOpts...)
 	opts = append(opts, oauth2.S256ChallengeOption(f.Verifier), oauth2.SetAuthURLParam("scope", scope))
@@ -327,8 +362,8 @@ func (m *Manager) Begin(w http.ResponseWriter, r *http.Request) {
 		m.writeError(w, r, http.StatusInternalServerError, err)
 		return
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	redirect(w, rp.oauth.AuthCodeURL(f.State, opts...))
+	w.Header().Set("Location", rp.oauth.AuthCodeURL(f.State, opts...))
+	w.WriteHeader(status)
 }
 
 // Callback serves GET and POST {prefix}{provider}/callback. It ends the flow
@@ -407,6 +442,13 @@ func (m *Manager) finish(w http.ResponseWriter, r *http.Request, rp *registered,
 	if code == "" {
 		return ErrCodeMissing
 	}
+	if f.LinkUser != "" {
+		// Link only into the session that asked for it, still signed in.
+		s, err := m.requestSession(r)
+		if err != nil || s.ID != f.LinkSession || s.UserID != f.LinkUser {
+			return ErrLinkSession
+		}
+	}
 	ctx := m.clientContext(r.Context())
 	tok, err := rp.oauth.Exchange(ctx, code, oauth2.VerifierOption(f.Verifier))
 	if err != nil {
@@ -422,7 +464,7 @@ func (m *Manager) finish(w http.ResponseWriter, r *http.Request, rp *registered,
 	if profile == nil || profile.Subject == "" {
 		return fmt.Errorf("%w: provider %s returned no subject", ErrProfile, rp.name)
 	}
-	id, err := m.signIn(r.Context(), rp.name, profile, tok)
+	id, err := m.signIn(r.Context(), rp.name, profile, tok, f.LinkUser)
 	if err != nil {
 		return err
 	}
@@ -521,6 +563,10 @@ func statusFor(err error) int {
 		return http.StatusUnauthorized
 	case errors.Is(err, ErrUnknownProvider):
 		return http.StatusNotFound
+	case errors.Is(err, ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, ErrLastIdentity):
+		return http.StatusConflict
 	case errors.Is(err, ErrNoRefreshToken):
 		return http.StatusBadRequest
 	case errors.Is(err, ErrRefresh):

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"time"
+
+	"golang.org/x/oauth2"
 )
 
 // Session is a signed-in browser or app. Its secret token lives only in the
@@ -246,10 +248,18 @@ func (m *Manager) sameOrigin(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-// revoke asks the provider to revoke a session's tokens; failures are logged,
-// never shown: the local session is gone either way.
+// revoke asks the provider to revoke a session's tokens.
 func (m *Manager) revoke(ctx context.Context, s *Session) {
-	rp, ok := m.lookup(s.Provider)
+	if tok, err := m.ProviderToken(s); err == nil && tok != nil {
+		m.revokeToken(ctx, s.Provider, tok)
+	}
+}
+
+// revokeToken revokes a provider token, the refresh token when there is one
+// (RFC 7009 §2.1: that ends its access tokens too). Failures are logged,
+// never shown: the local record is gone either way.
+func (m *Manager) revokeToken(ctx context.Context, provider string, tok *oauth2.Token) {
+	rp, ok := m.lookup(provider)
 	if !ok {
 		return
 	}
@@ -257,15 +267,11 @@ func (m *Manager) revoke(ctx context.Context, s *Session) {
 	if !ok {
 		return
 	}
-	tok, err := m.ProviderToken(s)
-	if err != nil || tok == nil {
-		return
-	}
 	token, hint := tok.AccessToken, "access_token"
 	if tok.RefreshToken != "" {
 		token, hint = tok.RefreshToken, "refresh_token"
 	}
-	if err := rv.Revoke(m.clientContext(ctx), token, hint); err != nil {
-		m.log.WarnContext(ctx, "oauthlogin: token revocation failed", "provider", s.Provider, "err", err)
+	if err := rv.Revoke(m.clientContext(ctx), token, hint); err != nil && !errors.Is(err, errors.ErrUnsupported) {
+		m.log.WarnContext(ctx, "oauthlogin: token revocation failed", "provider", provider, "err", err)
 	}
 }
