@@ -21,9 +21,13 @@ type recorded struct {
 	idp *oauthlogintest.Server
 }
 
-func (rc recorded) manager(base string, keys []oauthlogin.CookieKey, store *oauthlogin.MemoryStore) *oauthlogin.Manager {
+func (rc recorded) manager(base string, keys []oauthlogin.CookieKey, store *oauthlogin.MemoryStore, edit ...func(*oauthlogin.Config)) *oauthlogin.Manager {
 	rc.t.Helper()
-	m, err := oauthlogin.New(oauthlogin.Config{BaseURL: base, CookieKeys: keys, Sessions: store, Identities: store, OneTime: store})
+	cfg := oauthlogin.Config{BaseURL: base, CookieKeys: keys, Sessions: store, Identities: store, OneTime: store}
+	for _, e := range edit {
+		e(&cfg)
+	}
+	m, err := oauthlogin.New(cfg)
 	if err != nil {
 		rc.t.Fatal(err)
 	}
@@ -38,10 +42,10 @@ func (rc recorded) manager(base string, keys []oauthlogin.CookieKey, store *oaut
 }
 
 // begin returns the begin response and the callback request it leads to.
-func (rc recorded) begin(m *oauthlogin.Manager, base string) (*http.Response, *http.Request) {
+func (rc recorded) begin(m *oauthlogin.Manager, base string, query ...string) (*http.Response, *http.Request) {
 	rc.t.Helper()
 	w := httptest.NewRecorder()
-	m.Handler().ServeHTTP(w, httptest.NewRequest("GET", base+"/auth/test", nil))
+	m.Handler().ServeHTTP(w, httptest.NewRequest("GET", base+"/auth/test?"+strings.Join(query, "&"), nil))
 	resp := w.Result()
 	if resp.StatusCode != http.StatusFound {
 		rc.t.Fatalf("begin = %d", resp.StatusCode)
@@ -191,5 +195,36 @@ func TestRegisterRefusesBadProviders(t *testing.T) {
 	}
 	if got := m.Providers(); len(got) != 1 || got[0] != "test" {
 		t.Fatalf("Providers() = %v", got)
+	}
+}
+
+// Redirect targets are checked again at the callback: a flow begun while an
+// origin was allowed cannot redirect there once it no longer is.
+func TestCallbackRechecksRedirects(t *testing.T) {
+	idp := oauthlogintest.NewServer()
+	t.Cleanup(idp.Close)
+	rc := recorded{t, idp}
+	const base = "http://localhost:8080"
+	keys := []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()}
+	store := oauthlogin.NewMemoryStore()
+	allowing := rc.manager(base, keys, store, func(c *oauthlogin.Config) { c.AllowedRedirects = []string{"https://partner.example"} })
+	strict := rc.manager(base, keys, store)
+
+	_, cb := rc.begin(allowing, base, "success=https%3A%2F%2Fpartner.example%2Fin")
+	resp := rc.callback(strict, cb)
+	if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Location") != "" {
+		t.Fatalf("callback to a no longer allowed origin = %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	for _, c := range resp.Cookies() {
+		if strings.Contains(c.Name, "session") {
+			t.Fatal("a session was started for a flow whose redirect is no longer allowed")
+		}
+	}
+	if idp.Hits("token") != 0 {
+		t.Fatal("the code was redeemed")
+	}
+	_, cb = rc.begin(allowing, base, "success=https%3A%2F%2Fpartner.example%2Fin")
+	if resp := rc.callback(allowing, cb); resp.Header.Get("Location") != "https://partner.example/in" {
+		t.Fatalf("callback while allowed: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}
 }

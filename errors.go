@@ -33,6 +33,8 @@ var (
 	ErrStateMismatch = errors.New("oauthlogin: state mismatch")
 	// ErrStateReplayed: the callback's state was used before.
 	ErrStateReplayed = errors.New("oauthlogin: state replayed")
+	// ErrFlowExpired: the login took longer than Config.FlowLifetime.
+	ErrFlowExpired = errors.New("oauthlogin: login flow expired")
 	// ErrProviderMismatch: the flow was started for another provider.
 	ErrProviderMismatch = errors.New("oauthlogin: provider mismatch")
 	// ErrIssuerMismatch: the RFC 9207 iss parameter is wrong or missing.
@@ -84,6 +86,7 @@ const (
 	CodeStateMissing       = "state_missing"
 	CodeStateMismatch      = "state_mismatch"
 	CodeStateReplayed      = "state_replayed"
+	CodeFlowExpired        = "flow_expired"
 	CodeProviderMismatch   = "provider_mismatch"
 	CodeIssuerMismatch     = "issuer_mismatch"
 	CodeInvalidResponse    = "invalid_response"
@@ -116,6 +119,7 @@ var errorCodes = []struct {
 	{ErrStateMissing, CodeStateMissing},
 	{ErrStateMismatch, CodeStateMismatch},
 	{ErrStateReplayed, CodeStateReplayed},
+	{ErrFlowExpired, CodeFlowExpired},
 	{ErrProviderMismatch, CodeProviderMismatch},
 	{ErrIssuerMismatch, CodeIssuerMismatch},
 	{ErrInvalidResponse, CodeInvalidResponse},

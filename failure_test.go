@@ -105,7 +105,7 @@ func TestStateMismatch(t *testing.T) {
 	b := oauthlogintest.NewBrowser()
 	cb := toCallback(t, h, b, "test")
 	q := cb.Query()
-	q.Set("state", q.Get("state")[:42]+"A")
+	q.Set("state", tamper(q.Get("state")))
 	cb.RawQuery = q.Encode()
 	page, err := b.Visit(context.Background(), cb.String(), nil)
 	if err != nil {
@@ -201,7 +201,7 @@ func TestForgedFlowCookie(t *testing.T) {
 	cb := toCallback(t, h, b, "test")
 	var forged []*http.Cookie
 	for _, c := range b.Client.Jar.Cookies(cb) {
-		c.Value = c.Value[:len(c.Value)-2] + "AA"
+		c.Value = tamper(c.Value)
 		forged = append(forged, c)
 	}
 	b.Client.Jar.SetCookies(cb, forged)
@@ -294,4 +294,13 @@ func visit(t testing.TB, b *oauthlogintest.Browser, u string) *oauthlogintest.Pa
 		t.Fatal(err)
 	}
 	return page
+}
+
+// tamper changes the last character of s to another base64url character.
+func tamper(s string) string {
+	last := "A"
+	if strings.HasSuffix(s, last) {
+		last = "B"
+	}
+	return s[:len(s)-1] + last
 }

@@ -23,6 +23,9 @@ type flow struct {
 	Nonce    string `json:"n,omitempty"`
 	Success  string `json:"ok"`
 	Failure  string `json:"f"`
+	// Expires (Unix seconds) bounds the flow on the Manager's clock, on top
+	// of the cookie's Max-Age and securecookie's own timestamp.
+	Expires int64 `json:"e"`
 	// LinkUser and LinkSession are set when the flow links a new identity
 	// to the signed-in user: the callback requires that same session.
 	LinkUser    string `json:"lu,omitempty"`
@@ -64,6 +67,9 @@ func (m *Manager) findFlow(r *http.Request, provider, state string) (*flow, stri
 		if f := m.readFlow(r, name); f != nil {
 			if subtle.ConstantTimeCompare([]byte(f.State), []byte(state)) != 1 {
 				return f, name, ErrStateMismatch
+			}
+			if m.now().Unix() >= f.Expires {
+				return f, name, ErrFlowExpired
 			}
 			if f.Provider != provider {
 				return f, name, ErrProviderMismatch

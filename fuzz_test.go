@@ -13,7 +13,7 @@ import (
 
 // codes are all the error codes a failure redirect may carry.
 var codes = []string{
-	oauthlogin.CodeStateMissing, oauthlogin.CodeStateMismatch, oauthlogin.CodeStateReplayed,
+	oauthlogin.CodeStateMissing, oauthlogin.CodeStateMismatch, oauthlogin.CodeStateReplayed, oauthlogin.CodeFlowExpired,
 	oauthlogin.CodeProviderMismatch, oauthlogin.CodeIssuerMismatch, oauthlogin.CodeInvalidResponse, oauthlogin.CodeAccessDenied,
 	oauthlogin.CodeProviderError, oauthlogin.CodeCodeMissing, oauthlogin.CodeTokenExchange,
 	oauthlogin.CodeIDToken, oauthlogin.CodeProfile, oauthlogin.CodeIdentityConflict, oauthlogin.CodeLinkSession, oauthlogin.CodeServerError,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -80,5 +81,40 @@ func TestExpiredSessionRefused(t *testing.T) {
 	m.now = func() time.Time { return now.Add(time.Hour + time.Second) }
 	if code := get(); code != http.StatusUnauthorized {
 		t.Fatalf("expired session: %d, want 401", code)
+	}
+}
+
+// A flow cookie past its Expires (on the Manager's clock) ends the login
+// with flow_expired, even if the browser still sends it.
+func TestFlowExpired(t *testing.T) {
+	m, err := New(Config{BaseURL: "http://localhost", CookieKeys: []CookieKey{GenerateCookieKey()}, FlowLifetime: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	m.now = func() time.Time { return now }
+	f := &flow{Provider: "p", State: randomToken(32), Success: "http://localhost/ok", Failure: "http://localhost/failed", Expires: now.Add(time.Minute).Unix()}
+	w := httptest.NewRecorder()
+	if err := m.setFlowCookie(w, f); err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest("GET", "/auth/p/callback?state="+f.State, nil)
+	for _, c := range w.Result().Cookies() {
+		r.AddCookie(c)
+	}
+	if _, _, err := m.findFlow(r, "p", f.State); err != nil {
+		t.Fatalf("live flow: %v", err)
+	}
+	m.now = func() time.Time { return now.Add(time.Minute) }
+	got, _, err := m.findFlow(r, "p", f.State)
+	if !errors.Is(err, ErrFlowExpired) || got == nil {
+		t.Fatalf("expired flow: %v, %v; want the flow and ErrFlowExpired", got, err)
+	}
+}
+
+func TestRedact(t *testing.T) {
+	got := redact(`oidc: expected "abc" got "s3cret-state", code s3cret-code`, "s3cret-state", "", "s3cret-code")
+	if strings.Contains(got, "s3cret") || strings.Count(got, "[redacted]") != 2 {
+		t.Fatalf("redact = %q", got)
 	}
 }

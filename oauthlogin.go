@@ -338,6 +338,7 @@ func (m *Manager) Begin(w http.ResponseWriter, r *http.Request) {
 		Verifier: oauth2.GenerateVerifier(),
 		Success:  success,
 		Failure:  failure,
+		Expires:  m.now().Add(m.flowTTL).Unix(),
 	}
 	if q.Get("link") != "" {
 		if r.Method != http.MethodPost {
@@ -397,6 +398,14 @@ func (m *Manager) Callback(w http.ResponseWriter, r *http.Request) {
 	}
 	// The flow ends here, whatever happens next.
 	m.clearCookie(w, cookie, m.flowCookiePath)
+	// The redirects were checked at begin; check them again, in case the
+	// allowlist changed since (or a cookie key leaked).
+	for _, to := range []string{f.Success, f.Failure} {
+		if _, rerr := m.redirectTarget(to); rerr != nil {
+			m.writeError(w, r, http.StatusBadRequest, rerr)
+			return
+		}
+	}
 	if err == nil {
 		err = m.once.Consume(r.Context(), "state:"+hashID(f.State), m.now().Add(m.flowTTL))
 		if errors.Is(err, ErrAlreadyUsed) {
@@ -406,12 +415,48 @@ func (m *Manager) Callback(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = m.finish(w, r, rp, f, params)
 	}
+	to := f.Success
 	if err != nil {
-		m.log.InfoContext(r.Context(), "oauthlogin: login failed", "provider", provider, "code", Code(err), "err", err)
-		redirect(w, withQuery(f.Failure, "error", Code(err)))
-		return
+		// What a hostile provider sends back may echo the values it was
+		// given; none of them reaches the log.
+		msg := redact(logSafe(err), f.State, f.Verifier, f.Nonce, params.Get("code"), rp.oauth.ClientSecret)
+		m.log.InfoContext(r.Context(), "oauthlogin: login failed", "provider", provider, "code", Code(err), "err", msg)
+		to = withQuery(f.Failure, "error", Code(err))
 	}
-	redirect(w, f.Success)
+	redirect(w, to)
+}
+
+// logSafe returns err for a log record, without what a hostile provider
+// may have put in it: a token endpoint's error body can echo the code or
+// the client's credentials back.
+func logSafe(err error) string {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		status := 0
+		if re.Response != nil {
+			status = re.Response.StatusCode
+		}
+		code := re.ErrorCode
+		if !slices.Contains(tokenErrors, code) {
+			code = "(other)"
+		}
+		return fmt.Sprintf("%s: token endpoint answered %d %s", Code(err), status, code)
+	}
+	return err.Error()
+}
+
+// tokenErrors are the error codes of RFC 6749 §5.2 and RFC 8628 §3.5.
+var tokenErrors = []string{"", "invalid_request", "invalid_client", "invalid_grant", "unauthorized_client",
+	"unsupported_grant_type", "invalid_scope", "authorization_pending", "slow_down", "access_denied", "expired_token"}
+
+// redact replaces each non-empty secret in msg.
+func redact(msg string, secrets ...string) string {
+	for _, s := range secrets {
+		if s != "" {
+			msg = strings.ReplaceAll(msg, s, "[redacted]")
+		}
+	}
+	return msg
 }
 
 // finish checks the authorization response, redeems the code, identifies
@@ -432,11 +477,10 @@ func (m *Manager) finish(w http.ResponseWriter, r *http.Request, rp *registered,
 		}
 	}
 	if e := params.Get("error"); e != "" {
-		m.log.InfoContext(r.Context(), "oauthlogin: provider returned an error", "provider", rp.name, "error", truncate(e, 64))
 		if e == "access_denied" {
 			return ErrProviderDenied
 		}
-		return ErrProviderError
+		return fmt.Errorf("%w: %q", ErrProviderError, truncate(e, 64))
 	}
 	code := params.Get("code")
 	if code == "" {

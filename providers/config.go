@@ -137,7 +137,7 @@ func (b *base) Revoke(ctx context.Context, token, hint string) error {
 	defer resp.Body.Close()
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("providers: %s: revoke: %s", b.name, resp.Status)
+		return fmt.Errorf("providers: %s: revoke: status %d", b.name, resp.StatusCode)
 	}
 	return nil
 }
@@ -161,7 +161,7 @@ func (b *base) getJSON(ctx context.Context, endpoint, accessToken string) ([]byt
 		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("user info: %s", resp.Status)
+		return nil, fmt.Errorf("user info: status %d", resp.StatusCode)
 	}
 	return body, nil
 }
