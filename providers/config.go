@@ -43,7 +43,8 @@ type Config struct {
 	// Core §3.1.3.7, step 3).
 	TrustedAudiences []string
 	// HTTPClient makes discovery, key, user info and revocation requests;
-	// default a client with a 10-second timeout.
+	// default a client with a 10-second timeout. Response bodies over 1 MiB
+	// are refused.
 	HTTPClient *http.Client
 }
 
@@ -75,6 +76,7 @@ func newBase(name string, cfg Config, ep oauth2.Endpoint, defaultScopes []string
 	if client == nil {
 		client = defaultClient()
 	}
+	client = limited(client)
 	return base{
 		name: name,
 		oauth: oauth2.Config{

@@ -54,6 +54,7 @@ func OIDC(ctx context.Context, name, issuerURL string, cfg Config) (*OIDCProvide
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = defaultClient()
 	}
+	cfg.HTTPClient = limited(cfg.HTTPClient)
 	op, err := oidc.NewProvider(oidc.ClientContext(ctx, cfg.HTTPClient), issuerURL)
 	if err != nil {
 		return nil, fmt.Errorf("providers: %s: discovery: %w", name, err)
