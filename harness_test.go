@@ -1,14 +1,17 @@
 package oauthlogin_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/oauthlogin/oauthlogin"
@@ -25,13 +28,15 @@ type harness struct {
 	m     *oauthlogin.Manager
 	store *oauthlogin.MemoryStore
 	prov  *providers.OIDCProvider
+	logs  *secretLog
 }
 
 // newHarness starts a fake provider and an app; edit adjusts the Config.
 func newHarness(t testing.TB, edit ...func(*oauthlogin.Config)) *harness {
 	t.Helper()
-	h := &harness{t: t, idp: oauthlogintest.NewServer(), store: oauthlogin.NewMemoryStore()}
+	h := &harness{t: t, idp: oauthlogintest.NewServer(), store: oauthlogin.NewMemoryStore(), logs: &secretLog{}}
 	t.Cleanup(h.idp.Close)
+	t.Cleanup(h.logs.check(t)) // runs last: after the app has stopped
 	h.app = httptest.NewUnstartedServer(nil)
 	cfg := oauthlogin.Config{
 		BaseURL:    "http://" + h.app.Listener.Addr().String(),
@@ -39,6 +44,7 @@ func newHarness(t testing.TB, edit ...func(*oauthlogin.Config)) *harness {
 		Sessions:   h.store,
 		Identities: h.store,
 		OneTime:    h.store,
+		Logger:     slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 	for _, e := range edit {
 		e(&cfg)
@@ -57,7 +63,7 @@ func newHarness(t testing.TB, edit ...func(*oauthlogin.Config)) *harness {
 		s, _ := oauthlogin.SessionFromContext(r.Context())
 		io.WriteString(w, s.UserID)
 	})))
-	h.app.Config.Handler = mux
+	h.app.Config.Handler = h.logs.watch(mux)
 	h.app.Start()
 	t.Cleanup(h.app.Close)
 	return h
@@ -67,6 +73,7 @@ func newHarness(t testing.TB, edit ...func(*oauthlogin.Config)) *harness {
 func (h *harness) register(name string, pc providers.Config) *providers.OIDCProvider {
 	h.t.Helper()
 	pc.ClientID, pc.ClientSecret = h.idp.ClientID, h.idp.ClientSecret
+	h.logs.secret(h.idp.ClientSecret)
 	p, err := providers.OIDC(context.Background(), name, h.idp.URL, pc)
 	if err != nil {
 		h.t.Fatal(err)
@@ -143,6 +150,9 @@ func (h *harness) session(b *oauthlogintest.Browser) (map[string]any, int) {
 	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
 		h.t.Fatalf("session body: %v", err)
 	}
+	if tok, ok := v["providerAccessToken"].(string); ok {
+		h.logs.secret(tok)
+	}
 	return v, resp.StatusCode
 }
 
@@ -176,5 +186,66 @@ func decode(t *testing.T, resp *http.Response, v any) {
 	t.Helper()
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
 		t.Fatalf("%s: %v", resp.Request.URL, err)
+	}
+}
+
+// secretLog is the Manager's log in tests. It collects the secrets that
+// pass through the app (state, code, cookie values, provider tokens, the
+// client secret) and, when the test ends, fails it if any log record holds
+// one of them.
+type secretLog struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	secrets map[string]bool
+}
+
+func (l *secretLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *secretLog) secret(v string) {
+	if len(v) < 8 { // too short to be a secret, and would match by chance
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.secrets == nil {
+		l.secrets = make(map[string]bool)
+	}
+	l.secrets[v] = true
+}
+
+// watch wraps the app to collect the secrets in its requests and responses.
+func (l *secretLog) watch(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, k := range []string{"state", "code"} {
+			for _, v := range r.URL.Query()[k] {
+				l.secret(v)
+			}
+		}
+		for _, c := range r.Cookies() {
+			l.secret(c.Value)
+		}
+		next.ServeHTTP(w, r)
+		for _, sc := range w.Header().Values("Set-Cookie") {
+			if c, err := http.ParseSetCookie(sc); err == nil {
+				l.secret(c.Value)
+			}
+		}
+	})
+}
+
+func (l *secretLog) check(t testing.TB) func() {
+	return func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		logs := l.buf.String()
+		for s := range l.secrets {
+			if strings.Contains(logs, s) {
+				t.Errorf("a secret reached the log: %q in\n%s", s, logs)
+			}
+		}
 	}
 }
