@@ -38,11 +38,18 @@ func (m *Manager) flowCookieName(state string) string {
 	return m.flowCookiePrefix + base64.RawURLEncoding.EncodeToString(sum[:12])
 }
 
-func (m *Manager) setFlowCookie(w http.ResponseWriter, f *flow) error {
+// setFlowCookie sends the sealed flow. For a form_post provider over https
+// it is SameSite=None, since the provider's cross-site POST to the callback
+// would not carry a Lax cookie; the state check is what binds it then.
+func (m *Manager) setFlowCookie(w http.ResponseWriter, f *flow, formPost bool) error {
 	name := m.flowCookieName(f.State)
 	value, err := m.keys.encodeCookie(name, f)
 	if err != nil {
 		return err
+	}
+	sameSite := http.SameSiteLaxMode
+	if formPost && m.secure {
+		sameSite = http.SameSiteNoneMode
 	}
 	http.SetCookie(w, &http.Cookie{
 		Name:     name,
@@ -51,7 +58,7 @@ func (m *Manager) setFlowCookie(w http.ResponseWriter, f *flow) error {
 		MaxAge:   int(m.flowTTL / time.Second),
 		Secure:   m.secure,
 		HttpOnly: true,
-		SameSite: http.SameSiteLaxMode,
+		SameSite: sameSite,
 	})
 	return nil
 }

@@ -95,7 +95,7 @@ func TestFlowExpired(t *testing.T) {
 	m.now = func() time.Time { return now }
 	f := &flow{Provider: "p", State: randomToken(32), Success: "http://localhost/ok", Failure: "http://localhost/failed", Expires: now.Add(time.Minute).Unix()}
 	w := httptest.NewRecorder()
-	if err := m.setFlowCookie(w, f); err != nil {
+	if err := m.setFlowCookie(w, f, false); err != nil {
 		t.Fatal(err)
 	}
 	r := httptest.NewRequest("GET", "/auth/p/callback?state="+f.State, nil)

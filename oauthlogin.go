@@ -110,6 +110,9 @@ type registered struct {
 	defaultScope  string
 	allowedScopes map[string]bool
 	authOpts      []oauth2.AuthCodeOption
+	// formPost: the provider answers with response_mode=form_post, a
+	// cross-site POST that carries only SameSite=None cookies.
+	formPost bool
 }
 
 // New returns a Manager for cfg.
@@ -224,6 +227,9 @@ func (m *Manager) Register(p Provider) error {
 			}
 			for _, v := range vs {
 				rp.authOpts = append(rp.authOpts, oauth2.SetAuthURLParam(k, v))
+			}
+			if k == "response_mode" && slices.Contains(vs, "form_post") {
+				rp.formPost = true
 			}
 		}
 	}
@@ -359,7 +365,7 @@ func (m *Manager) Begin(w http.ResponseWriter, r *http.Request) {
 		f.Nonce = randomToken(32)
 		opts = append(opts, oauth2.SetAuthURLParam("nonce", f.Nonce))
 	}
-	if err := m.setFlowCookie(w, f); err != nil {
+	if err := m.setFlowCookie(w, f, rp.formPost); err != nil {
 		m.writeError(w, r, http.StatusInternalServerError, err)
 		return
 	}
