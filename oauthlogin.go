@@ -500,11 +500,16 @@ func (m *Manager) finish(w http.ResponseWriter, r *http.Request, rp *registered,
 		}
 	}
 	ctx := m.clientContext(r.Context())
-	tok, err := rp.oauth.Exchange(ctx, code, oauth2.VerifierOption(f.Verifier))
+	tok, err := rp.exchange(ctx, code, oauth2.VerifierOption(f.Verifier))
 	if err != nil {
 		return wrap(ErrTokenExchange, err)
 	}
-	profile, err := rp.p.Identify(ctx, tok, f.Nonce)
+	var profile *Profile
+	if ci, ok := rp.p.(CallbackIdentifier); ok {
+		profile, err = ci.IdentifyCallback(ctx, tok, f.Nonce, params)
+	} else {
+		profile, err = rp.p.Identify(ctx, tok, f.Nonce)
+	}
 	if err != nil {
 		if errors.Is(err, ErrIDToken) || errors.Is(err, ErrProfile) {
 			return err
@@ -519,6 +524,26 @@ func (m *Manager) finish(w http.ResponseWriter, r *http.Request, rp *registered,
 		return err
 	}
 	return m.startSession(w, r, id, tok)
+}
+
+// exchange redeems an authorization code, through the provider's
+// Exchanger when it has one.
+func (rp *registered) exchange(ctx context.Context, code string, opts ...oauth2.AuthCodeOption) (*oauth2.Token, error) {
+	if ex, ok := rp.p.(Exchanger); ok {
+		cfg := rp.oauth
+		return ex.Exchange(ctx, &cfg, code, opts...)
+	}
+	return rp.oauth.Exchange(ctx, code, opts...)
+}
+
+// refresh redeems a refresh token, through the provider's Exchanger when it
+// has one. An empty access token makes x/oauth2 refresh at once.
+func (rp *registered) refresh(ctx context.Context, refreshToken string) (*oauth2.Token, error) {
+	if ex, ok := rp.p.(Exchanger); ok {
+		cfg := rp.oauth
+		return ex.Refresh(ctx, &cfg, refreshToken)
+	}
+	return rp.oauth.TokenSource(ctx, &oauth2.Token{RefreshToken: refreshToken}).Token()
 }
 
 // startSession creates a new session (a new id every login: no fixation),

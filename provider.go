@@ -12,7 +12,8 @@ import (
 // providers has ready ones; any type with these methods will do.
 //
 // Optional capabilities are separate interfaces checked with a type
-// assertion: [OpenIDProvider], [ScopeAllower], [AuthParamser], [Revoker].
+// assertion: [OpenIDProvider], [ScopeAllower], [AuthParamser], [Revoker],
+// [Exchanger], [CallbackIdentifier].
 type Provider interface {
 	// Name is the provider's URL segment and the Provider field of sessions
 	// and identities: short, lower-case, stable ("github", "google").
@@ -61,6 +62,24 @@ type AuthParamser interface {
 type Revoker interface {
 	// Revoke revokes token; hint is "access_token" or "refresh_token".
 	Revoke(ctx context.Context, token, hint string) error
+}
+
+// Exchanger is implemented by providers whose token endpoint needs more
+// than x/oauth2's standard requests: a client secret that changes over time
+// (Apple's is a signed JWT), or tokens in an odd shape. The Manager calls it
+// instead of the standard code exchange and refresh; cfg is a copy the
+// provider may change, with RedirectURL filled in.
+type Exchanger interface {
+	Exchange(ctx context.Context, cfg *oauth2.Config, code string, opts ...oauth2.AuthCodeOption) (*oauth2.Token, error)
+	Refresh(ctx context.Context, cfg *oauth2.Config, refreshToken string) (*oauth2.Token, error)
+}
+
+// CallbackIdentifier is implemented by providers that read the
+// authorization response itself, not only the token (Apple sends the user's
+// name once, in a user form field of the first callback). The Manager calls
+// IdentifyCallback instead of Identify, with the response's parameters.
+type CallbackIdentifier interface {
+	IdentifyCallback(ctx context.Context, token *oauth2.Token, nonce string, response url.Values) (*Profile, error)
 }
 
 // Profile is a provider's user, normalized.

@@ -46,10 +46,12 @@ func (m *Manager) RefreshSession(ctx context.Context, s *Session) (*Session, err
 	if old == nil || old.RefreshToken == "" {
 		return nil, ErrNoRefreshToken
 	}
-	// An empty access token makes x/oauth2 refresh at once.
-	tok, err := rp.oauth.TokenSource(m.clientContext(ctx), &oauth2.Token{RefreshToken: old.RefreshToken}).Token()
+	tok, err := rp.refresh(m.clientContext(ctx), old.RefreshToken)
 	if err != nil {
 		return nil, wrap(ErrRefresh, err)
+	}
+	if tok.RefreshToken == "" {
+		tok.RefreshToken = old.RefreshToken // no rotation: keep the one we have
 	}
 	c := *s
 	if c.ProviderTokens, err = m.keys.seal(tok, "session:"+c.ID); err != nil {
