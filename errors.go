@@ -57,6 +57,8 @@ var (
 	// ErrIdentityConflict: the provider account is linked to another user.
 	// It is never moved or merged.
 	ErrIdentityConflict = errors.New("oauthlogin: identity already linked to another user")
+	// ErrLoginDenied: the host's Config.AllowLogin refused the login.
+	ErrLoginDenied = errors.New("oauthlogin: login denied")
 	// ErrLinkSession: a link finished without the session that started it.
 	ErrLinkSession = errors.New("oauthlogin: link must finish in the session that started it")
 	// ErrLinkRequiresPost: link intent was asked for with GET.
@@ -97,6 +99,7 @@ const (
 	CodeIDToken            = "id_token_invalid"
 	CodeProfile            = "profile_unavailable"
 	CodeIdentityConflict   = "identity_already_linked"
+	CodeLoginDenied        = "login_denied"
 	CodeLinkSession        = "link_session_mismatch"
 	CodeLinkRequiresPost   = "link_requires_post"
 	CodeLastIdentity       = "last_identity"
@@ -130,6 +133,7 @@ var errorCodes = []struct {
 	{ErrIDToken, CodeIDToken},
 	{ErrProfile, CodeProfile},
 	{ErrIdentityConflict, CodeIdentityConflict},
+	{ErrLoginDenied, CodeLoginDenied},
 	{ErrLinkSession, CodeLinkSession},
 	{ErrLinkRequiresPost, CodeLinkRequiresPost},
 	{ErrLastIdentity, CodeLastIdentity},

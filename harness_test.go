@@ -163,7 +163,7 @@ func (h *harness) mustHaveNoSession(b *oauthlogintest.Browser) {
 	if v, status := h.session(b); status != http.StatusUnauthorized || v["error"] != oauthlogin.CodeNoSession {
 		h.t.Fatalf("GET /auth/session = %d %v, want 401 no_session", status, v)
 	}
-	if _, err := h.store.Identity(context.Background(), "test", "user-1"); !errors.Is(err, oauthlogin.ErrNotFound) {
+	if _, err := h.store.Identity(context.Background(), h.idp.URL, "user-1"); !errors.Is(err, oauthlogin.ErrNotFound) {
 		h.t.Fatalf("an identity was stored: %v", err)
 	}
 	for _, c := range b.Client.Jar.Cookies(mustParse(h.t, h.app.URL)) {

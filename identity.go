@@ -16,11 +16,19 @@ import (
 type Identity struct {
 	ID     string
 	UserID string
+	// Issuer identifies the provider's authorization server: the OpenID
+	// issuer, or the origin of a plain OAuth 2.0 provider's authorization
+	// URL. (Issuer, ProviderUID) is the identity's key: never the email,
+	// never the subject alone.
+	Issuer string
 	// Provider is the registered provider name; ProviderUID its subject.
 	Provider    string
 	ProviderUID string
 	// ProviderEmail is the email the provider reported at the last login.
 	ProviderEmail string
+	// VerifiedEmail is ProviderEmail normalized, set only when the provider
+	// asserted it verified; linking by email matches on it.
+	VerifiedEmail string
 	// ProviderAccessTokenExpiry and ProviderTokens are as in Session: the
 	// tokens of the latest login or refresh, sealed.
 	ProviderAccessTokenExpiry time.Time
@@ -30,94 +38,136 @@ type Identity struct {
 }
 
 // IdentityStore keeps identities. Implementations must be safe for
-// concurrent use; (Provider, ProviderUID) is unique.
+// concurrent use; (Issuer, ProviderUID) is unique.
 type IdentityStore interface {
 	// Identity returns the identity of a provider account, or
 	// (nil, ErrNotFound). The caller owns the returned value.
-	Identity(ctx context.Context, provider, providerUID string) (*Identity, error)
-	// CreateIdentity stores a new identity. If one with the same Provider and
+	Identity(ctx context.Context, issuer, subject string) (*Identity, error)
+	// CreateIdentity stores a new identity. If one with the same Issuer and
 	// ProviderUID exists it changes nothing and returns ErrIdentityExists:
 	// of concurrent creators of one provider account, exactly one succeeds.
 	CreateIdentity(ctx context.Context, id *Identity) error
 	// UpdateIdentity replaces the stored identity with the same ID, or
-	// returns ErrNotFound. Provider, ProviderUID and UserID do not change.
+	// returns ErrNotFound. Issuer, Provider, ProviderUID, UserID and Created
+	// do not change.
 	UpdateIdentity(ctx context.Context, id *Identity) error
 	// UserIdentities returns a user's identities, oldest first; none is an
 	// empty slice, not an error.
 	UserIdentities(ctx context.Context, userID string) ([]*Identity, error)
-	// DeleteIdentity removes the identity with the given ID. Removing one
-	// that does not exist is not an error.
-	DeleteIdentity(ctx context.Context, id string) error
+	// IdentitiesByEmail returns the identities whose VerifiedEmail equals
+	// email, oldest first; none is an empty slice.
+	IdentitiesByEmail(ctx context.Context, email string) ([]*Identity, error)
+	// DeleteIdentity removes identity id of user userID in one atomic step:
+	// ErrNotFound when the user has no such identity, ErrLastIdentity when it
+	// is the user's only one (their last way to sign in), and then nothing
+	// changes.
+	DeleteIdentity(ctx context.Context, userID, id string) error
 }
 
 // ResolveUserFunc chooses the user a provider account signs in as, the
-// first time that account is seen. It returns the host app's user id
-// (creating the user if it needs to). The default makes a new random id.
+// first time that account is seen (and not linked by the signed-in user or
+// by email). It returns the host app's user id, creating the user in the
+// host's own records if it needs to. The default makes a new random id.
 type ResolveUserFunc func(ctx context.Context, provider string, p *Profile) (userID string, err error)
 
-// signIn finds the identity of a provider account, or creates it and its
-// user, and records the new tokens on it. With linkUser set, the account
-// is linked to that user instead: new identities join it, and one that
-// belongs to anyone else is refused with ErrIdentityConflict, never moved.
-func (m *Manager) signIn(ctx context.Context, provider string, p *Profile, tok *oauth2.Token, linkUser string) (*Identity, error) {
-	now := m.now()
-	id, err := m.identities.Identity(ctx, provider, p.Subject)
-	if errors.Is(err, ErrNotFound) {
-		id, err = m.createIdentity(ctx, provider, p, tok, now, linkUser)
-		if !errors.Is(err, ErrIdentityExists) {
-			return id, err
+// AllowLoginFunc vets every login and link before anything is written. A
+// non-nil error refuses it (login_denied); the error is logged, never shown.
+// Decide on signed claims (Google's hd, Microsoft's tid in p.Raw), not on an
+// email suffix.
+type AllowLoginFunc func(ctx context.Context, provider string, p *Profile) error
+
+// signIn finds the identity of a provider account, or creates it and
+// finds or makes its user, and records the new tokens on it. With linkUser
+// set, the account is linked to that user instead: a new identity joins
+// it, and one that belongs to anyone else is refused with
+// ErrIdentityConflict, never moved. It reports what happened as an event
+// type: EventSignUp, EventLogin or EventLink.
+func (m *Manager) signIn(ctx context.Context, rp *registered, p *Profile, tok *oauth2.Token, linkUser string) (*Identity, EventType, error) {
+	if m.cfg.AllowLogin != nil {
+		if err := m.cfg.AllowLogin(ctx, rp.name, p); err != nil {
+			return nil, "", wrap(ErrLoginDenied, err)
 		}
-		// A concurrent first login of the same account won: use its identity.
-		id, err = m.identities.Identity(ctx, provider, p.Subject)
+	}
+	verified := ""
+	if p.EmailVerified {
+		verified, _ = NormalizeEmail(p.Email) // an unusable email links nothing
+	}
+	now := m.now()
+	id, err := m.identities.Identity(ctx, rp.issuer, p.Subject)
+	if errors.Is(err, ErrNotFound) {
+		event := EventLink
+		userID := linkUser
+		if userID == "" {
+			userID, event, err = m.userFor(ctx, rp, p, verified)
+			if err != nil {
+				return nil, "", err
+			}
+		}
+		id = &Identity{
+			ID:            randomToken(15),
+			UserID:        userID,
+			Issuer:        rp.issuer,
+			Provider:      rp.name,
+			ProviderUID:   p.Subject,
+			ProviderEmail: p.Email,
+			VerifiedEmail: verified,
+			Created:       now,
+			Updated:       now,
+		}
+		if err := m.setIdentityTokens(id, tok); err != nil {
+			return nil, "", err
+		}
+		err = m.identities.CreateIdentity(ctx, id)
+		if !errors.Is(err, ErrIdentityExists) {
+			return id, event, err
+		}
+		// A concurrent first login or link of the same account won: use
+		// its identity, under the rules for an existing one.
+		id, err = m.identities.Identity(ctx, rp.issuer, p.Subject)
 	}
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if linkUser != "" && id.UserID != linkUser {
-		return nil, ErrIdentityConflict
+		return nil, "", ErrIdentityConflict
 	}
-	id.ProviderEmail = p.Email
-	id.Updated = now
+	id.ProviderEmail, id.VerifiedEmail, id.Updated = p.Email, verified, now
 	if err := m.setIdentityTokens(id, tok); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if err := m.identities.UpdateIdentity(ctx, id); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return id, nil
+	return id, EventLogin, nil
 }
 
-func (m *Manager) createIdentity(ctx context.Context, provider string, p *Profile, tok *oauth2.Token, now time.Time, userID string) (*Identity, error) {
-	switch {
-	case userID != "":
-	case m.cfg.ResolveUser != nil:
-		var err error
-		userID, err = m.cfg.ResolveUser(ctx, provider, p)
+// userFor picks the user of a provider account seen for the first time:
+// the user who already has the same verified email, when linking by email
+// is on for this provider and for the provider that verified it before;
+// else the host's ResolveUser; else a new user.
+func (m *Manager) userFor(ctx context.Context, rp *registered, p *Profile, verified string) (string, EventType, error) {
+	if verified != "" && slices.Contains(m.cfg.LinkVerifiedEmails, rp.name) {
+		ids, err := m.identities.IdentitiesByEmail(ctx, verified)
 		if err != nil {
-			return nil, fmt.Errorf("oauthlogin: resolve user: %w", err)
+			return "", "", err
 		}
-		if userID == "" {
-			return nil, errors.New("oauthlogin: resolve user: empty user id")
+		for _, id := range ids {
+			if slices.Contains(m.cfg.LinkVerifiedEmails, id.Provider) {
+				return id.UserID, EventLink, nil
+			}
 		}
-	default:
-		userID = randomToken(15)
 	}
-	id := &Identity{
-		ID:            randomToken(15),
-		UserID:        userID,
-		Provider:      provider,
-		ProviderUID:   p.Subject,
-		ProviderEmail: p.Email,
-		Created:       now,
-		Updated:       now,
+	if m.cfg.ResolveUser == nil {
+		return randomToken(15), EventSignUp, nil
 	}
-	if err := m.setIdentityTokens(id, tok); err != nil {
-		return nil, err
+	userID, err := m.cfg.ResolveUser(ctx, rp.name, p)
+	if err != nil {
+		return "", "", fmt.Errorf("oauthlogin: resolve user: %w", err)
 	}
-	if err := m.identities.CreateIdentity(ctx, id); err != nil {
-		return nil, err
+	if userID == "" {
+		return "", "", errors.New("oauthlogin: resolve user: empty user id")
 	}
-	return id, nil
+	return userID, EventSignUp, nil
 }
 
 func (m *Manager) setIdentityTokens(id *Identity, tok *oauth2.Token) error {
@@ -178,7 +228,8 @@ func (m *Manager) Identities(w http.ResponseWriter, r *http.Request) {
 // the signed-in user and answers 204, after asking the provider to revoke
 // its tokens (RFC 7009) where it can. An identity that is not the user's is
 // a 404; the user's last identity, their last way to sign in, is refused
-// with 409 last_identity. Cross-origin requests are refused.
+// with 409 last_identity (the store checks this atomically). Cross-origin
+// requests are refused.
 func (m *Manager) Unlink(w http.ResponseWriter, r *http.Request) {
 	if !m.sameOrigin(w, r) {
 		return
@@ -194,21 +245,18 @@ func (m *Manager) Unlink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	i := slices.IndexFunc(ids, func(id *Identity) bool { return id.ID == r.PathValue("id") })
-	switch {
-	case i < 0:
+	if i < 0 {
 		m.writeError(w, r, http.StatusNotFound, fmt.Errorf("%w: no such identity", ErrNotFound))
-		return
-	case len(ids) == 1:
-		m.writeError(w, r, http.StatusConflict, ErrLastIdentity)
 		return
 	}
 	id := ids[i]
-	if err := m.identities.DeleteIdentity(r.Context(), id.ID); err != nil {
-		m.writeError(w, r, http.StatusInternalServerError, err)
+	if err := m.identities.DeleteIdentity(r.Context(), s.UserID, id.ID); err != nil {
+		m.writeError(w, r, statusFor(err), err)
 		return
 	}
 	if tok, err := m.keys.open(id.ProviderTokens, "identity:"+id.ID); err == nil && tok != nil {
 		m.revokeToken(r.Context(), id.Provider, tok)
 	}
+	m.emit(r, Event{Type: EventUnlink, UserID: s.UserID, Provider: id.Provider, IdentityID: id.ID, SessionID: s.ID})
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -90,7 +90,7 @@ func TestLinkAndUnlink(t *testing.T) {
 	}
 
 	// Unlink the first identity; its refresh token is revoked.
-	first, err := h.store.Identity(context.Background(), "test", "user-1")
+	first, err := h.store.Identity(context.Background(), h.idp.URL, "user-1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +173,7 @@ func TestLinkConflict(t *testing.T) {
 	if after, status := h.session(b); status != http.StatusOK || after["id"] != sb["id"] {
 		t.Fatal("a refused link changed the session")
 	}
-	id, err := h.store.Identity(context.Background(), "other", "shared")
+	id, err := h.store.Identity(context.Background(), h.idp.URL, "shared")
 	if err != nil || id.UserID != owner["userId"] {
 		t.Fatalf("the identity moved: %+v, %v", id, err)
 	}
@@ -214,6 +214,7 @@ func TestLinkSessionChanged(t *testing.T) {
 	h.register("other", providers.Config{})
 	b := oauthlogintest.NewBrowser()
 	h.mustSucceed(h.login(b))
+	h.idp.SetUser(oauthlogintest.User{Subject: "user-7"})
 	resp := h.postLink(b, "other")
 	page, err := b.Visit(context.Background(), resp.Header.Get("Location"), atCallback)
 	if err != nil || page.Location == nil {
@@ -228,7 +229,7 @@ func TestLinkSessionChanged(t *testing.T) {
 	if h.idp.Hits("token") != tokenHits {
 		t.Fatal("the code was redeemed for a link that cannot finish")
 	}
-	if _, err := h.store.Identity(context.Background(), "other", "user-1"); err == nil {
+	if _, err := h.store.Identity(context.Background(), h.idp.URL, "user-7"); err == nil {
 		t.Fatal("the identity was linked")
 	}
 }

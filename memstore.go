@@ -3,6 +3,7 @@ package oauthlogin
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -15,26 +16,30 @@ import (
 type MemoryStore struct {
 	now func() time.Time
 
-	mu         sync.Mutex
-	sessions   map[string]*Session
-	identities map[string]*Identity // by ID
-	accounts   map[accountKey]string
-	users      map[string][]string // user id -> identity ids, oldest first
-	once       map[string]time.Time
-	lastSweep  time.Time
+	mu           sync.Mutex
+	sessions     map[string]*Session
+	userSessions map[string]map[string]bool // user id -> session ids
+	identities   map[string]*Identity       // by ID
+	accounts     map[accountKey]string      // (issuer, subject) -> identity id
+	users        map[string][]string        // user id -> identity ids, oldest first
+	emails       map[string][]string        // verified email -> identity ids, oldest first
+	once         map[string]time.Time
+	lastSweep    time.Time
 }
 
-type accountKey struct{ provider, uid string }
+type accountKey struct{ issuer, subject string }
 
 // NewMemoryStore returns an empty MemoryStore.
 func NewMemoryStore() *MemoryStore {
 	return &MemoryStore{
-		now:        time.Now,
-		sessions:   make(map[string]*Session),
-		identities: make(map[string]*Identity),
-		accounts:   make(map[accountKey]string),
-		users:      make(map[string][]string),
-		once:       make(map[string]time.Time),
+		now:          time.Now,
+		sessions:     make(map[string]*Session),
+		userSessions: make(map[string]map[string]bool),
+		identities:   make(map[string]*Identity),
+		accounts:     make(map[accountKey]string),
+		users:        make(map[string][]string),
+		emails:       make(map[string][]string),
+		once:         make(map[string]time.Time),
 	}
 }
 
@@ -47,7 +52,7 @@ func (s *MemoryStore) sweep(now time.Time) {
 	s.lastSweep = now
 	for id, v := range s.sessions {
 		if !now.Before(v.Expires) {
-			delete(s.sessions, id)
+			s.deleteSession(id)
 		}
 	}
 	for k, exp := range s.once {
@@ -68,9 +73,7 @@ func (s *MemoryStore) Session(ctx context.Context, id string) (*Session, error) 
 	if !ok || !s.now().Before(v.Expires) {
 		return nil, ErrNotFound
 	}
-	c := *v
-	c.ProviderTokens = slices.Clone(v.ProviderTokens)
-	return &c, nil
+	return cloneSession(v), nil
 }
 
 // SaveSession implements SessionStore.
@@ -78,13 +81,19 @@ func (s *MemoryStore) SaveSession(ctx context.Context, v *Session) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	c := *v
-	c.ProviderTokens = slices.Clone(v.ProviderTokens)
+	c := cloneSession(v)
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sweep(now)
-	s.sessions[c.ID] = &c
+	if old, ok := s.sessions[c.ID]; ok && old.UserID != c.UserID {
+		s.deleteSession(c.ID)
+	}
+	s.sessions[c.ID] = c
+	if s.userSessions[c.UserID] == nil {
+		s.userSessions[c.UserID] = make(map[string]bool)
+	}
+	s.userSessions[c.UserID][c.ID] = true
 	return nil
 }
 
@@ -94,7 +103,72 @@ func (s *MemoryStore) DeleteSession(ctx context.Context, id string) error {
 		return err
 	}
 	s.mu.Lock()
+	s.deleteSession(id)
+	s.mu.Unlock()
+	return nil
+}
+
+// deleteSession removes a session and its index entry. Callers hold mu.
+func (s *MemoryStore) deleteSession(id string) {
+	v, ok := s.sessions[id]
+	if !ok {
+		return
+	}
 	delete(s.sessions, id)
+	delete(s.userSessions[v.UserID], id)
+	if len(s.userSessions[v.UserID]) == 0 {
+		delete(s.userSessions, v.UserID)
+	}
+}
+
+// TouchSession implements SessionStore.
+func (s *MemoryStore) TouchSession(ctx context.Context, id string, lastSeen time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.sessions[id]
+	if !ok {
+		return ErrNotFound
+	}
+	v.LastSeen = lastSeen
+	return nil
+}
+
+// UserSessions implements SessionStore.
+func (s *MemoryStore) UserSessions(ctx context.Context, userID string) ([]*Session, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	s.mu.Lock()
+	out := make([]*Session, 0, len(s.userSessions[userID]))
+	for id := range s.userSessions[userID] {
+		if v := s.sessions[id]; now.Before(v.Expires) {
+			out = append(out, cloneSession(v))
+		}
+	}
+	s.mu.Unlock()
+	slices.SortFunc(out, func(a, b *Session) int {
+		if c := a.Created.Compare(b.Created); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out, nil
+}
+
+// DeleteUserSessions implements SessionStore.
+func (s *MemoryStore) DeleteUserSessions(ctx context.Context, userID string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	for id := range s.userSessions[userID] {
+		delete(s.sessions, id)
+	}
+	delete(s.userSessions, userID)
 	s.mu.Unlock()
 	return nil
 }
@@ -116,13 +190,13 @@ func (s *MemoryStore) Consume(ctx context.Context, key string, expires time.Time
 }
 
 // Identity implements IdentityStore.
-func (s *MemoryStore) Identity(ctx context.Context, provider, providerUID string) (*Identity, error) {
+func (s *MemoryStore) Identity(ctx context.Context, issuer, subject string) (*Identity, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	v, ok := s.identities[s.accounts[accountKey{provider, providerUID}]]
+	v, ok := s.identities[s.accounts[accountKey{issuer, subject}]]
 	if !ok {
 		return nil, ErrNotFound
 	}
@@ -134,7 +208,7 @@ func (s *MemoryStore) CreateIdentity(ctx context.Context, v *Identity) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	k := accountKey{v.Provider, v.ProviderUID}
+	k := accountKey{v.Issuer, v.ProviderUID}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.accounts[k]; ok {
@@ -146,6 +220,9 @@ func (s *MemoryStore) CreateIdentity(ctx context.Context, v *Identity) error {
 	s.identities[v.ID] = cloneIdentity(v)
 	s.accounts[k] = v.ID
 	s.users[v.UserID] = append(s.users[v.UserID], v.ID)
+	if v.VerifiedEmail != "" {
+		s.emails[v.VerifiedEmail] = append(s.emails[v.VerifiedEmail], v.ID)
+	}
 	return nil
 }
 
@@ -161,7 +238,13 @@ func (s *MemoryStore) UpdateIdentity(ctx context.Context, v *Identity) error {
 		return ErrNotFound
 	}
 	c := cloneIdentity(v)
-	c.Provider, c.ProviderUID, c.UserID = old.Provider, old.ProviderUID, old.UserID
+	c.Issuer, c.Provider, c.ProviderUID, c.UserID, c.Created = old.Issuer, old.Provider, old.ProviderUID, old.UserID, old.Created
+	if c.VerifiedEmail != old.VerifiedEmail {
+		s.unindexEmail(old)
+		if c.VerifiedEmail != "" {
+			s.emails[c.VerifiedEmail] = append(s.emails[c.VerifiedEmail], c.ID)
+		}
+	}
 	s.identities[v.ID] = c
 	return nil
 }
@@ -173,34 +256,66 @@ func (s *MemoryStore) UserIdentities(ctx context.Context, userID string) ([]*Ide
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ids := s.users[userID]
-	out := make([]*Identity, 0, len(ids))
-	for _, id := range ids {
-		out = append(out, cloneIdentity(s.identities[id]))
+	return s.cloneAll(s.users[userID]), nil
+}
+
+// IdentitiesByEmail implements IdentityStore.
+func (s *MemoryStore) IdentitiesByEmail(ctx context.Context, email string) ([]*Identity, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
-	return out, nil
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cloneAll(s.emails[email]), nil
 }
 
 // DeleteIdentity implements IdentityStore.
-func (s *MemoryStore) DeleteIdentity(ctx context.Context, id string) error {
+func (s *MemoryStore) DeleteIdentity(ctx context.Context, userID, id string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	v, ok := s.identities[id]
-	if !ok {
-		return nil
+	switch {
+	case !ok || v.UserID != userID:
+		return ErrNotFound
+	case len(s.users[userID]) == 1:
+		return ErrLastIdentity
 	}
 	delete(s.identities, id)
-	delete(s.accounts, accountKey{v.Provider, v.ProviderUID})
-	rest := slices.DeleteFunc(s.users[v.UserID], func(x string) bool { return x == id })
-	if len(rest) == 0 {
-		delete(s.users, v.UserID)
-	} else {
-		s.users[v.UserID] = rest
-	}
+	delete(s.accounts, accountKey{v.Issuer, v.ProviderUID})
+	s.users[userID] = slices.DeleteFunc(s.users[userID], func(x string) bool { return x == id })
+	s.unindexEmail(v)
 	return nil
+}
+
+// unindexEmail drops v from the email index. Callers hold mu.
+func (s *MemoryStore) unindexEmail(v *Identity) {
+	if v.VerifiedEmail == "" {
+		return
+	}
+	rest := slices.DeleteFunc(s.emails[v.VerifiedEmail], func(x string) bool { return x == v.ID })
+	if len(rest) == 0 {
+		delete(s.emails, v.VerifiedEmail)
+	} else {
+		s.emails[v.VerifiedEmail] = rest
+	}
+}
+
+// cloneAll copies the identities with the given ids. Callers hold mu.
+func (s *MemoryStore) cloneAll(ids []string) []*Identity {
+	out := make([]*Identity, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, cloneIdentity(s.identities[id]))
+	}
+	return out
+}
+
+func cloneSession(v *Session) *Session {
+	c := *v
+	c.ProviderTokens = slices.Clone(v.ProviderTokens)
+	return &c
 }
 
 func cloneIdentity(v *Identity) *Identity {

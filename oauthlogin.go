@@ -62,6 +62,21 @@ type Config struct {
 	// ResolveUser picks the user id for a provider account seen for the
 	// first time; default a new random id.
 	ResolveUser ResolveUserFunc
+	// AllowLogin vets every login and link; nil allows all.
+	AllowLogin AllowLoginFunc
+	// LinkVerifiedEmails turns on linking by email, off by default: it names
+	// the providers trusted to verify email addresses. A provider account
+	// seen for the first time, from one of them and with an email it
+	// asserts verified, joins the user who already has an identity with
+	// the same (normalized) verified email from one of them. An email alone
+	// never moves an identity that exists.
+	LinkVerifiedEmails []string
+	// IdleTimeout ends a session unused for that long; zero means sessions
+	// end only at SessionLifetime.
+	IdleTimeout time.Duration
+	// OnEvent receives sign-ups, logins, links, unlinks, logouts and
+	// refresh failures; default none.
+	OnEvent OnEventFunc
 	// HideProviderAccessToken leaves providerAccessToken out of session JSON.
 	HideProviderAccessToken bool
 	// RevokeOnLogout revokes the session's provider token (RFC 7009) on
@@ -103,6 +118,7 @@ type Manager struct {
 // registered is a provider with everything a login needs computed once.
 type registered struct {
 	name          string
+	issuer        string // the identity key's issuer
 	p             Provider
 	oidc          OpenIDProvider // nil for plain OAuth 2.0 providers
 	oauth         oauth2.Config
@@ -209,6 +225,13 @@ func (m *Manager) Register(p Provider) error {
 		oc.Scopes = append([]string{"openid"}, oc.Scopes...)
 	}
 	rp := &registered{name: name, p: p, oidc: op, oauth: oc, allowedScopes: make(map[string]bool)}
+	if isOIDC {
+		rp.issuer = op.Issuer()
+	} else if u, err := url.Parse(oc.Endpoint.AuthURL); err == nil && u.Host != "" {
+		rp.issuer = u.Scheme + "://" + u.Host
+	} else {
+		return fmt.Errorf("%w: provider %s has no absolute auth URL", ErrConfig, name)
+	}
 	rp.defaultScopes = slices.Clone(oc.Scopes)
 	rp.defaultScope = strings.Join(oc.Scopes, " ")
 	for _, s := range oc.Scopes {
@@ -271,6 +294,9 @@ func (m *Manager) lookup(name string) (*registered, bool) {
 //	POST        {prefix}refresh               Refresh
 //	GET         {prefix}identities            Identities
 //	DELETE      {prefix}identities/{id}       Unlink
+//	GET         {prefix}sessions              Sessions
+//	DELETE      {prefix}sessions              EndAllSessions
+//	DELETE      {prefix}sessions/{id}         EndSession
 //
 // Each handler is also a method, for hosts that mount routes by hand; they
 // read the provider from the {provider} path value.
@@ -281,6 +307,9 @@ func (m *Manager) Handler() http.Handler {
 	mux.HandleFunc("DELETE "+p+"session", m.Logout)
 	mux.HandleFunc("POST "+p+"refresh", m.Refresh)
 	mux.HandleFunc("GET "+p+"identities", m.Identities)
+	mux.HandleFunc("GET "+p+"sessions", m.Sessions)
+	mux.HandleFunc("DELETE "+p+"sessions", m.EndAllSessions)
+	mux.HandleFunc("DELETE "+p+"sessions/{id}", m.EndSession)
 	mux.HandleFunc("DELETE "+p+"identities/{id}", m.Unlink)
 	mux.HandleFunc("GET "+p+"{provider}", m.Begin)
 	mux.HandleFunc("POST "+p+"{provider}", m.Begin)
@@ -519,11 +548,16 @@ func (m *Manager) finish(w http.ResponseWriter, r *http.Request, rp *registered,
 	if profile == nil || profile.Subject == "" {
 		return fmt.Errorf("%w: provider %s returned no subject", ErrProfile, rp.name)
 	}
-	id, err := m.signIn(r.Context(), rp.name, profile, tok, f.LinkUser)
+	id, event, err := m.signIn(r.Context(), rp, profile, tok, f.LinkUser)
 	if err != nil {
 		return err
 	}
-	return m.startSession(w, r, id, tok)
+	s, err := m.startSession(w, r, id, tok)
+	if err != nil {
+		return err
+	}
+	m.emit(r, Event{Type: event, UserID: id.UserID, Provider: rp.name, IdentityID: id.ID, SessionID: s.ID})
+	return nil
 }
 
 // exchange redeems an authorization code, through the provider's
@@ -548,7 +582,7 @@ func (rp *registered) refresh(ctx context.Context, refreshToken string) (*oauth2
 
 // startSession creates a new session (a new id every login: no fixation),
 // ends the one the browser had, and sets the cookie.
-func (m *Manager) startSession(w http.ResponseWriter, r *http.Request, id *Identity, tok *oauth2.Token) error {
+func (m *Manager) startSession(w http.ResponseWriter, r *http.Request, id *Identity, tok *oauth2.Token) (*Session, error) {
 	now := m.now()
 	token := randomToken(32)
 	s := &Session{
@@ -559,17 +593,18 @@ func (m *Manager) startSession(w http.ResponseWriter, r *http.Request, id *Ident
 		ProviderUID:               id.ProviderUID,
 		ProviderAccessTokenExpiry: tok.Expiry,
 		Created:                   now,
+		LastSeen:                  now,
 		Expires:                   now.Add(m.cfg.SessionLifetime),
 		IP:                        clientIP(r),
 		UserAgent:                 truncate(r.UserAgent(), 256),
 	}
 	sealed, err := m.keys.seal(tok, "session:"+s.ID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	s.ProviderTokens = sealed
 	if err := m.sessions.SaveSession(r.Context(), s); err != nil {
-		return err
+		return nil, err
 	}
 	if old, err := r.Cookie(m.sessionCookie); err == nil && old.Value != "" {
 		if err := m.sessions.DeleteSession(r.Context(), hashID(old.Value)); err != nil {
@@ -577,7 +612,7 @@ func (m *Manager) startSession(w http.ResponseWriter, r *http.Request, id *Ident
 		}
 	}
 	m.setSessionCookie(w, token, s.Expires)
-	return nil
+	return s, nil
 }
 
 // ProviderToken opens a session's sealed provider tokens. The result is nil

@@ -20,13 +20,19 @@ func (m *Manager) Refresh(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s, err := m.requestSession(r)
-	if err == nil {
-		s, err = m.RefreshSession(r.Context(), s)
-	}
 	if err != nil {
 		m.writeError(w, r, statusFor(err), err)
 		return
 	}
+	refreshed, err := m.RefreshSession(r.Context(), s)
+	if err != nil {
+		if errors.Is(err, ErrRefresh) {
+			m.emit(r, Event{Type: EventRefreshFailed, UserID: s.UserID, Provider: s.Provider, IdentityID: s.IdentityID, SessionID: s.ID, Code: Code(err)})
+		}
+		m.writeError(w, r, statusFor(err), err)
+		return
+	}
+	s = refreshed
 	m.writeSession(w, r, s)
 }
 
@@ -61,14 +67,14 @@ func (m *Manager) RefreshSession(ctx context.Context, s *Session) (*Session, err
 	if err := m.sessions.SaveSession(ctx, &c); err != nil {
 		return nil, err
 	}
-	if err := m.updateIdentityTokens(ctx, &c, tok); err != nil {
+	if err := m.updateIdentityTokens(ctx, rp.issuer, &c, tok); err != nil {
 		m.log.WarnContext(ctx, "oauthlogin: refreshed tokens not saved on the identity", "provider", c.Provider, "err", err)
 	}
 	return &c, nil
 }
 
-func (m *Manager) updateIdentityTokens(ctx context.Context, s *Session, tok *oauth2.Token) error {
-	id, err := m.identities.Identity(ctx, s.Provider, s.ProviderUID)
+func (m *Manager) updateIdentityTokens(ctx context.Context, issuer string, s *Session, tok *oauth2.Token) error {
+	id, err := m.identities.Identity(ctx, issuer, s.ProviderUID)
 	if err != nil {
 		return err
 	}

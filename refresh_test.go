@@ -40,7 +40,7 @@ func TestRefresh(t *testing.T) {
 	if again["providerAccessToken"] != after["providerAccessToken"] {
 		t.Fatal("the refreshed token was not saved")
 	}
-	id, err := h.store.Identity(context.Background(), "test", "user-1")
+	id, err := h.store.Identity(context.Background(), h.idp.URL, "user-1")
 	if err != nil || !id.ProviderAccessTokenExpiry.Truncate(time.Second).Equal(newExp) {
 		t.Fatalf("identity expiry %v, session %v (%v)", id.ProviderAccessTokenExpiry, newExp, err)
 	}

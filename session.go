@@ -30,6 +30,9 @@ type Session struct {
 	// bytes.
 	ProviderTokens []byte
 	Created        time.Time
+	// LastSeen is when the session was last used, to a minute or so; with
+	// Config.IdleTimeout, a session unused for that long has ended.
+	LastSeen time.Time
 	// Expires is when the session ends; stores treat it as gone after that.
 	Expires   time.Time
 	IP        string
@@ -50,6 +53,15 @@ type SessionStore interface {
 	// DeleteSession removes the session with the given ID. Removing a
 	// session that does not exist is not an error.
 	DeleteSession(ctx context.Context, id string) error
+	// TouchSession sets the LastSeen of the session with the given ID and
+	// changes nothing else (a concurrent refresh's tokens stay). A missing
+	// session is ErrNotFound.
+	TouchSession(ctx context.Context, id string, lastSeen time.Time) error
+	// UserSessions returns a user's sessions that have not expired, oldest
+	// first; none is an empty slice, not an error.
+	UserSessions(ctx context.Context, userID string) ([]*Session, error)
+	// DeleteUserSessions removes every session of a user.
+	DeleteUserSessions(ctx context.Context, userID string) error
 }
 
 // OneTimeStore remembers keys that may be used once: login states now,
@@ -119,8 +131,25 @@ func (m *Manager) requestSession(r *http.Request) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !m.now().Before(s.Expires) {
+	now := m.now()
+	if !now.Before(s.Expires) {
 		return nil, ErrNoSession
+	}
+	if idle := m.cfg.IdleTimeout; idle > 0 {
+		if now.Sub(s.LastSeen) >= idle {
+			if err := m.sessions.DeleteSession(r.Context(), s.ID); err != nil {
+				return nil, err
+			}
+			return nil, ErrNoSession
+		}
+		// Record use at most every minute (or tenth of the timeout): one
+		// small write now and then, not one per request.
+		if now.Sub(s.LastSeen) >= min(time.Minute, idle/10) {
+			if err := m.sessions.TouchSession(r.Context(), s.ID, now); err != nil && !errors.Is(err, ErrNotFound) {
+				return nil, err
+			}
+			s.LastSeen = now
+		}
 	}
 	return s, nil
 }
@@ -235,6 +264,7 @@ func (m *Manager) Logout(w http.ResponseWriter, r *http.Request) {
 	if m.cfg.RevokeOnLogout {
 		m.revoke(r.Context(), s)
 	}
+	m.emit(r, Event{Type: EventLogout, UserID: s.UserID, Provider: s.Provider, IdentityID: s.IdentityID, SessionID: s.ID})
 	w.WriteHeader(http.StatusNoContent)
 }
 

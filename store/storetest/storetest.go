@@ -53,6 +53,7 @@ func session(id string, expires time.Time) *oauthlogin.Session {
 		ProviderAccessTokenExpiry: time.Now().Add(time.Hour).Truncate(time.Second).UTC(),
 		ProviderTokens:            []byte("sealed-" + id),
 		Created:                   time.Now().Truncate(time.Second).UTC(),
+		LastSeen:                  time.Now().Truncate(time.Second).UTC(),
 		Expires:                   expires.Truncate(time.Second).UTC(),
 		IP:                        "127.0.0.1",
 		UserAgent:                 "storetest",
@@ -132,6 +133,69 @@ func Sessions(t *testing.T, newStore func(t *testing.T) oauthlogin.SessionStore)
 			}
 		}
 	})
+	t.Run("Touch", func(t *testing.T) {
+		s := newStore(t)
+		v := session("a", later)
+		if err := s.SaveSession(ctx, v); err != nil {
+			t.Fatal(err)
+		}
+		seen := v.Created.Add(time.Minute)
+		if err := s.TouchSession(ctx, "a", seen); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Session(ctx, "a")
+		if err != nil || !got.LastSeen.Equal(seen) {
+			t.Fatalf("after touch: %+v, %v", got, err)
+		}
+		got.LastSeen = v.LastSeen
+		if !sameSession(got, v) {
+			t.Fatal("TouchSession changed more than LastSeen")
+		}
+		if err := s.TouchSession(ctx, "missing", seen); !errors.Is(err, oauthlogin.ErrNotFound) {
+			t.Fatalf("TouchSession(missing): %v, want ErrNotFound", err)
+		}
+	})
+	t.Run("ByUser", func(t *testing.T) {
+		s := newStore(t)
+		for i, id := range []string{"a", "b", "c"} {
+			v := session(id, later)
+			v.UserID = "u1"
+			v.Created = v.Created.Add(time.Duration(i) * time.Second)
+			if err := s.SaveSession(ctx, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		old := session("old", time.Now().Add(-time.Second))
+		old.UserID = "u1"
+		other := session("other", later)
+		for _, v := range []*oauthlogin.Session{old, other} {
+			if err := s.SaveSession(ctx, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		list, err := s.UserSessions(ctx, "u1")
+		var got []string
+		for _, v := range list {
+			got = append(got, v.ID)
+		}
+		if err != nil || !slices.Equal(got, []string{"a", "b", "c"}) {
+			t.Fatalf("UserSessions(u1) = %v, %v; want [a b c] (no expired one)", got, err)
+		}
+		if list, err := s.UserSessions(ctx, "nobody"); err != nil || list == nil || len(list) != 0 {
+			t.Fatalf("UserSessions(nobody) = %#v, %v; want an empty slice", list, err)
+		}
+		if err := s.DeleteUserSessions(ctx, "u1"); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range []string{"a", "b", "c"} {
+			if _, err := s.Session(ctx, id); !errors.Is(err, oauthlogin.ErrNotFound) {
+				t.Fatalf("session %s after DeleteUserSessions: %v", id, err)
+			}
+		}
+		if _, err := s.Session(ctx, "other"); err != nil {
+			t.Fatalf("another user's session was deleted: %v", err)
+		}
+	})
 	t.Run("Cancelled", func(t *testing.T) {
 		s := newStore(t)
 		cctx, cancel := context.WithCancel(ctx)
@@ -150,15 +214,18 @@ func sameSession(a, b *oauthlogin.Session) bool {
 		a.Provider == b.Provider && a.ProviderUID == b.ProviderUID &&
 		a.ProviderAccessTokenExpiry.Equal(b.ProviderAccessTokenExpiry) &&
 		string(a.ProviderTokens) == string(b.ProviderTokens) &&
-		a.Created.Equal(b.Created) && a.Expires.Equal(b.Expires) &&
+		a.Created.Equal(b.Created) && a.LastSeen.Equal(b.LastSeen) && a.Expires.Equal(b.Expires) &&
 		a.IP == b.IP && a.UserAgent == b.UserAgent
 }
+
+const issuer = "https://idp.example"
 
 func identity(id, user, uid string) *oauthlogin.Identity {
 	now := time.Now().Truncate(time.Second).UTC()
 	return &oauthlogin.Identity{
 		ID:             id,
 		UserID:         user,
+		Issuer:         issuer,
 		Provider:       "test",
 		ProviderUID:    uid,
 		ProviderEmail:  uid + "@example.com",
@@ -166,6 +233,14 @@ func identity(id, user, uid string) *oauthlogin.Identity {
 		Created:        now,
 		Updated:        now,
 	}
+}
+
+func ids(list []*oauthlogin.Identity) []string {
+	var out []string
+	for _, v := range list {
+		out = append(out, v.ID)
+	}
+	return out
 }
 
 // Identities checks the IdentityStore contract.
@@ -178,43 +253,95 @@ func Identities(t *testing.T, newStore func(t *testing.T) oauthlogin.IdentitySto
 		if err := s.CreateIdentity(ctx, v); err != nil {
 			t.Fatal(err)
 		}
-		got, err := s.Identity(ctx, "test", "sub-1")
-		if err != nil || got.ID != "i1" || got.UserID != "u1" || string(got.ProviderTokens) != "sealed-i1" {
+		if err := s.CreateIdentity(ctx, identity("i2", "u1", "sub-2")); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Identity(ctx, issuer, "sub-1")
+		if err != nil || got.ID != "i1" || got.UserID != "u1" || got.Provider != "test" || string(got.ProviderTokens) != "sealed-i1" || !got.Created.Equal(v.Created) {
 			t.Fatalf("Identity = %+v, %v", got, err)
 		}
 		got.ProviderEmail = "new@example.com"
+		got.VerifiedEmail = "new@example.com"
 		got.ProviderTokens = []byte("rotated")
 		got.UserID = "someone-else" // must not move the identity
+		got.Issuer = "https://other.example"
 		if err := s.UpdateIdentity(ctx, got); err != nil {
 			t.Fatal(err)
 		}
-		again, err := s.Identity(ctx, "test", "sub-1")
-		if err != nil || again.ProviderEmail != "new@example.com" || string(again.ProviderTokens) != "rotated" || again.UserID != "u1" {
+		again, err := s.Identity(ctx, issuer, "sub-1")
+		if err != nil || again.ProviderEmail != "new@example.com" || again.VerifiedEmail != "new@example.com" || string(again.ProviderTokens) != "rotated" || again.UserID != "u1" {
 			t.Fatalf("after update: %+v, %v", again, err)
 		}
-		if err := s.DeleteIdentity(ctx, "i1"); err != nil {
+		if err := s.DeleteIdentity(ctx, "u1", "i1"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Identity(ctx, "test", "sub-1"); !errors.Is(err, oauthlogin.ErrNotFound) {
+		if _, err := s.Identity(ctx, issuer, "sub-1"); !errors.Is(err, oauthlogin.ErrNotFound) {
 			t.Fatalf("after delete: %v, want ErrNotFound", err)
 		}
-		if ids, err := s.UserIdentities(ctx, "u1"); err != nil || len(ids) != 0 {
-			t.Fatalf("after delete: UserIdentities = %v, %v", ids, err)
+		if list, err := s.UserIdentities(ctx, "u1"); err != nil || !slices.Equal(ids(list), []string{"i2"}) {
+			t.Fatalf("after delete: UserIdentities = %v, %v", ids(list), err)
 		}
-		if err := s.DeleteIdentity(ctx, "i1"); err != nil {
-			t.Fatalf("deleting a missing identity: %v", err)
+		if list, _ := s.IdentitiesByEmail(ctx, "new@example.com"); len(list) != 0 {
+			t.Fatalf("a deleted identity is still found by email: %v", ids(list))
+		}
+		if err := s.DeleteIdentity(ctx, "u1", "i1"); !errors.Is(err, oauthlogin.ErrNotFound) {
+			t.Fatalf("deleting a missing identity: %v, want ErrNotFound", err)
+		}
+	})
+	t.Run("DeleteRules", func(t *testing.T) {
+		s := newStore(t)
+		for _, v := range []*oauthlogin.Identity{identity("a1", "u1", "x"), identity("a2", "u1", "y"), identity("b1", "u2", "z")} {
+			if err := s.CreateIdentity(ctx, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.DeleteIdentity(ctx, "u2", "a1"); !errors.Is(err, oauthlogin.ErrNotFound) {
+			t.Fatalf("deleting another user's identity: %v, want ErrNotFound", err)
+		}
+		if err := s.DeleteIdentity(ctx, "u2", "b1"); !errors.Is(err, oauthlogin.ErrLastIdentity) {
+			t.Fatalf("deleting a user's only identity: %v, want ErrLastIdentity", err)
+		}
+		if _, err := s.Identity(ctx, issuer, "z"); err != nil {
+			t.Fatalf("a refused delete removed the identity: %v", err)
+		}
+		if err := s.DeleteIdentity(ctx, "u1", "a1"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeleteIdentity(ctx, "u1", "a2"); !errors.Is(err, oauthlogin.ErrLastIdentity) {
+			t.Fatalf("deleting the now last identity: %v, want ErrLastIdentity", err)
+		}
+	})
+	t.Run("ConcurrentDeletesKeepOne", func(t *testing.T) {
+		s := newStore(t)
+		for i := range writers {
+			if err := s.CreateIdentity(ctx, identity(fmt.Sprint("i", i), "u1", fmt.Sprint("sub", i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		parallel(t, func(i int) error {
+			err := s.DeleteIdentity(ctx, "u1", fmt.Sprint("i", i))
+			if errors.Is(err, oauthlogin.ErrLastIdentity) {
+				return nil
+			}
+			return err
+		})
+		if list, err := s.UserIdentities(ctx, "u1"); err != nil || len(list) != 1 {
+			t.Fatalf("after deleting every identity at once: %v, %v; want exactly one left", ids(list), err)
 		}
 	})
 	t.Run("NotFound", func(t *testing.T) {
 		s := newStore(t)
-		if _, err := s.Identity(ctx, "test", "nobody"); !errors.Is(err, oauthlogin.ErrNotFound) {
+		if _, err := s.Identity(ctx, issuer, "nobody"); !errors.Is(err, oauthlogin.ErrNotFound) {
 			t.Fatalf("Identity(missing): %v, want ErrNotFound", err)
 		}
 		if err := s.UpdateIdentity(ctx, identity("x", "u", "nobody")); !errors.Is(err, oauthlogin.ErrNotFound) {
 			t.Fatalf("UpdateIdentity(missing): %v, want ErrNotFound", err)
 		}
-		if ids, err := s.UserIdentities(ctx, "nobody"); err != nil || ids == nil || len(ids) != 0 {
-			t.Fatalf("UserIdentities(nobody) = %#v, %v; want an empty slice", ids, err)
+		if list, err := s.UserIdentities(ctx, "nobody"); err != nil || list == nil || len(list) != 0 {
+			t.Fatalf("UserIdentities(nobody) = %#v, %v; want an empty slice", list, err)
+		}
+		if list, err := s.IdentitiesByEmail(ctx, "nobody@example.com"); err != nil || list == nil || len(list) != 0 {
+			t.Fatalf("IdentitiesByEmail(nobody) = %#v, %v; want an empty slice", list, err)
 		}
 	})
 	t.Run("UniqueAccount", func(t *testing.T) {
@@ -225,13 +352,44 @@ func Identities(t *testing.T, newStore func(t *testing.T) oauthlogin.IdentitySto
 		if err := s.CreateIdentity(ctx, identity("i2", "u2", "sub-1")); !errors.Is(err, oauthlogin.ErrIdentityExists) {
 			t.Fatalf("second identity for one account: %v, want ErrIdentityExists", err)
 		}
-		if got, _ := s.Identity(ctx, "test", "sub-1"); got.UserID != "u1" {
+		if got, _ := s.Identity(ctx, issuer, "sub-1"); got.UserID != "u1" {
 			t.Fatalf("the losing create changed the identity: %+v", got)
 		}
 		other := identity("i3", "u1", "sub-1")
-		other.Provider = "other"
+		other.Issuer = "https://other.example"
 		if err := s.CreateIdentity(ctx, other); err != nil {
-			t.Fatalf("same subject at another provider: %v", err)
+			t.Fatalf("same subject at another issuer: %v", err)
+		}
+		if got, err := s.Identity(ctx, "https://other.example", "sub-1"); err != nil || got.ID != "i3" {
+			t.Fatalf("Identity at the other issuer = %+v, %v", got, err)
+		}
+	})
+	t.Run("ByEmail", func(t *testing.T) {
+		s := newStore(t)
+		for i, v := range []*oauthlogin.Identity{identity("a", "u1", "1"), identity("b", "u2", "2"), identity("c", "u3", "3")} {
+			v.Created = v.Created.Add(time.Duration(i) * time.Second)
+			if v.ID != "c" {
+				v.VerifiedEmail = "ada@example.com"
+			}
+			if err := s.CreateIdentity(ctx, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		list, err := s.IdentitiesByEmail(ctx, "ada@example.com")
+		if err != nil || !slices.Equal(ids(list), []string{"a", "b"}) {
+			t.Fatalf("IdentitiesByEmail = %v, %v; want [a b]", ids(list), err)
+		}
+		if list, _ := s.IdentitiesByEmail(ctx, "ADA@example.com"); len(list) != 0 {
+			t.Fatalf("IdentitiesByEmail matched another spelling: %v", ids(list))
+		}
+		// An update that drops the verified email drops it from the index.
+		b, _ := s.Identity(ctx, issuer, "2")
+		b.VerifiedEmail = ""
+		if err := s.UpdateIdentity(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+		if list, _ := s.IdentitiesByEmail(ctx, "ada@example.com"); !slices.Equal(ids(list), []string{"a"}) {
+			t.Fatalf("after the update IdentitiesByEmail = %v, want [a]", ids(list))
 		}
 	})
 	t.Run("UserIdentities", func(t *testing.T) {
@@ -246,16 +404,9 @@ func Identities(t *testing.T, newStore func(t *testing.T) oauthlogin.IdentitySto
 		if err := s.CreateIdentity(ctx, identity("other", "u2", "d")); err != nil {
 			t.Fatal(err)
 		}
-		ids, err := s.UserIdentities(ctx, "u1")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got []string
-		for _, v := range ids {
-			got = append(got, v.ID)
-		}
-		if !slices.Equal(got, []string{"ia", "ib", "ic"}) {
-			t.Fatalf("UserIdentities(u1) = %v, want [ia ib ic]", got)
+		list, err := s.UserIdentities(ctx, "u1")
+		if err != nil || !slices.Equal(ids(list), []string{"ia", "ib", "ic"}) {
+			t.Fatalf("UserIdentities(u1) = %v, %v; want [ia ib ic]", ids(list), err)
 		}
 	})
 	t.Run("ConcurrentCreate", func(t *testing.T) {
@@ -283,8 +434,8 @@ func Identities(t *testing.T, newStore func(t *testing.T) oauthlogin.IdentitySto
 		parallel(t, func(i int) error {
 			return s.CreateIdentity(ctx, identity(fmt.Sprint("i", i), "u1", fmt.Sprint("sub", i)))
 		})
-		if ids, err := s.UserIdentities(ctx, "u1"); err != nil || len(ids) != writers {
-			t.Fatalf("UserIdentities = %d identities, %v; want %d", len(ids), err, writers)
+		if list, err := s.UserIdentities(ctx, "u1"); err != nil || len(list) != writers {
+			t.Fatalf("UserIdentities = %d identities, %v; want %d", len(list), err, writers)
 		}
 	})
 }

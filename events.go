@@ -1,0 +1,51 @@
+package oauthlogin
+
+import (
+	"context"
+	"net/http"
+	"time"
+)
+
+// EventType names what happened to a user.
+type EventType string
+
+// The events the Manager reports through Config.OnEvent.
+const (
+	EventSignUp        EventType = "signup"         // a new user's first login
+	EventLogin         EventType = "login"          // a login of a known identity
+	EventLink          EventType = "link"           // a new identity joined a user (by link intent or verified email)
+	EventUnlink        EventType = "unlink"         // an identity was removed
+	EventLogout        EventType = "logout"         // a session was ended by its user
+	EventRefreshFailed EventType = "refresh_failed" // the provider refused or failed a token refresh
+)
+
+// Event is a record of something that happened to a user, for the host's
+// audit log or metrics. It never holds a token or secret.
+type Event struct {
+	Type       EventType
+	Time       time.Time
+	UserID     string
+	Provider   string
+	IdentityID string
+	// SessionID is the public session id (a hash, not the token).
+	SessionID string
+	IP        string
+	UserAgent string
+	// Code is the error code of a failure event (refresh_failed).
+	Code string
+}
+
+// OnEventFunc receives events. It runs on the request's goroutine, so it
+// should be quick; it must not block on the request.
+type OnEventFunc func(ctx context.Context, e Event)
+
+// emit reports e, filling in the time and the request's metadata.
+func (m *Manager) emit(r *http.Request, e Event) {
+	if m.cfg.OnEvent == nil {
+		return
+	}
+	e.Time = m.now()
+	e.IP = clientIP(r)
+	e.UserAgent = truncate(r.UserAgent(), 256)
+	m.cfg.OnEvent(r.Context(), e)
+}

@@ -1,0 +1,103 @@
+package oauthlogin
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// sessionListJSON is one of a user's sessions in GET {prefix}sessions:
+// where and when it signed in, never its tokens.
+type sessionListJSON struct {
+	ID        string    `json:"id"`
+	CreatedAt time.Time `json:"createdAt"`
+	LastSeen  time.Time `json:"lastSeen"`
+	Expire    time.Time `json:"expire"`
+	Provider  string    `json:"provider"`
+	IP        string    `json:"ip"`
+	UserAgent string    `json:"userAgent"`
+	Current   bool      `json:"current"`
+}
+
+// Sessions serves GET {prefix}sessions: the signed-in user's sessions, the
+// current one marked, as {"total": n, "sessions": [...]}.
+func (m *Manager) Sessions(w http.ResponseWriter, r *http.Request) {
+	s, err := m.requestSession(r)
+	if err != nil {
+		m.writeError(w, r, statusFor(err), err)
+		return
+	}
+	all, err := m.sessions.UserSessions(r.Context(), s.UserID)
+	if err != nil {
+		m.writeError(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	out := struct {
+		Total    int               `json:"total"`
+		Sessions []sessionListJSON `json:"sessions"`
+	}{Total: len(all), Sessions: make([]sessionListJSON, 0, len(all))}
+	for _, v := range all {
+		out.Sessions = append(out.Sessions, sessionListJSON{
+			ID:        v.ID,
+			CreatedAt: v.Created.UTC().Truncate(time.Second),
+			LastSeen:  v.LastSeen.UTC().Truncate(time.Second),
+			Expire:    v.Expires.UTC().Truncate(time.Second),
+			Provider:  v.Provider,
+			IP:        v.IP,
+			UserAgent: v.UserAgent,
+			Current:   v.ID == s.ID,
+		})
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, out)
+}
+
+// EndSession serves DELETE {prefix}sessions/{id}: it signs out one of the
+// user's sessions, another device say, and answers 204; a session that is
+// not the user's is a 404. Ending the current one clears its cookie.
+// Cross-origin requests are refused.
+func (m *Manager) EndSession(w http.ResponseWriter, r *http.Request) {
+	if !m.sameOrigin(w, r) {
+		return
+	}
+	s, err := m.requestSession(r)
+	if err != nil {
+		m.writeError(w, r, statusFor(err), err)
+		return
+	}
+	target, err := m.sessions.Session(r.Context(), r.PathValue("id"))
+	if err != nil || target.UserID != s.UserID {
+		m.writeError(w, r, http.StatusNotFound, fmt.Errorf("%w: no such session", ErrNotFound))
+		return
+	}
+	if err := m.sessions.DeleteSession(r.Context(), target.ID); err != nil {
+		m.writeError(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	if target.ID == s.ID {
+		m.clearCookie(w, m.sessionCookie, "/")
+	}
+	m.emit(r, Event{Type: EventLogout, UserID: s.UserID, Provider: target.Provider, IdentityID: target.IdentityID, SessionID: target.ID})
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// EndAllSessions serves DELETE {prefix}sessions: it signs the user out
+// everywhere, this browser included, and answers 204. Cross-origin requests
+// are refused.
+func (m *Manager) EndAllSessions(w http.ResponseWriter, r *http.Request) {
+	if !m.sameOrigin(w, r) {
+		return
+	}
+	s, err := m.requestSession(r)
+	if err != nil {
+		m.writeError(w, r, statusFor(err), err)
+		return
+	}
+	if err := m.sessions.DeleteUserSessions(r.Context(), s.UserID); err != nil {
+		m.writeError(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	m.clearCookie(w, m.sessionCookie, "/")
+	m.emit(r, Event{Type: EventLogout, UserID: s.UserID, Provider: s.Provider, IdentityID: s.IdentityID, SessionID: s.ID})
+	w.WriteHeader(http.StatusNoContent)
+}
