@@ -70,8 +70,16 @@ var (
 	ErrNoSession = errors.New("oauthlogin: no session")
 	// ErrNoRefreshToken: the session has no provider refresh token.
 	ErrNoRefreshToken = errors.New("oauthlogin: no refresh token")
-	// ErrRefresh: the provider refused or failed to refresh the token.
+	// ErrRefresh: the provider refused to refresh the token, or its answer
+	// failed validation.
 	ErrRefresh = errors.New("oauthlogin: token refresh failed")
+	// ErrRefreshUnavailable: the provider failed or timed out; the tokens
+	// are kept and the refresh may be retried (after Retry-After).
+	ErrRefreshUnavailable = errors.New("oauthlogin: token refresh unavailable, retry later")
+	// ErrProviderTokenRevoked: the provider no longer honours the refresh
+	// token (invalid_grant); the provider tokens are gone, the app session
+	// stays. Signing in with the provider again gets new ones.
+	ErrProviderTokenRevoked = errors.New("oauthlogin: provider token revoked")
 	// ErrImplicitFlow: the implicit grant is refused (RFC 9700 §2.1.2).
 	ErrImplicitFlow = errors.New("oauthlogin: implicit flow refused: deprecated by RFC 9700 §2.1.2, use the authorization code flow with PKCE")
 	// ErrCrossOrigin: a cookie-authenticated request that changes state came
@@ -107,6 +115,8 @@ const (
 	CodeNoSession          = "no_session"
 	CodeNoRefreshToken     = "no_refresh_token"
 	CodeRefresh            = "refresh_failed"
+	CodeRefreshUnavailable = "refresh_unavailable"
+	CodeProviderRevoked    = "provider_token_revoked"
 	CodeImplicitFlow       = "unsupported_response_type"
 	CodeCrossOrigin        = "cross_origin"
 	CodeServerError        = "server_error"
@@ -141,6 +151,8 @@ var errorCodes = []struct {
 	{ErrNoSession, CodeNoSession},
 	{ErrNoRefreshToken, CodeNoRefreshToken},
 	{ErrRefresh, CodeRefresh},
+	{ErrRefreshUnavailable, CodeRefreshUnavailable},
+	{ErrProviderTokenRevoked, CodeProviderRevoked},
 	{ErrImplicitFlow, CodeImplicitFlow},
 	{ErrCrossOrigin, CodeCrossOrigin},
 }

@@ -9,7 +9,8 @@ import (
 )
 
 // MemoryStore keeps sessions, identities and one-time keys in process
-// memory: the default when Config names no store. It is safe for concurrent
+// memory, and is a Locker for one process: the default when Config names no
+// store. It is safe for concurrent
 // use, honours expiry, and loses everything when the process ends, so it
 // serves one instance only. The zero value is not usable: call
 // NewMemoryStore.
@@ -24,6 +25,7 @@ type MemoryStore struct {
 	users        map[string][]string        // user id -> identity ids, oldest first
 	emails       map[string][]string        // verified email -> identity ids, oldest first
 	once         map[string]time.Time
+	locks        map[string]*memLock
 	lastSweep    time.Time
 }
 
@@ -40,6 +42,7 @@ func NewMemoryStore() *MemoryStore {
 		users:        make(map[string][]string),
 		emails:       make(map[string][]string),
 		once:         make(map[string]time.Time),
+		locks:        make(map[string]*memLock),
 	}
 }
 

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+	"golang.org/x/sync/singleflight"
 )
 
 // Config configures a Manager. BaseURL and CookieKeys are required.
@@ -74,6 +75,14 @@ type Config struct {
 	// IdleTimeout ends a session unused for that long; zero means sessions
 	// end only at SessionLifetime.
 	IdleTimeout time.Duration
+	// RefreshMargin is how long before its expiry a provider access token
+	// is refreshed; default 5 minutes.
+	RefreshMargin time.Duration
+	// Locker serializes provider token refreshes across instances. Default:
+	// the session store when it is a Locker (the Redis and PostgreSQL
+	// stores are), else a lock within this process, which is enough for one
+	// instance only.
+	Locker Locker
 	// OnEvent receives sign-ups, logins, links, unlinks, logouts and
 	// refresh failures; default none.
 	OnEvent OnEventFunc
@@ -110,6 +119,9 @@ type Manager struct {
 	flowCookiePath   string
 	flowTTL          time.Duration
 	now              func() time.Time
+	locker           Locker
+	flight           singleflight.Group
+	backoff          backoff
 
 	mu        sync.RWMutex
 	providers map[string]*registered
@@ -191,6 +203,17 @@ func New(cfg Config) (*Manager, error) {
 	}
 	if m.client == nil {
 		m.client = &http.Client{Timeout: 10 * time.Second}
+	}
+	if cfg.RefreshMargin <= 0 {
+		m.cfg.RefreshMargin = 5 * time.Minute
+	}
+	m.locker = cfg.Locker
+	if m.locker == nil {
+		if l, ok := m.sessions.(Locker); ok {
+			m.locker = l
+		} else {
+			m.locker = NewMemoryStore()
+		}
 	}
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
@@ -533,6 +556,7 @@ func (m *Manager) finish(w http.ResponseWriter, r *http.Request, rp *registered,
 	if err != nil {
 		return wrap(ErrTokenExchange, err)
 	}
+	tok.Expiry = m.clampExpiry(tok.Expiry)
 	var profile *Profile
 	if ci, ok := rp.p.(CallbackIdentifier); ok {
 		profile, err = ci.IdentifyCallback(ctx, tok, f.Nonce, params)
@@ -681,6 +705,10 @@ func statusFor(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, ErrRefresh):
 		return http.StatusBadGateway
+	case errors.Is(err, ErrRefreshUnavailable):
+		return http.StatusServiceUnavailable
+	case errors.Is(err, ErrProviderTokenRevoked):
+		return http.StatusConflict
 	default:
 		return http.StatusInternalServerError
 	}

@@ -5,16 +5,38 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
+	"sync"
+	"time"
 
 	"golang.org/x/oauth2"
 )
 
+// refreshLockTTL bounds how long a crashed instance can hold an identity's
+// refresh lock; a refresh itself is bounded by the HTTP client's timeout.
+const refreshLockTTL = 30 * time.Second
+
+// maxTokenLifetime caps the expiry a provider may announce: an absurd
+// expires_in becomes a year.
+const maxTokenLifetime = 365 * 24 * time.Hour
+
+// RefreshVerifier is implemented by OpenID providers, to check an ID token
+// that a refresh response carries (OpenID Connect Core §12.2): valid for
+// this client, from the same issuer, for the same subject.
+type RefreshVerifier interface {
+	VerifyRefreshIDToken(ctx context.Context, rawIDToken, subject string) error
+}
+
 // Refresh serves POST {prefix}refresh, Appwrite's "update OAuth session":
-// it renews the current session's provider access token with its refresh
-// token and answers 200 with the session JSON, which carries the new
-// providerAccessTokenExpiry. A session without a refresh token is a 400
-// (no_refresh_token); a provider failure a 502 (refresh_failed).
-// Cross-origin requests are refused (http.CrossOriginProtection).
+// it renews the current session's provider access token when it expires
+// within Config.RefreshMargin (always with force=1) and answers 200 with
+// the session JSON, which carries the new providerAccessTokenExpiry.
+//
+// Errors: no refresh token, 400 no_refresh_token; the provider revoked the
+// grant (invalid_grant), 409 provider_token_revoked, and the provider tokens
+// are gone from the session and identity; the provider failed or timed out,
+// 503 refresh_unavailable with Retry-After (the tokens are kept); any other
+// refusal, 502 refresh_failed. Cross-origin requests are refused.
 func (m *Manager) Refresh(w http.ResponseWriter, r *http.Request) {
 	if !m.sameOrigin(w, r) {
 		return
@@ -24,66 +46,259 @@ func (m *Manager) Refresh(w http.ResponseWriter, r *http.Request) {
 		m.writeError(w, r, statusFor(err), err)
 		return
 	}
-	refreshed, err := m.RefreshSession(r.Context(), s)
+	force := r.URL.Query().Get("force") == "1"
+	refreshed, err := m.RefreshSession(r.Context(), s, force)
 	if err != nil {
-		if errors.Is(err, ErrRefresh) {
+		if errors.Is(err, ErrRefresh) || errors.Is(err, ErrProviderTokenRevoked) || errors.Is(err, ErrRefreshUnavailable) {
 			m.emit(r, Event{Type: EventRefreshFailed, UserID: s.UserID, Provider: s.Provider, IdentityID: s.IdentityID, SessionID: s.ID, Code: Code(err)})
+		}
+		var ra retryAfter
+		if errors.As(err, &ra) {
+			w.Header().Set("Retry-After", strconv.Itoa(int((time.Duration(ra)+time.Second-1)/time.Second)))
 		}
 		m.writeError(w, r, statusFor(err), err)
 		return
 	}
-	s = refreshed
-	m.writeSession(w, r, s)
+	m.writeSession(w, r, refreshed)
 }
 
-// RefreshSession renews the provider access token of s with its refresh
-// token, saves the new tokens on the session and its identity, and returns
-// the updated session. When the provider sends no new refresh token the old
-// one is kept.
-func (m *Manager) RefreshSession(ctx context.Context, s *Session) (*Session, error) {
+// RefreshSession renews the provider access token of s when it expires
+// within Config.RefreshMargin, or always when force is set, and returns the
+// session with the new tokens, saved.
+//
+// The identity holds the canonical tokens; all callers for one identity,
+// in this process (single flight) and across instances (Config.Locker),
+// share one refresh. Under the lock the identity is read again: when
+// another caller has refreshed meanwhile, its tokens are used and the
+// provider is not asked. A rotated refresh token is saved with its access
+// token in one write; the old one is never sent again.
+func (m *Manager) RefreshSession(ctx context.Context, s *Session, force bool) (*Session, error) {
 	rp, ok := m.lookup(s.Provider)
 	if !ok {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownProvider, s.Provider)
 	}
-	old, err := m.ProviderToken(s)
-	if err != nil {
-		return nil, err
+	start := m.now()
+	if !force {
+		tok, err := m.ProviderToken(s)
+		if err != nil {
+			return nil, err
+		}
+		if tok != nil && !m.expiring(tok.Expiry, start) {
+			return s, nil
+		}
 	}
-	if old == nil || old.RefreshToken == "" {
-		return nil, ErrNoRefreshToken
-	}
-	tok, err := rp.refresh(m.clientContext(ctx), old.RefreshToken)
-	if err != nil {
-		return nil, wrap(ErrRefresh, err)
-	}
-	if tok.RefreshToken == "" {
-		tok.RefreshToken = old.RefreshToken // no rotation: keep the one we have
+	key := rp.issuer + "\x00" + s.ProviderUID
+	ch := m.flight.DoChan(key, func() (any, error) {
+		// The shared work must not end because its first caller left.
+		return m.refreshIdentity(context.WithoutCancel(ctx), rp, key, s.ProviderUID, start, force)
+	})
+	var tok *oauth2.Token
+	select {
+	case res := <-ch:
+		if res.Err != nil {
+			if errors.Is(res.Err, ErrProviderTokenRevoked) {
+				m.dropSessionTokens(ctx, s)
+			}
+			return nil, res.Err
+		}
+		tok = res.Val.(*oauth2.Token)
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
 	c := *s
-	if c.ProviderTokens, err = m.keys.seal(tok, "session:"+c.ID); err != nil {
+	sealed, err := m.keys.seal(tok, "session:"+c.ID)
+	if err != nil {
 		return nil, err
 	}
-	c.ProviderAccessTokenExpiry = tok.Expiry
+	c.ProviderTokens, c.ProviderAccessTokenExpiry = sealed, tok.Expiry
 	if err := m.sessions.SaveSession(ctx, &c); err != nil {
 		return nil, err
-	}
-	if err := m.updateIdentityTokens(ctx, rp.issuer, &c, tok); err != nil {
-		m.log.WarnContext(ctx, "oauthlogin: refreshed tokens not saved on the identity", "provider", c.Provider, "err", err)
 	}
 	return &c, nil
 }
 
-func (m *Manager) updateIdentityTokens(ctx context.Context, issuer string, s *Session, tok *oauth2.Token) error {
-	id, err := m.identities.Identity(ctx, issuer, s.ProviderUID)
+// refreshIdentity refreshes an identity's tokens under its lock, unless
+// they are fresh already, and returns the tokens to use.
+func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key, subject string, start time.Time, force bool) (*oauth2.Token, error) {
+	if wait := m.backoff.wait(key, m.now()); wait > 0 {
+		return nil, fmt.Errorf("%w: backing off after failures: %w", ErrRefreshUnavailable, retryAfter(wait))
+	}
+	unlock, err := m.locker.Lock(ctx, "oauthlogin:refresh:"+key, refreshLockTTL)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if id.ID != s.IdentityID {
-		return errors.New("oauthlogin: identity was replaced")
+	defer unlock(ctx)
+	id, err := m.identities.Identity(ctx, rp.issuer, subject)
+	if errors.Is(err, ErrNotFound) {
+		return nil, ErrNoRefreshToken // unlinked meanwhile
 	}
+	if err != nil {
+		return nil, err
+	}
+	cur, err := m.keys.open(id.ProviderTokens, "identity:"+id.ID)
+	if err != nil {
+		return nil, err
+	}
+	if cur == nil || cur.RefreshToken == "" {
+		return nil, ErrNoRefreshToken
+	}
+	cur.Expiry = id.ProviderAccessTokenExpiry
+	if force && id.Updated.After(start) || !force && !m.expiring(cur.Expiry, m.now()) {
+		return cur, nil // refreshed by another caller meanwhile
+	}
+	tok, err := rp.refresh(m.clientContext(ctx), cur.RefreshToken)
+	if err != nil {
+		var re *oauth2.RetrieveError
+		if errors.As(err, &re) && re.ErrorCode == "invalid_grant" {
+			// The grant is gone: so are its tokens, here too.
+			m.backoff.reset(key)
+			id.ProviderTokens, id.ProviderAccessTokenExpiry, id.Updated = nil, time.Time{}, m.now()
+			if uerr := m.identities.UpdateIdentity(ctx, id); uerr != nil {
+				return nil, uerr
+			}
+			return nil, ErrProviderTokenRevoked
+		}
+		wait := m.backoff.fail(key, m.now())
+		if re != nil && re.Response != nil && re.Response.StatusCode < 500 {
+			return nil, wrap(ErrRefresh, err)
+		}
+		return nil, fmt.Errorf("%w: %w: %w", ErrRefreshUnavailable, retryAfter(wait), err)
+	}
+	if tok.RefreshToken == "" {
+		tok.RefreshToken = cur.RefreshToken // not rotated: keep the one we have
+	}
+	if raw, _ := tok.Extra("id_token").(string); raw != "" {
+		if rv, ok := rp.p.(RefreshVerifier); ok {
+			if err := rv.VerifyRefreshIDToken(ctx, raw, subject); err != nil {
+				return nil, wrap(ErrRefresh, err) // keep nothing of this response
+			}
+		}
+	}
+	tok.Expiry = m.clampExpiry(tok.Expiry)
 	if err := m.setIdentityTokens(id, tok); err != nil {
-		return err
+		return nil, err
 	}
 	id.Updated = m.now()
-	return m.identities.UpdateIdentity(ctx, id)
+	if err := m.identities.UpdateIdentity(ctx, id); err != nil {
+		return nil, err
+	}
+	m.backoff.reset(key)
+	return tok, nil
+}
+
+// dropSessionTokens removes the provider tokens of a session whose grant
+// the provider revoked; the app session itself stays.
+func (m *Manager) dropSessionTokens(ctx context.Context, s *Session) {
+	c := *s
+	c.ProviderTokens, c.ProviderAccessTokenExpiry = nil, time.Time{}
+	if err := m.sessions.SaveSession(ctx, &c); err != nil {
+		m.log.WarnContext(ctx, "oauthlogin: could not drop revoked provider tokens from a session", "err", err)
+	}
+}
+
+// expiring reports whether a token expiring at exp needs a refresh now.
+// An unknown expiry (zero) does not: such tokens refresh only when forced.
+func (m *Manager) expiring(exp, now time.Time) bool {
+	return !exp.IsZero() && !now.Add(m.cfg.RefreshMargin).Before(exp)
+}
+
+// clampExpiry gives a provider's announced expiry a defined meaning: none
+// (expires_in missing or zero) stays unknown; in the past (a negative
+// expires_in) means expired now; beyond a year is a year.
+func (m *Manager) clampExpiry(exp time.Time) time.Time {
+	now := m.now()
+	switch {
+	case exp.IsZero():
+		return exp
+	case exp.Before(now):
+		return now
+	case exp.After(now.Add(maxTokenLifetime)):
+		return now.Add(maxTokenLifetime)
+	}
+	return exp
+}
+
+// retryAfter is how long to wait before the next refresh attempt.
+type retryAfter time.Duration
+
+func (r retryAfter) Error() string { return "retry after " + time.Duration(r).String() }
+
+// backoff spaces out refresh attempts for an identity whose provider keeps
+// failing: 1 s after the first failure, doubling to at most a minute.
+type backoff struct {
+	mu    sync.Mutex
+	state map[string]backoffState
+}
+
+type backoffState struct {
+	failures int
+	until    time.Time
+}
+
+func (b *backoff) wait(key string, now time.Time) time.Duration {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return max(0, b.state[key].until.Sub(now))
+}
+
+func (b *backoff) fail(key string, now time.Time) time.Duration {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.state == nil {
+		b.state = make(map[string]backoffState)
+	}
+	st := b.state[key]
+	st.failures++
+	wait := min(time.Second<<min(st.failures-1, 6), time.Minute)
+	st.until = now.Add(wait)
+	b.state[key] = st
+	return wait
+}
+
+func (b *backoff) reset(key string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.state, key)
+}
+
+// TokenSource returns the provider token of s as an oauth2.TokenSource
+// that refreshes itself through RefreshSession, persisting new tokens.
+func (m *Manager) TokenSource(ctx context.Context, s *Session) oauth2.TokenSource {
+	return &sessionTokenSource{m: m, ctx: ctx, s: s}
+}
+
+// Client returns an HTTP client for the provider's API that sends the
+// session's access token and refreshes it when it expires.
+func (m *Manager) Client(ctx context.Context, s *Session) *http.Client {
+	return oauth2.NewClient(m.clientContext(ctx), m.TokenSource(ctx, s))
+}
+
+type sessionTokenSource struct {
+	m   *Manager
+	ctx context.Context
+	mu  sync.Mutex
+	s   *Session
+}
+
+// Token implements oauth2.TokenSource.
+func (t *sessionTokenSource) Token() (*oauth2.Token, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	tok, err := t.m.ProviderToken(t.s)
+	if err != nil {
+		return nil, err
+	}
+	if tok != nil && tok.AccessToken != "" && !t.m.expiring(tok.Expiry, t.m.now()) {
+		return tok, nil
+	}
+	s, err := t.m.RefreshSession(t.ctx, t.s, false)
+	if err != nil {
+		return nil, err
+	}
+	t.s = s
+	tok, err = t.m.ProviderToken(s)
+	if err == nil && tok == nil {
+		err = ErrNoRefreshToken
+	}
+	return tok, err
 }

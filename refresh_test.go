@@ -18,7 +18,7 @@ func TestRefresh(t *testing.T) {
 	before, _ := h.session(b)
 	h.idp.SetAccessTokenTTL(time.Hour)
 
-	resp := h.do(b, "POST", "/auth/refresh")
+	resp := h.do(b, "POST", "/auth/refresh") // expiring within the margin: no force needed
 	var after map[string]any
 	decode(t, resp, &after)
 	if resp.StatusCode != http.StatusOK {
@@ -53,7 +53,7 @@ func TestRefreshKeepsRefreshTokenAndRotates(t *testing.T) {
 		b := oauthlogintest.NewBrowser()
 		h.mustSucceed(h.login(b))
 		first := h.refreshToken(b)
-		if resp := h.do(b, "POST", "/auth/refresh"); resp.StatusCode != http.StatusOK {
+		if resp := h.do(b, "POST", "/auth/refresh?force=1"); resp.StatusCode != http.StatusOK {
 			t.Fatalf("rotate=%v: first refresh = %d", rotate, resp.StatusCode)
 		}
 		second := h.refreshToken(b)
@@ -61,7 +61,7 @@ func TestRefreshKeepsRefreshTokenAndRotates(t *testing.T) {
 			t.Fatalf("rotate=%v: refresh token %q then %q", rotate, first, second)
 		}
 		// The token now held works again (a rotated-out one would end the login).
-		if resp := h.do(b, "POST", "/auth/refresh"); resp.StatusCode != http.StatusOK {
+		if resp := h.do(b, "POST", "/auth/refresh?force=1"); resp.StatusCode != http.StatusOK {
 			t.Fatalf("rotate=%v: second refresh = %d", rotate, resp.StatusCode)
 		}
 	}
@@ -85,7 +85,7 @@ func (h *harness) refreshToken(b *oauthlogintest.Browser) string {
 func TestRefreshFailures(t *testing.T) {
 	t.Run("NoSession", func(t *testing.T) {
 		h := newHarness(t)
-		if resp := h.do(oauthlogintest.NewBrowser(), "POST", "/auth/refresh"); resp.StatusCode != http.StatusUnauthorized {
+		if resp := h.do(oauthlogintest.NewBrowser(), "POST", "/auth/refresh?force=1"); resp.StatusCode != http.StatusUnauthorized {
 			t.Fatalf("= %d, want 401", resp.StatusCode)
 		}
 	})
@@ -94,7 +94,7 @@ func TestRefreshFailures(t *testing.T) {
 		h.idp.Behave(oauthlogintest.Behavior{OmitRefreshToken: true})
 		b := oauthlogintest.NewBrowser()
 		h.mustSucceed(h.login(b))
-		resp := h.do(b, "POST", "/auth/refresh")
+		resp := h.do(b, "POST", "/auth/refresh?force=1")
 		var v map[string]string
 		decode(t, resp, &v)
 		if resp.StatusCode != http.StatusBadRequest || v["error"] != oauthlogin.CodeNoRefreshToken {
@@ -104,20 +104,68 @@ func TestRefreshFailures(t *testing.T) {
 			t.Fatal("a refresh was attempted without a refresh token")
 		}
 	})
-	t.Run("ProviderRefuses", func(t *testing.T) {
+	t.Run("GrantRevoked", func(t *testing.T) {
+		h := newHarness(t)
+		b := oauthlogintest.NewBrowser()
+		h.mustSucceed(h.login(b))
+		h.idp.Behave(oauthlogintest.Behavior{TokenError: "invalid_grant"})
+		resp := h.do(b, "POST", "/auth/refresh?force=1")
+		var v map[string]string
+		decode(t, resp, &v)
+		if resp.StatusCode != http.StatusConflict || v["error"] != oauthlogin.CodeProviderRevoked {
+			t.Fatalf("= %d %v", resp.StatusCode, v)
+		}
+		// The app session stays; its provider tokens are gone, and so are the identity's.
+		after, status := h.session(b)
+		if status != http.StatusOK || after["providerAccessToken"] != nil || after["hasProviderRefreshToken"] != false || after["providerAccessTokenExpiry"] != "" {
+			t.Fatalf("after invalid_grant: %d %v", status, after)
+		}
+		id, err := h.store.Identity(context.Background(), h.idp.URL, "user-1")
+		if err != nil || id.ProviderTokens != nil {
+			t.Fatalf("identity tokens after invalid_grant: %v, %v", id.ProviderTokens, err)
+		}
+		hits := h.idp.Hits("token")
+		resp = h.do(b, "POST", "/auth/refresh?force=1")
+		decode(t, resp, &v)
+		if resp.StatusCode != http.StatusBadRequest || v["error"] != oauthlogin.CodeNoRefreshToken || h.idp.Hits("token") != hits {
+			t.Fatalf("refresh after the grant was revoked = %d %v", resp.StatusCode, v)
+		}
+	})
+	t.Run("ProviderDown", func(t *testing.T) {
 		h := newHarness(t)
 		b := oauthlogintest.NewBrowser()
 		h.mustSucceed(h.login(b))
 		before, _ := h.session(b)
-		h.idp.Behave(oauthlogintest.Behavior{TokenError: "invalid_grant"})
-		resp := h.do(b, "POST", "/auth/refresh")
+		h.idp.Behave(oauthlogintest.Behavior{TokenStatus: http.StatusServiceUnavailable})
+		hits := h.idp.Hits("token")
+		resp := h.do(b, "POST", "/auth/refresh?force=1")
+		var v map[string]string
+		decode(t, resp, &v)
+		if resp.StatusCode != http.StatusServiceUnavailable || v["error"] != oauthlogin.CodeRefreshUnavailable || resp.Header.Get("Retry-After") != "1" {
+			t.Fatalf("= %d %v Retry-After %q", resp.StatusCode, v, resp.Header.Get("Retry-After"))
+		}
+		if after, _ := h.session(b); after["providerAccessToken"] != before["providerAccessToken"] || after["hasProviderRefreshToken"] != true {
+			t.Fatal("a failed refresh changed the stored tokens")
+		}
+		// Backing off: the next attempt does not reach the provider.
+		resp = h.do(b, "POST", "/auth/refresh?force=1")
+		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || h.idp.Hits("token") != hits+1 {
+			t.Fatalf("second attempt = %d, provider hit %d times", resp.StatusCode, h.idp.Hits("token")-hits)
+		}
+	})
+	t.Run("ProviderRefuses", func(t *testing.T) {
+		h := newHarness(t)
+		b := oauthlogintest.NewBrowser()
+		h.mustSucceed(h.login(b))
+		h.idp.Behave(oauthlogintest.Behavior{TokenStatus: http.StatusUnauthorized}) // invalid_client
+		resp := h.do(b, "POST", "/auth/refresh?force=1")
 		var v map[string]string
 		decode(t, resp, &v)
 		if resp.StatusCode != http.StatusBadGateway || v["error"] != oauthlogin.CodeRefresh {
 			t.Fatalf("= %d %v", resp.StatusCode, v)
 		}
-		if after, _ := h.session(b); after["providerAccessToken"] != before["providerAccessToken"] {
-			t.Fatal("a failed refresh changed the stored token")
+		if after, _ := h.session(b); after["hasProviderRefreshToken"] != true {
+			t.Fatal("a refused refresh dropped the tokens")
 		}
 	})
 }

@@ -285,8 +285,9 @@ func (m *Manager) revoke(ctx context.Context, s *Session) {
 	}
 }
 
-// revokeToken revokes a provider token, the refresh token when there is one
-// (RFC 7009 §2.1: that ends its access tokens too). Failures are logged,
+// revokeToken revokes provider tokens (RFC 7009): the refresh token first
+// (which ends its access tokens too, §2.1), then the access token, for
+// providers that revoke only what they are given. Failures are logged,
 // never shown: the local record is gone either way.
 func (m *Manager) revokeToken(ctx context.Context, provider string, tok *oauth2.Token) {
 	rp, ok := m.lookup(provider)
@@ -297,11 +298,15 @@ func (m *Manager) revokeToken(ctx context.Context, provider string, tok *oauth2.
 	if !ok {
 		return
 	}
-	token, hint := tok.AccessToken, "access_token"
-	if tok.RefreshToken != "" {
-		token, hint = tok.RefreshToken, "refresh_token"
-	}
-	if err := rv.Revoke(m.clientContext(ctx), token, hint); err != nil && !errors.Is(err, errors.ErrUnsupported) {
-		m.log.WarnContext(ctx, "oauthlogin: token revocation failed", "provider", provider, "err", err)
+	for _, t := range []struct{ token, hint string }{{tok.RefreshToken, "refresh_token"}, {tok.AccessToken, "access_token"}} {
+		if t.token == "" {
+			continue
+		}
+		if err := rv.Revoke(m.clientContext(ctx), t.token, t.hint); err != nil {
+			if !errors.Is(err, errors.ErrUnsupported) {
+				m.log.WarnContext(ctx, "oauthlogin: token revocation failed", "provider", provider, "hint", t.hint, "err", err)
+			}
+			return
+		}
 	}
 }

@@ -117,7 +117,7 @@ func TestEvents(t *testing.T) {
 	ids := identities(t, h, b)
 	h.do(b, "DELETE", "/auth/identities/"+ids[0]["id"].(string))
 	h.idp.Behave(oauthlogintest.Behavior{TokenError: "invalid_grant"})
-	h.do(b, "POST", "/auth/refresh")
+	h.do(b, "POST", "/auth/refresh?force=1")
 	h.do(b, "DELETE", "/auth/session")
 
 	mu.Lock()
@@ -133,7 +133,7 @@ func TestEvents(t *testing.T) {
 	if !slices.Equal(types, want) {
 		t.Fatalf("events %v, want %v", types, want)
 	}
-	if events[4].Code != oauthlogin.CodeRefresh {
+	if events[4].Code != oauthlogin.CodeProviderRevoked {
 		t.Fatalf("refresh failure code %q", events[4].Code)
 	}
 	user := events[0].UserID
