@@ -62,3 +62,47 @@ func BenchmarkLogin(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRefreshNotDue is POST {prefix}refresh on a session whose token
+// is fresh: the overhead of the refresh path when there is nothing to do.
+func BenchmarkRefreshNotDue(b *testing.B) {
+	h := newHarness(b)
+	br := oauthlogintest.NewBrowser()
+	h.mustSucceed(h.login(br))
+	req := httptest.NewRequest("POST", h.app.URL+"/auth/refresh", nil)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	for _, c := range br.Client.Jar.Cookies(mustParse(b, h.app.URL)) {
+		req.AddCookie(c)
+	}
+	handler := h.m.Handler()
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		handler.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			b.Fatal(w.Code)
+		}
+	}
+}
+
+// BenchmarkRefreshForced is a forced refresh: lock, identity read, the
+// token POST to the fake provider over loopback, two sealed writes.
+func BenchmarkRefreshForced(b *testing.B) {
+	h := newHarness(b)
+	br := oauthlogintest.NewBrowser()
+	h.mustSucceed(h.login(br))
+	req := httptest.NewRequest("POST", h.app.URL+"/auth/refresh?force=1", nil)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	for _, c := range br.Client.Jar.Cookies(mustParse(b, h.app.URL)) {
+		req.AddCookie(c)
+	}
+	handler := h.m.Handler()
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		handler.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			b.Fatal(w.Code, w.Body)
+		}
+	}
+}

@@ -29,6 +29,7 @@ type harness struct {
 	store *oauthlogin.MemoryStore
 	prov  *providers.OIDCProvider
 	logs  *secretLog
+	cfg   oauthlogin.Config
 }
 
 // newHarness starts a fake provider and an app; edit adjusts the Config.
@@ -53,7 +54,7 @@ func newHarness(t testing.TB, edit ...func(*oauthlogin.Config)) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.m = m
+	h.m, h.cfg = m, cfg
 	h.prov = h.register("test", providers.Config{AllowedScopes: []string{"repo", "calendar"}})
 	mux := http.NewServeMux()
 	mux.Handle("/auth/", m.Handler())
@@ -67,6 +68,24 @@ func newHarness(t testing.TB, edit ...func(*oauthlogin.Config)) *harness {
 	h.app.Start()
 	t.Cleanup(h.app.Close)
 	return h
+}
+
+// twin returns a second Manager with the same configuration and store, as
+// another instance of the app would have, with the "test" provider.
+func (h *harness) twin() *oauthlogin.Manager {
+	h.t.Helper()
+	m, err := oauthlogin.New(h.cfg)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	p, err := providers.OIDC(context.Background(), "test", h.idp.URL, providers.Config{ClientID: h.idp.ClientID, ClientSecret: h.idp.ClientSecret})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if err := m.Register(p); err != nil {
+		h.t.Fatal(err)
+	}
+	return m
 }
 
 // register adds the fake provider under another name.

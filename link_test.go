@@ -60,6 +60,7 @@ func TestLinkAndUnlink(t *testing.T) {
 	h.mustSucceed(h.login(b))
 	before, _ := h.session(b)
 	firstTok := h.refreshToken(b) // the identity holds the same tokens
+	firstAccess := before["providerAccessToken"].(string)
 
 	h.idp.SetUser(oauthlogintest.User{Subject: "user-9", Email: "ada@work.example"})
 	h.mustSucceed(h.link(b, "other"))
@@ -97,8 +98,8 @@ func TestLinkAndUnlink(t *testing.T) {
 	if resp := h.do(b, "DELETE", "/auth/identities/"+first.ID); resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("unlink = %d", resp.StatusCode)
 	}
-	if !h.idp.Revoked(firstTok) {
-		t.Fatal("the unlinked identity's refresh token was not revoked")
+	if !h.idp.Revoked(firstTok) || !h.idp.Revoked(firstAccess) {
+		t.Fatal("the unlinked identity's refresh and access tokens were not both revoked")
 	}
 	ids = identities(t, h, b)
 	if len(ids) != 1 || ids[0]["provider"] != "other" {

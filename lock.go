@@ -11,9 +11,10 @@ import (
 // does for one process.
 type Locker interface {
 	// Lock takes the lock named key, waiting while another holder has it,
-	// until ctx ends (then it returns ctx's error). A holder that never
-	// unlocks (a crashed instance) loses the lock after ttl. unlock releases
-	// the lock only if this caller still holds it.
+	// until ctx ends (then it returns ctx's error). A free lock is taken
+	// even with a context that is done, so such a context makes a try-lock.
+	// A holder that never unlocks (a crashed instance) loses the lock after
+	// ttl. unlock releases the lock only if this caller still holds it.
 	Lock(ctx context.Context, key string, ttl time.Duration) (unlock func(context.Context) error, err error)
 }
 
@@ -27,9 +28,6 @@ type memLock struct {
 func (s *MemoryStore) Lock(ctx context.Context, key string, ttl time.Duration) (func(context.Context) error, error) {
 	token := randomToken(16)
 	for {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
 		now := s.now()
 		s.mu.Lock()
 		l, held := s.locks[key]
@@ -39,6 +37,9 @@ func (s *MemoryStore) Lock(ctx context.Context, key string, ttl time.Duration) (
 			return func(context.Context) error { s.unlock(key, token); return nil }, nil
 		}
 		s.mu.Unlock()
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		timer := time.NewTimer(l.expires.Sub(now))
 		select {
 		case <-l.released:

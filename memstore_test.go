@@ -10,3 +10,7 @@ import (
 func TestMemoryStoreConformance(t *testing.T) {
 	storetest.Run(t, func(*testing.T) storetest.Store { return oauthlogin.NewMemoryStore() })
 }
+
+func TestMemoryLocker(t *testing.T) {
+	storetest.Locker(t, func(*testing.T) oauthlogin.Locker { return oauthlogin.NewMemoryStore() })
+}

@@ -497,6 +497,91 @@ func OneTime(t *testing.T, newStore func(t *testing.T) oauthlogin.OneTimeStore) 
 	})
 }
 
+// Locker checks the oauthlogin.Locker contract: one holder at a time,
+// release only by the holder, expiry after the TTL, waiting that ends with
+// the context, and a done context making a try-lock.
+func Locker(t *testing.T, newLocker func(t *testing.T) oauthlogin.Locker) {
+	ctx := context.Background()
+	t.Run("MutualExclusion", func(t *testing.T) {
+		l := newLocker(t)
+		var mu sync.Mutex
+		inside, most := 0, 0
+		parallel(t, func(int) error {
+			unlock, err := l.Lock(ctx, "k", time.Minute)
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			inside++
+			most = max(most, inside)
+			mu.Unlock()
+			mu.Lock()
+			inside--
+			mu.Unlock()
+			return unlock(ctx)
+		})
+		if most != 1 {
+			t.Fatalf("%d holders at once", most)
+		}
+	})
+	t.Run("WaitEndsWithContext", func(t *testing.T) {
+		l := newLocker(t)
+		unlock, err := l.Lock(ctx, "k", time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer unlock(ctx)
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		if _, err := l.Lock(cctx, "k", time.Minute); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Lock on a held key with a cancelled context: %v", err)
+		}
+		if other, err := l.Lock(cctx, "other", time.Minute); err != nil {
+			t.Fatalf("a free key with a done context (a try-lock): %v", err)
+		} else {
+			other(ctx)
+		}
+	})
+	t.Run("Expiry", func(t *testing.T) {
+		l := newLocker(t)
+		if _, err := l.Lock(ctx, "k", 50*time.Millisecond); err != nil { // never released: a crashed holder
+			t.Fatal(err)
+		}
+		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		unlock, err := l.Lock(wctx, "k", time.Minute)
+		if err != nil {
+			t.Fatalf("the lock of a crashed holder was never freed: %v", err)
+		}
+		unlock(ctx)
+	})
+	t.Run("OnlyHolderReleases", func(t *testing.T) {
+		l := newLocker(t)
+		stale, err := l.Lock(ctx, "k", 50*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		current, err := l.Lock(wctx, "k", time.Minute) // after the first expired
+		if err != nil {
+			t.Fatal(err)
+		}
+		stale(ctx) // the first holder wakes up late: must not free the current holder's lock
+		try, cancel2 := context.WithCancel(ctx)
+		cancel2()
+		if _, err := l.Lock(try, "k", time.Minute); err == nil {
+			t.Fatal("a stale unlock released another holder's lock")
+		}
+		current(ctx)
+		if again, err := l.Lock(ctx, "k", time.Minute); err != nil {
+			t.Fatalf("after the holder unlocked: %v", err)
+		} else {
+			again(ctx)
+		}
+	})
+}
+
 // parallel runs f(0..writers-1) at once and fails t on any error.
 func parallel(t *testing.T, f func(i int) error) {
 	t.Helper()
