@@ -12,7 +12,9 @@ const codeLifetime = time.Minute
 
 // serveAuthorize is the authorization endpoint (RFC 6749 §4.1.1). It
 // approves the current user without asking and redirects back with a
-// code, or with the error the request or the Behavior calls for.
+// code, or with the error the request or the Behavior calls for. With a
+// login page set (SetLoginPage) it holds a valid request for the page
+// instead of approving it.
 func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	back, ok := parseRedirectURI(q.Get("redirect_uri"))
@@ -25,29 +27,8 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	b := s.currentBehavior()
-	redirect := func(params url.Values) {
-		if state := q.Get("state"); state != "" && !b.OmitState {
-			params.Set("state", state)
-		}
-		if !b.OmitAuthorizeIssuer {
-			iss := s.issuer
-			if b.AuthorizeIssuer != "" {
-				iss = b.AuthorizeIssuer
-			}
-			params.Set("iss", iss)
-		}
-		to := *back
-		merged := to.Query()
-		for k, vs := range params {
-			merged[k] = vs
-		}
-		to.RawQuery = merged.Encode()
-		w.Header().Set("Location", to.String())
-		w.Header().Set("Cache-Control", "no-store")
-		w.WriteHeader(http.StatusFound)
-	}
 	fail := func(code, description string) {
-		redirect(url.Values{"error": {code}, "error_description": {description}})
+		s.redirectBack(w, r, q, back, url.Values{"error": {code}, "error_description": {description}})
 	}
 
 	challenge, method := q.Get("code_challenge"), q.Get("code_challenge_method")
@@ -63,12 +44,52 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	case b.AuthorizeError != "":
 		fail(b.AuthorizeError, "scripted by oauthlogintest.Behavior.AuthorizeError")
 	default:
-		redirect(url.Values{"code": {s.approve(q, challenge)}})
+		if page := s.currentLoginPage(); page != nil {
+			req := s.holdLogin(q, back, challenge)
+			w.Header().Set("Cache-Control", "no-store")
+			page(w, r, req)
+			return
+		}
+		s.mu.Lock()
+		u := s.user
+		s.mu.Unlock()
+		s.redirectBack(w, r, q, back, url.Values{"code": {s.approve(q, challenge, u)}})
 	}
 }
 
-// approve records a grant for the current user and returns its code.
-func (s *Server) approve(q url.Values, challenge string) string {
+// redirectBack answers the authorization request q by redirecting to its
+// redirect URI back with params added, and with state and iss as the
+// current Behavior allows. A POST (a login form) is answered with 303, so
+// the browser follows with GET; anything else with 302.
+func (s *Server) redirectBack(w http.ResponseWriter, r *http.Request, q url.Values, back *url.URL, params url.Values) {
+	b := s.currentBehavior()
+	if state := q.Get("state"); state != "" && !b.OmitState {
+		params.Set("state", state)
+	}
+	if !b.OmitAuthorizeIssuer {
+		iss := s.issuer
+		if b.AuthorizeIssuer != "" {
+			iss = b.AuthorizeIssuer
+		}
+		params.Set("iss", iss)
+	}
+	to := *back
+	merged := to.Query()
+	for k, vs := range params {
+		merged[k] = vs
+	}
+	to.RawQuery = merged.Encode()
+	w.Header().Set("Location", to.String())
+	w.Header().Set("Cache-Control", "no-store")
+	status := http.StatusFound
+	if r.Method == http.MethodPost {
+		status = http.StatusSeeOther
+	}
+	w.WriteHeader(status)
+}
+
+// approve records a grant for user u and returns its code.
+func (s *Server) approve(q url.Values, challenge string, u User) string {
 	now := time.Now()
 	code := randomString()
 	s.mu.Lock()
@@ -79,7 +100,7 @@ func (s *Server) approve(q url.Values, challenge string) string {
 		challenge:   challenge,
 		nonce:       q.Get("nonce"),
 		scope:       q.Get("scope"),
-		user:        s.user,
+		user:        u,
 		authTime:    now,
 		expires:     now.Add(codeLifetime),
 	}

@@ -3,11 +3,12 @@
 //
 // A [Server] listens on a loopback address and speaks real HTTP: it serves
 // a discovery document, a JWKS, an authorization endpoint that approves the
-// current [User] at once, a token endpoint that signs real RS256 ID tokens,
-// a userinfo endpoint and an RFC 7009 revocation endpoint. A [Behavior]
-// makes it misbehave in one precise way at a time (wrong issuer, bad
-// signature, slow or failing token endpoint, ...), so that tests can check
-// that a client refuses what it must refuse.
+// current [User] at once (or shows a login page, see below), a token
+// endpoint that signs real RS256 ID tokens, a userinfo endpoint and an
+// RFC 7009 revocation endpoint. A [Behavior] makes it misbehave in one
+// precise way at a time (wrong issuer, bad signature, slow or failing token
+// endpoint, ...), so that tests can check that a client refuses what it
+// must refuse.
 //
 // The endpoints, relative to [Server.URL], are:
 //
@@ -42,4 +43,18 @@
 // To test the failure paths, script the provider before the login:
 //
 //	idp.Behave(oauthlogintest.Behavior{BadSignature: true})
+//
+// For a demo, or a test that drives a real browser, the server can ask the
+// user instead of approving at once. [Server.SetLoginPage] sets a handler
+// that receives each valid authorization request as a [LoginRequest];
+// routes mounted with [Server.Handle] (served from the provider's own
+// origin) finish it with [Server.Approve] for a [User] the page chose, or
+// [Server.Deny]:
+//
+//	idp.SetLoginPage(func(w http.ResponseWriter, r *http.Request, req oauthlogintest.LoginRequest) {
+//		loginForm.Execute(w, req) // a form that posts req.ID to /login
+//	})
+//	idp.Handle("POST /login", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+//		idp.Approve(w, r, r.PostFormValue("id"), oauthlogintest.User{Subject: r.PostFormValue("email")})
+//	}))
 package oauthlogintest

@@ -101,3 +101,46 @@ func ExampleServer_Behave() {
 	// Output:
 	// 503 temporarily_unavailable
 }
+
+// Ask the user: the authorization endpoint hands each request to a login
+// page, and the page's form handler approves it for the user it names.
+func ExampleServer_SetLoginPage() {
+	idp := oauthlogintest.NewServer()
+	defer idp.Close()
+	idp.SetLoginPage(func(w http.ResponseWriter, r *http.Request, req oauthlogintest.LoginRequest) {
+		// A real page renders a form with html/template; this one is a link.
+		fmt.Fprintf(w, "%s/approve?id=%s", idp.URL, url.QueryEscape(req.ID))
+	})
+	idp.Handle("GET /approve", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		idp.Approve(w, r, r.FormValue("id"), oauthlogintest.User{Subject: "grace", Name: "Grace Hopper"})
+	}))
+
+	cfg := &oauth2.Config{
+		ClientID: idp.ClientID,
+		Endpoint: oauth2.Endpoint{AuthURL: idp.URL + "/authorize"},
+		Scopes:   []string{"openid", "profile"},
+		// Nothing listens here: the browser stops before following.
+		RedirectURL: "http://app.example/callback",
+	}
+	b := oauthlogintest.NewBrowser()
+	ctx := context.Background()
+	page, err := b.Visit(ctx, cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())), nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("login page:", page.Status, page.Header.Get("Cache-Control"))
+
+	atCallback := func(u *url.URL) bool { return u.Host == "app.example" }
+	back, err := b.Visit(ctx, string(page.Body), atCallback)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("state:", back.Location.Query().Get("state"))
+	fmt.Println("has code:", back.Location.Query().Get("code") != "")
+	// Output:
+	// login page: 200 no-store
+	// state: st
+	// has code: true
+}

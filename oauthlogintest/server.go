@@ -22,7 +22,9 @@ import (
 // client_secret_basic or client_secret_post. Authorization codes are valid
 // for a minute and spent by their first redemption, even a failed one.
 // Every code exchange returns a refresh token, and an ID token when the
-// openid scope was requested.
+// openid scope was requested. The authorization endpoint approves the
+// current user at once, unless a login page set with [Server.SetLoginPage]
+// asks the user.
 //
 // The exported fields describe the server; they are set by NewServer and
 // the server never reads them back. Change the secret with
@@ -41,6 +43,7 @@ type Server struct {
 	issuer   string                          // copy of URL
 	clientID string                          // copy of ClientID
 	rogueKey func() (*rsa.PrivateKey, error) // key no JWKS publishes, made on first use
+	mux      *http.ServeMux
 
 	mu        sync.Mutex
 	secret    string
@@ -54,6 +57,9 @@ type Server struct {
 	rotated   map[string]*grant // spent refresh tokens, to catch their reuse
 	revoked   map[string]bool
 	hits      map[string]int
+	loginPage func(http.ResponseWriter, *http.Request, LoginRequest) // nil: approve at once
+	loginTTL  time.Duration                                          // of held login requests
+	logins    map[string]*pendingLogin
 }
 
 // NewServer starts a Server on 127.0.0.1 with a random port. It approves
@@ -80,10 +86,13 @@ func NewServer() *Server {
 		rotated:   make(map[string]*grant),
 		revoked:   make(map[string]bool),
 		hits:      make(map[string]int),
+		loginTTL:  loginLifetime,
+		logins:    make(map[string]*pendingLogin),
 	}
 	s.clientID = s.ClientID
 	s.secret = s.ClientSecret
-	s.ts = httptest.NewUnstartedServer(s.routes())
+	s.mux = s.routes()
+	s.ts = httptest.NewUnstartedServer(s.mux)
 	// Requests' contexts end when Close starts, so that a delayed answer
 	// never holds Close up.
 	base, stop := context.WithCancel(context.Background())
@@ -145,7 +154,7 @@ func (s *Server) Revoked(token string) bool {
 }
 
 // routes maps the endpoints, counting every request that reaches one.
-func (s *Server) routes() http.Handler {
+func (s *Server) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	s.handle(mux, "discovery", s.serveDiscovery, "GET /.well-known/openid-configuration")
 	s.handle(mux, "jwks", s.serveJWKS, "GET /jwks")

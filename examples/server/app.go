@@ -1,94 +1,261 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"embed"
 	"fmt"
 	"html/template"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/url"
+	"time"
+
+	"golang.org/x/oauth2"
 
 	"github.com/oauthlogin/oauthlogin"
 	"github.com/oauthlogin/oauthlogin/providers"
 )
 
-// options configure the app; main fills them from flags and environment.
+// web holds the page templates and the static files (CSS, a little JS).
+//
+//go:embed web
+var web embed.FS
+
+// options configure the app; run fills them from flags and environment.
 type options struct {
-	baseURL                        string
-	issuer, clientID, clientSecret string
+	baseURL string
+	// demo runs the in-process demo providers, whose access tokens last
+	// demoTokenTTL.
+	demo         bool
+	demoTokenTTL time.Duration
+	// Real providers, each registered when its client id is set.
+	github, google client
+	oidcIssuer     string
+	oidc           client
 }
 
+// client is an app's credentials at a provider.
+type client struct{ id, secret string }
+
+// provider is a registered provider as the pages show it.
+type provider struct {
+	Name  string // the URL segment: "github", "demo"
+	Label string // for people: "GitHub", "Demo provider"
+	Demo  bool   // one of the in-process demo providers
+}
+
+// app is the example web app: oauthlogin under /auth/, a home page, a
+// profile page and an error page.
 type app struct {
-	m    *oauthlogin.Manager
-	base string
+	m         *oauthlogin.Manager
+	store     *oauthlogin.MemoryStore
+	base      string
+	providers []provider // in the order the home page lists them
+	demos     []*demoProvider
+	handler   http.Handler
 }
 
-// newApp builds the web app: oauthlogin under /auth/, a home page and a
-// profile page.
-func newApp(ctx context.Context, o options, log io.Writer) (http.Handler, error) {
+// newApp builds the app with the providers o configures. Close it to stop
+// the demo providers.
+func newApp(ctx context.Context, o options, log io.Writer) (*app, error) {
+	// One memory store for everything, which the profile page also reads
+	// the user's identities from.
+	store := oauthlogin.NewMemoryStore()
 	m, err := oauthlogin.New(oauthlogin.Config{
 		BaseURL: o.baseURL,
 		// A fresh key each start: fine for a demo whose sessions live in
 		// memory anyway. A real app loads its keys from its secrets.
 		CookieKeys: []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()},
+		Sessions:   store,
+		Identities: store,
+		OneTime:    store,
+		// The pages never need the provider's access token, so the session
+		// JSON does not carry it either.
+		HideProviderAccessToken: true,
 	})
 	if err != nil {
 		return nil, err
 	}
-	if o.issuer != "" {
-		p, err := providers.OIDC(ctx, "oidc", o.issuer, providers.Config{ClientID: o.clientID, ClientSecret: o.clientSecret})
-		if err != nil {
-			return nil, err
-		}
-		if err := m.Register(p); err != nil {
-			return nil, err
-		}
-		fmt.Fprintf(log, "provider oidc: %s (redirect URI %s/auth/oidc/callback)\n", o.issuer, o.baseURL)
-	} else {
-		fmt.Fprintln(log, "no provider configured: set OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET")
+	a := &app{m: m, store: store, base: o.baseURL}
+	if err := a.registerProviders(ctx, o, log); err != nil {
+		a.Close()
+		return nil, err
 	}
-	a := &app{m: m, base: o.baseURL}
-	mux := http.NewServeMux()
-	mux.Handle("/auth/", m.Handler())
-	mux.HandleFunc("GET /{$}", a.home)
-	mux.Handle("GET /profile", m.LoadSession(http.HandlerFunc(a.profile)))
-	return mux, nil
+	if len(a.providers) == 0 {
+		fmt.Fprintln(log, "no provider configured: set GITHUB_CLIENT_ID/GITHUB_CLIENT_SECRET, GOOGLE_CLIENT_ID/GOOGLE_CLIENT_SECRET or OIDC_ISSUER/OIDC_CLIENT_ID/OIDC_CLIENT_SECRET, or leave -demo on")
+	}
+	a.handler = a.routes()
+	return a, nil
 }
 
-var pages = template.Must(template.New("").Parse(`
-{{define "head"}}<!doctype html><html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>oauthlogin example</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}
-a.button,button{display:inline-block;padding:.5rem 1rem;border:1px solid #333;border-radius:.4rem;background:#fff;color:#000;text-decoration:none;cursor:pointer}
-dt{font-weight:600}.error{color:#a00}</style></head><body>{{end}}
-{{define "home"}}{{template "head"}}<h1>oauthlogin example</h1>
-{{with .Error}}<p class="error" id="error">Sign-in failed: <code>{{.}}</code></p>{{end}}
-{{range .Providers}}<p><a class="button" id="signin-{{.Name}}" href="{{.URL}}">Sign in with {{.Name}}</a></p>
-{{else}}<p id="no-provider">No provider is configured. Set <code>OIDC_ISSUER</code>, <code>OIDC_CLIENT_ID</code>
-and <code>OIDC_CLIENT_SECRET</code> and register <code>{{.Base}}/auth/oidc/callback</code> as the redirect URI.</p>{{end}}
-</body></html>{{end}}
-{{define "profile"}}{{template "head"}}<h1>Signed in</h1>
-<dl><dt>User</dt><dd id="user">{{.UserID}}</dd><dt>Provider</dt><dd id="provider">{{.Provider}}</dd>
-<dt>Provider user id</dt><dd id="provider-uid">{{.ProviderUID}}</dd>
-<dt>Access token expires</dt><dd>{{.ProviderAccessTokenExpiry.UTC.Format "2006-01-02 15:04:05 UTC"}}</dd></dl>
-<button id="signout" onclick="fetch('/auth/session',{method:'DELETE'}).then(()=>location='/')">Sign out</button>
-</body></html>{{end}}
-`))
+// registerProviders registers the real providers whose credentials o has,
+// then, unless switched off, the demo providers.
+func (a *app) registerProviders(ctx context.Context, o options, log io.Writer) error {
+	callback := func(name string) string { return o.baseURL + "/auth/" + name + "/callback" }
+	if o.github.id != "" {
+		p, err := providers.OAuth2("github", providers.Spec{
+			Endpoint: oauth2.Endpoint{
+				AuthURL:   "https://github.com/login/oauth/authorize",
+				TokenURL:  "https://github.com/login/oauth/access_token",
+				AuthStyle: oauth2.AuthStyleInParams,
+			},
+			UserInfoURL: "https://api.github.com/user",
+			Scopes:      []string{"read:user", "user:email"},
+			Profile:     providers.Fields{Subject: "id", Email: "email", Name: "name", Username: "login", AvatarURL: "avatar_url"},
+		}, providers.Config{ClientID: o.github.id, ClientSecret: o.github.secret})
+		if err != nil {
+			return err
+		}
+		if err := a.register(p, "GitHub", false); err != nil {
+			return err
+		}
+		fmt.Fprintf(log, "provider github (redirect URI %s)\n", callback("github"))
+	}
+	if o.google.id != "" {
+		p, err := providers.OIDC(ctx, "google", "https://accounts.google.com", providers.Config{
+			ClientID: o.google.id, ClientSecret: o.google.secret,
+			// Ask for a refresh token, so that refreshing works with Google too.
+			AuthParams: url.Values{"access_type": {"offline"}, "prompt": {"consent"}},
+		})
+		if err != nil {
+			return err
+		}
+		if err := a.register(p, "Google", false); err != nil {
+			return err
+		}
+		fmt.Fprintf(log, "provider google (redirect URI %s)\n", callback("google"))
+	}
+	if o.oidcIssuer != "" {
+		p, err := providers.OIDC(ctx, "oidc", o.oidcIssuer, providers.Config{ClientID: o.oidc.id, ClientSecret: o.oidc.secret})
+		if err != nil {
+			return err
+		}
+		if err := a.register(p, "OpenID Connect", false); err != nil {
+			return err
+		}
+		fmt.Fprintf(log, "provider oidc: %s (redirect URI %s)\n", o.oidcIssuer, callback("oidc"))
+	}
+	if !o.demo {
+		return nil
+	}
+	for _, d := range []struct{ name, label string }{{"demo", "Demo provider"}, {"demo2", "Demo provider 2"}} {
+		demo, err := startDemo(d.name, d.label, o.baseURL, o.demoTokenTTL)
+		if err != nil {
+			return err
+		}
+		a.demos = append(a.demos, demo)
+		p, err := providers.OIDC(ctx, d.name, demo.idp.URL, providers.Config{ClientID: demo.idp.ClientID, ClientSecret: demo.idp.ClientSecret})
+		if err != nil {
+			return err
+		}
+		if err := a.register(p, d.label, true); err != nil {
+			return err
+		}
+		fmt.Fprintf(log, "provider %s: %s (demo provider, not for production; access tokens last %v)\n", d.name, demo.idp.URL, o.demoTokenTTL)
+	}
+	return nil
+}
 
-type providerLink struct{ Name, URL string }
+func (a *app) register(p oauthlogin.Provider, label string, demo bool) error {
+	if err := a.m.Register(p); err != nil {
+		return err
+	}
+	a.providers = append(a.providers, provider{Name: p.Name(), Label: label, Demo: demo})
+	return nil
+}
+
+// Close stops the demo providers.
+func (a *app) Close() {
+	for _, d := range a.demos {
+		d.Close()
+	}
+}
+
+func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.handler.ServeHTTP(w, r) }
+
+func (a *app) routes() http.Handler {
+	static, err := fs.Sub(web, "web/static")
+	if err != nil {
+		panic(err) // the embedded tree is fixed at build time
+	}
+	pages := http.NewServeMux()
+	pages.HandleFunc("GET /{$}", a.home)
+	pages.HandleFunc("GET /profile", a.profile)
+	pages.HandleFunc("GET /error", a.errorPage)
+
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", a.m.Handler())
+	mux.Handle("GET /static/", secureHeaders(http.StripPrefix("/static/", http.FileServerFS(static))))
+	mux.Handle("/", secureHeaders(a.m.LoadSession(pages)))
+	return mux
+}
+
+// secureHeaders sets the headers every page of the app carries: a content
+// security policy that allows only the app's own scripts and styles (so
+// no inline script), no framing, no sniffing and no referrer.
+func secureHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// notice is the message a page shows after an action.
+type notice struct{ Done, Text string }
+
+// noticeFor returns the notice for the value of a page's done parameter,
+// nil for none.
+func noticeFor(done string) *notice {
+	if text, ok := notices[done]; ok {
+		return &notice{done, text}
+	}
+	return nil
+}
+
+// notices are the messages a page shows after an action, by the value of
+// its done parameter. Other values show nothing.
+var notices = map[string]string{
+	"linked":     "Linked a new identity to your account.",
+	"refreshed":  "The provider access token was refreshed.",
+	"unlinked":   "Identity unlinked.",
+	"signed-out": "You are signed out.",
+}
+
+// signIn is a provider's sign-in link on the home page.
+type signIn struct {
+	provider
+	URL string
+}
 
 func (a *app) home(w http.ResponseWriter, r *http.Request) {
+	_, signedIn := oauthlogin.SessionFromContext(r.Context())
 	data := struct {
-		Error     string
-		Base      string
-		Providers []providerLink
-	}{Error: r.URL.Query().Get("error"), Base: a.base}
-	for _, name := range a.m.Providers() {
-		q := url.Values{"success": {a.base + "/profile"}, "failure": {a.base + "/"}}
-		data.Providers = append(data.Providers, providerLink{name, "/auth/" + name + "?" + q.Encode()})
+		SignedIn bool
+		Notice   *notice
+		Base     string
+		SignIns  []signIn
+		HasDemo  bool
+	}{SignedIn: signedIn, Notice: noticeFor(r.URL.Query().Get("done")), Base: a.base}
+	for _, p := range a.providers {
+		q := url.Values{"success": {a.base + "/profile"}, "failure": {a.base + "/error"}}
+		data.SignIns = append(data.SignIns, signIn{p, "/auth/" + p.Name + "?" + q.Encode()})
+		data.HasDemo = data.HasDemo || p.Demo
 	}
-	render(w, "home", data)
+	render(w, http.StatusOK, homePage, data)
+}
+
+// identity is one row of the profile page's identity list.
+type identity struct {
+	ID, Provider, Label, ProviderUID, Email string
+	EmailVerified                           bool // the provider asserted Email verified
+	Linked                                  time.Time
+	Current                                 bool // the identity this session signed in with
 }
 
 func (a *app) profile(w http.ResponseWriter, r *http.Request) {
@@ -97,12 +264,95 @@ func (a *app) profile(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/", http.StatusFound)
 		return
 	}
-	render(w, "profile", s)
+	tok, err := a.m.ProviderToken(s)
+	if err != nil {
+		http.Error(w, "cannot open the session's provider tokens", http.StatusInternalServerError)
+		return
+	}
+	ids, err := a.store.UserIdentities(r.Context(), s.UserID)
+	if err != nil {
+		http.Error(w, "cannot read identities", http.StatusInternalServerError)
+		return
+	}
+	data := struct {
+		Session         *oauthlogin.Session
+		ProviderLabel   string
+		HasRefreshToken bool
+		Identities      []identity
+		LinkProviders   []provider
+		Notice          *notice
+		Base            string
+	}{
+		Session:         s,
+		ProviderLabel:   a.label(s.Provider),
+		HasRefreshToken: tok != nil && tok.RefreshToken != "",
+		LinkProviders:   a.providers,
+		Notice:          noticeFor(r.URL.Query().Get("done")),
+		Base:            a.base,
+	}
+	for _, id := range ids {
+		data.Identities = append(data.Identities, identity{
+			ID: id.ID, Provider: id.Provider, Label: a.label(id.Provider), ProviderUID: id.ProviderUID,
+			Email: id.ProviderEmail, EmailVerified: id.VerifiedEmail != "", Linked: id.Created, Current: id.ID == s.IdentityID,
+		})
+	}
+	// Personal data: no caching anywhere.
+	w.Header().Set("Cache-Control", "no-store")
+	render(w, http.StatusOK, profilePage, data)
 }
 
-func render(w http.ResponseWriter, name string, data any) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	if err := pages.ExecuteTemplate(w, name, data); err != nil {
-		http.Error(w, "template error", http.StatusInternalServerError)
+func (a *app) errorPage(w http.ResponseWriter, r *http.Request) {
+	_, signedIn := oauthlogin.SessionFromContext(r.Context())
+	code := r.URL.Query().Get("error")
+	if len(code) > 64 {
+		code = code[:64]
 	}
+	explanation, known := errorText[code]
+	if !known {
+		explanation = "The sign-in failed with an error this page does not know."
+	}
+	render(w, http.StatusOK, errorPageTmpl, struct {
+		Code, Explanation string
+		SignedIn          bool
+	}{code, explanation, signedIn})
+}
+
+// label is the name people see for a provider.
+func (a *app) label(name string) string {
+	for _, p := range a.providers {
+		if p.Name == name {
+			return p.Label
+		}
+	}
+	return name
+}
+
+var funcs = template.FuncMap{
+	"utc":       func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+	"rfc3339":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"unixMilli": func(t time.Time) int64 { return t.UnixMilli() },
+}
+
+// page parses one page of the app with the shared layout.
+func page(name string) *template.Template {
+	return template.Must(template.New("").Funcs(funcs).ParseFS(web, "web/templates/layout.html", "web/templates/"+name+".html"))
+}
+
+var (
+	homePage      = page("home")
+	profilePage   = page("profile")
+	errorPageTmpl = page("error")
+)
+
+// render writes a page, or a plain 500 if the template fails before
+// anything is written.
+func render(w http.ResponseWriter, status int, t *template.Template, data any) {
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
+		http.Error(w, "template error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	buf.WriteTo(w)
 }

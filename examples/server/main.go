@@ -1,11 +1,26 @@
-// Command server is a minimal web app that signs users in with oauthlogin.
+// Command server is a small web app that signs users in with oauthlogin.
 //
-//	OIDC_ISSUER=https://issuer.example OIDC_CLIENT_ID=... OIDC_CLIENT_SECRET=... go run ./examples/server
+//	go run ./examples/server
 //
-// Register http://localhost:8080/auth/oidc/callback as the redirect URI at
-// the provider. Flags: -addr (env ADDR, default 127.0.0.1:8080) and
-// -base-url (env BASE_URL, default http://localhost:8080). With no provider
-// configured the server still starts and its home page says how to add one.
+// and open the URL it prints. With no flags it runs two demo OpenID
+// providers in-process ("demo" and "demo2", each on its own loopback port,
+// built on package oauthlogintest), whose login page lets you type any
+// name and email: sign in, link the second provider, refresh the provider
+// token, unlink, sign out. The demo providers are for trying things out,
+// not for production; -demo=false turns them off.
+//
+// Real providers are registered when their credentials are in the
+// environment:
+//
+//	GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET               GitHub (OAuth 2.0)
+//	GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET               Google (OpenID Connect)
+//	OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET      any OpenID Connect issuer
+//
+// Register BASE_URL/auth/{github,google,oidc}/callback as the redirect URI
+// at the provider. Flags: -addr (env ADDR, default 127.0.0.1:8080),
+// -base-url (env BASE_URL, default http://localhost:8080), -demo (default
+// true) and -demo-token-ttl (how long the demo providers' access tokens
+// last, default 2m, so that refreshing can be seen at work).
 package main
 
 import (
@@ -17,11 +32,12 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"syscall"
 	"time"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "server:", err)
@@ -34,20 +50,27 @@ func run(ctx context.Context, args []string, getenv func(string) string, log io.
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	fs.SetOutput(log)
 	o := options{
-		issuer:       getenv("OIDC_ISSUER"),
-		clientID:     getenv("OIDC_CLIENT_ID"),
-		clientSecret: getenv("OIDC_CLIENT_SECRET"),
+		github:     client{getenv("GITHUB_CLIENT_ID"), getenv("GITHUB_CLIENT_SECRET")},
+		google:     client{getenv("GOOGLE_CLIENT_ID"), getenv("GOOGLE_CLIENT_SECRET")},
+		oidcIssuer: getenv("OIDC_ISSUER"),
+		oidc:       client{getenv("OIDC_CLIENT_ID"), getenv("OIDC_CLIENT_SECRET")},
 	}
 	addr := fs.String("addr", envOr(getenv, "ADDR", "127.0.0.1:8080"), "listen address")
 	fs.StringVar(&o.baseURL, "base-url", envOr(getenv, "BASE_URL", "http://localhost:8080"), "external URL of this server")
+	fs.BoolVar(&o.demo, "demo", true, "run the in-process demo providers (not for production)")
+	fs.DurationVar(&o.demoTokenTTL, "demo-token-ttl", 2*time.Minute, "lifetime of the demo providers' access tokens")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	h, err := newApp(ctx, o, log)
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	a, err := newApp(ctx, o, log)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Addr: *addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	defer a.Close()
+	srv := &http.Server{Addr: *addr, Handler: a, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
 		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
