@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"time"
@@ -63,6 +64,7 @@ func newApp(ctx context.Context, o options, log io.Writer) (*app, error) {
 	// One memory store for everything, which the profile page also reads
 	// the user's identities from.
 	store := oauthlogin.NewMemoryStore()
+	events := slog.New(slog.NewTextHandler(log, nil))
 	m, err := oauthlogin.New(oauthlogin.Config{
 		BaseURL: o.baseURL,
 		// A fresh key each start: fine for a demo whose sessions live in
@@ -74,6 +76,11 @@ func newApp(ctx context.Context, o options, log io.Writer) (*app, error) {
 		// The pages never need the provider's access token, so the session
 		// JSON does not carry it either.
 		HideProviderAccessToken: true,
+		// Sign-ups, logins, links, unlinks, logouts and refresh failures
+		// go to the server's log: never a token.
+		OnEvent: func(ctx context.Context, e oauthlogin.Event) {
+			events.InfoContext(ctx, "event", "type", e.Type, "user", e.UserID, "provider", e.Provider, "identity", e.IdentityID, "ip", e.IP, "code", e.Code)
+		},
 	})
 	if err != nil {
 		return nil, err

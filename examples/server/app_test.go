@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -415,4 +416,45 @@ func (l *untilListening) Write(p []byte) (int, error) {
 		l.cancel()
 	}
 	return l.Buffer.Write(p)
+}
+
+// syncBuffer is a log the server writes to while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// The server logs oauthlogin's events: a sign-up here.
+func TestEventsLogged(t *testing.T) {
+	idp := oauthlogintest.NewServer()
+	t.Cleanup(idp.Close)
+	var log syncBuffer
+	srv := httptest.NewUnstartedServer(nil)
+	a, err := newApp(context.Background(), options{baseURL: "http://" + srv.Listener.Addr().String(), oidcIssuer: idp.URL, oidc: client{idp.ClientID, idp.ClientSecret}}, &log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Close)
+	srv.Config.Handler = a
+	srv.Start()
+	t.Cleanup(srv.Close)
+	b := oauthlogintest.NewBrowser()
+	if _, err := b.Visit(t.Context(), signInLink(t, b, srv, "oidc"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := log.String(); !strings.Contains(got, "msg=event type=signup") || !strings.Contains(got, "provider=oidc") {
+		t.Fatalf("log has no sign-up event:\n%s", got)
+	}
 }
