@@ -66,6 +66,10 @@ var (
 	// ErrLastIdentity: unlinking would leave the user no way to sign in.
 	ErrLastIdentity = errors.New("oauthlogin: cannot unlink the last identity")
 
+	// ErrUnsupportedMode: begin's mode is neither session nor token.
+	ErrUnsupportedMode = errors.New("oauthlogin: unsupported mode")
+	// ErrInvalidSecret: a token-mode secret is wrong, used or expired.
+	ErrInvalidSecret = errors.New("oauthlogin: invalid or expired secret")
 	// ErrNoSession: the request carries no valid session.
 	ErrNoSession = errors.New("oauthlogin: no session")
 	// ErrNoRefreshToken: the session has no provider refresh token.
@@ -112,6 +116,8 @@ const (
 	CodeLinkRequiresPost   = "link_requires_post"
 	CodeLastIdentity       = "last_identity"
 	CodeNotFound           = "not_found"
+	CodeUnsupportedMode    = "unsupported_mode"
+	CodeInvalidSecret      = "invalid_secret"
 	CodeNoSession          = "no_session"
 	CodeNoRefreshToken     = "no_refresh_token"
 	CodeRefresh            = "refresh_failed"
@@ -148,6 +154,8 @@ var errorCodes = []struct {
 	{ErrLinkRequiresPost, CodeLinkRequiresPost},
 	{ErrLastIdentity, CodeLastIdentity},
 	{ErrNotFound, CodeNotFound},
+	{ErrUnsupportedMode, CodeUnsupportedMode},
+	{ErrInvalidSecret, CodeInvalidSecret},
 	{ErrNoSession, CodeNoSession},
 	{ErrNoRefreshToken, CodeNoRefreshToken},
 	{ErrRefresh, CodeRefresh},

@@ -23,6 +23,8 @@ type flow struct {
 	Nonce    string `json:"n,omitempty"`
 	Success  string `json:"ok"`
 	Failure  string `json:"f"`
+	// Mode is "token" for a native app's login, else empty.
+	Mode string `json:"m,omitempty"`
 	// Expires (Unix seconds) bounds the flow on the Manager's clock, on top
 	// of the cookie's Max-Age and securecookie's own timestamp.
 	Expires int64 `json:"e"`

@@ -86,6 +86,10 @@ type Config struct {
 	// OnEvent receives sign-ups, logins, links, unlinks, logouts and
 	// refresh failures; default none.
 	OnEvent OnEventFunc
+	// AppSchemes are the custom URL schemes ("myapp-callback") that a
+	// token-mode login (mode=token, for native apps) may redirect to;
+	// loopback http redirects to any port are allowed there too (RFC 8252).
+	AppSchemes []string
 	// HideProviderAccessToken leaves providerAccessToken out of session JSON.
 	HideProviderAccessToken bool
 	// RevokeOnLogout revokes the session's provider token (RFC 7009) on
@@ -314,6 +318,7 @@ func (m *Manager) lookup(name string) (*registered, bool) {
 //	GET, POST   {prefix}{provider}/callback   Callback
 //	GET         {prefix}session               GetSession
 //	DELETE      {prefix}session               Logout
+//	POST        {prefix}session               CreateSession (token mode's userId + secret)
 //	POST        {prefix}refresh               Refresh
 //	GET         {prefix}identities            Identities
 //	DELETE      {prefix}identities/{id}       Unlink
@@ -328,6 +333,7 @@ func (m *Manager) Handler() http.Handler {
 	p := m.prefix
 	mux.HandleFunc("GET "+p+"session", m.GetSession)
 	mux.HandleFunc("DELETE "+p+"session", m.Logout)
+	mux.HandleFunc("POST "+p+"session", m.CreateSession)
 	mux.HandleFunc("POST "+p+"refresh", m.Refresh)
 	mux.HandleFunc("GET "+p+"identities", m.Identities)
 	mux.HandleFunc("GET "+p+"sessions", m.Sessions)
@@ -375,12 +381,17 @@ func (m *Manager) Begin(w http.ResponseWriter, r *http.Request) {
 		m.writeError(w, r, http.StatusBadRequest, ErrImplicitFlow)
 		return
 	}
-	success, err := m.redirectTarget(q.Get("success"))
+	mode := q.Get("mode")
+	if mode != "" && mode != "session" && mode != modeToken {
+		m.writeError(w, r, http.StatusBadRequest, fmt.Errorf("%w: %q", ErrUnsupportedMode, truncate(mode, 32)))
+		return
+	}
+	success, err := m.target(mode, q.Get("success"))
 	if err != nil {
 		m.writeError(w, r, http.StatusBadRequest, fmt.Errorf("success: %w", err))
 		return
 	}
-	failure, err := m.redirectTarget(q.Get("failure"))
+	failure, err := m.target(mode, q.Get("failure"))
 	if err != nil {
 		m.writeError(w, r, http.StatusBadRequest, fmt.Errorf("failure: %w", err))
 		return
@@ -397,8 +408,13 @@ func (m *Manager) Begin(w http.ResponseWriter, r *http.Request) {
 		Success:  success,
 		Failure:  failure,
 		Expires:  m.now().Add(m.flowTTL).Unix(),
+		Mode:     mode,
 	}
 	if q.Get("link") != "" {
+		if mode == modeToken {
+			m.writeError(w, r, http.StatusBadRequest, fmt.Errorf("%w: link with mode=token", ErrUnsupportedMode))
+			return
+		}
 		if r.Method != http.MethodPost {
 			m.writeError(w, r, http.StatusBadRequest, ErrLinkRequiresPost)
 			return
@@ -459,7 +475,7 @@ func (m *Manager) Callback(w http.ResponseWriter, r *http.Request) {
 	// The redirects were checked at begin; check them again, in case the
 	// allowlist changed since (or a cookie key leaked).
 	for _, to := range []string{f.Success, f.Failure} {
-		if _, rerr := m.redirectTarget(to); rerr != nil {
+		if _, rerr := m.target(f.Mode, to); rerr != nil {
 			m.writeError(w, r, http.StatusBadRequest, rerr)
 			return
 		}
@@ -470,10 +486,10 @@ func (m *Manager) Callback(w http.ResponseWriter, r *http.Request) {
 			err = ErrStateReplayed
 		}
 	}
-	if err == nil {
-		err = m.finish(w, r, rp, f, params)
-	}
 	to := f.Success
+	if err == nil {
+		to, err = m.finish(w, r, rp, f, params)
+	}
 	if err != nil {
 		// What a hostile provider sends back may echo the values it was
 		// given; none of them reaches the log.
@@ -518,8 +534,52 @@ func redact(msg string, secrets ...string) string {
 }
 
 // finish checks the authorization response, redeems the code, identifies
-// the user and starts the session.
-func (m *Manager) finish(w http.ResponseWriter, r *http.Request, rp *registered, f *flow, params url.Values) error {
+// the user and starts the session. It returns where to send the browser.
+func (m *Manager) finish(w http.ResponseWriter, r *http.Request, rp *registered, f *flow, params url.Values) (string, error) {
+	if err := m.checkResponse(r, rp, f, params); err != nil {
+		return "", err
+	}
+	ctx := m.clientContext(r.Context())
+	tok, err := rp.exchange(ctx, params.Get("code"), oauth2.VerifierOption(f.Verifier))
+	if err != nil {
+		return "", wrap(ErrTokenExchange, err)
+	}
+	tok.Expiry = m.clampExpiry(tok.Expiry)
+	var profile *Profile
+	if ci, ok := rp.p.(CallbackIdentifier); ok {
+		profile, err = ci.IdentifyCallback(ctx, tok, f.Nonce, params)
+	} else {
+		profile, err = rp.p.Identify(ctx, tok, f.Nonce)
+	}
+	if err != nil {
+		if errors.Is(err, ErrIDToken) || errors.Is(err, ErrProfile) {
+			return "", err
+		}
+		return "", wrap(ErrProfile, err)
+	}
+	if profile == nil || profile.Subject == "" {
+		return "", fmt.Errorf("%w: provider %s returned no subject", ErrProfile, rp.name)
+	}
+	id, event, err := m.signIn(r.Context(), rp, profile, tok, f.LinkUser)
+	if err != nil {
+		return "", err
+	}
+	to, s := f.Success, (*Session)(nil)
+	if f.Mode == modeToken {
+		to, s, err = m.startTokenSession(r, f, id)
+	} else {
+		s, err = m.startSession(w, r, id, tok)
+	}
+	if err != nil {
+		return "", err
+	}
+	m.emit(r, Event{Type: event, UserID: id.UserID, Provider: rp.name, IdentityID: id.ID, SessionID: s.ID})
+	return to, nil
+}
+
+// checkResponse checks the authorization response before any token
+// request: parameters, issuer (RFC 9207), error, code, link session.
+func (m *Manager) checkResponse(r *http.Request, rp *registered, f *flow, params url.Values) error {
 	for _, k := range []string{"code", "iss", "error", "state"} {
 		if len(params[k]) > 1 {
 			// RFC 6749 §3.1: a parameter must not be sent more than once.
@@ -540,8 +600,7 @@ func (m *Manager) finish(w http.ResponseWriter, r *http.Request, rp *registered,
 		}
 		return fmt.Errorf("%w: %q", ErrProviderError, truncate(e, 64))
 	}
-	code := params.Get("code")
-	if code == "" {
+	if params.Get("code") == "" {
 		return ErrCodeMissing
 	}
 	if f.LinkUser != "" {
@@ -551,36 +610,6 @@ func (m *Manager) finish(w http.ResponseWriter, r *http.Request, rp *registered,
 			return ErrLinkSession
 		}
 	}
-	ctx := m.clientContext(r.Context())
-	tok, err := rp.exchange(ctx, code, oauth2.VerifierOption(f.Verifier))
-	if err != nil {
-		return wrap(ErrTokenExchange, err)
-	}
-	tok.Expiry = m.clampExpiry(tok.Expiry)
-	var profile *Profile
-	if ci, ok := rp.p.(CallbackIdentifier); ok {
-		profile, err = ci.IdentifyCallback(ctx, tok, f.Nonce, params)
-	} else {
-		profile, err = rp.p.Identify(ctx, tok, f.Nonce)
-	}
-	if err != nil {
-		if errors.Is(err, ErrIDToken) || errors.Is(err, ErrProfile) {
-			return err
-		}
-		return wrap(ErrProfile, err)
-	}
-	if profile == nil || profile.Subject == "" {
-		return fmt.Errorf("%w: provider %s returned no subject", ErrProfile, rp.name)
-	}
-	id, event, err := m.signIn(r.Context(), rp, profile, tok, f.LinkUser)
-	if err != nil {
-		return err
-	}
-	s, err := m.startSession(w, r, id, tok)
-	if err != nil {
-		return err
-	}
-	m.emit(r, Event{Type: event, UserID: id.UserID, Provider: rp.name, IdentityID: id.ID, SessionID: s.ID})
 	return nil
 }
 
@@ -607,27 +636,8 @@ func (rp *registered) refresh(ctx context.Context, refreshToken string) (*oauth2
 // startSession creates a new session (a new id every login: no fixation),
 // ends the one the browser had, and sets the cookie.
 func (m *Manager) startSession(w http.ResponseWriter, r *http.Request, id *Identity, tok *oauth2.Token) (*Session, error) {
-	now := m.now()
-	token := randomToken(32)
-	s := &Session{
-		ID:                        hashID(token),
-		UserID:                    id.UserID,
-		IdentityID:                id.ID,
-		Provider:                  id.Provider,
-		ProviderUID:               id.ProviderUID,
-		ProviderAccessTokenExpiry: tok.Expiry,
-		Created:                   now,
-		LastSeen:                  now,
-		Expires:                   now.Add(m.cfg.SessionLifetime),
-		IP:                        clientIP(r),
-		UserAgent:                 truncate(r.UserAgent(), 256),
-	}
-	sealed, err := m.keys.seal(tok, "session:"+s.ID)
+	s, token, err := m.saveNewSession(r, id, tok)
 	if err != nil {
-		return nil, err
-	}
-	s.ProviderTokens = sealed
-	if err := m.sessions.SaveSession(r.Context(), s); err != nil {
 		return nil, err
 	}
 	if old, err := r.Cookie(m.sessionCookie); err == nil && old.Value != "" {
@@ -637,6 +647,36 @@ func (m *Manager) startSession(w http.ResponseWriter, r *http.Request, id *Ident
 	}
 	m.setSessionCookie(w, token, s.Expires)
 	return s, nil
+}
+
+// saveNewSession stores a new session of an identity, with tok (which may
+// be nil) sealed to it, and returns it with its secret token.
+func (m *Manager) saveNewSession(r *http.Request, id *Identity, tok *oauth2.Token) (*Session, string, error) {
+	now := m.now()
+	token := randomToken(32)
+	s := &Session{
+		ID:          hashID(token),
+		UserID:      id.UserID,
+		IdentityID:  id.ID,
+		Provider:    id.Provider,
+		ProviderUID: id.ProviderUID,
+		Created:     now,
+		LastSeen:    now,
+		Expires:     now.Add(m.cfg.SessionLifetime),
+		IP:          clientIP(r),
+		UserAgent:   truncate(r.UserAgent(), 256),
+	}
+	if tok != nil {
+		sealed, err := m.keys.seal(tok, "session:"+s.ID)
+		if err != nil {
+			return nil, "", err
+		}
+		s.ProviderTokens, s.ProviderAccessTokenExpiry = sealed, tok.Expiry
+	}
+	if err := m.sessions.SaveSession(r.Context(), s); err != nil {
+		return nil, "", err
+	}
+	return s, token, nil
 }
 
 // ProviderToken opens a session's sealed provider tokens. The result is nil
@@ -693,7 +733,7 @@ func truncate(s string, n int) string {
 // statusFor maps an error to the HTTP status of a JSON error answer.
 func statusFor(err error) int {
 	switch {
-	case errors.Is(err, ErrNoSession):
+	case errors.Is(err, ErrNoSession), errors.Is(err, ErrInvalidSecret):
 		return http.StatusUnauthorized
 	case errors.Is(err, ErrUnknownProvider):
 		return http.StatusNotFound

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -33,6 +34,10 @@ type Session struct {
 	// LastSeen is when the session was last used, to a minute or so; with
 	// Config.IdleTimeout, a session unused for that long has ended.
 	LastSeen time.Time
+	// Pending marks a token-mode login waiting for its one-time secret to be
+	// exchanged at POST {prefix}session (its ID is the secret's hash): it
+	// is not a session anyone can use.
+	Pending bool
 	// Expires is when the session ends; stores treat it as gone after that.
 	Expires   time.Time
 	IP        string
@@ -114,17 +119,25 @@ func (m *Manager) RequireSession(next http.Handler) http.Handler {
 }
 
 // requestSession returns the session of r: from the context when middleware
-// already loaded it, otherwise from the session cookie, with one hash and
-// one store lookup. No valid session is ErrNoSession.
+// already loaded it, otherwise from an "Authorization: Bearer" session
+// token or else the session cookie, with one hash and one store lookup. No
+// valid session is ErrNoSession.
 func (m *Manager) requestSession(r *http.Request) (*Session, error) {
 	if s, ok := SessionFromContext(r.Context()); ok {
 		return s, nil
 	}
-	c, err := r.Cookie(m.sessionCookie)
-	if err != nil || c.Value == "" {
+	token, ok := bearer(r)
+	if !ok {
+		c, err := r.Cookie(m.sessionCookie)
+		if err != nil {
+			return nil, ErrNoSession
+		}
+		token = c.Value
+	}
+	if token == "" {
 		return nil, ErrNoSession
 	}
-	s, err := m.sessions.Session(r.Context(), hashID(c.Value))
+	s, err := m.sessions.Session(r.Context(), hashID(token))
 	if errors.Is(err, ErrNotFound) {
 		return nil, ErrNoSession
 	}
@@ -132,7 +145,7 @@ func (m *Manager) requestSession(r *http.Request) (*Session, error) {
 		return nil, err
 	}
 	now := m.now()
-	if !now.Before(s.Expires) {
+	if !now.Before(s.Expires) || s.Pending {
 		return nil, ErrNoSession
 	}
 	if idle := m.cfg.IdleTimeout; idle > 0 {
@@ -152,6 +165,16 @@ func (m *Manager) requestSession(r *http.Request) (*Session, error) {
 		}
 	}
 	return s, nil
+}
+
+// bearer returns the token of an "Authorization: Bearer" header. A request
+// that has one is authenticated by it alone, never by a cookie.
+func bearer(r *http.Request) (string, bool) {
+	auth := r.Header.Get("Authorization")
+	if len(auth) < 7 || !strings.EqualFold(auth[:7], "bearer ") {
+		return "", false
+	}
+	return strings.TrimSpace(auth[7:]), true
 }
 
 // setSessionCookie sends the session token to the browser.
@@ -192,13 +215,22 @@ type sessionJSON struct {
 	ProviderAccessToken       string    `json:"providerAccessToken,omitempty"`
 	ProviderAccessTokenExpiry string    `json:"providerAccessTokenExpiry"`
 	HasRefreshToken           bool      `json:"hasProviderRefreshToken"`
-	IP                        string    `json:"ip"`
-	UserAgent                 string    `json:"userAgent"`
-	Current                   bool      `json:"current"`
+	// Secret is the session token, only in the answer that creates a
+	// bearer session.
+	Secret    string `json:"secret,omitempty"`
+	IP        string `json:"ip"`
+	UserAgent string `json:"userAgent"`
+	Current   bool   `json:"current"`
 }
 
 // writeSession answers 200 with the session JSON.
 func (m *Manager) writeSession(w http.ResponseWriter, r *http.Request, s *Session) {
+	m.writeSessionToken(w, r, s, "", http.StatusOK)
+}
+
+// writeSessionToken answers with the session JSON and, when token is not
+// empty, the session token as its secret.
+func (m *Manager) writeSessionToken(w http.ResponseWriter, r *http.Request, s *Session, token string, status int) {
 	tok, err := m.ProviderToken(s)
 	if err != nil {
 		m.writeError(w, r, http.StatusInternalServerError, err)
@@ -216,12 +248,13 @@ func (m *Manager) writeSession(w http.ResponseWriter, r *http.Request, s *Sessio
 		IP:                        s.IP,
 		UserAgent:                 s.UserAgent,
 		Current:                   true,
+		Secret:                    token,
 	}
 	if tok != nil && !m.cfg.HideProviderAccessToken {
 		v.ProviderAccessToken = tok.AccessToken
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, v)
+	writeJSON(w, status, v)
 }
 
 func rfc3339(t time.Time) string {
@@ -270,7 +303,12 @@ func (m *Manager) Logout(w http.ResponseWriter, r *http.Request) {
 
 // sameOrigin refuses, with 403, a cross-origin browser request that would
 // change state (http.CrossOriginProtection: Sec-Fetch-Site, then Origin).
+// A bearer request needs no such check: no browser attaches its
+// Authorization header to another site's request.
 func (m *Manager) sameOrigin(w http.ResponseWriter, r *http.Request) bool {
+	if _, ok := bearer(r); ok {
+		return true
+	}
 	if err := m.cop.Check(r); err != nil {
 		m.writeError(w, r, http.StatusForbidden, wrap(ErrCrossOrigin, err))
 		return false

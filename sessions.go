@@ -37,6 +37,10 @@ func (m *Manager) Sessions(w http.ResponseWriter, r *http.Request) {
 		Sessions []sessionListJSON `json:"sessions"`
 	}{Total: len(all), Sessions: make([]sessionListJSON, 0, len(all))}
 	for _, v := range all {
+		if v.Pending {
+			out.Total--
+			continue
+		}
 		out.Sessions = append(out.Sessions, sessionListJSON{
 			ID:        v.ID,
 			CreatedAt: v.Created.UTC().Truncate(time.Second),

@@ -108,6 +108,7 @@ func Sessions(t *testing.T, newStore func(t *testing.T) oauthlogin.SessionStore)
 		}
 		v.ProviderTokens = []byte("rotated")
 		v.ProviderAccessTokenExpiry = v.ProviderAccessTokenExpiry.Add(time.Hour)
+		v.Pending = true
 		if err := s.SaveSession(ctx, v); err != nil {
 			t.Fatal(err)
 		}
@@ -215,7 +216,7 @@ func sameSession(a, b *oauthlogin.Session) bool {
 		a.ProviderAccessTokenExpiry.Equal(b.ProviderAccessTokenExpiry) &&
 		string(a.ProviderTokens) == string(b.ProviderTokens) &&
 		a.Created.Equal(b.Created) && a.LastSeen.Equal(b.LastSeen) && a.Expires.Equal(b.Expires) &&
-		a.IP == b.IP && a.UserAgent == b.UserAgent
+		a.IP == b.IP && a.UserAgent == b.UserAgent && a.Pending == b.Pending
 }
 
 const issuer = "https://idp.example"

@@ -1,0 +1,168 @@
+package oauthlogin
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+)
+
+// secretLifetime is how long a token-mode secret can be exchanged.
+const secretLifetime = 5 * time.Minute
+
+// appRedirectTarget validates a success or failure URL of a token-mode
+// (native app) login: what redirectTarget allows, plus a custom scheme
+// listed in Config.AppSchemes ("myapp-callback://auth"), plus a loopback
+// redirect to any port for desktop apps (RFC 8252 §7.3: http on 127.0.0.1
+// or [::1], never the name localhost).
+func (m *Manager) appRedirectTarget(raw string) (string, error) {
+	if raw == "" {
+		return "", fmt.Errorf("%w: a token-mode login needs success and failure URLs", ErrRedirectNotAllowed)
+	}
+	if len(raw) > 2048 {
+		return "", fmt.Errorf("%w: URL longer than 2048 bytes", ErrRedirectNotAllowed)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("%w: not a URL", ErrRedirectNotAllowed)
+	}
+	scheme := strings.ToLower(u.Scheme)
+	switch {
+	case u.User != nil:
+		return "", fmt.Errorf("%w: %q has user info", ErrRedirectNotAllowed, raw)
+	case slices.Contains(m.cfg.AppSchemes, scheme) && u.Opaque == "":
+		return u.String(), nil
+	case scheme == "http" && u.Opaque == "" && (u.Hostname() == "127.0.0.1" || u.Hostname() == "::1"):
+		return u.String(), nil
+	}
+	return m.redirectTarget(raw)
+}
+
+// target validates a flow's redirect for its mode.
+func (m *Manager) target(mode, raw string) (string, error) {
+	if mode == modeToken {
+		return m.appRedirectTarget(raw)
+	}
+	return m.redirectTarget(raw)
+}
+
+const modeToken = "token"
+
+// startTokenSession ends a token-mode login: instead of a session, a
+// pending record keyed by the hash of a one-time secret, which the app
+// exchanges for a session at POST {prefix}session. It returns the success
+// URL with userId and secret.
+func (m *Manager) startTokenSession(r *http.Request, f *flow, id *Identity) (string, *Session, error) {
+	now := m.now()
+	secret := randomToken(32)
+	pending := &Session{
+		ID:          hashID(secret),
+		UserID:      id.UserID,
+		IdentityID:  id.ID,
+		Provider:    id.Provider,
+		ProviderUID: id.ProviderUID,
+		Pending:     true,
+		Created:     now,
+		LastSeen:    now,
+		Expires:     now.Add(secretLifetime),
+		IP:          clientIP(r),
+		UserAgent:   truncate(r.UserAgent(), 256),
+	}
+	if err := m.sessions.SaveSession(r.Context(), pending); err != nil {
+		return "", nil, err
+	}
+	u, err := url.Parse(f.Success)
+	if err != nil {
+		return "", nil, err
+	}
+	q := u.Query()
+	q.Set("userId", id.UserID)
+	q.Set("secret", secret)
+	u.RawQuery = q.Encode()
+	return u.String(), pending, nil
+}
+
+// CreateSession serves POST {prefix}session, Appwrite's createSession: a
+// native app exchanges the userId and one-time secret from a token-mode
+// login (JSON or form) for a session. It answers 201 with the session JSON,
+// whose "secret" is the session token to send as "Authorization: Bearer".
+// A wrong, reused or expired secret is a 401 (invalid_secret) and consumes
+// nothing else. No cookie is set: that would let any site that holds a
+// secret of its own sign a browser in (login CSRF).
+func (m *Manager) CreateSession(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		UserID string `json:"userId"`
+		Secret string `json:"secret"`
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ct == "application/json" {
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+			m.writeError(w, r, http.StatusBadRequest, errors.New("oauthlogin: unreadable JSON body"))
+			return
+		}
+	} else {
+		if err := r.ParseForm(); err != nil {
+			m.writeError(w, r, http.StatusBadRequest, errors.New("oauthlogin: unreadable form"))
+			return
+		}
+		in.UserID, in.Secret = r.PostForm.Get("userId"), r.PostForm.Get("secret")
+	}
+	if in.UserID == "" || in.Secret == "" {
+		m.writeError(w, r, http.StatusUnauthorized, ErrInvalidSecret)
+		return
+	}
+	pending, err := m.sessions.Session(r.Context(), hashID(in.Secret))
+	if errors.Is(err, ErrNotFound) || err == nil && (!pending.Pending || pending.UserID != in.UserID) {
+		m.writeError(w, r, http.StatusUnauthorized, ErrInvalidSecret)
+		return
+	}
+	if err != nil {
+		m.writeError(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	if err := m.once.Consume(r.Context(), "secret:"+pending.ID, pending.Expires); err != nil {
+		if errors.Is(err, ErrAlreadyUsed) {
+			err = ErrInvalidSecret
+		}
+		m.writeError(w, r, statusFor(err), err)
+		return
+	}
+	if err := m.sessions.DeleteSession(r.Context(), pending.ID); err != nil {
+		m.writeError(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	s, token, err := m.newSessionFor(r, pending)
+	if err != nil {
+		m.writeError(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	m.emit(r, Event{Type: EventLogin, UserID: s.UserID, Provider: s.Provider, IdentityID: s.IdentityID, SessionID: s.ID})
+	m.writeSessionToken(w, r, s, token, http.StatusCreated)
+}
+
+// newSessionFor makes a real session from a pending one, with the
+// identity's current provider tokens.
+func (m *Manager) newSessionFor(r *http.Request, pending *Session) (*Session, string, error) {
+	rp, ok := m.lookup(pending.Provider)
+	if !ok {
+		return nil, "", fmt.Errorf("%w: %q", ErrUnknownProvider, pending.Provider)
+	}
+	id, err := m.identities.Identity(r.Context(), rp.issuer, pending.ProviderUID)
+	if err != nil {
+		return nil, "", err
+	}
+	tok, err := m.keys.open(id.ProviderTokens, "identity:"+id.ID)
+	if err != nil {
+		return nil, "", err
+	}
+	if tok != nil {
+		tok.Expiry = id.ProviderAccessTokenExpiry
+	}
+	return m.saveNewSession(r, id, tok)
+}

@@ -1,0 +1,37 @@
+package oauthlogin
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A token-mode secret expires: after secretLifetime it is refused.
+func TestTokenSecretExpires(t *testing.T) {
+	store := NewMemoryStore()
+	start := time.Now()
+	clock := start
+	store.now = func() time.Time { return clock }
+	m, err := New(Config{BaseURL: "http://localhost", CookieKeys: []CookieKey{GenerateCookieKey()}, Sessions: store, Identities: store, OneTime: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.now = store.now
+	secret := randomToken(32)
+	pending := &Session{ID: hashID(secret), UserID: "u", Provider: "p", ProviderUID: "s", Pending: true, Created: start, Expires: start.Add(secretLifetime)}
+	if err := store.SaveSession(context.Background(), pending); err != nil {
+		t.Fatal(err)
+	}
+	clock = start.Add(secretLifetime + time.Second)
+	w := httptest.NewRecorder()
+	r := httptest.NewRequest("POST", "/auth/session", strings.NewReader(url.Values{"userId": {"u"}, "secret": {secret}}.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	m.Handler().ServeHTTP(w, r)
+	if w.Code != http.StatusUnauthorized || !strings.Contains(w.Body.String(), CodeInvalidSecret) {
+		t.Fatalf("expired secret = %d %s", w.Code, w.Body)
+	}
+}
