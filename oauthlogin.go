@@ -126,6 +126,8 @@ type Manager struct {
 	locker           Locker
 	flight           singleflight.Group
 	backoff          backoff
+	serviceMu        sync.Mutex
+	services         map[string]*serviceSource
 
 	mu        sync.RWMutex
 	providers map[string]*registered
