@@ -70,6 +70,16 @@ var (
 	ErrUnsupportedMode = errors.New("oauthlogin: unsupported mode")
 	// ErrInvalidSecret: a token-mode secret is wrong, used or expired.
 	ErrInvalidSecret = errors.New("oauthlogin: invalid or expired secret")
+	// ErrDeviceUnsupported: the provider has no device authorization endpoint.
+	ErrDeviceUnsupported = errors.New("oauthlogin: device authorization not supported by this provider")
+	// ErrInvalidHandle: a device poll's handle is not one this app issued.
+	ErrInvalidHandle = errors.New("oauthlogin: invalid device handle")
+	// ErrAuthorizationPending: the user has not yet approved the device.
+	ErrAuthorizationPending = errors.New("oauthlogin: authorization pending")
+	// ErrSlowDown: the device polled too often; wait 5 s more from now on.
+	ErrSlowDown = errors.New("oauthlogin: slow down")
+	// ErrExpiredToken: the device code expired before the user approved it.
+	ErrExpiredToken = errors.New("oauthlogin: device code expired")
 	// ErrNoSession: the request carries no valid session.
 	ErrNoSession = errors.New("oauthlogin: no session")
 	// ErrNoRefreshToken: the session has no provider refresh token.
@@ -118,6 +128,11 @@ const (
 	CodeNotFound           = "not_found"
 	CodeUnsupportedMode    = "unsupported_mode"
 	CodeInvalidSecret      = "invalid_secret"
+	CodeDeviceUnsupported  = "device_unsupported"
+	CodeInvalidHandle      = "invalid_handle"
+	CodePending            = "authorization_pending"
+	CodeSlowDown           = "slow_down"
+	CodeExpiredToken       = "expired_token"
 	CodeNoSession          = "no_session"
 	CodeNoRefreshToken     = "no_refresh_token"
 	CodeRefresh            = "refresh_failed"
@@ -156,6 +171,11 @@ var errorCodes = []struct {
 	{ErrNotFound, CodeNotFound},
 	{ErrUnsupportedMode, CodeUnsupportedMode},
 	{ErrInvalidSecret, CodeInvalidSecret},
+	{ErrDeviceUnsupported, CodeDeviceUnsupported},
+	{ErrInvalidHandle, CodeInvalidHandle},
+	{ErrAuthorizationPending, CodePending},
+	{ErrSlowDown, CodeSlowDown},
+	{ErrExpiredToken, CodeExpiredToken},
 	{ErrNoSession, CodeNoSession},
 	{ErrNoRefreshToken, CodeNoRefreshToken},
 	{ErrRefresh, CodeRefresh},

@@ -148,6 +148,35 @@ func (k *keyring) open(sealed []byte, aad string) (*oauth2.Token, error) {
 	return nil, errUnseal
 }
 
+// sealValue encrypts the JSON of v with AES-GCM under the first token
+// key, bound to aad; openValue reverses it.
+func (k *keyring) sealValue(v any, aad string) ([]byte, error) {
+	plain, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	ka := k.aeads[0]
+	out := make([]byte, 4, 4+ka.aead.NonceSize()+len(plain)+ka.aead.Overhead())
+	copy(out, ka.id[:])
+	out = append(out, randomBytes(ka.aead.NonceSize())...)
+	return ka.aead.Seal(out, out[4:], plain, []byte(aad)), nil
+}
+
+func (k *keyring) openValue(sealed []byte, aad string, v any) error {
+	for _, ka := range k.aeads {
+		ns := ka.aead.NonceSize()
+		if len(sealed) < 4+ns || [4]byte(sealed[:4]) != ka.id {
+			continue
+		}
+		plain, err := ka.aead.Open(nil, sealed[4:4+ns], sealed[4+ns:], []byte(aad))
+		if err != nil {
+			return errUnseal
+		}
+		return json.Unmarshal(plain, v)
+	}
+	return errUnseal
+}
+
 // randomBytes returns n bytes from crypto/rand, which never fails.
 func randomBytes(n int) []byte {
 	b := make([]byte, n)

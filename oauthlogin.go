@@ -124,6 +124,7 @@ type Manager struct {
 	flowTTL          time.Duration
 	now              func() time.Time
 	locker           Locker
+	after            func(time.Duration) <-chan time.Time
 	flight           singleflight.Group
 	backoff          backoff
 	serviceMu        sync.Mutex
@@ -186,6 +187,7 @@ func New(cfg Config) (*Manager, error) {
 		secure:         base.Scheme == "https",
 		flowTTL:        cfg.FlowLifetime,
 		now:            time.Now,
+		after:          time.After,
 		providers:      make(map[string]*registered),
 	}
 	for _, o := range cfg.AllowedRedirects {
@@ -324,6 +326,8 @@ func (m *Manager) lookup(name string) (*registered, bool) {
 //	POST        {prefix}refresh               Refresh
 //	GET         {prefix}identities            Identities
 //	DELETE      {prefix}identities/{id}       Unlink
+//	POST        {prefix}{provider}/device     DeviceStart (RFC 8628)
+//	POST        {prefix}device/token          DeviceToken
 //	GET         {prefix}sessions              Sessions
 //	DELETE      {prefix}sessions              EndAllSessions
 //	DELETE      {prefix}sessions/{id}         EndSession
@@ -344,6 +348,8 @@ func (m *Manager) Handler() http.Handler {
 	mux.HandleFunc("DELETE "+p+"identities/{id}", m.Unlink)
 	mux.HandleFunc("GET "+p+"{provider}", m.Begin)
 	mux.HandleFunc("POST "+p+"{provider}", m.Begin)
+	mux.HandleFunc("POST "+p+"{provider}/device", m.DeviceStart)
+	mux.HandleFunc("POST "+p+"device/token", m.DeviceToken)
 	mux.HandleFunc("GET "+p+"{provider}/callback", m.Callback)
 	mux.HandleFunc("POST "+p+"{provider}/callback", m.Callback)
 	return mux

@@ -1,0 +1,307 @@
+package oauthlogin
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// DeviceCode is what a user needs to approve a device authorization
+// (RFC 8628) on another device: a code to type at an address.
+type DeviceCode struct {
+	UserCode                string
+	VerificationURI         string
+	VerificationURIComplete string
+	Expires                 time.Time
+	Interval                time.Duration
+}
+
+// deviceHandle is a device authorization in progress, sealed into the
+// opaque handle a client polls with: no server state.
+type deviceHandle struct {
+	Provider   string `json:"p"`
+	DeviceCode string `json:"d"`
+	Expires    int64  `json:"e"`
+	Interval   int64  `json:"i"`
+}
+
+// startDevice asks the provider for a device code (RFC 8628 §3.1).
+func (m *Manager) startDevice(ctx context.Context, provider string) (*DeviceCode, *deviceHandle, error) {
+	rp, ok := m.lookup(provider)
+	if !ok {
+		return nil, nil, fmt.Errorf("%w: %q", ErrUnknownProvider, provider)
+	}
+	if rp.oauth.Endpoint.DeviceAuthURL == "" {
+		return nil, nil, fmt.Errorf("%w: provider %s has no device authorization endpoint", ErrDeviceUnsupported, provider)
+	}
+	da, err := rp.oauth.DeviceAuth(m.clientContext(ctx))
+	if err != nil {
+		return nil, nil, wrap(ErrProviderError, err)
+	}
+	for _, raw := range []string{da.VerificationURI, da.VerificationURIComplete} {
+		if raw != "" && !secureURL(raw) {
+			return nil, nil, fmt.Errorf("%w: verification URI %q is not https", ErrProviderError, truncate(raw, 128))
+		}
+	}
+	if da.DeviceCode == "" || da.UserCode == "" || da.VerificationURI == "" {
+		return nil, nil, fmt.Errorf("%w: incomplete device authorization response", ErrProviderError)
+	}
+	// x/oauth2 turned expires_in into a time on the real clock: take it
+	// back to seconds, on ours.
+	now := m.now()
+	expires := now.Add(time.Until(da.Expiry).Round(time.Second))
+	if da.Expiry.IsZero() || expires.After(now.Add(time.Hour)) {
+		expires = now.Add(time.Hour) // RFC 8628 requires expires_in; bound a missing or absurd one
+	}
+	interval := time.Duration(da.Interval) * time.Second
+	if interval <= 0 {
+		interval = 5 * time.Second // RFC 8628 §3.2's default
+	}
+	code := &DeviceCode{UserCode: da.UserCode, VerificationURI: da.VerificationURI, VerificationURIComplete: da.VerificationURIComplete, Expires: expires, Interval: interval}
+	return code, &deviceHandle{Provider: provider, DeviceCode: da.DeviceCode, Expires: expires.Unix(), Interval: int64(interval / time.Second)}, nil
+}
+
+// secureURL accepts https, and http on a loopback address (for local
+// development and tests, never a remote host).
+func secureURL(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.User != nil {
+		return false
+	}
+	if u.Scheme == "https" {
+		return true
+	}
+	ip := net.ParseIP(u.Hostname())
+	return u.Scheme == "http" && ip != nil && ip.IsLoopback()
+}
+
+// pollDevice asks the token endpoint once (RFC 8628 §3.4). Pending,
+// slow_down, expired and denied answers are the errors ErrAuthorizationPending,
+// ErrSlowDown, ErrExpiredToken and ErrProviderDenied.
+func (m *Manager) pollDevice(ctx context.Context, rp *registered, h *deviceHandle) (*oauth2.Token, error) {
+	if m.now().Unix() >= h.Expires {
+		return nil, ErrExpiredToken
+	}
+	cfg := rp.oauth
+	form := url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"}, "device_code": {h.DeviceCode}}
+	if cfg.Endpoint.AuthStyle == oauth2.AuthStyleInParams || cfg.ClientSecret == "" {
+		form.Set("client_id", cfg.ClientID)
+		if cfg.ClientSecret != "" {
+			form.Set("client_secret", cfg.ClientSecret)
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, cfg.Endpoint.TokenURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	if cfg.Endpoint.AuthStyle != oauth2.AuthStyleInParams && cfg.ClientSecret != "" {
+		req.SetBasicAuth(url.QueryEscape(cfg.ClientID), url.QueryEscape(cfg.ClientSecret))
+	}
+	resp, err := m.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRefreshUnavailable, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRefreshUnavailable, err)
+	}
+	var t struct {
+		AccessToken  string      `json:"access_token"`
+		TokenType    string      `json:"token_type"`
+		RefreshToken string      `json:"refresh_token"`
+		ExpiresIn    json.Number `json:"expires_in"`
+		IDToken      string      `json:"id_token"`
+		Error        string      `json:"error"`
+	}
+	if err := json.Unmarshal(body, &t); err != nil {
+		if resp.StatusCode >= 500 {
+			return nil, fmt.Errorf("%w: token endpoint answered %d", ErrRefreshUnavailable, resp.StatusCode)
+		}
+		return nil, fmt.Errorf("%w: unreadable token response (status %d)", ErrTokenExchange, resp.StatusCode)
+	}
+	switch {
+	case t.Error == "authorization_pending":
+		return nil, ErrAuthorizationPending
+	case t.Error == "slow_down":
+		return nil, ErrSlowDown
+	case t.Error == "expired_token":
+		return nil, ErrExpiredToken
+	case t.Error == "access_denied":
+		return nil, ErrProviderDenied
+	case resp.StatusCode >= 500:
+		return nil, fmt.Errorf("%w: token endpoint answered %d", ErrRefreshUnavailable, resp.StatusCode)
+	case t.Error != "" || resp.StatusCode != http.StatusOK || t.AccessToken == "":
+		return nil, fmt.Errorf("%w: token endpoint answered %d", ErrTokenExchange, resp.StatusCode)
+	}
+	tok := &oauth2.Token{AccessToken: t.AccessToken, TokenType: t.TokenType, RefreshToken: t.RefreshToken}
+	if secs, err := t.ExpiresIn.Int64(); err == nil && secs != 0 {
+		tok.Expiry = m.now().Add(time.Duration(secs) * time.Second)
+	}
+	tok.Expiry = m.clampExpiry(tok.Expiry)
+	if t.IDToken != "" {
+		tok = tok.WithExtra(map[string]any{"id_token": t.IDToken})
+	}
+	return tok, nil
+}
+
+// finishDevice identifies the user of an approved device authorization
+// and starts a bearer session, as a callback would.
+func (m *Manager) finishDevice(r *http.Request, rp *registered, tok *oauth2.Token) (*Session, string, error) {
+	ctx := m.clientContext(r.Context())
+	profile, err := rp.p.Identify(ctx, tok, "") // no nonce in the device flow
+	if err != nil {
+		if errors.Is(err, ErrIDToken) || errors.Is(err, ErrProfile) {
+			return nil, "", err
+		}
+		return nil, "", wrap(ErrProfile, err)
+	}
+	if profile == nil || profile.Subject == "" {
+		return nil, "", fmt.Errorf("%w: provider %s returned no subject", ErrProfile, rp.name)
+	}
+	id, event, err := m.signIn(r.Context(), rp, profile, tok, "")
+	if err != nil {
+		return nil, "", err
+	}
+	s, token, err := m.saveNewSession(r, id, tok)
+	if err != nil {
+		return nil, "", err
+	}
+	m.emit(r, Event{Type: event, UserID: id.UserID, Provider: rp.name, IdentityID: id.ID, SessionID: s.ID})
+	return s, token, nil
+}
+
+// DeviceStart serves POST {prefix}{provider}/device: it starts a device
+// authorization (RFC 8628) and answers 200 with user_code,
+// verification_uri, verification_uri_complete, expires_in, interval and an
+// opaque handle to poll POST {prefix}device/token with.
+func (m *Manager) DeviceStart(w http.ResponseWriter, r *http.Request) {
+	code, h, err := m.startDevice(r.Context(), r.PathValue("provider"))
+	if err != nil {
+		status := http.StatusBadGateway
+		if errors.Is(err, ErrUnknownProvider) {
+			status = http.StatusNotFound
+		} else if errors.Is(err, ErrDeviceUnsupported) {
+			status = http.StatusBadRequest
+		}
+		m.writeError(w, r, status, err)
+		return
+	}
+	handle, err := m.keys.sealValue(h, "device")
+	if err != nil {
+		m.writeError(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, map[string]any{
+		"user_code":                 code.UserCode,
+		"verification_uri":          code.VerificationURI,
+		"verification_uri_complete": code.VerificationURIComplete,
+		"expires_in":                int64(time.Until(code.Expires) / time.Second),
+		"interval":                  int64(code.Interval / time.Second),
+		"handle":                    base64.RawURLEncoding.EncodeToString(handle),
+	})
+}
+
+// DeviceToken serves POST {prefix}device/token: with the handle of
+// DeviceStart (JSON or form), it polls the provider once. It answers 400
+// with error authorization_pending, slow_down (and the interval to use from
+// now on), expired_token or access_denied, like RFC 8628's token endpoint,
+// or 201 with the session JSON whose secret is the bearer session token.
+func (m *Manager) DeviceToken(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Handle string `json:"handle"`
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct == "application/json" {
+		json.NewDecoder(r.Body).Decode(&in)
+	} else if r.ParseForm() == nil {
+		in.Handle = r.PostForm.Get("handle")
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(in.Handle)
+	var h deviceHandle
+	if err != nil || m.keys.openValue(raw, "device", &h) != nil {
+		m.writeError(w, r, http.StatusBadRequest, ErrInvalidHandle)
+		return
+	}
+	rp, ok := m.lookup(h.Provider)
+	if !ok {
+		m.writeError(w, r, http.StatusNotFound, fmt.Errorf("%w: %q", ErrUnknownProvider, h.Provider))
+		return
+	}
+	tok, err := m.pollDevice(r.Context(), rp, &h)
+	var s *Session
+	var token string
+	if err == nil {
+		s, token, err = m.finishDevice(r, rp, tok)
+	}
+	if err != nil {
+		w.Header().Set("Cache-Control", "no-store")
+		switch {
+		case errors.Is(err, ErrSlowDown):
+			writeJSON(w, http.StatusBadRequest, map[string]any{"error": CodeSlowDown, "interval": h.Interval + 5})
+		case errors.Is(err, ErrAuthorizationPending), errors.Is(err, ErrExpiredToken), errors.Is(err, ErrProviderDenied):
+			m.writeError(w, r, http.StatusBadRequest, err)
+		case errors.Is(err, ErrRefreshUnavailable):
+			m.writeError(w, r, http.StatusServiceUnavailable, err)
+		default:
+			m.writeError(w, r, http.StatusBadGateway, err)
+		}
+		return
+	}
+	m.writeSessionToken(w, r, s, token, http.StatusCreated)
+}
+
+// DeviceLogin signs in on a device without a browser (a CLI, a TV) with
+// the device authorization grant (RFC 8628): it gets a code from the
+// provider, hands it to show for the user to approve elsewhere, and polls
+// every interval (5 s more after each slow_down) until the user approves,
+// denies, the code expires, or ctx ends. It returns the new session and its
+// bearer token.
+func (m *Manager) DeviceLogin(ctx context.Context, provider string, show func(DeviceCode) error) (*Session, string, error) {
+	code, h, err := m.startDevice(ctx, provider)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := show(*code); err != nil {
+		return nil, "", err
+	}
+	rp, _ := m.lookup(provider)
+	interval := code.Interval
+	r, _ := http.NewRequestWithContext(ctx, http.MethodPost, "/device", nil) // metadata for events
+	r.RemoteAddr = "device:0"
+	for {
+		wait := interval
+		if left := code.Expires.Sub(m.now()); left < wait {
+			wait = max(left, 0)
+		}
+		select {
+		case <-m.after(wait):
+		case <-ctx.Done():
+			return nil, "", ctx.Err()
+		}
+		tok, err := m.pollDevice(ctx, rp, h)
+		switch {
+		case err == nil:
+			return m.finishDevice(r, rp, tok)
+		case errors.Is(err, ErrAuthorizationPending), errors.Is(err, ErrRefreshUnavailable):
+		case errors.Is(err, ErrSlowDown):
+			interval += 5 * time.Second // RFC 8628 §3.5: and for every later poll
+		default:
+			return nil, "", err
+		}
+	}
+}
