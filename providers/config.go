@@ -1,10 +1,14 @@
 // Package providers has ready-made oauthlogin providers: OIDC for any
-// OpenID Connect issuer (discovery, full ID token validation) and OAuth2
-// for plain OAuth 2.0 providers described as data (endpoints, scopes and a
-// profile mapping).
+// OpenID Connect issuer (discovery, full ID token validation), OAuth2 for
+// plain OAuth 2.0 providers described as data (endpoints, scopes and a
+// profile mapping), and a catalogue of declared providers built on them
+// (GitHub, Google, Microsoft, Apple and about thirty more; see Catalog and
+// README.md), each with its quirks handled.
 //
 // Constructors take their settings as arguments and never read the
-// environment.
+// environment. Their HTTP client is Config.HTTPClient: tests point a
+// provider at a fake by giving it a client whose transport sends the
+// provider's real URLs to the fake.
 package providers
 
 import (
@@ -14,6 +18,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,6 +40,12 @@ type Config struct {
 	// AuthParams are extra authorization request parameters
 	// (access_type=offline, prompt=consent, ...).
 	AuthParams url.Values
+	// OfflineAccess asks the provider for a refresh token, the way that
+	// provider wants to be asked: an offline_access scope, Google's
+	// access_type=offline with prompt=consent, Dropbox's
+	// token_access_type=offline, and so on. Providers that always issue
+	// refresh tokens, or never do, ignore it.
+	OfflineAccess bool
 	// AuthStyle is how the client authenticates at the token endpoint; the
 	// default is what the provider advertises, else HTTP Basic.
 	AuthStyle oauth2.AuthStyle
@@ -110,6 +121,11 @@ func (b *base) AuthParams() url.Values { return b.authParams }
 // wrapping errors.ErrUnsupported when the provider has no revocation
 // endpoint.
 func (b *base) Revoke(ctx context.Context, token, hint string) error {
+	return b.revoke(ctx, token, hint, b.oauth.ClientSecret)
+}
+
+// revoke is Revoke with the client secret to authenticate with.
+func (b *base) revoke(ctx context.Context, token, hint, secret string) error {
 	if b.revokeURL == "" {
 		return fmt.Errorf("providers: %s: %w: no revocation endpoint", b.name, errors.ErrUnsupported)
 	}
@@ -119,8 +135,8 @@ func (b *base) Revoke(ctx context.Context, token, hint string) error {
 	}
 	if b.oauth.Endpoint.AuthStyle == oauth2.AuthStyleInParams {
 		form.Set("client_id", b.oauth.ClientID)
-		if b.oauth.ClientSecret != "" {
-			form.Set("client_secret", b.oauth.ClientSecret)
+		if secret != "" {
+			form.Set("client_secret", secret)
 		}
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.revokeURL, strings.NewReader(form.Encode()))
@@ -130,7 +146,7 @@ func (b *base) Revoke(ctx context.Context, token, hint string) error {
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	if b.oauth.Endpoint.AuthStyle != oauth2.AuthStyleInParams {
 		// RFC 6749 §2.3.1: form-encode id and secret before Basic.
-		req.SetBasicAuth(url.QueryEscape(b.oauth.ClientID), url.QueryEscape(b.oauth.ClientSecret))
+		req.SetBasicAuth(url.QueryEscape(b.oauth.ClientID), url.QueryEscape(secret))
 	}
 	resp, err := b.client.Do(req)
 	if err != nil {
@@ -166,4 +182,45 @@ func (b *base) getJSON(ctx context.Context, endpoint, accessToken string) ([]byt
 		return nil, fmt.Errorf("user info: status %d", resp.StatusCode)
 	}
 	return body, nil
+}
+
+// withDefaults applies a provider declaration's fixed and offline-access
+// extras to the host's cfg: it returns cfg with AuthParams merged (the
+// host's own values win) and Scopes set when the offline scopes must be
+// added to the host's replacement scopes, and the default scopes to use.
+func withDefaults(cfg Config, scopes []string, params url.Values, offScopes []string, offParams url.Values) (Config, []string) {
+	merged := url.Values{}
+	for k, vs := range params {
+		merged[k] = append([]string(nil), vs...)
+	}
+	if cfg.OfflineAccess {
+		for k, vs := range offParams {
+			merged[k] = append([]string(nil), vs...)
+		}
+	}
+	for k, vs := range cfg.AuthParams {
+		merged[k] = append([]string(nil), vs...)
+	}
+	if len(merged) == 0 {
+		merged = nil
+	}
+	cfg.AuthParams = merged
+	defaults := append([]string(nil), scopes...)
+	if cfg.OfflineAccess && len(offScopes) > 0 {
+		defaults = addScopes(defaults, offScopes)
+		if cfg.Scopes != nil {
+			cfg.Scopes = addScopes(append([]string(nil), cfg.Scopes...), offScopes)
+		}
+	}
+	return cfg, defaults
+}
+
+// addScopes appends the scopes of add that scopes lacks.
+func addScopes(scopes, add []string) []string {
+	for _, s := range add {
+		if !slices.Contains(scopes, s) {
+			scopes = append(scopes, s)
+		}
+	}
+	return scopes
 }

@@ -162,3 +162,31 @@ func exampleLogin(ctx context.Context, cfg oauth2.Config, nonce string) (*oauth2
 	}
 	return cfg.Exchange(ctx, page.Location.Query().Get("code"), oauth2.VerifierOption(verifier))
 }
+
+// The catalogue lists every ready provider with the settings it needs, so
+// that a host can build any of them from its configuration with one loop.
+func ExampleCatalog() {
+	for _, e := range providers.Catalog() {
+		if len(e.Settings) == 0 {
+			continue
+		}
+		var names []string
+		for _, s := range e.Settings {
+			names = append(names, s.Name)
+		}
+		fmt.Println(e.Name, names)
+	}
+	// Output:
+	// apple [team_id key_id private_key]
+	// auth0 [domain]
+	// authentik [domain application]
+	// gitlab [base_url]
+	// keycloak [base_url realm]
+	// microsoft [tenant]
+	// oidc [issuer]
+	// okta [domain]
+	// paypal [sandbox]
+	// salesforce [sandbox domain]
+	// tradeshift [sandbox]
+	// zoho [region]
+}

@@ -5,6 +5,8 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/url"
 	"slices"
 	"time"
 
@@ -28,10 +30,34 @@ type OIDCProvider struct {
 	verifier    *oidc.IDTokenVerifier
 	trusted     []string
 	now         func() time.Time
+
+	// Quirks, set only by this package's constructors.
+
+	// claims maps the verified ID token claims; default StandardClaims().
+	claims ProfileMapper
+	// checkIssuer replaces go-oidc's exact iss match (Microsoft's
+	// multi-tenant issuers); it gets iss and the raw claims.
+	checkIssuer func(iss string, claims []byte) error
+}
+
+// oidcOptions is an OpenID provider's declaration beyond its issuer.
+type oidcOptions struct {
+	scopes        []string // default scopes; nil means openid, email, profile
+	authParams    url.Values
+	offlineScopes []string
+	offlineParams url.Values
+	// noUserInfo skips the userinfo request: the ID token has the claims.
+	noUserInfo  bool
+	claims      ProfileMapper
+	checkIssuer func(iss string, claims []byte) error
+	// discovery, when set, replaces go-oidc's discovery (whose issuer must
+	// equal the issuer URL exactly).
+	discovery func(ctx context.Context, client *http.Client) (*oidc.Provider, discovery, error)
 }
 
 // discovery holds the discovery fields go-oidc does not expose.
 type discovery struct {
+	Issuer              string   `json:"issuer"`
 	RevocationEndpoint  string   `json:"revocation_endpoint"`
 	AuthMethods         []string `json:"token_endpoint_auth_methods_supported"`
 	IssParamSupported   bool     `json:"authorization_response_iss_parameter_supported"`
@@ -51,32 +77,63 @@ type discovery struct {
 // present, at_hash. It then reads the userinfo endpoint, whose sub must be
 // the ID token's.
 func OIDC(ctx context.Context, name, issuerURL string, cfg Config) (*OIDCProvider, error) {
+	return newOIDC(ctx, name, issuerURL, cfg, oidcOptions{offlineScopes: []string{"offline_access"}})
+}
+
+// newOIDC builds an OpenID provider from its declaration.
+func newOIDC(ctx context.Context, name, issuerURL string, cfg Config, o oidcOptions) (*OIDCProvider, error) {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = defaultClient()
 	}
 	cfg.HTTPClient = limited(cfg.HTTPClient)
-	op, err := oidc.NewProvider(oidc.ClientContext(ctx, cfg.HTTPClient), issuerURL)
-	if err != nil {
-		return nil, fmt.Errorf("providers: %s: discovery: %w", name, err)
+	var (
+		op  *oidc.Provider
+		d   discovery
+		err error
+	)
+	if o.discovery != nil {
+		op, d, err = o.discovery(oidc.ClientContext(ctx, cfg.HTTPClient), cfg.HTTPClient)
+	} else {
+		op, err = oidc.NewProvider(oidc.ClientContext(ctx, cfg.HTTPClient), issuerURL)
+		if err == nil {
+			err = op.Claims(&d)
+		}
 	}
-	var d discovery
-	if err := op.Claims(&d); err != nil {
+	if err != nil {
 		return nil, fmt.Errorf("providers: %s: discovery: %w", name, err)
 	}
 	ep := op.Endpoint()
 	ep.AuthStyle = authStyle(d.AuthMethods)
-	b, err := newBase(name, cfg, ep, []string{oidc.ScopeOpenID, "email", "profile"}, d.RevocationEndpoint)
+	scopes := o.scopes
+	if scopes == nil {
+		scopes = []string{oidc.ScopeOpenID, "email", "profile"}
+	}
+	cfg, scopes = withDefaults(cfg, scopes, o.authParams, o.offlineScopes, o.offlineParams)
+	b, err := newBase(name, cfg, ep, scopes, d.RevocationEndpoint)
 	if err != nil {
 		return nil, err
+	}
+	userInfo := op.UserInfoEndpoint()
+	if o.noUserInfo {
+		userInfo = ""
+	}
+	mapper := o.claims
+	if mapper == nil {
+		mapper = StandardClaims()
+	}
+	if d.Issuer != "" {
+		issuerURL = d.Issuer
 	}
 	return &OIDCProvider{
 		base:        b,
 		issuer:      issuerURL,
 		issInResp:   d.IssParamSupported,
-		userInfoURL: op.UserInfoEndpoint(),
-		verifier:    op.Verifier(&oidc.Config{ClientID: cfg.ClientID}),
+		userInfoURL: userInfo,
+		verifier:    op.Verifier(&oidc.Config{ClientID: cfg.ClientID, SkipIssuerCheck: o.checkIssuer != nil}),
 		trusted:     cfg.TrustedAudiences,
 		now:         time.Now,
+		claims:      mapper,
+		checkIssuer: o.checkIssuer,
 	}, nil
 }
 
@@ -116,7 +173,7 @@ func (p *OIDCProvider) Identify(ctx context.Context, tok *oauth2.Token, nonce st
 	if err := idt.Claims(&claims); err != nil {
 		return nil, fmt.Errorf("%w: %w", oauthlogin.ErrIDToken, err)
 	}
-	profile, err := StandardClaims().Profile(claims)
+	profile, err := p.claims.Profile(claims)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", oauthlogin.ErrIDToken, err)
 	}
@@ -188,6 +245,15 @@ func (p *OIDCProvider) VerifyIDToken(ctx context.Context, raw, nonce string) (*o
 	}
 	if err := idt.Claims(&extra); err != nil {
 		return nil, fmt.Errorf("%w: %w", oauthlogin.ErrIDToken, err)
+	}
+	if p.checkIssuer != nil {
+		var raw json.RawMessage
+		if err := idt.Claims(&raw); err != nil {
+			return nil, fmt.Errorf("%w: %w", oauthlogin.ErrIDToken, err)
+		}
+		if err := p.checkIssuer(idt.Issuer, raw); err != nil {
+			return nil, fmt.Errorf("%w: %w", oauthlogin.ErrIDToken, err)
+		}
 	}
 	switch {
 	case idt.Subject == "":

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/oauthlogin/oauthlogin"
@@ -23,9 +24,11 @@ type ProfileFunc func(raw []byte) (*oauthlogin.Profile, error)
 func (f ProfileFunc) Profile(raw []byte) (*oauthlogin.Profile, error) { return f(raw) }
 
 // Fields maps a JSON user document to a Profile by member names: a name
-// with dots ("data.id") walks into nested objects. An empty name leaves that
+// with dots ("data.id") walks into nested objects, and a number in it
+// indexes an array ("images.0.url"). An empty name leaves that
 // Profile field empty. Subject may be a JSON string or number; any other
-// type, or none, is an error. EmailVerified is true only for JSON true.
+// type, or none, is an error. EmailVerified is true only for JSON true, and
+// only with an address.
 type Fields struct {
 	Subject       string
 	Email         string
@@ -73,7 +76,7 @@ func (f Fields) Profile(raw []byte) (*oauthlogin.Profile, error) {
 		return nil, fmt.Errorf("providers: user document has an empty %q", f.Subject)
 	}
 	p.Email = str(lookup(doc, f.Email))
-	p.EmailVerified = lookup(doc, f.EmailVerified) == true
+	p.EmailVerified = p.Email != "" && lookup(doc, f.EmailVerified) == true
 	p.Name = str(lookup(doc, f.Name))
 	p.Username = str(lookup(doc, f.Username))
 	p.AvatarURL = str(lookup(doc, f.AvatarURL))
@@ -87,16 +90,72 @@ func lookup(doc map[string]any, path string) any {
 	}
 	var v any = doc
 	for part := range strings.SplitSeq(path, ".") {
-		obj, ok := v.(map[string]any)
-		if !ok {
+		switch node := v.(type) {
+		case map[string]any:
+			v = node[part]
+		case []any:
+			i, err := strconv.Atoi(part)
+			if err != nil || i < 0 || i >= len(node) {
+				return nil
+			}
+			v = node[i]
+		default:
 			return nil
 		}
-		v = obj[part]
 	}
 	return v
+}
+
+// Claim returns a member of a Profile's Raw document by a dotted path, as
+// Fields reads them: a string, bool, json.Number, map[string]any or []any,
+// or nil when it is absent or Raw is not a JSON object. Use it for what the
+// Profile's fields leave out, such as Google's "hd" (GoogleHostedDomain
+// reads that one).
+func Claim(p *oauthlogin.Profile, path string) any {
+	if p == nil || len(p.Raw) == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(p.Raw))
+	dec.UseNumber()
+	var doc map[string]any
+	if err := dec.Decode(&doc); err != nil {
+		return nil
+	}
+	return lookup(doc, path)
 }
 
 func str(v any) string {
 	s, _ := v.(string)
 	return s
+}
+
+// fieldsThen maps a document with f and then lets fix complete the
+// profile from the decoded document: for the one field a provider spells
+// in its own way (an avatar built from a hash, a name in two parts).
+func fieldsThen(f Fields, fix func(doc map[string]any, p *oauthlogin.Profile)) ProfileFunc {
+	return func(raw []byte) (*oauthlogin.Profile, error) {
+		p, err := f.Profile(raw)
+		if err != nil {
+			return nil, err
+		}
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		var doc map[string]any
+		if err := dec.Decode(&doc); err != nil {
+			return nil, err
+		}
+		fix(doc, p)
+		return p, nil
+	}
+}
+
+// joinName joins the non-empty parts of a name with spaces.
+func joinName(parts ...string) string {
+	var out []string
+	for _, s := range parts {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return strings.Join(out, " ")
 }

@@ -290,3 +290,27 @@ func FuzzFieldsProfile(f *testing.F) {
 		}
 	})
 }
+
+func TestFieldsArrayIndex(t *testing.T) {
+	f := providers.Fields{Subject: "id", AvatarURL: "images.1.url", Name: "names.5"}
+	p, err := f.Profile([]byte(`{"id":"s","images":[{"url":"a"},{"url":"b"}],"names":["x"]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.AvatarURL != "b" || p.Name != "" {
+		t.Errorf("AvatarURL %q Name %q, want b and none (out of range)", p.AvatarURL, p.Name)
+	}
+}
+
+func TestClaim(t *testing.T) {
+	p := &oauthlogin.Profile{Raw: []byte(`{"hd":"example.com","n":12345678901234567890,"a":{"b":[true]}}`)}
+	if providers.Claim(p, "hd") != "example.com" || providers.Claim(p, "a.b.0") != true {
+		t.Error("Claim did not read hd or a.b.0")
+	}
+	if n, ok := providers.Claim(p, "n").(json.Number); !ok || n.String() != "12345678901234567890" {
+		t.Errorf("Claim(n) = %v, want the exact json.Number", providers.Claim(p, "n"))
+	}
+	if providers.Claim(p, "missing") != nil || providers.Claim(nil, "hd") != nil || providers.Claim(&oauthlogin.Profile{Raw: []byte(`[1]`)}, "0") != nil {
+		t.Error("Claim of something absent is not nil")
+	}
+}

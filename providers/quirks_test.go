@@ -1,0 +1,170 @@
+package providers_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"testing"
+
+	"golang.org/x/oauth2"
+
+	"github.com/oauthlogin/oauthlogin"
+	"github.com/oauthlogin/oauthlogin/providers"
+)
+
+// authorizeQuery returns the query of the authorization request the fake
+// got.
+func authorizeQuery(t *testing.T, f *fake) url.Values {
+	t.Helper()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, r := range f.requests {
+		if same(r, f.fx.Authorize) {
+			return r.URL.Query()
+		}
+	}
+	t.Fatal("no authorization request")
+	return nil
+}
+
+func TestGitHubEmails(t *testing.T) {
+	user := oauthlogin.Profile{Subject: "583231", Name: "The Octocat", Username: "octocat", AvatarURL: "https://avatars.githubusercontent.com/u/583231?v=4"}
+	tests := []struct {
+		fixture  string
+		email    string
+		verified bool
+	}{
+		// /user has no public address: the primary verified one is used.
+		{"github", "octocat@example.com", true},
+		// The only address is unverified: it is kept, unverified.
+		{"github-unverified", "octocat@example.com", false},
+		// /user/emails refused (no user:email scope): the public address,
+		// unverified.
+		{"github-no-email-scope", "public@example.com", false},
+		// No address anywhere.
+		{"github-no-email", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.fixture, func(t *testing.T) {
+			t.Parallel()
+			got, a := runLogin(t, loginCase{entry: "github", fixture: tt.fixture})
+			want := user
+			want.Email, want.EmailVerified = tt.email, tt.verified
+			checkProfile(t, got, want)
+			if n := a.fake.hit("https://api.github.com/user/emails"); n != 1 {
+				t.Errorf("/user/emails requests = %d, want 1", n)
+			}
+		})
+	}
+}
+
+func TestGoogle(t *testing.T) {
+	got, a := runLogin(t, loginCase{entry: "google"})
+	if hd := providers.GoogleHostedDomain(got); hd != "example.com" {
+		t.Errorf("GoogleHostedDomain = %q, want example.com", hd)
+	}
+	if n := a.fake.hit("https://openidconnect.googleapis.com/v1/userinfo"); n != 0 {
+		t.Errorf("userinfo requests = %d, want none: the ID token has the claims", n)
+	}
+	q := authorizeQuery(t, a.fake)
+	if q.Has("access_type") || q.Has("prompt") {
+		t.Errorf("access_type=%q prompt=%q without OfflineAccess, want neither", q.Get("access_type"), q.Get("prompt"))
+	}
+	if providers.GoogleHostedDomain(&oauthlogin.Profile{Raw: []byte(`{"sub":"1"}`)}) != "" {
+		t.Error("GoogleHostedDomain of a personal account is not empty")
+	}
+	// With OfflineAccess the fixture requires access_type=offline and
+	// prompt=consent (TestCatalogLogin/google-offline).
+}
+
+func TestMicrosoftIssuerAndTenant(t *testing.T) {
+	tests := []struct {
+		fixture string
+		tenant  string
+	}{
+		// iss names another tenant than the token's tid.
+		{"microsoft-wrong-iss", "common"},
+		// A personal account (the consumers tenant) for "organizations".
+		{"microsoft-organizations-msa", "organizations"},
+		// A token from another tenant for a single-tenant app.
+		{"microsoft-tenant-other", "72f988bf-86f1-41af-91ab-2d7cd011db47"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.fixture, func(t *testing.T) {
+			t.Parallel()
+			f := newFake(t, loadFixture(t, tt.fixture))
+			a, err := newApp(t, f, "microsoft", providers.Settings{
+				Config: providers.Config{ClientID: fakeClientID, ClientSecret: fakeClientSecret},
+				Values: map[string]string{"tenant": tt.tenant},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, code := a.login(t, "microsoft"); code != oauthlogin.CodeIDToken {
+				t.Errorf("login: %q, want %s", code, oauthlogin.CodeIDToken)
+			}
+		})
+	}
+}
+
+func TestMicrosoftDiscoveryIssuer(t *testing.T) {
+	// A single-tenant app whose discovery names another tenant is refused
+	// at construction.
+	fx := loadFixture(t, "microsoft-tenant")
+	fx.DiscoveryURL = "https://login.microsoftonline.com/11111111-2222-3333-4444-555555555555/v2.0/.well-known/openid-configuration"
+	f := newFake(t, fx)
+	_, err := providers.Microsoft(t.Context(), "11111111-2222-3333-4444-555555555555",
+		providers.Config{ClientID: fakeClientID, HTTPClient: f.client()})
+	if err == nil {
+		t.Error("Microsoft accepted a discovery document for another tenant")
+	}
+}
+
+func TestXEmailOnlyWithScope(t *testing.T) {
+	got, a := runLogin(t, loginCase{entry: "x"})
+	if got.Email != "" || got.EmailVerified {
+		t.Errorf("Email %q verified %v without users.email, want none", got.Email, got.EmailVerified)
+	}
+	if q := authorizeQuery(t, a.fake); q.Get("code_challenge_method") != "S256" {
+		t.Error("X login without PKCE S256")
+	}
+}
+
+func TestFigmaRefreshEndpoint(t *testing.T) {
+	f := newFake(t, loadFixture(t, "figma"))
+	p, err := providers.Figma(providers.Config{ClientID: fakeClientID, ClientSecret: fakeClientSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := p.OAuth2Config()
+	tok, err := p.Refresh(contextWithClient(t.Context(), f.client()), &cfg, "rt-old")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.AccessToken != f.fx.AccessToken {
+		t.Errorf("AccessToken = %q", tok.AccessToken)
+	}
+	if n := f.hit("https://api.figma.com/v1/oauth/refresh"); n != 1 {
+		t.Errorf("refresh endpoint requests = %d, want 1", n)
+	}
+}
+
+func TestYammerNestedTokenRefresh(t *testing.T) {
+	f := newFake(t, loadFixture(t, "yammer"))
+	p, err := providers.Yammer(providers.Config{ClientID: fakeClientID, ClientSecret: fakeClientSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := p.OAuth2Config()
+	tok, err := p.Refresh(contextWithClient(t.Context(), f.client()), &cfg, "rt-old")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.AccessToken != f.fx.AccessToken || tok.Type() != "Bearer" {
+		t.Errorf("token %q type %q, want the nested token as a Bearer", tok.AccessToken, tok.Type())
+	}
+}
+
+func contextWithClient(ctx context.Context, c *http.Client) context.Context {
+	return context.WithValue(ctx, oauth2.HTTPClient, c)
+}
