@@ -11,9 +11,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
-
-	"golang.org/x/oauth2"
 
 	"github.com/oauthlogin/oauthlogin"
 	"github.com/oauthlogin/oauthlogin/providers"
@@ -31,14 +30,23 @@ type options struct {
 	// demoTokenTTL.
 	demo         bool
 	demoTokenTTL time.Duration
-	// Real providers, each registered when its client id is set.
-	github, google client
-	oidcIssuer     string
-	oidc           client
+	// getenv reads real providers' settings (see registerProviders); nil
+	// means none.
+	getenv func(string) string
 }
 
-// client is an app's credentials at a provider.
-type client struct{ id, secret string }
+// label is a provider's name as the pages show it.
+func label(name string) string {
+	switch name {
+	case "oidc":
+		return "OpenID Connect"
+	case "github":
+		return "GitHub"
+	case "x":
+		return "X"
+	}
+	return strings.ToUpper(name[:1]) + name[1:]
+}
 
 // provider is a registered provider as the pages show it.
 type provider struct {
@@ -91,7 +99,7 @@ func newApp(ctx context.Context, o options, log io.Writer) (*app, error) {
 		return nil, err
 	}
 	if len(a.providers) == 0 {
-		fmt.Fprintln(log, "no provider configured: set GITHUB_CLIENT_ID/GITHUB_CLIENT_SECRET, GOOGLE_CLIENT_ID/GOOGLE_CLIENT_SECRET or OIDC_ISSUER/OIDC_CLIENT_ID/OIDC_CLIENT_SECRET, or leave -demo on")
+		fmt.Fprintln(log, "no provider configured: set <PROVIDER>_CLIENT_ID and <PROVIDER>_CLIENT_SECRET (e.g. GITHUB_, GOOGLE_, or OIDC_ with OIDC_ISSUER), or leave -demo on")
 	}
 	a.handler = a.routes()
 	return a, nil
@@ -100,49 +108,33 @@ func newApp(ctx context.Context, o options, log io.Writer) (*app, error) {
 // registerProviders registers the real providers whose credentials o has,
 // then, unless switched off, the demo providers.
 func (a *app) registerProviders(ctx context.Context, o options, log io.Writer) error {
-	callback := func(name string) string { return o.baseURL + "/auth/" + name + "/callback" }
-	if o.github.id != "" {
-		p, err := providers.OAuth2("github", providers.Spec{
-			Endpoint: oauth2.Endpoint{
-				AuthURL:   "https://github.com/login/oauth/authorize",
-				TokenURL:  "https://github.com/login/oauth/access_token",
-				AuthStyle: oauth2.AuthStyleInParams,
-			},
-			UserInfoURL: "https://api.github.com/user",
-			Scopes:      []string{"read:user", "user:email"},
-			Profile:     providers.Fields{Subject: "id", Email: "email", Name: "name", Username: "login", AvatarURL: "avatar_url"},
-		}, providers.Config{ClientID: o.github.id, ClientSecret: o.github.secret})
-		if err != nil {
-			return err
-		}
-		if err := a.register(p, "GitHub", false); err != nil {
-			return err
-		}
-		fmt.Fprintf(log, "provider github (redirect URI %s)\n", callback("github"))
+	// Any provider of the catalogue whose client id is in the environment:
+	// <NAME>_CLIENT_ID, <NAME>_CLIENT_SECRET and <NAME>_<SETTING>.
+	getenv := o.getenv
+	if getenv == nil {
+		getenv = func(string) string { return "" }
 	}
-	if o.google.id != "" {
-		p, err := providers.OIDC(ctx, "google", "https://accounts.google.com", providers.Config{
-			ClientID: o.google.id, ClientSecret: o.google.secret,
-			// Ask for a refresh token, so that refreshing works with Google too.
-			AuthParams: url.Values{"access_type": {"offline"}, "prompt": {"consent"}},
-		})
+	for _, e := range providers.Catalog() {
+		prefix := strings.ToUpper(e.Name) + "_"
+		id := getenv(prefix + "CLIENT_ID")
+		if id == "" {
+			continue
+		}
+		s := providers.Settings{
+			Config: providers.Config{ClientID: id, ClientSecret: getenv(prefix + "CLIENT_SECRET"), OfflineAccess: true},
+			Values: map[string]string{},
+		}
+		for _, set := range e.Settings {
+			s.Values[set.Name] = getenv(prefix + strings.ToUpper(set.Name))
+		}
+		p, err := e.New(ctx, s)
 		if err != nil {
+			return fmt.Errorf("provider %s: %w", e.Name, err)
+		}
+		if err := a.register(p, label(e.Name), false); err != nil {
 			return err
 		}
-		if err := a.register(p, "Google", false); err != nil {
-			return err
-		}
-		fmt.Fprintf(log, "provider google (redirect URI %s)\n", callback("google"))
-	}
-	if o.oidcIssuer != "" {
-		p, err := providers.OIDC(ctx, "oidc", o.oidcIssuer, providers.Config{ClientID: o.oidc.id, ClientSecret: o.oidc.secret})
-		if err != nil {
-			return err
-		}
-		if err := a.register(p, "OpenID Connect", false); err != nil {
-			return err
-		}
-		fmt.Fprintf(log, "provider oidc: %s (redirect URI %s)\n", o.oidcIssuer, callback("oidc"))
+		fmt.Fprintf(log, "provider %s (redirect URI %s/auth/%s/callback)\n", e.Name, o.baseURL, e.Name)
 	}
 	if !o.demo {
 		return nil

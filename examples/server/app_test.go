@@ -86,7 +86,7 @@ func post(t *testing.T, b *oauthlogintest.Browser, target string, form url.Value
 func TestSignInAndOut(t *testing.T) {
 	idp := oauthlogintest.NewServer()
 	t.Cleanup(idp.Close)
-	app, _ := start(t, options{oidcIssuer: idp.URL, oidc: client{idp.ClientID, idp.ClientSecret}})
+	app, _ := start(t, options{getenv: oidcEnv(idp)})
 	b := oauthlogintest.NewBrowser()
 
 	profile, err := b.Visit(t.Context(), signInLink(t, b, app, "oidc"), nil)
@@ -122,7 +122,7 @@ func TestFailedSignInShowsCode(t *testing.T) {
 	idp := oauthlogintest.NewServer()
 	t.Cleanup(idp.Close)
 	idp.Behave(oauthlogintest.Behavior{AuthorizeError: "access_denied"})
-	app, _ := start(t, options{oidcIssuer: idp.URL, oidc: client{idp.ClientID, idp.ClientSecret}})
+	app, _ := start(t, options{getenv: oidcEnv(idp)})
 	b := oauthlogintest.NewBrowser()
 	page, err := b.Visit(t.Context(), signInLink(t, b, app, "oidc"), nil)
 	if err != nil {
@@ -392,8 +392,9 @@ func TestRun(t *testing.T) {
 	if err := run(context.Background(), []string{"-nope"}, getenv, io.Discard); err == nil {
 		t.Fatal("run accepted an unknown flag")
 	}
-	env["OIDC_ISSUER"] = "http://127.0.0.1:1" // nothing listens there
-	if err := run(context.Background(), []string{"-demo=false"}, getenv, io.Discard); err == nil {
+	env["OIDC_ISSUER"], env["OIDC_CLIENT_ID"] = "http://127.0.0.1:1", "client" // nothing listens there
+	log = &untilListening{}                                                    // should it start after all, it stops at once
+	if err := run(log.context(), []string{"-demo=false"}, getenv, log); err == nil {
 		t.Fatal("run started with an unreachable issuer")
 	}
 }
@@ -442,7 +443,7 @@ func TestEventsLogged(t *testing.T) {
 	t.Cleanup(idp.Close)
 	var log syncBuffer
 	srv := httptest.NewUnstartedServer(nil)
-	a, err := newApp(context.Background(), options{baseURL: "http://" + srv.Listener.Addr().String(), oidcIssuer: idp.URL, oidc: client{idp.ClientID, idp.ClientSecret}}, &log)
+	a, err := newApp(context.Background(), options{baseURL: "http://" + srv.Listener.Addr().String(), getenv: oidcEnv(idp)}, &log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -457,4 +458,10 @@ func TestEventsLogged(t *testing.T) {
 	if got := log.String(); !strings.Contains(got, "msg=event type=signup") || !strings.Contains(got, "provider=oidc") {
 		t.Fatalf("log has no sign-up event:\n%s", got)
 	}
+}
+
+// oidcEnv is the environment that registers idp as the "oidc" provider.
+func oidcEnv(idp *oauthlogintest.Server) func(string) string {
+	env := map[string]string{"OIDC_ISSUER": idp.URL, "OIDC_CLIENT_ID": idp.ClientID, "OIDC_CLIENT_SECRET": idp.ClientSecret}
+	return func(k string) string { return env[k] }
 }

@@ -9,15 +9,17 @@
 // token, unlink, sign out. The demo providers are for trying things out,
 // not for production; -demo=false turns them off.
 //
-// Real providers are registered when their credentials are in the
-// environment:
+// Any provider of package providers' catalogue is registered when its
+// credentials are in the environment, <NAME>_CLIENT_ID and
+// <NAME>_CLIENT_SECRET plus its settings as <NAME>_<SETTING>:
 //
-//	GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET               GitHub (OAuth 2.0)
-//	GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET               Google (OpenID Connect)
+//	GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET               GitHub
+//	GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET               Google
 //	OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET      any OpenID Connect issuer
+//	AUTH0_DOMAIN, AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET   Auth0, and so on
 //
-// Register BASE_URL/auth/{github,google,oidc}/callback as the redirect URI
-// at the provider. Flags: -addr (env ADDR, default 127.0.0.1:8080),
+// Register BASE_URL/auth/<name>/callback as the redirect URI at the
+// provider. Flags: -addr (env ADDR, default 127.0.0.1:8080),
 // -base-url (env BASE_URL, default http://localhost:8080), -demo (default
 // true) and -demo-token-ttl (how long the demo providers' access tokens
 // last, default 2m, so that refreshing can be seen at work).
@@ -49,12 +51,7 @@ func main() {
 func run(ctx context.Context, args []string, getenv func(string) string, log io.Writer) error {
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	fs.SetOutput(log)
-	o := options{
-		github:     client{getenv("GITHUB_CLIENT_ID"), getenv("GITHUB_CLIENT_SECRET")},
-		google:     client{getenv("GOOGLE_CLIENT_ID"), getenv("GOOGLE_CLIENT_SECRET")},
-		oidcIssuer: getenv("OIDC_ISSUER"),
-		oidc:       client{getenv("OIDC_CLIENT_ID"), getenv("OIDC_CLIENT_SECRET")},
-	}
+	o := options{getenv: getenv}
 	addr := fs.String("addr", envOr(getenv, "ADDR", "127.0.0.1:8080"), "listen address")
 	fs.StringVar(&o.baseURL, "base-url", envOr(getenv, "BASE_URL", "http://localhost:8080"), "external URL of this server")
 	fs.BoolVar(&o.demo, "demo", true, "run the in-process demo providers (not for production)")
