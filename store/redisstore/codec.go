@@ -28,6 +28,14 @@ func (w *writer) bytes(b []byte) {
 	*w = append(*w, b...)
 }
 
+func (w *writer) bool(b bool) {
+	if b {
+		*w = append(*w, 1)
+	} else {
+		*w = append(*w, 0)
+	}
+}
+
 func (w *writer) time(t time.Time) {
 	*w = binary.AppendVarint(*w, t.Unix())
 	*w = binary.AppendUvarint(*w, uint64(t.Nanosecond()))
@@ -79,6 +87,16 @@ func (r *reader) bytes() []byte {
 	return v // r.b is the reader's own copy of the record
 }
 
+func (r *reader) bool() bool {
+	if len(r.b) == 0 || r.b[0] > 1 {
+		r.bad = true
+		return false
+	}
+	v := r.b[0] == 1
+	r.b = r.b[1:]
+	return v
+}
+
 func (r *reader) time() time.Time {
 	sec, n := binary.Varint(r.b)
 	if n <= 0 {
@@ -113,6 +131,7 @@ func encodeSession(v *oauthlogin.Session) []byte {
 	w.time(v.ProviderAccessTokenExpiry)
 	w.bytes(v.ProviderTokens)
 	w.time(v.Created)
+	w.bool(v.Pending)
 	w.time(v.Expires)
 	w.str(v.IP)
 	w.str(v.UserAgent)
@@ -129,6 +148,7 @@ func decodeSession(id, data string, lastSeen time.Time) (*oauthlogin.Session, er
 	v.ProviderAccessTokenExpiry = r.time()
 	v.ProviderTokens = r.bytes()
 	v.Created = r.time()
+	v.Pending = r.bool()
 	v.Expires = r.time()
 	v.IP = r.str()
 	v.UserAgent = r.str()

@@ -94,7 +94,7 @@ func New(rdb redis.UniversalClient, opts Options) *Store {
 
 // Keys. No key kind's infix is a prefix of another's, so ids, user ids and
 // emails of any content cannot make two kinds collide.
-func (s *Store) sessionKey(id string) string       { return s.prefix + "s:" + id }
+func (s *Store) sessionKey(id string) string        { return s.prefix + "s:" + id }
 func (s *Store) userSessionsKey(user string) string { return s.prefix + "us:" + user }
 func (s *Store) identityKey(id string) string       { return s.prefix + "i:" + id }
 func (s *Store) userIdentitiesKey(u string) string  { return s.prefix + "ui:" + u }
@@ -146,10 +146,9 @@ local now = tonumber(ARGV[7])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
 if exp > now then
 	redis.call('ZADD', KEYS[2], exp, ARGV[5])
-	local ttl = redis.call('PTTL', KEYS[2])
-	if ttl >= 0 and ttl < exp - now then
-		redis.call('PEXPIREAT', KEYS[2], exp)
-	elseif ttl == -1 then
+	-- The index lives as long as its longest-lived session (PTTL is -1
+	-- for a new index, without a TTL yet).
+	if redis.call('PTTL', KEYS[2]) < exp - now then
 		redis.call('PEXPIREAT', KEYS[2], exp)
 	end
 else
@@ -158,7 +157,10 @@ end
 return 1
 `)
 
-// Session implements oauthlogin.SessionStore.
+// Session implements oauthlogin.SessionStore: a session that does not
+// exist or whose Expires has passed (by this process's clock; Redis also
+// drops the record at Expires) is (nil, ErrNotFound); the caller owns the
+// result.
 func (s *Store) Session(ctx context.Context, id string) (*oauthlogin.Session, error) {
 	vals, err := s.rdb.HMGet(ctx, s.sessionKey(id), "v", "l").Result()
 	if err != nil {
@@ -214,7 +216,8 @@ end
 return 1
 `)
 
-// DeleteSession implements oauthlogin.SessionStore.
+// DeleteSession implements oauthlogin.SessionStore: it removes the session
+// and its user index entry; a missing session is not an error.
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	if err := deleteSessionScript.Run(ctx, s.rdb, []string{s.sessionKey(id)}, s.prefix+"us:", id).Err(); err != nil {
 		return storeError("delete session", err)
@@ -262,8 +265,9 @@ end
 return out
 `)
 
-// UserSessions implements oauthlogin.SessionStore. Reading prunes the
-// user's index of sessions that have expired or gone.
+// UserSessions implements oauthlogin.SessionStore: the user's unexpired
+// sessions, oldest first (by Created, then ID), an empty slice for none.
+// Reading prunes the user's index of sessions that have expired or gone.
 func (s *Store) UserSessions(ctx context.Context, userID string) ([]*oauthlogin.Session, error) {
 	now := s.now()
 	res, err := userSessionsScript.Run(ctx, s.rdb, []string{s.userSessionsKey(userID)},
@@ -302,7 +306,8 @@ redis.call('DEL', KEYS[1])
 return 1
 `)
 
-// DeleteUserSessions implements oauthlogin.SessionStore.
+// DeleteUserSessions implements oauthlogin.SessionStore: it removes every
+// session of the user, and the user's index, in one script.
 func (s *Store) DeleteUserSessions(ctx context.Context, userID string) error {
 	err := deleteUserSessionsScript.Run(ctx, s.rdb, []string{s.userSessionsKey(userID)}, s.prefix+"s:", userID).Err()
 	if err != nil {
@@ -403,7 +408,9 @@ end
 return {id, r[1], r[2]}
 `)
 
-// Identity implements oauthlogin.IdentityStore.
+// Identity implements oauthlogin.IdentityStore: the identity of the
+// provider account (issuer, subject), or (nil, ErrNotFound); one round
+// trip through the account index.
 func (s *Store) Identity(ctx context.Context, issuer, subject string) (*oauthlogin.Identity, error) {
 	res, err := identityScript.Run(ctx, s.rdb, []string{s.accountKey(issuer, subject)}, s.prefix+"i:").Slice()
 	if errors.Is(err, redis.Nil) {
@@ -469,12 +476,15 @@ func (s *Store) identitySet(ctx context.Context, op, key string) ([]*oauthlogin.
 	return list, nil
 }
 
-// UserIdentities implements oauthlogin.IdentityStore.
+// UserIdentities implements oauthlogin.IdentityStore: the user's
+// identities, oldest first (by Created, then ID); an empty slice for none.
 func (s *Store) UserIdentities(ctx context.Context, userID string) ([]*oauthlogin.Identity, error) {
 	return s.identitySet(ctx, "user identities", s.userIdentitiesKey(userID))
 }
 
-// IdentitiesByEmail implements oauthlogin.IdentityStore.
+// IdentitiesByEmail implements oauthlogin.IdentityStore: the identities
+// whose VerifiedEmail is exactly email, oldest first; an empty slice for
+// none (and for "").
 func (s *Store) IdentitiesByEmail(ctx context.Context, email string) ([]*oauthlogin.Identity, error) {
 	if email == "" {
 		return []*oauthlogin.Identity{}, nil

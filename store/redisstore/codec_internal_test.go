@@ -1,0 +1,53 @@
+package redisstore
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/oauthlogin/oauthlogin"
+)
+
+// The codec lists fields by hand: a field added to Session or Identity
+// must be added to it, or it would be silently lost. This test notices.
+func TestCodecCoversEveryField(t *testing.T) {
+	if n := reflect.TypeFor[oauthlogin.Session]().NumField(); n != 13 {
+		t.Errorf("oauthlogin.Session has %d fields, the codec knows 13: update encodeSession and decodeSession", n)
+	}
+	if n := reflect.TypeFor[oauthlogin.Identity]().NumField(); n != 11 {
+		t.Errorf("oauthlogin.Identity has %d fields, the codec knows 11: update the identity codec", n)
+	}
+}
+
+func TestCodecRoundTrip(t *testing.T) {
+	now := time.Now()
+	s := &oauthlogin.Session{ID: "id", UserID: "u", IdentityID: "i", Provider: "p", ProviderUID: "sub",
+		ProviderAccessTokenExpiry: now.Add(time.Hour), ProviderTokens: []byte{1, 2, 3}, Created: now,
+		Pending: true, Expires: now.Add(2 * time.Hour), IP: "::1", UserAgent: "ua"}
+	got, err := decodeSession("id", string(encodeSession(s)), time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.LastSeen = time.Time{}
+	if !got.Created.Equal(s.Created) || !got.Expires.Equal(s.Expires) || !got.ProviderAccessTokenExpiry.Equal(s.ProviderAccessTokenExpiry) {
+		t.Fatalf("times: %+v", got)
+	}
+	got.Created, got.Expires, got.ProviderAccessTokenExpiry = s.Created, s.Expires, s.ProviderAccessTokenExpiry
+	if !reflect.DeepEqual(got, s) {
+		t.Fatalf("round trip: %+v, want %+v", got, s)
+	}
+	if !got.LastSeen.IsZero() {
+		t.Fatal("zero time did not survive")
+	}
+	for i := range len(encodeSession(s)) {
+		if _, err := decodeSession("id", string(encodeSession(s)[:i]), time.Time{}); err == nil {
+			t.Fatalf("a record cut at %d bytes decoded", i)
+		}
+	}
+	id := &oauthlogin.Identity{ID: "x", UserID: "u", Issuer: "iss", Provider: "p", ProviderUID: "sub", ProviderEmail: "a@b",
+		VerifiedEmail: "a@b", ProviderAccessTokenExpiry: now.UTC(), ProviderTokens: []byte{9}, Created: now.UTC(), Updated: now.UTC()}
+	gotID, err := decodeIdentity("x", string(encodeIdentityFixed(id)), string(encodeIdentityMutable(id)))
+	if err != nil || !reflect.DeepEqual(gotID, id) {
+		t.Fatalf("identity round trip: %+v, %v", gotID, err)
+	}
+}

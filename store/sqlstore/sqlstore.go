@@ -1,0 +1,479 @@
+// Package sqlstore keeps oauthlogin's sessions, identities and one-time
+// keys in PostgreSQL (through pgx) or SQLite (through database/sql), and
+// is a Locker.
+//
+// One package serves both: the schema and the queries are written once,
+// and differ only where the dialects do (column types, placeholders, how
+// DeleteIdentity and Lock are made atomic). The package imports no SQLite
+// driver; open the *sql.DB with the one you choose (modernc.org/sqlite,
+// pure Go, is the one tested).
+//
+// The schema is created and upgraded by Migrate, which records the
+// versions it applied in oauthlogin_schema_migrations; run it at start-up
+// (it is safe to run from several instances at once). Tables:
+// oauthlogin_sessions, oauthlogin_identities (UNIQUE on issuer and
+// subject, so that one provider account can never be linked twice, whatever
+// the callers do), oauthlogin_one_time and, on SQLite, oauthlogin_locks.
+// Expired sessions and one-time keys are invisible at once but stay on disk
+// until Purge removes them: call it every so often (hourly, say).
+//
+// Times are stored as Unix microseconds (BIGINT), as precise as
+// PostgreSQL's own timestamps. Provider tokens arrive sealed (AES-GCM) from
+// the Manager and are stored as opaque bytes; the session's own token is
+// never stored, only its SHA-256 (Session.ID).
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/oauthlogin/oauthlogin"
+)
+
+// Options configures a Store.
+type Options struct {
+	// Schema is the PostgreSQL schema that holds the tables; Migrate
+	// creates it when missing. Empty means the connection's search_path.
+	// Advisory lock keys include it, so stores in different schemas of one
+	// database never share a lock. SQLite ignores it.
+	Schema string
+	// LockPoll is the longest pause between two attempts of Lock to take a
+	// held lock; default 50ms. The first pauses are shorter.
+	LockPoll time.Duration
+	// DetachedTimeout bounds the single attempt that Lock makes with a
+	// context that is already done (a try-lock) and the release that
+	// unlock makes with one; default 2s.
+	DetachedTimeout time.Duration
+}
+
+type dialect int
+
+const (
+	postgres dialect = iota
+	sqlite
+)
+
+// Store is an oauthlogin.SessionStore, IdentityStore, OneTimeStore and
+// Locker on PostgreSQL or SQLite. It is safe for concurrent use by any
+// number of goroutines and, on PostgreSQL, app instances. Create it with
+// NewPostgres or NewSQLite, then call Migrate.
+type Store struct {
+	dialect         dialect
+	pool            *pgxpool.Pool
+	db              *sql.DB
+	q               querier
+	schema          string
+	lockPoll        time.Duration
+	detachedTimeout time.Duration
+	now             func() time.Time
+	sql             queries
+}
+
+var (
+	_ oauthlogin.SessionStore  = (*Store)(nil)
+	_ oauthlogin.IdentityStore = (*Store)(nil)
+	_ oauthlogin.OneTimeStore  = (*Store)(nil)
+	_ oauthlogin.Locker        = (*Store)(nil)
+)
+
+// NewPostgres returns a Store on a PostgreSQL pool. Each lock held through
+// Lock occupies one of the pool's connections for its life (an advisory
+// lock belongs to a connection), so size the pool for the concurrent
+// refreshes as well as the queries. The store does not close the pool.
+func NewPostgres(pool *pgxpool.Pool, opts Options) *Store {
+	s := newStore(postgres, opts)
+	s.pool, s.q = pool, pgQ{pool}
+	return s
+}
+
+// NewSQLite returns a Store on an SQLite database opened with database/sql.
+// Several connections write to it, so open it with a busy timeout and,
+// for concurrent readers, the WAL journal; with modernc.org/sqlite:
+//
+//	sql.Open("sqlite", "file:app.db?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
+//
+// Every write is a single statement, atomic in SQLite, so no transaction
+// mode is needed. The store is then sound for one process with any
+// number of connections, and for several processes sharing the file on
+// one host (SQLite's own file locking serializes their writes); it is not
+// meant for a file on a network share. The store does not close db.
+func NewSQLite(db *sql.DB, opts Options) *Store {
+	opts.Schema = ""
+	s := newStore(sqlite, opts)
+	s.db, s.q = db, stdQ{db}
+	return s
+}
+
+func newStore(d dialect, opts Options) *Store {
+	s := &Store{
+		dialect:         d,
+		schema:          opts.Schema,
+		lockPoll:        opts.LockPoll,
+		detachedTimeout: opts.DetachedTimeout,
+		now:             time.Now,
+	}
+	if s.lockPoll <= 0 {
+		s.lockPoll = 50 * time.Millisecond
+	}
+	if s.detachedTimeout <= 0 {
+		s.detachedTimeout = 2 * time.Second
+	}
+	s.sql = s.buildQueries()
+	return s
+}
+
+// table returns the quoted, schema-qualified name of one of the store's
+// tables.
+func (s *Store) table(name string) string {
+	name = "oauthlogin_" + name
+	if s.schema != "" {
+		return pgx.Identifier{s.schema, name}.Sanitize()
+	}
+	return pgx.Identifier{name}.Sanitize()
+}
+
+// rewrite fills in the table names of a query written with {table}
+// markers and PostgreSQL's $n placeholders, and for SQLite turns $n into
+// its ?n.
+func (s *Store) rewrite(q string) string {
+	for _, t := range []string{"sessions", "identities", "one_time", "locks", "schema_migrations"} {
+		q = strings.ReplaceAll(q, "{"+t+"}", s.table(t))
+	}
+	if s.dialect == sqlite {
+		q = strings.ReplaceAll(q, "$", "?")
+	}
+	return q
+}
+
+const (
+	sessionColumns  = "user_id, identity_id, provider, provider_uid, provider_access_token_expiry, provider_tokens, created, last_seen, pending, expires, ip, user_agent"
+	identityColumns = "id, user_id, issuer, provider, subject, provider_email, verified_email, provider_access_token_expiry, provider_tokens, created, updated"
+)
+
+// queries are the store's statements, rewritten once for its dialect and
+// tables.
+type queries struct {
+	session, saveSession, deleteSession, touchSession, userSessions, deleteUserSessions string
+	consume                                                                             string
+	identity, createIdentity, updateIdentity, userIdentities, identitiesByEmail         string
+	lockIdentities, deleteIdentity, deleteLastSafe, identityOwned                       string
+	lock, unlock                                                                        string
+}
+
+func (s *Store) buildQueries() queries {
+	r := s.rewrite
+	return queries{
+		session: r(`SELECT ` + sessionColumns + ` FROM {sessions} WHERE id = $1 AND expires > $2`),
+		saveSession: r(`INSERT INTO {sessions} (id, ` + sessionColumns + `)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+			ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, identity_id = excluded.identity_id,
+				provider = excluded.provider, provider_uid = excluded.provider_uid,
+				provider_access_token_expiry = excluded.provider_access_token_expiry,
+				provider_tokens = excluded.provider_tokens, created = excluded.created,
+				last_seen = excluded.last_seen, pending = excluded.pending, expires = excluded.expires,
+				ip = excluded.ip, user_agent = excluded.user_agent`),
+		deleteSession:      r(`DELETE FROM {sessions} WHERE id = $1`),
+		touchSession:       r(`UPDATE {sessions} SET last_seen = $2 WHERE id = $1 AND expires > $3`),
+		userSessions:       r(`SELECT id, ` + sessionColumns + ` FROM {sessions} WHERE user_id = $1 AND expires > $2 ORDER BY created, id`),
+		deleteUserSessions: r(`DELETE FROM {sessions} WHERE user_id = $1`),
+
+		// A mark that has expired is replaced; one that has not makes the
+		// statement change nothing (0 rows): already used.
+		consume: r(`INSERT INTO {one_time} AS o (key, expires) VALUES ($1, $2)
+			ON CONFLICT (key) DO UPDATE SET expires = excluded.expires WHERE o.expires <= $3`),
+
+		identity: r(`SELECT ` + identityColumns + ` FROM {identities} WHERE issuer = $1 AND subject = $2`),
+		createIdentity: r(`INSERT INTO {identities} (` + identityColumns + `)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING`),
+		updateIdentity: r(`UPDATE {identities} SET provider_email = $2, verified_email = $3,
+			provider_access_token_expiry = $4, provider_tokens = $5, updated = $6 WHERE id = $1`),
+		userIdentities:    r(`SELECT ` + identityColumns + ` FROM {identities} WHERE user_id = $1 ORDER BY created, id`),
+		identitiesByEmail: r(`SELECT ` + identityColumns + ` FROM {identities} WHERE verified_email = $1 ORDER BY created, id`),
+
+		// PostgreSQL: lock the user's identities (in id order, so that
+		// concurrent deleters cannot deadlock), count, delete.
+		lockIdentities: r(`SELECT id FROM {identities} WHERE user_id = $1 ORDER BY id FOR UPDATE`),
+		deleteIdentity: r(`DELETE FROM {identities} WHERE id = $1 AND user_id = $2`),
+		// SQLite: one statement, atomic since SQLite runs one writer at a
+		// time; when it deletes nothing, identityOwned tells why.
+		deleteLastSafe: r(`DELETE FROM {identities} WHERE id = $1 AND user_id = $2
+			AND (SELECT count(*) FROM {identities} WHERE user_id = $2) > 1`),
+		identityOwned: r(`SELECT count(*) FROM {identities} WHERE id = $1 AND user_id = $2`),
+
+		lock: r(`INSERT INTO {locks} AS l (name, token, expires) VALUES ($1, $2, $3)
+			ON CONFLICT (name) DO UPDATE SET token = excluded.token, expires = excluded.expires WHERE l.expires <= $4`),
+		unlock: r(`DELETE FROM {locks} WHERE name = $1 AND token = $2`),
+	}
+}
+
+// micros is t as stored: Unix microseconds. The zero time fits.
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }
+
+func storeError(op string, err error) error {
+	return fmt.Errorf("sqlstore: %s: %w", op, err)
+}
+
+// Session implements oauthlogin.SessionStore: a session that does not
+// exist or whose Expires has passed is (nil, ErrNotFound); the caller owns
+// the result.
+func (s *Store) Session(ctx context.Context, id string) (*oauthlogin.Session, error) {
+	v, err := scanSession(s.q.queryRow(ctx, s.sql.session, id, micros(s.now())), id)
+	if errNoRows(err) {
+		return nil, oauthlogin.ErrNotFound
+	}
+	if err != nil {
+		return nil, storeError("get session", err)
+	}
+	return v, nil
+}
+
+// scanSession reads sessionColumns, or "id, " and sessionColumns when id
+// is "".
+func scanSession(row scanner, id string) (*oauthlogin.Session, error) {
+	v := &oauthlogin.Session{ID: id}
+	var expiry, created, lastSeen, expires int64
+	dest := []any{&v.UserID, &v.IdentityID, &v.Provider, &v.ProviderUID, &expiry, &v.ProviderTokens,
+		&created, &lastSeen, &v.Pending, &expires, &v.IP, &v.UserAgent}
+	if id == "" {
+		dest = append([]any{&v.ID}, dest...)
+	}
+	if err := row.Scan(dest...); err != nil {
+		return nil, err
+	}
+	v.ProviderAccessTokenExpiry, v.Created, v.LastSeen, v.Expires = fromMicros(expiry), fromMicros(created), fromMicros(lastSeen), fromMicros(expires)
+	return v, nil
+}
+
+// SaveSession implements oauthlogin.SessionStore: it creates or replaces
+// the session with v.ID in one upsert, keeping no reference to v.
+func (s *Store) SaveSession(ctx context.Context, v *oauthlogin.Session) error {
+	_, err := s.q.exec(ctx, s.sql.saveSession, v.ID, v.UserID, v.IdentityID, v.Provider, v.ProviderUID,
+		micros(v.ProviderAccessTokenExpiry), v.ProviderTokens, micros(v.Created), micros(v.LastSeen),
+		v.Pending, micros(v.Expires), v.IP, v.UserAgent)
+	if err != nil {
+		return storeError("save session", err)
+	}
+	return nil
+}
+
+// DeleteSession implements oauthlogin.SessionStore; a missing session is
+// not an error.
+func (s *Store) DeleteSession(ctx context.Context, id string) error {
+	if _, err := s.q.exec(ctx, s.sql.deleteSession, id); err != nil {
+		return storeError("delete session", err)
+	}
+	return nil
+}
+
+// TouchSession implements oauthlogin.SessionStore: it updates last_seen
+// alone, so a concurrent SaveSession's tokens stay; a missing or expired
+// session is ErrNotFound.
+func (s *Store) TouchSession(ctx context.Context, id string, lastSeen time.Time) error {
+	n, err := s.q.exec(ctx, s.sql.touchSession, id, micros(lastSeen), micros(s.now()))
+	if err != nil {
+		return storeError("touch session", err)
+	}
+	if n == 0 {
+		return oauthlogin.ErrNotFound
+	}
+	return nil
+}
+
+// UserSessions implements oauthlogin.SessionStore: the user's unexpired
+// sessions, oldest first (by Created, then ID), an empty slice for none.
+func (s *Store) UserSessions(ctx context.Context, userID string) ([]*oauthlogin.Session, error) {
+	rows, err := s.q.query(ctx, s.sql.userSessions, userID, micros(s.now()))
+	if err != nil {
+		return nil, storeError("user sessions", err)
+	}
+	defer rows.Close()
+	out := []*oauthlogin.Session{}
+	for rows.Next() {
+		v, err := scanSession(rows, "")
+		if err != nil {
+			return nil, storeError("user sessions", err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, storeError("user sessions", err)
+	}
+	return out, nil
+}
+
+// DeleteUserSessions implements oauthlogin.SessionStore: one DELETE of
+// every session of the user.
+func (s *Store) DeleteUserSessions(ctx context.Context, userID string) error {
+	if _, err := s.q.exec(ctx, s.sql.deleteUserSessions, userID); err != nil {
+		return storeError("delete user sessions", err)
+	}
+	return nil
+}
+
+// Consume implements oauthlogin.OneTimeStore with one INSERT ... ON
+// CONFLICT that replaces only an expired mark.
+func (s *Store) Consume(ctx context.Context, key string, expires time.Time) error {
+	n, err := s.q.exec(ctx, s.sql.consume, key, micros(expires), micros(s.now()))
+	if err != nil {
+		return storeError("consume", err)
+	}
+	if n == 0 {
+		return oauthlogin.ErrAlreadyUsed
+	}
+	return nil
+}
+
+func scanIdentity(row scanner) (*oauthlogin.Identity, error) {
+	v := &oauthlogin.Identity{}
+	var expiry, created, updated int64
+	if err := row.Scan(&v.ID, &v.UserID, &v.Issuer, &v.Provider, &v.ProviderUID, &v.ProviderEmail, &v.VerifiedEmail,
+		&expiry, &v.ProviderTokens, &created, &updated); err != nil {
+		return nil, err
+	}
+	v.ProviderAccessTokenExpiry, v.Created, v.Updated = fromMicros(expiry), fromMicros(created), fromMicros(updated)
+	return v, nil
+}
+
+// Identity implements oauthlogin.IdentityStore: the identity of the
+// provider account (issuer, subject), or (nil, ErrNotFound).
+func (s *Store) Identity(ctx context.Context, issuer, subject string) (*oauthlogin.Identity, error) {
+	v, err := scanIdentity(s.q.queryRow(ctx, s.sql.identity, issuer, subject))
+	if errNoRows(err) {
+		return nil, oauthlogin.ErrNotFound
+	}
+	if err != nil {
+		return nil, storeError("get identity", err)
+	}
+	return v, nil
+}
+
+// CreateIdentity implements oauthlogin.IdentityStore. The table's UNIQUE
+// (issuer, subject) constraint decides between concurrent creators; an ID
+// already in use is ErrIdentityExists too.
+func (s *Store) CreateIdentity(ctx context.Context, v *oauthlogin.Identity) error {
+	n, err := s.q.exec(ctx, s.sql.createIdentity, v.ID, v.UserID, v.Issuer, v.Provider, v.ProviderUID,
+		v.ProviderEmail, v.VerifiedEmail, micros(v.ProviderAccessTokenExpiry), v.ProviderTokens,
+		micros(v.Created), micros(v.Updated))
+	if err != nil {
+		return storeError("create identity", err)
+	}
+	if n == 0 {
+		return oauthlogin.ErrIdentityExists
+	}
+	return nil
+}
+
+// UpdateIdentity implements oauthlogin.IdentityStore: it writes only the
+// emails, the tokens, their expiry and Updated.
+func (s *Store) UpdateIdentity(ctx context.Context, v *oauthlogin.Identity) error {
+	n, err := s.q.exec(ctx, s.sql.updateIdentity, v.ID, v.ProviderEmail, v.VerifiedEmail,
+		micros(v.ProviderAccessTokenExpiry), v.ProviderTokens, micros(v.Updated))
+	if err != nil {
+		return storeError("update identity", err)
+	}
+	if n == 0 {
+		return oauthlogin.ErrNotFound
+	}
+	return nil
+}
+
+func (s *Store) identities(ctx context.Context, op, q, arg string) ([]*oauthlogin.Identity, error) {
+	rows, err := s.q.query(ctx, q, arg)
+	if err != nil {
+		return nil, storeError(op, err)
+	}
+	defer rows.Close()
+	out := []*oauthlogin.Identity{}
+	for rows.Next() {
+		v, err := scanIdentity(rows)
+		if err != nil {
+			return nil, storeError(op, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, storeError(op, err)
+	}
+	return out, nil
+}
+
+// UserIdentities implements oauthlogin.IdentityStore: the user's
+// identities, oldest first (by Created, then ID); an empty slice for none.
+func (s *Store) UserIdentities(ctx context.Context, userID string) ([]*oauthlogin.Identity, error) {
+	return s.identities(ctx, "user identities", s.sql.userIdentities, userID)
+}
+
+// IdentitiesByEmail implements oauthlogin.IdentityStore: the identities
+// whose VerifiedEmail is exactly email, oldest first; an empty slice for
+// none (and for "").
+func (s *Store) IdentitiesByEmail(ctx context.Context, email string) ([]*oauthlogin.Identity, error) {
+	if email == "" {
+		return []*oauthlogin.Identity{}, nil
+	}
+	return s.identities(ctx, "identities by email", s.sql.identitiesByEmail, email)
+}
+
+// DeleteIdentity implements oauthlogin.IdentityStore. On PostgreSQL it is
+// a transaction that first locks all the user's identity rows, so that
+// concurrent deletes of one user's identities run one after the other; on
+// SQLite it is one conditional DELETE.
+func (s *Store) DeleteIdentity(ctx context.Context, userID, id string) error {
+	if s.dialect == sqlite {
+		return s.deleteIdentitySQLite(ctx, userID, id)
+	}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, s.sql.lockIdentities, userID)
+		if err != nil {
+			return err
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		found := false
+		for _, x := range ids {
+			found = found || x == id
+		}
+		switch {
+		case !found:
+			return oauthlogin.ErrNotFound
+		case len(ids) == 1:
+			return oauthlogin.ErrLastIdentity
+		}
+		_, err = tx.Exec(ctx, s.sql.deleteIdentity, id, userID)
+		return err
+	})
+	if errors.Is(err, oauthlogin.ErrNotFound) || errors.Is(err, oauthlogin.ErrLastIdentity) {
+		return err
+	}
+	if err != nil {
+		return storeError("delete identity", err)
+	}
+	return nil
+}
+
+func (s *Store) deleteIdentitySQLite(ctx context.Context, userID, id string) error {
+	n, err := s.q.exec(ctx, s.sql.deleteLastSafe, id, userID)
+	if err != nil {
+		return storeError("delete identity", err)
+	}
+	if n == 1 {
+		return nil
+	}
+	var owned int
+	if err := s.q.queryRow(ctx, s.sql.identityOwned, id, userID).Scan(&owned); err != nil {
+		return storeError("delete identity", err)
+	}
+	if owned == 0 {
+		return oauthlogin.ErrNotFound
+	}
+	return oauthlogin.ErrLastIdentity
+}
