@@ -14,7 +14,10 @@ type Locker interface {
 	// until ctx ends (then it returns ctx's error). A free lock is taken
 	// even with a context that is done, so such a context makes a try-lock.
 	// A holder that never unlocks (a crashed instance) loses the lock after
-	// ttl. unlock releases the lock only if this caller still holds it.
+	// ttl. unlock releases the lock only if this caller still holds it; it
+	// releases it even when given a context that is done (within a short
+	// bound of its own), so that a cancelled caller never leaves a lock
+	// held until its TTL.
 	Lock(ctx context.Context, key string, ttl time.Duration) (unlock func(context.Context) error, err error)
 }
 

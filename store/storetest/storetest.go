@@ -543,6 +543,23 @@ func Locker(t *testing.T, newLocker func(t *testing.T) oauthlogin.Locker) {
 			other(ctx)
 		}
 	})
+	t.Run("UnlockWithDoneContext", func(t *testing.T) {
+		l := newLocker(t)
+		unlock, err := l.Lock(ctx, "k", time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done, cancel := context.WithCancel(ctx)
+		cancel()
+		unlock(done)
+		try, cancel2 := context.WithCancel(ctx)
+		cancel2()
+		again, err := l.Lock(try, "k", time.Minute)
+		if err != nil {
+			t.Fatalf("unlock with a done context left the lock held: %v", err)
+		}
+		again(ctx)
+	})
 	t.Run("Expiry", func(t *testing.T) {
 		l := newLocker(t)
 		if _, err := l.Lock(ctx, "k", 50*time.Millisecond); err != nil { // never released: a crashed holder
