@@ -18,6 +18,10 @@ var (
 	// identity with the same provider and subject is already stored.
 	ErrIdentityExists = errors.New("oauthlogin: identity exists")
 
+	// ErrStoreUnavailable is wrapped by stores around a failure to reach
+	// their server; the Manager answers it with 503 and Retry-After.
+	ErrStoreUnavailable = errors.New("oauthlogin: store unavailable")
+
 	// ErrConfig reports an invalid Config or provider configuration.
 	ErrConfig = errors.New("oauthlogin: invalid configuration")
 	// ErrUnknownProvider is returned for a provider name that is not registered.
@@ -140,6 +144,7 @@ const (
 	CodeProviderRevoked    = "provider_token_revoked"
 	CodeImplicitFlow       = "unsupported_response_type"
 	CodeCrossOrigin        = "cross_origin"
+	CodeStoreUnavailable   = "store_unavailable"
 	CodeServerError        = "server_error"
 )
 
@@ -183,6 +188,7 @@ var errorCodes = []struct {
 	{ErrProviderTokenRevoked, CodeProviderRevoked},
 	{ErrImplicitFlow, CodeImplicitFlow},
 	{ErrCrossOrigin, CodeCrossOrigin},
+	{ErrStoreUnavailable, CodeStoreUnavailable},
 }
 
 // Code returns the machine-readable code for err: one of the Code constants,

@@ -765,6 +765,11 @@ func statusFor(err error) int {
 // writeError answers with {"error": code, "message": text}. Unexpected
 // errors are logged and shown only as server_error.
 func (m *Manager) writeError(w http.ResponseWriter, r *http.Request, status int, err error) {
+	if errors.Is(err, ErrStoreUnavailable) {
+		status = http.StatusServiceUnavailable
+		w.Header().Set("Retry-After", "1")
+		m.log.ErrorContext(r.Context(), "oauthlogin: store unavailable", "path", r.URL.Path, "err", err)
+	}
 	code := Code(err)
 	msg := err.Error()
 	if code == CodeServerError {

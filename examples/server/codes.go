@@ -32,6 +32,7 @@ var errorText = map[string]string{
 	oauthlogin.CodeNoRefreshToken:     "This session has no provider refresh token, so the access token cannot be renewed.",
 	oauthlogin.CodeUnsupportedMode:    "The sign-in link asked for a mode this app does not know (only session and token).",
 	oauthlogin.CodeInvalidSecret:      "The one-time sign-in secret was wrong, already used or expired. Please sign in again.",
+	oauthlogin.CodeStoreUnavailable:   "This app's session store could not be reached just now. Please try again in a moment.",
 	oauthlogin.CodeRefresh:            "The provider refused to refresh the access token, or its answer could not be trusted.",
 	oauthlogin.CodeRefreshUnavailable: "The provider did not answer the refresh in time; your tokens are kept. Try again in a moment.",
 	oauthlogin.CodeProviderRevoked:    "The provider no longer honours this app's access to your account. Sign in with it again to renew it.",

@@ -125,9 +125,13 @@ func unixMilli(t time.Time) int64 {
 	return max(ms, 1)
 }
 
-// storeError wraps a Redis failure; context errors stay visible to errors.Is.
+// storeError wraps a Redis failure in oauthlogin.ErrStoreUnavailable (a
+// 503 for the Manager); context errors stay visible to errors.Is.
 func storeError(op string, err error) error {
-	return fmt.Errorf("redisstore: %s: %w", op, err)
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("redisstore: %s: %w", op, err)
+	}
+	return fmt.Errorf("redisstore: %s: %w: %w", op, oauthlogin.ErrStoreUnavailable, err)
 }
 
 // Sessions are hashes {u: user id, v: record, l: LastSeen} that expire at

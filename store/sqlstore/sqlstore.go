@@ -217,8 +217,13 @@ func micros(t time.Time) int64 { return t.UnixMicro() }
 
 func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }
 
+// storeError wraps a database failure in oauthlogin.ErrStoreUnavailable (a
+// 503 for the Manager); context errors stay visible to errors.Is.
 func storeError(op string, err error) error {
-	return fmt.Errorf("sqlstore: %s: %w", op, err)
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("sqlstore: %s: %w", op, err)
+	}
+	return fmt.Errorf("sqlstore: %s: %w: %w", op, oauthlogin.ErrStoreUnavailable, err)
 }
 
 // Session implements oauthlogin.SessionStore: a session that does not

@@ -347,8 +347,8 @@ type Server interface {
 }
 
 // Outage logs in through a Manager over store, takes the store's server
-// away, checks that requests fail cleanly (a 5xx JSON error, no panic, a
-// login ends on the failure page), brings the server back, and checks that
+// away, checks that requests fail cleanly (503 store_unavailable, no panic,
+// a login ends on the failure page with that code), brings the server back, and checks that
 // service resumes with the acknowledged session and identity intact.
 func Outage(t *testing.T, store Backend, srv Server) {
 	d := NewDeployment(t, store, 1)
@@ -363,16 +363,16 @@ func Outage(t *testing.T, store Backend, srv Server) {
 	srv.Kill(t)
 	for _, path := range []string{"/auth/session", "/auth/sessions", "/auth/identities"} {
 		status, v := d.Do(0, "GET", path, token)
-		if status < 500 || status > 599 || v == nil || v["error"] == nil {
-			t.Errorf("GET %s with the store down = %d %v, want a 5xx JSON error", path, status, v)
+		if status != http.StatusServiceUnavailable || v == nil || v["error"] != oauthlogin.CodeStoreUnavailable {
+			t.Errorf("GET %s with the store down = %d %v, want 503 store_unavailable", path, status, v)
 		}
 	}
-	if status, v := d.Do(0, "POST", "/auth/refresh?force=1", token); status < 500 || v == nil || v["error"] == nil {
-		t.Errorf("POST /auth/refresh with the store down = %d %v, want a 5xx JSON error", status, v)
+	if status, v := d.Do(0, "POST", "/auth/refresh?force=1", token); status != http.StatusServiceUnavailable || v == nil || v["error"] != oauthlogin.CodeStoreUnavailable {
+		t.Errorf("POST /auth/refresh with the store down = %d %v, want 503 store_unavailable", status, v)
 	}
 	page := d.TryLogin(oauthlogintest.NewBrowser())
-	if page.URL.Path != "/failed" || page.URL.Query().Get("error") != oauthlogin.CodeServerError {
-		t.Errorf("a login with the store down ended at %s (%d), want /failed?error=server_error", page.URL, page.Status)
+	if page.URL.Path != "/failed" || page.URL.Query().Get("error") != oauthlogin.CodeStoreUnavailable {
+		t.Errorf("a login with the store down ended at %s (%d), want /failed?error=store_unavailable", page.URL, page.Status)
 	}
 
 	srv.Start(t)
