@@ -145,6 +145,7 @@ const (
 	CodeImplicitFlow       = "unsupported_response_type"
 	CodeCrossOrigin        = "cross_origin"
 	CodeStoreUnavailable   = "store_unavailable"
+	CodeUnsupported        = "unsupported"
 	CodeServerError        = "server_error"
 )
 
@@ -189,6 +190,7 @@ var errorCodes = []struct {
 	{ErrImplicitFlow, CodeImplicitFlow},
 	{ErrCrossOrigin, CodeCrossOrigin},
 	{ErrStoreUnavailable, CodeStoreUnavailable},
+	{errors.ErrUnsupported, CodeUnsupported},
 }
 
 // Code returns the machine-readable code for err: one of the Code constants,

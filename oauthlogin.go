@@ -124,6 +124,7 @@ type Manager struct {
 	flowTTL          time.Duration
 	now              func() time.Time
 	locker           Locker
+	sealer           SessionSealer // set when sessions live in the client
 	after            func(time.Duration) <-chan time.Time
 	flight           singleflight.Group
 	backoff          backoff
@@ -214,6 +215,12 @@ func New(cfg Config) (*Manager, error) {
 	}
 	if cfg.RefreshMargin <= 0 {
 		m.cfg.RefreshMargin = 5 * time.Minute
+	}
+	if sealer, ok := m.sessions.(SessionSealer); ok {
+		if cfg.IdleTimeout > 0 {
+			return nil, fmt.Errorf("%w: IdleTimeout needs a server-side session store, not one that seals sessions into the client", ErrConfig)
+		}
+		m.sealer = sealer
 	}
 	m.locker = cfg.Locker
 	if m.locker == nil {
@@ -648,8 +655,8 @@ func (m *Manager) startSession(w http.ResponseWriter, r *http.Request, id *Ident
 	if err != nil {
 		return nil, err
 	}
-	if old, err := r.Cookie(m.sessionCookie); err == nil && old.Value != "" {
-		if err := m.sessions.DeleteSession(r.Context(), hashID(old.Value)); err != nil {
+	if old := m.cookieToken(r); old != "" && m.sealer == nil {
+		if err := m.sessions.DeleteSession(r.Context(), hashID(old)); err != nil {
 			m.log.WarnContext(r.Context(), "oauthlogin: could not delete the previous session", "err", err)
 		}
 	}
@@ -663,7 +670,7 @@ func (m *Manager) saveNewSession(r *http.Request, id *Identity, tok *oauth2.Toke
 	now := m.now()
 	token := randomToken(32)
 	s := &Session{
-		ID:          hashID(token),
+		ID:          hashID(token), // with a sealer, just a random id
 		UserID:      id.UserID,
 		IdentityID:  id.ID,
 		Provider:    id.Provider,
@@ -680,6 +687,10 @@ func (m *Manager) saveNewSession(r *http.Request, id *Identity, tok *oauth2.Toke
 			return nil, "", err
 		}
 		s.ProviderTokens, s.ProviderAccessTokenExpiry = sealed, tok.Expiry
+	}
+	if m.sealer != nil {
+		sealed, err := m.sealer.SealSession(s)
+		return s, sealed, err
 	}
 	if err := m.sessions.SaveSession(r.Context(), s); err != nil {
 		return nil, "", err
@@ -747,6 +758,8 @@ func statusFor(err error) int {
 		return http.StatusNotFound
 	case errors.Is(err, ErrNotFound):
 		return http.StatusNotFound
+	case errors.Is(err, errors.ErrUnsupported):
+		return http.StatusNotImplemented
 	case errors.Is(err, ErrLastIdentity):
 		return http.StatusConflict
 	case errors.Is(err, ErrNoRefreshToken):

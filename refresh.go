@@ -48,6 +48,12 @@ func (m *Manager) Refresh(w http.ResponseWriter, r *http.Request) {
 	}
 	force := r.URL.Query().Get("force") == "1"
 	refreshed, err := m.RefreshSession(r.Context(), s, force)
+	if m.sealer != nil && errors.Is(err, ErrProviderTokenRevoked) {
+		// The tokens are gone: so they must be from the sealed session.
+		c := *s
+		c.ProviderTokens, c.ProviderAccessTokenExpiry = nil, time.Time{}
+		m.reseal(w, r, &c)
+	}
 	if err != nil {
 		if errors.Is(err, ErrRefresh) || errors.Is(err, ErrProviderTokenRevoked) || errors.Is(err, ErrRefreshUnavailable) {
 			m.emit(r, Event{Type: EventRefreshFailed, UserID: s.UserID, Provider: s.Provider, IdentityID: s.IdentityID, SessionID: s.ID, Code: Code(err)})
@@ -59,7 +65,32 @@ func (m *Manager) Refresh(w http.ResponseWriter, r *http.Request) {
 		m.writeError(w, r, statusFor(err), err)
 		return
 	}
+	if m.sealer != nil && refreshed != s {
+		token, err := m.reseal(w, r, refreshed)
+		if err != nil {
+			m.writeError(w, r, http.StatusInternalServerError, err)
+			return
+		}
+		if _, isBearer := bearer(r); isBearer {
+			// A bearer client must carry the new sealed session from now on.
+			m.writeSessionToken(w, r, refreshed, token, http.StatusOK)
+			return
+		}
+	}
 	m.writeSession(w, r, refreshed)
+}
+
+// reseal sends a changed client-held session back to a cookie client, and
+// returns the new token for a bearer client.
+func (m *Manager) reseal(w http.ResponseWriter, r *http.Request, s *Session) (string, error) {
+	token, err := m.sealer.SealSession(s)
+	if err != nil {
+		return "", err
+	}
+	if _, isBearer := bearer(r); !isBearer {
+		m.setSessionCookie(w, token, s.Expires)
+	}
+	return token, nil
 }
 
 // RefreshSession renews the provider access token of s when it expires

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -78,6 +79,18 @@ type OneTimeStore interface {
 	Consume(ctx context.Context, key string, expires time.Time) error
 }
 
+// SessionSealer is implemented by session stores that keep each session
+// in the client instead of on a server (store/cookiestore): the session
+// token is the sealed session. The Manager then sends the sealed session as
+// the cookie (split across numbered cookies when long) or the bearer token,
+// and opens it instead of looking it up.
+type SessionSealer interface {
+	SealSession(s *Session) (string, error)
+	// OpenSession returns the session sealed in token: ErrNotFound when the
+	// token is forged, sealed with an unknown key, or expired.
+	OpenSession(token string) (*Session, error)
+}
+
 type sessionKey struct{}
 
 // SessionFromContext returns the session that LoadSession or RequireSession
@@ -128,16 +141,18 @@ func (m *Manager) requestSession(r *http.Request) (*Session, error) {
 	}
 	token, ok := bearer(r)
 	if !ok {
-		c, err := r.Cookie(m.sessionCookie)
-		if err != nil {
-			return nil, ErrNoSession
-		}
-		token = c.Value
+		token = m.cookieToken(r)
 	}
 	if token == "" {
 		return nil, ErrNoSession
 	}
-	s, err := m.sessions.Session(r.Context(), hashID(token))
+	var s *Session
+	var err error
+	if m.sealer != nil {
+		s, err = m.sealer.OpenSession(token)
+	} else {
+		s, err = m.sessions.Session(r.Context(), hashID(token))
+	}
 	if errors.Is(err, ErrNotFound) {
 		return nil, ErrNoSession
 	}
@@ -178,17 +193,65 @@ func bearer(r *http.Request) (string, bool) {
 }
 
 // setSessionCookie sends the session token to the browser.
+// A sealed session longer than chunkSize travels in numbered cookies
+// (name.0, name.1, ...), so that no Set-Cookie header passes 4096 bytes.
+const (
+	chunkSize = 3800
+	maxChunks = 8
+)
+
 func (m *Manager) setSessionCookie(w http.ResponseWriter, token string, expires time.Time) {
-	http.SetCookie(w, &http.Cookie{
-		Name:     m.sessionCookie,
-		Value:    token,
-		Path:     "/",
-		Expires:  expires,
-		MaxAge:   int(expires.Sub(m.now()) / time.Second),
-		Secure:   m.secure,
-		HttpOnly: true,
-		SameSite: http.SameSiteLaxMode,
-	})
+	set := func(name, value string) {
+		http.SetCookie(w, &http.Cookie{
+			Name:     name,
+			Value:    value,
+			Path:     "/",
+			Expires:  expires,
+			MaxAge:   int(expires.Sub(m.now()) / time.Second),
+			Secure:   m.secure,
+			HttpOnly: true,
+			SameSite: http.SameSiteLaxMode,
+		})
+	}
+	if len(token) <= chunkSize {
+		set(m.sessionCookie, token)
+		return
+	}
+	m.clearCookie(w, m.sessionCookie, "/")
+	for i := 0; len(token) > 0; i++ {
+		n := min(chunkSize, len(token))
+		set(m.sessionCookie+"."+strconv.Itoa(i), token[:n])
+		token = token[n:]
+	}
+}
+
+// cookieToken returns the session token from the request's cookies,
+// putting a chunked one back together; "" when there is none.
+func (m *Manager) cookieToken(r *http.Request) string {
+	if c, err := r.Cookie(m.sessionCookie); err == nil {
+		return c.Value
+	}
+	var b strings.Builder
+	for i := range maxChunks {
+		c, err := r.Cookie(m.sessionCookie + "." + strconv.Itoa(i))
+		if err != nil {
+			break
+		}
+		b.WriteString(c.Value)
+	}
+	return b.String()
+}
+
+// clearSessionCookie ends the browser's session cookie, chunks included.
+func (m *Manager) clearSessionCookie(w http.ResponseWriter, r *http.Request) {
+	m.clearCookie(w, m.sessionCookie, "/")
+	for i := range maxChunks {
+		name := m.sessionCookie + "." + strconv.Itoa(i)
+		if _, err := r.Cookie(name); err != nil {
+			break
+		}
+		m.clearCookie(w, name, "/")
+	}
 }
 
 func (m *Manager) clearCookie(w http.ResponseWriter, name, path string) {
@@ -285,7 +348,7 @@ func (m *Manager) Logout(w http.ResponseWriter, r *http.Request) {
 	}
 	s, err := m.requestSession(r)
 	if err != nil {
-		m.clearCookie(w, m.sessionCookie, "/")
+		m.clearSessionCookie(w, r)
 		m.writeError(w, r, statusFor(err), err)
 		return
 	}
@@ -293,7 +356,7 @@ func (m *Manager) Logout(w http.ResponseWriter, r *http.Request) {
 		m.writeError(w, r, http.StatusInternalServerError, err)
 		return
 	}
-	m.clearCookie(w, m.sessionCookie, "/")
+	m.clearSessionCookie(w, r)
 	if m.cfg.RevokeOnLogout {
 		m.revoke(r.Context(), s)
 	}

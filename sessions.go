@@ -1,6 +1,7 @@
 package oauthlogin
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -29,7 +30,7 @@ func (m *Manager) Sessions(w http.ResponseWriter, r *http.Request) {
 	}
 	all, err := m.sessions.UserSessions(r.Context(), s.UserID)
 	if err != nil {
-		m.writeError(w, r, http.StatusInternalServerError, err)
+		m.writeError(w, r, statusFor(err), err)
 		return
 	}
 	out := struct {
@@ -69,6 +70,10 @@ func (m *Manager) EndSession(w http.ResponseWriter, r *http.Request) {
 		m.writeError(w, r, statusFor(err), err)
 		return
 	}
+	if m.sealer != nil {
+		m.writeError(w, r, http.StatusNotImplemented, fmt.Errorf("%w: sessions live in the client", errors.ErrUnsupported))
+		return
+	}
 	target, err := m.sessions.Session(r.Context(), r.PathValue("id"))
 	if err != nil || target.UserID != s.UserID {
 		m.writeError(w, r, http.StatusNotFound, fmt.Errorf("%w: no such session", ErrNotFound))
@@ -79,7 +84,7 @@ func (m *Manager) EndSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if target.ID == s.ID {
-		m.clearCookie(w, m.sessionCookie, "/")
+		m.clearSessionCookie(w, r)
 	}
 	m.emit(r, Event{Type: EventLogout, UserID: s.UserID, Provider: target.Provider, IdentityID: target.IdentityID, SessionID: target.ID})
 	w.WriteHeader(http.StatusNoContent)
@@ -98,10 +103,10 @@ func (m *Manager) EndAllSessions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := m.sessions.DeleteUserSessions(r.Context(), s.UserID); err != nil {
-		m.writeError(w, r, http.StatusInternalServerError, err)
+		m.writeError(w, r, statusFor(err), err)
 		return
 	}
-	m.clearCookie(w, m.sessionCookie, "/")
+	m.clearSessionCookie(w, r)
 	m.emit(r, Event{Type: EventLogout, UserID: s.UserID, Provider: s.Provider, IdentityID: s.IdentityID, SessionID: s.ID})
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -61,7 +61,7 @@ func (m *Manager) startTokenSession(r *http.Request, f *flow, id *Identity) (str
 	now := m.now()
 	secret := randomToken(32)
 	pending := &Session{
-		ID:          hashID(secret),
+		ID:          hashID(secret), // with a sealer, just a random id
 		UserID:      id.UserID,
 		IdentityID:  id.ID,
 		Provider:    id.Provider,
@@ -73,7 +73,14 @@ func (m *Manager) startTokenSession(r *http.Request, f *flow, id *Identity) (str
 		IP:          clientIP(r),
 		UserAgent:   truncate(r.UserAgent(), 256),
 	}
-	if err := m.sessions.SaveSession(r.Context(), pending); err != nil {
+	if m.sealer != nil {
+		// Sessions live in the client: so does the pending one, sealed
+		// into the secret; single use is checked on its hash.
+		var err error
+		if secret, err = m.sealer.SealSession(pending); err != nil {
+			return "", nil, err
+		}
+	} else if err := m.sessions.SaveSession(r.Context(), pending); err != nil {
 		return "", nil, err
 	}
 	u, err := url.Parse(f.Success)
@@ -117,7 +124,13 @@ func (m *Manager) CreateSession(w http.ResponseWriter, r *http.Request) {
 		m.writeError(w, r, http.StatusUnauthorized, ErrInvalidSecret)
 		return
 	}
-	pending, err := m.sessions.Session(r.Context(), hashID(in.Secret))
+	var pending *Session
+	var err error
+	if m.sealer != nil {
+		pending, err = m.sealer.OpenSession(in.Secret)
+	} else {
+		pending, err = m.sessions.Session(r.Context(), hashID(in.Secret))
+	}
 	if errors.Is(err, ErrNotFound) || err == nil && (!pending.Pending || pending.UserID != in.UserID) {
 		m.writeError(w, r, http.StatusUnauthorized, ErrInvalidSecret)
 		return
@@ -126,7 +139,7 @@ func (m *Manager) CreateSession(w http.ResponseWriter, r *http.Request) {
 		m.writeError(w, r, http.StatusInternalServerError, err)
 		return
 	}
-	if err := m.once.Consume(r.Context(), "secret:"+pending.ID, pending.Expires); err != nil {
+	if err := m.once.Consume(r.Context(), "secret:"+hashID(in.Secret), pending.Expires); err != nil {
 		if errors.Is(err, ErrAlreadyUsed) {
 			err = ErrInvalidSecret
 		}

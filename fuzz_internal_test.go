@@ -1,0 +1,148 @@
+package oauthlogin
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// FuzzReadFlow feeds the flow-cookie decoder arbitrary cookie headers and
+// states, beside flows the Manager sealed itself. Properties: it never
+// panics; readFlow returns a flow only for a cookie the Manager produced,
+// under that flow's own name; findFlow reports no error only for the
+// state of a flow the Manager produced, read from its own cookie.
+func FuzzReadFlow(f *testing.F) {
+	m, err := New(Config{BaseURL: "http://localhost:8080", CookieKeys: []CookieKey{GenerateCookieKey(), GenerateCookieKey()}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	produced := map[string]*flow{} // by state
+	var cookies []*http.Cookie
+	for _, p := range []string{"test", "test", "other"} {
+		fl := &flow{Provider: p, State: randomToken(32), Verifier: randomToken(32), Nonce: randomToken(32),
+			Success: "http://localhost:8080/done", Failure: "http://localhost:8080/failed", Expires: time.Now().Add(time.Hour).Unix()}
+		w := httptest.NewRecorder()
+		if err := m.setFlowCookie(w, fl, false); err != nil {
+			f.Fatal(err)
+		}
+		c := w.Result().Cookies()[0]
+		produced[fl.State] = fl
+		cookies = append(cookies, c)
+	}
+	a, b := cookies[0], cookies[1]
+	f.Add(a.Name, a.Value, "", firstState(produced, a.Name, m))
+	f.Add(a.Name, b.Value, b.Name+"="+a.Value, firstState(produced, a.Name, m)) // swapped between two flows
+	f.Add(a.Name, a.Value[:len(a.Value)/2], "", "")
+	f.Add(a.Name, a.Value+"A", "", firstState(produced, a.Name, m))
+	f.Add(a.Name, strings.ToUpper(a.Value), "", "x")
+	f.Add("oauthlogin_flow_", "", "", "")
+	f.Add(a.Name, "MTcwMDAwMDAwMHx8|AAAA", "oauthlogin_session=x", "state")
+	f.Fuzz(func(t *testing.T, name, value, extra, state string) {
+		r := httptest.NewRequest("GET", "http://localhost:8080/auth/test/callback", nil)
+		header := name + "=" + value
+		if extra != "" {
+			header += "; " + extra
+		}
+		r.Header.Set("Cookie", header)
+		if fl := m.readFlow(r, name); fl != nil {
+			want, ok := produced[fl.State]
+			if !ok || !reflect.DeepEqual(fl, want) || name != m.flowCookieName(fl.State) {
+				t.Fatalf("readFlow(%q) = %+v: not a flow the Manager sealed under that name", name, fl)
+			}
+		}
+		fl, _, err := m.findFlow(r, "test", state)
+		if err == nil {
+			want, ok := produced[state]
+			if fl == nil || !ok || !reflect.DeepEqual(fl, want) || fl.Provider != "test" {
+				t.Fatalf("findFlow(state %q) accepted %+v", state, fl)
+			}
+		}
+		if fl != nil {
+			if _, ok := produced[fl.State]; !ok {
+				t.Fatalf("findFlow returned a flow the Manager never sealed: %+v", fl)
+			}
+		}
+	})
+}
+
+// firstState returns the state of the produced flow whose cookie is name.
+func firstState(produced map[string]*flow, name string, m *Manager) string {
+	for s := range produced {
+		if m.flowCookieName(s) == name {
+			return s
+		}
+	}
+	return ""
+}
+
+// fuzzAllowed is the allowlist of FuzzRedirectTarget, beside the base URL.
+var fuzzAllowed = []string{"https://good.example", "http://localhost:3000", "https://[::1]:8443", "myapp://"}
+
+// FuzzRedirectTarget checks success and failure URL validation. Properties:
+// it never panics; a URL it accepts has an allowlisted origin, its
+// re-serialization re-parses to that same origin with a plain authority
+// (no user info, backslash, percent-encoding, control or space character),
+// and accepting is idempotent.
+func FuzzRedirectTarget(f *testing.F) {
+	m, err := New(Config{BaseURL: "https://app.example.com", CookieKeys: []CookieKey{GenerateCookieKey()},
+		AllowedRedirects: fuzzAllowed[:3]})
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range []string{
+		"", "https://good.example/", "https://app.example.com/done?x=1#y", "HTTPS://GOOD.EXAMPLE:443/",
+		"//evil.example", "https://good.example@evil.example", "https://good.example\\@evil.example",
+		"https://good.example%2F@evil.example", "https://good.example./", "javascript:alert(1)",
+		"http://localhost:3000/cb", "https://[::1]:8443/x", "https://good.example\t.evil/", "https://good.example:/",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		out, err := m.redirectTarget(raw)
+		if err != nil {
+			if out != "" {
+				t.Fatalf("refused %q but returned %q", raw, out)
+			}
+			return
+		}
+		u, err := url.Parse(out)
+		if err != nil {
+			t.Fatalf("accepted %q as %q, which does not parse: %v", raw, out, err)
+		}
+		if !m.allowedOrigins[origin(u)] {
+			t.Fatalf("accepted %q as %q, origin %s not allowed", raw, out, origin(u))
+		}
+		if raw != "" {
+			in, err := parseRedirect(raw)
+			if err != nil || origin(in) != origin(u) {
+				t.Fatalf("accepted %q as %q: origin changed from %v to %s", raw, out, in, origin(u))
+			}
+		}
+		scheme, rest, ok := strings.Cut(out, "://")
+		if !ok || (scheme != "http" && scheme != "https") {
+			t.Fatalf("accepted %q as %q: not http(s)://", raw, out)
+		}
+		authority := rest
+		if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+			authority = rest[:i]
+		}
+		for _, c := range authority {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune(".-:[]", c)) {
+				t.Fatalf("accepted %q as %q: authority %q holds %q", raw, out, authority, c)
+			}
+		}
+		for _, c := range out {
+			if c < 0x21 || c == 0x7f || c == '\\' {
+				t.Fatalf("accepted %q as %q, which holds %q", raw, out, c)
+			}
+		}
+		again, err := m.redirectTarget(out)
+		if err != nil || again != out {
+			t.Fatalf("accepted %q as %q, but that gives %q, %v", raw, out, again, err)
+		}
+	})
+}
