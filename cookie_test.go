@@ -264,7 +264,7 @@ func TestFormPostProvider(t *testing.T) {
 	post.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	post.AddCookie(flow)
 	resp := rc.callback(m, post)
-	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != base+"/" {
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != base+"/" { // 303 after a POST
 		t.Fatalf("form_post callback = %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	// A POST without the state fails like a GET would.

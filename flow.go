@@ -57,7 +57,7 @@ func (m *Manager) setFlowCookie(w http.ResponseWriter, f *flow, formPost bool) e
 		Name:     name,
 		Value:    value,
 		Path:     m.flowCookiePath,
-		MaxAge:   int(m.flowTTL / time.Second),
+		MaxAge:   max(1, int(m.flowTTL/time.Second)), // 0 would mean a browser-session cookie
 		Secure:   m.secure,
 		HttpOnly: true,
 		SameSite: sameSite,
@@ -163,6 +163,9 @@ func origin(u *url.URL) string {
 	return scheme + "://" + host + ":" + port
 }
 
+// maxScopeParam bounds what a begin request's scopes may add up to.
+const maxScopeParam = 2048
+
 // scope returns the scope parameter for a begin request: the provider's
 // defaults followed by the requested extras, each of which must be allowed.
 // requested holds the raw query values (comma- or space-separated, or
@@ -171,9 +174,16 @@ func (rp *registered) scope(requested []string) (string, error) {
 	if len(requested) == 0 {
 		return rp.defaultScope, nil
 	}
+	size := 0
+	for _, raw := range requested {
+		size += len(raw)
+	}
+	if size > maxScopeParam {
+		return "", fmt.Errorf("%w: the scopes parameter has %d bytes, more than %d", ErrScopeNotAllowed, size, maxScopeParam)
+	}
 	scopes := slices.Clone(rp.defaultScopes)
 	for _, raw := range requested {
-		for _, s := range strings.FieldsFunc(raw, func(r rune) bool { return r == ',' || r == ' ' }) {
+		for s := range strings.FieldsFuncSeq(raw, func(r rune) bool { return r == ',' || r == ' ' }) {
 			if !rp.allowedScopes[s] {
 				if len(s) > 64 {
 					s = s[:64] + "…"

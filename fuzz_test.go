@@ -70,7 +70,7 @@ func FuzzCallback(f *testing.F) {
 			}
 		}
 		switch {
-		case resp.StatusCode == http.StatusFound:
+		case resp.StatusCode == http.StatusFound && !post, resp.StatusCode == http.StatusSeeOther && post:
 			loc, err := url.Parse(resp.Header.Get("Location"))
 			if err != nil || loc.Path != "/failed" || !slices.Contains(codes, loc.Query().Get("error")) {
 				t.Fatalf("redirected to %q", resp.Header.Get("Location"))

@@ -41,10 +41,14 @@ type Config struct {
 	Prefix string
 	// CookieKeys seal the per-login flow cookies. The first key seals; all
 	// open, so a new key is put first and an old one dropped a flow
-	// lifetime later. See GenerateCookieKey.
+	// lifetime later (but see TokenKeys). See GenerateCookieKey.
 	CookieKeys []CookieKey
 	// TokenKeys are 32-byte AES-256 keys that seal provider tokens at rest
-	// (first seals, all open). Default: derived from CookieKeys with HKDF.
+	// (first seals, all open). Default: derived from CookieKeys with HKDF;
+	// then keep an old cookie key for SessionLifetime after rotating, or the
+	// provider tokens sealed under it become unreadable (the sessions stand,
+	// without provider tokens, until their users sign in again). Set
+	// TokenKeys to rotate the two independently.
 	TokenKeys [][]byte
 	// AllowedRedirects are the origins ("https://app.example.com",
 	// "http://localhost:3000") that success and failure URLs may point to,
@@ -511,6 +515,13 @@ func (m *Manager) Callback(w http.ResponseWriter, r *http.Request) {
 		msg := redact(logSafe(err), f.State, f.Verifier, f.Nonce, params.Get("code"), rp.oauth.ClientSecret)
 		m.log.InfoContext(r.Context(), "oauthlogin: login failed", "provider", provider, "code", Code(err), "err", msg)
 		to = withQuery(f.Failure, "error", Code(err))
+	}
+	if r.Method == http.MethodPost {
+		// After a form_post callback, 303 makes the browser GET the target
+		// (RFC 9700 §4.12), never re-POST the response to it.
+		w.Header().Set("Location", to)
+		w.WriteHeader(http.StatusSeeOther)
+		return
 	}
 	redirect(w, to)
 }

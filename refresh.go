@@ -111,7 +111,7 @@ func (m *Manager) RefreshSession(ctx context.Context, s *Session, force bool) (*
 	start := m.now()
 	if !force {
 		tok, err := m.ProviderToken(s)
-		if err != nil {
+		if err != nil && !errors.Is(err, errUnseal) { // unreadable: refresh from the identity
 			return nil, err
 		}
 		if tok != nil && !m.expiring(tok.Expiry, start) {
@@ -167,10 +167,10 @@ func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key, subj
 		return nil, err
 	}
 	cur, err := m.keys.open(id.ProviderTokens, "identity:"+id.ID)
-	if err != nil {
+	if err != nil && !errors.Is(err, errUnseal) {
 		return nil, err
 	}
-	if cur == nil || cur.RefreshToken == "" {
+	if cur == nil || cur.RefreshToken == "" { // none, or sealed under a dropped key
 		return nil, ErrNoRefreshToken
 	}
 	cur.Expiry = id.ProviderAccessTokenExpiry

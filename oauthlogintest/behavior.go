@@ -1,7 +1,9 @@
 package oauthlogintest
 
 import (
+	"bytes"
 	"maps"
+	"net/http"
 	"slices"
 	"time"
 )
@@ -24,6 +26,11 @@ type Behavior struct {
 	// DiscoveryIssuer is the issuer the discovery document announces;
 	// empty means Server.URL.
 	DiscoveryIssuer string
+	// Discovery is merged into the discovery document last; a nil value
+	// deletes the member. For example {"code_challenge_methods_supported":
+	// []string{"plain"}}, or {"authorization_response_iss_parameter_supported":
+	// nil}. Clients read discovery once, when they are made: set it first.
+	Discovery map[string]any
 
 	// TokenStatus makes the token endpoint answer every request with this
 	// HTTP status and a JSON error body whose error is invalid_client for
@@ -51,6 +58,14 @@ type Behavior struct {
 	// every ID token, it needs the openid scope; it carries no nonce
 	// unless IDTokenNonce is set.
 	IDTokenOnRefresh bool
+	// IDToken, when not empty, is sent verbatim as the id_token of token
+	// responses that would carry one: to replay a token captured with
+	// [Server.LastIDToken] in a later login, or to send one the test made.
+	IDToken string
+	// AccessTokenSize pads the access tokens issued from now on to this
+	// many characters (they have 43 otherwise), for tests of cookie and
+	// header sizes.
+	AccessTokenSize int
 
 	// IDTokenIssuer overrides the iss claim of ID tokens.
 	IDTokenIssuer string
@@ -85,19 +100,85 @@ type Behavior struct {
 	// it does not know.
 	UnknownKID bool
 	// OmitKID leaves kid out of the header; the signature stays valid.
+	// After [Server.RotateKey] the JWKS publishes several keys, so a token
+	// without kid does not say which one signed it.
 	OmitKID bool
+	// TokenAlg signs ID tokens with another algorithm than RS256:
+	//   - "ES256": with an ECDSA P-256 key (kid "ec-1") that the JWKS
+	//     publishes beside the RSA keys while this Behavior is in force,
+	//     although discovery lists RS256 only;
+	//   - "HS256": with HMAC-SHA256 under HMACKey, keeping the RSA key's
+	//     kid. Pass the PEM or DER encoding of [Server.PublicKey] for the
+	//     algorithm confusion attack.
+	TokenAlg string
+	// HMACKey is the key of TokenAlg "HS256".
+	HMACKey []byte
+	// TokenHeader is merged into the ID token's JOSE header before it is
+	// signed; a nil value deletes the member. Use it for members a client
+	// must neither fetch nor trust, such as jku, x5u or x5c.
+	TokenHeader map[string]any
+	// EmbedJWK puts the public key that signs the ID token in its header
+	// (jwk, RFC 7515 §4.1.3). With UnknownKID that key is one the JWKS does
+	// not publish: only a client that trusts the header accepts the token.
+	EmbedJWK bool
 
 	// UserInfoStatus makes the userinfo endpoint answer with this HTTP
 	// status and a JSON error body.
 	UserInfoStatus int
 	// UserInfoSubject overrides sub in userinfo responses.
 	UserInfoSubject string
+
+	// Raw replaces the answer of endpoints, by the names [Server.Hits]
+	// uses ("discovery", "jwks", "authorize", "token", "userinfo",
+	// "revoke"), with a scripted HTTP response: HTML or truncated JSON
+	// where JSON belongs, a 100 MB body, a body that drips, or no answer
+	// at all. Requests are still counted.
+	Raw map[string]RawResponse
+	// Intercept wraps the handlers of endpoints, by the same names as Raw,
+	// in middleware of the test's own: to observe requests (the
+	// Authorization header, the query) and then call the next handler, or
+	// to answer in a way nothing else here scripts. The next handler is
+	// the Raw response when one is set for that endpoint, else the honest
+	// one, which needs the request body unread (restore it after reading).
+	// A handler that waits must return once r.Context() is done, as it is
+	// when the client gives up or the Server closes.
+	Intercept map[string]func(next http.Handler) http.Handler
+}
+
+// RawResponse is a scripted HTTP response for [Behavior.Raw]. Its zero
+// value is an empty 200.
+type RawResponse struct {
+	// Status is the HTTP status; zero means 200.
+	Status int
+	// ContentType is sent as Content-Type; empty sends none.
+	ContentType string
+	// Body is the response body.
+	Body []byte
+	// Size, when larger than len(Body), makes the body that long by
+	// repeating Body (which must then not be empty), without holding it
+	// in memory.
+	Size int64
+	// Drip sends the body one byte at a time, waiting Drip before each,
+	// after sending the header at once.
+	Drip time.Duration
+	// Hang sends nothing at all until the client gives up or the server
+	// closes.
+	Hang bool
 }
 
 // Behave replaces the server's current behavior with b from the next
 // request on. Behave(Behavior{}) makes the server honest again.
 func (s *Server) Behave(b Behavior) {
 	b.Claims = maps.Clone(b.Claims)
+	b.Discovery = maps.Clone(b.Discovery)
+	b.TokenHeader = maps.Clone(b.TokenHeader)
+	b.HMACKey = bytes.Clone(b.HMACKey)
+	b.Raw = maps.Clone(b.Raw)
+	for k, r := range b.Raw {
+		r.Body = bytes.Clone(r.Body)
+		b.Raw[k] = r
+	}
+	b.Intercept = maps.Clone(b.Intercept)
 	if aud, ok := b.IDTokenAudience.([]string); ok {
 		b.IDTokenAudience = slices.Clone(aud)
 	}

@@ -5,11 +5,12 @@ import "net/http"
 // serveDiscovery answers with the OpenID Provider Metadata
 // (OpenID Connect Discovery 1.0 §3, RFC 8414).
 func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request) {
+	b := s.currentBehavior()
 	issuer := s.issuer
-	if b := s.currentBehavior(); b.DiscoveryIssuer != "" {
+	if b.DiscoveryIssuer != "" {
 		issuer = b.DiscoveryIssuer
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	doc := map[string]any{
 		"issuer":                                     issuer,
 		"authorization_endpoint":                     s.issuer + "/authorize",
 		"token_endpoint":                             s.issuer + "/token",
@@ -29,5 +30,13 @@ func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 			"email", "email_verified", "name", "preferred_username", "picture",
 		},
 		"authorization_response_iss_parameter_supported": true,
-	})
+	}
+	for k, v := range b.Discovery {
+		if v == nil {
+			delete(doc, k)
+		} else {
+			doc[k] = v
+		}
+	}
+	writeJSON(w, http.StatusOK, doc)
 }

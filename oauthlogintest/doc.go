@@ -44,6 +44,16 @@
 //
 //	idp.Behave(oauthlogintest.Behavior{BadSignature: true})
 //
+// What the other fields do not script, [Behavior.Raw] does: any endpoint
+// can answer with raw bytes (HTML, truncated JSON, null, 100 MB, a body
+// that drips one byte at a time, or nothing at all), and
+// [Behavior.Intercept] puts the test's own middleware in front of an
+// endpoint, to observe its requests:
+//
+//	idp.Behave(oauthlogintest.Behavior{Raw: map[string]oauthlogintest.RawResponse{
+//		"userinfo": {ContentType: "application/json", Body: []byte(`{"sub":`)},
+//	}})
+//
 // For a demo, or a test that drives a real browser, the server can ask the
 // user instead of approving at once. [Server.SetLoginPage] sets a handler
 // that receives each valid authorization request as a [LoginRequest];

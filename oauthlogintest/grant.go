@@ -51,10 +51,14 @@ func (s *Server) forgetGrantLocked(g *grant) {
 	}
 }
 
-// issueAccessLocked creates an access token for g valid from now, and
-// returns the token response that carries it. s.mu must be held.
-func (s *Server) issueAccessLocked(g *grant, now time.Time) *tokenResponse {
+// issueAccessLocked creates an access token for g valid from now, padded
+// to size characters, and returns the token response that carries it.
+// s.mu must be held.
+func (s *Server) issueAccessLocked(g *grant, now time.Time, size int) *tokenResponse {
 	tok := randomString()
+	if size > len(tok) {
+		tok += strings.Repeat("A", size-len(tok))
+	}
 	s.access[tok] = &accessToken{grant: g, expires: now.Add(s.accessTTL)}
 	return &tokenResponse{
 		AccessToken: tok,

@@ -1,6 +1,7 @@
 package oauthlogintest
 
 import (
+	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
@@ -50,34 +51,82 @@ func (s *Server) currentKey() signingKey {
 	return s.keys[len(s.keys)-1]
 }
 
-// jwk is one RSA public key in JSON Web Key form (RFC 7517, RFC 7518 §6.3).
+// ecKID is the kid of the ECDSA key that Behavior.TokenAlg "ES256" signs with.
+const ecKID = "ec-1"
+
+// PublicKey returns the public half of the RSA key that signs ID tokens
+// now, for tests that need its bytes (algorithm confusion, say).
+func (s *Server) PublicKey() *rsa.PublicKey {
+	return &s.currentKey().priv.PublicKey
+}
+
+// jwk is one public key in JSON Web Key form (RFC 7517; RSA and EC
+// members as RFC 7518 §6.3 and §6.2 name them).
 type jwk struct {
 	Kty string `json:"kty"`
 	Use string `json:"use"`
 	Alg string `json:"alg"`
 	Kid string `json:"kid"`
-	N   string `json:"n"`
-	E   string `json:"e"`
+	N   string `json:"n,omitempty"`
+	E   string `json:"e,omitempty"`
+	Crv string `json:"crv,omitempty"`
+	X   string `json:"x,omitempty"`
+	Y   string `json:"y,omitempty"`
 }
 
-// serveJWKS publishes every signing key, newest first.
+// rsaJWK returns pub as a JWK.
+func rsaJWK(kid string, pub *rsa.PublicKey) jwk {
+	return jwk{
+		Kty: "RSA",
+		Use: "sig",
+		Alg: "RS256",
+		Kid: kid,
+		N:   base64.RawURLEncoding.EncodeToString(pub.N.Bytes()),
+		E:   base64.RawURLEncoding.EncodeToString(big.NewInt(int64(pub.E)).Bytes()),
+	}
+}
+
+// ecJWK returns a P-256 public key as a JWK.
+func ecJWK(kid string, pub *ecdsa.PublicKey) (jwk, error) {
+	point, err := pub.Bytes() // 0x04 | X | Y
+	if err != nil || len(point) != 65 {
+		return jwk{}, fmt.Errorf("oauthlogintest: encoding EC key: %v", err)
+	}
+	return jwk{
+		Kty: "EC",
+		Use: "sig",
+		Alg: "ES256",
+		Kid: kid,
+		Crv: "P-256",
+		X:   base64.RawURLEncoding.EncodeToString(point[1:33]),
+		Y:   base64.RawURLEncoding.EncodeToString(point[33:]),
+	}, nil
+}
+
+// serveJWKS publishes every signing key, newest first, and the ECDSA key
+// while Behavior.TokenAlg is "ES256".
 func (s *Server) serveJWKS(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	keys := slices.Clone(s.keys)
 	s.mu.Unlock()
 	set := struct {
 		Keys []jwk `json:"keys"`
-	}{Keys: make([]jwk, 0, len(keys))}
+	}{Keys: make([]jwk, 0, len(keys)+1)}
 	for _, k := range slices.Backward(keys) {
-		pub := k.priv.PublicKey
-		set.Keys = append(set.Keys, jwk{
-			Kty: "RSA",
-			Use: "sig",
-			Alg: "RS256",
-			Kid: k.kid,
-			N:   base64.RawURLEncoding.EncodeToString(pub.N.Bytes()),
-			E:   base64.RawURLEncoding.EncodeToString(big.NewInt(int64(pub.E)).Bytes()),
-		})
+		set.Keys = append(set.Keys, rsaJWK(k.kid, &k.priv.PublicKey))
+	}
+	if s.currentBehavior().TokenAlg == "ES256" {
+		ec, err := s.ecKey()
+		if err == nil {
+			var j jwk
+			if j, err = ecJWK(ecKID, &ec.PublicKey); err == nil {
+				set.Keys = append(set.Keys, j)
+			}
+		}
+		if err != nil {
+			writeError(w, http.StatusInternalServerError, "server_error", err.Error())
+			return
+		}
 	}
 	writeJSON(w, http.StatusOK, set)
 }

@@ -2,6 +2,8 @@ package oauthlogintest
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
@@ -39,10 +41,11 @@ type Server struct {
 	ClientSecret string
 
 	ts       *httptest.Server
-	stop     context.CancelFunc              // cancels every request's context, for Close
-	issuer   string                          // copy of URL
-	clientID string                          // copy of ClientID
-	rogueKey func() (*rsa.PrivateKey, error) // key no JWKS publishes, made on first use
+	stop     context.CancelFunc                // cancels every request's context, for Close
+	issuer   string                            // copy of URL
+	clientID string                            // copy of ClientID
+	rogueKey func() (*rsa.PrivateKey, error)   // key no JWKS publishes, made on first use
+	ecKey    func() (*ecdsa.PrivateKey, error) // published while Behavior.TokenAlg is ES256, made on first use
 	mux      *http.ServeMux
 
 	mu        sync.Mutex
@@ -57,6 +60,7 @@ type Server struct {
 	rotated   map[string]*grant // spent refresh tokens, to catch their reuse
 	revoked   map[string]bool
 	hits      map[string]int
+	lastID    string                                                 // the last ID token issued, for LastIDToken
 	loginPage func(http.ResponseWriter, *http.Request, LoginRequest) // nil: approve at once
 	loginTTL  time.Duration                                          // of held login requests
 	logins    map[string]*pendingLogin
@@ -76,6 +80,9 @@ func NewServer() *Server {
 		ClientSecret: randomString(),
 		rogueKey: sync.OnceValues(func() (*rsa.PrivateKey, error) {
 			return rsa.GenerateKey(rand.Reader, 2048)
+		}),
+		ecKey: sync.OnceValues(func() (*ecdsa.PrivateKey, error) {
+			return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		}),
 		user:      defaultUser(),
 		accessTTL: time.Hour,
@@ -145,6 +152,15 @@ func (s *Server) Hits(endpoint string) int {
 	return s.hits[endpoint]
 }
 
+// LastIDToken returns the last ID token the token endpoint issued, or ""
+// before the first: capture it after one login and replay it in the next
+// with Behavior.IDToken.
+func (s *Server) LastIDToken() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastID
+}
+
 // Revoked reports whether a client asked the revocation endpoint to
 // revoke token.
 func (s *Server) Revoked(token string) bool {
@@ -171,7 +187,7 @@ func (s *Server) handle(mux *http.ServeMux, endpoint string, h http.HandlerFunc,
 		s.mu.Lock()
 		s.hits[endpoint]++
 		s.mu.Unlock()
-		h(w, r)
+		scripted(s.currentBehavior(), endpoint, h).ServeHTTP(w, r)
 	}
 	for _, p := range patterns {
 		mux.HandleFunc(p, counted)

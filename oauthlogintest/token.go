@@ -74,12 +74,19 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if g.openID() && !b.OmitIDToken && (!refreshed || b.IDTokenOnRefresh) {
-		tok, err := s.idToken(g, b, resp.AccessToken, now, refreshed)
-		if err != nil {
-			writeError(w, http.StatusInternalServerError, "server_error", err.Error())
-			return
+		tok := b.IDToken
+		if tok == "" {
+			var err error
+			tok, err = s.idToken(g, b, resp.AccessToken, now, refreshed)
+			if err != nil {
+				writeError(w, http.StatusInternalServerError, "server_error", err.Error())
+				return
+			}
 		}
 		resp.IDToken = tok
+		s.mu.Lock()
+		s.lastID = tok
+		s.mu.Unlock()
 	}
 	writeJSON(w, http.StatusOK, resp)
 }
@@ -112,7 +119,7 @@ func (s *Server) redeemCode(form url.Values, b Behavior, now time.Time) (*tokenR
 	case g.challenge != "" && !verifierMatches(verifier, g.challenge):
 		return nil, nil, invalidGrant("code_verifier does not match the code_challenge")
 	}
-	resp := s.issueAccessLocked(g, now)
+	resp := s.issueAccessLocked(g, now, b.AccessTokenSize)
 	if !b.OmitRefreshToken {
 		resp.RefreshToken = randomString()
 		s.refresh[resp.RefreshToken] = &refreshToken{grant: g}
@@ -142,7 +149,7 @@ func (s *Server) redeemRefreshToken(form url.Values, b Behavior, now time.Time) 
 	if scope != "" && !subset(scope, t.grant.scope) {
 		return nil, nil, &oauthError{http.StatusBadRequest, "invalid_scope", "scope exceeds the original grant"}
 	}
-	resp := s.issueAccessLocked(t.grant, now)
+	resp := s.issueAccessLocked(t.grant, now, b.AccessTokenSize)
 	if scope != "" {
 		resp.Scope = scope
 	}

@@ -7,8 +7,10 @@ import (
 )
 
 // serveUserInfo is the userinfo endpoint (OpenID Connect Core §5.3). It
-// needs a valid, unexpired access token as a Bearer credential (RFC 6750
-// §2.1) and returns the claims of the user the token was issued for.
+// needs a valid, unexpired access token as a Bearer credential in the
+// Authorization header (RFC 6750 §2.1), refuses one sent in the query or
+// form body with 400, and returns the claims of the user the token was
+// issued for.
 func (s *Server) serveUserInfo(w http.ResponseWriter, r *http.Request) {
 	b := s.currentBehavior()
 	w.Header().Set("Cache-Control", "no-store")
@@ -19,6 +21,12 @@ func (s *Server) serveUserInfo(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeError(w, b.UserInfoStatus, errorCodeFor(b.UserInfoStatus), "scripted by oauthlogintest.Behavior.UserInfoStatus")
+		return
+	}
+	if r.URL.Query().Has("access_token") || r.Header.Get("Content-Type") == "application/x-www-form-urlencoded" && r.PostFormValue("access_token") != "" {
+		// RFC 6750 §2: one way per request, and this server takes only the
+		// header (§2.3's query form leaks tokens to logs and Referer).
+		writeError(w, http.StatusBadRequest, "invalid_request", "access token in the query or body; send it in the Authorization header only")
 		return
 	}
 	token, ok := bearerToken(r)
