@@ -12,6 +12,14 @@ import (
 // the zero value is an honest provider. Each field breaks one thing, so a
 // test can show that a client notices exactly that.
 type Behavior struct {
+	// DevicePolls are the errors (authorization_pending, slow_down,
+	// access_denied, expired_token, ...) that the next device_code polls get,
+	// in order, before the device's real state answers.
+	DevicePolls []string
+	// DeviceExpiresIn is the lifetime of new device codes; zero means ten
+	// minutes, negative ones are expired at once.
+	DeviceExpiresIn time.Duration
+
 	// AuthorizeError makes the authorization endpoint redirect back with
 	// error=AuthorizeError (and state, iss) instead of a code.
 	AuthorizeError string
@@ -182,9 +190,11 @@ func (s *Server) Behave(b Behavior) {
 	if aud, ok := b.IDTokenAudience.([]string); ok {
 		b.IDTokenAudience = slices.Clone(aud)
 	}
+	b.DevicePolls = slices.Clone(b.DevicePolls)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.behavior = b
+	s.devicePolls = 0
 }
 
 // currentBehavior returns a copy of the behavior in force.

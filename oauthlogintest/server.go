@@ -57,13 +57,16 @@ type Server struct {
 	codes     map[string]*grant
 	access    map[string]*accessToken
 	refresh   map[string]*refreshToken
-	rotated   map[string]*grant // spent refresh tokens, to catch their reuse
-	revoked   map[string]bool
-	hits      map[string]int
-	lastID    string                                                 // the last ID token issued, for LastIDToken
-	loginPage func(http.ResponseWriter, *http.Request, LoginRequest) // nil: approve at once
-	loginTTL  time.Duration                                          // of held login requests
-	logins    map[string]*pendingLogin
+	rotated   map[string]*grant       // spent refresh tokens, to catch their reuse
+	devices   map[string]*deviceGrant // by device code
+	// devicePolls counts the polls answered from Behavior.DevicePolls.
+	devicePolls int
+	revoked     map[string]bool
+	hits        map[string]int
+	lastID      string                                                 // the last ID token issued, for LastIDToken
+	loginPage   func(http.ResponseWriter, *http.Request, LoginRequest) // nil: approve at once
+	loginTTL    time.Duration                                          // of held login requests
+	logins      map[string]*pendingLogin
 }
 
 // NewServer starts a Server on 127.0.0.1 with a random port. It approves
@@ -93,6 +96,7 @@ func NewServer() *Server {
 		rotated:   make(map[string]*grant),
 		revoked:   make(map[string]bool),
 		hits:      make(map[string]int),
+		devices:   make(map[string]*deviceGrant),
 		loginTTL:  loginLifetime,
 		logins:    make(map[string]*pendingLogin),
 	}
@@ -144,8 +148,8 @@ func (s *Server) SetClientSecret(secret string) {
 }
 
 // Hits reports how many requests an endpoint has served so far. Endpoint
-// names are "discovery", "jwks", "authorize", "token", "userinfo" and
-// "revoke"; any other name reports 0.
+// names are "discovery", "jwks", "authorize", "token", "userinfo",
+// "revoke" and "device"; any other name reports 0.
 func (s *Server) Hits(endpoint string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -178,6 +182,7 @@ func (s *Server) routes() *http.ServeMux {
 	s.handle(mux, "token", s.serveToken, "POST /token")
 	s.handle(mux, "userinfo", s.serveUserInfo, "GET /userinfo", "POST /userinfo")
 	s.handle(mux, "revoke", s.serveRevoke, "POST /revoke")
+	s.handle(mux, "device", s.serveDevice, "POST /device")
 	return mux
 }
 

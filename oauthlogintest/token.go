@@ -64,6 +64,10 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	case "refresh_token":
 		resp, g, e = s.redeemRefreshToken(r.PostForm, b, now)
 		refreshed = true
+	case "urn:ietf:params:oauth:grant-type:device_code":
+		resp, g, e = s.redeemDeviceCode(r.PostForm, b, now)
+	case "client_credentials":
+		resp, g, e = s.issueClientCredentials(r.PostForm, b, now)
 	case "":
 		e = &oauthError{http.StatusBadRequest, "invalid_request", "missing grant_type"}
 	default:

@@ -465,3 +465,41 @@ func oidcEnv(idp *oauthlogintest.Server) func(string) string {
 	env := map[string]string{"OIDC_ISSUER": idp.URL, "OIDC_CLIENT_ID": idp.ClientID, "OIDC_CLIENT_SECRET": idp.ClientSecret}
 	return func(k string) string { return env[k] }
 }
+
+// The demo provider's device page approves a device signing in through
+// the app's device routes (what examples/device does).
+func TestDemoDevice(t *testing.T) {
+	app, _ := startDemoApp(t)
+	postJSON := func(u string, form url.Values) (int, map[string]any) {
+		resp, err := http.PostForm(u, form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var v map[string]any
+		json.NewDecoder(resp.Body).Decode(&v)
+		return resp.StatusCode, v
+	}
+	status, start := postJSON(app.URL+"/auth/demo/device", nil)
+	if status != http.StatusOK {
+		t.Fatalf("device start = %d %v", status, start)
+	}
+	page, err := oauthlogintest.NewBrowser().Visit(t.Context(), start["verification_uri_complete"].(string), nil)
+	if err != nil || page.Status != http.StatusOK || !bytes.Contains(page.Body, []byte(`value="`+start["user_code"].(string)+`"`)) {
+		t.Fatalf("activate page: %v %d\n%s", err, page.Status, page.Body)
+	}
+	resp, err := http.PostForm(start["verification_uri"].(string), url.Values{"user_code": {start["user_code"].(string)},
+		"name": {"Ada"}, "email": {"ada@example.com"}, "email_verified": {"1"}, "decision": {"approve"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !bytes.Contains(body, []byte(`id="done"`)) {
+		t.Fatalf("approve = %d\n%s", resp.StatusCode, body)
+	}
+	status, s := postJSON(app.URL+"/auth/device/token", url.Values{"handle": {start["handle"].(string)}})
+	if status != http.StatusCreated || s["providerUid"] != subjectFor("ada@example.com") {
+		t.Fatalf("poll = %d %v", status, s)
+	}
+}

@@ -57,6 +57,8 @@ func startDemo(name, label, baseURL string, ttl time.Duration) (*demoProvider, e
 	}
 	idp.Handle("GET /static/", d.onlyOwnHost(http.StripPrefix("/static/", http.FileServerFS(static))))
 	idp.Handle("POST /login", d.onlyOwnHost(d.csrf.Handler(http.HandlerFunc(d.answer))))
+	idp.Handle("GET /activate", d.onlyOwnHost(http.HandlerFunc(d.activatePage)))
+	idp.Handle("POST /activate", d.onlyOwnHost(d.csrf.Handler(http.HandlerFunc(d.activate))))
 	return d, nil
 }
 
