@@ -63,7 +63,7 @@ func TestDiscovery(t *testing.T) {
 		"id_token_signing_alg_values_supported": {"RS256"},
 		"code_challenge_methods_supported":      {"S256"},
 		"token_endpoint_auth_methods_supported": {"client_secret_basic", "client_secret_post"},
-		"grant_types_supported":                 {"authorization_code", "refresh_token"},
+		"grant_types_supported":                 {"authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code", "client_credentials"},
 	}
 	for name, want := range lists {
 		if got, _ := doc[name].([]any); !slices.Equal(got, want) {
