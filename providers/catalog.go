@@ -212,7 +212,7 @@ func Catalog() []Entry {
 		plain("yandex", "https://oauth.yandex.com/client/new", Yandex),
 		{
 			Name:       "zoho",
-			Settings:   []Setting{{Name: "region", Doc: "data centre: com (default), eu, in, com.au, jp, ca, sa, uk, com.cn"}},
+			Settings:   []Setting{{Name: "region", Doc: "data centre: com (default), eu, in, com.au, jp, ca (zohocloud.ca), sa, uk, com.cn"}},
 			ConsoleURL: "https://api-console.zoho.com/",
 			New: func(ctx context.Context, s Settings) (oauthlogin.Provider, error) {
 				return provider(Zoho(ctx, s.Values["region"], s.Config))

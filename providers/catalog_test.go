@@ -72,12 +72,12 @@ func TestCatalogLogin(t *testing.T) {
 		{entry: "paypal", want: oauthlogin.Profile{Subject: "https://www.paypal.com/webapps/auth/identity/user/mWq6_1sU85v5EG9yHdPxJRrhGHrnMJ-1PQKtX6pcsmA", Email: "user1@example.com", EmailVerified: true, Name: "identity test"}},
 		{entry: "paypal", fixture: "paypal-sandbox", values: map[string]string{"sandbox": "true"},
 			want: oauthlogin.Profile{Subject: "https://www.paypal.com/webapps/auth/identity/user/sandbox-fixture", Email: "buyer@example.com", Name: "Sandbox Buyer"}},
-		{entry: "podio", want: oauthlogin.Profile{Subject: "123456", Email: "podio@example.com", EmailVerified: true, Name: "Pia Podio", AvatarURL: "https://d2cmuesa4snpwn.cloudfront.net/public/fixture"}},
+		{entry: "podio", want: oauthlogin.Profile{Subject: "123456", Email: "podio@example.com", Name: "Pia Podio", AvatarURL: "https://d2cmuesa4snpwn.cloudfront.net/public/fixture"}},
 		{entry: "salesforce", want: sfProfile("login.salesforce.com")},
 		{entry: "salesforce", fixture: "salesforce-sandbox", values: map[string]string{"sandbox": "1"}, want: sfProfile("test.salesforce.com")},
 		{entry: "salesforce", fixture: "salesforce-domain", values: map[string]string{"domain": "acme.my.salesforce.com"}, want: sfProfile("acme.my.salesforce.com")},
 		{entry: "slack", want: oauthlogin.Profile{Subject: "U0R7JM", Email: "krane@example.com", EmailVerified: true, Name: "krane", AvatarURL: "https://secure.gravatar.com/avatar/fixture.jpg"}},
-		{entry: "spotify", want: oauthlogin.Profile{Subject: "smedjan", Email: "sam@example.com", Name: "Sam Spotify", AvatarURL: "https://i.scdn.co/image/fixture-640"}},
+		{entry: "spotify", want: oauthlogin.Profile{Subject: "fixture-account-7f3c2a", Email: "sam@example.com", Name: "Sam Spotify", Username: "smedjan", AvatarURL: "https://i.scdn.co/image/fixture-640"}},
 		{entry: "stripe", want: oauthlogin.Profile{Subject: "acct_1032D82eZvKYlo2C", Email: "owner@example.com", Name: "Example Shop"}},
 		{entry: "tradeshift", want: tsProfile()},
 		{entry: "tradeshift", fixture: "tradeshift-sandbox", values: map[string]string{"sandbox": "true"}, want: tsProfile()},
@@ -99,7 +99,7 @@ func TestCatalogLogin(t *testing.T) {
 			AvatarURL: "https://avatars.yandex.net/get-yapic/131652443/islands-200"}},
 		{entry: "zoho", values: map[string]string{"region": "eu"}, config: offline,
 			want: oauthlogin.Profile{Subject: "20012345678", Email: "zoe@example.com", EmailVerified: true, Name: "Zoe Zoho", AvatarURL: "https://contacts.zoho.eu/file?ID=20012345678&fs=thumb"}},
-		{entry: "zoom", want: oauthlogin.Profile{Subject: "KDcuGIm1QgePTO8WbOqwIQ", Email: "zed@example.com", EmailVerified: true, Name: "Zed Zoom",
+		{entry: "zoom", want: oauthlogin.Profile{Subject: "KDcuGIm1QgePTO8WbOqwIQ", Email: "zed@example.com", Name: "Zed Zoom",
 			AvatarURL: "https://lh4.googleusercontent.com/fixture/photo.jpg"}},
 	}
 	covered := map[string]bool{}

@@ -11,6 +11,9 @@ import (
 
 // facebookGraphVersion is the one place the Graph API version is pinned:
 // the login dialog, the token endpoint and the user document all use it.
+// v26.0 (July 2026) is the latest listed at
+// https://developers.facebook.com/docs/graph-api/changelog; each version
+// stays available for about two years.
 const facebookGraphVersion = "v26.0"
 
 // Facebook returns Facebook Login. Default scopes: email, public_profile.

@@ -40,12 +40,15 @@ type fixture struct {
 	FormPost   bool              `json:"form_post"`   // answer with response_mode=form_post
 	FormUser   string            `json:"form_user"`   // the user field of a form_post answer
 
-	Token         string          `json:"token"`          // token endpoint URL
-	Refresh       string          `json:"refresh"`        // refresh endpoint URL, when not Token
-	ClientAuth    string          `json:"client_auth"`    // "basic" or "params"
-	TokenResponse json.RawMessage `json:"token_response"` // the token endpoint's answer
-	TokenForm     bool            `json:"token_form"`     // send it form-encoded instead
-	AccessToken   string          `json:"access_token"`   // the token API requests must carry
+	Token         string            `json:"token"`          // token endpoint URL
+	Refresh       string            `json:"refresh"`        // refresh endpoint URL, when not Token
+	ClientAuth    string            `json:"client_auth"`    // "basic" or "params"
+	TokenResponse json.RawMessage   `json:"token_response"` // the token endpoint's answer
+	TokenForm     bool              `json:"token_form"`     // send it form-encoded instead
+	TokenJSON     bool              `json:"token_json"`     // the token request's parameters are a JSON object, not a form
+	TokenHeader   map[string]string `json:"token_header"`   // headers the token request must carry
+	NoPKCE        bool              `json:"no_pkce"`        // the token request carries no code_verifier
+	AccessToken   string            `json:"access_token"`   // the token API requests must carry
 
 	Resources []resource `json:"resources"` // API documents
 
@@ -291,11 +294,34 @@ func (f *fake) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *fake) serveToken(w http.ResponseWriter, r *http.Request, only string) {
-	if err := r.ParseForm(); err != nil {
-		f.fail(w, "token: %v", err)
-		return
+	for k, v := range f.fx.TokenHeader {
+		if got := r.Header.Get(k); got != v {
+			f.fail(w, "token: header %s = %q, want %q", k, got, v)
+			return
+		}
 	}
-	form := r.PostForm
+	var form url.Values
+	if f.fx.TokenJSON {
+		if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+			f.fail(w, "token: Content-Type %q, want application/json", ct)
+			return
+		}
+		var m map[string]string
+		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
+			f.fail(w, "token: JSON body: %v", err)
+			return
+		}
+		form = url.Values{}
+		for k, v := range m {
+			form.Set(k, v)
+		}
+	} else {
+		if err := r.ParseForm(); err != nil {
+			f.fail(w, "token: %v", err)
+			return
+		}
+		form = r.PostForm
+	}
 	id, secret := form.Get("client_id"), form.Get("client_secret")
 	switch f.fx.ClientAuth {
 	case "basic":
@@ -342,8 +368,12 @@ func (f *fake) serveToken(w http.ResponseWriter, r *http.Request, only string) {
 			f.fail(w, "token: redirect_uri %q, want %q", form.Get("redirect_uri"), pending.Get("redirect_uri"))
 			return
 		}
-		sum := sha256.Sum256([]byte(form.Get("code_verifier")))
-		if base64.RawURLEncoding.EncodeToString(sum[:]) != pending.Get("code_challenge") {
+		if f.fx.NoPKCE {
+			if form.Has("code_verifier") {
+				f.fail(w, "token: code_verifier, want none")
+				return
+			}
+		} else if sum := sha256.Sum256([]byte(form.Get("code_verifier"))); base64.RawURLEncoding.EncodeToString(sum[:]) != pending.Get("code_challenge") {
 			f.fail(w, "token: code_verifier does not match the code_challenge")
 			return
 		}

@@ -8,7 +8,11 @@ import (
 
 // gitHubAPIVersion is the REST API version every GitHub request names
 // (X-GitHub-Api-Version), so that GitHub's answers keep the shape mapped
-// here.
+// here. 2026-03-10 is newer but is GitHub's first version with breaking
+// changes; GitHub supports 2022-11-28 for at least 24 months from March
+// 2026 (https://github.blog/changelog/2026-03-12-rest-api-version-2026-03-10-is-now-available),
+// so moving on waits for a review of those changes against /user and
+// /user/emails.
 const gitHubAPIVersion = "2022-11-28"
 
 // GitHub returns GitHub (OAuth apps and GitHub apps). Default scopes:

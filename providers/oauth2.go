@@ -1,6 +1,7 @@
 package providers
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -90,6 +91,12 @@ type OAuth2Provider struct {
 	// refreshURL is where refresh tokens are redeemed, when that is not the
 	// token endpoint (Figma).
 	refreshURL string
+	// tokenJSON, when not nil, makes token requests carry their parameters
+	// as a JSON object instead of a form, keeping only the members it names
+	// (Notion).
+	tokenJSON []string
+	// tokenHeader holds extra headers for token requests (Notion-Version).
+	tokenHeader http.Header
 }
 
 // OAuth2 returns a provider described by spec with the app's cfg.
@@ -236,7 +243,7 @@ func (p *OAuth2Provider) Refresh(ctx context.Context, cfg *oauth2.Config, refres
 // tokenContext returns ctx with an HTTP client for x/oauth2 that rewrites
 // token responses, when the provider needs that.
 func (p *OAuth2Provider) tokenContext(ctx context.Context) context.Context {
-	if p.fixToken == nil {
+	if p.fixToken == nil && p.tokenJSON == nil && p.tokenHeader == nil {
 		return ctx
 	}
 	c, _ := ctx.Value(oauth2.HTTPClient).(*http.Client)
@@ -244,14 +251,35 @@ func (p *OAuth2Provider) tokenContext(ctx context.Context) context.Context {
 		c = p.client
 	}
 	cp := *c
-	cp.Transport = fixTransport{base: c.Transport, fix: p.fixToken}
+	cp.Transport = fixTransport{base: c.Transport, fix: p.fixToken, header: p.tokenHeader, jsonKeys: p.tokenJSON}
 	return context.WithValue(ctx, oauth2.HTTPClient, &cp)
 }
 
-// fixTransport rewrites successful JSON responses with fix.
+// fixTransport rewrites token requests and responses: it adds header,
+// sends a form body as a JSON object of the jsonKeys members when jsonKeys
+// is not nil, and rewrites successful JSON responses with fix when fix is
+// not nil.
 type fixTransport struct {
-	base http.RoundTripper
-	fix  func([]byte) ([]byte, error)
+	base     http.RoundTripper
+	fix      func([]byte) ([]byte, error)
+	header   http.Header
+	jsonKeys []string
+}
+
+// formToJSON turns a form body into a JSON object of the named members'
+// first values; the others are dropped.
+func formToJSON(form []byte, keys []string) ([]byte, error) {
+	v, err := url.ParseQuery(string(form))
+	if err != nil {
+		return nil, err
+	}
+	obj := map[string]string{}
+	for _, k := range keys {
+		if v.Has(k) {
+			obj[k] = v.Get(k)
+		}
+	}
+	return json.Marshal(obj)
 }
 
 // RoundTrip implements http.RoundTripper.
@@ -260,8 +288,29 @@ func (t fixTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if base == nil {
 		base = http.DefaultTransport
 	}
+	if len(t.header) > 0 || t.jsonKeys != nil {
+		r = r.Clone(r.Context())
+		for k, vs := range t.header {
+			r.Header[k] = append([]string(nil), vs...)
+		}
+	}
+	if t.jsonKeys != nil && r.Body != nil {
+		form, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
+		r.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		body, err := formToJSON(form, t.jsonKeys)
+		if err != nil {
+			return nil, err
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+		r.ContentLength = int64(len(body))
+		r.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := base.RoundTrip(r)
-	if err != nil || resp.StatusCode != http.StatusOK {
+	if err != nil || resp.StatusCode != http.StatusOK || t.fix == nil {
 		return resp, err
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))

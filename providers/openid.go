@@ -132,20 +132,36 @@ func Yahoo(ctx context.Context, cfg Config) (*OIDCProvider, error) {
 	return newOIDC(ctx, "yahoo", "https://api.login.yahoo.com", cfg, oidcOptions{})
 }
 
-// Zoho returns Zoho Accounts in a data centre: region is the domain suffix
-// of accounts.zoho.{region} ("com", "eu", "in", "com.au", "jp", "ca", "sa",
-// "uk", "com.cn"); empty means "com". Config.OfflineAccess asks for
-// access_type=offline with prompt=consent.
+// zohoAccounts maps a Zoho data centre to its accounts server, as listed
+// at https://www.zoho.com/accounts/protocol/oauth/multi-dc.html (China's,
+// accounts.zoho.com.cn, is in Zoho CRM's multi-DC list). Canada's is on
+// zohocloud.ca, not zoho.ca.
+var zohoAccounts = map[string]string{
+	"com":    "https://accounts.zoho.com",
+	"eu":     "https://accounts.zoho.eu",
+	"in":     "https://accounts.zoho.in",
+	"com.au": "https://accounts.zoho.com.au",
+	"jp":     "https://accounts.zoho.jp",
+	"ca":     "https://accounts.zohocloud.ca",
+	"sa":     "https://accounts.zoho.sa",
+	"uk":     "https://accounts.zoho.uk",
+	"com.cn": "https://accounts.zoho.com.cn",
+}
+
+// Zoho returns Zoho Accounts in a data centre: region is "com", "eu",
+// "in", "com.au", "jp", "ca" (accounts.zohocloud.ca), "sa", "uk" or
+// "com.cn"; empty means "com". Each data centre has its own accounts
+// server, and so its own issuer and discovery document.
+// Config.OfflineAccess asks for access_type=offline with prompt=consent.
 func Zoho(ctx context.Context, region string, cfg Config) (*OIDCProvider, error) {
 	if region == "" {
 		region = "com"
 	}
-	switch region {
-	case "com", "eu", "in", "com.au", "jp", "ca", "sa", "uk", "com.cn":
-	default:
+	issuer, ok := zohoAccounts[region]
+	if !ok {
 		return nil, fmt.Errorf("providers: zoho: %w: unknown region %q", oauthlogin.ErrConfig, region)
 	}
-	return newOIDC(ctx, "zoho", "https://accounts.zoho."+region, cfg, oidcOptions{
+	return newOIDC(ctx, "zoho", issuer, cfg, oidcOptions{
 		offlineParams: url.Values{"access_type": {"offline"}, "prompt": {"consent"}},
 	})
 }

@@ -1,6 +1,7 @@
 package providers_test
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"net/url"
@@ -162,6 +163,37 @@ func TestYammerNestedTokenRefresh(t *testing.T) {
 	}
 	if tok.AccessToken != f.fx.AccessToken || tok.Type() != "Bearer" {
 		t.Errorf("token %q type %q, want the nested token as a Bearer", tok.AccessToken, tok.Type())
+	}
+}
+
+func TestNotionJSONTokenRefresh(t *testing.T) {
+	// Notion's token endpoint takes JSON; the fake refuses a form.
+	f := newFake(t, loadFixture(t, "notion"))
+	p, err := providers.Notion(providers.Config{ClientID: fakeClientID, ClientSecret: fakeClientSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := p.OAuth2Config()
+	tok, err := p.Refresh(contextWithClient(t.Context(), f.client()), &cfg, "rt-old")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.AccessToken != f.fx.AccessToken {
+		t.Errorf("AccessToken = %q", tok.AccessToken)
+	}
+}
+
+func TestZohoCanadaAccountsServer(t *testing.T) {
+	// Zoho's Canadian data centre is accounts.zohocloud.ca, not zoho.ca.
+	fx := loadFixture(t, "zoho")
+	fx.Discovery = bytes.ReplaceAll(fx.Discovery, []byte("accounts.zoho.eu"), []byte("accounts.zohocloud.ca"))
+	f := newFake(t, fx)
+	p, err := providers.Zoho(t.Context(), "ca", providers.Config{ClientID: fakeClientID, HTTPClient: f.client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.OAuth2Config().Endpoint.AuthURL; got != "https://accounts.zohocloud.ca/oauth/v2/auth" {
+		t.Errorf("AuthURL = %q", got)
 	}
 }
 

@@ -99,11 +99,14 @@ func Box(cfg Config) (*OAuth2Provider, error) {
 
 // Dailymotion returns Dailymotion. Default scopes: userinfo, email. Its
 // user field "verified" marks verified partners, not addresses, so the
-// address is never reported verified.
+// address is never reported verified. The authorization endpoint is on
+// api.dailymotion.com, as Dailymotion's API reference gives it
+// (https://developers.dailymotion.com/reference/build-your-authorization-code);
+// older libraries use www.dailymotion.com.
 func Dailymotion(cfg Config) (*OAuth2Provider, error) {
 	return OAuth2("dailymotion", Spec{
 		Endpoint: oauth2.Endpoint{
-			AuthURL:   "https://www.dailymotion.com/oauth/authorize",
+			AuthURL:   "https://api.dailymotion.com/oauth/authorize",
 			TokenURL:  "https://api.dailymotion.com/oauth/token",
 			AuthStyle: oauth2.AuthStyleInParams,
 		},
@@ -156,11 +159,22 @@ func Dropbox(cfg Config) (*OAuth2Provider, error) {
 	}, cfg)
 }
 
+// notionVersion is the Notion-Version header sent to Notion's token
+// endpoint, which its API reference marks as required.
+const notionVersion = "2025-09-03"
+
 // Notion returns Notion (public integrations). Notion has no user info
 // endpoint for the person who authorized: the user comes with the token,
 // in its "owner" member, and the authorization asks for owner=user.
+//
+// Notion's token endpoint (code exchange and refresh alike) takes the
+// client in HTTP Basic and its parameters as a JSON body, not a form
+// (https://developers.notion.com/reference/create-a-token), with a
+// Notion-Version header. Only the members Notion documents are sent:
+// grant_type, code, redirect_uri and refresh_token. Notion does not
+// document PKCE, so the code_verifier is not sent.
 func Notion(cfg Config) (*OAuth2Provider, error) {
-	return OAuth2("notion", Spec{
+	p, err := OAuth2("notion", Spec{
 		Endpoint: oauth2.Endpoint{
 			AuthURL:  "https://api.notion.com/v1/oauth/authorize",
 			TokenURL: "https://api.notion.com/v1/oauth/token",
@@ -169,27 +183,52 @@ func Notion(cfg Config) (*OAuth2Provider, error) {
 		TokenUserField: "owner",
 		Profile:        Fields{Subject: "user.id", Email: "user.person.email", Name: "user.name", AvatarURL: "user.avatar_url"},
 	}, cfg)
+	if err != nil {
+		return nil, err
+	}
+	p.tokenJSON = []string{"grant_type", "code", "redirect_uri", "refresh_token"}
+	p.tokenHeader = http.Header{"Notion-Version": {notionVersion}}
+	return p, nil
 }
 
 // Podio returns Podio. API requests carry the token as
 // "Authorization: OAuth2 <token>", as Podio documents; the profile comes
-// from /user/status and the address's verification from its mails list.
+// from /user/status (user.user_id, user.mail, profile.name).
+//
+// Podio's current server-side flow redeems codes and refresh tokens at
+// https://api.podio.com/oauth/token/v2 with the client in a JSON body
+// (https://developers.podio.com/authentication/server_side), not at the
+// form-encoded /oauth/token of older guides and libraries. Only the
+// documented members are sent; Podio does not document PKCE. /user/status
+// documents no list of addresses nor any verification flag, so the
+// address is not asserted verified. The avatar, profile.image, is not in
+// Podio's list of contact fields; it is read when present.
 func Podio(cfg Config) (*OAuth2Provider, error) {
-	return OAuth2("podio", Spec{
+	p, err := OAuth2("podio", Spec{
 		Endpoint: oauth2.Endpoint{
 			AuthURL:   "https://podio.com/oauth/authorize",
-			TokenURL:  "https://api.podio.com/oauth/token",
+			TokenURL:  "https://api.podio.com/oauth/token/v2",
 			AuthStyle: oauth2.AuthStyleInParams,
 		},
 		UserInfoURL: "https://api.podio.com/user/status",
 		TokenScheme: "OAuth2",
 		Profile:     Fields{Subject: "user.user_id", Email: "user.mail", Name: "profile.name", AvatarURL: "profile.image.thumbnail_link"},
-		Emails:      &EmailList{List: "user.mails", Email: "mail", Primary: "primary", Verified: "verified"},
 	}, cfg)
+	if err != nil {
+		return nil, err
+	}
+	p.tokenJSON = []string{"grant_type", "client_id", "client_secret", "redirect_uri", "code", "refresh_token"}
+	return p, nil
 }
 
 // Spotify returns Spotify. Default scopes: user-read-email,
 // user-read-private. Spotify documents its e-mail address as unverified.
+//
+// The subject is account_id, which Spotify added to /v1/me in May 2026
+// and tells apps to link accounts with, as it never changes; the user id
+// ("id", kept as the username) may
+// (https://developer.spotify.com/documentation/web-api/references/changes/may-2026).
+// Since February 2026 apps in Development Mode get no e-mail address.
 func Spotify(cfg Config) (*OAuth2Provider, error) {
 	return OAuth2("spotify", Spec{
 		Endpoint: oauth2.Endpoint{
@@ -198,7 +237,7 @@ func Spotify(cfg Config) (*OAuth2Provider, error) {
 		},
 		UserInfoURL: "https://api.spotify.com/v1/me",
 		Scopes:      []string{"user-read-email", "user-read-private"},
-		Profile:     Fields{Subject: "id", Email: "email", Name: "display_name", AvatarURL: "images.0.url"},
+		Profile:     Fields{Subject: "account_id", Email: "email", Name: "display_name", Username: "id", AvatarURL: "images.0.url"},
 	}, cfg)
 }
 
@@ -304,9 +343,13 @@ func Yandex(cfg Config) (*OAuth2Provider, error) {
 }
 
 // Zoom returns Zoom. Scopes are set on the app in the Zoom App
-// Marketplace, so there are no default scopes. Zoom's "verified" is the
-// number 1 for a verified address; the name falls back to first and last
-// name.
+// Marketplace, so there are no default scopes. The name falls back to
+// first and last name.
+//
+// Zoom documents its user's "verified" (1 or 0) as whether the account is
+// verified (https://marketplace.zoom.us/docs/api-reference/zoom-api/users/user),
+// not the address, so the address is not asserted verified; some
+// libraries read it as a verified address.
 func Zoom(cfg Config) (*OAuth2Provider, error) {
 	return OAuth2("zoom", Spec{
 		Endpoint: oauth2.Endpoint{
@@ -317,9 +360,6 @@ func Zoom(cfg Config) (*OAuth2Provider, error) {
 		RevocationURL: "https://zoom.us/oauth/revoke",
 		Profile: fieldsThen(Fields{Subject: "id", Email: "email", Name: "display_name", AvatarURL: "pic_url"},
 			func(doc map[string]any, p *oauthlogin.Profile) {
-				if n, ok := doc["verified"].(interface{ String() string }); ok && n.String() == "1" {
-					p.EmailVerified = p.Email != ""
-				}
 				if p.Name == "" {
 					p.Name = joinName(str(doc["first_name"]), str(doc["last_name"]))
 				}

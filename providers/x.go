@@ -18,6 +18,10 @@ import (
 // document then asks for confirmed_email, which X fills only with an
 // address the user confirmed, so an address from it is verified. Without
 // the scope the Profile has no address.
+//
+// confirmed_email is a documented user field of GET /2/users/me
+// (https://docs.x.com/x-api/users/user-lookup-me); the users.email scope
+// name could not be found in X's documentation here and is kept as it was.
 func X(cfg Config) (*OAuth2Provider, error) {
 	fields := "profile_image_url"
 	if slices.Contains(cfg.Scopes, "users.email") || slices.Contains(cfg.AllowedScopes, "users.email") {
