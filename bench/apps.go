@@ -1,0 +1,392 @@
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"time"
+
+	"github.com/gorilla/securecookie"
+	"github.com/gorilla/sessions"
+	capoidc "github.com/hashicorp/cap/oidc"
+	capcallback "github.com/hashicorp/cap/oidc/callback"
+	"github.com/markbates/goth"
+	"github.com/markbates/goth/gothic"
+	"github.com/markbates/goth/providers/openidConnect"
+	"github.com/zitadel/oidc/v3/pkg/client/rp"
+	zhttp "github.com/zitadel/oidc/v3/pkg/http"
+	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
+	"golang.org/x/oauth2"
+
+	"github.com/oauthlogin/oauthlogin"
+	"github.com/oauthlogin/oauthlogin/providers"
+)
+
+// App is a host app with one login library mounted, on its own loopback
+// port, logging in at the fake.
+type App struct {
+	Name string
+	URL  string
+	// BeginURL starts a login; SuccessURL is where a login that worked
+	// ends; SessionCookie is the app's session cookie after it.
+	BeginURL      string
+	SuccessURL    string
+	SessionCookie string
+	// PrivateURL answers 200 only with a session (an empty handler behind
+	// the app's session middleware).
+	PrivateURL string
+	// Handler is the app's whole handler, for benchmarks that call it
+	// without HTTP.
+	Handler http.Handler
+	// Private is the empty handler behind the session middleware.
+	Private http.Handler
+	// Manager is set for oauthlogin apps.
+	Manager *oauthlogin.Manager
+
+	fakeURL string
+	srv     *httptest.Server
+}
+
+// Close stops the app's server.
+func (a *App) Close() { a.srv.Close() }
+
+// newApp reserves a loopback port for an app, so that its redirect URI is
+// known before its handler is built.
+func newApp(name string, f *Fake) *App {
+	srv := httptest.NewUnstartedServer(nil)
+	a := &App{Name: name, URL: "http://" + srv.Listener.Addr().String(), fakeURL: f.URL, srv: srv}
+	a.SuccessURL = a.URL + "/done"
+	a.PrivateURL = a.URL + "/private"
+	return a
+}
+
+func (a *App) start(mux *http.ServeMux) {
+	mux.HandleFunc("GET /done", func(w http.ResponseWriter, r *http.Request) {})
+	mux.HandleFunc("GET /failed", func(w http.ResponseWriter, r *http.Request) {})
+	a.Handler = mux
+	a.srv.Config.Handler = mux
+	a.srv.Start()
+}
+
+// empty is the handler behind the session middlewares.
+var empty = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+
+// Store is what an oauthlogin app keeps its records in.
+type Store interface {
+	oauthlogin.SessionStore
+	oauthlogin.IdentityStore
+	oauthlogin.OneTimeStore
+}
+
+// NewOauthloginApp mounts oauthlogin as its README says: a Manager with
+// the provider from providers.OIDC (discovery once, full ID token
+// validation, userinfo), Handler at /auth/ and RequireSession on /private.
+// A nil store is the MemoryStore default.
+func NewOauthloginApp(name string, f *Fake, back *http.Client, store Store, expiresIn int) (*App, error) {
+	a := newApp(name, f)
+	cfg := oauthlogin.Config{
+		BaseURL:    a.URL,
+		CookieKeys: []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()},
+		HTTPClient: back,
+	}
+	if store != nil {
+		cfg.Sessions, cfg.Identities, cfg.OneTime = store, store, store
+	}
+	m, err := oauthlogin.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	c := &FakeClient{ID: name, Secret: "secret-" + name, RedirectURI: a.URL + "/auth/fake/callback", ExpiresIn: expiresIn}
+	f.AddClient(c)
+	p, err := providers.OIDC(context.Background(), "fake", f.URL, providers.Config{ClientID: c.ID, ClientSecret: c.Secret, HTTPClient: back})
+	if err != nil {
+		return nil, err
+	}
+	if err := m.Register(p); err != nil {
+		return nil, err
+	}
+	a.Manager = m
+	a.BeginURL = a.URL + "/auth/fake?success=" + url.QueryEscape(a.SuccessURL) + "&failure=" + url.QueryEscape(a.URL+"/failed")
+	a.SessionCookie = "oauthlogin_session"
+	a.Private = m.RequireSession(empty)
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", m.Handler())
+	mux.Handle("GET /private", a.Private)
+	a.start(mux)
+	return a, nil
+}
+
+// NewGothApp mounts goth's gothic as its README says: the openidConnect
+// provider from discovery, gothic.Store a gorilla/sessions CookieStore
+// (HMAC and AES keys), BeginAuthHandler and CompleteUserAuth. goth offers no
+// PKCE, nonce or ID token signature check. The app keeps its own session in
+// the same store, as goth apps do.
+func NewGothApp(f *Fake, back *http.Client) (*App, error) {
+	a := newApp("goth", f)
+	c := &FakeClient{ID: "goth", Secret: "secret-goth", RedirectURI: a.URL + "/auth/openid-connect/callback"}
+	f.AddClient(c)
+	p, err := openidConnect.New(c.ID, c.Secret, c.RedirectURI, f.URL+"/.well-known/openid-configuration", "email", "profile")
+	if err != nil {
+		return nil, err
+	}
+	p.HTTPClient = back
+	goth.UseProviders(p)
+	store := sessions.NewCookieStore(securecookie.GenerateRandomKey(64), securecookie.GenerateRandomKey(32))
+	store.Options = &sessions.Options{Path: "/", MaxAge: 30 * 86400, HttpOnly: true, SameSite: http.SameSiteLaxMode}
+	gothic.Store = store
+	a.BeginURL = a.URL + "/auth/openid-connect"
+	a.SessionCookie = "app_session"
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /auth/{provider}", gothic.BeginAuthHandler)
+	mux.HandleFunc("GET /auth/{provider}/callback", func(w http.ResponseWriter, r *http.Request) {
+		user, err := gothic.CompleteUserAuth(w, r)
+		if err != nil {
+			http.Redirect(w, r, a.URL+"/failed", http.StatusFound)
+			return
+		}
+		s, _ := store.New(r, "app_session")
+		s.Values["uid"], s.Values["provider"] = user.UserID, user.Provider
+		if err := s.Save(r, w); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		http.Redirect(w, r, a.SuccessURL, http.StatusFound)
+	})
+	a.Private = gothSession(store, empty)
+	mux.Handle("GET /private", a.Private)
+	a.start(mux)
+	return a, nil
+}
+
+type ctxKey struct{}
+
+// gothSession is a goth app's session middleware: the gorilla session's
+// user id into the request context.
+func gothSession(store sessions.Store, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, err := store.Get(r, "app_session")
+		uid, _ := s.Values["uid"].(string)
+		if err != nil || uid == "" {
+			http.Error(w, "no session", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, uid)))
+	})
+}
+
+// appSession is the session cookie of the zitadel and cap apps, which
+// leave sessions to the app: the subject and an expiry, sealed with
+// securecookie (HMAC + AES, JSON).
+type appSession struct {
+	Sub     string `json:"s"`
+	Expires int64  `json:"e"`
+}
+
+func newSealer() *securecookie.SecureCookie {
+	sc := securecookie.New(securecookie.GenerateRandomKey(64), securecookie.GenerateRandomKey(32))
+	sc.SetSerializer(securecookie.JSONEncoder{})
+	return sc
+}
+
+func setAppSession(w http.ResponseWriter, sc *securecookie.SecureCookie, sub string) error {
+	exp := time.Now().Add(30 * 24 * time.Hour)
+	v, err := sc.Encode("app_session", appSession{Sub: sub, Expires: exp.Unix()})
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{Name: "app_session", Value: v, Path: "/", MaxAge: 30 * 86400, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	return nil
+}
+
+func sealedSession(sc *securecookie.SecureCookie, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := r.Cookie("app_session")
+		var s appSession
+		if err != nil || sc.Decode("app_session", c.Value, &s) != nil || time.Now().Unix() >= s.Expires {
+			http.Error(w, "no session", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, s.Sub)))
+	})
+}
+
+// NewZitadelApp mounts zitadel/oidc's relying party as its example app
+// does, with PKCE: NewRelyingPartyOIDC (discovery), a securecookie
+// CookieHandler for state and verifier, signing algorithms from
+// discovery, AuthURLHandler and CodeExchangeHandler with UserinfoCallback.
+// rp sends no nonce unless the app adds one per request itself.
+func NewZitadelApp(f *Fake, back *http.Client) (*App, error) {
+	a := newApp("zitadel", f)
+	c := &FakeClient{ID: "zitadel", Secret: "secret-zitadel", RedirectURI: a.URL + "/auth/callback"}
+	f.AddClient(c)
+	cookies := zhttp.NewCookieHandler(securecookie.GenerateRandomKey(64), securecookie.GenerateRandomKey(32), zhttp.WithUnsecure())
+	party, err := rp.NewRelyingPartyOIDC(context.Background(), f.URL, c.ID, c.Secret, c.RedirectURI,
+		[]string{"openid", "email", "profile"},
+		rp.WithPKCE(cookies),
+		rp.WithHTTPClient(back),
+		rp.WithVerifierOpts(rp.WithIssuedAtOffset(5*time.Second)),
+		rp.WithSigningAlgsFromDiscovery(),
+	)
+	if err != nil {
+		return nil, err
+	}
+	sealer := newSealer()
+	a.BeginURL = a.URL + "/auth/login"
+	a.SessionCookie = "app_session"
+	mux := http.NewServeMux()
+	mux.Handle("GET /auth/login", rp.AuthURLHandler(func() string { return randomString(32) }, party))
+	mux.Handle("GET /auth/callback", rp.CodeExchangeHandler(rp.UserinfoCallback(
+		func(w http.ResponseWriter, r *http.Request, tokens *zoidc.Tokens[*zoidc.IDTokenClaims], state string, party rp.RelyingParty, info *zoidc.UserInfo) {
+			if err := setAppSession(w, sealer, info.Subject); err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			http.Redirect(w, r, a.SuccessURL, http.StatusFound)
+		}), party))
+	a.Private = sealedSession(sealer, empty)
+	mux.Handle("GET /private", a.Private)
+	a.start(mux)
+	return a, nil
+}
+
+// capRequest is the cap app's login request state, kept in a sealed
+// cookie between begin and callback.
+type capRequest struct {
+	State    string `json:"s"`
+	Nonce    string `json:"n"`
+	Verifier string `json:"v"`
+	Expires  int64  `json:"e"`
+}
+
+// NewCapApp mounts hashicorp/cap's oidc as its docs describe, with PKCE
+// and a nonce (cap always sends one): NewConfig with the client id as
+// audience, NewProvider (discovery), NewRequest per login, the request kept
+// in a securecookie (JSON) as an app would, callback.AuthCode, and
+// Provider.UserInfo.
+func NewCapApp(f *Fake, back *http.Client) (*App, error) {
+	a := newApp("cap", f)
+	c := &FakeClient{ID: "cap", Secret: "secret-cap", RedirectURI: a.URL + "/auth/callback"}
+	f.AddClient(c)
+	cfg, err := capoidc.NewConfig(f.URL, c.ID, capoidc.ClientSecret(c.Secret), []capoidc.Alg{capoidc.RS256}, []string{c.RedirectURI},
+		capoidc.WithScopes("email", "profile"),
+		capoidc.WithAudiences(c.ID),
+		capoidc.WithRoundTripper(back.Transport),
+	)
+	if err != nil {
+		return nil, err
+	}
+	p, err := capoidc.NewProvider(cfg)
+	if err != nil {
+		return nil, err
+	}
+	requests, sessionSealer := newSealer(), newSealer()
+	const flowTTL = 10 * time.Minute
+	a.BeginURL = a.URL + "/auth/login"
+	a.SessionCookie = "app_session"
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /auth/login", func(w http.ResponseWriter, r *http.Request) {
+		v, err := capoidc.NewCodeVerifier()
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		req, err := capoidc.NewRequest(flowTTL, c.RedirectURI, capoidc.WithPKCE(v))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		to, err := p.AuthURL(r.Context(), req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		sealed, err := requests.Encode("cap_request", capRequest{State: req.State(), Nonce: req.Nonce(), Verifier: v.Verifier(), Expires: time.Now().Add(flowTTL).Unix()})
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		http.SetCookie(w, &http.Cookie{Name: "cap_request", Value: sealed, Path: "/auth/", MaxAge: int(flowTTL / time.Second), HttpOnly: true, SameSite: http.SameSiteLaxMode})
+		http.Redirect(w, r, to, http.StatusFound)
+	})
+	fail := func(state string, e *capcallback.AuthenErrorResponse, err error, w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, a.URL+"/failed", http.StatusFound)
+	}
+	success := func(state string, t capoidc.Token, w http.ResponseWriter, r *http.Request) {
+		var id struct {
+			Sub string `json:"sub"`
+		}
+		if err := t.IDToken().Claims(&id); err != nil {
+			fail(state, nil, err, w, r)
+			return
+		}
+		ts, ok := t.(interface{ StaticTokenSource() oauth2.TokenSource })
+		if !ok {
+			fail(state, nil, fmt.Errorf("no token source"), w, r)
+			return
+		}
+		var info map[string]any
+		if err := p.UserInfo(r.Context(), ts.StaticTokenSource(), id.Sub, &info); err != nil {
+			fail(state, nil, err, w, r)
+			return
+		}
+		http.SetCookie(w, &http.Cookie{Name: "cap_request", Path: "/auth/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+		if err := setAppSession(w, sessionSealer, id.Sub); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		http.Redirect(w, r, a.SuccessURL, http.StatusFound)
+	}
+	mux.HandleFunc("GET /auth/callback", func(w http.ResponseWriter, r *http.Request) {
+		ck, err := r.Cookie("cap_request")
+		var st capRequest
+		if err != nil || requests.Decode("cap_request", ck.Value, &st) != nil {
+			http.Error(w, "no login request", http.StatusBadRequest)
+			return
+		}
+		left := time.Until(time.Unix(st.Expires, 0))
+		if left <= 0 {
+			fail("", nil, fmt.Errorf("expired"), w, r)
+			return
+		}
+		v, err := capoidc.NewCodeVerifier(capoidc.WithVerifier(st.Verifier))
+		if err != nil {
+			fail("", nil, err, w, r)
+			return
+		}
+		req, err := capoidc.NewRequest(left, c.RedirectURI, capoidc.WithState(st.State), capoidc.WithNonce(st.Nonce), capoidc.WithPKCE(v))
+		if err != nil {
+			fail("", nil, err, w, r)
+			return
+		}
+		h, err := capcallback.AuthCode(r.Context(), p, &capcallback.SingleRequestReader{Request: req}, success, fail)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		h(w, r)
+	})
+	a.Private = sealedSession(sessionSealer, empty)
+	mux.Handle("GET /private", a.Private)
+	a.start(mux)
+	return a, nil
+}
+
+// NewBackChannel returns the HTTP client every library gets for its
+// discovery, key, token and userinfo requests: keep-alive to loopback, a
+// 10-second timeout.
+func NewBackChannel() *http.Client {
+	return &http.Client{
+		Transport: &http.Transport{MaxIdleConnsPerHost: 256, IdleConnTimeout: time.Minute},
+		Timeout:   10 * time.Second,
+	}
+}
+
+// randomKey returns n bytes from crypto/rand.
+func randomKey(n int) []byte {
+	b := make([]byte, n)
+	rand.Read(b)
+	return b
+}

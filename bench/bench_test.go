@@ -1,0 +1,428 @@
+package bench
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gorilla/securecookie"
+	"github.com/redis/go-redis/v9"
+)
+
+// loginBatch is how many logins begin before their tokens are presigned
+// (with the timer stopped) and they are finished.
+const loginBatch = 50
+
+// BenchmarkLogin is a whole login as a browser makes it: begin, the
+// provider's authorization endpoint, the callback (token request, ID token
+// verification where the library does it, userinfo). The provider's ID
+// tokens are signed with the timer stopped; its handlers' time is
+// reported as fake-ns/op and taken out of client-ns/op.
+func BenchmarkLogin(b *testing.B) {
+	w := getWorld(b)
+	for _, name := range rows {
+		b.Run(name, func(b *testing.B) { benchLogin(b, w, w.apps[name]) })
+	}
+}
+
+func benchLogin(b *testing.B, w *world, app *App) {
+	browsers := make([]*Browser, loginBatch)
+	for i := range browsers {
+		browsers[i] = NewBrowser(w.browsers)
+	}
+	auths := make([]string, loginBatch)
+	// Warm up: connections, discovery and key caches, lazy set-up.
+	for range 3 {
+		if err := NewBrowser(w.browsers).Login(app, w.fake); err != nil {
+			b.Fatal(err)
+		}
+	}
+	w.fake.ResetCounters()
+	cookieBytes := 0
+	var cpu cpuMeter
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu.start()
+	for done := 0; done < b.N; {
+		k := min(loginBatch, b.N-done)
+		for i := range k {
+			browsers[i].Reset()
+			auth, err := browsers[i].Begin(app)
+			if err != nil {
+				b.Fatal(err)
+			}
+			auths[i] = auth
+		}
+		cpu.stop()
+		b.StopTimer()
+		for i := range k {
+			if err := w.fake.PresignFor(auths[i]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StartTimer()
+		cpu.start()
+		for i := range k {
+			ok, err := browsers[i].Finish(app, auths[i])
+			if err != nil || !ok {
+				b.Fatalf("login %d: ok %v, %v", done+i, ok, err)
+			}
+			cookieBytes += browsers[i].SetCookieBytes
+		}
+		done += k
+	}
+	cpu.stop()
+	b.StopTimer()
+	reportFake(b, w.fake, cpu.total)
+	b.ReportMetric(float64(cookieBytes)/float64(b.N), "setcookie-B/op")
+}
+
+// reportFake reports the provider's share: its handlers' time, the time
+// left for the client, and the back-channel requests; and the CPU time the
+// process spent (client, fake and loopback alike).
+func reportFake(b *testing.B, f *Fake, cpu time.Duration) {
+	n := float64(b.N)
+	b.ReportMetric(float64(cpu.Nanoseconds())/n, "cpu-ns/op")
+	busy := f.Busy()
+	b.ReportMetric(float64(busy.Nanoseconds())/n, "fake-ns/op")
+	b.ReportMetric(float64((b.Elapsed()-busy).Nanoseconds())/n, "client-ns/op")
+	keys := f.Hits(Discovery) + f.Hits(JWKS)
+	b.ReportMetric(float64(keys+f.Hits(Token)+f.Hits(UserInfo))/n, "backchannel/op")
+	b.ReportMetric(float64(keys)/n, "disco-jwks/op")
+}
+
+// cpuMeter adds up the process's CPU time (user and system, all threads)
+// over the measured phases.
+type cpuMeter struct{ total, from time.Duration }
+
+func (m *cpuMeter) start() { m.from = cpuTime() }
+func (m *cpuMeter) stop()  { m.total += cpuTime() - m.from }
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// sink is a ResponseWriter that keeps the status and headers only.
+type sink struct {
+	h    http.Header
+	code int
+}
+
+func newSink() *sink { return &sink{h: http.Header{}} }
+
+func (s *sink) Header() http.Header { return s.h }
+func (s *sink) Write(p []byte) (int, error) {
+	if s.code == 0 {
+		s.code = http.StatusOK
+	}
+	return len(p), nil
+}
+func (s *sink) WriteHeader(code int) {
+	if s.code == 0 {
+		s.code = code
+	}
+}
+func (s *sink) reset() {
+	clear(s.h)
+	s.code = 0
+}
+
+// serve calls h with a shallow copy of req, as a server passes each
+// request fresh (gorilla/sessions caches its registry in the request).
+func serve(h http.Handler, s *sink, req *http.Request) int {
+	s.reset()
+	r := *req
+	h.ServeHTTP(s, &r)
+	if s.code == 0 {
+		return http.StatusOK // as a server answers for a handler that wrote nothing
+	}
+	return s.code
+}
+
+// BenchmarkBegin is the begin request alone, handled without HTTP: random
+// values, PKCE, the sealed state and the redirect.
+func BenchmarkBegin(b *testing.B) {
+	w := getWorld(b)
+	for _, name := range rows {
+		b.Run(name, func(b *testing.B) {
+			app := w.apps[name]
+			req := httptest.NewRequest(http.MethodGet, app.BeginURL, nil)
+			s := newSink()
+			b.ReportAllocs()
+			for b.Loop() {
+				if code := serve(app.Handler, s, req); code != http.StatusFound && code != http.StatusTemporaryRedirect {
+					b.Fatal(code)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkAuthenticated is one request to an empty handler behind the
+// app's session middleware: cookie to session in context. "none" is the
+// empty handler alone.
+func BenchmarkAuthenticated(b *testing.B) {
+	w := getWorld(b)
+	rows := []struct{ name, app string }{
+		{"none", ""},
+		{"oauthlogin-memory", "oauthlogin"},
+		{"oauthlogin-redis", "redis"},
+		{"oauthlogin-postgres", "postgres"},
+		{"goth", "goth"},
+	}
+	for _, row := range rows {
+		b.Run(row.name, func(b *testing.B) {
+			h := http.Handler(empty)
+			req := httptest.NewRequest(http.MethodGet, "/private", nil)
+			if row.app != "" {
+				app := w.apps[row.app]
+				if app == nil {
+					app = w.storeApp(b, row.app)
+				}
+				br := NewBrowser(w.browsers)
+				if err := br.Login(app, w.fake); err != nil {
+					b.Fatal(err)
+				}
+				req.Header.Set("Cookie", br.cookieHeader(req.URL))
+				h = app.Private
+			}
+			s := newSink()
+			b.ReportAllocs()
+			for b.Loop() {
+				if code := serve(h, s, req); code != http.StatusOK {
+					b.Fatal(code)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkRefresh is POST {prefix}refresh on a session whose provider
+// token expires within the refresh margin: the token request over
+// loopback, and the identity and session writes.
+func BenchmarkRefresh(b *testing.B) {
+	w := getWorld(b)
+	b.Run("oauthlogin", func(b *testing.B) {
+		app := w.apps["oauthlogin-refresh"]
+		br := NewBrowser(w.browsers)
+		if err := br.Login(app, w.fake); err != nil {
+			b.Fatal(err)
+		}
+		req := httptest.NewRequest(http.MethodPost, app.URL+"/auth/refresh", nil)
+		req.Header.Set("Cookie", br.cookieHeader(req.URL))
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		s := newSink()
+		if code := serve(app.Handler, s, req); code != http.StatusOK {
+			b.Fatal(code)
+		}
+		w.fake.ResetCounters()
+		var cpu cpuMeter
+		b.ReportAllocs()
+		b.ResetTimer()
+		cpu.start()
+		for range b.N {
+			if code := serve(app.Handler, s, req); code != http.StatusOK {
+				b.Fatal(code)
+			}
+		}
+		cpu.stop()
+		b.StopTimer()
+		if t := w.fake.Hits(Token); t != int64(b.N) {
+			b.Fatalf("%d token requests for %d refreshes", t, b.N)
+		}
+		reportFake(b, w.fake, cpu.total)
+	})
+}
+
+// BenchmarkFloor measures the pieces no secure login can skip, in the same
+// run, as the yardstick of the others.
+func BenchmarkFloor(b *testing.B) {
+	w := getWorld(b)
+	b.Run("rand-32B", func(b *testing.B) {
+		var buf [32]byte
+		b.ReportAllocs()
+		for b.Loop() {
+			rand.Read(buf[:])
+		}
+	})
+	verifier := randomString(32)
+	b.Run("pkce-S256", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			sum := sha256.Sum256([]byte(verifier))
+			_ = base64.RawURLEncoding.EncodeToString(sum[:])
+		}
+	})
+	sc := securecookie.New(securecookie.GenerateRandomKey(64), securecookie.GenerateRandomKey(32))
+	sc.SetSerializer(securecookie.JSONEncoder{})
+	flow := flowValue{Provider: "fake", State: randomString(32), Verifier: verifier, Nonce: randomString(32),
+		Success: "https://app.example.com/done", Failure: "https://app.example.com/failed", Expires: time.Now().Add(10 * time.Minute).Unix()}
+	const cookieName = "oauthlogin_flow_0123456789abcdef"
+	sealed, err := sc.Encode(cookieName, flow)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("cookie-encode", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := sc.Encode(cookieName, flow); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("cookie-decode", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var f flowValue
+			if err := sc.Decode(cookieName, sealed, &f); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+
+	floor := &FakeClient{ID: "floor", Secret: "secret-floor", RedirectURI: "http://127.0.0.1/floor/callback", Reusable: true}
+	w.fake.AddClient(floor)
+	nonce := randomString(32)
+	access, err := w.fake.AddFloorGrant(floor.ID, nonce, verifier)
+	if err != nil {
+		b.Fatal(err)
+	}
+	idToken := w.fake.IDTokenFor(floor.ID, nonce)
+	b.Run("rsa2048-verify", func(b *testing.B) {
+		pub := w.fake.PublicKey()
+		b.ReportAllocs()
+		for b.Loop() {
+			i := strings.LastIndexByte(idToken, '.')
+			sig, err := base64.RawURLEncoding.DecodeString(idToken[i+1:])
+			if err != nil {
+				b.Fatal(err)
+			}
+			sum := sha256.Sum256([]byte(idToken[:i]))
+			if err := rsa.VerifyPKCS1v15(pub, crypto.SHA256, sum[:], sig); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {"floor"}, "redirect_uri": {floor.RedirectURI}, "code_verifier": {verifier}}.Encode()
+	b.Run("token-POST", func(b *testing.B) {
+		tokenPOST := func() {
+			req, err := http.NewRequest(http.MethodPost, w.fake.URL+"/token", strings.NewReader(form))
+			if err != nil {
+				b.Fatal(err)
+			}
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.SetBasicAuth(floor.ID, floor.Secret)
+			resp, err := w.back.Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			var tok struct {
+				AccessToken  string `json:"access_token"`
+				TokenType    string `json:"token_type"`
+				ExpiresIn    int    `json:"expires_in"`
+				RefreshToken string `json:"refresh_token"`
+				IDToken      string `json:"id_token"`
+			}
+			if err != nil || resp.StatusCode != http.StatusOK || json.Unmarshal(body, &tok) != nil || tok.IDToken == "" {
+				b.Fatalf("token: %d %s %v", resp.StatusCode, body, err)
+			}
+		}
+		tokenPOST() // a connection to reuse
+		w.fake.ResetCounters()
+		var cpu cpuMeter
+		b.ReportAllocs()
+		b.ResetTimer()
+		cpu.start()
+		for range b.N {
+			tokenPOST()
+		}
+		cpu.stop()
+		b.StopTimer()
+		reportFake(b, w.fake, cpu.total)
+	})
+	b.Run("userinfo-GET", func(b *testing.B) {
+		userinfo := func() {
+			req, err := http.NewRequest(http.MethodGet, w.fake.URL+"/userinfo", nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			req.Header.Set("Authorization", "Bearer "+access)
+			resp, err := w.back.Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			var info struct {
+				Sub           string `json:"sub"`
+				Email         string `json:"email"`
+				EmailVerified bool   `json:"email_verified"`
+				Name          string `json:"name"`
+			}
+			if err != nil || resp.StatusCode != http.StatusOK || json.Unmarshal(body, &info) != nil || info.Sub != Subject {
+				b.Fatalf("userinfo: %d %s %v", resp.StatusCode, body, err)
+			}
+		}
+		userinfo()
+		w.fake.ResetCounters()
+		var cpu cpuMeter
+		b.ReportAllocs()
+		b.ResetTimer()
+		cpu.start()
+		for range b.N {
+			userinfo()
+		}
+		cpu.stop()
+		b.StopTimer()
+		reportFake(b, w.fake, cpu.total)
+	})
+	b.Run("redis-GET", func(b *testing.B) {
+		addr := os.Getenv("OAUTHLOGIN_TEST_REDIS")
+		if addr == "" {
+			b.Skip("OAUTHLOGIN_TEST_REDIS is not set")
+		}
+		rdb := redis.NewClient(&redis.Options{Addr: addr})
+		defer rdb.Close()
+		ctx := context.Background()
+		key := "bench-floor:" + randomString(8)
+		if err := rdb.Set(ctx, key, randomKey(300), time.Minute).Err(); err != nil {
+			b.Skipf("Redis at %s: %v", addr, err)
+		}
+		defer rdb.Del(ctx, key)
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := rdb.Get(ctx, key).Bytes(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	// Not a floor piece: one browser round trip to an empty app handler,
+	// of which a login makes three (begin, the provider hop, callback).
+	b.Run("loopback-GET", func(b *testing.B) {
+		br := NewBrowser(w.browsers)
+		u := w.apps["oauthlogin"].SuccessURL
+		b.ReportAllocs()
+		for b.Loop() {
+			if status, _, err := br.Get(u); err != nil || status != http.StatusOK {
+				b.Fatal(status, err)
+			}
+		}
+	})
+}
