@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -49,19 +50,28 @@ func (m *Manager) setFlowCookie(w http.ResponseWriter, f *flow, formPost bool) e
 	if err != nil {
 		return err
 	}
-	sameSite := http.SameSiteLaxMode
-	if formPost && m.secure {
-		sameSite = http.SameSiteNoneMode
+	// Written directly: name and value are base64url (securecookie's
+	// value may end in '='), safe as they are, and http.SetCookie's
+	// byte-by-byte check of them is a tenth of a begin's time.
+	var b strings.Builder
+	b.Grow(len(name) + len(value) + 96)
+	b.WriteString(name)
+	b.WriteByte('=')
+	b.WriteString(value)
+	b.WriteString("; Path=")
+	b.WriteString(m.flowCookiePath)
+	b.WriteString("; Max-Age=")
+	b.WriteString(strconv.Itoa(max(1, int(m.flowTTL/time.Second)))) // 0 would mean a browser-session cookie
+	b.WriteString("; HttpOnly")
+	if m.secure {
+		b.WriteString("; Secure")
 	}
-	http.SetCookie(w, &http.Cookie{
-		Name:     name,
-		Value:    value,
-		Path:     m.flowCookiePath,
-		MaxAge:   max(1, int(m.flowTTL/time.Second)), // 0 would mean a browser-session cookie
-		Secure:   m.secure,
-		HttpOnly: true,
-		SameSite: sameSite,
-	})
+	if formPost && m.secure {
+		b.WriteString("; SameSite=None")
+	} else {
+		b.WriteString("; SameSite=Lax")
+	}
+	w.Header().Add("Set-Cookie", b.String())
 	return nil
 }
 

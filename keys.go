@@ -192,6 +192,14 @@ func randomToken(n int) string {
 // hashID returns the base64url SHA-256 of a secret: the only form in which
 // session tokens and one-time secrets are stored.
 func hashID(secret string) string {
-	sum := sha256.Sum256([]byte(secret))
-	return base64.RawURLEncoding.EncodeToString(sum[:])
+	var sum [sha256.Size]byte
+	var buf [64]byte
+	if len(secret) <= len(buf) { // tokens are 43 bytes: hash without a heap copy
+		sum = sha256.Sum256(buf[:copy(buf[:], secret)])
+	} else {
+		sum = sha256.Sum256([]byte(secret))
+	}
+	var out [43]byte
+	base64.RawURLEncoding.Encode(out[:], sum[:])
+	return string(out[:])
 }

@@ -153,3 +153,28 @@ func TestIdleTimeout(t *testing.T) {
 		t.Fatalf("the idle session is still stored: %v", err)
 	}
 }
+
+func TestCookieValue(t *testing.T) {
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Header.Add("Cookie", "oauthlogin_session.0=chunk; other=1")
+	r.Header.Add("Cookie", `x=y;  oauthlogin_session="quoted" ; z=`)
+	if v, ok := cookieValue(r, "oauthlogin_session"); !ok || v != "quoted" {
+		t.Fatalf("cookieValue = %q, %v", v, ok)
+	}
+	if v, ok := cookieValue(r, "oauthlogin_session.0"); !ok || v != "chunk" {
+		t.Fatalf("chunk = %q, %v", v, ok)
+	}
+	if _, ok := cookieValue(r, "missing"); ok {
+		t.Fatal("found a missing cookie")
+	}
+	if v, ok := cookieValue(r, "z"); !ok || v != "" {
+		t.Fatalf("empty value = %q, %v", v, ok)
+	}
+}
+
+func TestHashIDLong(t *testing.T) {
+	short, long := hashID("a"), hashID(strings.Repeat("a", 1000))
+	if len(short) != 43 || len(long) != 43 || short == long {
+		t.Fatalf("hashID: %q %q", short, long)
+	}
+}

@@ -149,7 +149,10 @@ type registered struct {
 	defaultScopes []string
 	defaultScope  string
 	allowedScopes map[string]bool
-	authOpts      []oauth2.AuthCodeOption
+	// authPrefix is the authorization URL with the parameters that never
+	// change (client_id, redirect_uri, response_type, the provider's
+	// own), built once: a begin appends scope, state, PKCE and nonce.
+	authPrefix string
 	// formPost: the provider answers with response_mode=form_post, a
 	// cross-site POST that carries only SameSite=None cookies.
 	formPost bool
@@ -284,20 +287,24 @@ func (m *Manager) Register(p Provider) error {
 			rp.allowedScopes[s] = true
 		}
 	}
+	fixed := url.Values{"client_id": {oc.ClientID}, "redirect_uri": {oc.RedirectURL}, "response_type": {"code"}}
 	if ap, ok := p.(AuthParamser); ok {
 		for k, vs := range ap.AuthParams() {
 			switch k {
 			case "state", "nonce", "code_challenge", "code_challenge_method", "redirect_uri", "client_id", "response_type", "scope":
 				return fmt.Errorf("%w: provider %s may not set auth parameter %s", ErrConfig, name, k)
 			}
-			for _, v := range vs {
-				rp.authOpts = append(rp.authOpts, oauth2.SetAuthURLParam(k, v))
-			}
+			fixed[k] = append(fixed[k], vs...)
 			if k == "response_mode" && slices.Contains(vs, "form_post") {
 				rp.formPost = true
 			}
 		}
 	}
+	sep := "?"
+	if strings.Contains(oc.Endpoint.AuthURL, "?") {
+		sep = "&"
+	}
+	rp.authPrefix = oc.Endpoint.AuthURL + sep + fixed.Encode()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, dup := m.providers[name]; dup {
@@ -445,19 +452,37 @@ func (m *Manager) Begin(w http.ResponseWriter, r *http.Request) {
 		}
 		f.LinkUser, f.LinkSession = s.UserID, s.ID
 	}
-	opts := make([]oauth2.AuthCodeOption, 0, 3+len(rp.authOpts))
-	opts = append(opts, rp.authOpts...)
-	opts = append(opts, oauth2.S256ChallengeOption(f.Verifier), oauth2.SetAuthURLParam("scope", scope))
 	if rp.oidc != nil {
 		f.Nonce = randomToken(32)
-		opts = append(opts, oauth2.SetAuthURLParam("nonce", f.Nonce))
 	}
 	if err := m.setFlowCookie(w, f, rp.formPost); err != nil {
 		m.writeError(w, r, http.StatusInternalServerError, err)
 		return
 	}
-	w.Header().Set("Location", rp.oauth.AuthCodeURL(f.State, opts...))
+	w.Header().Set("Location", rp.authURL(f, scope))
 	w.WriteHeader(status)
+}
+
+// authURL is the authorization request of a flow: the fixed prefix, then
+// the scope, the state, the S256 PKCE challenge (RFC 7636) and, for OpenID
+// providers, the nonce. State, challenge and nonce are base64url: nothing
+// to escape.
+func (rp *registered) authURL(f *flow, scope string) string {
+	var b strings.Builder
+	b.Grow(len(rp.authPrefix) + len(scope) + 200)
+	b.WriteString(rp.authPrefix)
+	b.WriteString("&scope=")
+	b.WriteString(url.QueryEscape(scope))
+	b.WriteString("&state=")
+	b.WriteString(f.State)
+	b.WriteString("&code_challenge=")
+	b.WriteString(oauth2.S256ChallengeFromVerifier(f.Verifier))
+	b.WriteString("&code_challenge_method=S256")
+	if f.Nonce != "" {
+		b.WriteString("&nonce=")
+		b.WriteString(f.Nonce)
+	}
+	return b.String()
 }
 
 // Callback serves GET and POST {prefix}{provider}/callback. It ends the flow

@@ -228,8 +228,8 @@ func (m *Manager) setSessionCookie(w http.ResponseWriter, token string, expires 
 // cookieToken returns the session token from the request's cookies,
 // putting a chunked one back together; "" when there is none.
 func (m *Manager) cookieToken(r *http.Request) string {
-	if c, err := r.Cookie(m.sessionCookie); err == nil {
-		return c.Value
+	if v, ok := cookieValue(r, m.sessionCookie); ok {
+		return v
 	}
 	var b strings.Builder
 	for i := range maxChunks {
@@ -240,6 +240,27 @@ func (m *Manager) cookieToken(r *http.Request) string {
 		b.WriteString(c.Value)
 	}
 	return b.String()
+}
+
+// cookieValue finds a cookie by scanning the Cookie headers, without
+// parsing every cookie into a struct as r.Cookie does (the authenticated
+// path's hot spot). Quotes around the value are dropped.
+func cookieValue(r *http.Request, name string) (string, bool) {
+	for _, line := range r.Header["Cookie"] {
+		for len(line) > 0 {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			part = strings.TrimSpace(part)
+			if len(part) > len(name) && part[len(name)] == '=' && part[:len(name)] == name {
+				v := part[len(name)+1:]
+				if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+					v = v[1 : len(v)-1]
+				}
+				return v, true
+			}
+		}
+	}
+	return "", false
 }
 
 // clearSessionCookie ends the browser's session cookie, chunks included.
