@@ -119,13 +119,19 @@ func Dailymotion(cfg Config) (*OAuth2Provider, error) {
 // Discord returns Discord. Default scopes: identify, email. "verified"
 // says whether the address is verified; the avatar URL is built from the
 // avatar hash on Discord's CDN.
+//
+// The user is read from the versioned /api/v10/users/@me: Discord's API
+// reference (https://discord.com/developers/docs/reference#api-versioning)
+// routes unversioned paths to its default version, the deprecated v6, and
+// tells clients to name a version; many libraries still use /api/users/@me.
+// The OAuth2 URLs stay the unversioned ones Discord's OAuth2 page lists.
 func Discord(cfg Config) (*OAuth2Provider, error) {
 	return OAuth2("discord", Spec{
 		Endpoint: oauth2.Endpoint{
 			AuthURL:  "https://discord.com/oauth2/authorize",
 			TokenURL: "https://discord.com/api/oauth2/token",
 		},
-		UserInfoURL:   "https://discord.com/api/users/@me",
+		UserInfoURL:   "https://discord.com/api/v10/users/@me",
 		RevocationURL: "https://discord.com/api/oauth2/token/revoke",
 		Scopes:        []string{"identify", "email"},
 		Profile: fieldsThen(Fields{Subject: "id", Email: "email", EmailVerified: "verified", Name: "global_name", Username: "username"},
@@ -244,7 +250,11 @@ func Spotify(cfg Config) (*OAuth2Provider, error) {
 // Stripe returns Stripe Connect (OAuth for Standard accounts). Default
 // scope: read_only. The client secret is the platform's secret API key.
 // The profile is the connected account, GET /v1/account with the access
-// token; its e-mail address is not asserted verified.
+// token; its e-mail address is not asserted verified. Stripe no longer
+// recommends OAuth for new Connect platforms
+// (https://docs.stripe.com/connect/oauth-standard-accounts), and since
+// June 2021 read_write cannot connect accounts another platform controls
+// (https://docs.stripe.com/connect/oauth-reference).
 func Stripe(cfg Config) (*OAuth2Provider, error) {
 	return OAuth2("stripe", Spec{
 		Endpoint: oauth2.Endpoint{
@@ -284,6 +294,16 @@ func Tradeshift(sandbox bool, cfg Config) (*OAuth2Provider, error) {
 // true. Default scopes: openid, email, profile. The profile is the
 // paypalv1.1 userinfo document; an address counts as verified only when
 // its entry says confirmed.
+//
+// The endpoints are those of PayPal's Log in with PayPal guide
+// (https://developer.paypal.com/log-in/build-button: /signin/authorize;
+// https://developer.paypal.com/log-in/build: /v1/oauth2/token) and of
+// GET /v1/identity/oauth2/userinfo?schema=paypalv1.1
+// (https://developer.paypal.com/docs/api/identity/v1/). PayPal's newer API
+// reference (https://developer.paypal.com/api/identity/v1) lists only
+// /v1/identity/openidconnect/userinfo?schema=openid; the paypalv1.1 one is
+// kept because it is the one with per-address confirmation and moving
+// would change how subjects are read.
 func PayPal(sandbox bool, cfg Config) (*OAuth2Provider, error) {
 	web, api := "https://www.paypal.com", "https://api-m.paypal.com"
 	if sandbox {

@@ -11,6 +11,16 @@ import (
 // the token nested in an object ("access_token": {"token": "..."}), which
 // the provider flattens before x/oauth2 reads it. The profile is
 // /api/v1/users/current.json; its address is not asserted verified.
+//
+// This is Yammer's legacy OAuth 2 flow
+// (https://learn.microsoft.com/en-us/rest/api/yammer/oauth-2). Microsoft
+// says that since July 1, 2025 legacy Yammer app registrations are
+// restricted in every Viva Engage network and approved only for specific
+// cases through a support case; it recommends Entra ID applications and
+// tokens instead
+// (https://learn.microsoft.com/en-us/rest/api/yammer/getting-started).
+// Only apps whose legacy registration still works can use this provider;
+// for anyone else, Microsoft (Entra ID) is the sign-in to use.
 func Yammer(cfg Config) (*OAuth2Provider, error) {
 	p, err := OAuth2("yammer", Spec{
 		Endpoint: oauth2.Endpoint{
