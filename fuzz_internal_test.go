@@ -146,3 +146,44 @@ func FuzzRedirectTarget(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAppRedirectTarget checks token mode's wider redirect rule: what it
+// accepts is an allowed origin, a listed app scheme with no user info, or
+// plain http to a loopback address, and its re-serialization keeps that.
+func FuzzAppRedirectTarget(f *testing.F) {
+	m, err := New(Config{BaseURL: "https://app.example.com", CookieKeys: []CookieKey{GenerateCookieKey()},
+		AppSchemes: []string{"myapp-callback"}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range []string{
+		"myapp-callback://auth", "MYAPP-CALLBACK://auth/x?y=1", "myapp-callback:opaque", "myapp-callback://a@b",
+		"http://127.0.0.1:8080/cb", "http://[::1]:9/cb", "http://localhost:1/cb", "https://127.0.0.1/cb",
+		"http://127.0.0.1.evil.example/", "otherapp://auth", "https://app.example.com/done", "",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		out, err := m.appRedirectTarget(raw)
+		if err != nil {
+			return
+		}
+		u, err := url.Parse(out)
+		if err != nil {
+			t.Fatalf("accepted %q as %q, which does not parse: %v", raw, out, err)
+		}
+		again, err := m.appRedirectTarget(out)
+		if err != nil || again != out {
+			t.Fatalf("accepted %q as %q, which is then %q, %v", raw, out, again, err)
+		}
+		switch {
+		case u.User != nil:
+			t.Fatalf("accepted %q as %q: user info", raw, out)
+		case u.Scheme == "myapp-callback" && u.Opaque == "":
+		case u.Scheme == "http" && (u.Hostname() == "127.0.0.1" || u.Hostname() == "::1"):
+		case m.allowedOrigins[origin(u)] && (u.Scheme == "https" || u.Scheme == "http"):
+		default:
+			t.Fatalf("accepted %q as %q: neither an app scheme, a loopback nor an allowed origin", raw, out)
+		}
+	})
+}
