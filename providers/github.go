@@ -35,6 +35,9 @@ func GitHub(cfg Config) (*OAuth2Provider, error) {
 		Endpoint: oauth2.Endpoint{
 			AuthURL:  "https://github.com/login/oauth/authorize",
 			TokenURL: "https://github.com/login/oauth/access_token",
+			// The device flow (RFC 8628): GitHub answers its polls with
+			// HTTP 200 and an error member, which the Manager reads first.
+			DeviceAuthURL: "https://github.com/login/device/code",
 		},
 		UserInfoURL:    "https://api.github.com/user",
 		UserInfoHeader: header,
