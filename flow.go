@@ -139,12 +139,23 @@ func (m *Manager) redirectTarget(raw string) (string, error) {
 	if !m.allowedOrigins[origin(u)] {
 		return "", fmt.Errorf("%w: origin %s is not in Config.AllowedRedirects", ErrRedirectNotAllowed, origin(u))
 	}
-	return u.String(), nil
+	return bounded(u.String())
+}
+
+// maxRedirect bounds a redirect URL, as given and as re-serialized (which
+// percent-encodes, so can be longer).
+const maxRedirect = 2048
+
+func bounded(out string) (string, error) {
+	if len(out) > maxRedirect {
+		return "", fmt.Errorf("%w: URL longer than %d bytes", ErrRedirectNotAllowed, maxRedirect)
+	}
+	return out, nil
 }
 
 func parseRedirect(raw string) (*url.URL, error) {
-	if len(raw) > 2048 {
-		return nil, fmt.Errorf("%w: URL longer than 2048 bytes", ErrRedirectNotAllowed)
+	if len(raw) > maxRedirect {
+		return nil, fmt.Errorf("%w: URL longer than %d bytes", ErrRedirectNotAllowed, maxRedirect)
 	}
 	u, err := url.Parse(raw)
 	if err != nil {

@@ -24,8 +24,8 @@ func (m *Manager) appRedirectTarget(raw string) (string, error) {
 	if raw == "" {
 		return "", fmt.Errorf("%w: a token-mode login needs success and failure URLs", ErrRedirectNotAllowed)
 	}
-	if len(raw) > 2048 {
-		return "", fmt.Errorf("%w: URL longer than 2048 bytes", ErrRedirectNotAllowed)
+	if len(raw) > maxRedirect {
+		return "", fmt.Errorf("%w: URL longer than %d bytes", ErrRedirectNotAllowed, maxRedirect)
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -36,9 +36,9 @@ func (m *Manager) appRedirectTarget(raw string) (string, error) {
 	case u.User != nil:
 		return "", fmt.Errorf("%w: %q has user info", ErrRedirectNotAllowed, raw)
 	case slices.Contains(m.cfg.AppSchemes, scheme) && u.Opaque == "":
-		return u.String(), nil
+		return bounded(u.String())
 	case scheme == "http" && u.Opaque == "" && (u.Hostname() == "127.0.0.1" || u.Hostname() == "::1"):
-		return u.String(), nil
+		return bounded(u.String())
 	}
 	return m.redirectTarget(raw)
 }
