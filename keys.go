@@ -109,20 +109,11 @@ var errUnseal = errors.New("oauthlogin: cannot open sealed provider tokens")
 // seal encrypts a token's access and refresh values with AES-GCM under the
 // first key. aad binds the ciphertext to its record, so that sealed tokens
 // cannot be moved from one session or identity to another.
-// Layout: key id (4) | nonce (12) | ciphertext.
 func (k *keyring) seal(t *oauth2.Token, aad string) ([]byte, error) {
 	if t == nil {
 		return nil, nil
 	}
-	plain, err := json.Marshal(sealedToken{Access: t.AccessToken, Refresh: t.RefreshToken, Type: t.TokenType})
-	if err != nil {
-		return nil, err
-	}
-	ka := k.aeads[0]
-	out := make([]byte, 4, 4+ka.aead.NonceSize()+len(plain)+ka.aead.Overhead())
-	copy(out, ka.id[:])
-	out = append(out, randomBytes(ka.aead.NonceSize())...)
-	return ka.aead.Seal(out, out[4:], plain, []byte(aad)), nil
+	return k.sealValue(sealedToken{Access: t.AccessToken, Refresh: t.RefreshToken, Type: t.TokenType}, aad)
 }
 
 // open reverses seal. Expiry is not sealed: callers set it from the record.
@@ -130,26 +121,16 @@ func (k *keyring) open(sealed []byte, aad string) (*oauth2.Token, error) {
 	if len(sealed) == 0 {
 		return nil, nil
 	}
-	for _, ka := range k.aeads {
-		ns := ka.aead.NonceSize()
-		if len(sealed) < 4+ns || [4]byte(sealed[:4]) != ka.id {
-			continue
-		}
-		plain, err := ka.aead.Open(nil, sealed[4:4+ns], sealed[4+ns:], []byte(aad))
-		if err != nil {
-			return nil, errUnseal
-		}
-		var st sealedToken
-		if err := json.Unmarshal(plain, &st); err != nil {
-			return nil, errUnseal
-		}
-		return &oauth2.Token{AccessToken: st.Access, RefreshToken: st.Refresh, TokenType: st.Type}, nil
+	var st sealedToken
+	if err := k.openValue(sealed, aad, &st); err != nil {
+		return nil, err
 	}
-	return nil, errUnseal
+	return &oauth2.Token{AccessToken: st.Access, RefreshToken: st.Refresh, TokenType: st.Type}, nil
 }
 
 // sealValue encrypts the JSON of v with AES-GCM under the first token
-// key, bound to aad; openValue reverses it.
+// key, bound to aad; openValue reverses it (errUnseal when it cannot).
+// Layout: key id (4) | nonce (12) | ciphertext.
 func (k *keyring) sealValue(v any, aad string) ([]byte, error) {
 	plain, err := json.Marshal(v)
 	if err != nil {
@@ -169,10 +150,10 @@ func (k *keyring) openValue(sealed []byte, aad string, v any) error {
 			continue
 		}
 		plain, err := ka.aead.Open(nil, sealed[4:4+ns], sealed[4+ns:], []byte(aad))
-		if err != nil {
+		if err != nil || json.Unmarshal(plain, v) != nil {
 			return errUnseal
 		}
-		return json.Unmarshal(plain, v)
+		return nil
 	}
 	return errUnseal
 }
