@@ -161,16 +161,9 @@ func (m *Manager) pollDevice(ctx context.Context, rp *registered, h *deviceHandl
 // finishDevice identifies the user of an approved device authorization
 // and starts a bearer session, as a callback would.
 func (m *Manager) finishDevice(r *http.Request, rp *registered, tok *oauth2.Token) (*Session, string, error) {
-	ctx := m.clientContext(r.Context())
-	profile, err := rp.p.Identify(ctx, tok, "") // no nonce in the device flow
+	profile, err := rp.identify(m.clientContext(r.Context()), tok, "", nil) // no nonce, no authorization response in the device flow
 	if err != nil {
-		if errors.Is(err, ErrIDToken) || errors.Is(err, ErrProfile) {
-			return nil, "", err
-		}
-		return nil, "", wrap(ErrProfile, err)
-	}
-	if profile == nil || profile.Subject == "" {
-		return nil, "", fmt.Errorf("%w: provider %s returned no subject", ErrProfile, rp.name)
+		return nil, "", err
 	}
 	id, event, err := m.signIn(r.Context(), rp, profile, tok, "")
 	if err != nil {

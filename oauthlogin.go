@@ -596,20 +596,9 @@ func (m *Manager) finish(w http.ResponseWriter, r *http.Request, rp *registered,
 		return "", wrap(ErrTokenExchange, err)
 	}
 	tok.Expiry = m.clampExpiry(tok.Expiry)
-	var profile *Profile
-	if ci, ok := rp.p.(CallbackIdentifier); ok {
-		profile, err = ci.IdentifyCallback(ctx, tok, f.Nonce, params)
-	} else {
-		profile, err = rp.p.Identify(ctx, tok, f.Nonce)
-	}
+	profile, err := rp.identify(ctx, tok, f.Nonce, params)
 	if err != nil {
-		if errors.Is(err, ErrIDToken) || errors.Is(err, ErrProfile) {
-			return "", err
-		}
-		return "", wrap(ErrProfile, err)
-	}
-	if profile == nil || profile.Subject == "" {
-		return "", fmt.Errorf("%w: provider %s returned no subject", ErrProfile, rp.name)
+		return "", err
 	}
 	id, event, err := m.signIn(r.Context(), rp, profile, tok, f.LinkUser)
 	if err != nil {
@@ -662,6 +651,28 @@ func (m *Manager) checkResponse(r *http.Request, rp *registered, f *flow, params
 		}
 	}
 	return nil
+}
+
+// identify turns a token into a verified Profile with a subject, through
+// the provider's CallbackIdentifier when there is an authorization
+// response to read. Errors wrap ErrIDToken or ErrProfile.
+func (rp *registered) identify(ctx context.Context, tok *oauth2.Token, nonce string, response url.Values) (*Profile, error) {
+	var profile *Profile
+	var err error
+	if ci, ok := rp.p.(CallbackIdentifier); ok && response != nil {
+		profile, err = ci.IdentifyCallback(ctx, tok, nonce, response)
+	} else {
+		profile, err = rp.p.Identify(ctx, tok, nonce)
+	}
+	switch {
+	case errors.Is(err, ErrIDToken), errors.Is(err, ErrProfile):
+		return nil, err
+	case err != nil:
+		return nil, wrap(ErrProfile, err)
+	case profile == nil || profile.Subject == "":
+		return nil, fmt.Errorf("%w: provider %s returned no subject", ErrProfile, rp.name)
+	}
+	return profile, nil
 }
 
 // exchange redeems an authorization code, through the provider's

@@ -280,10 +280,16 @@ func (b *backoff) fail(key string, now time.Time) time.Duration {
 	}
 	st := b.state[key]
 	st.failures++
-	wait := min(time.Second<<min(st.failures-1, 6), time.Minute)
+	wait := backoffDelay(st.failures)
 	st.until = now.Add(wait)
 	b.state[key] = st
 	return wait
+}
+
+// backoffDelay is the wait after the n-th failure in a row (n ≥ 1): 1 s,
+// doubling, at most a minute.
+func backoffDelay(n int) time.Duration {
+	return min(time.Second<<min(n-1, 6), time.Minute)
 }
 
 func (b *backoff) reset(key string) {

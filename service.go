@@ -85,7 +85,7 @@ func (s *serviceSource) Token() (*oauth2.Token, error) {
 	tok, err := s.base.Token()
 	if err != nil {
 		s.failures++
-		s.until = s.now().Add(min(time.Second<<min(s.failures-1, 6), time.Minute))
+		s.until = s.now().Add(backoffDelay(s.failures))
 		s.lastErr = err
 		return nil, err
 	}
