@@ -391,7 +391,6 @@ func (m *Manager) Begin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	status := http.StatusFound
 	if r.Method == http.MethodPost {
 		if !m.sameOrigin(w, r) {
 			return
@@ -401,7 +400,7 @@ func (m *Manager) Begin(w http.ResponseWriter, r *http.Request) {
 			m.writeError(w, r, http.StatusBadRequest, errors.New("oauthlogin: unreadable form"))
 			return
 		}
-		q, status = r.Form, http.StatusSeeOther
+		q = r.Form
 	}
 	if rt := q.Get("response_type"); rt != "" && rt != "code" {
 		m.writeError(w, r, http.StatusBadRequest, ErrImplicitFlow)
@@ -459,8 +458,7 @@ func (m *Manager) Begin(w http.ResponseWriter, r *http.Request) {
 		m.writeError(w, r, http.StatusInternalServerError, err)
 		return
 	}
-	w.Header().Set("Location", rp.authURL(f, scope))
-	w.WriteHeader(status)
+	redirect(w, r, rp.authURL(f, scope))
 }
 
 // authURL is the authorization request of a flow: the fixed prefix, then
@@ -541,14 +539,7 @@ func (m *Manager) Callback(w http.ResponseWriter, r *http.Request) {
 		m.log.InfoContext(r.Context(), "oauthlogin: login failed", "provider", provider, "code", Code(err), "err", msg)
 		to = withQuery(f.Failure, "error", Code(err))
 	}
-	if r.Method == http.MethodPost {
-		// After a form_post callback, 303 makes the browser GET the target
-		// (RFC 9700 §4.12), never re-POST the response to it.
-		w.Header().Set("Location", to)
-		w.WriteHeader(http.StatusSeeOther)
-		return
-	}
-	redirect(w, to)
+	redirect(w, r, to)
 }
 
 // logSafe returns err for a log record, without what a hostile provider
@@ -761,10 +752,16 @@ func (m *Manager) clientContext(ctx context.Context) context.Context {
 	return context.WithValue(ctx, oauth2.HTTPClient, m.client)
 }
 
-// redirect answers 302 to an absolute URL the Manager built or checked,
-// without http.Redirect's HTML body.
-func redirect(w http.ResponseWriter, to string) {
+// redirect answers with a redirect to an absolute URL the Manager built or
+// checked, without http.Redirect's HTML body: 302 to a GET, 303 to a POST
+// (a link's begin, a form_post callback), so that the browser GETs the
+// target and never re-POSTs to it (RFC 9700 §4.12).
+func redirect(w http.ResponseWriter, r *http.Request, to string) {
 	w.Header().Set("Location", to)
+	if r.Method == http.MethodPost {
+		w.WriteHeader(http.StatusSeeOther)
+		return
+	}
 	w.WriteHeader(http.StatusFound)
 }
 
