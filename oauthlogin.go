@@ -765,15 +765,17 @@ func redirect(w http.ResponseWriter, r *http.Request, to string) {
 	w.WriteHeader(http.StatusFound)
 }
 
-// withQuery returns raw (a URL checked by redirectTarget) with key=value set
-// in its query.
-func withQuery(raw, key, value string) string {
+// withQuery returns raw (a URL checked by redirectTarget) with the
+// key, value pairs set in its query.
+func withQuery(raw string, kv ...string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return raw
 	}
 	q := u.Query()
-	q.Set(key, value)
+	for i := 0; i+1 < len(kv); i += 2 {
+		q.Set(kv[i], kv[i+1])
+	}
 	u.RawQuery = q.Encode()
 	return u.String()
 }

@@ -83,15 +83,7 @@ func (m *Manager) startTokenSession(r *http.Request, f *flow, id *Identity) (str
 	} else if err := m.sessions.SaveSession(r.Context(), pending); err != nil {
 		return "", nil, err
 	}
-	u, err := url.Parse(f.Success)
-	if err != nil {
-		return "", nil, err
-	}
-	q := u.Query()
-	q.Set("userId", id.UserID)
-	q.Set("secret", secret)
-	u.RawQuery = q.Encode()
-	return u.String(), pending, nil
+	return withQuery(f.Success, "userId", id.UserID, "secret", secret), pending, nil
 }
 
 // CreateSession serves POST {prefix}session, Appwrite's createSession: a
