@@ -29,21 +29,8 @@ func BenchmarkBegin(b *testing.B) {
 // one store lookup.
 func BenchmarkAuthenticated(b *testing.B) {
 	h := newHarness(b)
-	br := oauthlogintest.NewBrowser()
-	h.mustSucceed(h.login(br))
-	req := httptest.NewRequest("GET", "/private", nil)
-	for _, c := range br.Client.Jar.Cookies(mustParse(b, h.app.URL)) {
-		req.AddCookie(c)
-	}
 	handler := h.m.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
-	b.ReportAllocs()
-	for b.Loop() {
-		w := httptest.NewRecorder()
-		handler.ServeHTTP(w, req)
-		if w.Code != http.StatusOK {
-			b.Fatal(w.Code)
-		}
-	}
+	benchSignedIn(b, handler, signedInRequest(b, h, "GET", "/private"))
 }
 
 // BenchmarkLogin is a whole login over loopback HTTP, as a browser makes it:
@@ -67,36 +54,31 @@ func BenchmarkLogin(b *testing.B) {
 // is fresh: the overhead of the refresh path when there is nothing to do.
 func BenchmarkRefreshNotDue(b *testing.B) {
 	h := newHarness(b)
-	br := oauthlogintest.NewBrowser()
-	h.mustSucceed(h.login(br))
-	req := httptest.NewRequest("POST", h.app.URL+"/auth/refresh", nil)
-	req.Header.Set("Sec-Fetch-Site", "same-origin")
-	for _, c := range br.Client.Jar.Cookies(mustParse(b, h.app.URL)) {
-		req.AddCookie(c)
-	}
-	handler := h.m.Handler()
-	b.ReportAllocs()
-	for b.Loop() {
-		w := httptest.NewRecorder()
-		handler.ServeHTTP(w, req)
-		if w.Code != http.StatusOK {
-			b.Fatal(w.Code)
-		}
-	}
+	benchSignedIn(b, h.m.Handler(), signedInRequest(b, h, "POST", "/auth/refresh"))
 }
 
 // BenchmarkRefreshForced is a forced refresh: lock, identity read, the
 // token POST to the fake provider over loopback, two sealed writes.
 func BenchmarkRefreshForced(b *testing.B) {
 	h := newHarness(b)
+	benchSignedIn(b, h.m.Handler(), signedInRequest(b, h, "POST", "/auth/refresh?force=1"))
+}
+
+// signedInRequest logs in and returns a same-origin request carrying the
+// session cookie.
+func signedInRequest(b *testing.B, h *harness, method, path string) *http.Request {
 	br := oauthlogintest.NewBrowser()
 	h.mustSucceed(h.login(br))
-	req := httptest.NewRequest("POST", h.app.URL+"/auth/refresh?force=1", nil)
+	req := httptest.NewRequest(method, h.app.URL+path, nil)
 	req.Header.Set("Sec-Fetch-Site", "same-origin")
 	for _, c := range br.Client.Jar.Cookies(mustParse(b, h.app.URL)) {
 		req.AddCookie(c)
 	}
-	handler := h.m.Handler()
+	return req
+}
+
+// benchSignedIn serves req to handler b.N times, each answered 200.
+func benchSignedIn(b *testing.B, handler http.Handler, req *http.Request) {
 	b.ReportAllocs()
 	for b.Loop() {
 		w := httptest.NewRecorder()
