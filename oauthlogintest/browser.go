@@ -26,13 +26,21 @@ type Browser struct {
 	Client *http.Client
 }
 
-// NewBrowser returns a Browser with an empty cookie jar.
+// NewBrowser returns a Browser with an empty cookie jar and a transport of
+// its own that keeps no idle connections. It does not use
+// http.DefaultTransport because httptest.Server.Close closes that
+// transport's idle connections, which can break a request another
+// parallel test has just started ("http: CloseIdleConnections called");
+// and it keeps no idle connections so that a finished test leaves no
+// connection goroutines behind.
 func NewBrowser() *Browser {
 	jar, err := cookiejar.New(nil)
 	if err != nil { // cookiejar.New never fails without options
 		panic(fmt.Sprintf("oauthlogintest: creating cookie jar: %v", err))
 	}
-	return &Browser{Client: &http.Client{Jar: jar}}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DisableKeepAlives = true
+	return &Browser{Client: &http.Client{Jar: jar, Transport: tr}}
 }
 
 // Page is the response a Visit ended at.

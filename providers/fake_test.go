@@ -40,15 +40,17 @@ type fixture struct {
 	FormPost   bool              `json:"form_post"`   // answer with response_mode=form_post
 	FormUser   string            `json:"form_user"`   // the user field of a form_post answer
 
-	Token         string            `json:"token"`          // token endpoint URL
-	Refresh       string            `json:"refresh"`        // refresh endpoint URL, when not Token
-	ClientAuth    string            `json:"client_auth"`    // "basic" or "params"
-	TokenResponse json.RawMessage   `json:"token_response"` // the token endpoint's answer
-	TokenForm     bool              `json:"token_form"`     // send it form-encoded instead
-	TokenJSON     bool              `json:"token_json"`     // the token request's parameters are a JSON object, not a form
-	TokenHeader   map[string]string `json:"token_header"`   // headers the token request must carry
-	NoPKCE        bool              `json:"no_pkce"`        // the token request carries no code_verifier
-	AccessToken   string            `json:"access_token"`   // the token API requests must carry
+	Token         string            `json:"token"`            // token endpoint URL
+	Refresh       string            `json:"refresh"`          // refresh endpoint URL, when not Token
+	ClientAuth    string            `json:"client_auth"`      // "basic" or "params"
+	TokenResponse json.RawMessage   `json:"token_response"`   // the token endpoint's answer
+	RefreshAnswer json.RawMessage   `json:"refresh_response"` // its answer to a refresh, when not TokenResponse
+	TokenForm     bool              `json:"token_form"`       // send it form-encoded instead
+	TokenJSON     bool              `json:"token_json"`       // the token request's parameters are a JSON object, not a form
+	TokenHeader   map[string]string `json:"token_header"`     // headers the token request must carry
+	NoPKCE        bool              `json:"no_pkce"`          // the token request carries no code_verifier
+	AccessToken   string            `json:"access_token"`     // the token API requests must carry
+	Revoke        string            `json:"revoke"`           // RFC 7009 endpoint URL; OpenID fixtures name it in discovery
 
 	Resources []resource `json:"resources"` // API documents
 
@@ -125,21 +127,31 @@ func newFake(t testing.TB, fx *fixture) *fake {
 
 // transport returns a RoundTripper that sends requests for every host but
 // keep to the fake.
+//
+// It has connections of its own: http.DefaultTransport is shared by the
+// parallel tests, and httptest.Server.Close closes its idle connections,
+// which breaks a connection another test has just dialled ("http:
+// CloseIdleConnections called").
 func (f *fake) transport(keep string) http.RoundTripper {
-	return rewrite{to: strings.TrimPrefix(f.srv.URL, "http://"), keep: keep}
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	f.t.Cleanup(base.CloseIdleConnections)
+	return rewrite{to: strings.TrimPrefix(f.srv.URL, "http://"), keep: keep, base: base}
 }
 
-type rewrite struct{ to, keep string }
+type rewrite struct {
+	to, keep string
+	base     http.RoundTripper
+}
 
 func (rt rewrite) RoundTrip(r *http.Request) (*http.Response, error) {
 	if r.URL.Host == rt.keep {
-		return http.DefaultTransport.RoundTrip(r)
+		return rt.base.RoundTrip(r)
 	}
 	r2 := r.Clone(r.Context())
 	r2.Header.Set("X-Fake-Scheme", r.URL.Scheme)
 	r2.Host = r.URL.Host
 	r2.URL.Scheme, r2.URL.Host = "http", rt.to
-	return http.DefaultTransport.RoundTrip(r2)
+	return rt.base.RoundTrip(r2)
 }
 
 // hit reports how many requests the endpoint URL (scheme, host and path)
@@ -187,6 +199,8 @@ func (f *fake) serve(w http.ResponseWriter, r *http.Request) {
 		f.serveJWKS(w)
 	case same(r, fx.Authorize) && r.Method == http.MethodGet:
 		f.serveAuthorize(w, r)
+	case f.revokeURL() != "" && same(r, f.revokeURL()) && r.Method == http.MethodPost:
+		f.serveRevoke(w, r)
 	case fx.Refresh != "" && same(r, fx.Refresh) && r.Method == http.MethodPost:
 		f.serveToken(w, r, "refresh_token")
 	case same(r, fx.Token) && r.Method == http.MethodPost:
@@ -227,6 +241,44 @@ func (f *fake) discoveryURL() string {
 	}
 	iss, _ := f.discoveryDoc()["issuer"].(string)
 	return strings.TrimSuffix(iss, "/") + "/.well-known/openid-configuration"
+}
+
+// revokeURL is the fixture's revocation endpoint: its revoke member, else
+// the one its discovery document names (revocation_endpoint, or Autodesk's
+// revoke_endpoint), else "".
+func (f *fake) revokeURL() string {
+	if f.fx.Revoke != "" || f.fx.Discovery == nil {
+		return f.fx.Revoke
+	}
+	d := f.discoveryDoc()
+	for _, k := range []string{"revocation_endpoint", "revoke_endpoint"} {
+		if s, _ := d[k].(string); s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// serveRevoke answers an RFC 7009 request for the fixture's access token
+// from an authenticated client.
+func (f *fake) serveRevoke(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		f.fail(w, "revoke: %v", err)
+		return
+	}
+	id, secret, ok := r.BasicAuth()
+	if !ok {
+		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	}
+	if id != fakeClientID || f.secret(secret) != nil {
+		f.fail(w, "revoke: client %q is not authenticated", id)
+		return
+	}
+	if tok := r.PostForm.Get("token"); tok != f.fx.AccessToken {
+		f.fail(w, "revoke: token %q, want %q", tok, f.fx.AccessToken)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
 }
 
 func (f *fake) jwksURL() string { s, _ := f.discoveryDoc()["jwks_uri"].(string); return s }
@@ -377,24 +429,28 @@ func (f *fake) serveToken(w http.ResponseWriter, r *http.Request, only string) {
 			f.fail(w, "token: code_verifier does not match the code_challenge")
 			return
 		}
-		f.answerToken(w, pending.Get("nonce"))
+		f.answerToken(w, f.fx.TokenResponse, pending.Get("nonce"))
 	case "refresh_token":
 		if form.Get("refresh_token") == "" {
 			f.fail(w, "token: no refresh_token")
 			return
 		}
-		f.answerToken(w, "")
+		body := f.fx.TokenResponse
+		if f.fx.RefreshAnswer != nil {
+			body = f.fx.RefreshAnswer
+		}
+		f.answerToken(w, body, "")
 	default:
 		f.fail(w, "token: grant_type %q", grant)
 	}
 }
 
-// answerToken sends the fixture's token response, with a freshly signed
-// ID token for an OpenID provider.
-func (f *fake) answerToken(w http.ResponseWriter, nonce string) {
+// answerToken sends body, a token response of the fixture, with a freshly
+// signed ID token for an OpenID provider.
+func (f *fake) answerToken(w http.ResponseWriter, body json.RawMessage, nonce string) {
 	if f.fx.TokenForm {
 		var m map[string]string
-		if err := json.Unmarshal(f.fx.TokenResponse, &m); err != nil {
+		if err := json.Unmarshal(body, &m); err != nil {
 			f.fail(w, "fixture: token_form needs string members: %v", err)
 			return
 		}
@@ -407,11 +463,11 @@ func (f *fake) answerToken(w http.ResponseWriter, nonce string) {
 		return
 	}
 	if f.fx.IDToken == nil {
-		writeJSON(w, http.StatusOK, f.fx.TokenResponse)
+		writeJSON(w, http.StatusOK, body)
 		return
 	}
 	var resp map[string]any
-	if err := json.Unmarshal(f.fx.TokenResponse, &resp); err != nil {
+	if err := json.Unmarshal(body, &resp); err != nil {
 		f.fail(w, "fixture: token_response: %v", err)
 		return
 	}
