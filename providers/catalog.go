@@ -103,7 +103,7 @@ func Catalog() []Entry {
 				return provider(Authentik(ctx, s.Values["domain"], s.Values["application"], s.Config))
 			},
 		},
-		plain("autodesk", "https://aps.autodesk.com/myapps/", Autodesk),
+		discovered("autodesk", "https://aps.autodesk.com/myapps/", Autodesk),
 		plain("bitbucket", "https://bitbucket.org/{workspace}/workspace/settings/api", Bitbucket),
 		plain("bitly", "https://app.bitly.com/settings/api/oauth/", Bitly),
 		plain("box", "https://app.box.com/developers/console", Box),

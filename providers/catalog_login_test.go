@@ -29,9 +29,10 @@ type loginCase struct {
 
 // app is a host app with a Manager and the one provider under test.
 type app struct {
-	srv     *httptest.Server
-	fake    *fake
-	browser *oauthlogintest.Browser
+	srv      *httptest.Server
+	fake     *fake
+	browser  *oauthlogintest.Browser
+	provider oauthlogin.Provider
 
 	mu      sync.Mutex
 	profile *oauthlogin.Profile
@@ -57,6 +58,7 @@ func newApp(t *testing.T, f *fake, name string, settings providers.Settings) (*a
 	if err != nil {
 		return nil, err
 	}
+	a.provider = p
 	if p.Name() != name {
 		t.Errorf("Name() = %q, want %q", p.Name(), name)
 	}

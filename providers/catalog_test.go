@@ -111,14 +111,37 @@ func TestCatalogLogin(t *testing.T) {
 		covered[tt.entry] = true
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			got, _ := runLogin(t, tt)
+			got, a := runLogin(t, tt)
 			checkProfile(t, got, tt.want)
+			checkRevoke(t, a)
 		})
 	}
 	for _, e := range providers.Catalog() {
 		if !covered[e.Name] {
 			t.Errorf("catalogue entry %q has no login test", e.Name)
 		}
+	}
+}
+
+// checkRevoke revokes the login's access token: at the documented
+// endpoint when the fixture names one, and otherwise not at all, with an
+// error wrapping errors.ErrUnsupported (so providers/README.md's
+// revocation column is what the declarations do).
+func checkRevoke(t *testing.T, a *app) {
+	t.Helper()
+	r, ok := a.provider.(oauthlogin.Revoker)
+	if !ok {
+		t.Fatalf("%T is not a Revoker", a.provider)
+	}
+	err := r.Revoke(t.Context(), a.fake.fx.AccessToken, "access_token")
+	want := a.fake.revokeURL()
+	switch {
+	case want == "" && !errors.Is(err, errors.ErrUnsupported):
+		t.Errorf("Revoke without a documented endpoint = %v, want errors.ErrUnsupported", err)
+	case want != "" && err != nil:
+		t.Errorf("Revoke: %v", err)
+	case want != "" && a.fake.hit(want) != 1:
+		t.Errorf("revocation endpoint %s hit %d times, want 1", want, a.fake.hit(want))
 	}
 }
 

@@ -4,8 +4,10 @@ import "golang.org/x/oauth2"
 
 // Figma returns Figma. Default scope: current_user:read. Figma redeems
 // refresh tokens at its own endpoint, /v1/oauth/refresh, not at the token
-// endpoint. /v1/me has no verification flag, so the address is not
-// asserted verified.
+// endpoint, and its answer carries no new refresh token (the one spent stays
+// valid and is kept). /v1/me has no verification flag, so the address is
+// not asserted verified. The token URL is the one Figma moved to from
+// www.figma.com/api/oauth/token in February 2025.
 func Figma(cfg Config) (*OAuth2Provider, error) {
 	p, err := OAuth2("figma", Spec{
 		Endpoint: oauth2.Endpoint{

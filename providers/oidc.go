@@ -57,8 +57,11 @@ type oidcOptions struct {
 
 // discovery holds the discovery fields go-oidc does not expose.
 type discovery struct {
-	Issuer              string   `json:"issuer"`
-	RevocationEndpoint  string   `json:"revocation_endpoint"`
+	Issuer             string `json:"issuer"`
+	RevocationEndpoint string `json:"revocation_endpoint"`
+	// RevokeEndpoint is the name Autodesk's discovery gives its RFC 7009
+	// endpoint; it is used only when revocation_endpoint is absent.
+	RevokeEndpoint      string   `json:"revoke_endpoint"`
 	AuthMethods         []string `json:"token_endpoint_auth_methods_supported"`
 	IssParamSupported   bool     `json:"authorization_response_iss_parameter_supported"`
 	CodeChallengeMethod []string `json:"code_challenge_methods_supported"`
@@ -109,7 +112,11 @@ func newOIDC(ctx context.Context, name, issuerURL string, cfg Config, o oidcOpti
 		scopes = []string{oidc.ScopeOpenID, "email", "profile"}
 	}
 	cfg, scopes = withDefaults(cfg, scopes, o.authParams, o.offlineScopes, o.offlineParams)
-	b, err := newBase(name, cfg, ep, scopes, d.RevocationEndpoint)
+	revocation := d.RevocationEndpoint
+	if revocation == "" {
+		revocation = d.RevokeEndpoint
+	}
+	b, err := newBase(name, cfg, ep, scopes, revocation)
 	if err != nil {
 		return nil, err
 	}

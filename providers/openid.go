@@ -16,8 +16,9 @@ import (
 // userinfo document whose sub must match.
 
 // Auth0 returns an Auth0 tenant, domain being its domain or custom domain
-// ("example.eu.auth0.com"). Auth0's issuer ends with a slash.
-// Config.OfflineAccess adds the offline_access scope.
+// ("example.eu.auth0.com"). Auth0's issuer ends with a slash, as Auth0's
+// own OIDC client library requires. Config.OfflineAccess adds the
+// offline_access scope, which Auth0's "Get Refresh Tokens" page asks for.
 func Auth0(ctx context.Context, domain string, cfg Config) (*OIDCProvider, error) {
 	if err := needHost("auth0", "domain", domain); err != nil {
 		return nil, err
@@ -39,6 +40,24 @@ func Authentik(ctx context.Context, domain, application string, cfg Config) (*OI
 	}
 	return newOIDC(ctx, "authentik", "https://"+domain+"/application/o/"+application+"/", cfg,
 		oidcOptions{offlineScopes: []string{"offline_access"}})
+}
+
+// Autodesk returns Autodesk Platform Services (authentication v2), which
+// is an OpenID provider with discovery at its issuer,
+// https://developer.api.autodesk.com. Default scopes: openid,
+// user-profile:read. Autodesk's API reference says its userinfo endpoint
+// needs the openid scope, and that a nonce is mandatory with it, so this
+// provider is OpenID Connect rather than plain OAuth 2: the ID token is
+// verified and the userinfo endpoint is the one discovery names. The
+// address is verified when userinfo's email_verified says so. Autodesk
+// issues a refresh token with every code exchange (valid 15 days) and
+// names its revocation endpoint revoke_endpoint in discovery, which is read
+// too (Autodesk's OpenAPI description of authentication v2,
+// authentication/authentication.yaml in its aps-sdk-openapi repository).
+func Autodesk(ctx context.Context, cfg Config) (*OIDCProvider, error) {
+	return newOIDC(ctx, "autodesk", "https://developer.api.autodesk.com", cfg, oidcOptions{
+		scopes: []string{"openid", "user-profile:read"},
+	})
 }
 
 // GitLab returns GitLab.com, or a self-managed GitLab when baseURL is its

@@ -131,6 +131,8 @@ func TestXEmailOnlyWithScope(t *testing.T) {
 	}
 }
 
+// TestFigmaRefreshEndpoint refreshes at Figma's own refresh endpoint,
+// whose answer has no refresh token: the one spent is kept.
 func TestFigmaRefreshEndpoint(t *testing.T) {
 	f := newFake(t, loadFixture(t, "figma"))
 	p, err := providers.Figma(providers.Config{ClientID: fakeClientID, ClientSecret: fakeClientSecret})
@@ -142,8 +144,8 @@ func TestFigmaRefreshEndpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tok.AccessToken != f.fx.AccessToken {
-		t.Errorf("AccessToken = %q", tok.AccessToken)
+	if tok.AccessToken != "at-fixture-0002" || tok.RefreshToken != "rt-old" {
+		t.Errorf("refreshed token = %q, %q; want at-fixture-0002, rt-old", tok.AccessToken, tok.RefreshToken)
 	}
 	if n := f.hit("https://api.figma.com/v1/oauth/refresh"); n != 1 {
 		t.Errorf("refresh endpoint requests = %d, want 1", n)

@@ -31,22 +31,6 @@ func Amazon(cfg Config) (*OAuth2Provider, error) {
 	}, cfg)
 }
 
-// Autodesk returns Autodesk Platform Services (authentication v2). Default
-// scope: user-profile:read, which the OpenID userinfo endpoint of
-// api.userprofile.autodesk.com needs.
-func Autodesk(cfg Config) (*OAuth2Provider, error) {
-	return OAuth2("autodesk", Spec{
-		Endpoint: oauth2.Endpoint{
-			AuthURL:  "https://developer.api.autodesk.com/authentication/v2/authorize",
-			TokenURL: "https://developer.api.autodesk.com/authentication/v2/token",
-		},
-		UserInfoURL:   "https://api.userprofile.autodesk.com/userinfo",
-		RevocationURL: "https://developer.api.autodesk.com/authentication/v2/revoke",
-		Scopes:        []string{"user-profile:read"},
-		Profile:       StandardClaims(),
-	}, cfg)
-}
-
 // Bitbucket returns Bitbucket Cloud. Default scopes: account, email. The
 // subject is the account's uuid; the address and whether it is confirmed
 // come from /2.0/user/emails.
@@ -149,7 +133,8 @@ func Discord(cfg Config) (*OAuth2Provider, error) {
 // Dropbox returns Dropbox. Default scope: account_info.read. The account
 // is read with POST /2/users/get_current_account; with
 // Config.OfflineAccess the authorization asks for token_access_type=offline
-// to get a refresh token.
+// to get a refresh token. The token host is api.dropboxapi.com, where
+// Dropbox's own SDKs post (api.dropbox.com is an older alias).
 func Dropbox(cfg Config) (*OAuth2Provider, error) {
 	return OAuth2("dropbox", Spec{
 		Endpoint: oauth2.Endpoint{
@@ -271,7 +256,9 @@ func Stripe(cfg Config) (*OAuth2Provider, error) {
 // Tradeshift returns Tradeshift, or its sandbox (api-sandbox.tradeshift.com)
 // when sandbox is true. Default scopes: openid, offline. The profile is
 // /tradeshift/rest/external/account/info/user, whose Username is the
-// address; it is not asserted verified.
+// address; it is not asserted verified. Tradeshift's reference was not
+// readable from here: the endpoints and scopes are those its developer
+// pages and a maintained vendor integration agree on.
 func Tradeshift(sandbox bool, cfg Config) (*OAuth2Provider, error) {
 	host := "https://api.tradeshift.com"
 	if sandbox {
