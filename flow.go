@@ -139,7 +139,45 @@ func (m *Manager) redirectTarget(raw string) (string, error) {
 	if !m.allowedOrigins[origin(u)] {
 		return "", fmt.Errorf("%w: origin %s is not in Config.AllowedRedirects", ErrRedirectNotAllowed, origin(u))
 	}
+	return serialize(u)
+}
+
+// serialize returns u as sent in a Location header, bounded. url.URL
+// escapes the path and fragment but writes the query as it came, which
+// may hold spaces, control bytes, backslashes or raw UTF-8: those are
+// percent-encoded, and nothing else changes, so serializing is idempotent.
+func serialize(u *url.URL) (string, error) {
+	u.RawQuery = escapeQuery(u.RawQuery)
 	return bounded(u.String())
+}
+
+// escapeQuery percent-encodes the bytes of a raw query that may not appear
+// in a URL as they are.
+func escapeQuery(q string) string {
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if unsafeInQuery(q[i]) {
+			n++
+		}
+	}
+	if n == 0 {
+		return q
+	}
+	const hex = "0123456789ABCDEF"
+	b := make([]byte, 0, len(q)+2*n)
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		if unsafeInQuery(c) {
+			b = append(b, '%', hex[c>>4], hex[c&15])
+		} else {
+			b = append(b, c)
+		}
+	}
+	return string(b)
+}
+
+func unsafeInQuery(c byte) bool {
+	return c <= ' ' || c >= 0x7f || strings.IndexByte(`"<>\^`+"`{|}", c) >= 0
 }
 
 // maxRedirect bounds a redirect URL, as given and as re-serialized (which

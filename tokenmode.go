@@ -36,9 +36,9 @@ func (m *Manager) appRedirectTarget(raw string) (string, error) {
 	case u.User != nil:
 		return "", fmt.Errorf("%w: %q has user info", ErrRedirectNotAllowed, raw)
 	case slices.Contains(m.cfg.AppSchemes, scheme) && u.Opaque == "":
-		return bounded(u.String())
+		return serialize(u)
 	case scheme == "http" && u.Opaque == "" && (u.Hostname() == "127.0.0.1" || u.Hostname() == "::1"):
-		return bounded(u.String())
+		return serialize(u)
 	}
 	return m.redirectTarget(raw)
 }
