@@ -17,9 +17,20 @@ import (
 // (authenticated and encrypted) in a short-lived cookie of its own, named
 // after its state, so several tabs can log in at once and any instance of
 // the app can finish a flow another began.
+//
+// Neither the state nor the nonce is sealed in the cookie, which keeps it
+// small. The state is bound by the cookie's name, a 128-bit digest of it,
+// which securecookie's MAC covers: a callback finds its flow only with the
+// state that named it, and a sealed value moved under another name does not
+// open. The nonce is derived from the PKCE verifier (flowNonce), which is
+// sealed and never leaves the server before the code exchange.
 type flow struct {
 	Provider string `json:"p"`
-	State    string `json:"s"`
+	// State and Nonce are not sealed (see above): State is set from the
+	// callback's state once the cookie it names is found, and Nonce at
+	// begin for the authorization request. A cookie sealed by an earlier
+	// version has them, and they are then used and checked as they are.
+	State    string `json:"s,omitempty"`
 	Verifier string `json:"v"`
 	Nonce    string `json:"n,omitempty"`
 	Success  string `json:"ok"`
@@ -35,10 +46,31 @@ type flow struct {
 	LinkSession string `json:"ls,omitempty"`
 }
 
-// flowCookieName names the flow cookie after a digest of its state.
+// flowCookieName names the flow cookie after a 128-bit digest of its
+// state.
 func (m *Manager) flowCookieName(state string) string {
 	sum := sha256.Sum256([]byte(state))
-	return m.flowCookiePrefix + base64.RawURLEncoding.EncodeToString(sum[:12])
+	return m.flowCookiePrefix + base64.RawURLEncoding.EncodeToString(sum[:16])
+}
+
+// flowNonce derives an OpenID flow's nonce from its PKCE verifier: as
+// unpredictable as the verifier (256 random bits), which the public
+// challenge, a digest without the domain separation, does not reveal.
+func flowNonce(verifier string) string {
+	sum := sha256.Sum256([]byte("oauthlogin nonce\x00" + verifier))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// nonce is the flow's nonce for rp: none for a plain OAuth 2 provider.
+func (f *flow) nonce(rp *registered) string {
+	switch {
+	case rp.oidc == nil:
+		return ""
+	case f.Nonce != "": // sealed by an earlier version
+		return f.Nonce
+	default:
+		return flowNonce(f.Verifier)
+	}
 }
 
 // setFlowCookie sends the sealed flow. For a form_post provider over https
@@ -46,7 +78,9 @@ func (m *Manager) flowCookieName(state string) string {
 // would not carry a Lax cookie; the state check is what binds it then.
 func (m *Manager) setFlowCookie(w http.ResponseWriter, f *flow, formPost bool) error {
 	name := m.flowCookieName(f.State)
-	value, err := m.keys.encodeCookie(name, f)
+	sealed := *f
+	sealed.State, sealed.Nonce = "", "" // bound by the name, derived from the verifier
+	value, err := m.keys.encodeCookie(name, &sealed)
 	if err != nil {
 		return err
 	}
@@ -84,7 +118,9 @@ func (m *Manager) findFlow(r *http.Request, provider, state string) (*flow, stri
 	if state != "" {
 		name := m.flowCookieName(state)
 		if f := m.readFlow(r, name); f != nil {
-			if subtle.ConstantTimeCompare([]byte(f.State), []byte(state)) != 1 {
+			if f.State == "" {
+				f.State = state // the name, which the MAC covers, binds it
+			} else if subtle.ConstantTimeCompare([]byte(f.State), []byte(state)) != 1 {
 				return f, name, ErrStateMismatch
 			}
 			if m.now().Unix() >= f.Expires {

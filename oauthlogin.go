@@ -451,9 +451,7 @@ func (m *Manager) Begin(w http.ResponseWriter, r *http.Request) {
 		}
 		f.LinkUser, f.LinkSession = s.UserID, s.ID
 	}
-	if rp.oidc != nil {
-		f.Nonce = randomToken(32)
-	}
+	f.Nonce = f.nonce(rp)
 	if err := m.setFlowCookie(w, f, rp.formPost); err != nil {
 		m.writeError(w, r, http.StatusInternalServerError, err)
 		return
@@ -535,7 +533,7 @@ func (m *Manager) Callback(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		// What a hostile provider sends back may echo the values it was
 		// given; none of them reaches the log.
-		msg := redact(logSafe(err), f.State, f.Verifier, f.Nonce, params.Get("code"), rp.oauth.ClientSecret)
+		msg := redact(logSafe(err), f.State, f.Verifier, f.nonce(rp), params.Get("code"), rp.oauth.ClientSecret)
 		m.log.InfoContext(r.Context(), "oauthlogin: login failed", "provider", provider, "code", Code(err), "err", msg)
 		to = withQuery(f.Failure, "error", Code(err))
 	}
@@ -587,7 +585,7 @@ func (m *Manager) finish(w http.ResponseWriter, r *http.Request, rp *registered,
 		return "", wrap(ErrTokenExchange, err)
 	}
 	tok.Expiry = m.clampExpiry(tok.Expiry)
-	profile, err := rp.identify(ctx, tok, f.Nonce, params)
+	profile, err := rp.identify(ctx, tok, f.nonce(rp), params)
 	if err != nil {
 		return "", err
 	}

@@ -185,7 +185,7 @@ func (h *harness) forgedCallback(t *testing.T, success, failure string) forged {
 	state, nonce, verifier := oauth2.GenerateVerifier(), oauth2.GenerateVerifier(), oauth2.GenerateVerifier()
 	flow := map[string]any{"p": "test", "s": state, "v": verifier, "n": nonce, "ok": success, "f": failure, "e": time.Now().Add(time.Minute).Unix()}
 	sum := sha256.Sum256([]byte(state))
-	name := "oauthlogin_flow_" + base64.RawURLEncoding.EncodeToString(sum[:12])
+	name := "oauthlogin_flow_" + base64.RawURLEncoding.EncodeToString(sum[:16])
 	sc := securecookie.New(h.cfg.CookieKeys[0].Hash, h.cfg.CookieKeys[0].Block)
 	sc.SetSerializer(securecookie.JSONEncoder{})
 	sc.MaxLength(0) // the Manager's own limit is part of what is tested
