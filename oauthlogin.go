@@ -619,7 +619,7 @@ func (m *Manager) checkResponse(r *http.Request, rp *registered, f *flow, params
 		// RFC 9207: an authorization response names its issuer; a mix-up
 		// attack sends one provider's response to another's callback.
 		iss, sent := params.Get("iss"), params.Has("iss")
-		if (sent && iss != rp.oidc.Issuer()) || (!sent && rp.oidc.IssuerInResponse()) {
+		if (sent && !matchIssuer(rp.oidc, iss)) || (!sent && rp.oidc.IssuerInResponse()) {
 			return ErrIssuerMismatch
 		}
 	}
@@ -640,6 +640,16 @@ func (m *Manager) checkResponse(r *http.Request, rp *registered, f *flow, params
 		}
 	}
 	return nil
+}
+
+// matchIssuer reports whether an authorization response's iss names p: its
+// Issuer exactly, or one its IssuerMatcher accepts.
+func matchIssuer(p OpenIDProvider, iss string) bool {
+	if iss == p.Issuer() {
+		return true
+	}
+	im, ok := p.(IssuerMatcher)
+	return ok && im.MatchIssuer(iss)
 }
 
 // identify turns a token into a verified Profile with a subject, through

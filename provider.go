@@ -43,6 +43,16 @@ type OpenIDProvider interface {
 	IssuerInResponse() bool
 }
 
+// IssuerMatcher is implemented by OpenID providers whose Issuer is a
+// template standing for many issuers, one per tenant (Microsoft's
+// multi-tenant endpoints: https://login.microsoftonline.com/{tenantid}/v2.0).
+// MatchIssuer reports whether iss, sent in an authorization response (RFC
+// 9207), is one of the issuers the provider accepts. Without it the
+// Manager requires iss to equal Issuer exactly.
+type IssuerMatcher interface {
+	MatchIssuer(iss string) bool
+}
+
 // ScopeAllower is implemented by providers that let the begin request ask
 // for scopes beyond the defaults, through its scopes parameter.
 type ScopeAllower interface {

@@ -39,6 +39,9 @@ type fixture struct {
 	AuthParams map[string]string `json:"auth_params"` // further parameters it must get
 	FormPost   bool              `json:"form_post"`   // answer with response_mode=form_post
 	FormUser   string            `json:"form_user"`   // the user field of a form_post answer
+	// ResponseIss is an iss parameter the authorization response carries
+	// (RFC 9207) when discovery does not announce one.
+	ResponseIss string `json:"response_iss"`
 
 	Token         string            `json:"token"`            // token endpoint URL
 	Refresh       string            `json:"refresh"`          // refresh endpoint URL, when not Token
@@ -341,6 +344,9 @@ func (f *fake) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	}
 	if fx.Discovery != nil && f.discoveryDoc()["authorization_response_iss_parameter_supported"] == true {
 		back.Set("iss", f.discoveryDoc()["issuer"].(string))
+	}
+	if fx.ResponseIss != "" {
+		back.Set("iss", fx.ResponseIss)
 	}
 	http.Redirect(w, r, q.Get("redirect_uri")+"?"+back.Encode(), http.StatusFound)
 }

@@ -98,6 +98,18 @@ func Microsoft(ctx context.Context, tenant string, cfg Config) (*OIDCProvider, e
 	discover := func(ctx context.Context, client *http.Client) (*oidc.Provider, discovery, error) {
 		return discoverMicrosoft(ctx, client, microsoftLogin+"/"+tenant+"/v2.0/.well-known/openid-configuration", accept)
 	}
+	// fits reports why tid may not sign in here, or nil.
+	fits := func(tid string) error {
+		switch {
+		case pinned != "" && tid != pinned:
+			return errors.New("microsoft: the token is from another tenant")
+		case tenant == "organizations" && tid == microsoftConsumers:
+			return errors.New("microsoft: a personal account, and the tenant is organizations")
+		case tenant == "consumers" && tid != microsoftConsumers:
+			return errors.New("microsoft: a work or school account, and the tenant is consumers")
+		}
+		return nil
+	}
 	checkIssuer := func(iss string, raw []byte) error {
 		var c struct {
 			Tid string `json:"tid"`
@@ -110,20 +122,23 @@ func Microsoft(ctx context.Context, tenant string, cfg Config) (*OIDCProvider, e
 			return errors.New("microsoft: the ID token has no tenant id (tid)")
 		case iss != microsoftLogin+"/"+c.Tid+"/v2.0":
 			return fmt.Errorf("microsoft: issuer %q is not the token's tenant's", iss)
-		case pinned != "" && c.Tid != pinned:
-			return errors.New("microsoft: the token is from another tenant")
-		case tenant == "organizations" && c.Tid == microsoftConsumers:
-			return errors.New("microsoft: a personal account, and the tenant is organizations")
-		case tenant == "consumers" && c.Tid != microsoftConsumers:
-			return errors.New("microsoft: a work or school account, and the tenant is consumers")
 		}
-		return nil
+		return fits(c.Tid)
+	}
+	// matchIssuer accepts, in an authorization response (RFC 9207), the
+	// issuer of any tenant the ID token may then come from. Microsoft does
+	// not send iss today; if it starts, logins go on.
+	matchIssuer := func(iss string) bool {
+		tid, ok := strings.CutPrefix(iss, microsoftLogin+"/")
+		tid, ok2 := strings.CutSuffix(tid, "/v2.0")
+		return ok && ok2 && isGUID(tid) && fits(tid) == nil
 	}
 	return newOIDC(ctx, "microsoft", microsoftAnyTenant, cfg, oidcOptions{
 		offlineScopes: []string{"offline_access"},
 		noUserInfo:    true,
 		claims:        ProfileFunc(microsoftProfile),
 		checkIssuer:   checkIssuer,
+		matchIssuer:   matchIssuer,
 		discovery:     discover,
 	})
 }

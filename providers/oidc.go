@@ -38,6 +38,9 @@ type OIDCProvider struct {
 	// checkIssuer replaces go-oidc's exact iss match (Microsoft's
 	// multi-tenant issuers); it gets iss and the raw claims.
 	checkIssuer func(iss string, claims []byte) error
+	// matchIssuer, with checkIssuer, accepts an authorization response's
+	// iss other than issuer (MatchIssuer).
+	matchIssuer func(iss string) bool
 }
 
 // oidcOptions is an OpenID provider's declaration beyond its issuer.
@@ -50,6 +53,7 @@ type oidcOptions struct {
 	noUserInfo  bool
 	claims      ProfileMapper
 	checkIssuer func(iss string, claims []byte) error
+	matchIssuer func(iss string) bool
 	// discovery, when set, replaces go-oidc's discovery (whose issuer must
 	// equal the issuer URL exactly).
 	discovery func(ctx context.Context, client *http.Client) (*oidc.Provider, discovery, error)
@@ -141,6 +145,7 @@ func newOIDC(ctx context.Context, name, issuerURL string, cfg Config, o oidcOpti
 		now:         time.Now,
 		claims:      mapper,
 		checkIssuer: o.checkIssuer,
+		matchIssuer: o.matchIssuer,
 	}, nil
 }
 
@@ -156,6 +161,16 @@ func authStyle(methods []string) oauth2.AuthStyle {
 
 // Issuer implements oauthlogin.OpenIDProvider.
 func (p *OIDCProvider) Issuer() string { return p.issuer }
+
+// MatchIssuer implements oauthlogin.IssuerMatcher: iss is the issuer, or,
+// for Microsoft's multi-tenant endpoints, the issuer of a tenant the
+// provider accepts.
+func (p *OIDCProvider) MatchIssuer(iss string) bool {
+	if p.matchIssuer != nil {
+		return p.matchIssuer(iss)
+	}
+	return iss == p.issuer
+}
 
 // IssuerInResponse implements oauthlogin.OpenIDProvider.
 func (p *OIDCProvider) IssuerInResponse() bool { return p.issInResp }

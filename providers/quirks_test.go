@@ -108,6 +108,52 @@ func TestMicrosoftIssuerAndTenant(t *testing.T) {
 	}
 }
 
+// TestMicrosoftResponseIssuer sends an RFC 9207 iss in the authorization
+// response of a multi-tenant login, which Microsoft does not do today. Its
+// discovery names the {tenantid} template, so an exact match would refuse
+// every login; the tenant's own issuer is accepted instead, when the
+// tenant may sign in here.
+func TestMicrosoftResponseIssuer(t *testing.T) {
+	const (
+		tid       = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+		consumers = "9188040d-6c67-4c5b-b112-36a304b66dad"
+	)
+	tests := []struct {
+		tenant, iss, want string
+	}{
+		{"common", "https://login.microsoftonline.com/" + tid + "/v2.0", ""},
+		{"organizations", "https://login.microsoftonline.com/" + tid + "/v2.0", ""},
+		{"common", "https://login.microsoftonline.com/{tenantid}/v2.0", ""},
+		{"organizations", "https://login.microsoftonline.com/" + consumers + "/v2.0", oauthlogin.CodeIssuerMismatch},
+		{"consumers", "https://login.microsoftonline.com/" + tid + "/v2.0", oauthlogin.CodeIssuerMismatch},
+		{"common", "https://login.microsoftonline.com/not-a-tenant/v2.0", oauthlogin.CodeIssuerMismatch},
+		{"common", "https://login.example.com/" + tid + "/v2.0", oauthlogin.CodeIssuerMismatch},
+		{"common", "https://login.microsoftonline.com/" + tid + "/v2.0/", oauthlogin.CodeIssuerMismatch},
+	}
+	for _, tt := range tests {
+		t.Run(tt.tenant+" "+tt.iss, func(t *testing.T) {
+			t.Parallel()
+			fx := loadFixture(t, "microsoft")
+			fx.ResponseIss = tt.iss
+			fx.DiscoveryURL = "https://login.microsoftonline.com/" + tt.tenant + "/v2.0/.well-known/openid-configuration"
+			f := newFake(t, fx)
+			a, err := newApp(t, f, "microsoft", providers.Settings{
+				Config: providers.Config{ClientID: fakeClientID, ClientSecret: fakeClientSecret},
+				Values: map[string]string{"tenant": tt.tenant},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, code := a.login(t, "microsoft"); code != tt.want {
+				t.Errorf("login: %q, want %q", code, tt.want)
+			}
+			if n := f.hit(fx.Token); tt.want != "" && n != 0 {
+				t.Errorf("the token endpoint was asked %d times after a refused iss", n)
+			}
+		})
+	}
+}
+
 func TestMicrosoftDiscoveryIssuer(t *testing.T) {
 	// A single-tenant app whose discovery names another tenant is refused
 	// at construction.
