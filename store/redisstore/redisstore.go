@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/oauthlogin/oauthlogin"
+	"github.com/oauthlogin/oauthlogin/store/internal/lockpoll"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -555,43 +556,28 @@ func (s *Store) Lock(ctx context.Context, key string, ttl time.Duration) (func(c
 	token := hex.EncodeToString(b[:])
 	k := s.lockKey(key)
 	ttl = max(ttl, time.Millisecond)
-	pause := min(5*time.Millisecond, s.lockPoll)
-	for {
-		actx, cancel := s.attemptContext(ctx)
-		ok, err := s.rdb.SetNX(actx, k, token, ttl).Result()
-		cancel()
-		if err != nil && ctx.Err() == nil {
-			return nil, storeError("lock", err)
+	unlock := func(ctx context.Context) error {
+		uctx, cancel := s.attemptContext(ctx)
+		defer cancel()
+		if err := unlockScript.Run(uctx, s.rdb, []string{k}, token).Err(); err != nil {
+			return storeError("unlock", err)
 		}
-		if ok {
-			return func(ctx context.Context) error {
-				uctx, cancel := s.attemptContext(ctx)
-				defer cancel()
-				if err := unlockScript.Run(uctx, s.rdb, []string{k}, token).Err(); err != nil {
-					return storeError("unlock", err)
-				}
-				return nil
-			}, nil
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		t := time.NewTimer(pause)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, ctx.Err()
-		case <-t.C:
-		}
-		pause = min(2*pause, s.lockPoll)
+		return nil
 	}
+	return lockpoll.Acquire(ctx, s.lockPoll, s.detachedTimeout, func(ctx context.Context) (lockpoll.Unlock, error) {
+		ok, err := s.rdb.SetNX(ctx, k, token, ttl).Result()
+		switch {
+		case err != nil:
+			return nil, storeError("lock", err)
+		case !ok:
+			return nil, nil
+		}
+		return unlock, nil
+	})
 }
 
 // attemptContext is ctx, or when ctx is done, a detached context bounded by
 // DetachedTimeout, for the one attempt a done context still gets.
 func (s *Store) attemptContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	if ctx.Err() == nil {
-		return ctx, func() {}
-	}
-	return context.WithTimeout(context.WithoutCancel(ctx), s.detachedTimeout)
+	return lockpoll.AttemptContext(ctx, s.detachedTimeout)
 }

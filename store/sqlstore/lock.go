@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/oauthlogin/oauthlogin/store/internal/lockpoll"
 )
 
 // lockID maps a lock name, within a namespace (the schema), to the 64-bit
@@ -48,38 +50,19 @@ func (s *Store) Lock(ctx context.Context, key string, ttl time.Duration) (func(c
 	if s.dialect == postgres {
 		try = s.tryLockPostgres
 	}
-	pause := min(5*time.Millisecond, s.lockPoll)
-	for {
-		actx, cancel := s.attemptContext(ctx)
-		unlock, err := try(actx, key, ttl)
-		cancel()
-		if err != nil && ctx.Err() == nil {
+	return lockpoll.Acquire(ctx, s.lockPoll, s.detachedTimeout, func(ctx context.Context) (lockpoll.Unlock, error) {
+		unlock, err := try(ctx, key, ttl)
+		if err != nil {
 			return nil, storeError("lock", err)
 		}
-		if unlock != nil {
-			return unlock, nil
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		t := time.NewTimer(pause)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, ctx.Err()
-		case <-t.C:
-		}
-		pause = min(2*pause, s.lockPoll)
-	}
+		return unlock, nil
+	})
 }
 
 // attemptContext is ctx, or when ctx is done, a detached context bounded by
 // DetachedTimeout, for the one attempt a done context still gets.
 func (s *Store) attemptContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	if ctx.Err() == nil {
-		return ctx, func() {}
-	}
-	return context.WithTimeout(context.WithoutCancel(ctx), s.detachedTimeout)
+	return lockpoll.AttemptContext(ctx, s.detachedTimeout)
 }
 
 // tryLockPostgres makes one attempt; a nil unlock and nil error mean the
