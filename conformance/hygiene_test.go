@@ -18,7 +18,16 @@ import (
 // handler that fails its test if a code, token, verifier, secret or cookie
 // value reaches a record. Here the suite also checks that the logs were
 // not empty, so that the check means something.
+//
+// The tests run with an http.DefaultTransport that keeps no idle
+// connections: they run in parallel, and every httptest.Server.Close
+// closes the default transport's idle connections, which can break a
+// connection another test has just taken from the pool ("http:
+// CloseIdleConnections called").
 func TestMain(m *testing.M) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DisableKeepAlives = true
+	http.DefaultTransport = tr
 	code := m.Run()
 	recordsSeen.mu.Lock()
 	n := recordsSeen.n

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 
@@ -156,4 +157,17 @@ func postForm(t *testing.T, target string, form url.Values, edit func(*http.Requ
 	}
 	resp.Body.Close()
 	return resp
+}
+
+// TestMain runs the tests with an http.DefaultTransport that keeps no idle
+// connections. Tests here run in parallel and some talk through the
+// default client (x/oauth2 and go-oidc use it without a client in their
+// context), and every httptest.Server.Close closes the default transport's
+// idle connections, which can break a connection another test has just
+// taken from the pool ("http: CloseIdleConnections called").
+func TestMain(m *testing.M) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DisableKeepAlives = true
+	http.DefaultTransport = tr
+	os.Exit(m.Run())
 }

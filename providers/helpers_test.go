@@ -2,7 +2,9 @@ package providers_test
 
 import (
 	"context"
+	"net/http"
 	"net/url"
+	"os"
 	"testing"
 
 	"golang.org/x/oauth2"
@@ -113,3 +115,16 @@ func tryLogin(ctx context.Context, cfg oauth2.Config, nonce string) (*oauth2.Tok
 type loginError struct{ msg string }
 
 func (e *loginError) Error() string { return "login: " + e.msg }
+
+// TestMain runs the tests with an http.DefaultTransport that keeps no idle
+// connections. Tests here run in parallel and some talk through the
+// default client (x/oauth2 and go-oidc use it without a client in their
+// context), and every httptest.Server.Close closes the default transport's
+// idle connections, which can break a connection another test has just
+// taken from the pool ("http: CloseIdleConnections called").
+func TestMain(m *testing.M) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DisableKeepAlives = true
+	http.DefaultTransport = tr
+	os.Exit(m.Run())
+}
