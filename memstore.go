@@ -19,7 +19,9 @@ type MemoryStore struct {
 
 	mu           sync.Mutex
 	sessions     map[string]*Session
-	userSessions map[string]map[string]bool // user id -> session ids
+	// userSessions lists each user's session ids. A user has few sessions,
+	// and a slice costs a fraction of an inner map's memory per user.
+	userSessions map[string][]string
 	identities   map[string]*Identity       // by ID
 	accounts     map[accountKey]string      // (issuer, subject) -> identity id
 	users        map[string][]string        // user id -> identity ids, oldest first
@@ -36,7 +38,7 @@ func NewMemoryStore() *MemoryStore {
 	return &MemoryStore{
 		now:          time.Now,
 		sessions:     make(map[string]*Session),
-		userSessions: make(map[string]map[string]bool),
+		userSessions: make(map[string][]string),
 		identities:   make(map[string]*Identity),
 		accounts:     make(map[accountKey]string),
 		users:        make(map[string][]string),
@@ -92,11 +94,10 @@ func (s *MemoryStore) SaveSession(ctx context.Context, v *Session) error {
 	if old, ok := s.sessions[c.ID]; ok && old.UserID != c.UserID {
 		s.deleteSession(c.ID)
 	}
-	s.sessions[c.ID] = c
-	if s.userSessions[c.UserID] == nil {
-		s.userSessions[c.UserID] = make(map[string]bool)
+	if _, ok := s.sessions[c.ID]; !ok {
+		s.userSessions[c.UserID] = append(s.userSessions[c.UserID], c.ID)
 	}
-	s.userSessions[c.UserID][c.ID] = true
+	s.sessions[c.ID] = c
 	return nil
 }
 
@@ -118,9 +119,11 @@ func (s *MemoryStore) deleteSession(id string) {
 		return
 	}
 	delete(s.sessions, id)
-	delete(s.userSessions[v.UserID], id)
-	if len(s.userSessions[v.UserID]) == 0 {
+	ids := slices.DeleteFunc(s.userSessions[v.UserID], func(x string) bool { return x == id })
+	if len(ids) == 0 {
 		delete(s.userSessions, v.UserID)
+	} else {
+		s.userSessions[v.UserID] = ids
 	}
 }
 
@@ -147,7 +150,7 @@ func (s *MemoryStore) UserSessions(ctx context.Context, userID string) ([]*Sessi
 	now := s.now()
 	s.mu.Lock()
 	out := make([]*Session, 0, len(s.userSessions[userID]))
-	for id := range s.userSessions[userID] {
+	for _, id := range s.userSessions[userID] {
 		if v := s.sessions[id]; now.Before(v.Expires) {
 			out = append(out, cloneSession(v))
 		}
@@ -168,7 +171,7 @@ func (s *MemoryStore) DeleteUserSessions(ctx context.Context, userID string) err
 		return err
 	}
 	s.mu.Lock()
-	for id := range s.userSessions[userID] {
+	for _, id := range s.userSessions[userID] {
 		delete(s.sessions, id)
 	}
 	delete(s.userSessions, userID)
