@@ -22,7 +22,8 @@ import (
 // small. The state is bound by the cookie's name, a 128-bit digest of it,
 // which securecookie's MAC covers: a callback finds its flow only with the
 // state that named it, and a sealed value moved under another name does not
-// open. The nonce is derived from the PKCE verifier (flowNonce), which is
+// open. The lookup compares digests, not states, so its timing tells an
+// attacker nothing about a state (DESIGN.md's constant-time check). The nonce is derived from the PKCE verifier (flowNonce), which is
 // sealed and never leaves the server before the code exchange.
 type flow struct {
 	Provider string `json:"p"`

@@ -139,3 +139,37 @@ func TestAppleWrongSecretRefused(t *testing.T) {
 		t.Errorf("login with a secret from another key: %q, want %s", code, oauthlogin.CodeTokenExchange)
 	}
 }
+
+// TestAppleRefresh redeems a refresh token with a client secret signed
+// for the request, which the fake checks like Apple does.
+func TestAppleRefresh(t *testing.T) {
+	values, check := appleSettings(t)
+	f := newFake(t, loadFixture(t, "apple"))
+	f.secret = check
+	p, err := providers.Apple(t.Context(), providers.AppleKey{TeamID: values["team_id"], KeyID: values["key_id"], PrivateKey: []byte(values["private_key"])},
+		providers.Config{ClientID: fakeClientID, HTTPClient: f.client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := p.OAuth2Config()
+	tok, err := p.Refresh(contextWithClient(t.Context(), f.client()), &cfg, "rt-old")
+	if err != nil {
+		t.Fatalf("Refresh: %v", err)
+	}
+	if tok.AccessToken != f.fx.AccessToken {
+		t.Errorf("AccessToken = %q, want %q", tok.AccessToken, f.fx.AccessToken)
+	}
+	if n := f.hit(f.fx.Token); n != 1 {
+		t.Errorf("token endpoint hit %d times, want 1", n)
+	}
+
+	// A provider that expects another key refuses the secret: the refresh
+	// fails.
+	_, other := appleSettings(t)
+	refusing := newFake(t, loadFixture(t, "apple"))
+	refusing.secret, refusing.t = other, quietT{t}
+	cfg = p.OAuth2Config()
+	if _, err := p.Refresh(contextWithClient(t.Context(), refusing.client()), &cfg, "rt-old"); err == nil {
+		t.Error("a refresh with a secret Apple would refuse succeeded")
+	}
+}
