@@ -17,15 +17,15 @@ import (
 type MemoryStore struct {
 	now func() time.Time
 
-	mu           sync.Mutex
-	sessions     map[string]*Session
+	mu       sync.Mutex
+	sessions map[string]*Session
 	// userSessions lists each user's session ids. A user has few sessions,
 	// and a slice costs a fraction of an inner map's memory per user.
 	userSessions map[string][]string
-	identities   map[string]*Identity       // by ID
-	accounts     map[accountKey]string      // (issuer, subject) -> identity id
-	users        map[string][]string        // user id -> identity ids, oldest first
-	emails       map[string][]string        // verified email -> identity ids, oldest first
+	identities   map[string]*Identity  // by ID
+	accounts     map[accountKey]string // (issuer, subject) -> identity id
+	users        map[string][]string   // user id -> identity ids, oldest first
+	emails       map[string][]string   // verified email -> identity ids, oldest first
 	once         map[string]time.Time
 	locks        map[string]*memLock
 	lastSweep    time.Time
