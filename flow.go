@@ -23,14 +23,19 @@ import (
 // which securecookie's MAC covers: a callback finds its flow only with the
 // state that named it, and a sealed value moved under another name does not
 // open. The lookup compares digests, not states, so its timing tells an
-// attacker nothing about a state (DESIGN.md's constant-time check). The nonce is derived from the PKCE verifier (flowNonce), which is
-// sealed and never leaves the server before the code exchange.
+// attacker nothing about a state (DESIGN.md's constant-time check). The
+// nonce is derived from the PKCE verifier (flowNonce), which is sealed and
+// never leaves the server before the code exchange.
+//
+// Earlier versions named the cookie after a 96-bit digest and sealed the
+// state and nonce in it; findFlow still finishes such a flow, begun before
+// an upgrade, and compares its sealed state in constant time.
 type flow struct {
 	Provider string `json:"p"`
 	// State and Nonce are not sealed (see above): State is set from the
 	// callback's state once the cookie it names is found, and Nonce at
 	// begin for the authorization request. A cookie sealed by an earlier
-	// version has them, and they are then used and checked as they are.
+	// version has both, and they are checked and used as they are.
 	State    string `json:"s,omitempty"`
 	Verifier string `json:"v"`
 	Nonce    string `json:"n,omitempty"`
@@ -52,6 +57,13 @@ type flow struct {
 func (m *Manager) flowCookieName(state string) string {
 	sum := sha256.Sum256([]byte(state))
 	return m.flowCookiePrefix + base64.RawURLEncoding.EncodeToString(sum[:16])
+}
+
+// earlierFlowCookieName is the name earlier versions gave the flow cookie:
+// a 96-bit digest of the state. Such cookies seal their state.
+func (m *Manager) earlierFlowCookieName(state string) string {
+	sum := sha256.Sum256([]byte(state))
+	return m.flowCookiePrefix + base64.RawURLEncoding.EncodeToString(sum[:12])
 }
 
 // flowNonce derives an OpenID flow's nonce from its PKCE verifier: as
@@ -118,7 +130,15 @@ func (m *Manager) setFlowCookie(w http.ResponseWriter, f *flow, formPost bool) e
 func (m *Manager) findFlow(r *http.Request, provider, state string) (*flow, string, error) {
 	if state != "" {
 		name := m.flowCookieName(state)
-		if f := m.readFlow(r, name); f != nil {
+		f := m.readFlow(r, name)
+		if f == nil {
+			// A flow begun before an upgrade: its state is sealed.
+			earlier := m.earlierFlowCookieName(state)
+			if g := m.readFlow(r, earlier); g != nil && g.State != "" {
+				f, name = g, earlier
+			}
+		}
+		if f != nil {
 			if f.State == "" {
 				f.State = state // the name, which the MAC covers, binds it
 			} else if subtle.ConstantTimeCompare([]byte(f.State), []byte(state)) != 1 {

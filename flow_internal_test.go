@@ -62,34 +62,57 @@ func TestFlowCookieSealsNeitherStateNorNonce(t *testing.T) {
 	}
 }
 
-// TestFlowCookieEarlierFormat reads a flow sealed with its state, as
-// earlier versions did: it still ends its login, and its state is checked
-// against the callback's even though the name matched.
+// TestFlowCookieEarlierFormat reads flows sealed as earlier versions did:
+// named after a 96-bit digest of the state, which they seal with the
+// nonce. Such a flow, begun before an upgrade, still ends its login, and
+// its sealed state is checked against the callback's.
 func TestFlowCookieEarlierFormat(t *testing.T) {
 	m := newFlowManager(t)
 	f := testFlow()
+	f.Nonce = "sealed-nonce"
 	state := f.State
-	name := m.flowCookieName(state)
 
 	for _, tt := range []struct {
+		what   string
+		name   string
 		sealed string
 		want   error
 	}{
-		{state, nil},
-		{randomToken(32), ErrStateMismatch}, // named after one state, sealing another
+		{"earlier name", m.earlierFlowCookieName(state), state, nil},
+		{"earlier name, another state sealed", m.earlierFlowCookieName(state), randomToken(32), ErrStateMismatch},
+		{"current name, another state sealed", m.flowCookieName(state), randomToken(32), ErrStateMismatch},
 	} {
 		old := *f
 		old.State = tt.sealed
-		value, err := m.keys.encodeCookie(name, &old)
+		value, err := m.keys.encodeCookie(tt.name, &old)
 		if err != nil {
 			t.Fatal(err)
 		}
 		r := httptest.NewRequest("GET", "http://localhost:8080/auth/test/callback", nil)
-		r.Header.Set("Cookie", name+"="+value)
-		got, _, err := m.findFlow(r, "test", state)
-		if !errors.Is(err, tt.want) || (tt.want == nil && got.Nonce != f.Nonce) {
-			t.Errorf("sealed state %q: findFlow = %+v, %v; want %v", tt.sealed, got, err, tt.want)
+		r.Header.Set("Cookie", tt.name+"="+value)
+		got, name, err := m.findFlow(r, "test", state)
+		if !errors.Is(err, tt.want) || got == nil || name != tt.name {
+			t.Errorf("%s: findFlow = %+v, %q, %v; want %v", tt.what, got, name, err, tt.want)
+			continue
 		}
+		if tt.want == nil && (got.Nonce != "sealed-nonce" || got.nonce(&registered{oidc: openIDStub{}}) != "sealed-nonce") {
+			t.Errorf("%s: nonce %q, want the sealed one", tt.what, got.Nonce)
+		}
+	}
+
+	// An earlier-named cookie without a sealed state is not a flow this
+	// or an earlier version made.
+	name := m.earlierFlowCookieName(state)
+	stateless := *f
+	stateless.State = ""
+	value, err := m.keys.encodeCookie(name, &stateless)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest("GET", "http://localhost:8080/auth/test/callback", nil)
+	r.Header.Set("Cookie", name+"="+value)
+	if _, _, err := m.findFlow(r, "test", state); err == nil {
+		t.Error("an earlier-named flow without its state was accepted")
 	}
 }
 
