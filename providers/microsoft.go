@@ -24,6 +24,19 @@ const (
 	microsoftAnyTenant = microsoftLogin + "/{tenantid}/v2.0"
 )
 
+// microsoftIssuer is the issuer URL of tenant (an id, a domain, or common,
+// organizations or consumers): where its discovery document is, and for a
+// tenant id the iss of its tokens.
+func microsoftIssuer(tenant string) string { return microsoftLogin + "/" + tenant + "/v2.0" }
+
+// microsoftTenant returns the tenant id of a tenant's issuer, and whether
+// iss is one.
+func microsoftTenant(iss string) (string, bool) {
+	id, ok := strings.CutPrefix(iss, microsoftLogin+"/")
+	id, ok2 := strings.CutSuffix(id, "/v2.0")
+	return id, ok && ok2 && isGUID(id)
+}
+
 // isGUID reports whether s is a tenant id: a GUID in its 8-4-4-4-12 hex
 // form.
 func isGUID(s string) bool {
@@ -81,22 +94,20 @@ func Microsoft(ctx context.Context, tenant string, cfg Config) (*OIDCProvider, e
 		case tenant == "common" || tenant == "organizations":
 			return iss == microsoftAnyTenant
 		case tenant == "consumers":
-			return iss == microsoftAnyTenant || iss == microsoftLogin+"/"+microsoftConsumers+"/v2.0"
+			return iss == microsoftAnyTenant || iss == microsoftIssuer(microsoftConsumers)
 		case isGUID(tenant):
 			pinned = tenant
-			return iss == microsoftLogin+"/"+tenant+"/v2.0"
+			return iss == microsoftIssuer(tenant)
 		}
 		// A domain name: its discovery document names its tenant id.
-		id, ok := strings.CutPrefix(iss, microsoftLogin+"/")
-		id, ok2 := strings.CutSuffix(id, "/v2.0")
-		if !ok || !ok2 || !isGUID(id) {
-			return false
+		id, ok := microsoftTenant(iss)
+		if ok {
+			pinned = id
 		}
-		pinned = id
-		return true
+		return ok
 	}
 	discover := func(ctx context.Context, client *http.Client) (*oidc.Provider, discovery, error) {
-		return discoverMicrosoft(ctx, client, microsoftLogin+"/"+tenant+"/v2.0/.well-known/openid-configuration", accept)
+		return discoverMicrosoft(ctx, client, microsoftIssuer(tenant)+"/.well-known/openid-configuration", accept)
 	}
 	// fits reports why tid may not sign in here, or nil.
 	fits := func(tid string) error {
@@ -120,7 +131,7 @@ func Microsoft(ctx context.Context, tenant string, cfg Config) (*OIDCProvider, e
 		switch {
 		case !isGUID(c.Tid):
 			return errors.New("microsoft: the ID token has no tenant id (tid)")
-		case iss != microsoftLogin+"/"+c.Tid+"/v2.0":
+		case iss != microsoftIssuer(c.Tid):
 			return fmt.Errorf("microsoft: issuer %q is not the token's tenant's", iss)
 		}
 		return fits(c.Tid)
@@ -129,9 +140,8 @@ func Microsoft(ctx context.Context, tenant string, cfg Config) (*OIDCProvider, e
 	// issuer of any tenant the ID token may then come from. Microsoft does
 	// not send iss today; if it starts, logins go on.
 	matchIssuer := func(iss string) bool {
-		tid, ok := strings.CutPrefix(iss, microsoftLogin+"/")
-		tid, ok2 := strings.CutSuffix(tid, "/v2.0")
-		return ok && ok2 && isGUID(tid) && fits(tid) == nil
+		tid, ok := microsoftTenant(iss)
+		return ok && fits(tid) == nil
 	}
 	return newOIDC(ctx, "microsoft", microsoftAnyTenant, cfg, oidcOptions{
 		offlineScopes: []string{"offline_access"},

@@ -93,15 +93,7 @@ func TestMicrosoftIssuerAndTenant(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.fixture, func(t *testing.T) {
 			t.Parallel()
-			f := newFake(t, loadFixture(t, tt.fixture))
-			a, err := newApp(t, f, "microsoft", providers.Settings{
-				Config: providers.Config{ClientID: fakeClientID, ClientSecret: fakeClientSecret},
-				Values: map[string]string{"tenant": tt.tenant},
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, code := a.login(t, "microsoft"); code != oauthlogin.CodeIDToken {
+			if _, code := microsoftLogin(t, loadFixture(t, tt.fixture), tt.tenant); code != oauthlogin.CodeIDToken {
 				t.Errorf("login: %q, want %s", code, oauthlogin.CodeIDToken)
 			}
 		})
@@ -136,15 +128,8 @@ func TestMicrosoftResponseIssuer(t *testing.T) {
 			fx := loadFixture(t, "microsoft")
 			fx.ResponseIss = tt.iss
 			fx.DiscoveryURL = "https://login.microsoftonline.com/" + tt.tenant + "/v2.0/.well-known/openid-configuration"
-			f := newFake(t, fx)
-			a, err := newApp(t, f, "microsoft", providers.Settings{
-				Config: providers.Config{ClientID: fakeClientID, ClientSecret: fakeClientSecret},
-				Values: map[string]string{"tenant": tt.tenant},
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, code := a.login(t, "microsoft"); code != tt.want {
+			f, code := microsoftLogin(t, fx, tt.tenant)
+			if code != tt.want {
 				t.Errorf("login: %q, want %q", code, tt.want)
 			}
 			if n := f.hit(fx.Token); tt.want != "" && n != 0 {
@@ -152,6 +137,23 @@ func TestMicrosoftResponseIssuer(t *testing.T) {
 			}
 		})
 	}
+}
+
+// microsoftLogin logs in through the microsoft entry for tenant against a
+// fake serving fx, and returns the fake and the failure code ("" on
+// success).
+func microsoftLogin(t *testing.T, fx *fixture, tenant string) (*fake, string) {
+	t.Helper()
+	f := newFake(t, fx)
+	a, err := newApp(t, f, "microsoft", providers.Settings{
+		Config: providers.Config{ClientID: fakeClientID, ClientSecret: fakeClientSecret},
+		Values: map[string]string{"tenant": tenant},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, code := a.login(t, "microsoft")
+	return f, code
 }
 
 func TestMicrosoftDiscoveryIssuer(t *testing.T) {
