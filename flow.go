@@ -56,14 +56,21 @@ type flow struct {
 // state.
 func (m *Manager) flowCookieName(state string) string {
 	sum := sha256.Sum256([]byte(state))
-	return m.flowCookiePrefix + base64.RawURLEncoding.EncodeToString(sum[:16])
+	return m.digestCookieName(sum[:flowDigest])
 }
 
-// earlierFlowCookieName is the name earlier versions gave the flow cookie:
-// a 96-bit digest of the state. Such cookies seal their state.
-func (m *Manager) earlierFlowCookieName(state string) string {
-	sum := sha256.Sum256([]byte(state))
-	return m.flowCookiePrefix + base64.RawURLEncoding.EncodeToString(sum[:12])
+// flowDigest and earlierFlowDigest are how many bytes of the state's
+// SHA-256 name a flow cookie, now and in earlier versions.
+const (
+	flowDigest        = 16
+	earlierFlowDigest = 12
+)
+
+// digestCookieName names a flow cookie after a prefix of its state's
+// SHA-256 (flowDigest bytes; earlierFlowDigest for a cookie of an earlier
+// version, which seals its state).
+func (m *Manager) digestCookieName(digest []byte) string {
+	return m.flowCookiePrefix + base64.RawURLEncoding.EncodeToString(digest)
 }
 
 // flowNonce derives an OpenID flow's nonce from its PKCE verifier: as
@@ -129,11 +136,12 @@ func (m *Manager) setFlowCookie(w http.ResponseWriter, f *flow, formPost bool) e
 // go to a URL the host allowed. A nil flow means there is no URL to trust.
 func (m *Manager) findFlow(r *http.Request, provider, state string) (*flow, string, error) {
 	if state != "" {
-		name := m.flowCookieName(state)
+		sum := sha256.Sum256([]byte(state))
+		name := m.digestCookieName(sum[:flowDigest])
 		f := m.readFlow(r, name)
 		if f == nil {
 			// A flow begun before an upgrade: its state is sealed.
-			earlier := m.earlierFlowCookieName(state)
+			earlier := m.digestCookieName(sum[:earlierFlowDigest])
 			if g := m.readFlow(r, earlier); g != nil && g.State != "" {
 				f, name = g, earlier
 			}

@@ -1,6 +1,7 @@
 package oauthlogin
 
 import (
+	"crypto/sha256"
 	"errors"
 	"net/http/httptest"
 	"testing"
@@ -71,6 +72,8 @@ func TestFlowCookieEarlierFormat(t *testing.T) {
 	f := testFlow()
 	f.Nonce = "sealed-nonce"
 	state := f.State
+	sum := sha256.Sum256([]byte(state))
+	earlier := m.digestCookieName(sum[:earlierFlowDigest]) // the name earlier versions gave it
 
 	for _, tt := range []struct {
 		what   string
@@ -78,8 +81,8 @@ func TestFlowCookieEarlierFormat(t *testing.T) {
 		sealed string
 		want   error
 	}{
-		{"earlier name", m.earlierFlowCookieName(state), state, nil},
-		{"earlier name, another state sealed", m.earlierFlowCookieName(state), randomToken(32), ErrStateMismatch},
+		{"earlier name", earlier, state, nil},
+		{"earlier name, another state sealed", earlier, randomToken(32), ErrStateMismatch},
 		{"current name, another state sealed", m.flowCookieName(state), randomToken(32), ErrStateMismatch},
 	} {
 		old := *f
@@ -102,7 +105,7 @@ func TestFlowCookieEarlierFormat(t *testing.T) {
 
 	// An earlier-named cookie without a sealed state is not a flow this
 	// or an earlier version made.
-	name := m.earlierFlowCookieName(state)
+	name := earlier
 	stateless := *f
 	stateless.State = ""
 	value, err := m.keys.encodeCookie(name, &stateless)
