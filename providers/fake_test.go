@@ -129,32 +129,23 @@ func newFake(t testing.TB, fx *fixture) *fake {
 }
 
 // transport returns a RoundTripper that sends requests for every host but
-// keep to the fake.
-//
-// It has connections of its own: http.DefaultTransport is shared by the
-// parallel tests, and httptest.Server.Close closes its idle connections,
-// which breaks a connection another test has just dialled ("http:
-// CloseIdleConnections called").
+// keep to the fake, through http.DefaultTransport (which TestMain keeps
+// free of idle connections).
 func (f *fake) transport(keep string) http.RoundTripper {
-	base := http.DefaultTransport.(*http.Transport).Clone()
-	f.t.Cleanup(base.CloseIdleConnections)
-	return rewrite{to: strings.TrimPrefix(f.srv.URL, "http://"), keep: keep, base: base}
+	return rewrite{to: strings.TrimPrefix(f.srv.URL, "http://"), keep: keep}
 }
 
-type rewrite struct {
-	to, keep string
-	base     http.RoundTripper
-}
+type rewrite struct{ to, keep string }
 
 func (rt rewrite) RoundTrip(r *http.Request) (*http.Response, error) {
 	if r.URL.Host == rt.keep {
-		return rt.base.RoundTrip(r)
+		return http.DefaultTransport.RoundTrip(r)
 	}
 	r2 := r.Clone(r.Context())
 	r2.Header.Set("X-Fake-Scheme", r.URL.Scheme)
 	r2.Host = r.URL.Host
 	r2.URL.Scheme, r2.URL.Host = "http", rt.to
-	return rt.base.RoundTrip(r2)
+	return http.DefaultTransport.RoundTrip(r2)
 }
 
 // hit reports how many requests the endpoint URL (scheme, host and path)
