@@ -90,6 +90,22 @@ func benchLogin(b *testing.B, w *world, app *App) {
 	b.ReportMetric(float64(cookieBytes)/float64(b.N), "setcookie-B/op")
 }
 
+// measure runs op b.N times, timed, with the fake's counters reset first,
+// and reports allocations, the process's CPU time and the fake's share.
+func measure(b *testing.B, f *Fake, op func()) {
+	f.ResetCounters()
+	var cpu cpuMeter
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu.start()
+	for range b.N {
+		op()
+	}
+	cpu.stop()
+	b.StopTimer()
+	reportFake(b, f, cpu.total)
+}
+
 // reportFake reports the provider's share: its handlers' time, the time
 // left for the client, and the back-channel requests; and the CPU time the
 // process spent (client, fake and loopback alike).
@@ -230,22 +246,14 @@ func BenchmarkRefresh(b *testing.B) {
 		if code := serve(app.Handler, s, req); code != http.StatusOK {
 			b.Fatal(code)
 		}
-		w.fake.ResetCounters()
-		var cpu cpuMeter
-		b.ReportAllocs()
-		b.ResetTimer()
-		cpu.start()
-		for range b.N {
+		measure(b, w.fake, func() {
 			if code := serve(app.Handler, s, req); code != http.StatusOK {
 				b.Fatal(code)
 			}
-		}
-		cpu.stop()
-		b.StopTimer()
+		})
 		if t := w.fake.Hits(Token); t != int64(b.N) {
 			b.Fatalf("%d token requests for %d refreshes", t, b.N)
 		}
-		reportFake(b, w.fake, cpu.total)
 	})
 }
 
@@ -345,17 +353,7 @@ func BenchmarkFloor(b *testing.B) {
 			}
 		}
 		tokenPOST() // a connection to reuse
-		w.fake.ResetCounters()
-		var cpu cpuMeter
-		b.ReportAllocs()
-		b.ResetTimer()
-		cpu.start()
-		for range b.N {
-			tokenPOST()
-		}
-		cpu.stop()
-		b.StopTimer()
-		reportFake(b, w.fake, cpu.total)
+		measure(b, w.fake, tokenPOST)
 	})
 	b.Run("userinfo-GET", func(b *testing.B) {
 		userinfo := func() {
@@ -381,17 +379,7 @@ func BenchmarkFloor(b *testing.B) {
 			}
 		}
 		userinfo()
-		w.fake.ResetCounters()
-		var cpu cpuMeter
-		b.ReportAllocs()
-		b.ResetTimer()
-		cpu.start()
-		for range b.N {
-			userinfo()
-		}
-		cpu.stop()
-		b.StopTimer()
-		reportFake(b, w.fake, cpu.total)
+		measure(b, w.fake, userinfo)
 	})
 	b.Run("redis-GET", func(b *testing.B) {
 		addr := os.Getenv("OAUTHLOGIN_TEST_REDIS")
