@@ -53,10 +53,41 @@ type Config struct {
 	// name in aud. By default any other audience is refused (OpenID Connect
 	// Core §3.1.3.7, step 3).
 	TrustedAudiences []string
+	// IDTokenSigningAlgs are the JWS algorithms an OpenID provider's ID
+	// tokens may be signed with, such as []string{"ES256"}. The default is
+	// what the provider documents: RS256, the default of OpenID Connect's
+	// id_token_signed_response_alg, for most of the catalogue. A token in
+	// another algorithm is refused even when its signature is valid and
+	// discovery lists the algorithm (OpenID Connect Core §3.1.3.7, step 7).
+	// Only asymmetric algorithms are accepted: RS256, RS384, RS512, PS256,
+	// PS384, PS512, ES256, ES384, ES512 and EdDSA.
+	IDTokenSigningAlgs []string
 	// HTTPClient makes discovery, key, user info and revocation requests;
 	// default a client with a 10-second timeout. Response bodies over 1 MiB
-	// are refused.
+	// are refused. Redirects are never followed: the provider uses a copy
+	// of the client whose CheckRedirect refuses them, so that a 3xx answer
+	// fails and no credential is sent to another URL.
 	HTTPClient *http.Client
+}
+
+// signingAlgs returns the ID token algorithms: the host's, else the
+// provider's documented ones, else RS256.
+func signingAlgs(name string, host, documented []string) ([]string, error) {
+	algs := host
+	if len(algs) == 0 {
+		algs = documented
+	}
+	if len(algs) == 0 {
+		return []string{"RS256"}, nil
+	}
+	for _, a := range algs {
+		switch a {
+		case "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA":
+		default:
+			return nil, fmt.Errorf("providers: %s: %w: IDTokenSigningAlgs: %q is not an asymmetric JWS algorithm", name, oauthlogin.ErrConfig, a)
+		}
+	}
+	return slices.Clone(algs), nil
 }
 
 // base holds what every provider shares, computed once at construction.
@@ -103,7 +134,9 @@ func newBase(name string, cfg Config, ep oauth2.Endpoint, defaultScopes []string
 	}, nil
 }
 
-func defaultClient() *http.Client { return &http.Client{Timeout: 10 * time.Second} }
+func defaultClient() *http.Client {
+	return &http.Client{Timeout: 10 * time.Second, CheckRedirect: refuseRedirect}
+}
 
 // Name implements oauthlogin.Provider.
 func (b *base) Name() string { return b.name }

@@ -14,13 +14,24 @@ const maxBody = 1 << 20
 // errBodyTooLarge is returned by reads past maxBody.
 var errBodyTooLarge = errors.New("providers: response body larger than 1 MiB")
 
-// limited returns a copy of c whose response bodies fail past maxBody.
+// errRedirect is the error of a back-channel request answered with a
+// redirect.
+var errRedirect = errors.New("providers: the provider answered with a redirect, which is not followed")
+
+// refuseRedirect is the CheckRedirect of every client that talks to a
+// provider: a redirect is never followed, so a code, verifier, secret or
+// token is never sent to another URL.
+func refuseRedirect(*http.Request, []*http.Request) error { return errRedirect }
+
+// limited returns a copy of c whose response bodies fail past maxBody and
+// that follows no redirect.
 func limited(c *http.Client) *http.Client {
 	if _, ok := c.Transport.(limitTransport); ok {
 		return c
 	}
 	cp := *c
 	cp.Transport = limitTransport{base: c.Transport}
+	cp.CheckRedirect = refuseRedirect
 	return &cp
 }
 

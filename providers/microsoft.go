@@ -225,5 +225,6 @@ func discoverMicrosoft(ctx context.Context, client *http.Client, docURL string, 
 		JWKSURL:       doc.JWKSURL,
 		Algorithms:    doc.Algorithms,
 	}
+	doc.discovery.JWKSURI = doc.JWKSURL // the outer field took the member
 	return pc.NewProvider(ctx), doc.discovery, nil
 }

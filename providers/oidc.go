@@ -28,6 +28,7 @@ type OIDCProvider struct {
 	issInResp   bool
 	userInfoURL string
 	verifier    *oidc.IDTokenVerifier
+	keys        *keySet
 	trusted     []string
 	now         func() time.Time
 
@@ -54,6 +55,9 @@ type oidcOptions struct {
 	claims      ProfileMapper
 	checkIssuer func(iss string, claims []byte) error
 	matchIssuer func(iss string) bool
+	// algs are the JWS algorithms the provider documents signing ID tokens
+	// with; nil means RS256. Config.IDTokenSigningAlgs replaces them.
+	algs []string
 	// discovery, when set, replaces go-oidc's discovery (whose issuer must
 	// equal the issuer URL exactly).
 	discovery func(ctx context.Context, client *http.Client) (*oidc.Provider, discovery, error)
@@ -62,6 +66,7 @@ type oidcOptions struct {
 // discovery holds the discovery fields go-oidc does not expose.
 type discovery struct {
 	Issuer             string `json:"issuer"`
+	JWKSURI            string `json:"jwks_uri"`
 	RevocationEndpoint string `json:"revocation_endpoint"`
 	// RevokeEndpoint is the name Autodesk's discovery gives its RFC 7009
 	// endpoint; it is used only when revocation_endpoint is absent.
@@ -78,7 +83,8 @@ type discovery struct {
 // profile.
 //
 // Identify verifies the ID token as OpenID Connect Core §3.1.3.7 asks:
-// signature (RS256 or what discovery lists; never "none"), iss, aud (no
+// signature (by a key the JWKS publishes, in Config.IDTokenSigningAlgs,
+// default RS256, whatever discovery lists; never "none"), iss, aud (no
 // untrusted extra audience), azp when there are several audiences or it is
 // present, exp, iat (present, not in the future), sub, nonce and, when
 // present, at_hash. It then reads the userinfo endpoint, whose sub must be
@@ -135,12 +141,25 @@ func newOIDC(ctx context.Context, name, issuerURL string, cfg Config, o oidcOpti
 	if d.Issuer != "" {
 		issuerURL = d.Issuer
 	}
+	algs, err := signingAlgs(name, cfg.IDTokenSigningAlgs, o.algs)
+	if err != nil {
+		return nil, err
+	}
+	if d.JWKSURI == "" {
+		return nil, fmt.Errorf("providers: %s: discovery: the document has no jwks_uri", name)
+	}
+	keys := newKeySet(d.JWKSURI, cfg.HTTPClient, algs)
 	return &OIDCProvider{
 		base:        b,
 		issuer:      issuerURL,
 		issInResp:   d.IssParamSupported,
 		userInfoURL: userInfo,
-		verifier:    op.Verifier(&oidc.Config{ClientID: cfg.ClientID, SkipIssuerCheck: o.checkIssuer != nil}),
+		verifier: oidc.NewVerifier(issuerURL, keys, &oidc.Config{
+			ClientID:             cfg.ClientID,
+			SkipIssuerCheck:      o.checkIssuer != nil,
+			SupportedSigningAlgs: algs, // what discovery advertises is not consent
+		}),
+		keys:        keys,
 		trusted:     cfg.TrustedAudiences,
 		now:         time.Now,
 		claims:      mapper,
@@ -257,15 +276,21 @@ func (p *OIDCProvider) VerifyRefreshIDToken(ctx context.Context, raw, subject st
 // VerifyIDToken validates a raw ID token for this client. When nonce is not
 // empty the token's nonce must equal it. Errors wrap oauthlogin.ErrIDToken.
 func (p *OIDCProvider) VerifyIDToken(ctx context.Context, raw, nonce string) (*oidc.IDToken, error) {
-	idt, err := p.verifier.Verify(oidc.ClientContext(ctx, p.client), raw)
+	if err := checkCompactJWT(raw); err != nil {
+		return nil, fmt.Errorf("%w: %w", oauthlogin.ErrIDToken, err)
+	}
+	idt, err := p.verifier.Verify(ctx, raw)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", oauthlogin.ErrIDToken, err)
 	}
 	var extra struct {
-		Azp string          `json:"azp"`
-		Iat json.RawMessage `json:"iat"` // a NumericDate; go-oidc parsed it, this tells whether it was there
+		Azp string `json:"azp"`
+		numericDates
 	}
 	if err := idt.Claims(&extra); err != nil {
+		return nil, fmt.Errorf("%w: %w", oauthlogin.ErrIDToken, err)
+	}
+	if err := extra.check(); err != nil {
 		return nil, fmt.Errorf("%w: %w", oauthlogin.ErrIDToken, err)
 	}
 	if p.checkIssuer != nil {

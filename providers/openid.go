@@ -146,9 +146,11 @@ func Twitch(ctx context.Context, cfg Config) (*OIDCProvider, error) {
 }
 
 // Yahoo returns Yahoo with OpenID Connect. Default scopes: openid, email,
-// profile. Yahoo always issues refresh tokens.
+// profile. Yahoo always issues refresh tokens. Its ID tokens are signed
+// with ES256 ("Decoding the ID Token" in Yahoo's OpenID Connect guide),
+// and its discovery lists RS256 too: both are accepted.
 func Yahoo(ctx context.Context, cfg Config) (*OIDCProvider, error) {
-	return newOIDC(ctx, "yahoo", "https://api.login.yahoo.com", cfg, oidcOptions{})
+	return newOIDC(ctx, "yahoo", "https://api.login.yahoo.com", cfg, oidcOptions{algs: []string{"ES256", "RS256"}})
 }
 
 // zohoAccounts maps a Zoho data centre to its accounts server, as listed
