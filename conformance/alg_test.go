@@ -10,6 +10,7 @@ import (
 
 	"github.com/oauthlogin/oauthlogin"
 	"github.com/oauthlogin/oauthlogin/oauthlogintest"
+	"github.com/oauthlogin/oauthlogin/providers"
 )
 
 // TestAlgorithmConfusion checks that ID tokens are verified only with the
@@ -65,13 +66,27 @@ func TestAlgorithmConfusion(t *testing.T) {
 		h.refused(b, h.login(b), oauthlogin.CodeIDToken)
 		h.hits("userinfo", 0)
 	})
-	// The same token is accepted once discovery advertises ES256: the
-	// refusal above is the advertisement's doing, not a broken signature.
+	// What discovery advertises is not consent: the client's algorithm is
+	// RS256 unless configured otherwise (OpenID Connect Core §3.1.3.7 step
+	// 7; OpenID Connect Registration §2, id_token_signed_response_alg
+	// defaults to RS256), so the same ES256 token is refused when
+	// discovery lists ES256.
 	t.Run("ES256Advertised", func(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t, withDiscovery(oauthlogintest.Behavior{Discovery: map[string]any{
 			"id_token_signing_alg_values_supported": []string{"RS256", "ES256"},
 		}}))
+		h.behave(oauthlogintest.Behavior{TokenAlg: "ES256"})
+		b := oauthlogintest.NewBrowser()
+		h.refused(b, h.login(b), oauthlogin.CodeIDToken)
+		h.hits("userinfo", 0)
+	})
+	// The control: the same token is accepted once the client is
+	// configured for ES256, so the refusals above are the pinning's doing,
+	// not a broken signature.
+	t.Run("ES256Configured", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, withProviderConfig(providers.Config{IDTokenSigningAlgs: []string{"ES256"}}))
 		h.behave(oauthlogintest.Behavior{TokenAlg: "ES256"})
 		b := oauthlogintest.NewBrowser()
 		h.mustSucceed(b, h.login(b))

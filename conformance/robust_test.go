@@ -274,17 +274,30 @@ func TestClaimTypes(t *testing.T) {
 		claims map[string]any
 		code   string // "" when the login succeeds
 	}{
-		// A NumericDate sent as a JSON string is read as the number (go-oidc
-		// does), and still enforced.
-		{"ExpAsNumericString", map[string]any{"exp": strconvI(future)}, ""},
+		// RFC 7519 §2: a NumericDate is a JSON numeric value. exp, iat, nbf
+		// and auth_time sent as anything else (a string, even a numeric
+		// one, a bool, an array, an object, null) are refused with
+		// id_token_invalid, although go-oidc would read a number from a
+		// numeric string.
+		{"ExpAsNumericString", map[string]any{"exp": strconvI(future)}, oauthlogin.CodeIDToken},
 		{"ExpAsNumericStringInThePast", map[string]any{"exp": strconvI(time.Now().Add(-time.Hour).Unix())}, oauthlogin.CodeIDToken},
 		{"ExpAsText", map[string]any{"exp": "tomorrow"}, oauthlogin.CodeIDToken},
 		{"ExpAsBool", map[string]any{"exp": true}, oauthlogin.CodeIDToken},
+		{"ExpAsArray", map[string]any{"exp": []int64{future}}, oauthlogin.CodeIDToken},
+		{"ExpAsObject", map[string]any{"exp": map[string]any{"t": future}}, oauthlogin.CodeIDToken},
 		{"ExpMissing", map[string]any{"exp": nil}, oauthlogin.CodeIDToken},
 		{"ExpFractional", map[string]any{"exp": float64(future) + 0.5}, ""},
-		{"IatAsNumericString", map[string]any{"iat": strconvI(time.Now().Unix())}, ""},
+		{"IatAsNumericString", map[string]any{"iat": strconvI(time.Now().Unix())}, oauthlogin.CodeIDToken},
 		{"IatAsNumericStringInTheFuture", map[string]any{"iat": strconvI(time.Now().Add(time.Hour).Unix())}, oauthlogin.CodeIDToken},
 		{"IatAsText", map[string]any{"iat": "now"}, oauthlogin.CodeIDToken},
+		{"IatAsBool", map[string]any{"iat": false}, oauthlogin.CodeIDToken},
+		{"NbfAsNumericString", map[string]any{"nbf": strconvI(time.Now().Add(-time.Minute).Unix())}, oauthlogin.CodeIDToken},
+		{"NbfAsArray", map[string]any{"nbf": []any{}}, oauthlogin.CodeIDToken},
+		{"NbfAsNull", map[string]any{"nbf": json.RawMessage("null")}, oauthlogin.CodeIDToken},
+		{"NbfNumber", map[string]any{"nbf": time.Now().Add(-time.Minute).Unix()}, ""},
+		{"AuthTimeAsNumericString", map[string]any{"auth_time": strconvI(time.Now().Unix())}, oauthlogin.CodeIDToken},
+		{"AuthTimeAsBool", map[string]any{"auth_time": true}, oauthlogin.CodeIDToken},
+		{"AuthTimeAsObject", map[string]any{"auth_time": map[string]any{}}, oauthlogin.CodeIDToken},
 		{"AudAsNumber", map[string]any{"aud": 42}, oauthlogin.CodeIDToken},
 		{"AudEmptyArray", map[string]any{"aud": []string{}}, oauthlogin.CodeIDToken},
 		{"AudAsObject", map[string]any{"aud": map[string]any{"oauthlogin-test-client": true}}, oauthlogin.CodeIDToken},

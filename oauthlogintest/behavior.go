@@ -112,6 +112,9 @@ type Behavior struct {
 	// without kid does not say which one signed it.
 	OmitKID bool
 	// TokenAlg signs ID tokens with another algorithm than RS256:
+	//   - "RS384" or "PS256": with the RSA signing key, which the JWKS
+	//     then publishes with that alg, although discovery lists RS256
+	//     only;
 	//   - "ES256": with an ECDSA P-256 key (kid "ec-1") that the JWKS
 	//     publishes beside the RSA keys while this Behavior is in force,
 	//     although discovery lists RS256 only;

@@ -2,6 +2,7 @@ package oauthlogintest
 
 import (
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/base64"
 	"time"
 )
@@ -41,7 +42,7 @@ func (s *Server) idToken(g *grant, b Behavior, accessToken string, now time.Time
 	if nonce != "" && !b.OmitNonce {
 		c["nonce"] = nonce
 	}
-	c["at_hash"] = atHash(accessToken)
+	c["at_hash"] = atHash(accessToken, b.TokenAlg)
 	for name, v := range b.Claims {
 		if v == nil {
 			delete(c, name)
@@ -52,9 +53,14 @@ func (s *Server) idToken(g *grant, b Behavior, accessToken string, now time.Time
 	return s.signJWT(c, b)
 }
 
-// atHash is the at_hash of an access token for RS256: the left half of its
-// SHA-256, base64url (OpenID Connect Core §3.1.3.6).
-func atHash(accessToken string) string {
+// atHash is the at_hash of an access token for a token signed with alg:
+// the left half of its hash by the alg's hash function, base64url (OpenID
+// Connect Core §3.1.3.6).
+func atHash(accessToken, alg string) string {
+	if alg == "RS384" {
+		sum := sha512.Sum384([]byte(accessToken))
+		return base64.RawURLEncoding.EncodeToString(sum[:len(sum)/2])
+	}
 	sum := sha256.Sum256([]byte(accessToken))
 	return base64.RawURLEncoding.EncodeToString(sum[:len(sum)/2])
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/asn1"
 	"encoding/base64"
 	"encoding/json"
@@ -14,8 +15,8 @@ import (
 	"math/big"
 )
 
-// signJWT encodes claims as a compact JWS signed with RS256 by the current
-// key, bent the way b asks (bad signature, alg none, unknown or no kid,
+// signJWT encodes claims as a compact JWS signed with RS256 (or the RSA
+// algorithm of Behavior.TokenAlg) by the current key, bent the way b asks (bad signature, alg none, unknown or no kid,
 // another algorithm, extra header members).
 func (s *Server) signJWT(claims map[string]any, b Behavior) (string, error) {
 	if b.AlgNone {
@@ -37,9 +38,12 @@ func (s *Server) signJWT(claims map[string]any, b Behavior) (string, error) {
 	header := map[string]any{"alg": "RS256", "typ": "JWT", "kid": key.kid}
 	var ec *ecdsa.PrivateKey
 	switch b.TokenAlg {
-	case "", "RS256":
+	case "", "RS256", "RS384", "PS256":
+		if b.TokenAlg != "" {
+			header["alg"] = b.TokenAlg
+		}
 		if b.EmbedJWK {
-			header["jwk"] = rsaJWK(key.kid, &key.priv.PublicKey)
+			header["jwk"] = rsaJWK(key.kid, &key.priv.PublicKey, rsaAlg(b))
 		}
 	case "ES256":
 		var err error
@@ -57,7 +61,7 @@ func (s *Server) signJWT(claims map[string]any, b Behavior) (string, error) {
 	case "HS256":
 		header["alg"] = "HS256"
 	default:
-		return "", fmt.Errorf("oauthlogintest: Behavior.TokenAlg %q is not ES256 or HS256", b.TokenAlg)
+		return "", fmt.Errorf("oauthlogintest: Behavior.TokenAlg %q is not RS256, RS384, PS256, ES256 or HS256", b.TokenAlg)
 	}
 	if b.OmitKID {
 		delete(header, "kid")
@@ -85,6 +89,17 @@ func (s *Server) signJWT(claims map[string]any, b Behavior) (string, error) {
 		mac := hmac.New(sha256.New, b.HMACKey)
 		mac.Write([]byte(input))
 		sig = mac.Sum(nil)
+	case "RS384":
+		sum384 := sha512.Sum384([]byte(input))
+		if sig, err = rsa.SignPKCS1v15(nil, key.priv, crypto.SHA384, sum384[:]); err != nil {
+			return "", fmt.Errorf("oauthlogintest: signing token: %w", err)
+		}
+	case "PS256":
+		// RFC 7518 §3.5: the salt is as long as the hash.
+		sig, err = rsa.SignPSS(rand.Reader, key.priv, crypto.SHA256, sum[:], &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash})
+		if err != nil {
+			return "", fmt.Errorf("oauthlogintest: signing token: %w", err)
+		}
 	default:
 		sig, err = rsa.SignPKCS1v15(nil, key.priv, crypto.SHA256, sum[:])
 		if err != nil {

@@ -74,12 +74,22 @@ type jwk struct {
 	Y   string `json:"y,omitempty"`
 }
 
-// rsaJWK returns pub as a JWK.
-func rsaJWK(kid string, pub *rsa.PublicKey) jwk {
+// rsaAlg is the alg the JWKS gives the RSA keys under b: RS256, or the
+// RSA algorithm of b.TokenAlg, as a provider that signs with it publishes.
+func rsaAlg(b Behavior) string {
+	switch b.TokenAlg {
+	case "RS384", "PS256":
+		return b.TokenAlg
+	}
+	return "RS256"
+}
+
+// rsaJWK returns pub as a JWK for algorithm alg.
+func rsaJWK(kid string, pub *rsa.PublicKey, alg string) jwk {
 	return jwk{
 		Kty: "RSA",
 		Use: "sig",
-		Alg: "RS256",
+		Alg: alg,
 		Kid: kid,
 		N:   base64.RawURLEncoding.EncodeToString(pub.N.Bytes()),
 		E:   base64.RawURLEncoding.EncodeToString(big.NewInt(int64(pub.E)).Bytes()),
@@ -104,18 +114,20 @@ func ecJWK(kid string, pub *ecdsa.PublicKey) (jwk, error) {
 }
 
 // serveJWKS publishes every signing key, newest first, and the ECDSA key
-// while Behavior.TokenAlg is "ES256".
+// while Behavior.TokenAlg is "ES256". The RSA keys' alg is RS256, or
+// Behavior.TokenAlg while it is "RS384" or "PS256".
 func (s *Server) serveJWKS(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	keys := slices.Clone(s.keys)
 	s.mu.Unlock()
+	b := s.currentBehavior()
 	set := struct {
 		Keys []jwk `json:"keys"`
 	}{Keys: make([]jwk, 0, len(keys)+1)}
 	for _, k := range slices.Backward(keys) {
-		set.Keys = append(set.Keys, rsaJWK(k.kid, &k.priv.PublicKey))
+		set.Keys = append(set.Keys, rsaJWK(k.kid, &k.priv.PublicKey, rsaAlg(b)))
 	}
-	if s.currentBehavior().TokenAlg == "ES256" {
+	if b.TokenAlg == "ES256" {
 		ec, err := s.ecKey()
 		if err == nil {
 			var j jwk
