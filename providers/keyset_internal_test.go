@@ -218,6 +218,43 @@ func TestKeySetRefetchWindow(t *testing.T) {
 		}
 	}
 	want(4)
+
+	// After the next window the provider rotates again and concurrent
+	// logins all bring the new kid: one fetch, held open until they have
+	// all started, answers every one of them.
+	advance(refetchWindow)
+	_, _, third := rsaKeys(t)
+	set3 := `{"keys":[` + publicJWK(t, &third.PublicKey, "k3", "sig", "RS256") + `]}`
+	doc.Store(&set3)
+	newest := signTest(t, jose.RS256, third, "k3")
+	const n = 16
+	var started sync.WaitGroup
+	started.Add(n)
+	release := make(chan struct{})
+	hold := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		srv.Config.Handler.ServeHTTP(w, r)
+	}))
+	t.Cleanup(hold.Close)
+	ks.mu.Lock()
+	ks.url = hold.URL
+	ks.mu.Unlock()
+	errs = make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			started.Done()
+			_, errs[i] = ks.VerifySignature(t.Context(), newest)
+		})
+	}
+	started.Wait()
+	close(release)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("concurrent login %d with the new kid: %v", i, err)
+		}
+	}
+	want(5)
 }
 
 // TestKeySetAlgorithms: only the configured algorithms verify, whatever
