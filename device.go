@@ -148,6 +148,9 @@ func (m *Manager) pollDevice(ctx context.Context, rp *registered, h *deviceHandl
 		return nil, fmt.Errorf("%w: token endpoint answered %d", ErrTokenExchange, resp.StatusCode)
 	}
 	tok := &oauth2.Token{AccessToken: t.AccessToken, TokenType: t.TokenType, RefreshToken: t.RefreshToken}
+	if err := checkTokenType(tok); err != nil {
+		return nil, wrap(ErrTokenExchange, err)
+	}
 	if secs, err := t.ExpiresIn.Int64(); err == nil && secs != 0 {
 		tok.Expiry = m.now().Add(time.Duration(secs) * time.Second)
 	}

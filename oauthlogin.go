@@ -101,6 +101,10 @@ type Config struct {
 	RevokeOnLogout bool
 	// HTTPClient makes the token requests; default a client with a 10-second
 	// timeout. Providers have their own client for discovery and user info.
+	// Redirects are never followed: the Manager uses a copy of the client
+	// whose CheckRedirect refuses them, so that a token, refresh, device or
+	// client credentials request answered 3xx fails and no code, verifier,
+	// secret or refresh token is sent to another URL.
 	HTTPClient *http.Client
 	// Logger receives diagnostics; default none. Tokens and secrets are never
 	// logged.
@@ -220,6 +224,7 @@ func New(cfg Config) (*Manager, error) {
 	if m.client == nil {
 		m.client = &http.Client{Timeout: 10 * time.Second}
 	}
+	m.client = noRedirects(m.client)
 	if cfg.RefreshMargin <= 0 {
 		m.cfg.RefreshMargin = 5 * time.Minute
 	}
@@ -676,22 +681,48 @@ func (rp *registered) identify(ctx context.Context, tok *oauth2.Token, nonce str
 
 // exchange redeems an authorization code, through the provider's
 // Exchanger when it has one.
+// The token_type must be Bearer (checkTokenType).
 func (rp *registered) exchange(ctx context.Context, code string, opts ...oauth2.AuthCodeOption) (*oauth2.Token, error) {
+	var (
+		tok *oauth2.Token
+		err error
+	)
 	if ex, ok := rp.p.(Exchanger); ok {
 		cfg := rp.oauth
-		return ex.Exchange(ctx, &cfg, code, opts...)
+		tok, err = ex.Exchange(ctx, &cfg, code, opts...)
+	} else {
+		tok, err = rp.oauth.Exchange(ctx, code, opts...)
 	}
-	return rp.oauth.Exchange(ctx, code, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkTokenType(tok); err != nil {
+		return nil, err
+	}
+	return tok, nil
 }
 
 // refresh redeems a refresh token, through the provider's Exchanger when it
 // has one. An empty access token makes x/oauth2 refresh at once.
+// A token_type other than Bearer is ErrRefresh (checkTokenType).
 func (rp *registered) refresh(ctx context.Context, refreshToken string) (*oauth2.Token, error) {
+	var (
+		tok *oauth2.Token
+		err error
+	)
 	if ex, ok := rp.p.(Exchanger); ok {
 		cfg := rp.oauth
-		return ex.Refresh(ctx, &cfg, refreshToken)
+		tok, err = ex.Refresh(ctx, &cfg, refreshToken)
+	} else {
+		tok, err = rp.oauth.TokenSource(ctx, &oauth2.Token{RefreshToken: refreshToken}).Token()
 	}
-	return rp.oauth.TokenSource(ctx, &oauth2.Token{RefreshToken: refreshToken}).Token()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkTokenType(tok); err != nil {
+		return nil, wrap(ErrRefresh, err)
+	}
+	return tok, nil
 }
 
 // startSession creates a new session (a new id every login: no fixation),

@@ -83,6 +83,12 @@ func (s *serviceSource) Token() (*oauth2.Token, error) {
 		return nil, fmt.Errorf("%w: backing off for %v after: %w", ErrRefreshUnavailable, s.until.Sub(now).Round(time.Millisecond), s.lastErr)
 	}
 	tok, err := s.base.Token()
+	if err == nil {
+		err = checkTokenType(tok)
+		if err != nil {
+			err = wrap(ErrTokenExchange, err)
+		}
+	}
 	if err != nil {
 		s.failures++
 		s.until = s.now().Add(backoffDelay(s.failures))

@@ -97,6 +97,10 @@ type OAuth2Provider struct {
 	tokenJSON []string
 	// tokenHeader holds extra headers for token requests (Notion-Version).
 	tokenHeader http.Header
+	// untypedToken: the provider documents token responses without
+	// token_type (Bitly, Dailymotion); a missing one is taken as Bearer,
+	// any other value is still refused.
+	untypedToken bool
 }
 
 // OAuth2 returns a provider described by spec with the app's cfg.
@@ -228,7 +232,16 @@ func (p *OAuth2Provider) fetch(ctx context.Context, method, endpoint, accessToke
 // Exchange implements oauthlogin.Exchanger: x/oauth2's code exchange, with
 // the provider's token response quirks handled.
 func (p *OAuth2Provider) Exchange(ctx context.Context, cfg *oauth2.Config, code string, opts ...oauth2.AuthCodeOption) (*oauth2.Token, error) {
-	return cfg.Exchange(p.tokenContext(ctx), code, opts...)
+	return p.typed(cfg.Exchange(p.tokenContext(ctx), code, opts...))
+}
+
+// typed fills in the Bearer token_type of a provider that documents its
+// absence.
+func (p *OAuth2Provider) typed(tok *oauth2.Token, err error) (*oauth2.Token, error) {
+	if err == nil && p.untypedToken && tok.TokenType == "" {
+		tok.TokenType = "Bearer"
+	}
+	return tok, err
 }
 
 // Refresh implements oauthlogin.Exchanger: x/oauth2's refresh, at the
@@ -237,7 +250,7 @@ func (p *OAuth2Provider) Refresh(ctx context.Context, cfg *oauth2.Config, refres
 	if p.refreshURL != "" {
 		cfg.Endpoint.TokenURL = p.refreshURL
 	}
-	return cfg.TokenSource(p.tokenContext(ctx), &oauth2.Token{RefreshToken: refreshToken}).Token()
+	return p.typed(cfg.TokenSource(p.tokenContext(ctx), &oauth2.Token{RefreshToken: refreshToken}).Token())
 }
 
 // tokenContext returns ctx with an HTTP client for x/oauth2 that rewrites

@@ -53,7 +53,7 @@ func Bitbucket(cfg Config) (*OAuth2Provider, error) {
 // Bitly returns Bitly. It has no scopes; the subject is the login, and the
 // addresses, with is_verified, are in the /v4/user document.
 func Bitly(cfg Config) (*OAuth2Provider, error) {
-	return OAuth2("bitly", Spec{
+	p, err := OAuth2("bitly", Spec{
 		Endpoint: oauth2.Endpoint{
 			AuthURL:   "https://bitly.com/oauth/authorize",
 			TokenURL:  "https://api-ssl.bitly.com/oauth/access_token",
@@ -63,6 +63,11 @@ func Bitly(cfg Config) (*OAuth2Provider, error) {
 		Profile:     Fields{Subject: "login", Name: "name", Username: "login"},
 		Emails:      &EmailList{List: "emails", Email: "email", Primary: "is_primary", Verified: "is_verified"},
 	}, cfg)
+	if err != nil {
+		return nil, err
+	}
+	p.untypedToken = true // its token response documents no token_type
+	return p, nil
 }
 
 // Box returns Box. Scopes are set on the app in the console, so there are
@@ -88,7 +93,7 @@ func Box(cfg Config) (*OAuth2Provider, error) {
 // (https://developers.dailymotion.com/reference/build-your-authorization-code);
 // older libraries use www.dailymotion.com.
 func Dailymotion(cfg Config) (*OAuth2Provider, error) {
-	return OAuth2("dailymotion", Spec{
+	p, err := OAuth2("dailymotion", Spec{
 		Endpoint: oauth2.Endpoint{
 			AuthURL:   "https://api.dailymotion.com/oauth/authorize",
 			TokenURL:  "https://api.dailymotion.com/oauth/token",
@@ -98,6 +103,11 @@ func Dailymotion(cfg Config) (*OAuth2Provider, error) {
 		Scopes:      []string{"userinfo", "email"},
 		Profile:     Fields{Subject: "id", Email: "email", Name: "screenname", Username: "username", AvatarURL: "avatar_240_url"},
 	}, cfg)
+	if err != nil {
+		return nil, err
+	}
+	p.untypedToken = true // its token response documents no token_type
+	return p, nil
 }
 
 // Discord returns Discord. Default scopes: identify, email. "verified"
