@@ -219,6 +219,28 @@ func TestTokenAlgorithms(t *testing.T) {
 	if len(jwks(t, idp)) != 1 {
 		t.Fatal("the EC key is published without TokenAlg ES256")
 	}
+
+	// RS384 and PS256 with the RSA key, which the JWKS then publishes
+	// with that alg; the at_hash follows the algorithm's hash.
+	for _, alg := range []string{"RS384", "PS256"} {
+		idp.Behave(oauthlogintest.Behavior{TokenAlg: alg})
+		tok := login(t, cfg)
+		raw = rawIDToken(t, tok)
+		if h, _ := decodeJWT(t, raw); h["alg"] != alg || h["kid"] != "key-1" {
+			t.Fatalf("header %v", h)
+		}
+		if keys := jwks(t, idp); len(keys) != 1 || keys[0]["alg"] != alg {
+			t.Fatalf("JWKS while %s is scripted: %v", alg, keys)
+		}
+		v := p.Verifier(&oidc.Config{ClientID: idp.ClientID, SupportedSigningAlgs: []string{alg}})
+		idt, err := v.Verify(t.Context(), raw)
+		if err != nil {
+			t.Fatalf("the %s signature does not verify: %v", alg, err)
+		}
+		if err := idt.VerifyAccessToken(tok.AccessToken); err != nil {
+			t.Fatalf("%s at_hash: %v", alg, err)
+		}
+	}
 }
 
 func TestTokenHeader(t *testing.T) {
@@ -239,7 +261,7 @@ func TestTokenHeader(t *testing.T) {
 func TestTokenAlgUnknown(t *testing.T) {
 	t.Parallel()
 	idp := newIDP(t)
-	idp.Behave(oauthlogintest.Behavior{TokenAlg: "PS256"})
+	idp.Behave(oauthlogintest.Behavior{TokenAlg: "ES384"})
 	if _, err := codeFlow(t.Context(), clientConfig(idp)); err == nil {
 		t.Fatal("a token was issued for an unknown TokenAlg")
 	}
