@@ -117,17 +117,24 @@ func TestKeySetBadEntries(t *testing.T) {
 		{"UseEnc", publicJWK(t, &other.PublicKey, "k1", "enc", "RS256"), other, jose.RS256},
 		{"DuplicateKid", publicJWK(t, &other.PublicKey, "k1", "sig", "RS256"), nil, ""},
 		{"Oversized", oversized, other, jose.RS256},
-		{"Symmetric", `{"kty":"oct","kid":"k1","k":"c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA"}`, nil, ""},
+		// Even were HS256 allowed, a symmetric entry is never a key.
+		{"Symmetric", `{"kty":"oct","kid":"k1","k":"c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA"}`, []byte("secret-secret-secret-secret-secret"), jose.HS256},
 		{"Private", string(privateJWK), other, jose.RS256},
 		{"RSATooSmall", publicJWK(t, &small.PublicKey, "k1", "sig", "RS256"), small, jose.RS256},
 		{"OtherAlg", publicJWK(t, &ec.PublicKey, "k1", "sig", "ES256"), nil, ""},
+		// A key published for RS384 does not verify RS256 (RFC 7517 §4.4).
+		{"KeyForAnotherAlg", publicJWK(t, &other.PublicKey, "k1", "sig", "RS384"), other, jose.RS256},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var doc atomic.Pointer[string]
 			set := `{"keys":[` + tc.entry + `,` + publicJWK(t, &good.PublicKey, "k1", "sig", "RS256") + `]}`
 			doc.Store(&set)
 			srv, _ := jwksServer(t, &doc)
-			ks := newKeySet(srv.URL, limited(defaultClient()), []string{"RS256"})
+			algs := []string{"RS256"}
+			if tc.alg != "" && tc.alg != jose.RS256 {
+				algs = append(algs, string(tc.alg))
+			}
+			ks := newKeySet(srv.URL, limited(defaultClient()), algs)
 			for _, kid := range []string{"k1", ""} {
 				if _, err := ks.VerifySignature(t.Context(), signTest(t, jose.RS256, good, kid)); err != nil {
 					t.Errorf("kid %q: a token of the good key was refused: %v", kid, err)
