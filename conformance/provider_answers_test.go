@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/oauthlogin/oauthlogin"
 	"github.com/oauthlogin/oauthlogin/oauthlogintest"
@@ -499,4 +500,26 @@ func TestBackChannelNoRedirects(t *testing.T) {
 			t.Fatalf("the redirect target got %d requests", n)
 		}
 	})
+}
+
+// TestRefreshIDTokenClaimTypes: an ID token from a refresh is held to the
+// same NumericDate rule (RFC 7519 §2; OpenID Connect Core §12.2 asks it be
+// validated like the first): exp as a numeric string is refused with
+// id_token_invalid, and nothing of that refresh is saved.
+func TestRefreshIDTokenClaimTypes(t *testing.T) {
+	h := newHarness(t)
+	b := oauthlogintest.NewBrowser()
+	before := h.mustSucceed(b, h.login(b))
+	resetCounts(h.store)
+	h.behave(oauthlogintest.Behavior{IDTokenOnRefresh: true, Claims: map[string]any{"exp": strconvI(time.Now().Add(time.Hour).Unix())}})
+	resp := h.do(b, "POST", "/auth/refresh?force=1", nil)
+	if v := decodeJSON(t, resp); resp.StatusCode == http.StatusOK || v["error"] != oauthlogin.CodeIDToken {
+		t.Fatalf("POST /auth/refresh = %d %v, want id_token_invalid", resp.StatusCode, v)
+	}
+	if w := h.store.writes(); w != "" {
+		t.Fatalf("the refused refresh wrote: %s", w)
+	}
+	if after, _ := h.session(b); after["providerAccessToken"] != before["providerAccessToken"] {
+		t.Fatal("the session's access token changed")
+	}
 }
