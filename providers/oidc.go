@@ -79,16 +79,19 @@ type discovery struct {
 // OIDC returns a provider for an OpenID Connect issuer. It fetches the
 // issuer's discovery document once, now, and requires its issuer to equal
 // issuerURL exactly; signing keys are fetched when first needed, cached, and
-// refetched only for an unknown key id. Default scopes: openid, email,
-// profile.
+// refetched only for an unknown key id, at most once every 30 seconds. Each
+// JWKS entry is parsed on its own, so an unusable one (malformed, unknown
+// kty, use other than sig, symmetric, oversized) is skipped without hiding
+// the others. Default scopes: openid, email, profile.
 //
 // Identify verifies the ID token as OpenID Connect Core §3.1.3.7 asks:
+// size (at most 32 KiB, a JOSE header of at most 4 KiB, compact form),
 // signature (by a key the JWKS publishes, in Config.IDTokenSigningAlgs,
 // default RS256, whatever discovery lists; never "none"), iss, aud (no
 // untrusted extra audience), azp when there are several audiences or it is
 // present, exp, iat (present, not in the future), sub, nonce and, when
-// present, at_hash. It then reads the userinfo endpoint, whose sub must be
-// the ID token's.
+// present, at_hash; exp, iat, nbf and auth_time must be JSON numbers. It
+// then reads the userinfo endpoint, whose sub must be the ID token's.
 func OIDC(ctx context.Context, name, issuerURL string, cfg Config) (*OIDCProvider, error) {
 	return newOIDC(ctx, name, issuerURL, cfg, oidcOptions{offlineScopes: []string{"offline_access"}})
 }
