@@ -54,7 +54,7 @@ func FuzzReadFlow(f *testing.F) {
 			header += "; " + extra
 		}
 		r.Header.Set("Cookie", header)
-		if fl := m.readFlow(r, name); fl != nil {
+		if fl, _ := m.readFlow(r, name); fl != nil {
 			if want, ok := sealed[name]; !ok || !reflect.DeepEqual(fl, want) {
 				t.Fatalf("readFlow(%q) = %+v: not a flow the Manager sealed under that name", name, fl)
 			}
