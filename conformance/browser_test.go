@@ -323,6 +323,25 @@ func TestDuplicateCookies(t *testing.T) {
 		})
 	}
 
+	t.Run("HostPrefixedTwiceOverHTTPS", func(t *testing.T) {
+		// Over https the name is __Host-: Path=/ only, so it is expired
+		// there alone (a browser refuses a __Host- cookie with another
+		// path).
+		m := h.manager("https://app.example.com", h.cfg.CookieKeys)
+		host := &http.Cookie{Name: "__Host-oauthlogin_session", Value: mine.Value}
+		if resp := serve(m, "GET", "https://app.example.com/auth/session", []*http.Cookie{host}); resp.StatusCode != http.StatusOK {
+			t.Fatalf("__Host- session = %d", resp.StatusCode)
+		}
+		resp := serve(m, "GET", "https://app.example.com/auth/session", []*http.Cookie{host, {Name: host.Name, Value: theirs.Value}})
+		noSession(t, resp)
+		cleared(t, resp, host.Name)
+		for _, c := range resp.Cookies() {
+			if c.Path != "/" || !c.Secure {
+				t.Fatalf("Set-Cookie %s: a __Host- cookie is Secure with Path=/ only", c)
+			}
+		}
+	})
+
 	t.Run("SessionChunkTwice", func(t *testing.T) {
 		// A token in chunks (name.0, name.1) is one session; a chunk name
 		// sent twice is none.
