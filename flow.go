@@ -129,64 +129,136 @@ func (m *Manager) setFlowCookie(w http.ResponseWriter, f *flow, formPost bool) e
 	return nil
 }
 
-// findFlow returns the flow a callback answers. The state names the flow
-// cookie; the sealed state inside is compared in constant time. When the
-// state is missing or matches no flow, another live flow of this browser for
-// the same provider (if any) is returned with the error, so the failure can
-// go to a URL the host allowed. A nil flow means there is no URL to trust.
+// findFlow returns the flow a callback answers and the name of the flow
+// cookie the callback ends ("" for none). The state names the flow cookie;
+// the sealed state inside is compared in constant time.
+//
+// Only a callback that names a flow by its state ends it. When the state
+// is missing or matches no flow, another live flow of this browser for the
+// same provider (if any) is returned with the error, so that the failure
+// can go to a URL the host allowed, but its cookie is not named: a forged
+// callback (a login CSRF link, a page that replays a stale callback URL)
+// must not cancel the login the user has under way, whose real callback
+// follows. A nil flow means there is no URL to trust.
+//
+// A flow cookie name the request carries more than once is no flow: cookie
+// tossing (a sibling host's Domain cookie, or a narrower Path, over http
+// where __Host- does not apply) can add a second cookie of the same name,
+// and neither can be told to be ours. Such a cookie named by the state is
+// ended; one found while looking for another flow is passed over.
 func (m *Manager) findFlow(r *http.Request, provider, state string) (*flow, string, error) {
-	if state != "" {
-		sum := sha256.Sum256([]byte(state))
-		name := m.digestCookieName(sum[:flowDigest])
-		f := m.readFlow(r, name)
-		if f == nil {
-			// A flow begun before an upgrade: its state is sealed.
-			earlier := m.digestCookieName(sum[:earlierFlowDigest])
-			if g := m.readFlow(r, earlier); g != nil && g.State != "" {
-				f, name = g, earlier
-			}
-		}
-		if f != nil {
-			if f.State == "" {
-				f.State = state // the name, which the MAC covers, binds it
-			} else if subtle.ConstantTimeCompare([]byte(f.State), []byte(state)) != 1 {
-				return f, name, ErrStateMismatch
-			}
-			if m.now().Unix() >= f.Expires {
-				return f, name, ErrFlowExpired
-			}
-			if f.Provider != provider {
-				return f, name, ErrProviderMismatch
-			}
-			return f, name, nil
-		}
-	}
-	cause := ErrStateMismatch
 	if state == "" {
-		cause = ErrStateMissing
+		return m.otherFlow(r, provider), "", ErrStateMissing
 	}
+	sum := sha256.Sum256([]byte(state))
+	name := m.digestCookieName(sum[:flowDigest])
+	f, n := m.readFlow(r, name)
+	if f == nil && n < 2 {
+		// A flow begun before an upgrade: its state is sealed.
+		earlier := m.digestCookieName(sum[:earlierFlowDigest])
+		if g, k := m.readFlow(r, earlier); k > 1 || (g != nil && g.State != "") {
+			f, name, n = g, earlier, k
+		}
+	}
+	switch {
+	case n > 1:
+		return m.otherFlow(r, provider), name, fmt.Errorf("%w: the flow cookie is sent more than once", ErrStateMismatch)
+	case f == nil:
+		return m.otherFlow(r, provider), "", ErrStateMismatch
+	case f.State != "" && subtle.ConstantTimeCompare([]byte(f.State), []byte(state)) != 1:
+		// Named by a digest of another state (96 bits, in an earlier
+		// version): not this callback's flow to end.
+		return f, "", ErrStateMismatch
+	}
+	f.State = state // the name, which the MAC covers, binds it
+	if m.now().Unix() >= f.Expires {
+		return f, name, ErrFlowExpired
+	}
+	if f.Provider != provider {
+		return f, name, ErrProviderMismatch
+	}
+	return f, name, nil
+}
+
+// otherFlow returns a live flow of this browser for provider, found by
+// scanning its cookies, or nil: a callback that names none of its flows
+// uses it only for its failure URL.
+func (m *Manager) otherFlow(r *http.Request, provider string) *flow {
 	for _, c := range r.Cookies() {
 		if !strings.HasPrefix(c.Name, m.flowCookiePrefix) {
 			continue
 		}
-		if f := m.readFlow(r, c.Name); f != nil && f.Provider == provider {
-			return f, c.Name, cause
+		if f, n := m.readFlow(r, c.Name); n == 1 && f != nil && f.Provider == provider && m.now().Unix() < f.Expires {
+			return f
 		}
 	}
-	return nil, "", cause
+	return nil
 }
 
-// readFlow decodes the named flow cookie; nil when absent, forged or expired.
-func (m *Manager) readFlow(r *http.Request, name string) *flow {
-	c, err := r.Cookie(name)
-	if err != nil {
-		return nil
+// readFlow decodes the named flow cookie; nil when absent, forged, expired,
+// or sent more than once. n is how many cookies of that name the request
+// carries (counted up to 2).
+func (m *Manager) readFlow(r *http.Request, name string) (*flow, int) {
+	v, n := cookieValue(r, name)
+	if n != 1 {
+		return nil, n
 	}
 	var f flow
-	if err := m.keys.decodeCookie(name, c.Value, &f); err != nil {
-		return nil
+	if err := m.keys.decodeCookie(name, v, &f); err != nil {
+		return nil, n
 	}
-	return &f
+	return &f, n
+}
+
+// Bounds on a callback, checked before any work for it (RFC 6749 §4.1.2
+// lets the provider choose the sizes of what it issues; these leave room
+// for every provider we know). Real authorization responses are far
+// smaller: Microsoft Entra's codes, the longest in common use, run to
+// 1–2 KB; Apple's form_post adds a user JSON of a few hundred bytes;
+// Google adds a scope list. 8 KiB is also what many proxies and servers
+// allow a request line (nginx's large_client_header_buffers), so no
+// provider can count on more in a redirect.
+const (
+	// maxCallbackParams bounds the raw query, and apart the form body of a
+	// form_post callback.
+	maxCallbackParams = 8 << 10
+	// maxCode is twice the longest authorization code seen in practice.
+	maxCode = 4 << 10
+	// maxState bounds the state: ours are 43 bytes.
+	maxState = 512
+)
+
+// callbackParams returns a callback's parameters: the query, or for a
+// form_post callback the form. An oversized or unreadable one is an error
+// wrapping ErrInvalidResponse, read no further.
+func callbackParams(w http.ResponseWriter, r *http.Request) (url.Values, error) {
+	if len(r.URL.RawQuery) > maxCallbackParams {
+		return nil, fmt.Errorf("%w: query over %d bytes", ErrInvalidResponse, maxCallbackParams)
+	}
+	if r.Method != http.MethodPost {
+		return r.URL.Query(), nil
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxCallbackParams)
+	if err := r.ParseForm(); err != nil {
+		return nil, fmt.Errorf("%w: form unreadable or over %d bytes", ErrInvalidResponse, maxCallbackParams)
+	}
+	return r.Form, nil
+}
+
+// checkValue refuses a code or state over limit bytes or with a byte
+// outside VSCHAR (%x20-7E, RFC 6749 Appendix A.5 and A.11): control
+// characters (NUL, CR, LF, TAB, DEL) and raw non-ASCII bytes have no place
+// in either, and some token endpoints or logs would read them otherwise.
+func checkValue(name, v string, limit int) error {
+	if len(v) > limit {
+		return fmt.Errorf("%w: %s over %d bytes", ErrInvalidResponse, name, limit)
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < 0x20 || v[i] > 0x7e {
+			return fmt.Errorf("%w: %s has a byte outside %%x20-7E", ErrInvalidResponse, name)
+		}
+	}
+	return nil
 }
 
 // redirectTarget validates a success or failure URL: absolute http(s), no

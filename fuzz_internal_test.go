@@ -1,6 +1,7 @@
 package oauthlogin
 
 import (
+	"crypto/sha256"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -15,8 +16,9 @@ import (
 // FuzzReadFlow feeds the flow-cookie decoder arbitrary cookie headers and
 // states, beside flows the Manager sealed itself. Properties: it never
 // panics; readFlow returns a flow only for a cookie the Manager produced,
-// under that flow's own name; findFlow reports no error only for the
-// state of a flow the Manager produced, read from its own cookie.
+// under that flow's own name, sent once; findFlow reports no error only
+// for the state of a flow the Manager produced, read from its own cookie
+// sent once, and ends no flow but the one the state names.
 func FuzzReadFlow(f *testing.F) {
 	m, err := New(Config{BaseURL: "http://localhost:8080", CookieKeys: []CookieKey{GenerateCookieKey(), GenerateCookieKey()}})
 	if err != nil {
@@ -47,6 +49,10 @@ func FuzzReadFlow(f *testing.F) {
 	f.Add(a.Name, strings.ToUpper(a.Value), "", "x")
 	f.Add("oauthlogin_flow_", "", "", "")
 	f.Add(a.Name, "MTcwMDAwMDAwMHx8|AAAA", "oauthlogin_session=x", "state")
+	f.Add(a.Name, a.Value, a.Name+"="+a.Value, firstState(produced, a.Name, m))  // the same cookie twice
+	f.Add(a.Name, a.Value, a.Name+"=tossed", firstState(produced, a.Name, m))    // a tossed twin after it
+	f.Add(a.Name, "tossed", a.Name+"="+a.Value, firstState(produced, a.Name, m)) // and before it
+	f.Add(a.Name, a.Value, b.Name+"="+b.Value, firstState(produced, b.Name, m))  // another flow's state
 	f.Fuzz(func(t *testing.T, name, value, extra, state string) {
 		r := httptest.NewRequest("GET", "http://localhost:8080/auth/test/callback", nil)
 		header := name + "=" + value
@@ -54,13 +60,26 @@ func FuzzReadFlow(f *testing.F) {
 			header += "; " + extra
 		}
 		r.Header.Set("Cookie", header)
-		if fl := m.readFlow(r, name); fl != nil {
+		if fl, n := m.readFlow(r, name); fl != nil {
+			if n != 1 {
+				t.Fatalf("readFlow(%q) read a cookie the request carries %d times", name, n)
+			}
 			if want, ok := sealed[name]; !ok || !reflect.DeepEqual(fl, want) {
 				t.Fatalf("readFlow(%q) = %+v: not a flow the Manager sealed under that name", name, fl)
 			}
 		}
-		fl, _, err := m.findFlow(r, "test", state)
+		fl, ended, err := m.findFlow(r, "test", state)
+		if ended != "" {
+			// Only the flow the state names may be ended.
+			sum := sha256.Sum256([]byte(state))
+			if state == "" || (ended != m.digestCookieName(sum[:flowDigest]) && ended != m.digestCookieName(sum[:earlierFlowDigest])) {
+				t.Fatalf("findFlow(state %q) ends %q, a flow the state does not name", state, ended)
+			}
+		}
 		if err == nil {
+			if _, n := cookieValue(r, ended); n != 1 {
+				t.Fatalf("findFlow(state %q) accepted a flow cookie sent %d times", state, n)
+			}
 			want, ok := produced[state]
 			if fl == nil || !ok || !reflect.DeepEqual(fl, want) || fl.Provider != "test" {
 				t.Fatalf("findFlow(state %q) accepted %+v", state, fl)

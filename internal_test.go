@@ -158,17 +158,26 @@ func TestCookieValue(t *testing.T) {
 	r := httptest.NewRequest("GET", "/", nil)
 	r.Header.Add("Cookie", "oauthlogin_session.0=chunk; other=1")
 	r.Header.Add("Cookie", `x=y;  oauthlogin_session="quoted" ; z=`)
-	if v, ok := cookieValue(r, "oauthlogin_session"); !ok || v != "quoted" {
-		t.Fatalf("cookieValue = %q, %v", v, ok)
+	if v, n := cookieValue(r, "oauthlogin_session"); n != 1 || v != "quoted" {
+		t.Fatalf("cookieValue = %q, %d", v, n)
 	}
-	if v, ok := cookieValue(r, "oauthlogin_session.0"); !ok || v != "chunk" {
-		t.Fatalf("chunk = %q, %v", v, ok)
+	if v, n := cookieValue(r, "oauthlogin_session.0"); n != 1 || v != "chunk" {
+		t.Fatalf("chunk = %q, %d", v, n)
 	}
-	if _, ok := cookieValue(r, "missing"); ok {
+	if _, n := cookieValue(r, "missing"); n != 0 {
 		t.Fatal("found a missing cookie")
 	}
-	if v, ok := cookieValue(r, "z"); !ok || v != "" {
-		t.Fatalf("empty value = %q, %v", v, ok)
+	if v, n := cookieValue(r, "z"); n != 1 || v != "" {
+		t.Fatalf("empty value = %q, %d", v, n)
+	}
+	// The same name twice, in one header or across two, is counted.
+	r.Header.Add("Cookie", "oauthlogin_session=second")
+	if _, n := cookieValue(r, "oauthlogin_session"); n != 2 {
+		t.Fatalf("duplicate across headers: n = %d, want 2", n)
+	}
+	r.Header.Set("Cookie", "a=1; a=2; a=3")
+	if _, n := cookieValue(r, "a"); n != 2 {
+		t.Fatalf("duplicate in one header: n = %d, want 2 (counted up to 2)", n)
 	}
 }
 

@@ -489,34 +489,43 @@ func (rp *registered) authURL(f *flow, scope string) string {
 // Callback serves GET and POST {prefix}{provider}/callback. It ends the flow
 // the state names: on success with a new session and a redirect to the
 // success URL; on any failure with a redirect to the failure URL carrying
-// error=<code>, and no session. Without a valid flow cookie there is no
-// failure URL to trust, and it answers 400.
+// error=<code>, and no session. A callback that does not name a flow of
+// this browser by its state (none, a wrong one, a malformed or oversized
+// response) ends no flow: its failure goes to the URL of another live flow
+// for the provider, whose login goes on, or, when there is none, there is
+// no failure URL to trust and it answers 400.
 func (m *Manager) Callback(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer") // the URL holds the code
-	params := r.URL.Query()
-	if r.Method == http.MethodPost {
-		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-		if err := r.ParseForm(); err != nil {
-			m.writeError(w, r, http.StatusBadRequest, fmt.Errorf("%w: unreadable form", ErrStateMissing))
-			return
-		}
-		params = r.Form
-	}
 	provider := r.PathValue("provider")
 	rp, ok := m.lookup(provider)
 	if !ok {
 		m.writeError(w, r, http.StatusNotFound, fmt.Errorf("%w: %q", ErrUnknownProvider, provider))
 		return
 	}
+	// An oversized response, or a state no flow of ours could have, is
+	// refused before any work for it; it names no flow, so it ends none
+	// (findFlow), and its failure goes to another flow's URL if any.
+	params, malformed := callbackParams(w, r)
 	state := params.Get("state")
+	if malformed == nil {
+		malformed = checkValue("state", state, maxState)
+	}
+	if malformed != nil {
+		params, state = url.Values{}, ""
+	}
 	f, cookie, err := m.findFlow(r, provider, state)
+	if malformed != nil {
+		err = malformed
+	}
+	if cookie != "" {
+		// The flow this callback names ends here, whatever happens next.
+		m.clearCookie(w, cookie, m.flowCookiePath)
+	}
 	if f == nil {
 		m.writeError(w, r, http.StatusBadRequest, err)
 		return
 	}
-	// The flow ends here, whatever happens next.
-	m.clearCookie(w, cookie, m.flowCookiePath)
 	// The redirects were checked at begin; check them again, in case the
 	// allowlist changed since (or a cookie key leaked).
 	for _, to := range []string{f.Success, f.Failure} {
@@ -634,8 +643,12 @@ func (m *Manager) checkResponse(r *http.Request, rp *registered, f *flow, params
 		}
 		return fmt.Errorf("%w: %q", ErrProviderError, truncate(e, 64))
 	}
-	if params.Get("code") == "" {
+	code := params.Get("code")
+	if code == "" {
 		return ErrCodeMissing
+	}
+	if err := checkValue("code", code, maxCode); err != nil {
+		return err
 	}
 	if f.LinkUser != "" {
 		// Link only into the session that asked for it, still signed in.
@@ -732,7 +745,7 @@ func (m *Manager) startSession(w http.ResponseWriter, r *http.Request, id *Ident
 	if err != nil {
 		return nil, err
 	}
-	if old := m.cookieToken(r); old != "" && m.sealer == nil {
+	if old, _ := m.cookieToken(r); old != "" && m.sealer == nil {
 		if err := m.sessions.DeleteSession(r.Context(), hashID(old)); err != nil {
 			m.log.WarnContext(r.Context(), "oauthlogin: could not delete the previous session", "err", err)
 		}

@@ -3,6 +3,7 @@ package oauthlogin
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -106,6 +107,7 @@ func SessionFromContext(ctx context.Context) (*Session, bool) {
 func (m *Manager) LoadSession(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, err := m.requestSession(r)
+		m.clearDuplicates(w, r, err)
 		switch {
 		case err == nil:
 			r = r.WithContext(context.WithValue(r.Context(), sessionKey{}, s))
@@ -124,6 +126,7 @@ func (m *Manager) RequireSession(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, err := m.requestSession(r)
 		if err != nil {
+			m.clearDuplicates(w, r, err)
 			m.writeError(w, r, statusFor(err), err)
 			return
 		}
@@ -141,7 +144,10 @@ func (m *Manager) requestSession(r *http.Request) (*Session, error) {
 	}
 	token, ok := bearer(r)
 	if !ok {
-		token = m.cookieToken(r)
+		var dup bool
+		if token, dup = m.cookieToken(r); dup {
+			return nil, errDuplicateCookie
+		}
 	}
 	if token == "" {
 		return nil, ErrNoSession
@@ -180,6 +186,15 @@ func (m *Manager) requestSession(r *http.Request) (*Session, error) {
 		}
 	}
 	return s, nil
+}
+
+// clearDuplicates ends the session cookies when err says the request
+// carried one of them more than once: the browser signs in again to a
+// single one, and a tossed twin at a narrower path is gone with them.
+func (m *Manager) clearDuplicates(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, errDuplicateCookie) {
+		m.clearSessionCookie(w, r)
+	}
 }
 
 // bearer returns the token of an "Authorization: Bearer" header. A request
@@ -226,52 +241,114 @@ func (m *Manager) setSessionCookie(w http.ResponseWriter, token string, expires 
 }
 
 // cookieToken returns the session token from the request's cookies,
-// putting a chunked one back together; "" when there is none.
-func (m *Manager) cookieToken(r *http.Request) string {
-	if v, ok := cookieValue(r, m.sessionCookie); ok {
-		return v
+// putting a chunked one back together; "" when there is none. dup reports
+// a session cookie name (or chunk name) that the request carries more than
+// once, and then the token is "": cookie tossing (a sibling host's Domain
+// cookie, or one with a narrower Path, over http where __Host- does not
+// apply) adds a cookie of the same name, the browser sends both, and
+// neither can be told to be ours, so neither is used, first or last.
+func (m *Manager) cookieToken(r *http.Request) (token string, dup bool) {
+	v, n := cookieValue(r, m.sessionCookie)
+	switch {
+	case n > 1:
+		return "", true
+	case n == 1:
+		return v, false
 	}
 	var b strings.Builder
 	for i := range maxChunks {
-		c, err := r.Cookie(m.sessionCookie + "." + strconv.Itoa(i))
-		if err != nil {
+		v, n := cookieValue(r, m.sessionCookie+"."+strconv.Itoa(i))
+		if n > 1 {
+			return "", true
+		}
+		if n == 0 {
 			break
 		}
-		b.WriteString(c.Value)
+		b.WriteString(v)
 	}
-	return b.String()
+	return b.String(), false
 }
 
 // cookieValue finds a cookie by scanning the Cookie headers, without
 // parsing every cookie into a struct as r.Cookie does (the authenticated
-// path's hot spot). Quotes around the value are dropped.
-func cookieValue(r *http.Request, name string) (string, bool) {
+// path's hot spot). Quotes around the value are dropped. n is how many
+// cookies of that name the request carries, counted up to 2; v is the
+// first one's value.
+func cookieValue(r *http.Request, name string) (v string, n int) {
 	for _, line := range r.Header["Cookie"] {
 		for len(line) > 0 {
 			var part string
 			part, line, _ = strings.Cut(line, ";")
 			part = strings.TrimSpace(part)
 			if len(part) > len(name) && part[len(name)] == '=' && part[:len(name)] == name {
-				v := part[len(name)+1:]
+				if n++; n > 1 {
+					return v, n
+				}
+				v = part[len(name)+1:]
 				if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
 					v = v[1 : len(v)-1]
 				}
-				return v, true
 			}
 		}
 	}
-	return "", false
+	return v, n
 }
 
+// errDuplicateCookie is requestSession's answer to a request that carries
+// the session cookie (or one of its chunks) more than once: no session.
+var errDuplicateCookie = fmt.Errorf("%w: the session cookie is sent more than once", ErrNoSession)
+
 // clearSessionCookie ends the browser's session cookie, chunks included.
+// When the request carries one of them more than once, the others may
+// have come with a narrower Path: each is also ended at every path that
+// the request's path falls under (RFC 6265 §5.1.4), which reaches any
+// cookie the browser sent with it. A cookie tossed with a Domain
+// attribute cannot be ended from here: the Set-Cookie would have to name
+// that domain, which the request does not tell.
 func (m *Manager) clearSessionCookie(w http.ResponseWriter, r *http.Request) {
-	m.clearCookie(w, m.sessionCookie, "/")
+	names := []string{m.sessionCookie}
 	for i := range maxChunks {
 		name := m.sessionCookie + "." + strconv.Itoa(i)
-		if _, err := r.Cookie(name); err != nil {
+		if _, n := cookieValue(r, name); n == 0 {
 			break
 		}
+		names = append(names, name)
+	}
+	for _, name := range names {
 		m.clearCookie(w, name, "/")
+		if _, n := cookieValue(r, name); n > 1 {
+			m.clearNarrower(w, r, name)
+		}
+	}
+}
+
+// maxClearedPaths bounds how many narrower paths clearNarrower ends a
+// cookie at.
+const maxClearedPaths = 8
+
+// clearNarrower ends the cookie name at the paths under "/" that the
+// request's path falls under: each of its directories with and without
+// the trailing slash, and the path itself. A __Host- cookie has Path=/
+// only, so it has no narrower twin.
+func (m *Manager) clearNarrower(w http.ResponseWriter, r *http.Request, name string) {
+	if strings.HasPrefix(name, "__Host-") {
+		return
+	}
+	var paths []string
+	p := r.URL.Path
+	for i := 1; i < len(p) && len(paths) < maxClearedPaths; i++ {
+		if p[i] == '/' {
+			paths = append(paths, p[:i], p[:i+1])
+		}
+	}
+	if p != "/" && !strings.HasSuffix(p, "/") {
+		paths = append(paths, p)
+	}
+	for _, path := range paths[:min(len(paths), maxClearedPaths)] {
+		if strings.ContainsFunc(path, func(c rune) bool { return c < 0x21 || c > 0x7e || c == ';' }) {
+			break // not a Path attribute a browser would have stored
+		}
+		m.clearCookie(w, name, path)
 	}
 }
 
@@ -359,6 +436,7 @@ func rfc3339(t time.Time) string {
 func (m *Manager) GetSession(w http.ResponseWriter, r *http.Request) {
 	s, err := m.requestSession(r)
 	if err != nil {
+		m.clearDuplicates(w, r, err)
 		m.writeError(w, r, statusFor(err), err)
 		return
 	}

@@ -262,9 +262,11 @@ func TestAuthorizationResponse(t *testing.T) {
 	// A provider's error response is turned into a short code; its
 	// error_description (or anything else it sends) is never reflected.
 	for name, desc := range map[string]string{
-		"HTML":  `<script>alert(document.cookie)</script><img src=x onerror=alert(1)>`,
-		"CRLF":  "x\r\nSet-Cookie: pwned=1\r\nLocation: https://attacker.example/",
-		"100KB": strings.Repeat("<b>A</b>", 100<<10/8),
+		"HTML": `<script>alert(document.cookie)</script><img src=x onerror=alert(1)>`,
+		"CRLF": "x\r\nSet-Cookie: pwned=1\r\nLocation: https://attacker.example/",
+		// Long, yet within the callback's bound (8 KiB once encoded);
+		// an oversized one is refused unread (TestCallbackBounds).
+		"3KB": strings.Repeat("<b>A</b>", 3<<10/8),
 	} {
 		t.Run("ErrorDescriptionNotReflected"+name, func(t *testing.T) {
 			t.Parallel()

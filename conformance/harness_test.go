@@ -347,7 +347,8 @@ func (h *harness) do(b *oauthlogintest.Browser, method, path string, body io.Rea
 // refused checks everything a refused login leaves behind: the failure page
 // with code and nothing else; no session for b (GET /auth/session 401, no
 // session cookie ever set); nothing written to the store; the flow cookie
-// cleared; and the login attempt spent: the same callback replayed from
+// cleared, unless the callback named no flow (state missing or matching
+// none), which ends none (browser_test.go); and the login attempt spent: the same callback replayed from
 // another browser with the same cookies fails too, with state_replayed
 // once the state was spent, and redeems nothing.
 func (h *harness) refused(b *oauthlogintest.Browser, page *oauthlogintest.Page, code string) {
@@ -359,7 +360,12 @@ func (h *harness) refused(b *oauthlogintest.Browser, page *oauthlogintest.Page, 
 		h.t.Fatalf("failure URL %s, want only error=%s", page.URL, code)
 	}
 	h.noSession(b)
-	h.flowCleared(b)
+	switch code {
+	case oauthlogin.CodeStateMissing, oauthlogin.CodeStateMismatch:
+		h.flowKept(b) // a callback that names no flow of b's ends none
+	default:
+		h.flowCleared(b)
+	}
 	h.replayRefused(code)
 }
 

@@ -161,6 +161,10 @@ func TestRobustness(t *testing.T) {
 	})
 
 	// From the browser: the callback's query is the attacker's to fill.
+	// Anything over the callback's bounds (8 KiB of query or form, 4 KiB
+	// of code, 512 bytes of state: TestCallbackBounds) is refused unread
+	// with invalid_response, before any token request; when its state
+	// is unread it names no flow, so the browser's login goes on.
 	bounded(t, "CallbackQuery2MB", func(t *testing.T, h *harness) {
 		b := oauthlogintest.NewBrowser()
 		cb := h.toCallback(b, "test")
@@ -173,17 +177,19 @@ func TestRobustness(t *testing.T) {
 		}
 		// ... and a handler behind a laxer server refuses it too.
 		resp := serve(h.m, "GET", cb.String(), b.Client.Jar.Cookies(cb))
-		if got := mustParse(t, resp.Header.Get("Location")).Query().Get("error"); resp.StatusCode != http.StatusFound || got != oauthlogin.CodeStateMismatch {
+		if got := mustParse(t, resp.Header.Get("Location")).Query().Get("error"); resp.StatusCode != http.StatusFound || got != oauthlogin.CodeInvalidResponse {
 			t.Fatalf("2 MB state straight to the handler = %d %s", resp.StatusCode, got)
 		}
 		h.hits("token", 0)
 		h.noSession(b)
 	})
 	bounded(t, "CallbackQuery1MBWithValidState", func(t *testing.T, h *harness) {
-		// Junk beside a genuine state and code is ignored.
+		// Junk beside a genuine state and code: refused unread.
 		b := oauthlogintest.NewBrowser()
 		cb := h.toCallback(b, "test")
-		cb.RawQuery += "&junk=" + strings.Repeat("j", 1<<20-len(cb.RawQuery)-2048)
+		padded := *cb
+		padded.RawQuery += "&junk=" + strings.Repeat("j", 1<<20-len(cb.RawQuery)-2048)
+		h.refusedUnspent(b, h.visit(b, padded.String()), oauthlogin.CodeInvalidResponse)
 		h.mustSucceed(b, h.visit(b, cb.String()))
 	})
 	bounded(t, "CallbackState64KB", func(t *testing.T, h *harness) {
@@ -192,20 +198,20 @@ func TestRobustness(t *testing.T) {
 		q := cb.Query()
 		q.Set("state", strings.Repeat("s", 64<<10))
 		cb.RawQuery = q.Encode()
-		h.refused(b, h.visit(b, cb.String()), oauthlogin.CodeStateMismatch)
-		h.hits("token", 0)
+		h.refusedUnspent(b, h.visit(b, cb.String()), oauthlogin.CodeInvalidResponse)
 	})
 	bounded(t, "CallbackCode64KB", func(t *testing.T, h *harness) {
+		// The query is over its bound: refused unread, the flow goes on.
 		b := oauthlogintest.NewBrowser()
 		cb := h.toCallback(b, "test")
 		q := cb.Query()
 		q.Set("code", strings.Repeat("c", 64<<10))
 		cb.RawQuery = q.Encode()
-		h.refused(b, h.visit(b, cb.String()), oauthlogin.CodeTokenExchange)
+		h.refusedUnspent(b, h.visit(b, cb.String()), oauthlogin.CodeInvalidResponse)
 	})
 	bounded(t, "CallbackThousandsOfParameters", func(t *testing.T, h *harness) {
-		// More parameters than net/url parses (10 000): the query reads as
-		// empty, so the state is missing.
+		// More parameters than net/url parses (10 000), and far more
+		// bytes than the bound: refused unread.
 		b := oauthlogintest.NewBrowser()
 		cb := h.toCallback(b, "test")
 		var junk strings.Builder
@@ -215,8 +221,7 @@ func TestRobustness(t *testing.T) {
 			junk.WriteString("=1")
 		}
 		cb.RawQuery += junk.String()
-		h.refused(b, h.visit(b, cb.String()), oauthlogin.CodeStateMissing)
-		h.hits("token", 0)
+		h.refusedUnspent(b, h.visit(b, cb.String()), oauthlogin.CodeInvalidResponse)
 	})
 	bounded(t, "CallbackFormPost1MB", func(t *testing.T, h *harness) {
 		b := oauthlogintest.NewBrowser()
@@ -225,11 +230,12 @@ func TestRobustness(t *testing.T) {
 		resp := h.do(b, "POST", cb.Path, strings.NewReader(body), "Content-Type", "application/x-www-form-urlencoded")
 		readAll(t, resp)
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusBadRequest {
-			t.Fatalf("1 MB form = %d", resp.StatusCode)
+		if got := mustParse(t, resp.Header.Get("Location")).Query().Get("error"); resp.StatusCode != http.StatusSeeOther || got != oauthlogin.CodeInvalidResponse {
+			t.Fatalf("1 MB form = %d %s", resp.StatusCode, resp.Header.Get("Location"))
 		}
 		h.hits("token", 0)
 		h.noSession(b)
+		h.flowKept(b)
 	})
 	bounded(t, "BeginSuccessURL1MB", func(t *testing.T, h *harness) {
 		u := h.beginURL("test", "success", h.app.URL+"/"+strings.Repeat("a", 1<<20))
