@@ -76,6 +76,7 @@ type hygiene struct {
 	mu      sync.Mutex
 	secrets map[string]bool
 	answers []answer
+	refresh string // the last refresh token issued
 }
 
 type answer struct {
@@ -167,6 +168,11 @@ func (y *hygiene) spy(next http.Handler) http.Handler {
 		}
 		if json.Unmarshal(rec.body.Bytes(), &v) == nil {
 			y.secret(v.Access, v.Refresh, v.ID, v.Device)
+			if v.Refresh != "" {
+				y.mu.Lock()
+				y.refresh = v.Refresh
+				y.mu.Unlock()
+			}
 		}
 	})
 }
@@ -349,4 +355,74 @@ func TestSecretHygieneEveryRoute(t *testing.T) {
 			y.check(t)
 		})
 	}
+}
+
+// TestSecretHygieneProviderTextInClaims: a provider's text reaches an
+// error by other ways than a token endpoint's error body. A refreshed ID
+// token (OpenID Connect Core §12.2) signed with an audience or issuer that
+// echoes the refresh token and the client secret fails validation, and the
+// validation error quotes the claim; a device authorization response
+// (RFC 8628 §3.2) with a verification_uri that is not https is refused,
+// and the error quotes it. The answer carries the code and its fixed
+// message only; the log holds neither secret (the refresh token, unknown
+// where the error is logged, is removed by its shape).
+func TestSecretHygieneProviderTextInClaims(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		claim func(b *oauthlogintest.Behavior, echo []string)
+	}{
+		{"Audience", func(b *oauthlogintest.Behavior, echo []string) { b.IDTokenAudience = echo }},
+		{"Issuer", func(b *oauthlogintest.Behavior, echo []string) { b.IDTokenIssuer = strings.Join(echo[1:], " ") }},
+	} {
+		t.Run("RefreshIDToken"+tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, withConfig(func(c *oauthlogin.Config) { c.HideProviderAccessToken = true }))
+			y := newHygiene(h)
+			h.behave(y.honest())
+			b := y.browser()
+			h.mustSucceed(b, h.login(b))
+			y.mu.Lock()
+			refresh := y.refresh
+			y.mu.Unlock()
+			if refresh == "" {
+				t.Fatal("no refresh token was issued")
+			}
+			bad := y.honest()
+			bad.IDTokenOnRefresh = true
+			tc.claim(&bad, []string{h.idp.ClientID, refresh, h.idp.ClientSecret})
+			h.behave(bad)
+			resp := h.do(b, "POST", "/auth/refresh?force=1", nil, "Sec-Fetch-Site", "same-origin")
+			if code := errorCode(t, resp); resp.StatusCode != http.StatusBadGateway || (code != oauthlogin.CodeIDToken && code != oauthlogin.CodeRefresh) {
+				t.Fatalf("refresh = %d %s, want 502 %s", resp.StatusCode, code, oauthlogin.CodeIDToken)
+			}
+			if h.log.count() == 0 {
+				t.Fatal("the failure was not logged")
+			}
+			y.check(t)
+		})
+	}
+
+	t.Run("DeviceVerificationURI", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t)
+		y := newHygiene(h)
+		const marker = "provider-text-f00dBABE"
+		h.behave(oauthlogintest.Behavior{Intercept: map[string]func(http.Handler) http.Handler{"device": func(http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				jsonAnswer(w, http.StatusOK, map[string]any{
+					"device_code": "dc-" + marker, "user_code": "BCDF-GHJK", "expires_in": 600, "interval": 5,
+					"verification_uri": "http://idp.example/activate?" + marker,
+				})
+			})
+		}}})
+		b := y.browser()
+		resp := h.do(b, "POST", "/auth/test/device", nil)
+		if code := errorCode(t, resp); code != oauthlogin.CodeProviderError {
+			t.Fatalf("device start = %d %s, want %s", resp.StatusCode, code, oauthlogin.CodeProviderError)
+		}
+		y.mu.Lock()
+		y.secrets[marker] = true // not a secret: provider text, which only the log may hold
+		y.mu.Unlock()
+		y.check(t)
+	})
 }
