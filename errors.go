@@ -247,14 +247,15 @@ func logDetail(err error, secrets ...string) string {
 }
 
 // minCredential is the length from which a word that looks random is
-// taken for a credential: shorter than any token, code or secret a
-// provider issues (RFC 6749 §10.10 asks for at least 128 bits; 20
-// base64url characters carry 120).
-const minCredential = 20
+// taken for a credential: RFC 6749 §10.10 asks for at most a 2^-128 chance
+// of guessing a token or code, which takes 22 base64url characters.
+const minCredential = 22
 
 // scrubCredentials replaces in msg each word that looks like a
 // credential: a run of at least minCredential characters of the base64,
-// base64url and hex alphabets holding a digit or an upper-case letter
+// base64url and hex alphabets (without "=", which pads only, and would
+// join a query parameter's name to its value) holding a digit or an
+// upper-case letter
 // (the codes and words of error texts are lower-case letters and
 // underscores).
 func scrubCredentials(msg string) string {
@@ -277,7 +278,7 @@ func scrubCredentials(msg string) string {
 		case c >= '0' && c <= '9', c >= 'A' && c <= 'Z':
 			random = true
 			fallthrough
-		case c >= 'a' && c <= 'z', c == '-', c == '_', c == '+', c == '/', c == '=', c == '~':
+		case c >= 'a' && c <= 'z', c == '-', c == '_', c == '+', c == '/', c == '~':
 			if start < 0 {
 				start = i
 			}
