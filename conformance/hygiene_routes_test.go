@@ -22,7 +22,7 @@ type echoShape struct {
 	// answer writes the answer; all is every secret of the request joined,
 	// first the grant's own one (code, refresh token, device code, token
 	// to revoke, access token).
-	answer func(w http.ResponseWriter, all, first string)
+	answer func(w http.ResponseWriter, r *http.Request, all, first string)
 }
 
 func jsonAnswer(w http.ResponseWriter, status int, v any) {
@@ -38,29 +38,35 @@ func jsonAnswer(w http.ResponseWriter, status int, v any) {
 // 6749 §10.3/§10.4 (credentials confidential, never disclosed) demand that
 // none of it reaches the browser: the client answers with its own code.
 var echoShapes = []echoShape{
-	{"JSONDescription", func(w http.ResponseWriter, all, _ string) {
+	{"JSONDescription", func(w http.ResponseWriter, _ *http.Request, all, _ string) {
 		jsonAnswer(w, http.StatusBadRequest, map[string]string{"error": "invalid_request", "error_description": all, "error_uri": "https://idp.example/e?" + url.QueryEscape(all)})
 	}},
-	{"JSONErrorIsTheSecret", func(w http.ResponseWriter, all, first string) {
+	{"JSONErrorIsTheSecret", func(w http.ResponseWriter, _ *http.Request, all, first string) {
 		jsonAnswer(w, http.StatusBadRequest, map[string]string{"error": first, "error_description": all})
 	}},
-	{"InvalidGrantDescribed", func(w http.ResponseWriter, all, _ string) {
+	{"InvalidGrantDescribed", func(w http.ResponseWriter, _ *http.Request, all, _ string) {
 		jsonAnswer(w, http.StatusBadRequest, map[string]string{"error": "invalid_grant", "error_description": all})
 	}},
-	{"UnavailableDescribed", func(w http.ResponseWriter, all, _ string) {
+	{"UnavailableDescribed", func(w http.ResponseWriter, _ *http.Request, all, _ string) {
 		jsonAnswer(w, http.StatusServiceUnavailable, map[string]string{"error": "temporarily_unavailable", "error_description": all})
 	}},
-	{"PlainText", func(w http.ResponseWriter, all, _ string) {
+	{"PlainText", func(w http.ResponseWriter, _ *http.Request, all, _ string) {
 		w.Header().Set("Content-Type", "text/plain")
 		w.WriteHeader(http.StatusBadRequest)
 		io.WriteString(w, "refused: "+all)
 	}},
-	{"HTML", func(w http.ResponseWriter, all, _ string) {
+	{"HTML", func(w http.ResponseWriter, _ *http.Request, all, _ string) {
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(http.StatusBadGateway)
 		io.WriteString(w, "<html><body><h1>Error</h1><p>"+all+"</p></body></html>")
 	}},
-	{"OKButNotJSON", func(w http.ResponseWriter, all, _ string) {
+	{"RedirectEchoes", func(w http.ResponseWriter, r *http.Request, all, _ string) {
+		// RFC 9700 §4.11: a back-channel endpoint that redirects; the
+		// target echoes the request, and is not a place to follow.
+		w.Header().Set("Location", "http://"+r.Host+"/echo?"+url.Values{"e": {all}}.Encode())
+		w.WriteHeader(http.StatusFound)
+	}},
+	{"OKButNotJSON", func(w http.ResponseWriter, _ *http.Request, all, _ string) {
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, all)
 	}},
@@ -190,7 +196,7 @@ func (y *hygiene) hostile(shape echoShape) oauthlogintest.Behavior {
 			all, first := y.collect(r)
 			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="`+all+`"`)
 			w.Header().Set("X-Echo", all)
-			shape.answer(w, all, first)
+			shape.answer(w, r, all, first)
 		})
 	})
 }
