@@ -2,7 +2,10 @@ package oauthlogin_test
 
 import (
 	"context"
+	"strings"
 	"testing"
+
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/oauthlogin/oauthlogin"
 	"github.com/oauthlogin/oauthlogin/oauthlogintest"
@@ -128,4 +131,29 @@ func TestLinkByEmailRechecksStoredForm(t *testing.T) {
 	if sb, _ := h.session(b); sb["userId"] == "legacy-user" {
 		t.Fatal("a stored folded email linked a new account to its user")
 	}
+}
+
+// FuzzNormalizeEmail: a normalized address is a fixed point (normalizing
+// it again changes nothing, so stored and fresh forms compare equal), and
+// no form compares equal to an input that NFKC would fold differently.
+func FuzzNormalizeEmail(f *testing.F) {
+	for _, s := range []string{"john@example.com", "ｊohn@example.com", "jose\u0301@EXAMPLE.com", "\u212Aate@example.com", "ﬁ@x.y", "a@b@c", "jo\u200bhn@example.com"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		n, ok := oauthlogin.NormalizeEmail(in)
+		if !ok {
+			if n != "" {
+				t.Fatalf("refused %q but returned %q", in, n)
+			}
+			return
+		}
+		again, ok2 := oauthlogin.NormalizeEmail(n)
+		if !ok2 || again != n {
+			t.Fatalf("NormalizeEmail(%q) = %q, but NormalizeEmail(%q) = %q, %v", in, n, n, again, ok2)
+		}
+		if !norm.NFKC.IsNormalString(n[:strings.LastIndexByte(n, '@')]) {
+			t.Fatalf("NormalizeEmail(%q) = %q: the local part is not NFKC-stable", in, n)
+		}
+	})
 }
