@@ -183,33 +183,33 @@ func (y *hygiene) spy(next http.Handler) http.Handler {
 	})
 }
 
-// honest is an honest provider whose traffic y watches.
-func (y *hygiene) honest() oauthlogintest.Behavior {
-	return y.behavior(func(http.Handler) http.Handler { return nil })
-}
-
 // hostile is a provider whose token, device, revocation and userinfo
 // endpoints answer in shape with what they were sent, headers included.
 func (y *hygiene) hostile(shape echoShape) oauthlogintest.Behavior {
-	return y.behavior(func(http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			all, first := y.collect(r)
-			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="`+all+`"`)
-			w.Header().Set("X-Echo", all)
-			shape.answer(w, r, all, first)
-		})
-	})
+	return y.hostileAt(shape, "token", "device", "revoke", "userinfo")
 }
 
-func (y *hygiene) behavior(answer func(http.Handler) http.Handler) oauthlogintest.Behavior {
+// hostileAt is hostile at the endpoints named, honest at the others.
+func (y *hygiene) hostileAt(shape echoShape, endpoints ...string) oauthlogintest.Behavior {
+	b := y.honest()
+	for _, e := range endpoints {
+		b.Intercept[e] = func(http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				all, first := y.collect(r)
+				w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="`+all+`"`)
+				w.Header().Set("X-Echo", all)
+				shape.answer(w, r, all, first)
+			})
+		}
+	}
+	return b
+}
+
+// honest is an honest provider whose traffic y watches.
+func (y *hygiene) honest() oauthlogintest.Behavior {
 	intercept := map[string]func(http.Handler) http.Handler{}
 	for _, e := range []string{"token", "device", "revoke", "userinfo"} {
-		intercept[e] = func(next http.Handler) http.Handler {
-			if h := answer(next); h != nil {
-				return h
-			}
-			return y.spy(next)
-		}
+		intercept[e] = y.spy
 	}
 	return oauthlogintest.Behavior{Intercept: intercept}
 }
@@ -353,6 +353,17 @@ func TestSecretHygieneEveryRoute(t *testing.T) {
 			resp = h.do(b, "POST", "/auth/test", strings.NewReader(link.Encode()), form...)
 			if code := errorCode(t, resp); code != oauthlogin.CodeNoSession {
 				t.Fatalf("link after logout = %d %s", resp.StatusCode, code)
+			}
+
+			// The user info endpoint, which gets the access token, is
+			// reached only after an honest token response.
+			h.behave(y.hostileAt(shape, "userinfo"))
+			userinfoHits := h.idp.Hits("userinfo")
+			if page := h.visit(y.browser(), h.beginURL("test")); page.URL.Path != "/failed" || len(page.URL.Query()) != 1 {
+				t.Fatalf("login with a hostile userinfo ended at %s", page.URL)
+			}
+			if h.idp.Hits("userinfo") == userinfoHits {
+				t.Fatal("the hostile userinfo endpoint was not reached")
 			}
 
 			if h.idp.Hits("token") < tokenHits+3 || h.idp.Hits("revoke")+other.Hits("revoke") <= revokeHits {
