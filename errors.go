@@ -3,6 +3,9 @@ package oauthlogin
 import (
 	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
 )
 
 // Sentinel errors. Every error the Manager reports wraps one of these, so
@@ -149,59 +152,78 @@ const (
 	CodeServerError        = "server_error"
 )
 
+// errorCodes maps each sentinel to its code and to the one fixed message
+// that JSON error answers carry with it. A message never holds the error's
+// own text: that may quote what a provider sent (an error_description, a
+// claim), which can echo the client secret, a refresh token or a code.
 var errorCodes = []struct {
 	err  error
 	code string
+	msg  string
 }{
-	{ErrUnknownProvider, CodeUnknownProvider},
-	{ErrRedirectNotAllowed, CodeRedirectNotAllowed},
-	{ErrScopeNotAllowed, CodeScopeNotAllowed},
-	{ErrStateMissing, CodeStateMissing},
-	{ErrStateMismatch, CodeStateMismatch},
-	{ErrStateReplayed, CodeStateReplayed},
-	{ErrFlowExpired, CodeFlowExpired},
-	{ErrProviderMismatch, CodeProviderMismatch},
-	{ErrIssuerMismatch, CodeIssuerMismatch},
-	{ErrInvalidResponse, CodeInvalidResponse},
-	{ErrProviderDenied, CodeAccessDenied},
-	{ErrProviderError, CodeProviderError},
-	{ErrCodeMissing, CodeCodeMissing},
-	{ErrTokenExchange, CodeTokenExchange},
-	{ErrIDToken, CodeIDToken},
-	{ErrProfile, CodeProfile},
-	{ErrIdentityConflict, CodeIdentityConflict},
-	{ErrLoginDenied, CodeLoginDenied},
-	{ErrLinkSession, CodeLinkSession},
-	{ErrLinkRequiresPost, CodeLinkRequiresPost},
-	{ErrLastIdentity, CodeLastIdentity},
-	{ErrNotFound, CodeNotFound},
-	{ErrUnsupportedMode, CodeUnsupportedMode},
-	{ErrInvalidSecret, CodeInvalidSecret},
-	{ErrDeviceUnsupported, CodeDeviceUnsupported},
-	{ErrInvalidHandle, CodeInvalidHandle},
-	{ErrAuthorizationPending, CodePending},
-	{ErrSlowDown, CodeSlowDown},
-	{ErrExpiredToken, CodeExpiredToken},
-	{ErrNoSession, CodeNoSession},
-	{ErrNoRefreshToken, CodeNoRefreshToken},
-	{ErrRefresh, CodeRefresh},
-	{ErrRefreshUnavailable, CodeRefreshUnavailable},
-	{ErrProviderTokenRevoked, CodeProviderRevoked},
-	{ErrImplicitFlow, CodeImplicitFlow},
-	{ErrCrossOrigin, CodeCrossOrigin},
-	{ErrStoreUnavailable, CodeStoreUnavailable},
-	{errors.ErrUnsupported, CodeUnsupported},
+	{ErrUnknownProvider, CodeUnknownProvider, "no provider by that name is registered"},
+	{ErrRedirectNotAllowed, CodeRedirectNotAllowed, "the success or failure URL is not allowed"},
+	{ErrScopeNotAllowed, CodeScopeNotAllowed, "a requested scope is not allowed"},
+	{ErrStateMissing, CodeStateMissing, "the callback carried no state"},
+	{ErrStateMismatch, CodeStateMismatch, "the callback matches no sign-in started in this browser"},
+	{ErrStateReplayed, CodeStateReplayed, "the callback was used before"},
+	{ErrFlowExpired, CodeFlowExpired, "the sign-in took too long and expired"},
+	{ErrProviderMismatch, CodeProviderMismatch, "the callback is for another provider than the sign-in"},
+	{ErrIssuerMismatch, CodeIssuerMismatch, "the authorization response names another issuer"},
+	{ErrInvalidResponse, CodeInvalidResponse, "the authorization response is malformed"},
+	{ErrProviderDenied, CodeAccessDenied, "the user or the provider denied access"},
+	{ErrProviderError, CodeProviderError, "the provider answered with an error"},
+	{ErrCodeMissing, CodeCodeMissing, "the callback carried no authorization code"},
+	{ErrTokenExchange, CodeTokenExchange, "the provider did not redeem the authorization code"},
+	{ErrIDToken, CodeIDToken, "the provider's ID token is missing or invalid"},
+	{ErrProfile, CodeProfile, "the provider's user profile could not be read"},
+	{ErrIdentityConflict, CodeIdentityConflict, "the provider account is linked to another user"},
+	{ErrLoginDenied, CodeLoginDenied, "the app does not allow this account to sign in"},
+	{ErrLinkSession, CodeLinkSession, "a link must finish in the session that started it"},
+	{ErrLinkRequiresPost, CodeLinkRequiresPost, "linking an identity needs a same-origin POST"},
+	{ErrLastIdentity, CodeLastIdentity, "the last identity cannot be unlinked"},
+	{ErrNotFound, CodeNotFound, "not found"},
+	{ErrUnsupportedMode, CodeUnsupportedMode, "the mode must be session or token"},
+	{ErrInvalidSecret, CodeInvalidSecret, "the secret is wrong, used or expired"},
+	{ErrDeviceUnsupported, CodeDeviceUnsupported, "the provider does not support device authorization"},
+	{ErrInvalidHandle, CodeInvalidHandle, "the device handle is not valid"},
+	{ErrAuthorizationPending, CodePending, "the user has not approved the device yet"},
+	{ErrSlowDown, CodeSlowDown, "polling too often: wait longer between polls"},
+	{ErrExpiredToken, CodeExpiredToken, "the device code expired"},
+	{ErrNoSession, CodeNoSession, "no session"},
+	{ErrNoRefreshToken, CodeNoRefreshToken, "the session has no provider refresh token"},
+	{ErrRefresh, CodeRefresh, "the provider refused to refresh the token"},
+	{ErrRefreshUnavailable, CodeRefreshUnavailable, "the provider could not refresh the token now: retry later"},
+	{ErrProviderTokenRevoked, CodeProviderRevoked, "the provider revoked the token: sign in again to get a new one"},
+	{ErrImplicitFlow, CodeImplicitFlow, "the implicit flow is refused: use the authorization code flow with PKCE"},
+	{ErrCrossOrigin, CodeCrossOrigin, "cross-origin request refused"},
+	{ErrStoreUnavailable, CodeStoreUnavailable, "the store is unavailable: retry later"},
+	{errors.ErrUnsupported, CodeUnsupported, "not supported by this store"},
 }
+
+// Codes of JSON error answers without a sentinel: bad_request for any
+// other refused request, server_error for anything unexpected.
+const (
+	codeBadRequest = "bad_request"
+	msgBadRequest  = "bad request"
+	msgServerError = "internal error"
+)
 
 // Code returns the machine-readable code for err: one of the Code constants,
 // CodeServerError for anything unexpected (a store failure, say).
 func Code(err error) string {
+	code, _ := codeMessage(err)
+	return code
+}
+
+// codeMessage returns err's code and its fixed message.
+func codeMessage(err error) (code, msg string) {
 	for _, e := range errorCodes {
 		if errors.Is(err, e.err) {
-			return e.code
+			return e.code, e.msg
 		}
 	}
-	return CodeServerError
+	return CodeServerError, msgServerError
 }
 
 // wrap joins a sentinel with the error that caused it, so that both
@@ -211,4 +233,93 @@ func wrap(sentinel, cause error) error {
 		return sentinel
 	}
 	return fmt.Errorf("%w: %w", sentinel, cause)
+}
+
+// logDetail is err as a log record may hold it: logSafe's form (no token
+// endpoint body), with each of secrets and every credential-shaped word
+// replaced. A provider's text can reach an error in many ways besides a
+// token endpoint's body (a claim quoted by ID token validation, a redirect
+// URL, a device response field), and it may echo what it was sent: the
+// client secret, a refresh token, a code, a device code. The secrets known
+// at the point of logging are replaced by value; the others by shape.
+func logDetail(err error, secrets ...string) string {
+	return scrubCredentials(redact(logSafe(err), secrets...))
+}
+
+// minCredential is the length from which a word that looks random is
+// taken for a credential: RFC 6749 §10.10 asks for at most a 2^-128 chance
+// of guessing a token or code, which takes 22 base64url characters.
+const minCredential = 22
+
+// scrubCredentials replaces in msg each word that looks like a
+// credential: a run of at least minCredential characters of the base64,
+// base64url and hex alphabets (without "=", which pads only, and would
+// join a query parameter's name to its value) holding a digit or an
+// upper-case letter
+// (the codes and words of error texts are lower-case letters and
+// underscores).
+func scrubCredentials(msg string) string {
+	var b strings.Builder
+	start, random := -1, false
+	flush := func(end int) {
+		if start < 0 {
+			return
+		}
+		if end-start >= minCredential && random {
+			b.WriteString("[redacted]")
+		} else {
+			b.WriteString(msg[start:end])
+		}
+		start, random = -1, false
+	}
+	for i := 0; i < len(msg); i++ {
+		c := msg[i]
+		switch {
+		case c >= '0' && c <= '9', c >= 'A' && c <= 'Z':
+			random = true
+			fallthrough
+		case c >= 'a' && c <= 'z', c == '-', c == '_', c == '+', c == '/', c == '~':
+			if start < 0 {
+				start = i
+			}
+		default:
+			flush(i)
+			b.WriteByte(c)
+		}
+	}
+	flush(len(msg))
+	return b.String()
+}
+
+// providerFailure reports the codes of a provider's failure or refusal,
+// which an operator may want to see without debug logging.
+func providerFailure(code string) bool {
+	switch code {
+	case CodeProviderError, CodeTokenExchange, CodeIDToken, CodeProfile,
+		CodeRefresh, CodeRefreshUnavailable, CodeProviderRevoked:
+		return true
+	}
+	return false
+}
+
+// requestSecrets are the values a log record about r must not hold: every
+// registered client secret, and the credentials r carries (cookies, the
+// Authorization header).
+func (m *Manager) requestSecrets(r *http.Request) []string {
+	var secrets []string
+	m.mu.RLock()
+	for _, rp := range m.providers {
+		secrets = append(secrets, rp.oauth.ClientSecret, url.QueryEscape(rp.oauth.ClientSecret))
+	}
+	m.mu.RUnlock()
+	for _, c := range r.Cookies() {
+		if len(c.Value) >= 8 { // shorter values are no secret, and would match by chance
+			secrets = append(secrets, c.Value)
+		}
+	}
+	if a := r.Header.Get("Authorization"); a != "" {
+		_, cred, _ := strings.Cut(a, " ")
+		secrets = append(secrets, a, cred)
+	}
+	return secrets
 }

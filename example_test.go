@@ -108,5 +108,5 @@ func ExampleManager_Begin() {
 	w := httptest.NewRecorder()
 	mux.ServeHTTP(w, httptest.NewRequest("GET", "/login/session", nil))
 	fmt.Println(w.Code, w.Body.String())
-	// Output: 401 {"error":"no_session","message":"oauthlogin: no session"}
+	// Output: 401 {"error":"no_session","message":"no session"}
 }

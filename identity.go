@@ -152,7 +152,10 @@ func (m *Manager) userFor(ctx context.Context, rp *registered, p *Profile, verif
 			return "", "", err
 		}
 		for _, id := range ids {
-			if slices.Contains(m.cfg.LinkVerifiedEmails, id.Provider) {
+			// The stored form may predate NormalizeEmail's rules (an NFKC
+			// fold, say): the address the provider reported must still
+			// normalize to it.
+			if slices.Contains(m.cfg.LinkVerifiedEmails, id.Provider) && sameVerifiedEmail(id.ProviderEmail, verified) {
 				return id.UserID, EventLink, nil
 			}
 		}

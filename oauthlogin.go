@@ -873,23 +873,29 @@ func statusFor(err error) int {
 	}
 }
 
-// writeError answers with {"error": code, "message": text}. Unexpected
-// errors are logged and shown only as server_error.
+// writeError answers with {"error": code, "message": text}, where text is
+// the code's one fixed message (errors.go): never the error's own text,
+// which may quote a provider's answer and what it echoed of the request.
+// The details go to the log only, redacted (logDetail): unexpected errors
+// as errors (shown as server_error), failures of the provider at info
+// level, the other refusals at debug level.
 func (m *Manager) writeError(w http.ResponseWriter, r *http.Request, status int, err error) {
-	if errors.Is(err, ErrStoreUnavailable) {
+	code, msg := codeMessage(err)
+	level, event := slog.LevelDebug, "oauthlogin: request refused"
+	switch {
+	case errors.Is(err, ErrStoreUnavailable):
 		status = http.StatusServiceUnavailable
 		w.Header().Set("Retry-After", "1")
-		m.log.ErrorContext(r.Context(), "oauthlogin: store unavailable", "path", r.URL.Path, "err", err)
+		level, event = slog.LevelError, "oauthlogin: store unavailable"
+	case code == CodeServerError && status < 500:
+		code, msg = codeBadRequest, msgBadRequest
+	case code == CodeServerError:
+		level, event = slog.LevelError, "oauthlogin: request failed"
+	case providerFailure(code):
+		level = slog.LevelInfo
 	}
-	code := Code(err)
-	msg := err.Error()
-	if code == CodeServerError {
-		if status < 500 {
-			code = "bad_request"
-		} else {
-			m.log.ErrorContext(r.Context(), "oauthlogin: request failed", "path", r.URL.Path, "err", err)
-			msg = "internal error"
-		}
+	if m.log.Enabled(r.Context(), level) {
+		m.log.Log(r.Context(), level, event, "path", r.URL.Path, "code", code, "err", logDetail(err, m.requestSecrets(r)...))
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, status, struct {

@@ -302,13 +302,15 @@ func (a *app) profile(w http.ResponseWriter, r *http.Request) {
 
 func (a *app) errorPage(w http.ResponseWriter, r *http.Request) {
 	_, signedIn := oauthlogin.SessionFromContext(r.Context())
+	// The page shows a code it knows, and nothing else of its URL: the
+	// parameter is anyone's text (a crafted link), never reflected.
 	code := r.URL.Query().Get("error")
-	if len(code) > 64 {
-		code = code[:64]
-	}
 	explanation, known := errorText[code]
-	if !known {
-		explanation = "The sign-in failed with an error this page does not know."
+	switch {
+	case code == "":
+		explanation = "No error code was given."
+	case !known:
+		code, explanation = "", "The sign-in failed with an error this page does not know."
 	}
 	render(w, http.StatusOK, errorPageTmpl, struct {
 		Code, Explanation string

@@ -44,4 +44,5 @@ var errorText = map[string]string{
 	oauthlogin.CodeProviderRevoked:    "The provider no longer honours this app's access to your account. Sign in with it again to renew it.",
 	oauthlogin.CodeCrossOrigin:        "A request from another site tried to change your session, and was refused.",
 	oauthlogin.CodeServerError:        "Something went wrong on the server. The details are in its log, not here.",
+	"bad_request":                     "The request was malformed, so it was refused.",
 }
