@@ -547,7 +547,7 @@ func (m *Manager) Callback(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		// What a hostile provider sends back may echo the values it was
 		// given; none of them reaches the log.
-		msg := redact(logSafe(err), f.State, f.Verifier, f.nonce(rp), params.Get("code"), rp.oauth.ClientSecret)
+		msg := logDetail(err, f.State, f.Verifier, f.nonce(rp), params.Get("code"), rp.oauth.ClientSecret)
 		m.log.InfoContext(r.Context(), "oauthlogin: login failed", "provider", provider, "code", Code(err), "err", msg)
 		to = withQuery(f.Failure, "error", Code(err))
 	}
