@@ -15,6 +15,40 @@ import (
 // secretLifetime is how long a token-mode secret can be exchanged.
 const secretLifetime = 5 * time.Minute
 
+// refusedAppSchemes are schemes that name no native app: the web's own,
+// which the allowlist of origins covers, and those a browser runs or reads
+// locally.
+var refusedAppSchemes = []string{"http", "https", "javascript", "data", "file", "vbscript", "blob", "about"}
+
+// appSchemes checks Config.AppSchemes and returns them lower-cased: each
+// must be RFC 3986 §3.1 scheme syntax, ALPHA *( ALPHA / DIGIT / "+" / "-"
+// / "." ), and none of refusedAppSchemes.
+func appSchemes(schemes []string) ([]string, error) {
+	out := make([]string, 0, len(schemes))
+	for _, s := range schemes {
+		lower := strings.ToLower(s)
+		if !schemeSyntax(lower) || slices.Contains(refusedAppSchemes, lower) {
+			return nil, fmt.Errorf("%w: AppSchemes entry %q is not a native app's URL scheme (use a reverse-DNS name, RFC 8252 §7.1)", ErrConfig, s)
+		}
+		out = append(out, lower)
+	}
+	return out, nil
+}
+
+// schemeSyntax reports whether s is a lower-case RFC 3986 scheme.
+func schemeSyntax(s string) bool {
+	if s == "" || len(s) > 64 || s[0] < 'a' || s[0] > 'z' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
 // appRedirectTarget validates a success or failure URL of a token-mode
 // (native app) login: what redirectTarget allows, plus a custom scheme
 // listed in Config.AppSchemes ("myapp-callback://auth"), plus a loopback
