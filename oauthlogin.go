@@ -148,8 +148,7 @@ type Manager struct {
 	after            func(time.Duration) <-chan time.Time
 	flight           singleflight.Group
 	backoff          backoff
-	serviceMu        sync.Mutex
-	services         map[string]*serviceSource
+	services         serviceCache
 
 	mu        sync.RWMutex
 	providers map[string]*registered
