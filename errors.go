@@ -72,6 +72,10 @@ var (
 
 	// ErrUnsupportedMode: begin's mode is neither session nor token.
 	ErrUnsupportedMode = errors.New("oauthlogin: unsupported mode")
+	// ErrInvalidChallenge: a token-mode begin's code_challenge is missing
+	// where Config.RequireAppChallenge needs it, malformed, not S256, or
+	// sent outside token mode.
+	ErrInvalidChallenge = errors.New("oauthlogin: invalid or missing code_challenge")
 	// ErrInvalidSecret: a token-mode secret is wrong, used or expired.
 	ErrInvalidSecret = errors.New("oauthlogin: invalid or expired secret")
 	// ErrDeviceUnsupported: the provider has no device authorization endpoint.
@@ -132,6 +136,7 @@ const (
 	CodeNotFound           = "not_found"
 	CodeUnsupportedMode    = "unsupported_mode"
 	CodeInvalidSecret      = "invalid_secret"
+	CodeInvalidChallenge   = "invalid_challenge"
 	CodeDeviceUnsupported  = "device_unsupported"
 	CodeInvalidHandle      = "invalid_handle"
 	CodePending            = "authorization_pending"
@@ -177,6 +182,7 @@ var errorCodes = []struct {
 	{ErrNotFound, CodeNotFound},
 	{ErrUnsupportedMode, CodeUnsupportedMode},
 	{ErrInvalidSecret, CodeInvalidSecret},
+	{ErrInvalidChallenge, CodeInvalidChallenge},
 	{ErrDeviceUnsupported, CodeDeviceUnsupported},
 	{ErrInvalidHandle, CodeInvalidHandle},
 	{ErrAuthorizationPending, CodePending},

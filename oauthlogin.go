@@ -444,14 +444,20 @@ func (m *Manager) Begin(w http.ResponseWriter, r *http.Request) {
 		m.writeError(w, r, http.StatusBadRequest, err)
 		return
 	}
+	challenge, err := m.appChallenge(mode, q)
+	if err != nil {
+		m.writeError(w, r, http.StatusBadRequest, err)
+		return
+	}
 	f := &flow{
-		Provider: rp.name,
-		State:    randomToken(32),
-		Verifier: oauth2.GenerateVerifier(),
-		Success:  success,
-		Failure:  failure,
-		Expires:  m.now().Add(m.flowTTL).Unix(),
-		Mode:     mode,
+		Provider:  rp.name,
+		State:     randomToken(32),
+		Verifier:  oauth2.GenerateVerifier(),
+		Success:   success,
+		Failure:   failure,
+		Expires:   m.now().Add(m.flowTTL).Unix(),
+		Mode:      mode,
+		Challenge: challenge,
 	}
 	if q.Get("link") != "" {
 		if mode == modeToken {
