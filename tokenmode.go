@@ -274,7 +274,9 @@ func (m *Manager) startTokenSession(r *http.Request, f *flow, id *Identity) (str
 // unbound one) is a 401 too, and burns the secret: only the app that began
 // the login knows its verifier, so such an attempt comes from whoever
 // intercepted the redirect, and that login must not complete for anyone.
-// The app begins a new one. No cookie is set: that would let any site that
+// The app begins a new one. With Config.RequireAppChallenge a secret
+// without a challenge (from a login begun before it was set) is refused
+// the same way. No cookie is set: that would let any site that
 // holds a secret of its own sign a browser in (login CSRF).
 func (m *Manager) CreateSession(w http.ResponseWriter, r *http.Request) {
 	var in struct {
@@ -332,9 +334,9 @@ func (m *Manager) CreateSession(w http.ResponseWriter, r *http.Request) {
 		m.writeError(w, r, http.StatusInternalServerError, err)
 		return
 	}
-	if !checkBinding(bind, in.Verifier) {
+	if !checkBinding(bind, in.Verifier) || m.cfg.RequireAppChallenge && !strings.Contains(bind, ".") {
 		// Burnt above: consumed and deleted.
-		m.log.WarnContext(r.Context(), "oauthlogin: token-mode secret redeemed with a wrong code_verifier; the secret is burnt", "provider", pending.Provider)
+		m.log.WarnContext(r.Context(), "oauthlogin: token-mode secret redeemed without its code_verifier; the secret is burnt", "provider", pending.Provider)
 		m.writeError(w, r, http.StatusUnauthorized, ErrInvalidSecret)
 		return
 	}

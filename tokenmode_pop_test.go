@@ -6,12 +6,14 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/oauthlogin/oauthlogin"
 	"github.com/oauthlogin/oauthlogin/oauthlogintest"
+	"github.com/oauthlogin/oauthlogin/providers"
 )
 
 // lenientSealer keeps sessions in the client, sealed (here only encoded)
@@ -153,5 +155,34 @@ func TestRequireAppChallengeLogin(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("exchange with the verifier (form) = %d, want 201", resp.StatusCode)
+	}
+}
+
+// Config.RequireAppChallenge holds at the exchange too: a secret issued
+// without a challenge (a login begun before the setting, on an instance
+// without it) does not redeem where it is required.
+func TestRequireAppChallengeAtExchange(t *testing.T) {
+	h := newHarness(t, func(c *oauthlogin.Config) { c.AppSchemes = []string{"com.example.app"} })
+	to := nativeLogin(t, h, "com.example.app://cb", "com.example.app://failed")
+	cfg := h.cfg
+	cfg.RequireAppChallenge = true
+	strict, err := oauthlogin.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := providers.OIDC(context.Background(), "test", h.idp.URL, providers.Config{ClientID: h.idp.ClientID, ClientSecret: h.idp.ClientSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := strict.Register(p); err != nil {
+		t.Fatal(err)
+	}
+	body := `{"userId":"` + to.Query().Get("userId") + `","secret":"` + to.Query().Get("secret") + `"}`
+	w := httptest.NewRecorder()
+	r := httptest.NewRequest("POST", "/auth/session", strings.NewReader(body))
+	r.Header.Set("Content-Type", "application/json")
+	strict.Handler().ServeHTTP(w, r)
+	if w.Code != http.StatusUnauthorized {
+		t.Fatalf("a secret without a challenge where one is required = %d, want 401", w.Code)
 	}
 }
