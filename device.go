@@ -276,7 +276,7 @@ func (m *Manager) DeviceStart(w http.ResponseWriter, r *http.Request) {
 		"user_code":                 code.UserCode,
 		"verification_uri":          code.VerificationURI,
 		"verification_uri_complete": code.VerificationURIComplete,
-		"expires_in":                int64(time.Until(code.Expires) / time.Second),
+		"expires_in":                int64(code.Expires.Sub(m.now()) / time.Second),
 		"interval":                  int64(code.Interval / time.Second),
 		"handle":                    base64.RawURLEncoding.EncodeToString(handle),
 	})
