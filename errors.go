@@ -73,8 +73,7 @@ var (
 	// ErrUnsupportedMode: begin's mode is neither session nor token.
 	ErrUnsupportedMode = errors.New("oauthlogin: unsupported mode")
 	// ErrInvalidChallenge: a token-mode begin's code_challenge is missing
-	// where Config.RequireAppChallenge needs it, malformed, not S256, or
-	// sent outside token mode.
+	// where Config.RequireAppChallenge needs it, malformed, or not S256.
 	ErrInvalidChallenge = errors.New("oauthlogin: invalid or missing code_challenge")
 	// ErrInvalidSecret: a token-mode secret is wrong, used or expired.
 	ErrInvalidSecret = errors.New("oauthlogin: invalid or expired secret")

@@ -99,15 +99,15 @@ const modeToken = "token"
 // sent, which Config.RequireAppChallenge refuses, as it refuses a challenge
 // outside token mode.
 func (m *Manager) appChallenge(mode string, q url.Values) (string, error) {
+	if mode != modeToken {
+		// A browser login has no app to prove itself: ignored, as are
+		// state and nonce in a begin request (ours are random).
+		return "", nil
+	}
 	c, method := q.Get("code_challenge"), q.Get("code_challenge_method")
 	switch {
 	case len(q["code_challenge"]) > 1 || len(q["code_challenge_method"]) > 1:
 		return "", fmt.Errorf("%w: repeated", ErrInvalidChallenge)
-	case mode != modeToken:
-		if c != "" || method != "" {
-			return "", fmt.Errorf("%w: only token mode takes the app's own challenge", ErrInvalidChallenge)
-		}
-		return "", nil
 	case c == "" && method == "":
 		if m.cfg.RequireAppChallenge {
 			return "", fmt.Errorf("%w: token mode requires code_challenge with code_challenge_method=S256", ErrInvalidChallenge)

@@ -66,8 +66,7 @@ func s256(verifier string) string {
 
 // The app's own code_challenge at a token-mode begin (RFC 8252 §8.1, RFC
 // 7636 §4.2–4.3): S256 only (plain, and an absent method, which means
-// plain, are refused), a 43-character base64url SHA-256 only, token mode
-// only; with Config.RequireAppChallenge a token-mode begin without one is
+// plain, are refused), a 43-character base64url SHA-256 only; with Config.RequireAppChallenge a token-mode begin without one is
 // refused. Each refusal is a 400 invalid_challenge before any redirect.
 func TestAppChallengeAtBegin(t *testing.T) {
 	verifier := strings.Repeat("v", 43)
@@ -104,7 +103,6 @@ func TestAppChallengeAtBegin(t *testing.T) {
 			"with LF":         {"mode": {"token"}, "code_challenge": {good[:20] + "\n" + good[20:42]}, "code_challenge_method": {"S256"}},
 			"a verifier":      {"mode": {"token"}, "code_challenge": {verifier + "xyz"}, "code_challenge_method": {"S256"}},
 			"repeated":        {"mode": {"token"}, "code_challenge": {good, good}, "code_challenge_method": {"S256"}},
-			"session mode":    {"code_challenge": {good}, "code_challenge_method": {"S256"}},
 		}
 		if good[42] == 'B' {
 			refused["not canonical"]["code_challenge"] = []string{good[:42] + "C"}
@@ -113,10 +111,6 @@ func TestAppChallengeAtBegin(t *testing.T) {
 			refused["required"] = url.Values{"mode": {"token"}}
 		}
 		for name, q := range refused {
-			if name == "session mode" {
-				q.Set("success", h.app.URL+"/done")
-				q.Set("failure", h.app.URL+"/failed")
-			}
 			if status, code := begin(q); status != http.StatusBadRequest || code != oauthlogin.CodeInvalidChallenge {
 				t.Errorf("require=%v, %s: begin = %d %s, want 400 %s", require, name, status, code, oauthlogin.CodeInvalidChallenge)
 			}
