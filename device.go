@@ -11,6 +11,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,12 +30,79 @@ type DeviceCode struct {
 }
 
 // deviceHandle is a device authorization in progress, sealed into the
-// opaque handle a client polls with: no server state.
+// opaque handle a client polls with. Each handle polls once: every answer
+// but the last carries the next handle, with the interval the server
+// enforces (RFC 8628 §3.5: 5 s more after each slow_down) and the earliest
+// time it may poll. Single use is a mark per handle in the OneTimeStore,
+// so no copy of an earlier handle, on any instance, polls faster.
 type deviceHandle struct {
 	Provider   string `json:"p"`
 	DeviceCode string `json:"d"`
 	Expires    int64  `json:"e"`
 	Interval   int64  `json:"i"`
+	// Seq numbers the handles of one device code, from 0.
+	Seq int64 `json:"n,omitempty"`
+	// NotBefore (Unix milliseconds) is when this handle may poll: the
+	// previous poll plus the interval. Zero for the first handle.
+	NotBefore int64 `json:"nb,omitempty"`
+}
+
+// deviceEnabled reports whether the host serves the device flow for the
+// provider (Config.DeviceProviders).
+func (m *Manager) deviceEnabled(provider string) bool {
+	return slices.Contains(m.cfg.DeviceProviders, provider)
+}
+
+// deviceKey names a device code in the OneTimeStore, by its hash.
+func deviceKey(h *deviceHandle) string {
+	return h.Provider + ":" + hashID(h.DeviceCode)
+}
+
+// pollStep polls once with handle h, under the rules RFC 8628 §3.5 sets
+// for clients, enforced here: h is used once (a second use is
+// ErrInvalidHandle); a poll before h's NotBefore is ErrSlowDown without a
+// provider request; each slow_down, ours or the provider's, adds 5 s to
+// the interval of every later poll; and a device code yields at most one
+// token, whatever the provider answers later. Unless the device
+// authorization ended, it returns the next handle, with the error that
+// says why there is no token yet.
+func (m *Manager) pollStep(ctx context.Context, rp *registered, h *deviceHandle) (*deviceHandle, *oauth2.Token, error) {
+	now := m.now()
+	if now.Unix() >= h.Expires {
+		return nil, nil, ErrExpiredToken
+	}
+	expires := time.Unix(h.Expires, 0)
+	if err := m.once.Consume(ctx, "device-poll:"+deviceKey(h)+":"+strconv.FormatInt(h.Seq, 10), expires); err != nil {
+		if errors.Is(err, ErrAlreadyUsed) {
+			err = fmt.Errorf("%w: a handle polls once; poll with the last one answered", ErrInvalidHandle)
+		}
+		return nil, nil, err
+	}
+	next := *h
+	next.Seq++
+	if now.UnixMilli() < h.NotBefore {
+		next.Interval += 5
+		next.NotBefore = now.Add(time.Duration(next.Interval) * time.Second).UnixMilli()
+		return &next, nil, ErrSlowDown
+	}
+	tok, err := m.pollDevice(ctx, rp, h)
+	switch {
+	case err == nil:
+		if err := m.once.Consume(ctx, "device-done:"+deviceKey(h), expires); err != nil {
+			if errors.Is(err, ErrAlreadyUsed) {
+				err = fmt.Errorf("%w: the device code was redeemed already", ErrInvalidHandle)
+			}
+			return nil, nil, err
+		}
+		return nil, tok, nil
+	case errors.Is(err, ErrSlowDown):
+		next.Interval += 5
+	case errors.Is(err, ErrAuthorizationPending), errors.Is(err, ErrRefreshUnavailable):
+	default:
+		return nil, nil, err
+	}
+	next.NotBefore = now.Add(time.Duration(next.Interval) * time.Second).UnixMilli()
+	return &next, nil, err
 }
 
 // startDevice asks the provider for a device code (RFC 8628 §3.1).
@@ -185,6 +254,10 @@ func (m *Manager) finishDevice(r *http.Request, rp *registered, tok *oauth2.Toke
 // verification_uri, verification_uri_complete, expires_in, interval and an
 // opaque handle to poll POST {prefix}device/token with.
 func (m *Manager) DeviceStart(w http.ResponseWriter, r *http.Request) {
+	if !m.deviceEnabled(r.PathValue("provider")) {
+		http.NotFound(w, r)
+		return
+	}
 	code, h, err := m.startDevice(r.Context(), r.PathValue("provider"))
 	if err != nil {
 		status := http.StatusBadGateway
@@ -206,18 +279,27 @@ func (m *Manager) DeviceStart(w http.ResponseWriter, r *http.Request) {
 		"user_code":                 code.UserCode,
 		"verification_uri":          code.VerificationURI,
 		"verification_uri_complete": code.VerificationURIComplete,
-		"expires_in":                int64(time.Until(code.Expires) / time.Second),
+		"expires_in":                int64(code.Expires.Sub(m.now()) / time.Second),
 		"interval":                  int64(code.Interval / time.Second),
 		"handle":                    base64.RawURLEncoding.EncodeToString(handle),
 	})
 }
 
 // DeviceToken serves POST {prefix}device/token: with the handle of
-// DeviceStart (JSON or form), it polls the provider once. It answers 400
-// with error authorization_pending, slow_down (and the interval to use from
-// now on), expired_token or access_denied, like RFC 8628's token endpoint,
-// or 201 with the session JSON whose secret is the bearer session token.
+// DeviceStart or of the previous poll (JSON or form), it polls the
+// provider once. It answers 400 with error authorization_pending,
+// slow_down (and the interval to use from now on), expired_token or
+// access_denied, like RFC 8628's token endpoint, or 201 with the session
+// JSON whose secret is the bearer session token. Pending, slow_down and a
+// provider unavailable (503) carry the next "handle": a handle polls only
+// once (a second time is 400 invalid_handle), and a poll sooner than the
+// interval after the previous one is slow_down, without asking the
+// provider. A lost answer means starting again.
 func (m *Manager) DeviceToken(w http.ResponseWriter, r *http.Request) {
+	if len(m.cfg.DeviceProviders) == 0 {
+		http.NotFound(w, r)
+		return
+	}
 	var in struct {
 		Handle string `json:"handle"`
 	}
@@ -233,12 +315,16 @@ func (m *Manager) DeviceToken(w http.ResponseWriter, r *http.Request) {
 		m.writeError(w, r, http.StatusBadRequest, ErrInvalidHandle)
 		return
 	}
+	if !m.deviceEnabled(h.Provider) {
+		http.NotFound(w, r)
+		return
+	}
 	rp, ok := m.lookup(h.Provider)
 	if !ok {
 		m.writeError(w, r, http.StatusNotFound, fmt.Errorf("%w: %q", ErrUnknownProvider, h.Provider))
 		return
 	}
-	tok, err := m.pollDevice(r.Context(), rp, &h)
+	next, tok, err := m.pollStep(r.Context(), rp, &h)
 	var s *Session
 	var token string
 	if err == nil {
@@ -246,10 +332,12 @@ func (m *Manager) DeviceToken(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		w.Header().Set("Cache-Control", "no-store")
+		if next != nil {
+			m.writeNextHandle(w, r, next, err)
+			return
+		}
 		switch {
-		case errors.Is(err, ErrSlowDown):
-			writeJSON(w, http.StatusBadRequest, map[string]any{"error": CodeSlowDown, "interval": h.Interval + 5})
-		case errors.Is(err, ErrAuthorizationPending), errors.Is(err, ErrExpiredToken), errors.Is(err, ErrProviderDenied):
+		case errors.Is(err, ErrInvalidHandle), errors.Is(err, ErrExpiredToken), errors.Is(err, ErrProviderDenied):
 			m.writeError(w, r, http.StatusBadRequest, err)
 		case errors.Is(err, ErrRefreshUnavailable):
 			m.writeError(w, r, http.StatusServiceUnavailable, err)
@@ -261,6 +349,30 @@ func (m *Manager) DeviceToken(w http.ResponseWriter, r *http.Request) {
 	m.writeSessionToken(w, r, s, token, http.StatusCreated)
 }
 
+// writeNextHandle answers a poll that may go on: pending, slow_down (with
+// the interval from now on) or the provider unavailable, with the next
+// handle and the error's fixed text.
+func (m *Manager) writeNextHandle(w http.ResponseWriter, r *http.Request, next *deviceHandle, err error) {
+	sealed, serr := m.keys.sealValue(next, "device")
+	if serr != nil {
+		m.writeError(w, r, http.StatusInternalServerError, serr)
+		return
+	}
+	status, sentinel := http.StatusBadRequest, ErrAuthorizationPending
+	switch {
+	case errors.Is(err, ErrSlowDown):
+		sentinel = ErrSlowDown
+	case errors.Is(err, ErrRefreshUnavailable):
+		status, sentinel = http.StatusServiceUnavailable, ErrRefreshUnavailable
+		m.log.InfoContext(r.Context(), "oauthlogin: device poll: provider unavailable", "provider", next.Provider, "err", logSafe(err))
+	}
+	v := map[string]any{"error": Code(sentinel), "message": sentinel.Error(), "handle": base64.RawURLEncoding.EncodeToString(sealed)}
+	if sentinel == ErrSlowDown {
+		v["interval"] = next.Interval
+	}
+	writeJSON(w, status, v)
+}
+
 // DeviceLogin signs in on a device without a browser (a CLI, a TV) with
 // the device authorization grant (RFC 8628): it gets a code from the
 // provider, hands it to show for the user to approve elsewhere, and polls
@@ -268,6 +380,9 @@ func (m *Manager) DeviceToken(w http.ResponseWriter, r *http.Request) {
 // denies, the code expires, or ctx ends. It returns the new session and its
 // bearer token.
 func (m *Manager) DeviceLogin(ctx context.Context, provider string, show func(DeviceCode) error) (*Session, string, error) {
+	if !m.deviceEnabled(provider) {
+		return nil, "", fmt.Errorf("%w: %q is not in Config.DeviceProviders", ErrDeviceUnsupported, provider)
+	}
 	code, h, err := m.startDevice(ctx, provider)
 	if err != nil {
 		return nil, "", err
@@ -276,11 +391,10 @@ func (m *Manager) DeviceLogin(ctx context.Context, provider string, show func(De
 		return nil, "", err
 	}
 	rp, _ := m.lookup(provider)
-	interval := code.Interval
 	r, _ := http.NewRequestWithContext(ctx, http.MethodPost, "/device", nil) // metadata for events
 	r.RemoteAddr = "device:0"
 	for {
-		wait := interval
+		wait := time.Duration(h.Interval) * time.Second
 		if left := code.Expires.Sub(m.now()); left < wait {
 			wait = max(left, 0)
 		}
@@ -289,15 +403,13 @@ func (m *Manager) DeviceLogin(ctx context.Context, provider string, show func(De
 		case <-ctx.Done():
 			return nil, "", ctx.Err()
 		}
-		tok, err := m.pollDevice(ctx, rp, h)
+		next, tok, err := m.pollStep(ctx, rp, h)
 		switch {
 		case err == nil:
 			return m.finishDevice(r, rp, tok)
-		case errors.Is(err, ErrAuthorizationPending), errors.Is(err, ErrRefreshUnavailable):
-		case errors.Is(err, ErrSlowDown):
-			interval += 5 * time.Second // RFC 8628 §3.5: and for every later poll
-		default:
+		case next == nil:
 			return nil, "", err
 		}
+		h = next // its interval is 5 s more after a slow_down (RFC 8628 §3.5)
 	}
 }

@@ -95,7 +95,7 @@ func (c *fakeClock) After(d time.Duration) <-chan time.Time {
 }
 
 func deviceManager(t *testing.T, d *deviceIdP, clock *fakeClock) *Manager {
-	m, err := New(Config{BaseURL: "http://localhost", CookieKeys: []CookieKey{GenerateCookieKey()}})
+	m, err := New(Config{BaseURL: "http://localhost", CookieKeys: []CookieKey{GenerateCookieKey()}, DeviceProviders: []string{"tv"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +197,8 @@ func TestDeviceLoginEnds(t *testing.T) {
 
 func TestDeviceHTTP(t *testing.T) {
 	d := newDeviceIdP(t, "authorization_pending", "slow_down")
-	m := deviceManager(t, d, nil)
+	clock := &fakeClock{now: time.Now()}
+	m := deviceManager(t, d, clock)
 	h := m.Handler()
 	do := func(path, body string) (int, map[string]any) {
 		w := httptest.NewRecorder()
@@ -213,13 +214,17 @@ func TestDeviceHTTP(t *testing.T) {
 		t.Fatalf("start = %d %v", status, start)
 	}
 	handle := url.Values{"handle": {start["handle"].(string)}}.Encode()
-	if status, v := do("/auth/device/token", handle); status != http.StatusBadRequest || v["error"] != CodePending {
+	status, v := do("/auth/device/token", handle)
+	if status != http.StatusBadRequest || v["error"] != CodePending || v["handle"] == nil {
 		t.Fatalf("first poll = %d %v", status, v)
 	}
-	if status, v := do("/auth/device/token", handle); status != http.StatusBadRequest || v["error"] != CodeSlowDown || v["interval"] != float64(10) {
+	clock.After(5 * time.Second)
+	handle = url.Values{"handle": {v["handle"].(string)}}.Encode()
+	if status, v = do("/auth/device/token", handle); status != http.StatusBadRequest || v["error"] != CodeSlowDown || v["interval"] != float64(10) {
 		t.Fatalf("second poll = %d %v", status, v)
 	}
-	status, s := do("/auth/device/token", handle)
+	clock.After(10 * time.Second)
+	status, s := do("/auth/device/token", url.Values{"handle": {v["handle"].(string)}}.Encode())
 	if status != http.StatusCreated || s["providerUid"] != "viewer" || len(s["secret"].(string)) != 43 {
 		t.Fatalf("third poll = %d %v", status, s)
 	}

@@ -14,7 +14,7 @@ import (
 // The device flow over HTTP against oauthlogintest: start, pending,
 // approval on "another device", a bearer session for the verified account.
 func TestDeviceFlowHTTP(t *testing.T) {
-	h := newHarness(t)
+	h := newHarness(t, func(c *oauthlogin.Config) { c.DeviceProviders = []string{"test"} })
 	post := func(path string, form url.Values) (int, map[string]any) {
 		resp, err := http.Post(h.app.URL+path, "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
 		if err != nil {
@@ -33,6 +33,10 @@ func TestDeviceFlowHTTP(t *testing.T) {
 	if status, v := post("/auth/device/token", handle); status != http.StatusBadRequest || v["error"] != oauthlogin.CodePending {
 		t.Fatalf("before approval = %d %v", status, v)
 	}
+	// Polling again at once would be too fast (the harness has no clock
+	// to move): approve another device code, and poll its first handle.
+	_, start = post("/auth/test/device", nil)
+	handle = url.Values{"handle": {start["handle"].(string)}}
 	if err := h.idp.ApproveDevice(start["user_code"].(string), oauthlogintest.User{Subject: "tv-user", Email: "tv@example.com", EmailVerified: true}); err != nil {
 		t.Fatal(err)
 	}

@@ -75,6 +75,9 @@ var (
 
 	// ErrUnsupportedMode: begin's mode is neither session nor token.
 	ErrUnsupportedMode = errors.New("oauthlogin: unsupported mode")
+	// ErrInvalidChallenge: a token-mode begin's code_challenge is missing
+	// where Config.RequireAppChallenge needs it, malformed, or not S256.
+	ErrInvalidChallenge = errors.New("oauthlogin: invalid or missing code_challenge")
 	// ErrInvalidSecret: a token-mode secret is wrong, used or expired.
 	ErrInvalidSecret = errors.New("oauthlogin: invalid or expired secret")
 	// ErrDeviceUnsupported: the provider has no device authorization endpoint.
@@ -135,6 +138,7 @@ const (
 	CodeNotFound           = "not_found"
 	CodeUnsupportedMode    = "unsupported_mode"
 	CodeInvalidSecret      = "invalid_secret"
+	CodeInvalidChallenge   = "invalid_challenge"
 	CodeDeviceUnsupported  = "device_unsupported"
 	CodeInvalidHandle      = "invalid_handle"
 	CodePending            = "authorization_pending"
@@ -185,6 +189,7 @@ var errorCodes = []struct {
 	{ErrNotFound, CodeNotFound, "not found"},
 	{ErrUnsupportedMode, CodeUnsupportedMode, "the mode must be session or token"},
 	{ErrInvalidSecret, CodeInvalidSecret, "the secret is wrong, used or expired"},
+	{ErrInvalidChallenge, CodeInvalidChallenge, "the code challenge is missing or not a well-formed S256 challenge"},
 	{ErrDeviceUnsupported, CodeDeviceUnsupported, "the provider does not support device authorization"},
 	{ErrInvalidHandle, CodeInvalidHandle, "the device handle is not valid"},
 	{ErrAuthorizationPending, CodePending, "the user has not approved the device yet"},

@@ -50,6 +50,9 @@ type flow struct {
 	// to the signed-in user: the callback requires that same session.
 	LinkUser    string `json:"lu,omitempty"`
 	LinkSession string `json:"ls,omitempty"`
+	// Challenge is a token-mode app's own S256 code_challenge, which its
+	// secret is bound to (see appChallenge).
+	Challenge string `json:"c,omitempty"`
 }
 
 // flowCookieName names the flow cookie after a 128-bit digest of its

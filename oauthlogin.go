@@ -90,10 +90,26 @@ type Config struct {
 	// OnEvent receives sign-ups, logins, links, unlinks, logouts and
 	// refresh failures; default none.
 	OnEvent OnEventFunc
-	// AppSchemes are the custom URL schemes ("myapp-callback") that a
-	// token-mode login (mode=token, for native apps) may redirect to;
-	// loopback http redirects to any port are allowed there too (RFC 8252).
+	// AppSchemes are the custom URL schemes that a token-mode login
+	// (mode=token, for native apps) may redirect to; loopback http
+	// redirects to any port are allowed there too (RFC 8252 §7.3). Use
+	// reverse-DNS names of a domain you control ("com.example.app", RFC 8252
+	// §7.1), which no other app is likely to claim. New refuses a name that
+	// is not RFC 3986 scheme syntax (a letter, then letters, digits, "+",
+	// "-" or "."), and http, https and the schemes browsers run or read
+	// locally (javascript, data, file, vbscript, blob, about). Schemes
+	// compare case-insensitively.
 	AppSchemes []string
+	// RequireAppChallenge makes token mode require proof of possession:
+	// begin with mode=token then needs the app's own code_challenge (S256,
+	// RFC 7636), and POST {prefix}session the matching code_verifier.
+	// Without it a challenge is optional, and checked when sent.
+	RequireAppChallenge bool
+	// DeviceProviders names the providers whose device authorization
+	// routes (RFC 8628: POST {prefix}{provider}/device and the polling of
+	// its handles) are served, and which DeviceLogin may use; default none.
+	// For the others those routes answer 404, as if not mounted.
+	DeviceProviders []string
 	// HideProviderAccessToken leaves providerAccessToken out of session JSON.
 	HideProviderAccessToken bool
 	// RevokeOnLogout revokes the session's provider token (RFC 7009) on
@@ -136,8 +152,7 @@ type Manager struct {
 	after            func(time.Duration) <-chan time.Time
 	flight           singleflight.Group
 	backoff          backoff
-	serviceMu        sync.Mutex
-	services         map[string]*serviceSource
+	services         serviceCache
 
 	mu        sync.RWMutex
 	providers map[string]*registered
@@ -201,6 +216,9 @@ func New(cfg Config) (*Manager, error) {
 		now:            time.Now,
 		after:          time.After,
 		providers:      make(map[string]*registered),
+	}
+	if m.cfg.AppSchemes, err = appSchemes(cfg.AppSchemes); err != nil {
+		return nil, err
 	}
 	for _, o := range cfg.AllowedRedirects {
 		u, err := parseRedirect(o)
@@ -431,14 +449,20 @@ func (m *Manager) Begin(w http.ResponseWriter, r *http.Request) {
 		m.writeError(w, r, http.StatusBadRequest, err)
 		return
 	}
+	challenge, err := m.appChallenge(mode, q)
+	if err != nil {
+		m.writeError(w, r, http.StatusBadRequest, err)
+		return
+	}
 	f := &flow{
-		Provider: rp.name,
-		State:    randomToken(32),
-		Verifier: oauth2.GenerateVerifier(),
-		Success:  success,
-		Failure:  failure,
-		Expires:  m.now().Add(m.flowTTL).Unix(),
-		Mode:     mode,
+		Provider:  rp.name,
+		State:     randomToken(32),
+		Verifier:  oauth2.GenerateVerifier(),
+		Success:   success,
+		Failure:   failure,
+		Expires:   m.now().Add(m.flowTTL).Unix(),
+		Mode:      mode,
+		Challenge: challenge,
 	}
 	if q.Get("link") != "" {
 		if mode == modeToken {

@@ -1,6 +1,7 @@
 package oauthlogin
 
 import (
+	"container/list"
 	"context"
 	"fmt"
 	"net/http"
@@ -18,7 +19,9 @@ import (
 // grant (RFC 6749 §4.4: machine to machine, no user) at a registered
 // provider, with the given scopes and extra token request parameters (an
 // audience or resource, say). Sources are cached per provider, scopes and
-// parameters: a token is reused until shortly before it expires, concurrent
+// parameters (the 64 most recently used: keys that come from request input
+// cannot grow memory without bound): a token is reused until shortly before
+// it expires, concurrent
 // callers share one token request, and after a failure (invalid_client, a
 // provider down) further calls fail fast for a backoff of 1 s doubling to a
 // minute instead of hammering the provider.
@@ -29,27 +32,65 @@ func (m *Manager) ServiceTokenSource(ctx context.Context, provider string, param
 	}
 	scopes = slices.Sorted(slices.Values(scopes))
 	key := provider + "\x00" + strings.Join(scopes, " ") + "\x00" + params.Encode()
-	m.serviceMu.Lock()
-	defer m.serviceMu.Unlock()
-	if ts, ok := m.services[key]; ok {
-		return ts, nil
+	return m.services.get(key, func() *serviceSource {
+		cc := clientcredentials.Config{
+			ClientID:       rp.oauth.ClientID,
+			ClientSecret:   rp.oauth.ClientSecret,
+			TokenURL:       rp.oauth.Endpoint.TokenURL,
+			Scopes:         scopes,
+			EndpointParams: params,
+			AuthStyle:      rp.oauth.Endpoint.AuthStyle,
+		}
+		// The source outlives the caller's request: keep its values (the
+		// client), not its cancellation.
+		return &serviceSource{base: cc.TokenSource(m.clientContext(context.WithoutCancel(ctx))), now: m.now}
+	}), nil
+}
+
+// maxServiceSources bounds the cache of client credentials sources: its
+// keys come from the caller's scopes and parameters, which may come from
+// request input.
+const maxServiceSources = 64
+
+// serviceCache holds the most recently used client credentials sources,
+// at most maxServiceSources of them; the least recently used goes first.
+type serviceCache struct {
+	mu    sync.Mutex
+	byKey map[string]*list.Element // of *serviceEntry
+	lru   list.List                // front: most recently used
+}
+
+type serviceEntry struct {
+	key string
+	src *serviceSource
+}
+
+// get returns the source cached under key, or caches the one make builds.
+func (c *serviceCache) get(key string, build func() *serviceSource) *serviceSource {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.byKey[key]; ok {
+		c.lru.MoveToFront(e)
+		return e.Value.(*serviceEntry).src
 	}
-	cc := clientcredentials.Config{
-		ClientID:       rp.oauth.ClientID,
-		ClientSecret:   rp.oauth.ClientSecret,
-		TokenURL:       rp.oauth.Endpoint.TokenURL,
-		Scopes:         scopes,
-		EndpointParams: params,
-		AuthStyle:      rp.oauth.Endpoint.AuthStyle,
+	if c.byKey == nil {
+		c.byKey = make(map[string]*list.Element, maxServiceSources)
 	}
-	// The source outlives the caller's request: keep its values (the
-	// client), not its cancellation.
-	ts := &serviceSource{base: cc.TokenSource(m.clientContext(context.WithoutCancel(ctx))), now: m.now}
-	if m.services == nil {
-		m.services = make(map[string]*serviceSource)
+	if c.lru.Len() >= maxServiceSources {
+		oldest := c.lru.Back()
+		c.lru.Remove(oldest)
+		delete(c.byKey, oldest.Value.(*serviceEntry).key)
 	}
-	m.services[key] = ts
-	return ts, nil
+	src := build()
+	c.byKey[key] = c.lru.PushFront(&serviceEntry{key, src})
+	return src
+}
+
+// len reports how many sources are cached.
+func (c *serviceCache) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.byKey)
 }
 
 // ServiceClient returns an HTTP client that authenticates with a client

@@ -1,6 +1,9 @@
 package oauthlogin
 
 import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,10 +13,46 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"golang.org/x/oauth2"
 )
 
 // secretLifetime is how long a token-mode secret can be exchanged.
 const secretLifetime = 5 * time.Minute
+
+// refusedAppSchemes are schemes that name no native app: the web's own,
+// which the allowlist of origins covers, and those a browser runs or reads
+// locally.
+var refusedAppSchemes = []string{"http", "https", "javascript", "data", "file", "vbscript", "blob", "about"}
+
+// appSchemes checks Config.AppSchemes and returns them lower-cased: each
+// must be RFC 3986 §3.1 scheme syntax, ALPHA *( ALPHA / DIGIT / "+" / "-"
+// / "." ), and none of refusedAppSchemes.
+func appSchemes(schemes []string) ([]string, error) {
+	out := make([]string, 0, len(schemes))
+	for _, s := range schemes {
+		lower := strings.ToLower(s)
+		if !schemeSyntax(lower) || slices.Contains(refusedAppSchemes, lower) {
+			return nil, fmt.Errorf("%w: AppSchemes entry %q is not a native app's URL scheme (use a reverse-DNS name, RFC 8252 §7.1)", ErrConfig, s)
+		}
+		out = append(out, lower)
+	}
+	return out, nil
+}
+
+// schemeSyntax reports whether s is a lower-case RFC 3986 scheme.
+func schemeSyntax(s string) bool {
+	if s == "" || len(s) > 64 || s[0] < 'a' || s[0] > 'z' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
 
 // appRedirectTarget validates a success or failure URL of a token-mode
 // (native app) login: what redirectTarget allows, plus a custom scheme
@@ -53,15 +92,145 @@ func (m *Manager) target(mode, raw string) (string, error) {
 
 const modeToken = "token"
 
+// appChallenge checks the code_challenge a native app may send at a
+// token-mode begin (RFC 8252 §8.1, RFC 7636 §4.2 applied between the app
+// and this server): S256 only (plain would put the verifier in the URL),
+// exactly 43 base64url characters (a SHA-256). It returns "" when none was
+// sent, which Config.RequireAppChallenge refuses, as it refuses a challenge
+// outside token mode.
+func (m *Manager) appChallenge(mode string, q url.Values) (string, error) {
+	if mode != modeToken {
+		// A browser login has no app to prove itself: ignored, as are
+		// state and nonce in a begin request (ours are random).
+		return "", nil
+	}
+	c, method := q.Get("code_challenge"), q.Get("code_challenge_method")
+	switch {
+	case len(q["code_challenge"]) > 1 || len(q["code_challenge_method"]) > 1:
+		return "", fmt.Errorf("%w: repeated", ErrInvalidChallenge)
+	case c == "" && method == "":
+		if m.cfg.RequireAppChallenge {
+			return "", fmt.Errorf("%w: token mode requires code_challenge with code_challenge_method=S256", ErrInvalidChallenge)
+		}
+		return "", nil
+	case method != "S256":
+		// RFC 7636 §4.3: an absent method means plain, refused too.
+		return "", fmt.Errorf("%w: code_challenge_method must be S256", ErrInvalidChallenge)
+	case !sha256Text(c):
+		return "", fmt.Errorf("%w: not a base64url SHA-256", ErrInvalidChallenge)
+	}
+	return c, nil
+}
+
+// sha256Text reports whether s is a SHA-256 in unpadded base64url, in its
+// one canonical spelling.
+func sha256Text(s string) bool {
+	if len(s) != 43 || !base64URLText(s) {
+		return false
+	}
+	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
+	return err == nil && len(b) == sha256.Size
+}
+
+// base64URLText reports whether s holds only base64url's 64 characters:
+// no padding, no whitespace (which Go's base64 decoders skip).
+func base64URLText(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// verifierSyntax reports whether v is an RFC 7636 §4.1 code_verifier:
+// 43 to 128 characters of [A-Z] / [a-z] / [0-9] / "-" / "." / "_" / "~".
+func verifierSyntax(v string) bool {
+	if len(v) < 43 || len(v) > 128 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~') {
+			return false
+		}
+	}
+	return true
+}
+
+// A token-mode secret is bound to the app's challenge through its pending
+// record's key, so that Session needs no field for it: the binding is
+// nonce "." tag, where tag = SHA-256("oauthlogin app challenge", nonce,
+// challenge) in base64url, or the nonce alone without a challenge. With a
+// server-side store the binding is the secret, and the pending record's id
+// its hash; with a SessionSealer the binding is the pending record's id,
+// sealed with it into the secret. Either way neither can be changed, and
+// only a verifier whose S256 challenge gives the tag redeems it.
+func challengeTag(nonce, challenge string) string {
+	sum := sha256.Sum256([]byte("oauthlogin app challenge\x00" + nonce + "\x00" + challenge))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// binding returns the nonce, the binding of a new pending record to
+// challenge ("" for none).
+func binding(challenge string) string {
+	nonce := randomToken(32)
+	if challenge == "" {
+		return nonce
+	}
+	return nonce + "." + challengeTag(nonce, challenge)
+}
+
+// canonicalBinding reports whether b is a binding as binding makes them,
+// spelled the one way it does: 43 base64url characters (32 bytes, unused
+// bits zero), then optionally "." and 43 more.
+func canonicalBinding(b string) bool {
+	nonce, tag, bound := strings.Cut(b, ".")
+	return sha256Text(nonce) && (!bound || sha256Text(tag))
+}
+
+// checkBinding checks verifier against a pending record's binding: a
+// bound record needs the verifier of its challenge; an unbound one takes
+// none, since a verifier there means a challenge was stripped on the way
+// (a PKCE downgrade, RFC 9700 §4.8.2). The comparison is constant-time.
+func checkBinding(b, verifier string) bool {
+	nonce, tag, bound := strings.Cut(b, ".")
+	if !bound {
+		return verifier == ""
+	}
+	if !verifierSyntax(verifier) {
+		return false
+	}
+	got := challengeTag(nonce, oauth2.S256ChallengeFromVerifier(verifier))
+	return subtle.ConstantTimeCompare([]byte(got), []byte(tag)) == 1
+}
+
+// maxSealedSecret bounds a SessionSealer's secret (a sealed pending
+// session, a few hundred bytes).
+const maxSealedSecret = 4 << 10
+
+// canonicalSealed reports whether a SessionSealer's secret is spelled in
+// base64url with at most two "=" of padding at its end: no whitespace or
+// other byte a decoder might skip, so that one pending session has one
+// spelling. (Single use does not rest on it: the mark is on the sealed
+// session's own id.)
+func canonicalSealed(s string) bool {
+	if s == "" || len(s) > maxSealedSecret {
+		return false
+	}
+	body := strings.TrimRight(s, "=")
+	return len(s)-len(body) <= 2 && base64URLText(body)
+}
+
 // startTokenSession ends a token-mode login: instead of a session, a
 // pending record keyed by the hash of a one-time secret, which the app
 // exchanges for a session at POST {prefix}session. It returns the success
 // URL with userId and secret.
 func (m *Manager) startTokenSession(r *http.Request, f *flow, id *Identity) (string, *Session, error) {
 	now := m.now()
-	secret := randomToken(32)
+	bind := binding(f.Challenge)
 	pending := &Session{
-		ID:          hashID(secret), // with a sealer, just a random id
 		UserID:      id.UserID,
 		IdentityID:  id.ID,
 		Provider:    id.Provider,
@@ -73,30 +242,47 @@ func (m *Manager) startTokenSession(r *http.Request, f *flow, id *Identity) (str
 		IP:          clientIP(r),
 		UserAgent:   truncate(r.UserAgent(), 256),
 	}
+	secret := bind
 	if m.sealer != nil {
 		// Sessions live in the client: so does the pending one, sealed
-		// into the secret; single use is checked on its hash.
+		// into the secret, with the binding as its id.
+		pending.ID = bind
 		var err error
 		if secret, err = m.sealer.SealSession(pending); err != nil {
 			return "", nil, err
 		}
-	} else if err := m.sessions.SaveSession(r.Context(), pending); err != nil {
-		return "", nil, err
+	} else {
+		pending.ID = hashID(bind)
+		if err := m.sessions.SaveSession(r.Context(), pending); err != nil {
+			return "", nil, err
+		}
 	}
 	return withQuery(f.Success, "userId", id.UserID, "secret", secret), pending, nil
 }
 
 // CreateSession serves POST {prefix}session, Appwrite's createSession: a
 // native app exchanges the userId and one-time secret from a token-mode
-// login (JSON or form) for a session. It answers 201 with the session JSON,
-// whose "secret" is the session token to send as "Authorization: Bearer".
-// A wrong, reused or expired secret is a 401 (invalid_secret) and consumes
-// nothing else. No cookie is set: that would let any site that holds a
-// secret of its own sign a browser in (login CSRF).
+// login (JSON or form) for a session, with the code_verifier of the
+// code_challenge it sent at begin, if it sent one. It answers 201 with the
+// session JSON, whose "secret" is the session token to send as
+// "Authorization: Bearer".
+//
+// A wrong, reused, expired or non-canonically spelled secret is a 401
+// (invalid_secret) and consumes nothing else. A secret is used once: the
+// mark is on its pending record's id, whatever spelling opened it. A
+// wrong or missing verifier for a bound secret (or a verifier for an
+// unbound one) is a 401 too, and burns the secret: only the app that began
+// the login knows its verifier, so such an attempt comes from whoever
+// intercepted the redirect, and that login must not complete for anyone.
+// The app begins a new one. With Config.RequireAppChallenge a secret
+// without a challenge (from a login begun before it was set) is refused
+// the same way. No cookie is set: that would let any site that
+// holds a secret of its own sign a browser in (login CSRF).
 func (m *Manager) CreateSession(w http.ResponseWriter, r *http.Request) {
 	var in struct {
-		UserID string `json:"userId"`
-		Secret string `json:"secret"`
+		UserID   string `json:"userId"`
+		Secret   string `json:"secret"`
+		Verifier string `json:"code_verifier"`
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
@@ -110,20 +296,26 @@ func (m *Manager) CreateSession(w http.ResponseWriter, r *http.Request) {
 			m.writeError(w, r, http.StatusBadRequest, errors.New("oauthlogin: unreadable form"))
 			return
 		}
-		in.UserID, in.Secret = r.PostForm.Get("userId"), r.PostForm.Get("secret")
+		in.UserID, in.Secret, in.Verifier = r.PostForm.Get("userId"), r.PostForm.Get("secret"), r.PostForm.Get("code_verifier")
 	}
 	if in.UserID == "" || in.Secret == "" {
 		m.writeError(w, r, http.StatusUnauthorized, ErrInvalidSecret)
 		return
 	}
 	var pending *Session
-	var err error
+	var bind string
+	err := ErrNotFound
 	if m.sealer != nil {
-		pending, err = m.sealer.OpenSession(in.Secret)
-	} else {
-		pending, err = m.sessions.Session(r.Context(), hashID(in.Secret))
+		if canonicalSealed(in.Secret) {
+			if pending, err = m.sealer.OpenSession(in.Secret); err == nil {
+				bind = pending.ID
+			}
+		}
+	} else if canonicalBinding(in.Secret) {
+		bind = in.Secret
+		pending, err = m.sessions.Session(r.Context(), hashID(bind))
 	}
-	if errors.Is(err, ErrNotFound) || err == nil && (!pending.Pending || pending.UserID != in.UserID) {
+	if errors.Is(err, ErrNotFound) || err == nil && (!pending.Pending || pending.UserID != in.UserID || !canonicalBinding(bind)) {
 		m.writeError(w, r, http.StatusUnauthorized, ErrInvalidSecret)
 		return
 	}
@@ -131,7 +323,7 @@ func (m *Manager) CreateSession(w http.ResponseWriter, r *http.Request) {
 		m.writeError(w, r, http.StatusInternalServerError, err)
 		return
 	}
-	if err := m.once.Consume(r.Context(), "secret:"+hashID(in.Secret), pending.Expires); err != nil {
+	if err := m.once.Consume(r.Context(), "secret:"+pending.ID, pending.Expires); err != nil {
 		if errors.Is(err, ErrAlreadyUsed) {
 			err = ErrInvalidSecret
 		}
@@ -140,6 +332,12 @@ func (m *Manager) CreateSession(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := m.sessions.DeleteSession(r.Context(), pending.ID); err != nil {
 		m.writeError(w, r, http.StatusInternalServerError, err)
+		return
+	}
+	if !checkBinding(bind, in.Verifier) || m.cfg.RequireAppChallenge && !strings.Contains(bind, ".") {
+		// Burnt above: consumed and deleted.
+		m.log.WarnContext(r.Context(), "oauthlogin: token-mode secret redeemed without its code_verifier; the secret is burnt", "provider", pending.Provider)
+		m.writeError(w, r, http.StatusUnauthorized, ErrInvalidSecret)
 		return
 	}
 	s, token, err := m.newSessionFor(r, pending)

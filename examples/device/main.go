@@ -5,7 +5,8 @@
 //	go run ./examples/device -server http://localhost:8080 -provider demo
 //
 // It asks the app for a code, shows where to enter it, polls until the
-// user approves on another device (honouring the interval and slow_down),
+// user approves on another device (honouring the interval and slow_down,
+// and polling each time with the handle the previous answer carried),
 // then shows the session that the bearer token it got opens.
 package main
 
@@ -70,6 +71,7 @@ func run(ctx context.Context, args []string, out io.Writer, after func(time.Dura
 	if interval <= 0 {
 		interval = 5 * time.Second
 	}
+	handle := start.Handle
 	for {
 		select {
 		case <-after(interval):
@@ -80,14 +82,19 @@ func run(ctx context.Context, args []string, out io.Writer, after func(time.Dura
 		var poll struct {
 			Error       string `json:"error"`
 			Interval    int    `json:"interval"`
+			Handle      string `json:"handle"`
 			Secret      string `json:"secret"`
 			UserID      string `json:"userId"`
 			Provider    string `json:"provider"`
 			ProviderUID string `json:"providerUid"`
 		}
-		status, err := post(ctx, client, base+"device/token", url.Values{"handle": {start.Handle}}, &poll)
+		status, err := post(ctx, client, base+"device/token", url.Values{"handle": {handle}}, &poll)
 		if err != nil {
 			return err
+		}
+		if poll.Handle != "" {
+			// Each handle polls once: the app answers with the next one.
+			handle = poll.Handle
 		}
 		switch {
 		case status == http.StatusCreated:
@@ -97,6 +104,9 @@ func run(ctx context.Context, args []string, out io.Writer, after func(time.Dura
 			fmt.Fprint(out, ".")
 		case poll.Error == "slow_down":
 			interval += 5 * time.Second // RFC 8628 §3.5, for every later poll
+			if poll.Interval > 0 {
+				interval = time.Duration(poll.Interval) * time.Second // the app's count
+			}
 			fmt.Fprint(out, "s")
 		case poll.Error == "access_denied":
 			fmt.Fprintln(out)

@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -13,27 +15,33 @@ import (
 )
 
 // stubApp answers the device routes of an oauthlogin app from a script.
+// As the app does, it takes each handle once and answers with the next.
 func stubApp(t *testing.T, polls ...string) *httptest.Server {
 	var mu sync.Mutex
+	handle, interval := 0, 5
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		switch r.URL.Path {
 		case "/auth/demo/device":
-			io.WriteString(w, `{"user_code":"ABCD-EFGH","verification_uri":"https://idp.example/device","expires_in":600,"interval":5,"handle":"h"}`)
+			io.WriteString(w, `{"user_code":"ABCD-EFGH","verification_uri":"https://idp.example/device","expires_in":600,"interval":5,"handle":"h0"}`)
 		case "/auth/device/token":
 			r.ParseForm()
-			if r.PostForm.Get("handle") != "h" {
+			mu.Lock()
+			defer mu.Unlock()
+			if r.PostForm.Get("handle") != "h"+strconv.Itoa(handle) {
 				w.WriteHeader(http.StatusBadRequest)
 				io.WriteString(w, `{"error":"invalid_handle"}`)
 				return
 			}
-			mu.Lock()
-			defer mu.Unlock()
+			handle++
 			if len(polls) > 0 {
 				e := polls[0]
 				polls = polls[1:]
+				if e == "slow_down" {
+					interval += 5
+				}
 				w.WriteHeader(http.StatusBadRequest)
-				io.WriteString(w, `{"error":"`+e+`"}`)
+				fmt.Fprintf(w, `{"error":%q,"handle":"h%d","interval":%d}`, e, handle, interval)
 				return
 			}
 			w.WriteHeader(http.StatusCreated)

@@ -84,6 +84,9 @@ func newApp(ctx context.Context, o options, log io.Writer) (*app, error) {
 		// The pages never need the provider's access token, so the session
 		// JSON does not carry it either.
 		HideProviderAccessToken: true,
+		// The device flow (examples/device) is served for the demo
+		// provider only: an app opts in per provider.
+		DeviceProviders: []string{"demo"},
 		// Sign-ups, logins, links, unlinks, logouts and refresh failures
 		// go to the server's log: never a token.
 		OnEvent: func(ctx context.Context, e oauthlogin.Event) {
