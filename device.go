@@ -364,9 +364,10 @@ func (m *Manager) writeNextHandle(w http.ResponseWriter, r *http.Request, next *
 		sentinel = ErrSlowDown
 	case errors.Is(err, ErrRefreshUnavailable):
 		status, sentinel = http.StatusServiceUnavailable, ErrRefreshUnavailable
-		m.log.InfoContext(r.Context(), "oauthlogin: device poll: provider unavailable", "provider", next.Provider, "err", logSafe(err))
+		m.log.InfoContext(r.Context(), "oauthlogin: device poll: provider unavailable", "provider", next.Provider, "err", logDetail(err, next.DeviceCode))
 	}
-	v := map[string]any{"error": Code(sentinel), "message": sentinel.Error(), "handle": base64.RawURLEncoding.EncodeToString(sealed)}
+	code, msg := codeMessage(sentinel)
+	v := map[string]any{"error": code, "message": msg, "handle": base64.RawURLEncoding.EncodeToString(sealed)}
 	if sentinel == ErrSlowDown {
 		v["interval"] = next.Interval
 	}

@@ -88,7 +88,11 @@ func (e *echoer) behavior() oauthlogintest.Behavior {
 // what it was sent: every answer carries a code and its fixed message, and
 // neither an answer nor a log record holds a secret (RFC 6749 §10.3).
 func TestSecretHygieneRoutes(t *testing.T) {
-	h := newHarness(t, func(c *oauthlogin.Config) { c.RevokeOnLogout = true; c.HideProviderAccessToken = true })
+	h := newHarness(t, func(c *oauthlogin.Config) {
+		c.RevokeOnLogout = true
+		c.HideProviderAccessToken = true
+		c.DeviceProviders = []string{"test"}
+	})
 	e := &echoer{logs: h.logs}
 	h.idp.Behave(e.behavior())
 	b := oauthlogintest.NewBrowser()

@@ -266,6 +266,7 @@ func TestSecretHygieneEveryRoute(t *testing.T) {
 			h := newHarness(t, withConfig(func(c *oauthlogin.Config) {
 				c.HideProviderAccessToken = true // so that no answer holds a provider secret by design
 				c.RevokeOnLogout = true
+				c.DeviceProviders = []string{"test"}
 			}))
 			y := newHygiene(h)
 			other := h.addIDP("other")
@@ -421,7 +422,7 @@ func TestSecretHygieneProviderTextInClaims(t *testing.T) {
 
 	t.Run("DeviceVerificationURI", func(t *testing.T) {
 		t.Parallel()
-		h := newHarness(t)
+		h := newHarness(t, withConfig(func(c *oauthlogin.Config) { c.DeviceProviders = []string{"test"} }))
 		y := newHygiene(h)
 		const marker = "provider-text-f00dBABE"
 		h.behave(oauthlogintest.Behavior{Intercept: map[string]func(http.Handler) http.Handler{"device": func(http.Handler) http.Handler {
