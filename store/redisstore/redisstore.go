@@ -252,6 +252,63 @@ func (s *Store) TouchSession(ctx context.Context, id string, lastSeen time.Time)
 	return nil
 }
 
+// updateSessionTokensScript replaces a session's record only if it still
+// is the one the caller read (compare and set): 0 when the session is
+// gone, -1 when it changed meanwhile. It never creates a key, and leaves
+// the key's TTL, its LastSeen field and the user index as they are.
+var updateSessionTokensScript = redis.NewScript(`
+local v = redis.call('HGET', KEYS[1], 'v')
+if not v then
+	return 0
+end
+if v ~= ARGV[1] then
+	return -1
+end
+redis.call('HSET', KEYS[1], 'v', ARGV[2])
+return 1
+`)
+
+// casAttempts bounds UpdateSessionTokens's compare-and-set retries; only a
+// concurrent write of the same session's record makes one fail.
+const casAttempts = 16
+
+// UpdateSessionTokens implements oauthlogin.SessionStore: it reads the
+// session's record, sets the tokens in it, and writes it back with a
+// compare-and-set script that fails if the record is gone (ErrNotFound,
+// nothing created) or changed meanwhile (then it tries again). LastSeen is
+// a field of its own, so a concurrent TouchSession is never undone.
+func (s *Store) UpdateSessionTokens(ctx context.Context, id string, tokens []byte, expiry time.Time) error {
+	key := s.sessionKey(id)
+	for range casAttempts {
+		old, err := s.rdb.HGet(ctx, key, "v").Result()
+		if errors.Is(err, redis.Nil) {
+			return oauthlogin.ErrNotFound
+		}
+		if err != nil {
+			return storeError("update session tokens", err)
+		}
+		v, err := decodeSession(id, old, time.Time{})
+		if err != nil {
+			return storeError("update session tokens", err)
+		}
+		if !s.now().Before(v.Expires) {
+			return oauthlogin.ErrNotFound
+		}
+		v.ProviderTokens, v.ProviderAccessTokenExpiry = tokens, expiry
+		n, err := updateSessionTokensScript.Run(ctx, s.rdb, []string{key}, old, encodeSession(v)).Int()
+		if err != nil {
+			return storeError("update session tokens", err)
+		}
+		switch n {
+		case 0:
+			return oauthlogin.ErrNotFound
+		case 1:
+			return nil
+		}
+	}
+	return storeError("update session tokens", errors.New("the session kept changing"))
+}
+
 // userSessionsScript prunes the index (expired entries, and ids whose
 // session is gone) and returns id, record, LastSeen triples.
 var userSessionsScript = redis.NewScript(`
