@@ -335,6 +335,20 @@ func Sessions(t *testing.T, newStore func(t *testing.T) oauthlogin.SessionStore)
 			t.Fatalf("another user's session was deleted: %v", err)
 		}
 	})
+	// Pending token-mode records are a user's sessions too: unlinking an
+	// identity finds them through UserSessions to end them.
+	t.Run("ByUserPending", func(t *testing.T) {
+		s := newStore(t)
+		v := session("p", later)
+		v.UserID, v.Pending, v.ProviderTokens = "u1", true, nil
+		if err := s.SaveSession(ctx, v); err != nil {
+			t.Fatal(err)
+		}
+		list, err := s.UserSessions(ctx, "u1")
+		if err != nil || len(list) != 1 || !list[0].Pending || list[0].IdentityID != v.IdentityID {
+			t.Fatalf("UserSessions with a pending record = %d sessions, %v; want it, pending, with its identity", len(list), err)
+		}
+	})
 	t.Run("Cancelled", func(t *testing.T) {
 		s := newStore(t)
 		cctx, cancel := context.WithCancel(ctx)
@@ -344,6 +358,9 @@ func Sessions(t *testing.T, newStore func(t *testing.T) oauthlogin.SessionStore)
 		}
 		if _, err := s.Session(cctx, "a"); !errors.Is(err, context.Canceled) {
 			t.Fatalf("Session with a cancelled context: %v, want context.Canceled", err)
+		}
+		if err := s.UpdateSessionTokens(cctx, "a", nil, time.Time{}); !errors.Is(err, context.Canceled) {
+			t.Fatalf("UpdateSessionTokens with a cancelled context: %v, want context.Canceled", err)
 		}
 	})
 }
