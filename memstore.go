@@ -72,12 +72,15 @@ func (s *MemoryStore) Session(ctx context.Context, id string) (*Session, error) 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	now := s.now()
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	v, ok := s.sessions[id]
-	s.mu.Unlock()
-	if !ok || !s.now().Before(v.Expires) {
+	if !ok || !now.Before(v.Expires) {
 		return nil, ErrNotFound
 	}
+	// Copied under the lock: TouchSession and UpdateSessionTokens change
+	// the stored value in place.
 	return cloneSession(v), nil
 }
 
