@@ -229,10 +229,12 @@ func (m *Manager) Identities(w http.ResponseWriter, r *http.Request) {
 
 // Unlink serves DELETE {prefix}identities/{id}: it removes one identity of
 // the signed-in user and answers 204, after asking the provider to revoke
-// its tokens (RFC 7009) where it can. An identity that is not the user's is
-// a 404; the user's last identity, their last way to sign in, is refused
-// with 409 last_identity (the store checks this atomically). Cross-origin
-// requests are refused.
+// its tokens (RFC 7009) where it can. Every session that signed in with
+// that identity ends with it, pending token-mode logins included; when
+// the current session is one of them its cookie is cleared. An identity
+// that is not the user's is a 404; the user's last identity, their last
+// way to sign in, is refused with 409 last_identity (the store checks
+// this atomically). Cross-origin requests are refused.
 func (m *Manager) Unlink(w http.ResponseWriter, r *http.Request) {
 	if !m.sameOrigin(w, r) {
 		return
@@ -257,9 +259,40 @@ func (m *Manager) Unlink(w http.ResponseWriter, r *http.Request) {
 		m.writeError(w, r, statusFor(err), err)
 		return
 	}
+	// Its sessions end after the identity is gone: a login through the
+	// same provider account from now on makes a new identity.
+	if err := m.endIdentitySessions(r.Context(), s.UserID, id.ID); err != nil {
+		m.writeError(w, r, statusFor(err), err)
+		return
+	}
+	if s.IdentityID == id.ID {
+		m.clearSessionCookie(w, r)
+	}
 	if tok, err := m.keys.open(id.ProviderTokens, "identity:"+id.ID); err == nil && tok != nil {
 		m.revokeToken(r.Context(), id.Provider, tok)
 	}
 	m.emit(r, Event{Type: EventUnlink, UserID: s.UserID, Provider: id.Provider, IdentityID: id.ID, SessionID: s.ID})
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// endIdentitySessions deletes every session of user userID that signed in
+// with identity identityID, pending token-mode records included. Sessions
+// kept in the client cannot be reached (store/cookiestore documents it).
+func (m *Manager) endIdentitySessions(ctx context.Context, userID, identityID string) error {
+	if m.sealer != nil {
+		return nil
+	}
+	list, err := m.sessions.UserSessions(ctx, userID)
+	if err != nil {
+		return err
+	}
+	for _, v := range list {
+		if v.IdentityID != identityID {
+			continue
+		}
+		if err := m.sessions.DeleteSession(ctx, v.ID); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -72,12 +72,15 @@ func (s *MemoryStore) Session(ctx context.Context, id string) (*Session, error) 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	now := s.now()
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	v, ok := s.sessions[id]
-	s.mu.Unlock()
-	if !ok || !s.now().Before(v.Expires) {
+	if !ok || !now.Before(v.Expires) {
 		return nil, ErrNotFound
 	}
+	// Copied under the lock: TouchSession and UpdateSessionTokens change
+	// the stored value in place.
 	return cloneSession(v), nil
 }
 
@@ -139,6 +142,24 @@ func (s *MemoryStore) TouchSession(ctx context.Context, id string, lastSeen time
 		return ErrNotFound
 	}
 	v.LastSeen = lastSeen
+	return nil
+}
+
+// UpdateSessionTokens implements SessionStore: under the store's lock, it
+// writes the tokens of a session that exists and has not expired, or
+// returns ErrNotFound.
+func (s *MemoryStore) UpdateSessionTokens(ctx context.Context, id string, tokens []byte, expiry time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.sessions[id]
+	if !ok || !now.Before(v.Expires) {
+		return ErrNotFound
+	}
+	v.ProviderTokens, v.ProviderAccessTokenExpiry = slices.Clone(tokens), expiry
 	return nil
 }
 

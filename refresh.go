@@ -49,11 +49,19 @@ func (m *Manager) Refresh(w http.ResponseWriter, r *http.Request) {
 	}
 	force := r.URL.Query().Get("force") == "1"
 	refreshed, err := m.RefreshSession(r.Context(), s, force)
-	if m.sealer != nil && errors.Is(err, ErrProviderTokenRevoked) {
-		// The tokens are gone: so they must be from the sealed session.
-		c := *s
-		c.ProviderTokens, c.ProviderAccessTokenExpiry = nil, time.Time{}
-		m.reseal(w, r, &c)
+	if m.sealer != nil {
+		// The client holds the session: what RefreshSession dropped from a
+		// stored one must go from the sealed one too.
+		switch {
+		case errors.Is(err, ErrProviderTokenRevoked):
+			c := *s
+			c.ProviderTokens, c.ProviderAccessTokenExpiry = nil, time.Time{}
+			m.reseal(w, r, &c)
+		case errors.Is(err, ErrNoRefreshToken):
+			if c, ok := m.withoutRefreshToken(s); ok {
+				m.reseal(w, r, c)
+			}
+		}
 	}
 	if err != nil {
 		if errors.Is(err, ErrRefresh) || errors.Is(err, ErrProviderTokenRevoked) || errors.Is(err, ErrRefreshUnavailable) {
@@ -98,6 +106,15 @@ func (m *Manager) reseal(w http.ResponseWriter, r *http.Request, s *Session) (st
 // within Config.RefreshMargin, or always when force is set, and returns the
 // session with the new tokens, saved.
 //
+// The session is only ever updated (SessionStore.UpdateSessionTokens),
+// never saved whole: when it was deleted while the provider answered (a
+// logout, signing out everywhere, an unlink), the refresh writes nothing
+// to it and returns ErrNoSession. When the identity turns out to have no
+// refresh token, or the provider revoked the grant, the session's own
+// copy says so from then on: its refresh token (or, on a revoked grant,
+// all its provider tokens) is dropped, so that hasProviderRefreshToken in
+// the session JSON matches what the next refresh does.
+//
 // The identity holds the canonical tokens; all callers for one identity,
 // in this process (single flight) and across instances (Config.Locker),
 // share one refresh. Under the lock the identity is read again: when
@@ -128,8 +145,13 @@ func (m *Manager) RefreshSession(ctx context.Context, s *Session, force bool) (*
 	select {
 	case res := <-ch:
 		if res.Err != nil {
-			if errors.Is(res.Err, ErrProviderTokenRevoked) {
-				m.dropSessionTokens(ctx, s)
+			switch {
+			case errors.Is(res.Err, ErrProviderTokenRevoked):
+				m.updateSessionTokens(ctx, s.ID, nil, time.Time{})
+			case errors.Is(res.Err, ErrNoRefreshToken):
+				if c, ok := m.withoutRefreshToken(s); ok {
+					m.updateSessionTokens(ctx, c.ID, c.ProviderTokens, c.ProviderAccessTokenExpiry)
+				}
 			}
 			return nil, res.Err
 		}
@@ -143,7 +165,10 @@ func (m *Manager) RefreshSession(ctx context.Context, s *Session, force bool) (*
 		return nil, err
 	}
 	c.ProviderTokens, c.ProviderAccessTokenExpiry = sealed, tok.Expiry
-	if err := m.sessions.SaveSession(ctx, &c); err != nil {
+	if err := m.sessions.UpdateSessionTokens(ctx, c.ID, sealed, tok.Expiry); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil, fmt.Errorf("%w: the session ended during the refresh", ErrNoSession)
+		}
 		return nil, err
 	}
 	return &c, nil
@@ -182,12 +207,15 @@ func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key, subj
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) && re.ErrorCode == "invalid_grant" {
-			// The grant is gone: so are its tokens, here too.
+			// The grant is gone: so are its tokens, here and in every
+			// session that signed in with this identity.
 			m.backoff.reset(key)
-			id.ProviderTokens, id.ProviderAccessTokenExpiry, id.Updated = nil, time.Time{}, m.now()
+			revoked := m.now()
+			id.ProviderTokens, id.ProviderAccessTokenExpiry, id.Updated = nil, time.Time{}, revoked
 			if uerr := m.identities.UpdateIdentity(ctx, id); uerr != nil {
 				return nil, uerr
 			}
+			m.dropIdentitySessionTokens(ctx, id, revoked)
 			return nil, ErrProviderTokenRevoked
 		}
 		wait := m.backoff.fail(key, m.now())
@@ -218,13 +246,52 @@ func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key, subj
 	return tok, nil
 }
 
-// dropSessionTokens removes the provider tokens of a session whose grant
-// the provider revoked; the app session itself stays.
-func (m *Manager) dropSessionTokens(ctx context.Context, s *Session) {
+// updateSessionTokens sets the provider tokens of a session that still
+// exists, after a refresh found them gone; the app session itself stays.
+// A session deleted meanwhile stays deleted (the update creates nothing).
+func (m *Manager) updateSessionTokens(ctx context.Context, id string, tokens []byte, expiry time.Time) {
+	err := m.sessions.UpdateSessionTokens(ctx, id, tokens, expiry)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		m.log.WarnContext(ctx, "oauthlogin: could not drop provider tokens from a session", "session", id, "err", err)
+	}
+}
+
+// withoutRefreshToken returns a copy of s whose sealed provider tokens
+// keep the access token but not the refresh token, and true, when s has a
+// refresh token; else s and false.
+func (m *Manager) withoutRefreshToken(s *Session) (*Session, bool) {
+	tok, err := m.ProviderToken(s)
+	if err != nil || tok == nil || tok.RefreshToken == "" {
+		return s, false
+	}
+	tok.RefreshToken = ""
+	sealed, err := m.keys.seal(tok, "session:"+s.ID)
+	if err != nil {
+		return s, false
+	}
 	c := *s
-	c.ProviderTokens, c.ProviderAccessTokenExpiry = nil, time.Time{}
-	if err := m.sessions.SaveSession(ctx, &c); err != nil {
-		m.log.WarnContext(ctx, "oauthlogin: could not drop revoked provider tokens from a session", "err", err)
+	c.ProviderTokens = sealed
+	return &c, true
+}
+
+// dropIdentitySessionTokens removes the provider tokens of every session
+// that signed in with identity id before its grant was found revoked at
+// revoked (sessions made later carry the tokens of a new login). Each is
+// a conditional update, so no session comes back. Sessions kept in the
+// client cannot be reached: theirs go at their own next refresh.
+func (m *Manager) dropIdentitySessionTokens(ctx context.Context, id *Identity, revoked time.Time) {
+	if m.sealer != nil {
+		return
+	}
+	list, err := m.sessions.UserSessions(ctx, id.UserID)
+	if err != nil {
+		m.log.WarnContext(ctx, "oauthlogin: could not list sessions to drop revoked provider tokens", "err", err)
+		return
+	}
+	for _, v := range list {
+		if v.IdentityID == id.ID && len(v.ProviderTokens) > 0 && !v.Created.After(revoked) {
+			m.updateSessionTokens(ctx, v.ID, nil, time.Time{})
+		}
 	}
 }
 

@@ -69,6 +69,9 @@ func TestRefreshExpiresInShapes(t *testing.T) {
 			}
 			s := &Session{ID: "sess", UserID: "u", IdentityID: "i", Provider: "stub", ProviderUID: "s", Expires: now.Add(time.Hour)}
 			s.ProviderTokens, _ = m.keys.seal(old, "session:sess")
+			if err := m.sessions.SaveSession(ctx, s); err != nil { // a refresh only updates a stored session
+				t.Fatal(err)
+			}
 
 			got, err := m.RefreshSession(ctx, s, true)
 			if err != nil {

@@ -55,7 +55,9 @@ type SessionStore interface {
 	// error is a system failure. The caller owns the returned value.
 	Session(ctx context.Context, id string) (*Session, error)
 	// SaveSession creates or replaces the session with s.ID, atomically.
-	// The store must not keep a reference to s.
+	// The store must not keep a reference to s. The Manager calls it only
+	// to create a session (a login, a token-mode exchange); every later
+	// write to an existing session is TouchSession or UpdateSessionTokens.
 	SaveSession(ctx context.Context, s *Session) error
 	// DeleteSession removes the session with the given ID. Removing a
 	// session that does not exist is not an error.
@@ -64,8 +66,21 @@ type SessionStore interface {
 	// changes nothing else (a concurrent refresh's tokens stay). A missing
 	// session is ErrNotFound.
 	TouchSession(ctx context.Context, id string, lastSeen time.Time) error
-	// UserSessions returns a user's sessions that have not expired, oldest
-	// first; none is an empty slice, not an error.
+	// UpdateSessionTokens sets the ProviderTokens and
+	// ProviderAccessTokenExpiry of the session with the given ID, and
+	// changes nothing else (a concurrent TouchSession's LastSeen stays). It
+	// only ever updates: a session that does not exist, was deleted, or
+	// whose Expires has passed is ErrNotFound, and then nothing is written,
+	// nothing created. Checking and writing are one atomic step, so an
+	// update that races DeleteSession or DeleteUserSessions either lands
+	// before the delete (which then removes it) or finds nothing: a refresh
+	// in flight never brings back a session that was signed out. A store
+	// that keeps sessions in the client (a SessionSealer) stores nothing
+	// and returns nil; the Manager reseals the session instead.
+	UpdateSessionTokens(ctx context.Context, id string, tokens []byte, expiry time.Time) error
+	// UserSessions returns a user's sessions that have not expired, pending
+	// token-mode records included, oldest first; none is an empty slice,
+	// not an error.
 	UserSessions(ctx context.Context, userID string) ([]*Session, error)
 	// DeleteUserSessions removes every session of a user.
 	DeleteUserSessions(ctx context.Context, userID string) error

@@ -21,7 +21,11 @@ type sessionListJSON struct {
 }
 
 // Sessions serves GET {prefix}sessions: the signed-in user's sessions, the
-// current one marked, as {"total": n, "sessions": [...]}.
+// current one marked, as {"total": n, "sessions": [...]}. Sessions that
+// have ended on the Manager's clock are left out, as requestSession would
+// refuse them: past Expires, or unused for Config.IdleTimeout (a store
+// drops the first on its own clock, and the second not at all). Pending
+// token-mode records are no sessions and are left out too.
 func (m *Manager) Sessions(w http.ResponseWriter, r *http.Request) {
 	s, err := m.requestSession(r)
 	if err != nil {
@@ -36,10 +40,10 @@ func (m *Manager) Sessions(w http.ResponseWriter, r *http.Request) {
 	out := struct {
 		Total    int               `json:"total"`
 		Sessions []sessionListJSON `json:"sessions"`
-	}{Total: len(all), Sessions: make([]sessionListJSON, 0, len(all))}
+	}{Sessions: make([]sessionListJSON, 0, len(all))}
+	now := m.now()
 	for _, v := range all {
-		if v.Pending {
-			out.Total--
+		if v.Pending || !m.live(v, now) {
 			continue
 		}
 		out.Sessions = append(out.Sessions, sessionListJSON{
@@ -53,8 +57,20 @@ func (m *Manager) Sessions(w http.ResponseWriter, r *http.Request) {
 			Current:   v.ID == s.ID,
 		})
 	}
+	out.Total = len(out.Sessions)
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, out)
+}
+
+// live reports whether session v has not ended at now: neither its
+// absolute lifetime (Expires) nor, with Config.IdleTimeout, its idle time
+// since LastSeen. requestSession applies the same two rules.
+func (m *Manager) live(v *Session, now time.Time) bool {
+	if !now.Before(v.Expires) {
+		return false
+	}
+	idle := m.cfg.IdleTimeout
+	return idle <= 0 || now.Sub(v.LastSeen) < idle
 }
 
 // EndSession serves DELETE {prefix}sessions/{id}: it signs out one of the

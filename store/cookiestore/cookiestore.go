@@ -27,6 +27,20 @@
 // new key first, and drop the old ones. For the same reason the session
 // list, signing out other devices and IdleTimeout need a server store; with
 // this one the Manager answers them 501 unsupported.
+//
+// Refresh after logout: a refresh (POST {prefix}refresh) that was in
+// flight when the browser logged out still answers with the session it
+// refreshed, resealed, and a browser that receives that answer stores the
+// cookie again. The resealed session is the same session: the same ID,
+// user, identity, Created and Expires, with only the provider tokens
+// changed, so it is worth no more than a copy of the cookie taken before
+// the logout, and it ends at the same time. A server store refuses such a
+// refresh (401 no_session) and writes nothing.
+//
+// Unlinking an identity ends the current session when it signed in with
+// that identity (its cookie is cleared); sessions of that identity on
+// other devices live until they expire, but their refresh finds no
+// identity and answers no_refresh_token.
 package cookiestore
 
 import (
@@ -107,6 +121,15 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error { return ctx
 
 // TouchSession implements oauthlogin.SessionStore as a no-op.
 func (s *Store) TouchSession(ctx context.Context, id string, lastSeen time.Time) error {
+	return ctx.Err()
+}
+
+// UpdateSessionTokens implements oauthlogin.SessionStore: the session is
+// in the client, so there is nothing to update here; the Manager reseals
+// it with the new tokens and sends it back. That is also why this store
+// cannot refuse a refresh that finishes after a logout: see "Refresh
+// after logout" in the package doc.
+func (s *Store) UpdateSessionTokens(ctx context.Context, id string, tokens []byte, expiry time.Time) error {
 	return ctx.Err()
 }
 

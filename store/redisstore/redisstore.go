@@ -135,16 +135,21 @@ func storeError(op string, err error) error {
 	return fmt.Errorf("redisstore: %s: %w: %w", op, oauthlogin.ErrStoreUnavailable, err)
 }
 
-// Sessions are hashes {u: user id, v: record, l: LastSeen} that expire at
-// Session.Expires. The user index is a sorted set of session ids scored by
-// their expiry (milliseconds), itself expiring with its last session.
+// Sessions are hashes {u: user id, v: record, l: LastSeen, t: sealed
+// provider tokens, x: their expiry, e: Expires in Unix milliseconds} that
+// expire at Session.Expires. LastSeen and the tokens are fields of their
+// own so that TouchSession and UpdateSessionTokens each write theirs
+// alone, in one step. (A record written before t, x and e existed keeps
+// its tokens in v; t and x, once written, take precedence.) The user index
+// is a sorted set of session ids scored by their expiry (milliseconds),
+// itself expiring with its last session.
 
 var saveSessionScript = redis.NewScript(`
 local old = redis.call('HGET', KEYS[1], 'u')
 if old and old ~= ARGV[1] then
 	redis.call('ZREM', ARGV[6] .. old, ARGV[5])
 end
-redis.call('HSET', KEYS[1], 'u', ARGV[1], 'v', ARGV[2], 'l', ARGV[3])
+redis.call('HSET', KEYS[1], 'u', ARGV[1], 'v', ARGV[2], 'l', ARGV[3], 't', ARGV[8], 'x', ARGV[9], 'e', ARGV[4])
 redis.call('PEXPIREAT', KEYS[1], ARGV[4])
 local exp = tonumber(ARGV[4])
 local now = tonumber(ARGV[7])
@@ -167,11 +172,11 @@ return 1
 // drops the record at Expires) is (nil, ErrNotFound); the caller owns the
 // result.
 func (s *Store) Session(ctx context.Context, id string) (*oauthlogin.Session, error) {
-	vals, err := s.rdb.HMGet(ctx, s.sessionKey(id), "v", "l").Result()
+	vals, err := s.rdb.HMGet(ctx, s.sessionKey(id), "v", "l", "t", "x").Result()
 	if err != nil {
 		return nil, storeError("get session", err)
 	}
-	v, err := sessionFrom(id, vals[0], vals[1])
+	v, err := sessionFrom(id, vals[0], vals[1], vals[2], vals[3])
 	if err != nil || v == nil {
 		return nil, err
 	}
@@ -181,9 +186,9 @@ func (s *Store) Session(ctx context.Context, id string) (*oauthlogin.Session, er
 	return v, nil
 }
 
-// sessionFrom decodes the v and l fields of a session hash; a missing
-// record is ErrNotFound.
-func sessionFrom(id string, data, seen any) (*oauthlogin.Session, error) {
+// sessionFrom decodes the v, l, t and x fields of a session hash; a
+// missing record is ErrNotFound.
+func sessionFrom(id string, data, seen, tokens, expiry any) (*oauthlogin.Session, error) {
 	d, ok := data.(string)
 	if !ok {
 		return nil, oauthlogin.ErrNotFound
@@ -196,16 +201,31 @@ func sessionFrom(id string, data, seen any) (*oauthlogin.Session, error) {
 		}
 		lastSeen = t
 	}
-	return decodeSession(id, d, lastSeen)
+	v, err := decodeSession(id, d, lastSeen)
+	if err != nil {
+		return nil, err
+	}
+	if x, ok := expiry.(string); ok {
+		if v.ProviderAccessTokenExpiry, err = decodeTime(x); err != nil {
+			return nil, err
+		}
+		v.ProviderTokens = nil
+		if t, _ := tokens.(string); t != "" {
+			v.ProviderTokens = []byte(t)
+		}
+	}
+	return v, nil
 }
 
 // SaveSession implements oauthlogin.SessionStore. The record expires at
 // v.Expires; a session saved already expired is removed.
 func (s *Store) SaveSession(ctx context.Context, v *oauthlogin.Session) error {
+	rest := *v // the tokens go to fields of their own
+	rest.ProviderTokens, rest.ProviderAccessTokenExpiry = nil, time.Time{}
 	err := saveSessionScript.Run(ctx, s.rdb,
 		[]string{s.sessionKey(v.ID), s.userSessionsKey(v.UserID)},
-		v.UserID, encodeSession(v), encodeTime(v.LastSeen), unixMilli(v.Expires), v.ID,
-		s.prefix+"us:", s.now().UnixMilli()).Err()
+		v.UserID, encodeSession(&rest), encodeTime(v.LastSeen), unixMilli(v.Expires), v.ID,
+		s.prefix+"us:", s.now().UnixMilli(), v.ProviderTokens, encodeTime(v.ProviderAccessTokenExpiry)).Err()
 	if err != nil {
 		return storeError("save session", err)
 	}
@@ -252,17 +272,53 @@ func (s *Store) TouchSession(ctx context.Context, id string, lastSeen time.Time)
 	return nil
 }
 
+// updateSessionTokensScript writes the token fields of a session that
+// exists and, when its record says when it expires (e), has not expired
+// at ARGV[3]; 0 otherwise. It never creates a key, and leaves the key's
+// TTL, the other fields and the user index as they are.
+var updateSessionTokensScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then
+	return 0
+end
+local e = redis.call('HGET', KEYS[1], 'e')
+if e and tonumber(e) <= tonumber(ARGV[3]) then
+	return 0
+end
+redis.call('HSET', KEYS[1], 't', ARGV[1], 'x', ARGV[2])
+return 1
+`)
+
+// UpdateSessionTokens implements oauthlogin.SessionStore: one script
+// checks that the session exists and has not expired, and writes the
+// tokens fields alone; a session that is gone or expired is ErrNotFound
+// and nothing is created. LastSeen and the rest of the record are other
+// fields, so a concurrent TouchSession is never undone.
+func (s *Store) UpdateSessionTokens(ctx context.Context, id string, tokens []byte, expiry time.Time) error {
+	n, err := updateSessionTokensScript.Run(ctx, s.rdb, []string{s.sessionKey(id)},
+		tokens, encodeTime(expiry), s.now().UnixMilli()).Int()
+	if err != nil {
+		return storeError("update session tokens", err)
+	}
+	if n == 0 {
+		return oauthlogin.ErrNotFound
+	}
+	return nil
+}
+
 // userSessionsScript prunes the index (expired entries, and ids whose
-// session is gone) and returns id, record, LastSeen triples.
+// session is gone) and returns id, record, LastSeen, tokens, token expiry
+// quintuples.
 var userSessionsScript = redis.NewScript(`
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
 local out = {}
 for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-	local r = redis.call('HMGET', ARGV[1] .. id, 'u', 'v', 'l')
+	local r = redis.call('HMGET', ARGV[1] .. id, 'u', 'v', 'l', 't', 'x')
 	if r[1] == ARGV[3] and r[2] then
 		out[#out + 1] = id
 		out[#out + 1] = r[2]
 		out[#out + 1] = r[3]
+		out[#out + 1] = r[4]
+		out[#out + 1] = r[5]
 	else
 		redis.call('ZREM', KEYS[1], id)
 	end
@@ -280,10 +336,10 @@ func (s *Store) UserSessions(ctx context.Context, userID string) ([]*oauthlogin.
 	if err != nil {
 		return nil, storeError("user sessions", err)
 	}
-	out := make([]*oauthlogin.Session, 0, len(res)/3)
-	for i := 0; i+2 < len(res); i += 3 {
+	out := make([]*oauthlogin.Session, 0, len(res)/5)
+	for i := 0; i+4 < len(res); i += 5 {
 		id, _ := res[i].(string)
-		v, err := sessionFrom(id, res[i+1], res[i+2])
+		v, err := sessionFrom(id, res[i+1], res[i+2], res[i+3], res[i+4])
 		if err != nil {
 			return nil, storeError("user sessions", err)
 		}

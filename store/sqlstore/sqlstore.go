@@ -160,7 +160,7 @@ const (
 // tables.
 type queries struct {
 	session, saveSession, deleteSession, touchSession, userSessions, deleteUserSessions string
-	consume                                                                             string
+	updateSessionTokens, consume                                                        string
 	identity, createIdentity, updateIdentity, userIdentities, identitiesByEmail         string
 	lockIdentities, deleteIdentity, deleteLastSafe, identityOwned                       string
 	lock, unlock                                                                        string
@@ -178,8 +178,11 @@ func (s *Store) buildQueries() queries {
 				provider_tokens = excluded.provider_tokens, created = excluded.created,
 				last_seen = excluded.last_seen, pending = excluded.pending, expires = excluded.expires,
 				ip = excluded.ip, user_agent = excluded.user_agent`),
-		deleteSession:      r(`DELETE FROM {sessions} WHERE id = $1`),
-		touchSession:       r(`UPDATE {sessions} SET last_seen = $2 WHERE id = $1 AND expires > $3`),
+		deleteSession: r(`DELETE FROM {sessions} WHERE id = $1`),
+		touchSession:  r(`UPDATE {sessions} SET last_seen = $2 WHERE id = $1 AND expires > $3`),
+		// Never an upsert: a session deleted meanwhile stays deleted.
+		updateSessionTokens: r(`UPDATE {sessions} SET provider_tokens = $2, provider_access_token_expiry = $3
+			WHERE id = $1 AND expires > $4`),
 		userSessions:       r(`SELECT id, ` + sessionColumns + ` FROM {sessions} WHERE user_id = $1 AND expires > $2 ORDER BY created, id`),
 		deleteUserSessions: r(`DELETE FROM {sessions} WHERE user_id = $1`),
 
@@ -285,6 +288,20 @@ func (s *Store) TouchSession(ctx context.Context, id string, lastSeen time.Time)
 	n, err := s.q.exec(ctx, s.sql.touchSession, id, micros(lastSeen), micros(s.now()))
 	if err != nil {
 		return storeError("touch session", err)
+	}
+	if n == 0 {
+		return oauthlogin.ErrNotFound
+	}
+	return nil
+}
+
+// UpdateSessionTokens implements oauthlogin.SessionStore with one UPDATE
+// of the tokens columns alone, conditional on the session existing and not
+// having expired: no row changed is ErrNotFound, and nothing is inserted.
+func (s *Store) UpdateSessionTokens(ctx context.Context, id string, tokens []byte, expiry time.Time) error {
+	n, err := s.q.exec(ctx, s.sql.updateSessionTokens, id, tokens, micros(expiry), micros(s.now()))
+	if err != nil {
+		return storeError("update session tokens", err)
 	}
 	if n == 0 {
 		return oauthlogin.ErrNotFound

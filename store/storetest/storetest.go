@@ -156,6 +156,144 @@ func Sessions(t *testing.T, newStore func(t *testing.T) oauthlogin.SessionStore)
 			t.Fatalf("TouchSession(missing): %v, want ErrNotFound", err)
 		}
 	})
+	t.Run("UpdateTokens", func(t *testing.T) {
+		s := newStore(t)
+		v := session("a", later)
+		if err := s.SaveSession(ctx, v); err != nil {
+			t.Fatal(err)
+		}
+		seen := v.Created.Add(time.Minute)
+		if err := s.TouchSession(ctx, "a", seen); err != nil {
+			t.Fatal(err)
+		}
+		exp := v.ProviderAccessTokenExpiry.Add(time.Hour)
+		if err := s.UpdateSessionTokens(ctx, "a", []byte("refreshed"), exp); err != nil {
+			t.Fatal(err)
+		}
+		want := *v
+		want.ProviderTokens, want.ProviderAccessTokenExpiry, want.LastSeen = []byte("refreshed"), exp, seen
+		if got, err := s.Session(ctx, "a"); err != nil || !sameSession(got, &want) {
+			t.Fatalf("after UpdateSessionTokens: %+v, %v; want %+v (tokens and expiry changed, the touch kept)", got, err, &want)
+		}
+		if err := s.UpdateSessionTokens(ctx, "a", nil, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.Session(ctx, "a"); err != nil || len(got.ProviderTokens) != 0 || !got.ProviderAccessTokenExpiry.IsZero() {
+			t.Fatalf("after dropping the tokens: %+v, %v", got, err)
+		}
+	})
+	// A refresh writes to an existing session only: the update of a
+	// session that is missing, deleted (logout, sign-out everywhere) or
+	// expired is ErrNotFound and creates nothing.
+	t.Run("UpdateTokensNeverCreates", func(t *testing.T) {
+		s := newStore(t)
+		for _, v := range []*oauthlogin.Session{session("deleted", later), session("signed-out", later), session("expired", time.Now().Add(-time.Second))} {
+			v.UserID = "u1"
+			if err := s.SaveSession(ctx, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.DeleteSession(ctx, "deleted"); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range []string{"missing", "deleted", "expired"} {
+			if err := s.UpdateSessionTokens(ctx, id, []byte("refreshed"), later); !errors.Is(err, oauthlogin.ErrNotFound) {
+				t.Fatalf("UpdateSessionTokens(%s) = %v, want ErrNotFound", id, err)
+			}
+		}
+		if err := s.DeleteUserSessions(ctx, "u1"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.UpdateSessionTokens(ctx, "signed-out", []byte("refreshed"), later); !errors.Is(err, oauthlogin.ErrNotFound) {
+			t.Fatalf("UpdateSessionTokens after DeleteUserSessions = %v, want ErrNotFound", err)
+		}
+		for _, id := range []string{"missing", "deleted", "signed-out", "expired"} {
+			if got, err := s.Session(ctx, id); !errors.Is(err, oauthlogin.ErrNotFound) {
+				t.Fatalf("session %s after a refused update: %+v, %v; want ErrNotFound", id, got, err)
+			}
+		}
+		if list, err := s.UserSessions(ctx, "u1"); err != nil || len(list) != 0 {
+			t.Fatalf("UserSessions after refused updates = %d sessions, %v; want none", len(list), err)
+		}
+	})
+	// A refresh reads the session, waits for the provider, then writes its
+	// tokens; the user logs out (one session, or everywhere) meanwhile. The
+	// write must find nothing, every time.
+	t.Run("LogoutDuringSlowRefresh", func(t *testing.T) {
+		s := newStore(t)
+		for i := range 100 {
+			id := fmt.Sprint("r", i)
+			v := session(id, later)
+			v.UserID = "racer"
+			if err := s.SaveSession(ctx, v); err != nil {
+				t.Fatal(err)
+			}
+			read, err := s.Session(ctx, id) // the refresh's copy
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i%2 == 0 {
+				err = s.DeleteSession(ctx, id)
+			} else {
+				err = s.DeleteUserSessions(ctx, "racer")
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.UpdateSessionTokens(ctx, read.ID, []byte("refreshed"), later); !errors.Is(err, oauthlogin.ErrNotFound) {
+				t.Fatalf("round %d: the refresh's write after logout = %v, want ErrNotFound", i, err)
+			}
+			if got, err := s.Session(ctx, id); !errors.Is(err, oauthlogin.ErrNotFound) {
+				t.Fatalf("round %d: the session came back after logout: %+v, %v", i, got, err)
+			}
+		}
+		if list, err := s.UserSessions(ctx, "racer"); err != nil || len(list) != 0 {
+			t.Fatalf("UserSessions after the rounds = %d sessions, %v; want none", len(list), err)
+		}
+	})
+	// The same with the write and the logout truly concurrent: whichever
+	// lands first, the session is gone afterwards.
+	t.Run("LogoutRacesRefresh", func(t *testing.T) {
+		s := newStore(t)
+		for round := range 10 {
+			user := fmt.Sprint("racer", round)
+			for i := range writers {
+				v := session(fmt.Sprint(round, "-", i), later)
+				v.UserID = user
+				if err := s.SaveSession(ctx, v); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// Goroutines 0..writers-1 refresh session i; the others log
+			// out: each session alone, or (odd rounds) one sign-out
+			// everywhere.
+			everywhere := round%2 == 1
+			together(t, 2*writers, func(g int) error {
+				if g < writers {
+					err := s.UpdateSessionTokens(ctx, fmt.Sprint(round, "-", g), []byte("refreshed"), later)
+					if errors.Is(err, oauthlogin.ErrNotFound) {
+						return nil
+					}
+					return err
+				}
+				switch {
+				case !everywhere:
+					return s.DeleteSession(ctx, fmt.Sprint(round, "-", g-writers))
+				case g == writers:
+					return s.DeleteUserSessions(ctx, user)
+				}
+				return nil
+			})
+			for i := range writers {
+				if got, err := s.Session(ctx, fmt.Sprint(round, "-", i)); !errors.Is(err, oauthlogin.ErrNotFound) {
+					t.Fatalf("round %d: session %d came back after logout: %+v, %v", round, i, got, err)
+				}
+			}
+			if list, err := s.UserSessions(ctx, user); err != nil || len(list) != 0 {
+				t.Fatalf("round %d: UserSessions after logout = %d sessions, %v; want none", round, len(list), err)
+			}
+		}
+	})
 	t.Run("ByUser", func(t *testing.T) {
 		s := newStore(t)
 		for i, id := range []string{"a", "b", "c"} {
@@ -197,6 +335,20 @@ func Sessions(t *testing.T, newStore func(t *testing.T) oauthlogin.SessionStore)
 			t.Fatalf("another user's session was deleted: %v", err)
 		}
 	})
+	// Pending token-mode records are a user's sessions too: unlinking an
+	// identity finds them through UserSessions to end them.
+	t.Run("ByUserPending", func(t *testing.T) {
+		s := newStore(t)
+		v := session("p", later)
+		v.UserID, v.Pending, v.ProviderTokens = "u1", true, nil
+		if err := s.SaveSession(ctx, v); err != nil {
+			t.Fatal(err)
+		}
+		list, err := s.UserSessions(ctx, "u1")
+		if err != nil || len(list) != 1 || !list[0].Pending || list[0].IdentityID != v.IdentityID {
+			t.Fatalf("UserSessions with a pending record = %d sessions, %v; want it, pending, with its identity", len(list), err)
+		}
+	})
 	t.Run("Cancelled", func(t *testing.T) {
 		s := newStore(t)
 		cctx, cancel := context.WithCancel(ctx)
@@ -206,6 +358,9 @@ func Sessions(t *testing.T, newStore func(t *testing.T) oauthlogin.SessionStore)
 		}
 		if _, err := s.Session(cctx, "a"); !errors.Is(err, context.Canceled) {
 			t.Fatalf("Session with a cancelled context: %v, want context.Canceled", err)
+		}
+		if err := s.UpdateSessionTokens(cctx, "a", nil, time.Time{}); !errors.Is(err, context.Canceled) {
+			t.Fatalf("UpdateSessionTokens with a cancelled context: %v, want context.Canceled", err)
 		}
 	})
 }
@@ -603,10 +758,16 @@ func Locker(t *testing.T, newLocker func(t *testing.T) oauthlogin.Locker) {
 // parallel runs f(0..writers-1) at once and fails t on any error.
 func parallel(t *testing.T, f func(i int) error) {
 	t.Helper()
+	together(t, writers, f)
+}
+
+// together runs f(0..n-1) at once and fails t on any error.
+func together(t *testing.T, n int, f func(i int) error) {
+	t.Helper()
 	var wg sync.WaitGroup
-	errs := make(chan error, writers)
+	errs := make(chan error, n)
 	start := make(chan struct{})
-	for i := range writers {
+	for i := range n {
 		wg.Go(func() {
 			<-start
 			if err := f(i); err != nil {

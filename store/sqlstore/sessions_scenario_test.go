@@ -1,0 +1,27 @@
+package sqlstore_test
+
+import (
+	"testing"
+
+	"github.com/oauthlogin/oauthlogin/store/internal/scenario"
+)
+
+func TestPostgresRefreshAfterLogout(t *testing.T) {
+	s, _ := newPostgres(t, pool(t))
+	scenario.RefreshAfterLogout(t, s)
+}
+
+func TestSQLiteRefreshAfterLogout(t *testing.T) {
+	s, _ := newSQLite(t)
+	scenario.RefreshAfterLogout(t, s)
+}
+
+func TestPostgresIdentitySessions(t *testing.T) {
+	s, _ := newPostgres(t, pool(t))
+	scenario.IdentitySessions(t, s)
+}
+
+func TestSQLiteIdentitySessions(t *testing.T) {
+	s, _ := newSQLite(t)
+	scenario.IdentitySessions(t, s)
+}
