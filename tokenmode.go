@@ -342,7 +342,7 @@ func (m *Manager) CreateSession(w http.ResponseWriter, r *http.Request) {
 	}
 	s, token, err := m.newSessionFor(r, pending)
 	if err != nil {
-		m.writeError(w, r, http.StatusInternalServerError, err)
+		m.writeError(w, r, statusFor(err), err)
 		return
 	}
 	m.emit(r, Event{Type: EventLogin, UserID: s.UserID, Provider: s.Provider, IdentityID: s.IdentityID, SessionID: s.ID})
@@ -357,6 +357,11 @@ func (m *Manager) newSessionFor(r *http.Request, pending *Session) (*Session, st
 		return nil, "", fmt.Errorf("%w: %q", ErrUnknownProvider, pending.Provider)
 	}
 	id, err := m.identities.Identity(r.Context(), rp.issuer, pending.ProviderUID)
+	if errors.Is(err, ErrNotFound) || err == nil && (id.ID != pending.IdentityID || id.UserID != pending.UserID) {
+		// Unlinked since the login (a client-held pending record outlives
+		// the unlink's sweep): the secret signs in no one.
+		return nil, "", ErrInvalidSecret
+	}
 	if err != nil {
 		return nil, "", err
 	}

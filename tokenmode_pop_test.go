@@ -180,3 +180,34 @@ func TestRequireAppChallengeAtExchange(t *testing.T) {
 		t.Fatalf("a secret without a challenge where one is required = %d, want 401", w.Code)
 	}
 }
+
+// A token-mode secret of an identity unlinked since the login signs in no
+// one, even where the pending record lives in the secret itself (a
+// SessionSealer, which the unlink's sweep cannot reach): 401
+// invalid_secret, not a server error, and no session.
+func TestSecretOfUnlinkedIdentity(t *testing.T) {
+	mem := oauthlogin.NewMemoryStore()
+	h := newHarness(t, func(c *oauthlogin.Config) {
+		c.Sessions, c.Identities = lenientSealer{mem}, mem
+		c.AppSchemes = []string{"com.example.app"}
+	})
+	to := nativeLogin(t, h, "com.example.app://cb", "com.example.app://failed")
+	userID, secret := to.Query().Get("userId"), to.Query().Get("secret")
+	ctx := context.Background()
+	ids, err := mem.UserIdentities(ctx, userID)
+	if err != nil || len(ids) != 1 {
+		t.Fatalf("identities of the new user: %v %v", ids, err)
+	}
+	// A second way in, so that the first may go.
+	other := &oauthlogin.Identity{ID: "other-1", UserID: userID, Issuer: "https://other.example", Provider: "other", ProviderUID: "o-1"}
+	if err := mem.CreateIdentity(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	if err := mem.DeleteIdentity(ctx, userID, ids[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	resp, v := exchange(t, h, userID, secret)
+	if resp.StatusCode != http.StatusUnauthorized || v["error"] != oauthlogin.CodeInvalidSecret {
+		t.Fatalf("exchange after unlink = %d %v, want 401 %s", resp.StatusCode, v["error"], oauthlogin.CodeInvalidSecret)
+	}
+}
