@@ -132,6 +132,15 @@ func (m *Manager) signIn(ctx context.Context, rp *registered, p *Profile, tok *o
 		return nil, "", ErrIdentityConflict
 	}
 	id.ProviderEmail, id.VerifiedEmail, id.Updated = p.Email, verified, now
+	if tok != nil && tok.RefreshToken == "" {
+		// Providers that issue a refresh token only at first consent
+		// (Google without prompt=consent) answer a later login without
+		// one: the grant's refresh token stands, so keep it, for this
+		// login's session too, as a refresh that does not rotate does.
+		if old, err := m.keys.open(id.ProviderTokens, "identity:"+id.ID); err == nil && old != nil {
+			tok.RefreshToken = old.RefreshToken
+		}
+	}
 	if err := m.setIdentityTokens(id, tok); err != nil {
 		return nil, "", err
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/oauthlogin/oauthlogin"
 	"github.com/oauthlogin/oauthlogin/oauthlogintest"
@@ -256,18 +257,23 @@ func TestRefreshTokenFlagFollowsIdentity(t *testing.T) {
 			t.Fatal("hasProviderRefreshToken true after no_refresh_token")
 		}
 	})
-	// A later login that got no refresh token (a provider that issues one
-	// only at first consent) leaves the identity without one: an older
-	// session's copy is not used by refresh, so once a refresh finds none
-	// the session says so too, and keeps its access token.
+	// A session whose identity has no refresh token (gone from the
+	// identity, say by a revocation another instance saw) holds a copy
+	// that refresh does not use: once a refresh finds none, the session
+	// says so too, and keeps its access token.
 	t.Run("IdentityWithoutRefreshToken", func(t *testing.T) {
 		h := newHarness(t)
-		laptop, phone := oauthlogintest.NewBrowser(), oauthlogintest.NewBrowser()
+		laptop := oauthlogintest.NewBrowser()
 		h.mustSucceed(h.login(laptop))
-		h.idp.Behave(oauthlogintest.Behavior{OmitRefreshToken: true})
-		h.mustSucceed(h.login(phone))
-		h.idp.Behave(oauthlogintest.Behavior{})
 		before, _ := h.session(laptop)
+		id, err := h.store.Identity(context.Background(), h.idp.URL, before["providerUid"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		id.ProviderTokens, id.ProviderAccessTokenExpiry = nil, time.Time{}
+		if err := h.store.UpdateIdentity(context.Background(), id); err != nil {
+			t.Fatal(err)
+		}
 		resp := h.do(laptop, "POST", "/auth/refresh?force=1")
 		var v map[string]any
 		decode(t, resp, &v)
@@ -279,6 +285,27 @@ func TestRefreshTokenFlagFollowsIdentity(t *testing.T) {
 		}
 		if after, _ := h.session(laptop); after["providerAccessToken"] != before["providerAccessToken"] {
 			t.Fatal("dropping the refresh token dropped the access token too")
+		}
+	})
+	// A later login that gets no refresh token (a provider that issues
+	// one only at first consent) keeps the grant's: every session of the
+	// identity, the new one included, can still refresh, and says so.
+	t.Run("LaterLoginWithoutRefreshToken", func(t *testing.T) {
+		h := newHarness(t)
+		laptop, phone := oauthlogintest.NewBrowser(), oauthlogintest.NewBrowser()
+		h.mustSucceed(h.login(laptop))
+		h.idp.Behave(oauthlogintest.Behavior{OmitRefreshToken: true})
+		h.mustSucceed(h.login(phone))
+		for name, b := range map[string]*oauthlogintest.Browser{"laptop": laptop, "phone": phone} {
+			if !h.hasRefreshToken(b) {
+				t.Fatalf("%s: hasProviderRefreshToken false after a login without a new refresh token", name)
+			}
+			resp := h.do(b, "POST", "/auth/refresh?force=1")
+			var v map[string]any
+			decode(t, resp, &v)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("%s: refresh = %d %v, want 200", name, resp.StatusCode, v)
+			}
 		}
 	})
 }
