@@ -18,25 +18,9 @@ import (
 // is called (or the client gives up). entered receives once a request is
 // waiting.
 func holdToken(idp *oauthlogintest.Server) (entered <-chan struct{}, release func()) {
-	in := make(chan struct{}, 1)
-	gate := make(chan struct{})
-	idp.Behave(oauthlogintest.Behavior{Intercept: map[string]func(http.Handler) http.Handler{
-		"token": func(next http.Handler) http.Handler {
-			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				select {
-				case in <- struct{}{}:
-				default:
-				}
-				select {
-				case <-gate:
-				case <-r.Context().Done():
-					return
-				}
-				next.ServeHTTP(w, r)
-			})
-		},
-	}})
-	return in, func() { close(gate) }
+	hold, entered, release := oauthlogintest.Hold()
+	idp.Behave(oauthlogintest.Behavior{Intercept: map[string]func(http.Handler) http.Handler{"token": hold}})
+	return entered, release
 }
 
 // answer is a response read to the end, for requests made off the test's

@@ -24,24 +24,8 @@ func TestRefreshInFlightAtLogout(t *testing.T) {
 	_, before := a.do(t, b, "GET", "/auth/session")
 	copied := b.Client.Jar.Cookies(page.URL)
 
-	entered := make(chan struct{}, 1)
-	gate := make(chan struct{})
-	a.idp.Behave(oauthlogintest.Behavior{Intercept: map[string]func(http.Handler) http.Handler{
-		"token": func(next http.Handler) http.Handler {
-			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				select {
-				case entered <- struct{}{}:
-				default:
-				}
-				select {
-				case <-gate:
-				case <-r.Context().Done():
-					return
-				}
-				next.ServeHTTP(w, r)
-			})
-		},
-	}})
+	hold, entered, release := oauthlogintest.Hold()
+	a.idp.Behave(oauthlogintest.Behavior{Intercept: map[string]func(http.Handler) http.Handler{"token": hold}})
 	type result struct {
 		resp *http.Response
 		body map[string]any
@@ -67,7 +51,7 @@ func TestRefreshInFlightAtLogout(t *testing.T) {
 	if resp, _ := a.do(t, b, "DELETE", "/auth/session"); resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("logout = %d", resp.StatusCode)
 	}
-	close(gate)
+	release()
 	got := <-done
 	if got.err != nil {
 		t.Fatal(got.err)

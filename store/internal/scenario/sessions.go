@@ -16,25 +16,9 @@ import (
 // holdToken makes the provider's token endpoint wait until release is
 // called (or the client gives up); entered receives once a request waits.
 func (d *Deployment) holdToken() (entered <-chan struct{}, release func()) {
-	in := make(chan struct{}, 1)
-	gate := make(chan struct{})
-	d.IdP.Behave(oauthlogintest.Behavior{Intercept: map[string]func(http.Handler) http.Handler{
-		"token": func(next http.Handler) http.Handler {
-			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				select {
-				case in <- struct{}{}:
-				default:
-				}
-				select {
-				case <-gate:
-				case <-r.Context().Done():
-					return
-				}
-				next.ServeHTTP(w, r)
-			})
-		},
-	}})
-	return in, func() { close(gate) }
+	hold, entered, release := oauthlogintest.Hold()
+	d.IdP.Behave(oauthlogintest.Behavior{Intercept: map[string]func(http.Handler) http.Handler{"token": hold}})
+	return entered, release
 }
 
 type answer struct {
