@@ -774,7 +774,7 @@ func (m *Manager) startSession(w http.ResponseWriter, r *http.Request, id *Ident
 			m.log.WarnContext(r.Context(), "oauthlogin: could not delete the previous session", "err", err)
 		}
 	}
-	m.setSessionCookie(w, token, s.Expires)
+	m.setSessionCookie(w, r, token, s.Expires)
 	return s, nil
 }
 

@@ -97,7 +97,7 @@ func (m *Manager) reseal(w http.ResponseWriter, r *http.Request, s *Session) (st
 		return "", err
 	}
 	if _, isBearer := bearer(r); !isBearer {
-		m.setSessionCookie(w, token, s.Expires)
+		m.setSessionCookie(w, r, token, s.Expires)
 	}
 	return token, nil
 }

@@ -230,7 +230,7 @@ const (
 	maxChunks = 8
 )
 
-func (m *Manager) setSessionCookie(w http.ResponseWriter, token string, expires time.Time) {
+func (m *Manager) setSessionCookie(w http.ResponseWriter, r *http.Request, token string, expires time.Time) {
 	set := func(name, value string) {
 		http.SetCookie(w, &http.Cookie{
 			Name:     name,
@@ -243,15 +243,26 @@ func (m *Manager) setSessionCookie(w http.ResponseWriter, token string, expires 
 			SameSite: http.SameSiteLaxMode,
 		})
 	}
+	chunks := 0
 	if len(token) <= chunkSize {
 		set(m.sessionCookie, token)
-		return
+	} else {
+		m.clearCookie(w, m.sessionCookie, "/")
+		for ; len(token) > 0; chunks++ {
+			n := min(chunkSize, len(token))
+			set(m.sessionCookie+"."+strconv.Itoa(chunks), token[:n])
+			token = token[n:]
+		}
 	}
-	m.clearCookie(w, m.sessionCookie, "/")
-	for i := 0; len(token) > 0; i++ {
-		n := min(chunkSize, len(token))
-		set(m.sessionCookie+"."+strconv.Itoa(i), token[:n])
-		token = token[n:]
+	// Chunks of an earlier, longer token that this one does not replace
+	// would be read with it (or, beside a single cookie, make it
+	// ambiguous): end them.
+	for i := chunks; i < maxChunks; i++ {
+		name := m.sessionCookie + "." + strconv.Itoa(i)
+		if _, n := cookieValue(r, name); n == 0 {
+			break
+		}
+		m.clearCookie(w, name, "/")
 	}
 }
 
@@ -268,6 +279,13 @@ func (m *Manager) cookieToken(r *http.Request) (token string, dup bool) {
 	case n > 1:
 		return "", true
 	case n == 1:
+		// A single cookie beside chunks is as ambiguous as two cookies of
+		// one name (a tossed single cookie must not win over a chunked
+		// session, nor tossed chunks over a single one): the Manager never
+		// sends both, it ends the ones a new token does not use.
+		if _, chunk := cookieValue(r, m.sessionCookie+".0"); chunk > 0 {
+			return "", true
+		}
 		return v, false
 	}
 	var b strings.Builder

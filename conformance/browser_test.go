@@ -358,6 +358,22 @@ func TestDuplicateCookies(t *testing.T) {
 		}
 	})
 
+	t.Run("SingleBesideChunks", func(t *testing.T) {
+		// A single session cookie beside chunks is two candidate tokens:
+		// a tossed single cookie must not win over a chunked session
+		// (cookie store), nor tossed chunks over a single cookie. Neither
+		// is used, and both are ended.
+		half := len(mine.Value) / 2
+		c0 := &http.Cookie{Name: name + ".0", Value: mine.Value[:half]}
+		c1 := &http.Cookie{Name: name + ".1", Value: mine.Value[half:]}
+		for _, jar := range [][]*http.Cookie{{tossed, c0, c1}, {mine, {Name: name + ".0", Value: "planted"}}} {
+			resp := serve(h.m, "GET", base+"/auth/session", jar)
+			noSession(t, resp)
+			cleared(t, resp, name)
+			cleared(t, resp, name+".0")
+		}
+	})
+
 	t.Run("RequireSession", func(t *testing.T) {
 		handler := h.m.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			t.Error("served with a duplicate session cookie")
