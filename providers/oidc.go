@@ -270,7 +270,17 @@ func (p *OIDCProvider) VerifyRefreshIDToken(ctx context.Context, raw, subject st
 	if err != nil {
 		return err
 	}
-	if idt.Subject != subject {
+	// The subject is compared as the identity holds it: through the
+	// provider's claims mapping (Microsoft's "{tid}:{oid}", not sub).
+	var claims json.RawMessage
+	if err := idt.Claims(&claims); err != nil {
+		return fmt.Errorf("%w: %w", oauthlogin.ErrIDToken, err)
+	}
+	profile, err := p.claims.Profile(claims)
+	if err != nil {
+		return fmt.Errorf("%w: %w", oauthlogin.ErrIDToken, err)
+	}
+	if profile.Subject != subject {
 		return fmt.Errorf("%w: the refreshed ID token is for another subject", oauthlogin.ErrIDToken)
 	}
 	return nil
