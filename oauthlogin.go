@@ -148,6 +148,7 @@ type Manager struct {
 	flowTTL          time.Duration
 	now              func() time.Time
 	locker           Locker
+	refreshBudget    time.Duration // refreshBudget, shorter in tests
 	sealer           SessionSealer // set when sessions live in the client
 	after            func(time.Duration) <-chan time.Time
 	flight           singleflight.Group
@@ -214,6 +215,7 @@ func New(cfg Config) (*Manager, error) {
 		secure:         base.Scheme == "https",
 		flowTTL:        cfg.FlowLifetime,
 		now:            time.Now,
+		refreshBudget:  refreshBudget,
 		after:          time.After,
 		providers:      make(map[string]*registered),
 	}

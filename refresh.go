@@ -16,6 +16,10 @@ import (
 // refresh lock; a refresh itself is bounded by the HTTP client's timeout.
 const refreshLockTTL = 30 * time.Second
 
+// refreshBudget bounds a refresh's provider requests, so that they end
+// well within refreshLockTTL.
+const refreshBudget = refreshLockTTL - 5*time.Second
+
 // maxTokenLifetime caps the expiry a provider may announce: an absurd
 // expires_in becomes a year.
 const maxTokenLifetime = 365 * 24 * time.Hour
@@ -136,10 +140,13 @@ func (m *Manager) RefreshSession(ctx context.Context, s *Session, force bool) (*
 			return s, nil
 		}
 	}
-	key := rp.issuer + "\x00" + s.ProviderUID
+	// Keyed on the identity record too: a session of an identity unlinked
+	// since, whose provider account signed in again as a new identity
+	// (maybe another user's), shares nothing with that identity's refresh.
+	key := rp.issuer + "\x00" + s.ProviderUID + "\x00" + s.IdentityID
 	ch := m.flight.DoChan(key, func() (any, error) {
 		// The shared work must not end because its first caller left.
-		return m.refreshIdentity(context.WithoutCancel(ctx), rp, key, s.ProviderUID, start, force)
+		return m.refreshIdentity(context.WithoutCancel(ctx), rp, key, s, start, force)
 	})
 	var tok *oauth2.Token
 	select {
@@ -176,7 +183,7 @@ func (m *Manager) RefreshSession(ctx context.Context, s *Session, force bool) (*
 
 // refreshIdentity refreshes an identity's tokens under its lock, unless
 // they are fresh already, and returns the tokens to use.
-func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key, subject string, start time.Time, force bool) (*oauth2.Token, error) {
+func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key string, s *Session, start time.Time, force bool) (*oauth2.Token, error) {
 	if wait := m.backoff.wait(key, m.now()); wait > 0 {
 		return nil, fmt.Errorf("%w: backing off after failures: %w", ErrRefreshUnavailable, retryAfter(wait))
 	}
@@ -185,9 +192,11 @@ func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key, subj
 		return nil, err
 	}
 	defer unlock(ctx)
-	id, err := m.identities.Identity(ctx, rp.issuer, subject)
-	if errors.Is(err, ErrNotFound) {
-		return nil, ErrNoRefreshToken // unlinked meanwhile
+	id, err := m.identities.Identity(ctx, rp.issuer, s.ProviderUID)
+	if errors.Is(err, ErrNotFound) || err == nil && (id.ID != s.IdentityID || id.UserID != s.UserID) {
+		// Unlinked meanwhile, or signed in again since as another
+		// identity record: its tokens are not this session's.
+		return nil, ErrNoRefreshToken
 	}
 	if err != nil {
 		return nil, err
@@ -203,7 +212,13 @@ func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key, subj
 	if force && id.Updated.After(start) || !force && !m.expiring(cur.Expiry, m.now()) {
 		return cur, nil // refreshed by another caller meanwhile
 	}
-	tok, err := rp.refresh(m.clientContext(ctx), cur.RefreshToken)
+	// The refresh must end while the lock is ours, whatever the HTTP
+	// client's timeout: another instance takes an expired lock and would
+	// send the same refresh token again, which a provider that detects
+	// reuse answers by revoking the grant (RFC 9700 §4.14.2).
+	pctx, cancel := context.WithTimeout(ctx, m.refreshBudget)
+	defer cancel()
+	tok, err := rp.refresh(m.clientContext(pctx), cur.RefreshToken)
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) && re.ErrorCode == "invalid_grant" {
@@ -229,7 +244,7 @@ func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key, subj
 	}
 	if raw, _ := tok.Extra("id_token").(string); raw != "" {
 		if rv, ok := rp.p.(RefreshVerifier); ok {
-			if err := rv.VerifyRefreshIDToken(ctx, raw, subject); err != nil {
+			if err := rv.VerifyRefreshIDToken(pctx, raw, s.ProviderUID); err != nil {
 				return nil, wrap(ErrRefresh, err) // keep nothing of this response
 			}
 		}

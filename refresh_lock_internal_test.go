@@ -1,0 +1,75 @@
+package oauthlogin
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// A refresh never outlives its lock. Found by an adversarial review: with
+// an HTTP client whose timeout exceeds the refresh lock's TTL, a slow
+// provider kept the first instance's refresh going after the lock expired,
+// and a second instance took the lock and sent the same refresh token
+// again, which a provider that detects reuse answers by revoking the grant
+// (RFC 9700 §4.14.2; Locker's doc: no two instances ever send the same
+// refresh token). The provider requests of a refresh are bounded by a
+// budget shorter than the TTL, whatever the client's timeout; then the
+// lock is free and nothing was written.
+func TestRefreshEndsWithinItsLock(t *testing.T) {
+	if refreshBudget >= refreshLockTTL {
+		t.Fatalf("refreshBudget %v is not shorter than refreshLockTTL %v", refreshBudget, refreshLockTTL)
+	}
+	cancelled := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()        // read to the end: the server then notices a closed connection
+		<-r.Context().Done() // slower than any budget: only the client ends it
+		close(cancelled)
+	}))
+	t.Cleanup(srv.Close)
+	store := NewMemoryStore()
+	m, err := New(Config{BaseURL: "http://localhost", CookieKeys: []CookieKey{GenerateCookieKey()},
+		Sessions: store, Identities: store, OneTime: store, HTTPClient: &http.Client{Timeout: time.Hour}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.refreshBudget != refreshBudget {
+		t.Fatalf("a new Manager's refresh budget is %v, want %v", m.refreshBudget, refreshBudget)
+	}
+	m.refreshBudget = 50 * time.Millisecond
+	if err := m.Register(stubProvider{srv.URL}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	now := time.Now()
+	id := &Identity{ID: "i", UserID: "u", Issuer: "https://idp.example", Provider: "stub", ProviderUID: "s", Updated: now.Add(-time.Hour)}
+	if err := m.setIdentityTokens(id, &oauth2.Token{AccessToken: "old-access", RefreshToken: "old-refresh"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.CreateIdentity(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	s := &Session{ID: "laptop", UserID: "u", IdentityID: "i", Provider: "stub", ProviderUID: "s", Created: now, Expires: now.Add(time.Hour)}
+	if err := store.SaveSession(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.RefreshSession(ctx, s, true); !errors.Is(err, ErrRefreshUnavailable) {
+		t.Fatalf("a refresh past its budget = %v, want ErrRefreshUnavailable", err)
+	}
+	<-cancelled // the provider saw its request cancelled
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	unlock, err := store.Lock(done, "oauthlogin:refresh:"+id.Issuer+"\x00s\x00i", refreshLockTTL)
+	if err != nil {
+		t.Fatalf("the refresh lock is still held after the refresh gave up: %v", err)
+	}
+	unlock(ctx)
+	got, err := store.Identity(ctx, id.Issuer, "s")
+	if err != nil || !got.Updated.Equal(id.Updated) {
+		t.Fatalf("the identity changed after a refresh that gave up: %v", err)
+	}
+}
