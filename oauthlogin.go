@@ -805,13 +805,39 @@ func (m *Manager) saveNewSession(r *http.Request, id *Identity, tok *oauth2.Toke
 		s.ProviderTokens, s.ProviderAccessTokenExpiry = sealed, tok.Expiry
 	}
 	if m.sealer != nil {
+		if err := m.identityStands(r.Context(), id); err != nil {
+			return nil, "", err
+		}
 		sealed, err := m.sealer.SealSession(s)
 		return s, sealed, err
 	}
 	if err := m.sessions.SaveSession(r.Context(), s); err != nil {
 		return nil, "", err
 	}
+	// An unlink that deleted the identity after this login read it swept
+	// the identity's sessions before this one existed: look again, now
+	// that a later sweep would find it.
+	if err := m.identityStands(r.Context(), id); err != nil {
+		if derr := m.sessions.DeleteSession(r.Context(), s.ID); derr != nil {
+			return nil, "", derr
+		}
+		return nil, "", err
+	}
 	return s, token, nil
+}
+
+// identityStands checks that id is still the stored identity of its
+// provider account, with the same user: ErrNotFound when it was unlinked
+// (and maybe linked again as another record) since it was read.
+func (m *Manager) identityStands(ctx context.Context, id *Identity) error {
+	cur, err := m.identities.Identity(ctx, id.Issuer, id.ProviderUID)
+	switch {
+	case errors.Is(err, ErrNotFound) || err == nil && (cur.ID != id.ID || cur.UserID != id.UserID):
+		return fmt.Errorf("%w: the identity was unlinked during the login", ErrNotFound)
+	case err != nil:
+		return err
+	}
+	return nil
 }
 
 // ProviderToken opens a session's sealed provider tokens. The result is nil

@@ -330,23 +330,47 @@ func (m *Manager) CreateSession(w http.ResponseWriter, r *http.Request) {
 		m.writeError(w, r, statusFor(err), err)
 		return
 	}
-	if err := m.sessions.DeleteSession(r.Context(), pending.ID); err != nil {
-		m.writeError(w, r, http.StatusInternalServerError, err)
-		return
-	}
 	if !checkBinding(bind, in.Verifier) || m.cfg.RequireAppChallenge && !strings.Contains(bind, ".") {
-		// Burnt above: consumed and deleted.
+		// Burnt: consumed above, and deleted.
+		if err := m.sessions.DeleteSession(r.Context(), pending.ID); err != nil {
+			m.writeError(w, r, http.StatusInternalServerError, err)
+			return
+		}
 		m.log.WarnContext(r.Context(), "oauthlogin: token-mode secret redeemed without its code_verifier; the secret is burnt", "provider", pending.Provider)
 		m.writeError(w, r, http.StatusUnauthorized, ErrInvalidSecret)
 		return
 	}
 	s, token, err := m.newSessionFor(r, pending)
+	if err == nil && m.sealer == nil {
+		// The new session is stored: a sign-out everywhere (or an
+		// unlink's sweep) from now on ends it. One that came since the
+		// pending record was read took the pending record with it, and
+		// then the secret signs in no one.
+		err = m.pendingStands(r, pending.ID, s.ID)
+	}
 	if err != nil {
 		m.writeError(w, r, statusFor(err), err)
 		return
 	}
 	m.emit(r, Event{Type: EventLogin, UserID: s.UserID, Provider: s.Provider, IdentityID: s.IdentityID, SessionID: s.ID})
 	m.writeSessionToken(w, r, s, token, http.StatusCreated)
+}
+
+// pendingStands deletes the pending record once the session made from it
+// is stored; when the record is gone already (the user's sessions were
+// ended meanwhile), it deletes that session instead: ErrInvalidSecret.
+func (m *Manager) pendingStands(r *http.Request, pendingID, sessionID string) error {
+	_, err := m.sessions.Session(r.Context(), pendingID)
+	if errors.Is(err, ErrNotFound) {
+		if err := m.sessions.DeleteSession(r.Context(), sessionID); err != nil {
+			return err
+		}
+		return fmt.Errorf("%w: the user's sessions ended during the exchange", ErrInvalidSecret)
+	}
+	if err != nil {
+		return err
+	}
+	return m.sessions.DeleteSession(r.Context(), pendingID)
 }
 
 // newSessionFor makes a real session from a pending one, with the
@@ -372,5 +396,9 @@ func (m *Manager) newSessionFor(r *http.Request, pending *Session) (*Session, st
 	if tok != nil {
 		tok.Expiry = id.ProviderAccessTokenExpiry
 	}
-	return m.saveNewSession(r, id, tok)
+	s, token, err := m.saveNewSession(r, id, tok)
+	if errors.Is(err, ErrNotFound) {
+		err = fmt.Errorf("%w: %w", ErrInvalidSecret, err) // unlinked during the exchange
+	}
+	return s, token, err
 }
