@@ -236,3 +236,31 @@ func TestSetSessionCookieEndsStaleChunks(t *testing.T) {
 		}
 	}
 }
+
+// sessionsOnly is a session store that keeps nothing else.
+type sessionsOnly struct{ SessionStore }
+
+// One-time marks and the refresh lock come from a shared store when one
+// keeps them: the session store, or else the identity store. Found by an
+// adversarial review: with Sessions and Identities set and OneTime nil,
+// each instance kept its own marks, and a state or a token-mode secret
+// was good once per instance.
+func TestStoreDefaults(t *testing.T) {
+	shared := NewMemoryStore()
+	for name, tc := range map[string]struct {
+		cfg        Config
+		once, lock any
+	}{
+		"identities keep them": {Config{Sessions: sessionsOnly{NewMemoryStore()}, Identities: shared}, shared, shared},
+		"sessions keep them":   {Config{Sessions: shared, Identities: NewMemoryStore()}, shared, shared},
+	} {
+		tc.cfg.BaseURL, tc.cfg.CookieKeys = "http://localhost", []CookieKey{GenerateCookieKey()}
+		m, err := New(tc.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.once != tc.once || m.locker != tc.lock {
+			t.Errorf("%s: OneTime %p, Locker %p; want the shared store %p", name, m.once, m.locker, shared)
+		}
+	}
+}

@@ -59,8 +59,11 @@ type Config struct {
 	SessionLifetime time.Duration
 	// FlowLifetime bounds a login from begin to callback; default 10 minutes.
 	FlowLifetime time.Duration
-	// Sessions, Identities and OneTime are the stores. Any left nil share
-	// one MemoryStore.
+	// Sessions, Identities and OneTime are the stores. OneTime left nil is
+	// Sessions, or else Identities, when it keeps one-time marks too (the
+	// Redis and SQL stores do), so that every instance shares them. What is
+	// still nil then shares one MemoryStore, which is enough for one
+	// instance only.
 	Sessions   SessionStore
 	Identities IdentityStore
 	OneTime    OneTimeStore
@@ -83,9 +86,9 @@ type Config struct {
 	// is refreshed; default 5 minutes.
 	RefreshMargin time.Duration
 	// Locker serializes provider token refreshes across instances. Default:
-	// the session store when it is a Locker (the Redis and PostgreSQL
-	// stores are), else a lock within this process, which is enough for one
-	// instance only.
+	// the session store, or else the identity store, when it is a Locker
+	// (the Redis and SQL stores are), else a lock within this process,
+	// which is enough for one instance only.
 	Locker Locker
 	// OnEvent receives sign-ups, logins, links, unlinks, logouts and
 	// refresh failures; default none.
@@ -229,6 +232,13 @@ func New(cfg Config) (*Manager, error) {
 		}
 		m.allowedOrigins[origin(u)] = true
 	}
+	if m.once == nil {
+		// A shared store that keeps one-time marks too keeps them for
+		// every instance: one left to a memory store of each process would
+		// let a state, a token-mode secret or a device handle be used once
+		// per instance.
+		m.once, _ = firstOf[OneTimeStore](cfg.Sessions, cfg.Identities)
+	}
 	if m.sessions == nil || m.identities == nil || m.once == nil {
 		mem := NewMemoryStore()
 		if m.sessions == nil {
@@ -256,9 +266,8 @@ func New(cfg Config) (*Manager, error) {
 	}
 	m.locker = cfg.Locker
 	if m.locker == nil {
-		if l, ok := m.sessions.(Locker); ok {
-			m.locker = l
-		} else {
+		var ok bool
+		if m.locker, ok = firstOf[Locker](m.sessions, m.identities); !ok {
 			m.locker = NewMemoryStore()
 		}
 	}
@@ -271,6 +280,17 @@ func New(cfg Config) (*Manager, error) {
 		m.sessionCookie, m.flowCookiePrefix, m.flowCookiePath = "__Host-oauthlogin_session", "__Host-oauthlogin_flow_", "/"
 	}
 	return m, nil
+}
+
+// firstOf returns the first of stores that is a T.
+func firstOf[T any](stores ...any) (T, bool) {
+	for _, s := range stores {
+		if v, ok := s.(T); ok {
+			return v, true
+		}
+	}
+	var zero T
+	return zero, false
 }
 
 var providerName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)

@@ -14,6 +14,11 @@
 //		SessionLifetime: time.Hour,  // see "Logout" below
 //	})
 //
+// With several instances, the one-time marks (login states, token-mode
+// secrets, device handles) and the refresh lock must be shared too: the
+// Manager takes them from the identity store when it keeps them (the Redis
+// and SQL stores do); set Config.OneTime and Config.Locker otherwise.
+//
 // Long sessions (big provider tokens) are split across numbered cookies
 // (name.0, name.1, ...), each Set-Cookie header under 4096 bytes, and put
 // back together on the way in.
