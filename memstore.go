@@ -138,7 +138,7 @@ func (s *MemoryStore) TouchSession(ctx context.Context, id string, lastSeen time
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	v, ok := s.sessions[id]
-	if !ok {
+	if !ok || !s.now().Before(v.Expires) {
 		return ErrNotFound
 	}
 	v.LastSeen = lastSeen

@@ -315,7 +315,7 @@ func (m *Manager) CreateSession(w http.ResponseWriter, r *http.Request) {
 		bind = in.Secret
 		pending, err = m.sessions.Session(r.Context(), hashID(bind))
 	}
-	if errors.Is(err, ErrNotFound) || err == nil && (!pending.Pending || pending.UserID != in.UserID || !canonicalBinding(bind)) {
+	if errors.Is(err, ErrNotFound) || err == nil && (!pending.Pending || pending.UserID != in.UserID || !canonicalBinding(bind) || !m.now().Before(pending.Expires)) {
 		m.writeError(w, r, http.StatusUnauthorized, ErrInvalidSecret)
 		return
 	}
@@ -323,7 +323,9 @@ func (m *Manager) CreateSession(w http.ResponseWriter, r *http.Request) {
 		m.writeError(w, r, http.StatusInternalServerError, err)
 		return
 	}
-	if err := m.once.Consume(r.Context(), "secret:"+pending.ID, pending.Expires); err != nil {
+	// The mark outlives the secret by a lifetime more, for the clock skew
+	// between the instances and the store.
+	if err := m.once.Consume(r.Context(), "secret:"+pending.ID, pending.Expires.Add(secretLifetime)); err != nil {
 		if errors.Is(err, ErrAlreadyUsed) {
 			err = ErrInvalidSecret
 		}

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/oauthlogin/oauthlogin"
 	"github.com/oauthlogin/oauthlogin/oauthlogintest"
@@ -209,5 +210,34 @@ func TestSecretOfUnlinkedIdentity(t *testing.T) {
 	resp, v := exchange(t, h, userID, secret)
 	if resp.StatusCode != http.StatusUnauthorized || v["error"] != oauthlogin.CodeInvalidSecret {
 		t.Fatalf("exchange after unlink = %d %v, want 401 %s", resp.StatusCode, v["error"], oauthlogin.CodeInvalidSecret)
+	}
+}
+
+// A token-mode secret past its lifetime is refused on the Manager's own
+// clock, even where the store that opens it would not (a SessionSealer's
+// clock, skewed, or one that checks nothing): 401 invalid_secret.
+func TestExpiredSecretRefusedOnManagersClock(t *testing.T) {
+	mem := oauthlogin.NewMemoryStore()
+	sealer := lenientSealer{mem}
+	h := newHarness(t, func(c *oauthlogin.Config) {
+		c.Sessions, c.Identities = sealer, mem
+		c.AppSchemes = []string{"com.example.app"}
+	})
+	to := nativeLogin(t, h, "com.example.app://cb", "com.example.app://failed")
+	userID, secret := to.Query().Get("userId"), to.Query().Get("secret")
+	pending, err := sealer.OpenSession(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pending.Expires = time.Now().Add(-time.Second)
+	stale, err := sealer.SealSession(pending)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, v := exchange(t, h, userID, stale); resp.StatusCode != http.StatusUnauthorized || v["error"] != oauthlogin.CodeInvalidSecret {
+		t.Fatalf("an expired secret = %d %v, want 401 %s", resp.StatusCode, v["error"], oauthlogin.CodeInvalidSecret)
+	}
+	if resp, _ := exchange(t, h, userID, secret); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("the control, the same secret within its lifetime = %d, want 201", resp.StatusCode)
 	}
 }

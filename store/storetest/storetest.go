@@ -155,6 +155,17 @@ func Sessions(t *testing.T, newStore func(t *testing.T) oauthlogin.SessionStore)
 		if err := s.TouchSession(ctx, "missing", seen); !errors.Is(err, oauthlogin.ErrNotFound) {
 			t.Fatalf("TouchSession(missing): %v, want ErrNotFound", err)
 		}
+		// An expired session counts as missing (the contract's "not
+		// found"): a touch finds nothing and brings nothing back.
+		if err := s.SaveSession(ctx, session("expired", time.Now().Add(-time.Second))); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.TouchSession(ctx, "expired", seen); !errors.Is(err, oauthlogin.ErrNotFound) {
+			t.Fatalf("TouchSession(expired): %v, want ErrNotFound", err)
+		}
+		if got, err := s.Session(ctx, "expired"); !errors.Is(err, oauthlogin.ErrNotFound) {
+			t.Fatalf("expired session after a touch: %+v, %v; want ErrNotFound", got, err)
+		}
 	})
 	t.Run("UpdateTokens", func(t *testing.T) {
 		s := newStore(t)
