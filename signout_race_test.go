@@ -10,21 +10,35 @@ import (
 	"github.com/oauthlogin/oauthlogin/oauthlogintest"
 )
 
-// heldSessions holds SaveSession of the first non-pending session saved
-// once armed.
-type heldSessions struct {
+// heldSaves holds the first SaveSession that its armed predicate
+// accepts, until release is closed, so that a test can act between a
+// handler's reads and its write.
+type heldSaves struct {
 	*oauthlogin.MemoryStore
 	mu      sync.Mutex
-	armed   bool
+	when    func(*oauthlogin.Session) bool
 	entered chan struct{}
 	release chan struct{}
 }
 
-func (g *heldSessions) SaveSession(ctx context.Context, s *oauthlogin.Session) error {
+func newHeldSaves(c *oauthlogin.Config) *heldSaves {
+	g := &heldSaves{MemoryStore: c.Sessions.(*oauthlogin.MemoryStore), entered: make(chan struct{}), release: make(chan struct{})}
+	c.Sessions = g
+	return g
+}
+
+// arm holds the next save of a session that when accepts.
+func (g *heldSaves) arm(when func(*oauthlogin.Session) bool) {
 	g.mu.Lock()
-	hold := g.armed && !s.Pending
+	g.when = when
+	g.mu.Unlock()
+}
+
+func (g *heldSaves) SaveSession(ctx context.Context, s *oauthlogin.Session) error {
+	g.mu.Lock()
+	hold := g.when != nil && g.when(s)
 	if hold {
-		g.armed = false
+		g.when = nil
 	}
 	g.mu.Unlock()
 	if hold {
@@ -48,10 +62,9 @@ func (g *heldSessions) SaveSession(ctx context.Context, s *oauthlogin.Session) e
 // sessions, so that signing out everywhere ends them too); SECURITY.md:
 // a stolen credential must not be usable after logout.
 func TestTokenExchangeRacingSignOutEverywhere(t *testing.T) {
-	var g *heldSessions
+	var g *heldSaves
 	h := newHarness(t, func(c *oauthlogin.Config) {
-		g = &heldSessions{MemoryStore: c.Sessions.(*oauthlogin.MemoryStore), entered: make(chan struct{}), release: make(chan struct{})}
-		c.Sessions = g
+		g = newHeldSaves(c)
 		c.AppSchemes = []string{"myapp-callback"}
 	})
 	browser := oauthlogintest.NewBrowser()
@@ -59,9 +72,7 @@ func TestTokenExchangeRacingSignOutEverywhere(t *testing.T) {
 	q := nativeLogin(t, h, "myapp-callback://auth", "myapp-callback://auth/failed").Query()
 	h.logs.secret(q.Get("secret"))
 
-	g.mu.Lock()
-	g.armed = true
-	g.mu.Unlock()
+	g.arm(func(s *oauthlogin.Session) bool { return !s.Pending })
 	type result struct {
 		status int
 		body   map[string]any

@@ -3,34 +3,11 @@ package oauthlogin_test
 import (
 	"context"
 	"net/http"
-	"sync"
 	"testing"
 
 	"github.com/oauthlogin/oauthlogin"
 	"github.com/oauthlogin/oauthlogin/oauthlogintest"
 )
-
-// gatedSessions holds SaveSession of a chosen identity's session until
-// released: the moment a login has found and updated its identity but not
-// yet stored its session.
-type gatedSessions struct {
-	*oauthlogin.MemoryStore
-	mu       sync.Mutex
-	identity string
-	entered  chan struct{}
-	release  chan struct{}
-}
-
-func (g *gatedSessions) SaveSession(ctx context.Context, s *oauthlogin.Session) error {
-	g.mu.Lock()
-	hold := g.identity != "" && s.IdentityID == g.identity
-	g.mu.Unlock()
-	if hold {
-		g.entered <- struct{}{}
-		<-g.release
-	}
-	return g.MemoryStore.SaveSession(ctx, s)
-}
 
 // Found by an adversarial review: the owner of a compromised provider account (or anyone signing
 // in with it) races the victim's unlink of that account. Unlink deletes the
@@ -46,11 +23,8 @@ func (g *gatedSessions) SaveSession(ctx context.Context, s *oauthlogin.Session) 
 // SECURITY.md's threat model (the mapping of provider accounts to users is
 // protected: an unlinked account must not keep a way into the user).
 func TestLoginRacingUnlinkKeepsNoSession(t *testing.T) {
-	var g *gatedSessions
-	h := newHarness(t, func(c *oauthlogin.Config) {
-		g = &gatedSessions{MemoryStore: c.Sessions.(*oauthlogin.MemoryStore), entered: make(chan struct{}), release: make(chan struct{})}
-		c.Sessions = g
-	})
+	var g *heldSaves
+	h := newHarness(t, func(c *oauthlogin.Config) { g = newHeldSaves(c) })
 	victim := oauthlogintest.NewBrowser()
 	h.mustSucceed(h.login(victim)) // user A, identity of user-1
 	h.idp.SetUser(oauthlogintest.User{Subject: "user-9"})
@@ -61,9 +35,7 @@ func TestLoginRacingUnlinkKeepsNoSession(t *testing.T) {
 	}
 	// The attacker signs in with user-1; its session write is held.
 	h.idp.SetUser(oauthlogintest.User{Subject: "user-1"})
-	g.mu.Lock()
-	g.identity = first.ID
-	g.mu.Unlock()
+	g.arm(func(s *oauthlogin.Session) bool { return s.IdentityID == first.ID })
 	attacker := oauthlogintest.NewBrowser()
 	done := make(chan *oauthlogintest.Page, 1)
 	go func() {
