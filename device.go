@@ -364,7 +364,7 @@ func (m *Manager) writeNextHandle(w http.ResponseWriter, r *http.Request, next *
 		sentinel = ErrSlowDown
 	case errors.Is(err, ErrRefreshUnavailable):
 		status, sentinel = http.StatusServiceUnavailable, ErrRefreshUnavailable
-		m.log.InfoContext(r.Context(), "oauthlogin: device poll: provider unavailable", "provider", next.Provider, "err", logDetail(err, next.DeviceCode))
+		m.log.InfoContext(r.Context(), "oauthlogin: device poll: provider unavailable", "provider", next.Provider, "err", logDetail(err, next.DeviceCode, m.clientSecret(next.Provider)))
 	}
 	code, msg := codeMessage(sentinel)
 	v := map[string]any{"error": code, "message": msg, "handle": base64.RawURLEncoding.EncodeToString(sealed)}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 )
 
@@ -310,11 +309,20 @@ func providerFailure(code string) bool {
 // requestSecrets are the values a log record about r must not hold: every
 // registered client secret, and the credentials r carries (cookies, the
 // Authorization header).
+// clientSecret is the client secret of a registered provider, for
+// redaction; "" for an unknown one.
+func (m *Manager) clientSecret(provider string) string {
+	if rp, ok := m.lookup(provider); ok {
+		return rp.oauth.ClientSecret
+	}
+	return ""
+}
+
 func (m *Manager) requestSecrets(r *http.Request) []string {
 	var secrets []string
 	m.mu.RLock()
 	for _, rp := range m.providers {
-		secrets = append(secrets, rp.oauth.ClientSecret, url.QueryEscape(rp.oauth.ClientSecret))
+		secrets = append(secrets, rp.oauth.ClientSecret)
 	}
 	m.mu.RUnlock()
 	for _, c := range r.Cookies() {

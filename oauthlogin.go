@@ -624,10 +624,17 @@ var tokenErrors = []string{"", "invalid_request", "invalid_client", "invalid_gra
 	"unsupported_grant_type", "invalid_scope", "authorization_pending", "slow_down", "access_denied", "expired_token"}
 
 // redact replaces each non-empty secret in msg.
+// redact replaces each non-empty secret in msg, as it is and
+// form-encoded (as client_secret_basic and form bodies send it, which an
+// error quoting the request can echo).
 func redact(msg string, secrets ...string) string {
 	for _, s := range secrets {
-		if s != "" {
-			msg = strings.ReplaceAll(msg, s, "[redacted]")
+		if s == "" {
+			continue
+		}
+		msg = strings.ReplaceAll(msg, s, "[redacted]")
+		if e := url.QueryEscape(s); e != s {
+			msg = strings.ReplaceAll(msg, e, "[redacted]")
 		}
 	}
 	return msg

@@ -543,7 +543,7 @@ func (m *Manager) revokeToken(ctx context.Context, provider string, tok *oauth2.
 		}
 		if err := rv.Revoke(m.clientContext(ctx), t.token, t.hint); err != nil {
 			if !errors.Is(err, errors.ErrUnsupported) {
-				m.log.WarnContext(ctx, "oauthlogin: token revocation failed", "provider", provider, "hint", t.hint, "err", logDetail(err, t.token))
+				m.log.WarnContext(ctx, "oauthlogin: token revocation failed", "provider", provider, "hint", t.hint, "err", logDetail(err, t.token, rp.oauth.ClientSecret))
 			}
 			return
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -45,15 +46,26 @@ type numericDates struct {
 	AuthTime json.RawMessage `json:"auth_time"`
 }
 
+// maxNumericDate is the latest time claim accepted: the last second of
+// the year 9999. Beyond it, a conversion to time.Time wraps around (a huge
+// iat or nbf would read as the distant past and pass its check).
+const maxNumericDate = 253402300799
+
 // check returns an error naming the first time claim present that is not a
-// JSON number.
+// JSON number, or not a date between 1970 and the year 9999.
 func (d *numericDates) check() error {
 	for _, c := range [...]struct {
 		name string
 		v    json.RawMessage
 	}{{"exp", d.Exp}, {"iat", d.Iat}, {"nbf", d.Nbf}, {"auth_time", d.AuthTime}} {
-		if c.v != nil && !isJSONNumber(c.v) {
+		if c.v == nil {
+			continue
+		}
+		if !isJSONNumber(c.v) {
 			return fmt.Errorf("%s is not a NumericDate (a JSON number)", c.name)
+		}
+		if f, err := strconv.ParseFloat(string(c.v), 64); err != nil || f < 0 || f > maxNumericDate {
+			return fmt.Errorf("%s is not a date between 1970 and 9999", c.name)
 		}
 	}
 	return nil
