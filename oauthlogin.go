@@ -798,7 +798,10 @@ func (m *Manager) startSession(w http.ResponseWriter, r *http.Request, id *Ident
 	if err != nil {
 		return nil, err
 	}
-	if old, _ := m.cookieToken(r); old != "" && m.sealer == nil {
+	switch old, dup := m.cookieToken(r); {
+	case dup:
+		m.endTossed(w, r) // the Set-Cookie below then replaces the expired one at "/"
+	case old != "" && m.sealer == nil:
 		if err := m.sessions.DeleteSession(r.Context(), hashID(old)); err != nil {
 			m.log.WarnContext(r.Context(), "oauthlogin: could not delete the previous session", "err", err)
 		}
@@ -959,6 +962,10 @@ func statusFor(err error) int {
 // as errors (shown as server_error), failures of the provider at info
 // level, the other refusals at debug level.
 func (m *Manager) writeError(w http.ResponseWriter, r *http.Request, status int, err error) {
+	if errors.Is(err, errDuplicateCookie) {
+		// Whatever the route, an ambiguous session cookie ends here.
+		m.endTossed(w, r)
+	}
 	code, msg := codeMessage(err)
 	level, event := slog.LevelDebug, "oauthlogin: request refused"
 	switch {

@@ -47,7 +47,6 @@ func (m *Manager) Refresh(w http.ResponseWriter, r *http.Request) {
 	}
 	s, err := m.requestSession(r)
 	if err != nil {
-		m.clearDuplicates(w, r, err)
 		m.writeError(w, r, statusFor(err), err)
 		return
 	}

@@ -122,7 +122,9 @@ func SessionFromContext(ctx context.Context) (*Session, bool) {
 func (m *Manager) LoadSession(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, err := m.requestSession(r)
-		m.clearDuplicates(w, r, err)
+		if errors.Is(err, errDuplicateCookie) {
+			m.endTossed(w, r)
+		}
 		switch {
 		case err == nil:
 			r = r.WithContext(context.WithValue(r.Context(), sessionKey{}, s))
@@ -141,7 +143,6 @@ func (m *Manager) RequireSession(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, err := m.requestSession(r)
 		if err != nil {
-			m.clearDuplicates(w, r, err)
 			m.writeError(w, r, statusFor(err), err)
 			return
 		}
@@ -201,15 +202,6 @@ func (m *Manager) requestSession(r *http.Request) (*Session, error) {
 		}
 	}
 	return s, nil
-}
-
-// clearDuplicates ends the session cookies when err says the request
-// carried one of them more than once: the browser signs in again to a
-// single one, and a tossed twin at a narrower path is gone with them.
-func (m *Manager) clearDuplicates(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, errDuplicateCookie) {
-		m.clearSessionCookie(w, r)
-	}
 }
 
 // bearer returns the token of an "Authorization: Bearer" header. A request
@@ -327,61 +319,94 @@ func cookieValue(r *http.Request, name string) (v string, n int) {
 	return v, n
 }
 
+// cookieValues returns the value of every cookie named name, in the
+// order the request sends them.
+func cookieValues(r *http.Request, name string) []string {
+	var vs []string
+	for _, c := range r.Cookies() {
+		if c.Name == name {
+			vs = append(vs, c.Value)
+		}
+	}
+	return vs
+}
+
 // errDuplicateCookie is requestSession's answer to a request that carries
 // the session cookie (or one of its chunks) more than once: no session.
 var errDuplicateCookie = fmt.Errorf("%w: the session cookie is sent more than once", ErrNoSession)
 
 // clearSessionCookie ends the browser's session cookie, chunks included.
-// When the request carries one of them more than once, the others may
-// have come with a narrower Path: each is also ended at every path that
-// the request's path falls under (RFC 6265 §5.1.4), which reaches any
-// cookie the browser sent with it. A cookie tossed with a Domain
-// attribute cannot be ended from here: the Set-Cookie would have to name
-// that domain, which the request does not tell.
+// When the request carries the session cookie ambiguously (a name twice,
+// or a single cookie beside chunks), a tossed copy may have come with a
+// narrower Path: then every name is also ended at every path that the
+// request's path falls under (RFC 6265 §5.1.4), which reaches any cookie
+// the browser sent with it. A cookie tossed with a Domain attribute cannot
+// be ended from here: the Set-Cookie would have to name that domain, which
+// the request does not tell.
 func (m *Manager) clearSessionCookie(w http.ResponseWriter, r *http.Request) {
-	names := []string{m.sessionCookie}
+	_, dup := m.cookieToken(r)
+	m.clearCookie(w, m.sessionCookie, "/")
+	if dup {
+		m.clearNarrower(w, r, m.sessionCookie)
+	}
 	for i := range maxChunks {
 		name := m.sessionCookie + "." + strconv.Itoa(i)
 		if _, n := cookieValue(r, name); n == 0 {
-			break
+			continue
 		}
-		names = append(names, name)
-	}
-	for _, name := range names {
 		m.clearCookie(w, name, "/")
-		if _, n := cookieValue(r, name); n > 1 {
+		if dup {
 			m.clearNarrower(w, r, name)
 		}
 	}
 }
 
+// endTossed answers a request that carries the session cookie ambiguously
+// (errDuplicateCookie): it ends the session that each copy names, since
+// neither is used and a copy stolen earlier must not outlive the logout or
+// the next login that the ambiguity blocks, and it expires every copy.
+func (m *Manager) endTossed(w http.ResponseWriter, r *http.Request) {
+	if m.sealer == nil {
+		for _, v := range cookieValues(r, m.sessionCookie) {
+			if err := m.sessions.DeleteSession(r.Context(), hashID(v)); err != nil {
+				m.log.WarnContext(r.Context(), "oauthlogin: could not end a session named by a duplicate cookie", "err", err)
+			}
+		}
+	}
+	m.clearSessionCookie(w, r)
+}
+
 // maxClearedPaths bounds how many narrower paths clearNarrower ends a
 // cookie at.
-const maxClearedPaths = 8
+const maxClearedPaths = 32
 
 // clearNarrower ends the cookie name at the paths under "/" that the
-// request's path falls under: each of its directories with and without
-// the trailing slash, and the path itself. A __Host- cookie has Path=/
-// only, so it has no narrower twin.
+// request's path falls under, deepest first: the path itself, then each of
+// its directories with and without the trailing slash. The path is taken
+// as the browser sent it (escaped), which is what cookie paths match. A
+// __Host- cookie has Path=/ only, so it has no narrower twin.
 func (m *Manager) clearNarrower(w http.ResponseWriter, r *http.Request, name string) {
 	if strings.HasPrefix(name, "__Host-") {
 		return
 	}
-	var paths []string
-	p := r.URL.Path
-	for i := 1; i < len(p) && len(paths) < maxClearedPaths; i++ {
-		if p[i] == '/' {
-			paths = append(paths, p[:i], p[:i+1])
-		}
+	p := r.URL.EscapedPath()
+	if strings.ContainsFunc(p, func(c rune) bool { return c < 0x21 || c > 0x7e || c == ';' }) {
+		return // not a Path attribute a browser would have stored
 	}
+	cleared := 0
 	if p != "/" && !strings.HasSuffix(p, "/") {
-		paths = append(paths, p)
+		m.clearCookie(w, name, p)
+		cleared++
 	}
-	for _, path := range paths[:min(len(paths), maxClearedPaths)] {
-		if strings.ContainsFunc(path, func(c rune) bool { return c < 0x21 || c > 0x7e || c == ';' }) {
-			break // not a Path attribute a browser would have stored
+	for i := len(p) - 1; i > 0 && cleared < maxClearedPaths; i-- {
+		if p[i] != '/' {
+			continue
 		}
-		m.clearCookie(w, name, path)
+		m.clearCookie(w, name, p[:i+1])
+		if i+1 != len(p) || p[:i] != "" {
+			m.clearCookie(w, name, p[:i])
+		}
+		cleared += 2
 	}
 }
 
@@ -469,7 +494,6 @@ func rfc3339(t time.Time) string {
 func (m *Manager) GetSession(w http.ResponseWriter, r *http.Request) {
 	s, err := m.requestSession(r)
 	if err != nil {
-		m.clearDuplicates(w, r, err)
 		m.writeError(w, r, statusFor(err), err)
 		return
 	}
@@ -486,7 +510,9 @@ func (m *Manager) Logout(w http.ResponseWriter, r *http.Request) {
 	}
 	s, err := m.requestSession(r)
 	if err != nil {
-		m.clearSessionCookie(w, r)
+		if !errors.Is(err, errDuplicateCookie) { // writeError ends those
+			m.clearSessionCookie(w, r)
+		}
 		m.writeError(w, r, statusFor(err), err)
 		return
 	}

@@ -272,12 +272,26 @@ func TestForgedCallbackKeepsLogin(t *testing.T) {
 func TestDuplicateCookies(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	victim, attacker := oauthlogintest.NewBrowser(), oauthlogintest.NewBrowser()
-	h.mustSucceed(victim, h.login(victim))
-	h.mustSucceed(attacker, h.login(attacker))
-	mine, theirs := sessionCookie(t, h, victim), sessionCookie(t, h, attacker)
-	name := mine.Name
+	// fresh signs a victim and an attacker in: a request with duplicates
+	// ends the sessions its copies name, so each case has its own.
+	fresh := func(t *testing.T) (victim *oauthlogintest.Browser, mine, theirs, tossed *http.Cookie) {
+		t.Helper()
+		victim, attacker := oauthlogintest.NewBrowser(), oauthlogintest.NewBrowser()
+		h.mustSucceed(victim, h.login(victim))
+		h.mustSucceed(attacker, h.login(attacker))
+		mine, theirs = sessionCookie(t, h, victim), sessionCookie(t, h, attacker)
+		return victim, mine, theirs, &http.Cookie{Name: mine.Name, Value: theirs.Value}
+	}
+	name := sessionCookie(t, h, func() *oauthlogintest.Browser {
+		b := oauthlogintest.NewBrowser()
+		h.mustSucceed(b, h.login(b))
+		return b
+	}()).Name
 	base := h.app.URL
+	// alive reports whether a session cookie, sent alone, still signs in.
+	alive := func(c *http.Cookie) bool {
+		return serve(h.m, "GET", base+"/auth/session", []*http.Cookie{{Name: c.Name, Value: c.Value}}).StatusCode == http.StatusOK
+	}
 
 	// cleared checks that resp expires name at / and at each narrower
 	// path of wantPaths.
@@ -306,18 +320,17 @@ func TestDuplicateCookies(t *testing.T) {
 			t.Fatalf("= %d %v, want 401 no_session", resp.StatusCode, v)
 		}
 	}
-	tossed := &http.Cookie{Name: name, Value: theirs.Value}
-
 	for _, tc := range []struct {
 		name    string
-		cookies []*http.Cookie
+		cookies func(mine, tossed *http.Cookie) []*http.Cookie
 	}{
-		{"TossedFirst", []*http.Cookie{tossed, mine}},
-		{"TossedLast", []*http.Cookie{mine, tossed}},
-		{"SameValueTwice", []*http.Cookie{mine, mine}},
+		{"TossedFirst", func(mine, tossed *http.Cookie) []*http.Cookie { return []*http.Cookie{tossed, mine} }},
+		{"TossedLast", func(mine, tossed *http.Cookie) []*http.Cookie { return []*http.Cookie{mine, tossed} }},
+		{"SameValueTwice", func(mine, _ *http.Cookie) []*http.Cookie { return []*http.Cookie{mine, mine} }},
 	} {
 		t.Run("Session"+tc.name, func(t *testing.T) {
-			resp := serve(h.m, "GET", base+"/auth/session", tc.cookies)
+			_, mine, _, tossed := fresh(t)
+			resp := serve(h.m, "GET", base+"/auth/session", tc.cookies(mine, tossed))
 			noSession(t, resp)
 			cleared(t, resp, name, "/auth", "/auth/", "/auth/session")
 		})
@@ -327,6 +340,7 @@ func TestDuplicateCookies(t *testing.T) {
 		// Over https the name is __Host-: Path=/ only, so it is expired
 		// there alone (a browser refuses a __Host- cookie with another
 		// path).
+		_, mine, theirs, _ := fresh(t)
 		m := h.manager("https://app.example.com", h.cfg.CookieKeys)
 		host := &http.Cookie{Name: "__Host-oauthlogin_session", Value: mine.Value}
 		if resp := serve(m, "GET", "https://app.example.com/auth/session", []*http.Cookie{host}); resp.StatusCode != http.StatusOK {
@@ -345,6 +359,7 @@ func TestDuplicateCookies(t *testing.T) {
 	t.Run("SessionChunkTwice", func(t *testing.T) {
 		// A token in chunks (name.0, name.1) is one session; a chunk name
 		// sent twice is none.
+		_, mine, _, _ := fresh(t)
 		half := len(mine.Value) / 2
 		c0 := &http.Cookie{Name: name + ".0", Value: mine.Value[:half]}
 		c1 := &http.Cookie{Name: name + ".1", Value: mine.Value[half:]}
@@ -363,6 +378,7 @@ func TestDuplicateCookies(t *testing.T) {
 		// a tossed single cookie must not win over a chunked session
 		// (cookie store), nor tossed chunks over a single cookie. Neither
 		// is used, and both are ended.
+		_, mine, _, tossed := fresh(t)
 		half := len(mine.Value) / 2
 		c0 := &http.Cookie{Name: name + ".0", Value: mine.Value[:half]}
 		c1 := &http.Cookie{Name: name + ".1", Value: mine.Value[half:]}
@@ -375,6 +391,7 @@ func TestDuplicateCookies(t *testing.T) {
 	})
 
 	t.Run("RequireSession", func(t *testing.T) {
+		_, mine, _, tossed := fresh(t)
 		handler := h.m.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			t.Error("served with a duplicate session cookie")
 		}))
@@ -388,6 +405,7 @@ func TestDuplicateCookies(t *testing.T) {
 	})
 
 	t.Run("LoadSessionIsAnonymous", func(t *testing.T) {
+		_, mine, _, tossed := fresh(t)
 		served := false
 		handler := h.m.LoadSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if _, ok := oauthlogin.SessionFromContext(r.Context()); ok {
@@ -409,6 +427,7 @@ func TestDuplicateCookies(t *testing.T) {
 	t.Run("BearerWins", func(t *testing.T) {
 		// A bearer request is authenticated by its header alone (cookies
 		// play no part): duplicates beside it change nothing.
+		victim, mine, _, tossed := fresh(t)
 		resp := serve(h.m, "GET", base+"/auth/session", []*http.Cookie{tossed, mine}, "Authorization", "Bearer "+mine.Value)
 		var v map[string]any
 		json.NewDecoder(resp.Body).Decode(&v)
@@ -420,14 +439,15 @@ func TestDuplicateCookies(t *testing.T) {
 
 	for _, route := range []struct{ method, path string }{{"POST", "/auth/refresh"}, {"DELETE", "/auth/session"}} {
 		t.Run(route.method+"Duplicates", func(t *testing.T) {
+			_, mine, theirs, tossed := fresh(t)
 			resp := serve(h.m, route.method, base+route.path, []*http.Cookie{tossed, mine}, "Sec-Fetch-Site", "same-origin")
 			noSession(t, resp)
 			cleared(t, resp, name, "/auth", "/auth/", route.path)
-			// Neither session was ended in the victim's name.
-			for _, b := range []*oauthlogintest.Browser{victim, attacker} {
-				if _, status := h.session(b); status != http.StatusOK {
-					t.Fatalf("a session was ended by a request that had none: %d", status)
-				}
+			// Neither copy is used, and neither outlives the request: a
+			// copy of the cookie stolen earlier must not survive the
+			// logout (or the refresh) that the duplicate blocked.
+			if alive(mine) || alive(theirs) {
+				t.Fatalf("a session named by a duplicate cookie outlived the request (victim's %v, tossed %v)", alive(mine), alive(theirs))
 			}
 		})
 	}
