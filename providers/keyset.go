@@ -176,7 +176,11 @@ func (ks *keySet) fetch(ctx context.Context, first bool) ([]jose.JSONWebKey, err
 	ks.inflight = f
 	ks.mu.Unlock()
 
-	f.keys, f.err = ks.download(ctx)
+	// The fetch is shared, and it spends the refetch window: a caller
+	// that gives up (a login aborted on purpose) must not cancel it for
+	// the others, nor leave the window spent on nothing. The client's
+	// timeout bounds it.
+	f.keys, f.err = ks.download(context.WithoutCancel(ctx))
 	ks.mu.Lock()
 	if f.err == nil {
 		ks.keys, ks.loaded = f.keys, true

@@ -1,6 +1,7 @@
 package providers
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -280,5 +281,32 @@ func TestKeySetAlgorithms(t *testing.T) {
 		if _, err := newKeySet(srv.URL, limited(defaultClient()), []string{string(alg)}).VerifySignature(t.Context(), tok); err != nil {
 			t.Errorf("%s refused by a %s client: %v", alg, alg, err)
 		}
+	}
+}
+
+// A caller that gives up does not cancel the shared key fetch: a login
+// aborted on purpose at startup (its context cancelled) would otherwise
+// spend the refetch window on a failed fetch and leave the provider
+// without keys for logins that follow.
+func TestKeySetFetchOutlivesItsCaller(t *testing.T) {
+	good, _, _ := rsaKeys(t)
+	var doc atomic.Pointer[string]
+	set := `{"keys":[` + publicJWK(t, &good.PublicKey, "k1", "sig", "RS256") + `]}`
+	doc.Store(&set)
+	srv, hits := jwksServer(t, &doc)
+	ks := newKeySet(srv.URL, limited(defaultClient()), []string{"RS256"})
+	now := time.Unix(1_700_000_000, 0)
+	ks.now = func() time.Time { return now } // the window never passes
+	gone, cancel := context.WithCancel(t.Context())
+	cancel()
+	tok := signTest(t, jose.RS256, good, "k1")
+	if _, err := ks.VerifySignature(gone, tok); err != nil {
+		t.Fatalf("the aborted caller's own verification: %v", err)
+	}
+	if _, err := ks.VerifySignature(t.Context(), tok); err != nil {
+		t.Fatalf("a login after an aborted one cannot verify: %v", err)
+	}
+	if got := hits.Load(); got != 1 {
+		t.Fatalf("JWKS requests: %d, want 1", got)
 	}
 }
