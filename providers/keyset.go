@@ -27,6 +27,10 @@ const (
 	// maxKeys is how many usable keys are kept, so that a token without
 	// kid is tried against a bounded number of keys.
 	maxKeys = 64
+	// maxKeyAge is how long fetched keys are used before the set is
+	// fetched again, so that a key the provider withdraws (after a
+	// compromise, say) stops verifying even while tokens still name it.
+	maxKeyAge = 24 * time.Hour
 	// minRSABits is the smallest RSA key used (RFC 7518 §3.3: 2048 bits or
 	// larger); maxRSABits bounds the cost of one verification.
 	minRSABits, maxRSABits = 2048, 8192
@@ -51,6 +55,7 @@ type keySet struct {
 	mu          sync.Mutex
 	keys        []jose.JSONWebKey
 	loaded      bool      // keys holds a fetched set
+	loadedAt    time.Time // when keys were fetched
 	tried       bool      // a fetch was started
 	lastRefetch time.Time // when the last fetch after the first started
 	inflight    *keyFetch // the fetch under way, shared by concurrent callers
@@ -131,17 +136,23 @@ func hasKID(keys []jose.JSONWebKey, kid string) bool {
 }
 
 // cached returns the cached keys, fetching them first when there are none
-// yet; fresh tells that they were fetched by this call.
+// yet, or when they are older than maxKeyAge; fresh tells that they were
+// fetched by this call. Keys past their age that cannot be fetched again
+// (the provider down, or a refetch moments ago) are used meanwhile: an
+// outage must not stop every login.
 func (ks *keySet) cached(ctx context.Context) (keys []jose.JSONWebKey, fresh bool, err error) {
 	ks.mu.Lock()
-	if ks.loaded {
-		keys = ks.keys
+	keys, stale := ks.keys, ks.loaded
+	if ks.loaded && ks.now().Sub(ks.loadedAt) < maxKeyAge {
 		ks.mu.Unlock()
 		return keys, false, nil
 	}
 	ks.mu.Unlock()
-	keys, err = ks.fetch(ctx, true)
-	return keys, true, err
+	fetched, err := ks.fetch(ctx, !stale)
+	if err != nil && stale {
+		return keys, false, nil
+	}
+	return fetched, true, err
 }
 
 // fetch downloads the key set, or waits for the download under way. Every
@@ -183,7 +194,7 @@ func (ks *keySet) fetch(ctx context.Context, first bool) ([]jose.JSONWebKey, err
 	f.keys, f.err = ks.download(context.WithoutCancel(ctx))
 	ks.mu.Lock()
 	if f.err == nil {
-		ks.keys, ks.loaded = f.keys, true
+		ks.keys, ks.loaded, ks.loadedAt = f.keys, true, ks.now()
 	}
 	ks.inflight = nil
 	ks.mu.Unlock()

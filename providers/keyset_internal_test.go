@@ -310,3 +310,59 @@ func TestKeySetFetchOutlivesItsCaller(t *testing.T) {
 		t.Fatalf("JWKS requests: %d, want 1", got)
 	}
 }
+
+// Keys are fetched again once they are maxKeyAge old, so that a key the
+// provider withdrew (after a compromise, say) stops verifying even when
+// tokens still name its kid; while the provider cannot answer, the keys
+// at hand go on verifying (an outage must not stop every login).
+func TestKeySetMaxAge(t *testing.T) {
+	good, next, _ := rsaKeys(t)
+	var doc atomic.Pointer[string]
+	set := `{"keys":[` + publicJWK(t, &good.PublicKey, "k1", "sig", "RS256") + `]}`
+	doc.Store(&set)
+	var down atomic.Bool
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		if down.Load() {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, *doc.Load())
+	}))
+	t.Cleanup(srv.Close)
+	ks := newKeySet(srv.URL, limited(defaultClient()), []string{"RS256"})
+	now := time.Unix(1_700_000_000, 0)
+	ks.now = func() time.Time { return now }
+	old := signTest(t, jose.RS256, good, "k1")
+	if _, err := ks.VerifySignature(t.Context(), old); err != nil {
+		t.Fatal(err)
+	}
+
+	// A day later the provider cannot answer: the keys at hand verify.
+	now = now.Add(maxKeyAge)
+	down.Store(true)
+	if _, err := ks.VerifySignature(t.Context(), old); err != nil {
+		t.Fatalf("aged keys during an outage: %v", err)
+	}
+	if got := hits.Load(); got != 2 {
+		t.Fatalf("JWKS requests: %d, want 2 (one refetch of the aged set)", got)
+	}
+
+	// Back up, having withdrawn k1: once the refetch window has passed,
+	// the aged set is fetched again and k1 no longer verifies.
+	down.Store(false)
+	set2 := `{"keys":[` + publicJWK(t, &next.PublicKey, "k2", "sig", "RS256") + `]}`
+	doc.Store(&set2)
+	now = now.Add(refetchWindow)
+	if _, err := ks.VerifySignature(t.Context(), old); err == nil {
+		t.Fatal("a withdrawn key still verifies a day after it was fetched")
+	}
+	if _, err := ks.VerifySignature(t.Context(), signTest(t, jose.RS256, next, "k2")); err != nil {
+		t.Fatalf("the new key: %v", err)
+	}
+	if got := hits.Load(); got != 3 {
+		t.Fatalf("JWKS requests: %d, want 3", got)
+	}
+}
