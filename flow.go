@@ -132,6 +132,37 @@ func (m *Manager) setFlowCookie(w http.ResponseWriter, f *flow, formPost bool) e
 	return nil
 }
 
+// maxFlows is how many logins one browser may have in progress: a begin
+// beyond it ends the others, so that begins (each sets a cookie, and any
+// site can send the browser to one) cannot fill the browser's cookie jar
+// until it drops the session cookie or every request is too large.
+const maxFlows = 8
+
+// endExcessFlows expires every flow cookie the request carries when it
+// carries maxFlows or more, before a begin adds one.
+func (m *Manager) endExcessFlows(w http.ResponseWriter, r *http.Request) {
+	n := 0
+	m.eachFlowCookie(r, func(string) { n++ })
+	if n >= maxFlows {
+		m.eachFlowCookie(r, func(name string) { m.clearCookie(w, name, m.flowCookiePath) })
+	}
+}
+
+// eachFlowCookie calls f with the name of each flow cookie in the
+// request's Cookie headers, scanning them as cookieValue does.
+func (m *Manager) eachFlowCookie(r *http.Request, f func(name string)) {
+	for _, line := range r.Header["Cookie"] {
+		for len(line) > 0 {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			name, _, _ := strings.Cut(strings.TrimSpace(part), "=")
+			if strings.HasPrefix(name, m.flowCookiePrefix) {
+				f(name)
+			}
+		}
+	}
+}
+
 // findFlow returns the flow a callback answers and the name of the flow
 // cookie the callback ends ("" for none). The state names the flow cookie;
 // the sealed state inside is compared in constant time.

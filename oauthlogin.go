@@ -503,6 +503,7 @@ func (m *Manager) Begin(w http.ResponseWriter, r *http.Request) {
 		f.LinkUser, f.LinkSession = s.UserID, s.ID
 	}
 	f.Nonce = f.nonce(rp)
+	m.endExcessFlows(w, r)
 	if err := m.setFlowCookie(w, f, rp.formPost); err != nil {
 		m.writeError(w, r, http.StatusInternalServerError, err)
 		return
