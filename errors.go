@@ -259,9 +259,8 @@ const minCredential = 22
 // credential: a run of at least minCredential characters of the base64,
 // base64url and hex alphabets (without "=", which pads only, and would
 // join a query parameter's name to its value) holding a digit or an
-// upper-case letter
-// (the codes and words of error texts are lower-case letters and
-// underscores).
+// upper-case letter (the codes and words of error texts are lower-case
+// letters and underscores).
 func scrubCredentials(msg string) string {
 	var b strings.Builder
 	start, random := -1, false
@@ -306,9 +305,6 @@ func providerFailure(code string) bool {
 	return false
 }
 
-// requestSecrets are the values a log record about r must not hold: every
-// registered client secret, and the credentials r carries (cookies, the
-// Authorization header).
 // clientSecret is the client secret of a registered provider, for
 // redaction; "" for an unknown one.
 func (m *Manager) clientSecret(provider string) string {
@@ -318,6 +314,9 @@ func (m *Manager) clientSecret(provider string) string {
 	return ""
 }
 
+// requestSecrets are the values a log record about r must not hold: every
+// registered client secret, and the credentials r carries (cookies, the
+// Authorization header).
 func (m *Manager) requestSecrets(r *http.Request) []string {
 	var secrets []string
 	m.mu.RLock()

@@ -624,7 +624,6 @@ func logSafe(err error) string {
 var tokenErrors = []string{"", "invalid_request", "invalid_client", "invalid_grant", "unauthorized_client",
 	"unsupported_grant_type", "invalid_scope", "authorization_pending", "slow_down", "access_denied", "expired_token"}
 
-// redact replaces each non-empty secret in msg.
 // redact replaces each non-empty secret in msg, as it is and
 // form-encoded (as client_secret_basic and form bodies send it, which an
 // error quoting the request can echo).
@@ -858,17 +857,26 @@ func (m *Manager) saveNewSession(r *http.Request, id *Identity, tok *oauth2.Toke
 }
 
 // identityStands checks that id is still the stored identity of its
-// provider account, with the same user: ErrNotFound when it was unlinked
-// (and maybe linked again as another record) since it was read.
+// provider account, with the same user (see sameIdentity).
 func (m *Manager) identityStands(ctx context.Context, id *Identity) error {
-	cur, err := m.identities.Identity(ctx, id.Issuer, id.ProviderUID)
-	switch {
-	case errors.Is(err, ErrNotFound) || err == nil && (cur.ID != id.ID || cur.UserID != id.UserID):
-		return fmt.Errorf("%w: the identity was unlinked during the login", ErrNotFound)
-	case err != nil:
-		return err
+	_, err := m.sameIdentity(ctx, id.Issuer, id.ProviderUID, id.ID, id.UserID)
+	return err
+}
+
+// sameIdentity returns the stored identity of a provider account when it
+// is still record identityID of user userID, as a session or pending
+// record saw it: ErrNotFound when it was unlinked since (and maybe linked
+// again as another record, perhaps another user's), whose tokens are not
+// that session's.
+func (m *Manager) sameIdentity(ctx context.Context, issuer, subject, identityID, userID string) (*Identity, error) {
+	id, err := m.identities.Identity(ctx, issuer, subject)
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	if id.ID != identityID || id.UserID != userID {
+		return nil, fmt.Errorf("%w: the identity was unlinked since", ErrNotFound)
+	}
+	return id, nil
 }
 
 // ProviderToken opens a session's sealed provider tokens. The result is nil

@@ -191,11 +191,9 @@ func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key strin
 		return nil, err
 	}
 	defer unlock(ctx)
-	id, err := m.identities.Identity(ctx, rp.issuer, s.ProviderUID)
-	if errors.Is(err, ErrNotFound) || err == nil && (id.ID != s.IdentityID || id.UserID != s.UserID) {
-		// Unlinked meanwhile, or signed in again since as another
-		// identity record: its tokens are not this session's.
-		return nil, ErrNoRefreshToken
+	id, err := m.sameIdentity(ctx, rp.issuer, s.ProviderUID, s.IdentityID, s.UserID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, ErrNoRefreshToken // unlinked meanwhile, or since signed in again as another record
 	}
 	if err != nil {
 		return nil, err

@@ -21,10 +21,9 @@ import (
 // audience or resource, say). Sources are cached per provider, scopes and
 // parameters (the 64 most recently used: keys that come from request input
 // cannot grow memory without bound): a token is reused until shortly before
-// it expires, concurrent
-// callers share one token request, and after a failure (invalid_client, a
-// provider down) further calls fail fast for a backoff of 1 s doubling to a
-// minute instead of hammering the provider.
+// it expires, concurrent callers share one token request, and after a
+// failure (invalid_client, a provider down) further calls fail fast for a
+// backoff of 1 s doubling to a minute instead of hammering the provider.
 func (m *Manager) ServiceTokenSource(ctx context.Context, provider string, params url.Values, scopes ...string) (oauth2.TokenSource, error) {
 	rp, ok := m.lookup(provider)
 	if !ok {
@@ -65,7 +64,7 @@ type serviceEntry struct {
 	src *serviceSource
 }
 
-// get returns the source cached under key, or caches the one make builds.
+// get returns the source cached under key, or caches the one build makes.
 func (c *serviceCache) get(key string, build func() *serviceSource) *serviceSource {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -382,25 +382,24 @@ func (m *Manager) newSessionFor(r *http.Request, pending *Session) (*Session, st
 	if !ok {
 		return nil, "", fmt.Errorf("%w: %q", ErrUnknownProvider, pending.Provider)
 	}
-	id, err := m.identities.Identity(r.Context(), rp.issuer, pending.ProviderUID)
-	if errors.Is(err, ErrNotFound) || err == nil && (id.ID != pending.IdentityID || id.UserID != pending.UserID) {
-		// Unlinked since the login (a client-held pending record outlives
-		// the unlink's sweep): the secret signs in no one.
-		return nil, "", ErrInvalidSecret
+	id, err := m.sameIdentity(r.Context(), rp.issuer, pending.ProviderUID, pending.IdentityID, pending.UserID)
+	var s *Session
+	var token string
+	if err == nil {
+		var tok *oauth2.Token
+		if tok, err = m.keys.open(id.ProviderTokens, "identity:"+id.ID); err != nil {
+			return nil, "", err
+		}
+		if tok != nil {
+			tok.Expiry = id.ProviderAccessTokenExpiry
+		}
+		s, token, err = m.saveNewSession(r, id, tok)
 	}
-	if err != nil {
-		return nil, "", err
-	}
-	tok, err := m.keys.open(id.ProviderTokens, "identity:"+id.ID)
-	if err != nil {
-		return nil, "", err
-	}
-	if tok != nil {
-		tok.Expiry = id.ProviderAccessTokenExpiry
-	}
-	s, token, err := m.saveNewSession(r, id, tok)
 	if errors.Is(err, ErrNotFound) {
-		err = fmt.Errorf("%w: %w", ErrInvalidSecret, err) // unlinked during the exchange
+		// Unlinked since the login, or during the exchange (a
+		// client-held pending record outlives the unlink's sweep): the
+		// secret signs in no one.
+		err = fmt.Errorf("%w: the identity was unlinked", ErrInvalidSecret)
 	}
 	return s, token, err
 }
