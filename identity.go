@@ -285,23 +285,31 @@ func (m *Manager) Unlink(w http.ResponseWriter, r *http.Request) {
 }
 
 // endIdentitySessions deletes every session of user userID that signed in
-// with identity identityID, pending token-mode records included. Sessions
-// kept in the client cannot be reached (store/cookiestore documents it).
+// with identity identityID, pending token-mode records included.
 func (m *Manager) endIdentitySessions(ctx context.Context, userID, identityID string) error {
-	if m.sealer != nil {
-		return nil
-	}
-	list, err := m.sessions.UserSessions(ctx, userID)
+	list, err := m.identitySessions(ctx, userID, identityID)
 	if err != nil {
 		return err
 	}
 	for _, v := range list {
-		if v.IdentityID != identityID {
-			continue
-		}
 		if err := m.sessions.DeleteSession(ctx, v.ID); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// identitySessions returns the stored sessions of user userID that signed
+// in with identity identityID, pending token-mode records included.
+// Sessions kept in the client cannot be reached, and are not listed
+// (store/cookiestore documents it).
+func (m *Manager) identitySessions(ctx context.Context, userID, identityID string) ([]*Session, error) {
+	if m.sealer != nil {
+		return nil, nil
+	}
+	list, err := m.sessions.UserSessions(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(list, func(v *Session) bool { return v.IdentityID != identityID }), nil
 }

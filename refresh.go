@@ -292,16 +292,13 @@ func (m *Manager) withoutRefreshToken(s *Session) (*Session, bool) {
 // a conditional update, so no session comes back. Sessions kept in the
 // client cannot be reached: theirs go at their own next refresh.
 func (m *Manager) dropIdentitySessionTokens(ctx context.Context, id *Identity, revoked time.Time) {
-	if m.sealer != nil {
-		return
-	}
-	list, err := m.sessions.UserSessions(ctx, id.UserID)
+	list, err := m.identitySessions(ctx, id.UserID, id.ID)
 	if err != nil {
 		m.log.WarnContext(ctx, "oauthlogin: could not list sessions to drop revoked provider tokens", "err", err)
 		return
 	}
 	for _, v := range list {
-		if v.IdentityID == id.ID && len(v.ProviderTokens) > 0 && !v.Created.After(revoked) {
+		if len(v.ProviderTokens) > 0 && !v.Created.After(revoked) {
 			m.updateSessionTokens(ctx, v.ID, nil, time.Time{})
 		}
 	}
