@@ -148,19 +148,15 @@ func (m *Manager) endExcessFlows(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// eachFlowCookie calls f with the name of each flow cookie in the
-// request's Cookie headers, scanning them as cookieValue does.
+// eachFlowCookie calls f with the name of each flow cookie the request
+// carries.
 func (m *Manager) eachFlowCookie(r *http.Request, f func(name string)) {
-	for _, line := range r.Header["Cookie"] {
-		for len(line) > 0 {
-			var part string
-			part, line, _ = strings.Cut(line, ";")
-			name, _, _ := strings.Cut(strings.TrimSpace(part), "=")
-			if strings.HasPrefix(name, m.flowCookiePrefix) {
-				f(name)
-			}
+	eachCookie(r, func(name, _ string) bool {
+		if strings.HasPrefix(name, m.flowCookiePrefix) {
+			f(name)
 		}
-	}
+		return true
+	})
 }
 
 // findFlow returns the flow a callback answers and the name of the flow

@@ -300,34 +300,51 @@ func (m *Manager) cookieToken(r *http.Request) (token string, dup bool) {
 // cookies of that name the request carries, counted up to 2; v is the
 // first one's value.
 func cookieValue(r *http.Request, name string) (v string, n int) {
+	eachCookie(r, func(k, val string) bool {
+		if k != name {
+			return true
+		}
+		if n++; n == 1 {
+			v = val
+		}
+		return n < 2
+	})
+	return v, n
+}
+
+// eachCookie calls f with the name and value (quotes dropped) of each
+// cookie in the request's Cookie headers, in order, until f returns false.
+// cookieValue, cookieValues and eachFlowCookie all read cookies through
+// it, so that they agree on what the request carries.
+func eachCookie(r *http.Request, f func(name, value string) bool) {
 	for _, line := range r.Header["Cookie"] {
 		for len(line) > 0 {
 			var part string
 			part, line, _ = strings.Cut(line, ";")
-			part = strings.TrimSpace(part)
-			if len(part) > len(name) && part[len(name)] == '=' && part[:len(name)] == name {
-				if n++; n > 1 {
-					return v, n
-				}
-				v = part[len(name)+1:]
-				if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
-					v = v[1 : len(v)-1]
-				}
+			name, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+			if !ok {
+				continue // no cookie-pair (RFC 6265 §4.2.1)
+			}
+			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			if !f(name, v) {
+				return
 			}
 		}
 	}
-	return v, n
 }
 
 // cookieValues returns the value of every cookie named name, in the
 // order the request sends them.
 func cookieValues(r *http.Request, name string) []string {
 	var vs []string
-	for _, c := range r.Cookies() {
-		if c.Name == name {
-			vs = append(vs, c.Value)
+	eachCookie(r, func(k, v string) bool {
+		if k == name {
+			vs = append(vs, v)
 		}
-	}
+		return true
+	})
 	return vs
 }
 
