@@ -249,11 +249,11 @@ func (m *Manager) finishDevice(r *http.Request, rp *registered, tok *oauth2.Toke
 	return s, token, nil
 }
 
-// DeviceStart serves POST {prefix}{provider}/device: it starts a device
+// deviceStart serves POST {prefix}{provider}/device: it starts a device
 // authorization (RFC 8628) and answers 200 with user_code,
 // verification_uri, verification_uri_complete, expires_in, interval and an
 // opaque handle to poll POST {prefix}device/token with.
-func (m *Manager) DeviceStart(w http.ResponseWriter, r *http.Request) {
+func (m *Manager) deviceStart(w http.ResponseWriter, r *http.Request) {
 	if !m.deviceEnabled(r.PathValue("provider")) {
 		http.NotFound(w, r)
 		return
@@ -285,8 +285,8 @@ func (m *Manager) DeviceStart(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// DeviceToken serves POST {prefix}device/token: with the handle of
-// DeviceStart or of the previous poll (JSON or form), it polls the
+// deviceToken serves POST {prefix}device/token: with the handle of
+// deviceStart or of the previous poll (JSON or form), it polls the
 // provider once. It answers 400 with error authorization_pending,
 // slow_down (and the interval to use from now on), expired_token or
 // access_denied, like RFC 8628's token endpoint, or 201 with the session
@@ -295,7 +295,7 @@ func (m *Manager) DeviceStart(w http.ResponseWriter, r *http.Request) {
 // once (a second time is 400 invalid_handle), and a poll sooner than the
 // interval after the previous one is slow_down, without asking the
 // provider. A lost answer means starting again.
-func (m *Manager) DeviceToken(w http.ResponseWriter, r *http.Request) {
+func (m *Manager) deviceToken(w http.ResponseWriter, r *http.Request) {
 	if len(m.cfg.DeviceProviders) == 0 {
 		http.NotFound(w, r)
 		return

@@ -88,10 +88,9 @@ func ExampleCode() {
 	// access_denied
 }
 
-// Hosts that mount routes by hand use the handler methods; the provider
-// name comes from the {provider} path value, and Config.Prefix must match
-// where the callback is mounted.
-func ExampleManager_Begin() {
+// A host that serves only some routes mounts Handler on just those
+// patterns; Config.Prefix must match where they are mounted.
+func ExampleManager_Handler_someRoutes() {
 	m, err := oauthlogin.New(oauthlogin.Config{
 		BaseURL:    "https://app.example.com",
 		Prefix:     "/login/",
@@ -101,9 +100,10 @@ func ExampleManager_Begin() {
 		log.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /login/{provider}", m.Begin)
-	mux.HandleFunc("GET /login/{provider}/callback", m.Callback)
-	mux.HandleFunc("GET /login/session", m.GetSession)
+	h := m.Handler()
+	mux.Handle("GET /login/{provider}", h)
+	mux.Handle("GET /login/{provider}/callback", h)
+	mux.Handle("GET /login/session", h)
 
 	w := httptest.NewRecorder()
 	mux.ServeHTTP(w, httptest.NewRequest("GET", "/login/session", nil))

@@ -204,9 +204,9 @@ type identityJSON struct {
 	ProviderAccessTokenExpiry string    `json:"providerAccessTokenExpiry"`
 }
 
-// Identities serves GET {prefix}identities: the current user's identities as
+// listIdentities serves GET {prefix}identities: the current user's identities as
 // JSON {"total": n, "identities": [...]}, or 401.
-func (m *Manager) Identities(w http.ResponseWriter, r *http.Request) {
+func (m *Manager) listIdentities(w http.ResponseWriter, r *http.Request) {
 	s, err := m.requestSession(r)
 	if err != nil {
 		m.writeError(w, r, statusFor(err), err)
@@ -236,7 +236,7 @@ func (m *Manager) Identities(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// Unlink serves DELETE {prefix}identities/{id}: it removes one identity of
+// unlink serves DELETE {prefix}identities/{id}: it removes one identity of
 // the signed-in user and answers 204, after asking the provider to revoke
 // its tokens (RFC 7009) where it can. Every session that signed in with
 // that identity ends with it, pending token-mode logins included; when
@@ -244,7 +244,7 @@ func (m *Manager) Identities(w http.ResponseWriter, r *http.Request) {
 // that is not the user's is a 404; the user's last identity, their last
 // way to sign in, is refused with 409 last_identity (the store checks
 // this atomically). Cross-origin requests are refused.
-func (m *Manager) Unlink(w http.ResponseWriter, r *http.Request) {
+func (m *Manager) unlink(w http.ResponseWriter, r *http.Request) {
 	if !m.sameOrigin(w, r) {
 		return
 	}

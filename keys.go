@@ -102,6 +102,10 @@ type sealedToken struct {
 	Access  string `json:"a,omitempty"`
 	Refresh string `json:"r,omitempty"`
 	Type    string `json:"t,omitempty"`
+	// Refreshed is when a refresh obtained these tokens (Unix
+	// nanoseconds; zero for tokens from a login): what a Refresh within
+	// refreshReuse of it reuses, on any instance.
+	Refreshed int64 `json:"f,omitempty"`
 }
 
 var errUnseal = errors.New("oauthlogin: cannot open sealed provider tokens")
@@ -113,19 +117,42 @@ func (k *keyring) seal(t *oauth2.Token, aad string) ([]byte, error) {
 	if t == nil {
 		return nil, nil
 	}
-	return k.sealValue(sealedToken{Access: t.AccessToken, Refresh: t.RefreshToken, Type: t.TokenType}, aad)
+	return k.sealRefreshed(t, time.Time{}, aad)
+}
+
+// sealRefreshed is seal for tokens a refresh obtained at refreshed.
+func (k *keyring) sealRefreshed(t *oauth2.Token, refreshed time.Time, aad string) ([]byte, error) {
+	if t == nil {
+		return nil, nil
+	}
+	st := sealedToken{Access: t.AccessToken, Refresh: t.RefreshToken, Type: t.TokenType}
+	if !refreshed.IsZero() {
+		st.Refreshed = refreshed.UnixNano()
+	}
+	return k.sealValue(st, aad)
 }
 
 // open reverses seal. Expiry is not sealed: callers set it from the record.
 func (k *keyring) open(sealed []byte, aad string) (*oauth2.Token, error) {
+	tok, _, err := k.openRefreshed(sealed, aad)
+	return tok, err
+}
+
+// openRefreshed reverses sealRefreshed: the tokens, and when a refresh
+// obtained them (zero for tokens from a login).
+func (k *keyring) openRefreshed(sealed []byte, aad string) (*oauth2.Token, time.Time, error) {
 	if len(sealed) == 0 {
-		return nil, nil
+		return nil, time.Time{}, nil
 	}
 	var st sealedToken
 	if err := k.openValue(sealed, aad, &st); err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
-	return &oauth2.Token{AccessToken: st.Access, RefreshToken: st.Refresh, TokenType: st.Type}, nil
+	var refreshed time.Time
+	if st.Refreshed != 0 {
+		refreshed = time.Unix(0, st.Refreshed)
+	}
+	return &oauth2.Token{AccessToken: st.Access, RefreshToken: st.Refresh, TokenType: st.Type}, refreshed, nil
 }
 
 // sealValue encrypts the JSON of v with AES-GCM under the first token

@@ -378,47 +378,47 @@ func (m *Manager) lookup(name string) (*registered, bool) {
 	return rp, ok
 }
 
-// Handler returns the Manager's routes, to mount at Config.Prefix:
+// Handler returns the Manager's routes, to mount at Config.Prefix. The
+// route table is the public API; a host that serves only some routes
+// mounts Handler on just those patterns of its own mux:
 //
-//	GET         {prefix}{provider}            Begin
-//	POST        {prefix}{provider}            Begin, with link=1: link to the signed-in user
-//	GET, POST   {prefix}{provider}/callback   Callback
-//	GET         {prefix}session               GetSession
-//	DELETE      {prefix}session               Logout
-//	POST        {prefix}session               CreateSession (token mode's userId + secret)
-//	POST        {prefix}refresh               Refresh
-//	GET         {prefix}identities            Identities
-//	DELETE      {prefix}identities/{id}       Unlink
-//	POST        {prefix}{provider}/device     DeviceStart (RFC 8628)
-//	POST        {prefix}device/token          DeviceToken
-//	GET         {prefix}sessions              Sessions
-//	DELETE      {prefix}sessions              EndAllSessions
-//	DELETE      {prefix}sessions/{id}         EndSession
-//
-// Each handler is also a method, for hosts that mount routes by hand; they
-// read the provider from the {provider} path value.
+//	GET         {prefix}{provider}            begin a login
+//	POST        {prefix}{provider}            with link=1: link to the signed-in user
+//	GET, POST   {prefix}{provider}/callback   the provider's answer
+//	GET         {prefix}session               the current session
+//	DELETE      {prefix}session               logout
+//	POST        {prefix}session               token mode's userId + secret for a session
+//	POST        {prefix}refresh               renew the provider token now (Refresh);
+//	                                          ?ifExpiring=1: only near expiry
+//	GET         {prefix}identities            the user's identities
+//	DELETE      {prefix}identities/{id}       unlink one
+//	POST        {prefix}{provider}/device     start a device login (RFC 8628)
+//	POST        {prefix}device/token          poll it
+//	GET         {prefix}sessions              the user's sessions
+//	DELETE      {prefix}sessions              sign out everywhere
+//	DELETE      {prefix}sessions/{id}         sign out one session
 func (m *Manager) Handler() http.Handler {
 	mux := http.NewServeMux()
 	p := m.prefix
-	mux.HandleFunc("GET "+p+"session", m.GetSession)
-	mux.HandleFunc("DELETE "+p+"session", m.Logout)
-	mux.HandleFunc("POST "+p+"session", m.CreateSession)
-	mux.HandleFunc("POST "+p+"refresh", m.Refresh)
-	mux.HandleFunc("GET "+p+"identities", m.Identities)
-	mux.HandleFunc("GET "+p+"sessions", m.Sessions)
-	mux.HandleFunc("DELETE "+p+"sessions", m.EndAllSessions)
-	mux.HandleFunc("DELETE "+p+"sessions/{id}", m.EndSession)
-	mux.HandleFunc("DELETE "+p+"identities/{id}", m.Unlink)
-	mux.HandleFunc("GET "+p+"{provider}", m.Begin)
-	mux.HandleFunc("POST "+p+"{provider}", m.Begin)
-	mux.HandleFunc("POST "+p+"{provider}/device", m.DeviceStart)
-	mux.HandleFunc("POST "+p+"device/token", m.DeviceToken)
-	mux.HandleFunc("GET "+p+"{provider}/callback", m.Callback)
-	mux.HandleFunc("POST "+p+"{provider}/callback", m.Callback)
+	mux.HandleFunc("GET "+p+"session", m.getSession)
+	mux.HandleFunc("DELETE "+p+"session", m.logout)
+	mux.HandleFunc("POST "+p+"session", m.exchangeSecret)
+	mux.HandleFunc("POST "+p+"refresh", m.serveRefresh)
+	mux.HandleFunc("GET "+p+"identities", m.listIdentities)
+	mux.HandleFunc("GET "+p+"sessions", m.listSessions)
+	mux.HandleFunc("DELETE "+p+"sessions", m.endAllSessions)
+	mux.HandleFunc("DELETE "+p+"sessions/{id}", m.endSession)
+	mux.HandleFunc("DELETE "+p+"identities/{id}", m.unlink)
+	mux.HandleFunc("GET "+p+"{provider}", m.begin)
+	mux.HandleFunc("POST "+p+"{provider}", m.begin)
+	mux.HandleFunc("POST "+p+"{provider}/device", m.deviceStart)
+	mux.HandleFunc("POST "+p+"device/token", m.deviceToken)
+	mux.HandleFunc("GET "+p+"{provider}/callback", m.callback)
+	mux.HandleFunc("POST "+p+"{provider}/callback", m.callback)
 	return mux
 }
 
-// Begin serves GET {prefix}{provider}: it checks the success and failure
+// begin serves GET {prefix}{provider}: it checks the success and failure
 // URLs and the scopes, seals a new flow in a cookie and redirects to the
 // provider. Bad input is a 400 (404 for an unknown provider) with a JSON
 // error; it never redirects anywhere unchecked.
@@ -428,7 +428,7 @@ func (m *Manager) Handler() http.Handler {
 // must be a same-origin request (http.CrossOriginProtection) from a browser
 // with a session, and answers 303; link=1 on a GET is refused, so that no
 // cross-site link or image can start a link.
-func (m *Manager) Begin(w http.ResponseWriter, r *http.Request) {
+func (m *Manager) begin(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	rp, ok := m.lookup(r.PathValue("provider"))
 	if !ok {
@@ -533,7 +533,7 @@ func (rp *registered) authURL(f *flow, scope string) string {
 	return b.String()
 }
 
-// Callback serves GET and POST {prefix}{provider}/callback. It ends the flow
+// callback serves GET and POST {prefix}{provider}/callback. It ends the flow
 // the state names: on success with a new session and a redirect to the
 // success URL; on any failure with a redirect to the failure URL carrying
 // error=<code>, and no session. A callback that does not name a flow of
@@ -541,7 +541,7 @@ func (rp *registered) authURL(f *flow, scope string) string {
 // response) ends no flow: its failure goes to the URL of another live flow
 // for the provider, whose login goes on, or, when there is none, there is
 // no failure URL to trust and it answers 400.
-func (m *Manager) Callback(w http.ResponseWriter, r *http.Request) {
+func (m *Manager) callback(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer") // the URL holds the code
 	provider := r.PathValue("provider")

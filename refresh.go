@@ -31,17 +31,30 @@ type RefreshVerifier interface {
 	VerifyRefreshIDToken(ctx context.Context, rawIDToken, subject string) error
 }
 
-// Refresh serves POST {prefix}refresh, Appwrite's "update OAuth session":
-// it renews the current session's provider access token when it expires
-// within Config.RefreshMargin (always with force=1) and answers 200 with
-// the session JSON, which carries the new providerAccessTokenExpiry.
+// refreshReuse is how long a finished refresh is reused: Refresh, and
+// POST {prefix}refresh, within refreshReuse of the identity's last refresh
+// return its tokens without asking the provider, so that a client in a
+// loop cannot hammer it. It is measured on the identity's sealed tokens
+// (when a refresh obtained them), so it holds across instances that share
+// the store; a difference of more than refreshReuse between the instances'
+// clocks only costs a provider request.
+const refreshReuse = 10 * time.Second
+
+// serveRefresh serves POST {prefix}refresh, Appwrite's "update OAuth
+// session": it renews the current session's provider access token now
+// (Refresh: concurrent calls share one provider request, and a refresh
+// finished within the last 10 seconds is reused), and answers 200 with the
+// session JSON, which carries the new providerAccessTokenExpiry. With
+// ifExpiring=1 it renews the token only when it expires within
+// Config.RefreshMargin, like TokenSource. Other query parameters (such as
+// the force=1 of earlier versions) are ignored.
 //
 // Errors: no refresh token, 400 no_refresh_token; the provider revoked the
 // grant (invalid_grant), 409 provider_token_revoked, and the provider tokens
 // are gone from the session and identity; the provider failed or timed out,
 // 503 refresh_unavailable with Retry-After (the tokens are kept); any other
 // refusal, 502 refresh_failed. Cross-origin requests are refused.
-func (m *Manager) Refresh(w http.ResponseWriter, r *http.Request) {
+func (m *Manager) serveRefresh(w http.ResponseWriter, r *http.Request) {
 	if !m.sameOrigin(w, r) {
 		return
 	}
@@ -50,10 +63,10 @@ func (m *Manager) Refresh(w http.ResponseWriter, r *http.Request) {
 		m.writeError(w, r, statusFor(err), err)
 		return
 	}
-	force := r.URL.Query().Get("force") == "1"
-	refreshed, err := m.RefreshSession(r.Context(), s, force)
+	ifExpiring := r.URL.Query().Get("ifExpiring")
+	refreshed, err := m.refreshSession(r.Context(), s, ifExpiring == "1" || ifExpiring == "true")
 	if m.sealer != nil {
-		// The client holds the session: what RefreshSession dropped from a
+		// The client holds the session: what refreshSession dropped from a
 		// stored one must go from the sealed one too.
 		switch {
 		case errors.Is(err, ErrProviderTokenRevoked):
@@ -105,9 +118,13 @@ func (m *Manager) reseal(w http.ResponseWriter, r *http.Request, s *Session) (st
 	return token, nil
 }
 
-// RefreshSession renews the provider access token of s when it expires
-// within Config.RefreshMargin, or always when force is set, and returns the
-// session with the new tokens, saved.
+// Refresh renews the provider access token of s now, whatever its
+// expiry, and returns the session with the new tokens, saved. Calls for
+// one identity coalesce: concurrent callers, in this process (single
+// flight) and across instances (the store's lock), share one provider
+// request, and a call within 10 seconds of the identity's last refresh
+// returns that refresh's tokens without asking the provider again. To
+// renew only a token about to expire, use TokenSource or Client.
 //
 // The session is only ever updated (SessionStore.UpdateSessionTokens),
 // never saved whole: when it was deleted while the provider answered (a
@@ -118,19 +135,24 @@ func (m *Manager) reseal(w http.ResponseWriter, r *http.Request, s *Session) (st
 // all its provider tokens) is dropped, so that hasProviderRefreshToken in
 // the session JSON matches what the next refresh does.
 //
-// The identity holds the canonical tokens; all callers for one identity,
-// in this process (single flight) and across instances (Config.Locker),
-// share one refresh. Under the lock the identity is read again: when
-// another caller has refreshed meanwhile, its tokens are used and the
-// provider is not asked. A rotated refresh token is saved with its access
-// token in one write; the old one is never sent again.
-func (m *Manager) RefreshSession(ctx context.Context, s *Session, force bool) (*Session, error) {
+// The identity holds the canonical tokens. Under the lock the identity is
+// read again: when another caller has refreshed meanwhile, its tokens are
+// used and the provider is not asked. A rotated refresh token is saved
+// with its access token in one write; the old one is never sent again.
+func (m *Manager) Refresh(ctx context.Context, s *Session) (*Session, error) {
+	return m.refreshSession(ctx, s, false)
+}
+
+// refreshSession is Refresh, or with ifExpiring the lazy refresh of
+// TokenSource and POST {prefix}refresh?ifExpiring=1: only a token that
+// expires within Config.RefreshMargin is renewed, else s is returned as is.
+func (m *Manager) refreshSession(ctx context.Context, s *Session, ifExpiring bool) (*Session, error) {
 	rp, ok := m.lookup(s.Provider)
 	if !ok {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownProvider, s.Provider)
 	}
 	start := m.now()
-	if !force {
+	if ifExpiring {
 		tok, err := m.ProviderToken(s)
 		if err != nil && !errors.Is(err, errUnseal) { // unreadable: refresh from the identity
 			return nil, err
@@ -143,9 +165,16 @@ func (m *Manager) RefreshSession(ctx context.Context, s *Session, force bool) (*
 	// since, whose provider account signed in again as a new identity
 	// (maybe another user's), shares nothing with that identity's refresh.
 	key := rp.issuer + "\x00" + s.ProviderUID + "\x00" + s.IdentityID
-	ch := m.flight.DoChan(key, func() (any, error) {
+	// A lazy caller may find the tokens fresh and not refresh: one who
+	// asked for a refresh must not take that answer, so the two kinds fly
+	// apart (and meet at the identity's lock).
+	flightKey := key
+	if ifExpiring {
+		flightKey += "\x00ifExpiring"
+	}
+	ch := m.flight.DoChan(flightKey, func() (any, error) {
 		// The shared work must not end because its first caller left.
-		return m.refreshIdentity(context.WithoutCancel(ctx), rp, key, s, start, force)
+		return m.refreshIdentity(context.WithoutCancel(ctx), rp, key, s, start, ifExpiring)
 	})
 	var tok *oauth2.Token
 	select {
@@ -181,8 +210,9 @@ func (m *Manager) RefreshSession(ctx context.Context, s *Session, force bool) (*
 }
 
 // refreshIdentity refreshes an identity's tokens under its lock, unless
-// they are fresh already, and returns the tokens to use.
-func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key string, s *Session, start time.Time, force bool) (*oauth2.Token, error) {
+// they are fresh already (refreshed recently, or with ifExpiring, not
+// expiring), and returns the tokens to use.
+func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key string, s *Session, start time.Time, ifExpiring bool) (*oauth2.Token, error) {
 	if wait := m.backoff.wait(key, m.now()); wait > 0 {
 		return nil, fmt.Errorf("%w: backing off after failures: %w", ErrRefreshUnavailable, retryAfter(wait))
 	}
@@ -198,7 +228,7 @@ func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key strin
 	if err != nil {
 		return nil, err
 	}
-	cur, err := m.keys.open(id.ProviderTokens, "identity:"+id.ID)
+	cur, refreshed, err := m.keys.openRefreshed(id.ProviderTokens, "identity:"+id.ID)
 	if err != nil && !errors.Is(err, errUnseal) {
 		return nil, err
 	}
@@ -206,8 +236,8 @@ func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key strin
 		return nil, ErrNoRefreshToken
 	}
 	cur.Expiry = id.ProviderAccessTokenExpiry
-	if force && id.Updated.After(start) || !force && !m.expiring(cur.Expiry, m.now()) {
-		return cur, nil // refreshed by another caller meanwhile
+	if now := m.now(); ifExpiring && !m.expiring(cur.Expiry, now) || !ifExpiring && (id.Updated.After(start) || recentlyRefreshed(refreshed, now)) {
+		return cur, nil // refreshed by another caller meanwhile, or just now
 	}
 	// The refresh must end while the lock is ours, whatever the HTTP
 	// client's timeout: another instance takes an expired lock and would
@@ -247,10 +277,12 @@ func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key strin
 		}
 	}
 	tok.Expiry = m.clampExpiry(tok.Expiry)
-	if err := m.setIdentityTokens(id, tok); err != nil {
+	now := m.now()
+	sealed, err := m.keys.sealRefreshed(tok, now, "identity:"+id.ID)
+	if err != nil {
 		return nil, err
 	}
-	id.Updated = m.now()
+	id.ProviderTokens, id.ProviderAccessTokenExpiry, id.Updated = sealed, tok.Expiry, now
 	if err := m.identities.UpdateIdentity(ctx, id); err != nil {
 		return nil, err
 	}
@@ -304,8 +336,21 @@ func (m *Manager) dropIdentitySessionTokens(ctx context.Context, id *Identity, r
 	}
 }
 
+// recentlyRefreshed reports whether tokens a refresh obtained at refreshed
+// (zero: a login) are to be reused at now rather than refreshed again.
+// Within refreshReuse either way: another instance's clock may run ahead,
+// and a clock far ahead must not stop refreshes for longer.
+func recentlyRefreshed(refreshed, now time.Time) bool {
+	if refreshed.IsZero() {
+		return false
+	}
+	d := now.Sub(refreshed)
+	return d < refreshReuse && d > -refreshReuse
+}
+
 // expiring reports whether a token expiring at exp needs a refresh now.
-// An unknown expiry (zero) does not: such tokens refresh only when forced.
+// An unknown expiry (zero) does not: such tokens refresh only through
+// Refresh (or POST {prefix}refresh without ifExpiring).
 func (m *Manager) expiring(exp, now time.Time) bool {
 	return !exp.IsZero() && !now.Add(m.cfg.RefreshMargin).Before(exp)
 }
@@ -376,7 +421,8 @@ func (b *backoff) reset(key string) {
 }
 
 // TokenSource returns the provider token of s as an oauth2.TokenSource
-// that refreshes itself through RefreshSession, persisting new tokens.
+// that refreshes itself when the token expires within Config.RefreshMargin
+// (and only then), persisting new tokens.
 func (m *Manager) TokenSource(ctx context.Context, s *Session) oauth2.TokenSource {
 	return &sessionTokenSource{m: m, ctx: ctx, s: s}
 }
@@ -405,7 +451,7 @@ func (t *sessionTokenSource) Token() (*oauth2.Token, error) {
 	if tok != nil && tok.AccessToken != "" && !t.m.expiring(tok.Expiry, t.m.now()) {
 		return tok, nil
 	}
-	s, err := t.m.RefreshSession(t.ctx, t.s, false)
+	s, err := t.m.refreshSession(t.ctx, t.s, true)
 	if err != nil {
 		return nil, err
 	}

@@ -73,7 +73,7 @@ func TestRefreshExpiresInShapes(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			got, err := m.RefreshSession(ctx, s, true)
+			got, err := m.Refresh(ctx, s)
 			if err != nil {
 				t.Fatal(err)
 			}

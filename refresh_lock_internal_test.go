@@ -57,7 +57,7 @@ func TestRefreshEndsWithinItsLock(t *testing.T) {
 	if err := store.SaveSession(ctx, s); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.RefreshSession(ctx, s, true); !errors.Is(err, ErrRefreshUnavailable) {
+	if _, err := m.Refresh(ctx, s); !errors.Is(err, ErrRefreshUnavailable) {
 		t.Fatalf("a refresh past its budget = %v, want ErrRefreshUnavailable", err)
 	}
 	<-cancelled // the provider saw its request cancelled

@@ -506,9 +506,9 @@ func rfc3339(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
-// GetSession serves GET {prefix}session: 200 with the current session as
+// getSession serves GET {prefix}session: 200 with the current session as
 // JSON, or 401 {"error":"no_session"}.
-func (m *Manager) GetSession(w http.ResponseWriter, r *http.Request) {
+func (m *Manager) getSession(w http.ResponseWriter, r *http.Request) {
 	s, err := m.requestSession(r)
 	if err != nil {
 		m.writeError(w, r, statusFor(err), err)
@@ -517,11 +517,11 @@ func (m *Manager) GetSession(w http.ResponseWriter, r *http.Request) {
 	m.writeSession(w, r, s)
 }
 
-// Logout serves DELETE {prefix}session: it deletes the current session from
+// logout serves DELETE {prefix}session: it deletes the current session from
 // the store, clears the cookie and answers 204. With Config.RevokeOnLogout it
 // also revokes the provider tokens (RFC 7009) where the provider can.
 // Cross-origin requests are refused (http.CrossOriginProtection).
-func (m *Manager) Logout(w http.ResponseWriter, r *http.Request) {
+func (m *Manager) logout(w http.ResponseWriter, r *http.Request) {
 	if !m.sameOrigin(w, r) {
 		return
 	}

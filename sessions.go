@@ -20,13 +20,13 @@ type sessionListJSON struct {
 	Current   bool      `json:"current"`
 }
 
-// Sessions serves GET {prefix}sessions: the signed-in user's sessions, the
+// listSessions serves GET {prefix}sessions: the signed-in user's sessions, the
 // current one marked, as {"total": n, "sessions": [...]}. Sessions that
 // have ended on the Manager's clock are left out, as requestSession would
 // refuse them: past Expires, or unused for Config.IdleTimeout (a store
 // drops the first on its own clock, and the second not at all). Pending
 // token-mode records are no sessions and are left out too.
-func (m *Manager) Sessions(w http.ResponseWriter, r *http.Request) {
+func (m *Manager) listSessions(w http.ResponseWriter, r *http.Request) {
 	s, err := m.requestSession(r)
 	if err != nil {
 		m.writeError(w, r, statusFor(err), err)
@@ -73,11 +73,11 @@ func (m *Manager) live(v *Session, now time.Time) bool {
 	return idle <= 0 || now.Sub(v.LastSeen) < idle
 }
 
-// EndSession serves DELETE {prefix}sessions/{id}: it signs out one of the
+// endSession serves DELETE {prefix}sessions/{id}: it signs out one of the
 // user's sessions, another device say, and answers 204; a session that is
 // not the user's is a 404. Ending the current one clears its cookie.
 // Cross-origin requests are refused.
-func (m *Manager) EndSession(w http.ResponseWriter, r *http.Request) {
+func (m *Manager) endSession(w http.ResponseWriter, r *http.Request) {
 	if !m.sameOrigin(w, r) {
 		return
 	}
@@ -106,10 +106,10 @@ func (m *Manager) EndSession(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// EndAllSessions serves DELETE {prefix}sessions: it signs the user out
+// endAllSessions serves DELETE {prefix}sessions: it signs the user out
 // everywhere, this browser included, and answers 204. Cross-origin requests
 // are refused.
-func (m *Manager) EndAllSessions(w http.ResponseWriter, r *http.Request) {
+func (m *Manager) endAllSessions(w http.ResponseWriter, r *http.Request) {
 	if !m.sameOrigin(w, r) {
 		return
 	}

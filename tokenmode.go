@@ -260,7 +260,7 @@ func (m *Manager) startTokenSession(r *http.Request, f *flow, id *Identity) (str
 	return withQuery(f.Success, "userId", id.UserID, "secret", secret), pending, nil
 }
 
-// CreateSession serves POST {prefix}session, Appwrite's createSession: a
+// exchangeSecret serves POST {prefix}session, Appwrite's createSession: a
 // native app exchanges the userId and one-time secret from a token-mode
 // login (JSON or form) for a session, with the code_verifier of the
 // code_challenge it sent at begin, if it sent one. It answers 201 with the
@@ -278,7 +278,7 @@ func (m *Manager) startTokenSession(r *http.Request, f *flow, id *Identity) (str
 // without a challenge (from a login begun before it was set) is refused
 // the same way. No cookie is set: that would let any site that
 // holds a secret of its own sign a browser in (login CSRF).
-func (m *Manager) CreateSession(w http.ResponseWriter, r *http.Request) {
+func (m *Manager) exchangeSecret(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		UserID   string `json:"userId"`
 		Secret   string `json:"secret"`
