@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/oauthlogin/oauthlogin"
 	"github.com/oauthlogin/oauthlogin/oauthlogintest"
@@ -30,12 +31,51 @@ type harness struct {
 	prov  *providers.OIDCProvider
 	logs  *secretLog
 	cfg   oauthlogin.Config
+	clock *testClock // the Managers' clock: the real one until a test moves it
 }
+
+// testClock is the real clock moved ahead by a test, or stopped.
+type testClock struct {
+	mu      sync.Mutex
+	stopped time.Time
+	ahead   time.Duration
+}
+
+func (c *testClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.stopped.IsZero() {
+		return c.stopped
+	}
+	return time.Now().Add(c.ahead)
+}
+
+// stop stops the clock where it is: from now on only advance moves it.
+func (c *testClock) stop() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stopped = time.Now().Add(c.ahead)
+}
+
+// advance moves the clock d ahead.
+func (c *testClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stopped.IsZero() {
+		c.ahead += d
+	} else {
+		c.stopped = c.stopped.Add(d)
+	}
+}
+
+// pastRefreshReuse moves the clock past the time within which a finished
+// refresh is reused, so that the next refresh asks the provider.
+func (h *harness) pastRefreshReuse() { h.clock.advance(oauthlogin.RefreshReuse + time.Second) }
 
 // newHarness starts a fake provider and an app; edit adjusts the Config.
 func newHarness(t testing.TB, edit ...func(*oauthlogin.Config)) *harness {
 	t.Helper()
-	h := &harness{t: t, idp: oauthlogintest.NewServer(), store: oauthlogin.NewMemoryStore(), logs: &secretLog{}}
+	h := &harness{t: t, idp: oauthlogintest.NewServer(), store: oauthlogin.NewMemoryStore(), logs: &secretLog{}, clock: &testClock{}}
 	t.Cleanup(h.idp.Close)
 	t.Cleanup(h.logs.check(t)) // runs last: after the app has stopped
 	h.app = httptest.NewUnstartedServer(nil)
@@ -54,6 +94,7 @@ func newHarness(t testing.TB, edit ...func(*oauthlogin.Config)) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	oauthlogin.SetClock(m, h.clock.now)
 	h.m, h.cfg = m, cfg
 	h.prov = h.register("test", providers.Config{AllowedScopes: []string{"repo", "calendar"}})
 	mux := http.NewServeMux()
@@ -78,6 +119,7 @@ func (h *harness) twin() *oauthlogin.Manager {
 	if err != nil {
 		h.t.Fatal(err)
 	}
+	oauthlogin.SetClock(m, h.clock.now)
 	p, err := providers.OIDC(context.Background(), "test", h.idp.URL, providers.Config{ClientID: h.idp.ClientID, ClientSecret: h.idp.ClientSecret})
 	if err != nil {
 		h.t.Fatal(err)

@@ -236,7 +236,7 @@ func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key strin
 		return nil, ErrNoRefreshToken
 	}
 	cur.Expiry = id.ProviderAccessTokenExpiry
-	if now := m.now(); ifExpiring && !m.expiring(cur.Expiry, now) || !ifExpiring && (id.Updated.After(start) || recentlyRefreshed(refreshed, now)) {
+	if now := m.now(); ifExpiring && !m.expiring(cur.Expiry, now) || !ifExpiring && recentlyRefreshed(refreshed, start, now) {
 		return cur, nil // refreshed by another caller meanwhile, or just now
 	}
 	// The refresh must end while the lock is ours, whatever the HTTP
@@ -337,15 +337,16 @@ func (m *Manager) dropIdentitySessionTokens(ctx context.Context, id *Identity, r
 }
 
 // recentlyRefreshed reports whether tokens a refresh obtained at refreshed
-// (zero: a login) are to be reused at now rather than refreshed again.
-// Within refreshReuse either way: another instance's clock may run ahead,
-// and a clock far ahead must not stop refreshes for longer.
-func recentlyRefreshed(refreshed, now time.Time) bool {
-	if refreshed.IsZero() {
+// (zero: a login) are to be reused by a call that started at start, now:
+// when they were obtained since the call started (another caller's, while
+// it waited for the lock) or within refreshReuse before now. Never when
+// they are stamped more than refreshReuse ahead: another instance's clock
+// may run ahead, and a clock far ahead must not stop refreshes for longer.
+func recentlyRefreshed(refreshed, start, now time.Time) bool {
+	if refreshed.IsZero() || !refreshed.Before(now.Add(refreshReuse)) {
 		return false
 	}
-	d := now.Sub(refreshed)
-	return d < refreshReuse && d > -refreshReuse
+	return refreshed.After(start) || refreshed.After(now.Add(-refreshReuse))
 }
 
 // expiring reports whether a token expiring at exp needs a refresh now.

@@ -169,3 +169,155 @@ func TestRefreshFailures(t *testing.T) {
 		}
 	})
 }
+
+// POST {prefix}refresh renews a token far from expiry (Appwrite's "update
+// OAuth session" refreshes when asked), and so does Manager.Refresh; the
+// force=1 of earlier versions is accepted and changes nothing.
+func TestRefreshWhenAsked(t *testing.T) {
+	for _, path := range []string{"/auth/refresh", "/auth/refresh?force=1"} {
+		t.Run(path, func(t *testing.T) {
+			h := newHarness(t) // access tokens live an hour: far from the 5-minute margin
+			b := oauthlogintest.NewBrowser()
+			h.mustSucceed(h.login(b))
+			before, _ := h.session(b)
+			hits := h.idp.Hits("token")
+			resp := h.do(b, "POST", path)
+			var after map[string]any
+			decode(t, resp, &after)
+			if resp.StatusCode != http.StatusOK || h.idp.Hits("token") != hits+1 {
+				t.Fatalf("POST %s = %d %v, %d provider requests, want 1", path, resp.StatusCode, after, h.idp.Hits("token")-hits)
+			}
+			if after["providerAccessToken"] == before["providerAccessToken"] || after["providerAccessToken"] == "" {
+				t.Fatal("the access token did not change")
+			}
+		})
+	}
+	t.Run("Manager.Refresh", func(t *testing.T) {
+		h := newHarness(t)
+		b := oauthlogintest.NewBrowser()
+		h.mustSucceed(h.login(b))
+		v, _ := h.session(b)
+		s, err := h.store.Session(context.Background(), v["id"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		old, _ := h.m.ProviderToken(s)
+		hits := h.idp.Hits("token")
+		got, err := h.m.Refresh(context.Background(), s)
+		if err != nil || h.idp.Hits("token") != hits+1 {
+			t.Fatalf("Refresh: %v, %d provider requests, want 1", err, h.idp.Hits("token")-hits)
+		}
+		tok, _ := h.m.ProviderToken(got)
+		saved, _ := h.store.Session(context.Background(), s.ID)
+		stored, _ := h.m.ProviderToken(saved)
+		if tok.AccessToken == old.AccessToken || stored.AccessToken != tok.AccessToken {
+			t.Fatal("Refresh did not renew and save the access token")
+		}
+	})
+}
+
+// A refresh finished within RefreshReuse is reused, on this instance and
+// on another over the same store: back-to-back calls make one provider
+// request, and after the window the next call refreshes again.
+func TestRefreshReusedWithinWindow(t *testing.T) {
+	h := newHarness(t)
+	h.clock.stop()
+	b := oauthlogintest.NewBrowser()
+	h.mustSucceed(h.login(b))
+	twin := h.twin().Handler()
+	hits := h.idp.Hits("token")
+
+	refresh := func(step string, want int) string {
+		t.Helper()
+		resp := h.do(b, "POST", "/auth/refresh")
+		var v map[string]any
+		decode(t, resp, &v)
+		if resp.StatusCode != http.StatusOK || h.idp.Hits("token")-hits != want {
+			t.Fatalf("%s: POST /auth/refresh = %d %v, %d provider requests in all, want %d", step, resp.StatusCode, v, h.idp.Hits("token")-hits, want)
+		}
+		return v["providerAccessToken"].(string)
+	}
+	first := refresh("first", 1)
+	if again := refresh("back to back", 1); again != first {
+		t.Fatal("the reused refresh answered another token")
+	}
+	h.clock.advance(oauthlogin.RefreshReuse - time.Second)
+	refresh("at the end of the window", 1)
+	if ok := concurrentRefreshes(t, h, b, 1, twin); ok != 1 || h.idp.Hits("token")-hits != 1 {
+		t.Fatalf("the other instance, within the window: %d provider requests in all, want 1", h.idp.Hits("token")-hits)
+	}
+	h.clock.advance(2 * time.Second)
+	if next := refresh("after the window", 2); next == first {
+		t.Fatal("the refresh after the window kept the old token")
+	}
+	// Within the window again, whichever instance refreshed.
+	h.clock.advance(oauthlogin.RefreshReuse + time.Second)
+	if ok := concurrentRefreshes(t, h, b, 1, twin); ok != 1 || h.idp.Hits("token")-hits != 3 {
+		t.Fatalf("the other instance, after the window: %d provider requests in all, want 3", h.idp.Hits("token")-hits)
+	}
+	refresh("back to back, after the other instance", 3)
+}
+
+// A refresh stamped far ahead of this instance's clock (another instance's
+// clock runs fast) is reused only within RefreshReuse either way, so that
+// a skewed clock cannot stop refreshes for longer.
+func TestRefreshReuseBoundedBothWays(t *testing.T) {
+	h := newHarness(t)
+	h.clock.stop()
+	b := oauthlogintest.NewBrowser()
+	h.mustSucceed(h.login(b))
+	hits := h.idp.Hits("token")
+	h.do(b, "POST", "/auth/refresh")
+	h.clock.advance(-oauthlogin.RefreshReuse + time.Second)
+	h.do(b, "POST", "/auth/refresh")
+	if got := h.idp.Hits("token") - hits; got != 1 {
+		t.Fatalf("a refresh stamped just ahead: %d provider requests, want 1", got)
+	}
+	h.clock.advance(-time.Hour)
+	if resp := h.do(b, "POST", "/auth/refresh"); resp.StatusCode != http.StatusOK || h.idp.Hits("token")-hits != 2 {
+		t.Fatalf("a refresh stamped an hour ahead = %d, %d provider requests, want 2", resp.StatusCode, h.idp.Hits("token")-hits)
+	}
+}
+
+// Concurrent POSTs for a token far from expiry share one provider request.
+func TestRefreshConcurrentCallsShareOne(t *testing.T) {
+	h := newHarness(t)
+	h.clock.stop()
+	h.idp.Behave(oauthlogintest.Behavior{RotateRefreshTokens: true})
+	b := oauthlogintest.NewBrowser()
+	h.mustSucceed(h.login(b))
+	before := h.idp.Hits("token")
+	if ok := concurrentRefreshes(t, h, b, 50, h.m.Handler(), h.twin().Handler()); ok != 50 {
+		t.Fatalf("%d of 50 refreshes succeeded", ok)
+	}
+	if got := h.idp.Hits("token") - before; got != 1 {
+		t.Fatalf("%d refresh requests reached the provider, want 1", got)
+	}
+}
+
+// ?ifExpiring=1 keeps the lazy rule: a token far from expiry is answered
+// as is, one within Config.RefreshMargin is renewed.
+func TestRefreshIfExpiring(t *testing.T) {
+	h := newHarness(t)
+	b := oauthlogintest.NewBrowser()
+	h.mustSucceed(h.login(b))
+	before, _ := h.session(b)
+	hits := h.idp.Hits("token")
+	resp := h.do(b, "POST", "/auth/refresh?ifExpiring=1")
+	var v map[string]any
+	decode(t, resp, &v)
+	if resp.StatusCode != http.StatusOK || h.idp.Hits("token") != hits || v["providerAccessToken"] != before["providerAccessToken"] {
+		t.Fatalf("far from expiry: %d %v, %d provider requests, want none", resp.StatusCode, v, h.idp.Hits("token")-hits)
+	}
+
+	h.idp.SetAccessTokenTTL(time.Minute) // inside the margin
+	h.pastRefreshReuse()
+	h.do(b, "POST", "/auth/refresh")
+	h.idp.SetAccessTokenTTL(time.Hour)
+	hits = h.idp.Hits("token")
+	resp = h.do(b, "POST", "/auth/refresh?ifExpiring=1")
+	decode(t, resp, &v)
+	if resp.StatusCode != http.StatusOK || h.idp.Hits("token") != hits+1 {
+		t.Fatalf("expiring: %d %v, %d provider requests, want 1", resp.StatusCode, v, h.idp.Hits("token")-hits)
+	}
+}
