@@ -50,18 +50,29 @@ func BenchmarkLogin(b *testing.B) {
 	}
 }
 
-// BenchmarkRefreshNotDue is POST {prefix}refresh on a session whose token
-// is fresh: the overhead of the refresh path when there is nothing to do.
+// BenchmarkRefreshNotDue is POST {prefix}refresh?ifExpiring=1 on a
+// session whose token is fresh: the overhead of the refresh path when
+// there is nothing to do.
 func BenchmarkRefreshNotDue(b *testing.B) {
 	h := newHarness(b)
-	benchSignedIn(b, h.m.Handler(), signedInRequest(b, h, "POST", "/auth/refresh"))
+	benchSignedIn(b, h.m.Handler(), signedInRequest(b, h, "POST", "/auth/refresh?ifExpiring=1"))
 }
 
-// BenchmarkRefreshForced is a forced refresh: lock, identity read, the
-// token POST to the fake provider over loopback, two sealed writes.
+// BenchmarkRefreshForced is POST {prefix}refresh past the reuse window: lock,
+// identity read, the token POST to the fake provider over loopback, two
+// sealed writes.
 func BenchmarkRefreshForced(b *testing.B) {
 	h := newHarness(b)
-	benchSignedIn(b, h.m.Handler(), signedInRequest(b, h, "POST", "/auth/refresh?force=1"))
+	benchSignedIn(b, h.m.Handler(), signedInRequest(b, h, "POST", "/auth/refresh"), h.pastRefreshReuse)
+}
+
+// BenchmarkRefreshReused is POST {prefix}refresh within the reuse window of
+// the last refresh: lock, identity read, one sealed write, no provider
+// request.
+func BenchmarkRefreshReused(b *testing.B) {
+	h := newHarness(b)
+	h.clock.stop()
+	benchSignedIn(b, h.m.Handler(), signedInRequest(b, h, "POST", "/auth/refresh"))
 }
 
 // signedInRequest logs in and returns a same-origin request carrying the
@@ -77,10 +88,14 @@ func signedInRequest(b *testing.B, h *harness, method, path string) *http.Reques
 	return req
 }
 
-// benchSignedIn serves req to handler b.N times, each answered 200.
-func benchSignedIn(b *testing.B, handler http.Handler, req *http.Request) {
+// benchSignedIn serves req to handler b.N times, each answered 200, after
+// calling each of before first, every time.
+func benchSignedIn(b *testing.B, handler http.Handler, req *http.Request, before ...func()) {
 	b.ReportAllocs()
 	for b.Loop() {
+		for _, f := range before {
+			f()
+		}
 		w := httptest.NewRecorder()
 		handler.ServeHTTP(w, req)
 		if w.Code != http.StatusOK {

@@ -72,7 +72,7 @@ func TestExchangerAndCallbackIdentifier(t *testing.T) {
 		t.Fatalf("exchanges %d, response %v", q.exchanges.Load(), q.response)
 	}
 	first := h.refreshToken(b)
-	if resp := h.do(b, "POST", "/auth/refresh?force=1"); resp.StatusCode != http.StatusOK {
+	if resp := h.do(b, "POST", "/auth/refresh"); resp.StatusCode != http.StatusOK {
 		t.Fatalf("refresh = %d", resp.StatusCode)
 	}
 	if q.refreshs.Load() != 1 {

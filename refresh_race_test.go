@@ -66,7 +66,8 @@ func TestConcurrentRefreshOneInstance(t *testing.T) {
 		t.Fatalf("%d refresh requests reached the provider, want 1", got)
 	}
 	// The token now held is the rotated one, and the provider still honours it.
-	if resp := h.do(b, "POST", "/auth/refresh?force=1"); resp.StatusCode != http.StatusOK {
+	h.pastRefreshReuse()
+	if resp := h.do(b, "POST", "/auth/refresh"); resp.StatusCode != http.StatusOK || h.idp.Hits("token")-before != 2 {
 		t.Fatalf("refresh after the race = %d: an old refresh token was sent", resp.StatusCode)
 	}
 }
@@ -87,7 +88,8 @@ func TestConcurrentRefreshTwoInstances(t *testing.T) {
 	if got := h.idp.Hits("token") - before; got != 1 {
 		t.Fatalf("%d refresh requests reached the provider from two instances, want 1", got)
 	}
-	if resp := h.do(b, "POST", "/auth/refresh?force=1"); resp.StatusCode != http.StatusOK {
+	h.pastRefreshReuse()
+	if resp := h.do(b, "POST", "/auth/refresh"); resp.StatusCode != http.StatusOK || h.idp.Hits("token")-before != 2 {
 		t.Fatalf("refresh after the race = %d", resp.StatusCode)
 	}
 }
@@ -104,7 +106,9 @@ func TestSecondDeviceNeverSendsOldRefreshToken(t *testing.T) {
 	// With reuse detection on, one old refresh token sent would end the
 	// grant, and every later refresh would fail.
 	for i, b := range []*oauthlogintest.Browser{phone, laptop, phone, laptop, phone} {
-		if resp := h.do(b, "POST", "/auth/refresh?force=1"); resp.StatusCode != http.StatusOK {
+		h.pastRefreshReuse() // each asks the provider
+		hits := h.idp.Hits("token")
+		if resp := h.do(b, "POST", "/auth/refresh"); resp.StatusCode != http.StatusOK || h.idp.Hits("token") != hits+1 {
 			t.Fatalf("refresh %d = %d: an old refresh token was sent", i, resp.StatusCode)
 		}
 	}
@@ -167,7 +171,7 @@ func TestRefreshIDToken(t *testing.T) {
 			h.mustSucceed(h.login(b))
 			before, _ := h.session(b)
 			h.idp.Behave(tc.behave)
-			resp := h.do(b, "POST", "/auth/refresh?force=1")
+			resp := h.do(b, "POST", "/auth/refresh")
 			after, _ := h.session(b)
 			if tc.ok != (resp.StatusCode == http.StatusOK) {
 				t.Fatalf("refresh = %d", resp.StatusCode)

@@ -53,7 +53,7 @@ func TestRefreshAfterRelinkNeverTakesAnotherIdentity(t *testing.T) {
 		t.Fatalf("setup: expected a new user, got %v", bSess["userId"])
 	}
 	// A's old phone session refreshes.
-	resp := h.do(phone, "POST", "/auth/refresh?force=1")
+	resp := h.do(phone, "POST", "/auth/refresh")
 	var v map[string]any
 	json.NewDecoder(resp.Body).Decode(&v)
 	if tok, ok := v["providerAccessToken"].(string); ok {

@@ -93,7 +93,7 @@ func TestRefreshNeverResurrectsSession(t *testing.T) {
 				name, token := h.sessionCookie(b)
 
 				entered, release := holdToken(h.idp)
-				refresh := send("POST", h.app.URL+"/auth/refresh?force=1", name, token)
+				refresh := send("POST", h.app.URL+"/auth/refresh", name, token)
 				<-entered
 				if got := <-send(logout.method, h.app.URL+logout.path, name, token); got.status != http.StatusNoContent {
 					t.Fatalf("round %d: %s = %d %v", round, logout.name, got.status, got.body)
@@ -217,7 +217,7 @@ func TestRefreshTokenFlagFollowsIdentity(t *testing.T) {
 			t.Fatal("a fresh session says it has no refresh token")
 		}
 		h.idp.Behave(oauthlogintest.Behavior{TokenError: "invalid_grant"})
-		resp := h.do(laptop, "POST", "/auth/refresh?force=1")
+		resp := h.do(laptop, "POST", "/auth/refresh")
 		var v map[string]any
 		decode(t, resp, &v)
 		if resp.StatusCode != http.StatusConflict || v["error"] != oauthlogin.CodeProviderRevoked {
@@ -232,7 +232,7 @@ func TestRefreshTokenFlagFollowsIdentity(t *testing.T) {
 				t.Fatalf("%s: the revoked grant's access token is still shown", name)
 			}
 		}
-		resp = h.do(phone, "POST", "/auth/refresh?force=1")
+		resp = h.do(phone, "POST", "/auth/refresh")
 		decode(t, resp, &v)
 		if resp.StatusCode != http.StatusBadRequest || v["error"] != oauthlogin.CodeNoRefreshToken {
 			t.Fatalf("the other session's refresh = %d %v, want 400 no_refresh_token", resp.StatusCode, v)
@@ -258,7 +258,7 @@ func TestRefreshTokenFlagFollowsIdentity(t *testing.T) {
 		if err := h.store.UpdateIdentity(context.Background(), id); err != nil {
 			t.Fatal(err)
 		}
-		resp := h.do(laptop, "POST", "/auth/refresh?force=1")
+		resp := h.do(laptop, "POST", "/auth/refresh")
 		var v map[string]any
 		decode(t, resp, &v)
 		if resp.StatusCode != http.StatusBadRequest || v["error"] != oauthlogin.CodeNoRefreshToken {
@@ -284,11 +284,13 @@ func TestRefreshTokenFlagFollowsIdentity(t *testing.T) {
 			if !h.hasRefreshToken(b) {
 				t.Fatalf("%s: hasProviderRefreshToken false after a login without a new refresh token", name)
 			}
-			resp := h.do(b, "POST", "/auth/refresh?force=1")
+			h.pastRefreshReuse() // each asks the provider
+			hits := h.idp.Hits("token")
+			resp := h.do(b, "POST", "/auth/refresh")
 			var v map[string]any
 			decode(t, resp, &v)
-			if resp.StatusCode != http.StatusOK {
-				t.Fatalf("%s: refresh = %d %v, want 200", name, resp.StatusCode, v)
+			if resp.StatusCode != http.StatusOK || h.idp.Hits("token") != hits+1 {
+				t.Fatalf("%s: refresh = %d %v, want 200 from the provider", name, resp.StatusCode, v)
 			}
 		}
 	})

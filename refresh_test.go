@@ -18,7 +18,7 @@ func TestRefresh(t *testing.T) {
 	before, _ := h.session(b)
 	h.idp.SetAccessTokenTTL(time.Hour)
 
-	resp := h.do(b, "POST", "/auth/refresh") // expiring within the margin: no force needed
+	resp := h.do(b, "POST", "/auth/refresh")
 	var after map[string]any
 	decode(t, resp, &after)
 	if resp.StatusCode != http.StatusOK {
@@ -53,7 +53,8 @@ func TestRefreshKeepsRefreshTokenAndRotates(t *testing.T) {
 		b := oauthlogintest.NewBrowser()
 		h.mustSucceed(h.login(b))
 		first := h.refreshToken(b)
-		if resp := h.do(b, "POST", "/auth/refresh?force=1"); resp.StatusCode != http.StatusOK {
+		hits := h.idp.Hits("token")
+		if resp := h.do(b, "POST", "/auth/refresh"); resp.StatusCode != http.StatusOK || h.idp.Hits("token") != hits+1 {
 			t.Fatalf("rotate=%v: first refresh = %d", rotate, resp.StatusCode)
 		}
 		second := h.refreshToken(b)
@@ -61,8 +62,9 @@ func TestRefreshKeepsRefreshTokenAndRotates(t *testing.T) {
 			t.Fatalf("rotate=%v: refresh token %q then %q", rotate, first, second)
 		}
 		// The token now held works again (a rotated-out one would end the login).
-		if resp := h.do(b, "POST", "/auth/refresh?force=1"); resp.StatusCode != http.StatusOK {
-			t.Fatalf("rotate=%v: second refresh = %d", rotate, resp.StatusCode)
+		h.pastRefreshReuse()
+		if resp := h.do(b, "POST", "/auth/refresh"); resp.StatusCode != http.StatusOK || h.idp.Hits("token") != hits+2 {
+			t.Fatalf("rotate=%v: second refresh = %d, %d provider requests, want 2", rotate, resp.StatusCode, h.idp.Hits("token")-hits)
 		}
 	}
 }
@@ -85,7 +87,7 @@ func (h *harness) refreshToken(b *oauthlogintest.Browser) string {
 func TestRefreshFailures(t *testing.T) {
 	t.Run("NoSession", func(t *testing.T) {
 		h := newHarness(t)
-		if resp := h.do(oauthlogintest.NewBrowser(), "POST", "/auth/refresh?force=1"); resp.StatusCode != http.StatusUnauthorized {
+		if resp := h.do(oauthlogintest.NewBrowser(), "POST", "/auth/refresh"); resp.StatusCode != http.StatusUnauthorized {
 			t.Fatalf("= %d, want 401", resp.StatusCode)
 		}
 	})
@@ -94,7 +96,7 @@ func TestRefreshFailures(t *testing.T) {
 		h.idp.Behave(oauthlogintest.Behavior{OmitRefreshToken: true})
 		b := oauthlogintest.NewBrowser()
 		h.mustSucceed(h.login(b))
-		resp := h.do(b, "POST", "/auth/refresh?force=1")
+		resp := h.do(b, "POST", "/auth/refresh")
 		var v map[string]string
 		decode(t, resp, &v)
 		if resp.StatusCode != http.StatusBadRequest || v["error"] != oauthlogin.CodeNoRefreshToken {
@@ -109,7 +111,7 @@ func TestRefreshFailures(t *testing.T) {
 		b := oauthlogintest.NewBrowser()
 		h.mustSucceed(h.login(b))
 		h.idp.Behave(oauthlogintest.Behavior{TokenError: "invalid_grant"})
-		resp := h.do(b, "POST", "/auth/refresh?force=1")
+		resp := h.do(b, "POST", "/auth/refresh")
 		var v map[string]string
 		decode(t, resp, &v)
 		if resp.StatusCode != http.StatusConflict || v["error"] != oauthlogin.CodeProviderRevoked {
@@ -125,7 +127,7 @@ func TestRefreshFailures(t *testing.T) {
 			t.Fatalf("identity tokens after invalid_grant: %v, %v", id.ProviderTokens, err)
 		}
 		hits := h.idp.Hits("token")
-		resp = h.do(b, "POST", "/auth/refresh?force=1")
+		resp = h.do(b, "POST", "/auth/refresh")
 		decode(t, resp, &v)
 		if resp.StatusCode != http.StatusBadRequest || v["error"] != oauthlogin.CodeNoRefreshToken || h.idp.Hits("token") != hits {
 			t.Fatalf("refresh after the grant was revoked = %d %v", resp.StatusCode, v)
@@ -138,7 +140,7 @@ func TestRefreshFailures(t *testing.T) {
 		before, _ := h.session(b)
 		h.idp.Behave(oauthlogintest.Behavior{TokenStatus: http.StatusServiceUnavailable})
 		hits := h.idp.Hits("token")
-		resp := h.do(b, "POST", "/auth/refresh?force=1")
+		resp := h.do(b, "POST", "/auth/refresh")
 		var v map[string]string
 		decode(t, resp, &v)
 		if resp.StatusCode != http.StatusServiceUnavailable || v["error"] != oauthlogin.CodeRefreshUnavailable || resp.Header.Get("Retry-After") != "1" {
@@ -148,7 +150,7 @@ func TestRefreshFailures(t *testing.T) {
 			t.Fatal("a failed refresh changed the stored tokens")
 		}
 		// Backing off: the next attempt does not reach the provider.
-		resp = h.do(b, "POST", "/auth/refresh?force=1")
+		resp = h.do(b, "POST", "/auth/refresh")
 		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || h.idp.Hits("token") != hits+1 {
 			t.Fatalf("second attempt = %d, provider hit %d times", resp.StatusCode, h.idp.Hits("token")-hits)
 		}
@@ -158,7 +160,7 @@ func TestRefreshFailures(t *testing.T) {
 		b := oauthlogintest.NewBrowser()
 		h.mustSucceed(h.login(b))
 		h.idp.Behave(oauthlogintest.Behavior{TokenStatus: http.StatusUnauthorized}) // invalid_client
-		resp := h.do(b, "POST", "/auth/refresh?force=1")
+		resp := h.do(b, "POST", "/auth/refresh")
 		var v map[string]string
 		decode(t, resp, &v)
 		if resp.StatusCode != http.StatusBadGateway || v["error"] != oauthlogin.CodeRefresh {

@@ -117,7 +117,7 @@ func TestEvents(t *testing.T) {
 	ids := identities(t, h, b)
 	h.do(b, "DELETE", "/auth/identities/"+ids[0]["id"].(string))
 	h.idp.Behave(oauthlogintest.Behavior{TokenError: "invalid_grant"})
-	h.do(b, "POST", "/auth/refresh?force=1")
+	h.do(b, "POST", "/auth/refresh")
 	h.do(b, "DELETE", "/auth/session")
 
 	mu.Lock()

@@ -92,7 +92,7 @@ func TestTokenMode(t *testing.T) {
 	if resp := withBearer(t, "GET", h.app.URL+"/private", token); resp.StatusCode != http.StatusOK {
 		t.Fatalf("middleware with the bearer = %d", resp.StatusCode)
 	}
-	if resp := withBearer(t, "POST", h.app.URL+"/auth/refresh?force=1", token); resp.StatusCode != http.StatusOK {
+	if resp := withBearer(t, "POST", h.app.URL+"/auth/refresh", token); resp.StatusCode != http.StatusOK {
 		t.Fatalf("refresh with the bearer = %d", resp.StatusCode)
 	}
 

@@ -319,7 +319,7 @@ func TestSecretHygieneEveryRoute(t *testing.T) {
 			}
 
 			// Refresh: whatever the provider said, one of the refresh codes.
-			resp = h.do(b, "POST", "/auth/refresh?force=1", nil, sameOrigin...)
+			resp = h.do(b, "POST", "/auth/refresh", nil, sameOrigin...)
 			switch code := errorCode(t, resp); code {
 			case oauthlogin.CodeRefresh, oauthlogin.CodeRefreshUnavailable, oauthlogin.CodeProviderRevoked:
 			default:
@@ -409,7 +409,7 @@ func TestSecretHygieneProviderTextInClaims(t *testing.T) {
 			bad.IDTokenOnRefresh = true
 			tc.claim(&bad, []string{h.idp.ClientID, refresh, h.idp.ClientSecret})
 			h.behave(bad)
-			resp := h.do(b, "POST", "/auth/refresh?force=1", nil, "Sec-Fetch-Site", "same-origin")
+			resp := h.do(b, "POST", "/auth/refresh", nil, "Sec-Fetch-Site", "same-origin")
 			if code := errorCode(t, resp); resp.StatusCode != http.StatusBadGateway || (code != oauthlogin.CodeIDToken && code != oauthlogin.CodeRefresh) {
 				t.Fatalf("refresh = %d %s, want 502 %s", resp.StatusCode, code, oauthlogin.CodeIDToken)
 			}

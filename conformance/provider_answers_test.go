@@ -281,7 +281,7 @@ func TestTokenTypeBearer(t *testing.T) {
 					doc["token_type"] = typ
 				}
 			}, "refresh_token")})
-			resp := h.do(b, "POST", "/auth/refresh?force=1", nil)
+			resp := h.do(b, "POST", "/auth/refresh", nil)
 			if v := decodeJSON(t, resp); resp.StatusCode == http.StatusOK || v["error"] != oauthlogin.CodeRefresh {
 				t.Fatalf("token_type %v: POST /auth/refresh = %d %v, want refresh_failed", typ, resp.StatusCode, v)
 			}
@@ -441,7 +441,7 @@ func TestBackChannelNoRedirects(t *testing.T) {
 		before := h.mustSucceed(b, h.login(b))
 		resetCounts(h.store)
 		h.behave(oauthlogintest.Behavior{Intercept: map[string]func(http.Handler) http.Handler{"token": redirectTo(srv.URL + "/token")}})
-		resp := h.do(b, "POST", "/auth/refresh?force=1", nil)
+		resp := h.do(b, "POST", "/auth/refresh", nil)
 		if v := decodeJSON(t, resp); resp.StatusCode == http.StatusOK || v["error"] == nil {
 			t.Fatalf("POST /auth/refresh = %d %v", resp.StatusCode, v)
 		}
@@ -512,7 +512,7 @@ func TestRefreshIDTokenClaimTypes(t *testing.T) {
 	before := h.mustSucceed(b, h.login(b))
 	resetCounts(h.store)
 	h.behave(oauthlogintest.Behavior{IDTokenOnRefresh: true, Claims: map[string]any{"exp": strconvI(time.Now().Add(time.Hour).Unix())}})
-	resp := h.do(b, "POST", "/auth/refresh?force=1", nil)
+	resp := h.do(b, "POST", "/auth/refresh", nil)
 	if v := decodeJSON(t, resp); resp.StatusCode == http.StatusOK || v["error"] != oauthlogin.CodeIDToken {
 		t.Fatalf("POST /auth/refresh = %d %v, want id_token_invalid", resp.StatusCode, v)
 	}

@@ -180,7 +180,7 @@ func TestSessionsInTheClient(t *testing.T) {
 
 		// A refresh sends the changed session back.
 		before := s["providerAccessToken"]
-		resp, s = a.do(t, b, "POST", "/auth/refresh?force=1")
+		resp, s = a.do(t, b, "POST", "/auth/refresh")
 		if resp.StatusCode != http.StatusOK || s["providerAccessToken"] == before {
 			t.Fatalf("big=%v: refresh = %d", big, resp.StatusCode)
 		}

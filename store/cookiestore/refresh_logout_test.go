@@ -33,7 +33,7 @@ func TestRefreshInFlightAtLogout(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		req, _ := http.NewRequest("POST", a.srv.URL+"/auth/refresh?force=1", nil)
+		req, _ := http.NewRequest("POST", a.srv.URL+"/auth/refresh", nil)
 		for _, c := range copied {
 			req.AddCookie(c)
 		}
@@ -99,14 +99,14 @@ func TestRevokedGrantOnAnotherDevice(t *testing.T) {
 	a.login(t, laptop)
 	a.login(t, phone)
 	a.idp.Behave(oauthlogintest.Behavior{TokenError: "invalid_grant"})
-	if resp, v := a.do(t, laptop, "POST", "/auth/refresh?force=1"); resp.StatusCode != http.StatusConflict {
+	if resp, v := a.do(t, laptop, "POST", "/auth/refresh"); resp.StatusCode != http.StatusConflict {
 		t.Fatalf("refresh on a revoked grant = %d %v", resp.StatusCode, v)
 	}
 	a.idp.Behave(oauthlogintest.Behavior{})
 	if _, v := a.do(t, laptop, "GET", "/auth/session"); v["hasProviderRefreshToken"] != false {
 		t.Fatalf("the refreshing device's session after the revocation: %v", v)
 	}
-	if resp, v := a.do(t, phone, "POST", "/auth/refresh?force=1"); resp.StatusCode != http.StatusBadRequest || v["error"] != "no_refresh_token" {
+	if resp, v := a.do(t, phone, "POST", "/auth/refresh"); resp.StatusCode != http.StatusBadRequest || v["error"] != "no_refresh_token" {
 		t.Fatalf("the other device's refresh = %d %v, want 400 no_refresh_token", resp.StatusCode, v)
 	}
 	if _, v := a.do(t, phone, "GET", "/auth/session"); v["hasProviderRefreshToken"] != false {

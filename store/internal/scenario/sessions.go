@@ -74,7 +74,7 @@ func RefreshAfterLogout(t *testing.T, store Backend) {
 		id, user := v["id"].(string), v["userId"].(string)
 
 		entered, release := d.holdToken()
-		refresh := d.send(0, "POST", "/auth/refresh?force=1", token)
+		refresh := d.send(0, "POST", "/auth/refresh", token)
 		<-entered
 		logout := "/auth/session"
 		if round%2 == 1 {
@@ -120,7 +120,7 @@ func IdentitySessions(t *testing.T, store Backend) {
 	lt, pt := d.SessionToken(laptop), d.SessionToken(phone)
 
 	d.IdP.Behave(oauthlogintest.Behavior{TokenError: "invalid_grant"})
-	if status, v := d.Do(0, "POST", "/auth/refresh?force=1", lt); status != http.StatusConflict || v["error"] != oauthlogin.CodeProviderRevoked {
+	if status, v := d.Do(0, "POST", "/auth/refresh", lt); status != http.StatusConflict || v["error"] != oauthlogin.CodeProviderRevoked {
 		t.Fatalf("refresh on a revoked grant = %d %v", status, v)
 	}
 	d.IdP.Behave(oauthlogintest.Behavior{})
@@ -128,7 +128,7 @@ func IdentitySessions(t *testing.T, store Backend) {
 	if status != http.StatusOK || v["hasProviderRefreshToken"] != false || v["providerAccessToken"] != nil {
 		t.Fatalf("the other session after the revocation = %d %v, want no provider tokens", status, v)
 	}
-	if status, v := d.Do(1, "POST", "/auth/refresh?force=1", pt); status != http.StatusBadRequest || v["error"] != oauthlogin.CodeNoRefreshToken {
+	if status, v := d.Do(1, "POST", "/auth/refresh", pt); status != http.StatusBadRequest || v["error"] != oauthlogin.CodeNoRefreshToken {
 		t.Fatalf("the other session's refresh = %d %v, want 400 no_refresh_token", status, v)
 	}
 
