@@ -2,9 +2,11 @@ package oauthlogin
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -85,5 +87,83 @@ func TestRefreshExpiresInShapes(t *testing.T) {
 				t.Fatalf("tokens after refresh: %+v (the old refresh token must be kept when none is sent)", tok)
 			}
 		})
+	}
+}
+
+// gatedLocker holds the first refresh lock taken until release is closed,
+// and reports every Lock call on entered.
+type gatedLocker struct {
+	*MemoryStore
+	entered chan string
+	release chan struct{}
+	calls   atomic.Int32
+}
+
+func (g *gatedLocker) Lock(ctx context.Context, key string, ttl time.Duration) (func(context.Context) error, error) {
+	g.entered <- key
+	if g.calls.Add(1) == 1 {
+		<-g.release
+	}
+	return g.MemoryStore.Lock(ctx, key, ttl)
+}
+
+// A caller who asked for a refresh never takes the answer of a lazy
+// caller's refresh (ifExpiring, TokenSource) of the same identity, which
+// may be "not due": while a lazy refresh waits for the identity's lock,
+// Refresh goes to the provider.
+func TestRefreshNotJoinedToLazyFlight(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := hits.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"access_token":"new-%d","token_type":"Bearer","expires_in":3600}`, n)
+	}))
+	t.Cleanup(srv.Close)
+	store := &gatedLocker{MemoryStore: NewMemoryStore(), entered: make(chan string, 4), release: make(chan struct{})}
+	m, err := New(Config{BaseURL: "http://localhost", CookieKeys: []CookieKey{GenerateCookieKey()},
+		Sessions: store, Identities: store, OneTime: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Register(stubProvider{srv.URL}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	now := time.Now()
+	// The identity's token is fresh (another device refreshed it); this
+	// session's copy is about to expire, so a lazy refresh looks.
+	id := &Identity{ID: "i", UserID: "u", Issuer: "https://idp.example", Provider: "stub", ProviderUID: "s", Updated: now.Add(-time.Hour)}
+	if err := m.setIdentityTokens(id, &oauth2.Token{AccessToken: "fresh", RefreshToken: "rt", Expiry: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.CreateIdentity(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	s := &Session{ID: "sess", UserID: "u", IdentityID: "i", Provider: "stub", ProviderUID: "s", Created: now, Expires: now.Add(time.Hour), ProviderAccessTokenExpiry: now.Add(time.Minute)}
+	s.ProviderTokens, _ = m.keys.seal(&oauth2.Token{AccessToken: "old", RefreshToken: "rt"}, "session:sess")
+	if err := store.SaveSession(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+
+	lazy := make(chan error, 1)
+	go func() {
+		_, err := m.refreshSession(ctx, s, true)
+		lazy <- err
+	}()
+	<-store.entered // the lazy refresh waits for the lock
+	// Joined to the lazy flight, Refresh would wait for it: the deadline
+	// only bounds that failure.
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	got, err := m.Refresh(rctx, s)
+	if err != nil || hits.Load() != 1 {
+		t.Fatalf("Refresh while a lazy refresh waits: %v, %d provider requests, want 1", err, hits.Load())
+	}
+	if tok, _ := m.ProviderToken(got); tok.AccessToken != "new-1" {
+		t.Fatalf("Refresh answered %q, want the provider's new token", tok.AccessToken)
+	}
+	close(store.release)
+	if err := <-lazy; err != nil || hits.Load() != 1 {
+		t.Fatalf("the lazy refresh: %v, %d provider requests, want 1", err, hits.Load())
 	}
 }
