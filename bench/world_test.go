@@ -70,7 +70,7 @@ func newWorld() (*world, error) {
 		return nil, err
 	}
 	// Provider tokens that last a minute are always within the 5-minute
-	// refresh margin: every refresh request refreshes.
+	// refresh margin: every POST refresh?ifExpiring=1 refreshes.
 	if err := add(NewOauthloginApp("oauthlogin-refresh", w.fake, w.back, nil, 60)); err != nil {
 		return nil, err
 	}
