@@ -305,11 +305,13 @@ func TestRefreshIfExpiring(t *testing.T) {
 	h.mustSucceed(h.login(b))
 	before, _ := h.session(b)
 	hits := h.idp.Hits("token")
-	resp := h.do(b, "POST", "/auth/refresh?ifExpiring=1")
 	var v map[string]any
-	decode(t, resp, &v)
-	if resp.StatusCode != http.StatusOK || h.idp.Hits("token") != hits || v["providerAccessToken"] != before["providerAccessToken"] {
-		t.Fatalf("far from expiry: %d %v, %d provider requests, want none", resp.StatusCode, v, h.idp.Hits("token")-hits)
+	for _, q := range []string{"ifExpiring=1", "ifExpiring=true"} {
+		resp := h.do(b, "POST", "/auth/refresh?"+q)
+		decode(t, resp, &v)
+		if resp.StatusCode != http.StatusOK || h.idp.Hits("token") != hits || v["providerAccessToken"] != before["providerAccessToken"] {
+			t.Fatalf("%s far from expiry: %d %v, %d provider requests, want none", q, resp.StatusCode, v, h.idp.Hits("token")-hits)
+		}
 	}
 
 	h.idp.SetAccessTokenTTL(time.Minute) // inside the margin
@@ -317,7 +319,7 @@ func TestRefreshIfExpiring(t *testing.T) {
 	h.do(b, "POST", "/auth/refresh")
 	h.idp.SetAccessTokenTTL(time.Hour)
 	hits = h.idp.Hits("token")
-	resp = h.do(b, "POST", "/auth/refresh?ifExpiring=1")
+	resp := h.do(b, "POST", "/auth/refresh?ifExpiring=1")
 	decode(t, resp, &v)
 	if resp.StatusCode != http.StatusOK || h.idp.Hits("token") != hits+1 {
 		t.Fatalf("expiring: %d %v, %d provider requests, want 1", resp.StatusCode, v, h.idp.Hits("token")-hits)
