@@ -158,7 +158,7 @@ func TestAllowLoginVeto(t *testing.T) {
 	h.mustSucceed(h.login(oauthlogintest.NewBrowser()))
 	h.idp.SetUser(oauthlogintest.User{Subject: "user-2"})
 	b := oauthlogintest.NewBrowser()
-	h.mustFail(h.login(b), oauthlogin.CodeLoginDenied)
+	h.mustFail(h.login(b), oauthlogin.ErrLoginDenied.Code())
 	if _, err := h.store.Identity(context.Background(), h.idp.URL, "user-2"); !errors.Is(err, oauthlogin.ErrNotFound) {
 		t.Fatal("a denied login wrote an identity")
 	}
@@ -220,7 +220,7 @@ func TestConcurrentLinksOfOneAccount(t *testing.T) {
 		switch r {
 		case "/done?":
 			won++
-		case "/failed?error=" + oauthlogin.CodeIdentityConflict:
+		case "/failed?error=" + oauthlogin.ErrIdentityConflict.Code():
 		default:
 			t.Fatalf("link ended at %s", r)
 		}

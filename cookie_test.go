@@ -277,7 +277,7 @@ func TestFormPostProvider(t *testing.T) {
 		post.AddCookie(c)
 	}
 	resp = rc.callback(m, post)
-	if loc := resp.Header.Get("Location"); !strings.Contains(loc, "error="+oauthlogin.CodeStateMissing) {
+	if loc := resp.Header.Get("Location"); !strings.Contains(loc, "error="+oauthlogin.ErrStateMissing.Code()) {
 		t.Fatalf("form_post callback without state = %d %s", resp.StatusCode, loc)
 	}
 }

@@ -69,7 +69,7 @@ func deviceKey(h *deviceHandle) string {
 func (m *Manager) pollStep(ctx context.Context, rp *registered, h *deviceHandle) (*deviceHandle, *oauth2.Token, error) {
 	now := m.now()
 	if now.Unix() >= h.Expires {
-		return nil, nil, ErrExpiredToken
+		return nil, nil, ErrDeviceCodeExpired
 	}
 	expires := time.Unix(h.Expires, 0)
 	if err := m.once.Consume(ctx, "device-poll:"+deviceKey(h)+":"+strconv.FormatInt(h.Seq, 10), expires); err != nil {
@@ -97,7 +97,7 @@ func (m *Manager) pollStep(ctx context.Context, rp *registered, h *deviceHandle)
 		return nil, tok, nil
 	case errors.Is(err, ErrSlowDown):
 		next.Interval += 5
-	case errors.Is(err, ErrAuthorizationPending), errors.Is(err, ErrRefreshUnavailable):
+	case errors.Is(err, ErrAuthorizationPending), errors.Is(err, ErrProviderUnavailable):
 	default:
 		return nil, nil, err
 	}
@@ -157,10 +157,10 @@ func secureURL(raw string) bool {
 
 // pollDevice asks the token endpoint once (RFC 8628 §3.4). Pending,
 // slow_down, expired and denied answers are the errors ErrAuthorizationPending,
-// ErrSlowDown, ErrExpiredToken and ErrProviderDenied.
+// ErrSlowDown, ErrDeviceCodeExpired and ErrProviderDenied.
 func (m *Manager) pollDevice(ctx context.Context, rp *registered, h *deviceHandle) (*oauth2.Token, error) {
 	if m.now().Unix() >= h.Expires {
-		return nil, ErrExpiredToken
+		return nil, ErrDeviceCodeExpired
 	}
 	cfg := rp.oauth
 	form := url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"}, "device_code": {h.DeviceCode}}
@@ -181,12 +181,12 @@ func (m *Manager) pollDevice(ctx context.Context, rp *registered, h *deviceHandl
 	}
 	resp, err := m.client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrRefreshUnavailable, err)
+		return nil, fmt.Errorf("%w: %w", ErrProviderUnavailable, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrRefreshUnavailable, err)
+		return nil, fmt.Errorf("%w: %w", ErrProviderUnavailable, err)
 	}
 	var t struct {
 		AccessToken  string      `json:"access_token"`
@@ -198,7 +198,7 @@ func (m *Manager) pollDevice(ctx context.Context, rp *registered, h *deviceHandl
 	}
 	if err := json.Unmarshal(body, &t); err != nil {
 		if resp.StatusCode >= 500 {
-			return nil, fmt.Errorf("%w: token endpoint answered %d", ErrRefreshUnavailable, resp.StatusCode)
+			return nil, fmt.Errorf("%w: token endpoint answered %d", ErrProviderUnavailable, resp.StatusCode)
 		}
 		return nil, fmt.Errorf("%w: unreadable token response (status %d)", ErrTokenExchange, resp.StatusCode)
 	}
@@ -208,11 +208,11 @@ func (m *Manager) pollDevice(ctx context.Context, rp *registered, h *deviceHandl
 	case t.Error == "slow_down":
 		return nil, ErrSlowDown
 	case t.Error == "expired_token":
-		return nil, ErrExpiredToken
+		return nil, ErrDeviceCodeExpired
 	case t.Error == "access_denied":
 		return nil, ErrProviderDenied
 	case resp.StatusCode >= 500:
-		return nil, fmt.Errorf("%w: token endpoint answered %d", ErrRefreshUnavailable, resp.StatusCode)
+		return nil, fmt.Errorf("%w: token endpoint answered %d", ErrProviderUnavailable, resp.StatusCode)
 	case t.Error != "" || resp.StatusCode != http.StatusOK || t.AccessToken == "":
 		return nil, fmt.Errorf("%w: token endpoint answered %d", ErrTokenExchange, resp.StatusCode)
 	}
@@ -260,18 +260,12 @@ func (m *Manager) deviceStart(w http.ResponseWriter, r *http.Request) {
 	}
 	code, h, err := m.startDevice(r.Context(), r.PathValue("provider"))
 	if err != nil {
-		status := http.StatusBadGateway
-		if errors.Is(err, ErrUnknownProvider) {
-			status = http.StatusNotFound
-		} else if errors.Is(err, ErrDeviceUnsupported) {
-			status = http.StatusBadRequest
-		}
-		m.writeError(w, r, status, err)
+		m.writeError(w, r, err)
 		return
 	}
 	handle, err := m.keys.sealValue(h, "device")
 	if err != nil {
-		m.writeError(w, r, http.StatusInternalServerError, err)
+		m.writeError(w, r, err)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
@@ -312,7 +306,7 @@ func (m *Manager) deviceToken(w http.ResponseWriter, r *http.Request) {
 	raw, err := base64.RawURLEncoding.DecodeString(in.Handle)
 	var h deviceHandle
 	if err != nil || m.keys.openValue(raw, "device", &h) != nil {
-		m.writeError(w, r, http.StatusBadRequest, ErrInvalidHandle)
+		m.writeError(w, r, ErrInvalidHandle)
 		return
 	}
 	if !m.deviceEnabled(h.Provider) {
@@ -321,7 +315,7 @@ func (m *Manager) deviceToken(w http.ResponseWriter, r *http.Request) {
 	}
 	rp, ok := m.lookup(h.Provider)
 	if !ok {
-		m.writeError(w, r, http.StatusNotFound, fmt.Errorf("%w: %q", ErrUnknownProvider, h.Provider))
+		m.writeError(w, r, fmt.Errorf("%w: %q", ErrUnknownProvider, h.Provider))
 		return
 	}
 	next, tok, err := m.pollStep(r.Context(), rp, &h)
@@ -337,12 +331,12 @@ func (m *Manager) deviceToken(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		switch {
-		case errors.Is(err, ErrInvalidHandle), errors.Is(err, ErrExpiredToken), errors.Is(err, ErrProviderDenied):
-			m.writeError(w, r, http.StatusBadRequest, err)
-		case errors.Is(err, ErrRefreshUnavailable):
-			m.writeError(w, r, http.StatusServiceUnavailable, err)
+		case errors.Is(err, ErrInvalidHandle), errors.Is(err, ErrDeviceCodeExpired), errors.Is(err, ErrProviderDenied), errors.Is(err, ErrProviderUnavailable):
+			m.writeError(w, r, err)
 		default:
-			m.writeError(w, r, http.StatusBadGateway, err)
+			// Any other failure, of the provider or of the sign-in
+			// that follows its answer, is a 502.
+			m.writeErrorStatus(w, r, http.StatusBadGateway, err)
 		}
 		return
 	}
@@ -355,23 +349,22 @@ func (m *Manager) deviceToken(w http.ResponseWriter, r *http.Request) {
 func (m *Manager) writeNextHandle(w http.ResponseWriter, r *http.Request, next *deviceHandle, err error) {
 	sealed, serr := m.keys.sealValue(next, "device")
 	if serr != nil {
-		m.writeError(w, r, http.StatusInternalServerError, serr)
+		m.writeError(w, r, serr)
 		return
 	}
-	status, sentinel := http.StatusBadRequest, ErrAuthorizationPending
+	sentinel := ErrAuthorizationPending
 	switch {
 	case errors.Is(err, ErrSlowDown):
 		sentinel = ErrSlowDown
-	case errors.Is(err, ErrRefreshUnavailable):
-		status, sentinel = http.StatusServiceUnavailable, ErrRefreshUnavailable
+	case errors.Is(err, ErrProviderUnavailable):
+		sentinel = ErrProviderUnavailable
 		m.log.InfoContext(r.Context(), "oauthlogin: device poll: provider unavailable", "provider", next.Provider, "err", logDetail(err, next.DeviceCode, m.clientSecret(next.Provider)))
 	}
-	code, msg := codeMessage(sentinel)
-	v := map[string]any{"error": code, "message": msg, "handle": base64.RawURLEncoding.EncodeToString(sealed)}
+	v := map[string]any{"error": sentinel.code, "message": sentinel.public, "handle": base64.RawURLEncoding.EncodeToString(sealed)}
 	if sentinel == ErrSlowDown {
 		v["interval"] = next.Interval
 	}
-	writeJSON(w, status, v)
+	writeJSON(w, sentinel.status, v)
 }
 
 // DeviceLogin signs in on a device without a browser (a CLI, a TV) with

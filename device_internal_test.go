@@ -22,7 +22,7 @@ import (
 type deviceIdP struct {
 	srv     *httptest.Server
 	mu      sync.Mutex
-	answers []string // errors to answer polls with, in order; then success
+	answers []string // errors to answer polls with, in order ("unavailable": a 503); then success
 	polls   int
 	verify  string
 }
@@ -51,6 +51,11 @@ func newDeviceIdP(t *testing.T, answers ...string) *deviceIdP {
 			if len(d.answers) > 0 {
 				e := d.answers[0]
 				d.answers = d.answers[1:]
+				if e == "unavailable" {
+					w.WriteHeader(http.StatusServiceUnavailable)
+					io.WriteString(w, "down for maintenance")
+					return
+				}
 				w.WriteHeader(http.StatusBadRequest)
 				io.WriteString(w, `{"error":"`+e+`"}`)
 				return
@@ -150,7 +155,7 @@ func TestDeviceLoginEnds(t *testing.T) {
 		want    error
 	}{
 		{"Denied", []string{"authorization_pending", "access_denied"}, ErrProviderDenied},
-		{"Expired", []string{"expired_token"}, ErrExpiredToken},
+		{"Expired", []string{"expired_token"}, ErrDeviceCodeExpired},
 		{"Other", []string{"invalid_grant"}, ErrTokenExchange},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -172,8 +177,8 @@ func TestDeviceLoginEnds(t *testing.T) {
 		m := deviceManager(t, d, clock)
 		_, _, err := m.DeviceLogin(context.Background(), "tv", func(DeviceCode) error { return nil })
 		// Polls at 5, 10, ... 595 s; at 600 s the code has expired.
-		if !errors.Is(err, ErrExpiredToken) || d.polls != 119 {
-			t.Fatalf("after 600 s of pending: %v after %d polls, want ErrExpiredToken after 119", err, d.polls)
+		if !errors.Is(err, ErrDeviceCodeExpired) || d.polls != 119 {
+			t.Fatalf("after 600 s of pending: %v after %d polls, want ErrDeviceCodeExpired after 119", err, d.polls)
 		}
 	})
 	t.Run("Cancelled", func(t *testing.T) {
@@ -215,12 +220,12 @@ func TestDeviceHTTP(t *testing.T) {
 	}
 	handle := url.Values{"handle": {start["handle"].(string)}}.Encode()
 	status, v := do("/auth/device/token", handle)
-	if status != http.StatusBadRequest || v["error"] != CodePending || v["handle"] == nil {
+	if status != http.StatusBadRequest || v["error"] != ErrAuthorizationPending.Code() || v["handle"] == nil {
 		t.Fatalf("first poll = %d %v", status, v)
 	}
 	clock.After(5 * time.Second)
 	handle = url.Values{"handle": {v["handle"].(string)}}.Encode()
-	if status, v = do("/auth/device/token", handle); status != http.StatusBadRequest || v["error"] != CodeSlowDown || v["interval"] != float64(10) {
+	if status, v = do("/auth/device/token", handle); status != http.StatusBadRequest || v["error"] != ErrSlowDown.Code() || v["interval"] != float64(10) {
 		t.Fatalf("second poll = %d %v", status, v)
 	}
 	clock.After(10 * time.Second)
@@ -232,10 +237,37 @@ func TestDeviceHTTP(t *testing.T) {
 	raw, _ := base64.RawURLEncoding.DecodeString(start["handle"].(string))
 	raw[len(raw)-1] ^= 1
 	polls := d.polls
-	if status, v := do("/auth/device/token", url.Values{"handle": {base64.RawURLEncoding.EncodeToString(raw)}}.Encode()); status != http.StatusBadRequest || v["error"] != CodeInvalidHandle || d.polls != polls {
+	if status, v := do("/auth/device/token", url.Values{"handle": {base64.RawURLEncoding.EncodeToString(raw)}}.Encode()); status != http.StatusBadRequest || v["error"] != ErrInvalidHandle.Code() || d.polls != polls {
 		t.Fatalf("tampered handle = %d %v", status, v)
 	}
 	if status, _ := do("/auth/nope/device", ""); status != http.StatusNotFound {
 		t.Fatalf("unknown provider = %d", status)
+	}
+}
+
+// TestDevicePollRenamedAnswers: a device poll that finds the provider
+// down answers 503 provider_unavailable (ErrProviderUnavailable, the
+// refresh's outage too) with the next handle; one whose device code the
+// provider says expired, or that expired on our clock, answers 400
+// expired_token (ErrDeviceCodeExpired, RFC 8628's code), and no handle.
+func TestDevicePollRenamedAnswers(t *testing.T) {
+	d := newDeviceIdP(t, "unavailable", "expired_token")
+	a := newDeviceApp(t, d, 1)
+	status, v := a.poll(0, a.start())
+	if status != http.StatusServiceUnavailable || v["error"] != "provider_unavailable" || v["message"] != ErrProviderUnavailable.public || v["handle"] == nil {
+		t.Fatalf("poll with the provider down = %d %v, want 503 provider_unavailable and a handle", status, v)
+	}
+	a.clock.After(5 * time.Second)
+	status, v = a.poll(0, v["handle"].(string))
+	if status != http.StatusBadRequest || v["error"] != "expired_token" || v["message"] != ErrDeviceCodeExpired.public || v["handle"] != nil || d.polls != 2 {
+		t.Fatalf("poll answered expired_token = %d %v after %d provider polls", status, v, d.polls)
+	}
+
+	d = newDeviceIdP(t)
+	a = newDeviceApp(t, d, 1)
+	h := a.start()
+	a.clock.After(601 * time.Second) // the code's expires_in is 600
+	if status, v := a.poll(0, h); status != http.StatusBadRequest || v["error"] != "expired_token" || d.polls != 0 {
+		t.Fatalf("poll after expiry = %d %v after %d provider polls", status, v, d.polls)
 	}
 }

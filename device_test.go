@@ -30,7 +30,7 @@ func TestDeviceFlowHTTP(t *testing.T) {
 		t.Fatalf("start = %d %v", status, start)
 	}
 	handle := url.Values{"handle": {start["handle"].(string)}}
-	if status, v := post("/auth/device/token", handle); status != http.StatusBadRequest || v["error"] != oauthlogin.CodePending {
+	if status, v := post("/auth/device/token", handle); status != http.StatusBadRequest || v["error"] != oauthlogin.ErrAuthorizationPending.Code() {
 		t.Fatalf("before approval = %d %v", status, v)
 	}
 	// Polling again at once would be too fast (the harness has no clock
@@ -58,7 +58,7 @@ func TestDeviceFlowHTTP(t *testing.T) {
 	// Denied.
 	_, start = post("/auth/test/device", nil)
 	h.idp.DenyDevice(start["user_code"].(string))
-	if status, v := post("/auth/device/token", url.Values{"handle": {start["handle"].(string)}}); status != http.StatusBadRequest || v["error"] != oauthlogin.CodeAccessDenied {
+	if status, v := post("/auth/device/token", url.Values{"handle": {start["handle"].(string)}}); status != http.StatusBadRequest || v["error"] != oauthlogin.ErrProviderDenied.Code() {
 		t.Fatalf("denied = %d %v", status, v)
 	}
 }

@@ -7,227 +7,173 @@ import (
 	"strings"
 )
 
-// Sentinel errors. Every error the Manager reports wraps one of these, so
-// callers can test them with errors.Is; the failure redirect carries only the
-// matching [Code], never the error text.
+// Error is an error the Manager reports: a sentinel with a short, stable,
+// machine-readable code (the error query parameter of the failure
+// redirect, and "error" in JSON error bodies), the HTTP status a JSON
+// answer carries, and one fixed message for people that never holds what
+// a provider sent. Every error the Manager reports wraps one of the
+// sentinels below, so callers test them with errors.Is, or get the code
+// and status with errors.As:
+//
+//	var e *oauthlogin.Error
+//	if errors.As(err, &e) {
+//		log.Print(e.Code(), e.HTTPStatus())
+//	}
+//
+// The failure redirect carries only the code, never the error's text.
+type Error struct {
+	code   string
+	status int
+	text   string
+	public string
+}
+
+// Code returns the error's machine-readable code, such as "state_mismatch".
+func (e *Error) Code() string { return e.code }
+
+// HTTPStatus returns the HTTP status of a JSON answer with this error.
+func (e *Error) HTTPStatus() int { return e.status }
+
+// Error returns the error's text, "oauthlogin: " and what went wrong.
+func (e *Error) Error() string { return "oauthlogin: " + e.text }
+
+// Sentinel errors. Each message (the last field) is the one fixed text
+// that JSON error answers carry with its code. It never holds an error's
+// own text: that may quote what a provider sent (an error_description, a
+// claim), which can echo the client secret, a refresh token or a code.
 var (
 	// ErrNotFound is returned by stores for a record that does not exist or
 	// has expired.
-	ErrNotFound = errors.New("oauthlogin: not found")
+	ErrNotFound = &Error{"not_found", http.StatusNotFound, "not found", "not found"}
 	// ErrAlreadyUsed is returned by a OneTimeStore for a key consumed before.
-	ErrAlreadyUsed = errors.New("oauthlogin: already used")
+	ErrAlreadyUsed = &Error{"already_used", http.StatusConflict, "already used", "the single-use value was used before"}
 	// ErrIdentityExists is returned by IdentityStore.CreateIdentity when an
 	// identity with the same provider and subject is already stored.
-	ErrIdentityExists = errors.New("oauthlogin: identity exists")
+	ErrIdentityExists = &Error{"identity_exists", http.StatusConflict, "identity exists", "the identity exists already"}
 
 	// ErrStoreUnavailable is wrapped by stores around a failure to reach
 	// their server; the Manager answers it with 503 and Retry-After.
-	ErrStoreUnavailable = errors.New("oauthlogin: store unavailable")
+	ErrStoreUnavailable = &Error{"store_unavailable", http.StatusServiceUnavailable, "store unavailable", "the store is unavailable: retry later"}
 
 	// ErrConfig reports an invalid Config or provider configuration.
-	ErrConfig = errors.New("oauthlogin: invalid configuration")
+	ErrConfig = &Error{"invalid_config", http.StatusInternalServerError, "invalid configuration", "the server's configuration is invalid"}
 	// ErrUnknownProvider is returned for a provider name that is not registered.
-	ErrUnknownProvider = errors.New("oauthlogin: unknown provider")
+	ErrUnknownProvider = &Error{"unknown_provider", http.StatusNotFound, "unknown provider", "no provider by that name is registered"}
 	// ErrRedirectNotAllowed rejects a success or failure URL outside the allowlist.
-	ErrRedirectNotAllowed = errors.New("oauthlogin: redirect URL not allowed")
+	ErrRedirectNotAllowed = &Error{"redirect_not_allowed", http.StatusBadRequest, "redirect URL not allowed", "the success or failure URL is not allowed"}
 	// ErrScopeNotAllowed rejects a requested scope the host did not allow.
-	ErrScopeNotAllowed = errors.New("oauthlogin: scope not allowed")
+	ErrScopeNotAllowed = &Error{"scope_not_allowed", http.StatusBadRequest, "scope not allowed", "a requested scope is not allowed"}
 
 	// ErrStateMissing: the callback carried no state parameter.
-	ErrStateMissing = errors.New("oauthlogin: state missing")
+	ErrStateMissing = &Error{"state_missing", http.StatusBadRequest, "state missing", "the callback carried no state"}
 	// ErrStateMismatch: the callback's state matches no login flow of this browser.
-	ErrStateMismatch = errors.New("oauthlogin: state mismatch")
+	ErrStateMismatch = &Error{"state_mismatch", http.StatusBadRequest, "state mismatch", "the callback matches no sign-in started in this browser"}
 	// ErrStateReplayed: the callback's state was used before.
-	ErrStateReplayed = errors.New("oauthlogin: state replayed")
+	ErrStateReplayed = &Error{"state_replayed", http.StatusBadRequest, "state replayed", "the callback was used before"}
 	// ErrFlowExpired: the login took longer than Config.FlowLifetime.
-	ErrFlowExpired = errors.New("oauthlogin: login flow expired")
+	ErrFlowExpired = &Error{"flow_expired", http.StatusBadRequest, "login flow expired", "the sign-in took too long and expired"}
 	// ErrProviderMismatch: the flow was started for another provider.
-	ErrProviderMismatch = errors.New("oauthlogin: provider mismatch")
+	ErrProviderMismatch = &Error{"provider_mismatch", http.StatusBadRequest, "provider mismatch", "the callback is for another provider than the sign-in"}
 	// ErrIssuerMismatch: the RFC 9207 iss parameter is wrong or missing.
-	ErrIssuerMismatch = errors.New("oauthlogin: issuer mismatch")
+	ErrIssuerMismatch = &Error{"issuer_mismatch", http.StatusBadRequest, "issuer mismatch", "the authorization response names another issuer"}
 	// ErrInvalidResponse: the authorization response is malformed (a
 	// parameter sent twice, say).
-	ErrInvalidResponse = errors.New("oauthlogin: malformed authorization response")
+	ErrInvalidResponse = &Error{"invalid_response", http.StatusBadRequest, "malformed authorization response", "the authorization response is malformed"}
 	// ErrProviderDenied: the user or provider refused the authorization (access_denied).
-	ErrProviderDenied = errors.New("oauthlogin: provider denied access")
+	ErrProviderDenied = &Error{"access_denied", http.StatusBadRequest, "provider denied access", "the user or the provider denied access"}
 	// ErrProviderError: the provider answered the authorization request with another error.
-	ErrProviderError = errors.New("oauthlogin: provider error")
+	ErrProviderError = &Error{"provider_error", http.StatusBadGateway, "provider error", "the provider answered with an error"}
 	// ErrCodeMissing: the callback carried neither a code nor an error.
-	ErrCodeMissing = errors.New("oauthlogin: authorization code missing")
+	ErrCodeMissing = &Error{"code_missing", http.StatusBadRequest, "authorization code missing", "the callback carried no authorization code"}
 	// ErrTokenExchange: the token endpoint failed or refused the code.
-	ErrTokenExchange = errors.New("oauthlogin: token exchange failed")
+	ErrTokenExchange = &Error{"token_exchange_failed", http.StatusBadGateway, "token exchange failed", "the provider did not redeem the authorization code"}
 	// ErrIDToken: the ID token is missing or failed validation.
-	ErrIDToken = errors.New("oauthlogin: invalid ID token")
+	ErrIDToken = &Error{"id_token_invalid", http.StatusBadGateway, "invalid ID token", "the provider's ID token is missing or invalid"}
 	// ErrProfile: the provider's user info could not be fetched or is unusable.
-	ErrProfile = errors.New("oauthlogin: profile unavailable")
+	ErrProfile = &Error{"profile_unavailable", http.StatusBadGateway, "profile unavailable", "the provider's user profile could not be read"}
 	// ErrIdentityConflict: the provider account is linked to another user.
 	// It is never moved or merged.
-	ErrIdentityConflict = errors.New("oauthlogin: identity already linked to another user")
+	ErrIdentityConflict = &Error{"identity_already_linked", http.StatusConflict, "identity already linked to another user", "the provider account is linked to another user"}
 	// ErrLoginDenied: the host's Config.AllowLogin refused the login.
-	ErrLoginDenied = errors.New("oauthlogin: login denied")
+	ErrLoginDenied = &Error{"login_denied", http.StatusForbidden, "login denied", "the app does not allow this account to sign in"}
 	// ErrLinkSession: a link finished without the session that started it.
-	ErrLinkSession = errors.New("oauthlogin: link must finish in the session that started it")
+	ErrLinkSession = &Error{"link_session_mismatch", http.StatusForbidden, "link must finish in the session that started it", "a link must finish in the session that started it"}
 	// ErrLinkRequiresPost: link intent was asked for with GET.
-	ErrLinkRequiresPost = errors.New("oauthlogin: linking an identity needs a same-origin POST")
+	ErrLinkRequiresPost = &Error{"link_requires_post", http.StatusBadRequest, "linking an identity needs a same-origin POST", "linking an identity needs a same-origin POST"}
 	// ErrLastIdentity: unlinking would leave the user no way to sign in.
-	ErrLastIdentity = errors.New("oauthlogin: cannot unlink the last identity")
+	ErrLastIdentity = &Error{"last_identity", http.StatusConflict, "cannot unlink the last identity", "the last identity cannot be unlinked"}
 
 	// ErrUnsupportedMode: begin's mode is neither session nor token.
-	ErrUnsupportedMode = errors.New("oauthlogin: unsupported mode")
+	ErrUnsupportedMode = &Error{"unsupported_mode", http.StatusBadRequest, "unsupported mode", "the mode must be session or token"}
 	// ErrInvalidChallenge: a token-mode begin's code_challenge is missing
 	// where Config.RequireAppChallenge needs it, malformed, or not S256.
-	ErrInvalidChallenge = errors.New("oauthlogin: invalid or missing code_challenge")
+	ErrInvalidChallenge = &Error{"invalid_challenge", http.StatusBadRequest, "invalid or missing code_challenge", "the code challenge is missing or not a well-formed S256 challenge"}
 	// ErrInvalidSecret: a token-mode secret is wrong, used or expired.
-	ErrInvalidSecret = errors.New("oauthlogin: invalid or expired secret")
+	ErrInvalidSecret = &Error{"invalid_secret", http.StatusUnauthorized, "invalid or expired secret", "the secret is wrong, used or expired"}
 	// ErrDeviceUnsupported: the provider has no device authorization endpoint.
-	ErrDeviceUnsupported = errors.New("oauthlogin: device authorization not supported by this provider")
+	ErrDeviceUnsupported = &Error{"device_unsupported", http.StatusBadRequest, "device authorization not supported by this provider", "the provider does not support device authorization"}
 	// ErrInvalidHandle: a device poll's handle is not one this app issued.
-	ErrInvalidHandle = errors.New("oauthlogin: invalid device handle")
+	ErrInvalidHandle = &Error{"invalid_handle", http.StatusBadRequest, "invalid device handle", "the device handle is not valid"}
 	// ErrAuthorizationPending: the user has not yet approved the device.
-	ErrAuthorizationPending = errors.New("oauthlogin: authorization pending")
+	ErrAuthorizationPending = &Error{"authorization_pending", http.StatusBadRequest, "authorization pending", "the user has not approved the device yet"}
 	// ErrSlowDown: the device polled too often; wait 5 s more from now on.
-	ErrSlowDown = errors.New("oauthlogin: slow down")
-	// ErrExpiredToken: the device code expired before the user approved it.
-	ErrExpiredToken = errors.New("oauthlogin: device code expired")
+	ErrSlowDown = &Error{"slow_down", http.StatusBadRequest, "slow down", "polling too often: wait longer between polls"}
+	// ErrDeviceCodeExpired: the device code expired before the user
+	// approved it. Its code is RFC 8628's "expired_token".
+	ErrDeviceCodeExpired = &Error{"expired_token", http.StatusBadRequest, "device code expired", "the device code expired"}
 	// ErrNoSession: the request carries no valid session.
-	ErrNoSession = errors.New("oauthlogin: no session")
+	ErrNoSession = &Error{"no_session", http.StatusUnauthorized, "no session", "no session"}
 	// ErrNoRefreshToken: the session has no provider refresh token.
-	ErrNoRefreshToken = errors.New("oauthlogin: no refresh token")
+	ErrNoRefreshToken = &Error{"no_refresh_token", http.StatusBadRequest, "no refresh token", "the session has no provider refresh token"}
 	// ErrRefresh: the provider refused to refresh the token, or its answer
 	// failed validation.
-	ErrRefresh = errors.New("oauthlogin: token refresh failed")
-	// ErrRefreshUnavailable: the provider failed or timed out; the tokens
-	// are kept and the refresh may be retried (after Retry-After).
-	ErrRefreshUnavailable = errors.New("oauthlogin: token refresh unavailable, retry later")
+	ErrRefresh = &Error{"refresh_failed", http.StatusBadGateway, "token refresh failed", "the provider refused to refresh the token"}
+	// ErrProviderUnavailable: the provider failed or timed out at a token
+	// refresh or a device poll; the tokens are kept, and the refresh or
+	// poll may be retried (after Retry-After).
+	ErrProviderUnavailable = &Error{"provider_unavailable", http.StatusServiceUnavailable, "provider unavailable, retry later", "the provider did not answer now: retry later"}
 	// ErrProviderTokenRevoked: the provider no longer honours the refresh
 	// token (invalid_grant); the provider tokens are gone, the app session
 	// stays. Signing in with the provider again gets new ones.
-	ErrProviderTokenRevoked = errors.New("oauthlogin: provider token revoked")
+	ErrProviderTokenRevoked = &Error{"provider_token_revoked", http.StatusConflict, "provider token revoked", "the provider revoked the token: sign in again to get a new one"}
 	// ErrImplicitFlow: the implicit grant is refused (RFC 9700 §2.1.2).
-	ErrImplicitFlow = errors.New("oauthlogin: implicit flow refused: deprecated by RFC 9700 §2.1.2, use the authorization code flow with PKCE")
+	ErrImplicitFlow = &Error{"unsupported_response_type", http.StatusBadRequest, "implicit flow refused: deprecated by RFC 9700 §2.1.2, use the authorization code flow with PKCE", "the implicit flow is refused: use the authorization code flow with PKCE"}
 	// ErrCrossOrigin: a cookie-authenticated request that changes state came
 	// from another origin (http.CrossOriginProtection).
-	ErrCrossOrigin = errors.New("oauthlogin: cross-origin request refused")
+	ErrCrossOrigin = &Error{"cross_origin", http.StatusForbidden, "cross-origin request refused", "cross-origin request refused"}
 )
 
-// Error codes: the short, stable, machine-readable values of the error query
-// parameter on the failure redirect and of "error" in JSON error bodies.
-const (
-	CodeUnknownProvider    = "unknown_provider"
-	CodeRedirectNotAllowed = "redirect_not_allowed"
-	CodeScopeNotAllowed    = "scope_not_allowed"
-	CodeStateMissing       = "state_missing"
-	CodeStateMismatch      = "state_mismatch"
-	CodeStateReplayed      = "state_replayed"
-	CodeFlowExpired        = "flow_expired"
-	CodeProviderMismatch   = "provider_mismatch"
-	CodeIssuerMismatch     = "issuer_mismatch"
-	CodeInvalidResponse    = "invalid_response"
-	CodeAccessDenied       = "access_denied"
-	CodeProviderError      = "provider_error"
-	CodeCodeMissing        = "code_missing"
-	CodeTokenExchange      = "token_exchange_failed"
-	CodeIDToken            = "id_token_invalid"
-	CodeProfile            = "profile_unavailable"
-	CodeIdentityConflict   = "identity_already_linked"
-	CodeLoginDenied        = "login_denied"
-	CodeLinkSession        = "link_session_mismatch"
-	CodeLinkRequiresPost   = "link_requires_post"
-	CodeLastIdentity       = "last_identity"
-	CodeNotFound           = "not_found"
-	CodeUnsupportedMode    = "unsupported_mode"
-	CodeInvalidSecret      = "invalid_secret"
-	CodeInvalidChallenge   = "invalid_challenge"
-	CodeDeviceUnsupported  = "device_unsupported"
-	CodeInvalidHandle      = "invalid_handle"
-	CodePending            = "authorization_pending"
-	CodeSlowDown           = "slow_down"
-	CodeExpiredToken       = "expired_token"
-	CodeNoSession          = "no_session"
-	CodeNoRefreshToken     = "no_refresh_token"
-	CodeRefresh            = "refresh_failed"
-	CodeRefreshUnavailable = "refresh_unavailable"
-	CodeProviderRevoked    = "provider_token_revoked"
-	CodeImplicitFlow       = "unsupported_response_type"
-	CodeCrossOrigin        = "cross_origin"
-	CodeStoreUnavailable   = "store_unavailable"
-	CodeUnsupported        = "unsupported"
-	CodeServerError        = "server_error"
+// The answers without a sentinel of their own: errors.ErrUnsupported (a
+// store cannot do that), bad_request for any other refused request, and
+// server_error for anything unexpected.
+var (
+	errUnsupported = &Error{"unsupported", http.StatusNotImplemented, "not supported", "not supported by this store"}
+	errBadRequest  = &Error{"bad_request", http.StatusBadRequest, "bad request", "bad request"}
+	errServerError = &Error{"server_error", http.StatusInternalServerError, "internal error", "internal error"}
 )
 
-// errorCodes maps each sentinel to its code and to the one fixed message
-// that JSON error answers carry with it. A message never holds the error's
-// own text: that may quote what a provider sent (an error_description, a
-// claim), which can echo the client secret, a refresh token or a code.
-var errorCodes = []struct {
-	err  error
-	code string
-	msg  string
-}{
-	{ErrUnknownProvider, CodeUnknownProvider, "no provider by that name is registered"},
-	{ErrRedirectNotAllowed, CodeRedirectNotAllowed, "the success or failure URL is not allowed"},
-	{ErrScopeNotAllowed, CodeScopeNotAllowed, "a requested scope is not allowed"},
-	{ErrStateMissing, CodeStateMissing, "the callback carried no state"},
-	{ErrStateMismatch, CodeStateMismatch, "the callback matches no sign-in started in this browser"},
-	{ErrStateReplayed, CodeStateReplayed, "the callback was used before"},
-	{ErrFlowExpired, CodeFlowExpired, "the sign-in took too long and expired"},
-	{ErrProviderMismatch, CodeProviderMismatch, "the callback is for another provider than the sign-in"},
-	{ErrIssuerMismatch, CodeIssuerMismatch, "the authorization response names another issuer"},
-	{ErrInvalidResponse, CodeInvalidResponse, "the authorization response is malformed"},
-	{ErrProviderDenied, CodeAccessDenied, "the user or the provider denied access"},
-	{ErrProviderError, CodeProviderError, "the provider answered with an error"},
-	{ErrCodeMissing, CodeCodeMissing, "the callback carried no authorization code"},
-	{ErrTokenExchange, CodeTokenExchange, "the provider did not redeem the authorization code"},
-	{ErrIDToken, CodeIDToken, "the provider's ID token is missing or invalid"},
-	{ErrProfile, CodeProfile, "the provider's user profile could not be read"},
-	{ErrIdentityConflict, CodeIdentityConflict, "the provider account is linked to another user"},
-	{ErrLoginDenied, CodeLoginDenied, "the app does not allow this account to sign in"},
-	{ErrLinkSession, CodeLinkSession, "a link must finish in the session that started it"},
-	{ErrLinkRequiresPost, CodeLinkRequiresPost, "linking an identity needs a same-origin POST"},
-	{ErrLastIdentity, CodeLastIdentity, "the last identity cannot be unlinked"},
-	{ErrNotFound, CodeNotFound, "not found"},
-	{ErrUnsupportedMode, CodeUnsupportedMode, "the mode must be session or token"},
-	{ErrInvalidSecret, CodeInvalidSecret, "the secret is wrong, used or expired"},
-	{ErrInvalidChallenge, CodeInvalidChallenge, "the code challenge is missing or not a well-formed S256 challenge"},
-	{ErrDeviceUnsupported, CodeDeviceUnsupported, "the provider does not support device authorization"},
-	{ErrInvalidHandle, CodeInvalidHandle, "the device handle is not valid"},
-	{ErrAuthorizationPending, CodePending, "the user has not approved the device yet"},
-	{ErrSlowDown, CodeSlowDown, "polling too often: wait longer between polls"},
-	{ErrExpiredToken, CodeExpiredToken, "the device code expired"},
-	{ErrNoSession, CodeNoSession, "no session"},
-	{ErrNoRefreshToken, CodeNoRefreshToken, "the session has no provider refresh token"},
-	{ErrRefresh, CodeRefresh, "the provider refused to refresh the token"},
-	{ErrRefreshUnavailable, CodeRefreshUnavailable, "the provider could not refresh the token now: retry later"},
-	{ErrProviderTokenRevoked, CodeProviderRevoked, "the provider revoked the token: sign in again to get a new one"},
-	{ErrImplicitFlow, CodeImplicitFlow, "the implicit flow is refused: use the authorization code flow with PKCE"},
-	{ErrCrossOrigin, CodeCrossOrigin, "cross-origin request refused"},
-	{ErrStoreUnavailable, CodeStoreUnavailable, "the store is unavailable: retry later"},
-	{errors.ErrUnsupported, CodeUnsupported, "not supported by this store"},
-}
-
-// Codes of JSON error answers without a sentinel: bad_request for any
-// other refused request, server_error for anything unexpected.
-const (
-	codeBadRequest = "bad_request"
-	msgBadRequest  = "bad request"
-	msgServerError = "internal error"
-)
-
-// Code returns the machine-readable code for err: one of the Code constants,
-// CodeServerError for anything unexpected (a store failure, say).
+// Code returns the machine-readable code for err: that of the first
+// *Error in its chain (as errors.As finds it), "unsupported" for
+// errors.ErrUnsupported, and "server_error" for anything unexpected (a
+// store failure, say).
 func Code(err error) string {
-	code, _ := codeMessage(err)
-	return code
+	if e := asError(err); e != nil {
+		return e.code
+	}
+	return errServerError.code
 }
 
-// codeMessage returns err's code and its fixed message.
-func codeMessage(err error) (code, msg string) {
-	for _, e := range errorCodes {
-		if errors.Is(err, e.err) {
-			return e.code, e.msg
-		}
+// asError returns the *Error that err answers with: the first in its chain,
+// errUnsupported for errors.ErrUnsupported, nil for an unexpected error.
+func asError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
 	}
-	return CodeServerError, msgServerError
+	if errors.Is(err, errors.ErrUnsupported) {
+		return errUnsupported
+	}
+	return nil
 }
 
 // wrap joins a sentinel with the error that caused it, so that both
@@ -294,12 +240,12 @@ func scrubCredentials(msg string) string {
 	return b.String()
 }
 
-// providerFailure reports the codes of a provider's failure or refusal,
+// providerFailure reports the errors of a provider's failure or refusal,
 // which an operator may want to see without debug logging.
-func providerFailure(code string) bool {
-	switch code {
-	case CodeProviderError, CodeTokenExchange, CodeIDToken, CodeProfile,
-		CodeRefresh, CodeRefreshUnavailable, CodeProviderRevoked:
+func providerFailure(e *Error) bool {
+	switch e {
+	case ErrProviderError, ErrTokenExchange, ErrIDToken, ErrProfile,
+		ErrRefresh, ErrProviderUnavailable, ErrProviderTokenRevoked:
 		return true
 	}
 	return false

@@ -22,34 +22,34 @@ func TestLoginFailures(t *testing.T) {
 		code     string
 		noTokens bool // the token endpoint must not have been called
 	}{
-		{"StateMissing", oauthlogintest.Behavior{OmitState: true}, oauthlogin.CodeStateMissing, true},
-		{"AccessDenied", oauthlogintest.Behavior{AuthorizeError: "access_denied"}, oauthlogin.CodeAccessDenied, true},
-		{"ProviderError", oauthlogintest.Behavior{AuthorizeError: "temporarily_unavailable"}, oauthlogin.CodeProviderError, true},
-		{"IssuerParamWrong", oauthlogintest.Behavior{AuthorizeIssuer: "https://attacker.example"}, oauthlogin.CodeIssuerMismatch, true},
-		{"IssuerParamMissing", oauthlogintest.Behavior{OmitAuthorizeIssuer: true}, oauthlogin.CodeIssuerMismatch, true},
-		{"IssuerParamWrongOnError", oauthlogintest.Behavior{AuthorizeError: "access_denied", AuthorizeIssuer: "https://attacker.example"}, oauthlogin.CodeIssuerMismatch, true},
-		{"Token5xx", oauthlogintest.Behavior{TokenStatus: http.StatusBadGateway}, oauthlogin.CodeTokenExchange, false},
-		{"TokenInvalidGrant", oauthlogintest.Behavior{TokenError: "invalid_grant"}, oauthlogin.CodeTokenExchange, false},
-		{"NoIDToken", oauthlogintest.Behavior{OmitIDToken: true}, oauthlogin.CodeIDToken, false},
-		{"WrongIssuer", oauthlogintest.Behavior{IDTokenIssuer: "https://attacker.example"}, oauthlogin.CodeIDToken, false},
-		{"WrongAudience", oauthlogintest.Behavior{IDTokenAudience: "another-client"}, oauthlogin.CodeIDToken, false},
-		{"UntrustedExtraAudience", oauthlogintest.Behavior{IDTokenAudience: []string{"oauthlogin-test-client", "another-client"}, IDTokenAzp: "oauthlogin-test-client"}, oauthlogin.CodeIDToken, false},
-		{"SeveralAudiencesNoAzp", oauthlogintest.Behavior{IDTokenAudience: []string{"oauthlogin-test-client", "oauthlogin-test-client"}}, oauthlogin.CodeIDToken, false},
-		{"WrongAzp", oauthlogintest.Behavior{IDTokenAzp: "another-client"}, oauthlogin.CodeIDToken, false},
-		{"WrongNonce", oauthlogintest.Behavior{IDTokenNonce: "not-the-nonce"}, oauthlogin.CodeIDToken, false},
-		{"NoNonce", oauthlogintest.Behavior{OmitNonce: true}, oauthlogin.CodeIDToken, false},
-		{"Expired", oauthlogintest.Behavior{ExpiresIn: -time.Minute}, oauthlogin.CodeIDToken, false},
-		{"IssuedInFuture", oauthlogintest.Behavior{IssuedAtOffset: time.Hour}, oauthlogin.CodeIDToken, false},
-		{"NoIssuedAt", oauthlogintest.Behavior{OmitIssuedAt: true}, oauthlogin.CodeIDToken, false},
-		{"NoSubject", oauthlogintest.Behavior{Claims: map[string]any{"sub": nil}}, oauthlogin.CodeIDToken, false},
-		{"NumericSubject", oauthlogintest.Behavior{Claims: map[string]any{"sub": 42}}, oauthlogin.CodeIDToken, false},
-		{"BadSignature", oauthlogintest.Behavior{BadSignature: true}, oauthlogin.CodeIDToken, false},
-		{"AlgNone", oauthlogintest.Behavior{AlgNone: true}, oauthlogin.CodeIDToken, false},
-		{"AlgNoneCapitalized", oauthlogintest.Behavior{AlgNone: true, AlgNoneCase: "None"}, oauthlogin.CodeIDToken, false},
-		{"UnknownKey", oauthlogintest.Behavior{UnknownKID: true}, oauthlogin.CodeIDToken, false},
-		{"WrongAccessTokenHash", oauthlogintest.Behavior{Claims: map[string]any{"at_hash": "AAAAAAAAAAAAAAAAAAAAAA"}}, oauthlogin.CodeIDToken, false},
-		{"UserInfo5xx", oauthlogintest.Behavior{UserInfoStatus: http.StatusInternalServerError}, oauthlogin.CodeProfile, false},
-		{"UserInfoOtherSubject", oauthlogintest.Behavior{UserInfoSubject: "user-2"}, oauthlogin.CodeProfile, false},
+		{"StateMissing", oauthlogintest.Behavior{OmitState: true}, oauthlogin.ErrStateMissing.Code(), true},
+		{"AccessDenied", oauthlogintest.Behavior{AuthorizeError: "access_denied"}, oauthlogin.ErrProviderDenied.Code(), true},
+		{"ProviderError", oauthlogintest.Behavior{AuthorizeError: "temporarily_unavailable"}, oauthlogin.ErrProviderError.Code(), true},
+		{"IssuerParamWrong", oauthlogintest.Behavior{AuthorizeIssuer: "https://attacker.example"}, oauthlogin.ErrIssuerMismatch.Code(), true},
+		{"IssuerParamMissing", oauthlogintest.Behavior{OmitAuthorizeIssuer: true}, oauthlogin.ErrIssuerMismatch.Code(), true},
+		{"IssuerParamWrongOnError", oauthlogintest.Behavior{AuthorizeError: "access_denied", AuthorizeIssuer: "https://attacker.example"}, oauthlogin.ErrIssuerMismatch.Code(), true},
+		{"Token5xx", oauthlogintest.Behavior{TokenStatus: http.StatusBadGateway}, oauthlogin.ErrTokenExchange.Code(), false},
+		{"TokenInvalidGrant", oauthlogintest.Behavior{TokenError: "invalid_grant"}, oauthlogin.ErrTokenExchange.Code(), false},
+		{"NoIDToken", oauthlogintest.Behavior{OmitIDToken: true}, oauthlogin.ErrIDToken.Code(), false},
+		{"WrongIssuer", oauthlogintest.Behavior{IDTokenIssuer: "https://attacker.example"}, oauthlogin.ErrIDToken.Code(), false},
+		{"WrongAudience", oauthlogintest.Behavior{IDTokenAudience: "another-client"}, oauthlogin.ErrIDToken.Code(), false},
+		{"UntrustedExtraAudience", oauthlogintest.Behavior{IDTokenAudience: []string{"oauthlogin-test-client", "another-client"}, IDTokenAzp: "oauthlogin-test-client"}, oauthlogin.ErrIDToken.Code(), false},
+		{"SeveralAudiencesNoAzp", oauthlogintest.Behavior{IDTokenAudience: []string{"oauthlogin-test-client", "oauthlogin-test-client"}}, oauthlogin.ErrIDToken.Code(), false},
+		{"WrongAzp", oauthlogintest.Behavior{IDTokenAzp: "another-client"}, oauthlogin.ErrIDToken.Code(), false},
+		{"WrongNonce", oauthlogintest.Behavior{IDTokenNonce: "not-the-nonce"}, oauthlogin.ErrIDToken.Code(), false},
+		{"NoNonce", oauthlogintest.Behavior{OmitNonce: true}, oauthlogin.ErrIDToken.Code(), false},
+		{"Expired", oauthlogintest.Behavior{ExpiresIn: -time.Minute}, oauthlogin.ErrIDToken.Code(), false},
+		{"IssuedInFuture", oauthlogintest.Behavior{IssuedAtOffset: time.Hour}, oauthlogin.ErrIDToken.Code(), false},
+		{"NoIssuedAt", oauthlogintest.Behavior{OmitIssuedAt: true}, oauthlogin.ErrIDToken.Code(), false},
+		{"NoSubject", oauthlogintest.Behavior{Claims: map[string]any{"sub": nil}}, oauthlogin.ErrIDToken.Code(), false},
+		{"NumericSubject", oauthlogintest.Behavior{Claims: map[string]any{"sub": 42}}, oauthlogin.ErrIDToken.Code(), false},
+		{"BadSignature", oauthlogintest.Behavior{BadSignature: true}, oauthlogin.ErrIDToken.Code(), false},
+		{"AlgNone", oauthlogintest.Behavior{AlgNone: true}, oauthlogin.ErrIDToken.Code(), false},
+		{"AlgNoneCapitalized", oauthlogintest.Behavior{AlgNone: true, AlgNoneCase: "None"}, oauthlogin.ErrIDToken.Code(), false},
+		{"UnknownKey", oauthlogintest.Behavior{UnknownKID: true}, oauthlogin.ErrIDToken.Code(), false},
+		{"WrongAccessTokenHash", oauthlogintest.Behavior{Claims: map[string]any{"at_hash": "AAAAAAAAAAAAAAAAAAAAAA"}}, oauthlogin.ErrIDToken.Code(), false},
+		{"UserInfo5xx", oauthlogintest.Behavior{UserInfoStatus: http.StatusInternalServerError}, oauthlogin.ErrProfile.Code(), false},
+		{"UserInfoOtherSubject", oauthlogintest.Behavior{UserInfoSubject: "user-2"}, oauthlogin.ErrProfile.Code(), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t)
@@ -60,10 +60,10 @@ func TestLoginFailures(t *testing.T) {
 			if got := h.idp.Hits("token"); tc.noTokens && got != 0 {
 				t.Fatalf("the token endpoint was called %d times for a bad callback", got)
 			}
-			if got := h.idp.Hits("userinfo"); tc.code != oauthlogin.CodeProfile && got != 0 {
+			if got := h.idp.Hits("userinfo"); tc.code != oauthlogin.ErrProfile.Code() && got != 0 {
 				t.Fatalf("userinfo was called %d times after a bad token response", got)
 			}
-			if tc.code == oauthlogin.CodeStateMissing {
+			if tc.code == oauthlogin.ErrStateMissing.Code() {
 				// A callback without a state names no flow, so ends none.
 				flowCookieKept(t, h, b)
 			} else {
@@ -99,7 +99,7 @@ func TestTokenEndpointTimeout(t *testing.T) {
 	// The fake waits for the client to give up, not for this delay.
 	h.idp.Behave(oauthlogintest.Behavior{TokenDelay: time.Hour})
 	b := oauthlogintest.NewBrowser()
-	h.mustFail(h.login(b), oauthlogin.CodeTokenExchange)
+	h.mustFail(h.login(b), oauthlogin.ErrTokenExchange.Code())
 	h.mustHaveNoSession(b)
 }
 
@@ -128,7 +128,7 @@ func TestStateMismatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.mustFail(page, oauthlogin.CodeStateMismatch)
+	h.mustFail(page, oauthlogin.ErrStateMismatch.Code())
 	h.mustHaveNoSession(b)
 	if h.idp.Hits("token") != 0 {
 		t.Fatal("the code was redeemed")
@@ -151,7 +151,7 @@ func TestStateReplayed(t *testing.T) {
 	attacker.Client.Jar.SetCookies(cb, stolen)
 	tokenHits := h.idp.Hits("token")
 	page := visit(t, attacker, cb.String())
-	h.mustFail(page, oauthlogin.CodeStateReplayed)
+	h.mustFail(page, oauthlogin.ErrStateReplayed.Code())
 	if h.idp.Hits("token") != tokenHits {
 		t.Fatal("a replayed callback redeemed its code again")
 	}
@@ -165,7 +165,7 @@ func TestCallbackWithoutFlowCookie(t *testing.T) {
 	cb := toCallback(t, h, oauthlogintest.NewBrowser(), "test")
 	other := oauthlogintest.NewBrowser() // login CSRF: the victim's browser has no flow
 	page := visit(t, other, cb.String())
-	if page.Status != http.StatusBadRequest || !strings.Contains(string(page.Body), oauthlogin.CodeStateMismatch) {
+	if page.Status != http.StatusBadRequest || !strings.Contains(string(page.Body), oauthlogin.ErrStateMismatch.Code()) {
 		t.Fatalf("callback without a flow = %d %s, want 400 state_mismatch", page.Status, page.Body)
 	}
 	if h.idp.Hits("token") != 0 {
@@ -182,7 +182,7 @@ func TestCallbackForAnotherProvider(t *testing.T) {
 	b := oauthlogintest.NewBrowser()
 	cb := toCallback(t, h, b, "test")
 	cb.Path = "/auth/other/callback"
-	h.mustFail(visit(t, b, cb.String()), oauthlogin.CodeProviderMismatch)
+	h.mustFail(visit(t, b, cb.String()), oauthlogin.ErrProviderMismatch.Code())
 	h.mustHaveNoSession(b)
 	if h.idp.Hits("token") != 0 {
 		t.Fatal("the code was redeemed")
@@ -196,7 +196,7 @@ func TestCallbackCodeMissing(t *testing.T) {
 	q := cb.Query()
 	q.Del("code")
 	cb.RawQuery = q.Encode()
-	h.mustFail(visit(t, b, cb.String()), oauthlogin.CodeCodeMissing)
+	h.mustFail(visit(t, b, cb.String()), oauthlogin.ErrCodeMissing.Code())
 	h.mustHaveNoSession(b)
 }
 
@@ -207,7 +207,7 @@ func TestCallbackRepeatedParameter(t *testing.T) {
 		cb := toCallback(t, h, b, "test")
 		cb.RawQuery += "&" + param + "=" + url.QueryEscape(cb.Query().Get(param)+"x")
 		page := visit(t, b, cb.String())
-		h.mustFail(page, oauthlogin.CodeInvalidResponse)
+		h.mustFail(page, oauthlogin.ErrInvalidResponse.Code())
 		h.mustHaveNoSession(b)
 		if h.idp.Hits("token") != 0 {
 			t.Fatalf("repeated %s: the code was redeemed", param)
@@ -239,7 +239,7 @@ func TestUnknownProvider(t *testing.T) {
 		resp := h.do(b, "GET", path)
 		var v map[string]string
 		decode(t, resp, &v)
-		if resp.StatusCode != http.StatusNotFound || v["error"] != oauthlogin.CodeUnknownProvider {
+		if resp.StatusCode != http.StatusNotFound || v["error"] != oauthlogin.ErrUnknownProvider.Code() {
 			t.Fatalf("GET %s = %d %v", path, resp.StatusCode, v)
 		}
 	}
@@ -253,23 +253,23 @@ func TestBeginRefusesBadInput(t *testing.T) {
 		query url.Values
 		code  string
 	}{
-		{"OtherHost", url.Values{"success": {"https://evil.example.com/"}}, oauthlogin.CodeRedirectNotAllowed},
-		{"OtherScheme", url.Values{"success": {"http://app.example.com/"}}, oauthlogin.CodeRedirectNotAllowed},
-		{"OtherPort", url.Values{"failure": {"https://app.example.com:8443/"}}, oauthlogin.CodeRedirectNotAllowed},
-		{"Subdomain", url.Values{"success": {"https://evil.app.example.com/"}}, oauthlogin.CodeRedirectNotAllowed},
-		{"SuffixHost", url.Values{"success": {"https://app.example.com.evil.com/"}}, oauthlogin.CodeRedirectNotAllowed},
-		{"UserInfo", url.Values{"success": {"https://app.example.com@evil.com/"}}, oauthlogin.CodeRedirectNotAllowed},
-		{"UserInfoAllowedLooking", url.Values{"success": {"https://evil.com@app.example.com/"}}, oauthlogin.CodeRedirectNotAllowed},
-		{"Backslash", url.Values{"success": {"https://app.example.com\\@evil.com/"}}, oauthlogin.CodeRedirectNotAllowed},
-		{"Relative", url.Values{"success": {"/done"}}, oauthlogin.CodeRedirectNotAllowed},
-		{"SchemeRelative", url.Values{"success": {"//evil.com/"}}, oauthlogin.CodeRedirectNotAllowed},
-		{"JavaScript", url.Values{"failure": {"javascript:alert(1)"}}, oauthlogin.CodeRedirectNotAllowed},
-		{"Data", url.Values{"failure": {"data:text/html,hi"}}, oauthlogin.CodeRedirectNotAllowed},
-		{"AppOtherPort", url.Values{"success": {"http://" + strings.Split(appHostPort, ":")[0] + ":1/"}}, oauthlogin.CodeRedirectNotAllowed},
-		{"Scope", url.Values{"scopes": {"admin"}}, oauthlogin.CodeScopeNotAllowed},
-		{"ScopeAmongAllowed", url.Values{"scopes": {"repo,admin"}}, oauthlogin.CodeScopeNotAllowed},
-		{"ScopeRepeated", url.Values{"scopes": {"repo", "admin"}}, oauthlogin.CodeScopeNotAllowed},
-		{"Implicit", url.Values{"response_type": {"token"}}, oauthlogin.CodeImplicitFlow},
+		{"OtherHost", url.Values{"success": {"https://evil.example.com/"}}, oauthlogin.ErrRedirectNotAllowed.Code()},
+		{"OtherScheme", url.Values{"success": {"http://app.example.com/"}}, oauthlogin.ErrRedirectNotAllowed.Code()},
+		{"OtherPort", url.Values{"failure": {"https://app.example.com:8443/"}}, oauthlogin.ErrRedirectNotAllowed.Code()},
+		{"Subdomain", url.Values{"success": {"https://evil.app.example.com/"}}, oauthlogin.ErrRedirectNotAllowed.Code()},
+		{"SuffixHost", url.Values{"success": {"https://app.example.com.evil.com/"}}, oauthlogin.ErrRedirectNotAllowed.Code()},
+		{"UserInfo", url.Values{"success": {"https://app.example.com@evil.com/"}}, oauthlogin.ErrRedirectNotAllowed.Code()},
+		{"UserInfoAllowedLooking", url.Values{"success": {"https://evil.com@app.example.com/"}}, oauthlogin.ErrRedirectNotAllowed.Code()},
+		{"Backslash", url.Values{"success": {"https://app.example.com\\@evil.com/"}}, oauthlogin.ErrRedirectNotAllowed.Code()},
+		{"Relative", url.Values{"success": {"/done"}}, oauthlogin.ErrRedirectNotAllowed.Code()},
+		{"SchemeRelative", url.Values{"success": {"//evil.com/"}}, oauthlogin.ErrRedirectNotAllowed.Code()},
+		{"JavaScript", url.Values{"failure": {"javascript:alert(1)"}}, oauthlogin.ErrRedirectNotAllowed.Code()},
+		{"Data", url.Values{"failure": {"data:text/html,hi"}}, oauthlogin.ErrRedirectNotAllowed.Code()},
+		{"AppOtherPort", url.Values{"success": {"http://" + strings.Split(appHostPort, ":")[0] + ":1/"}}, oauthlogin.ErrRedirectNotAllowed.Code()},
+		{"Scope", url.Values{"scopes": {"admin"}}, oauthlogin.ErrScopeNotAllowed.Code()},
+		{"ScopeAmongAllowed", url.Values{"scopes": {"repo,admin"}}, oauthlogin.ErrScopeNotAllowed.Code()},
+		{"ScopeRepeated", url.Values{"scopes": {"repo", "admin"}}, oauthlogin.ErrScopeNotAllowed.Code()},
+		{"Implicit", url.Values{"response_type": {"token"}}, oauthlogin.ErrImplicitFlow.Code()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := oauthlogintest.NewBrowser()

@@ -13,10 +13,10 @@ import (
 
 // codes are all the error codes a failure redirect may carry.
 var codes = []string{
-	oauthlogin.CodeStateMissing, oauthlogin.CodeStateMismatch, oauthlogin.CodeStateReplayed, oauthlogin.CodeFlowExpired,
-	oauthlogin.CodeProviderMismatch, oauthlogin.CodeIssuerMismatch, oauthlogin.CodeInvalidResponse, oauthlogin.CodeAccessDenied,
-	oauthlogin.CodeProviderError, oauthlogin.CodeCodeMissing, oauthlogin.CodeTokenExchange,
-	oauthlogin.CodeIDToken, oauthlogin.CodeProfile, oauthlogin.CodeIdentityConflict, oauthlogin.CodeLinkSession, oauthlogin.CodeServerError,
+	oauthlogin.ErrStateMissing.Code(), oauthlogin.ErrStateMismatch.Code(), oauthlogin.ErrStateReplayed.Code(), oauthlogin.ErrFlowExpired.Code(),
+	oauthlogin.ErrProviderMismatch.Code(), oauthlogin.ErrIssuerMismatch.Code(), oauthlogin.ErrInvalidResponse.Code(), oauthlogin.ErrProviderDenied.Code(),
+	oauthlogin.ErrProviderError.Code(), oauthlogin.ErrCodeMissing.Code(), oauthlogin.ErrTokenExchange.Code(),
+	oauthlogin.ErrIDToken.Code(), oauthlogin.ErrProfile.Code(), oauthlogin.ErrIdentityConflict.Code(), oauthlogin.ErrLinkSession.Code(), "server_error",
 }
 
 // FuzzCallback sends arbitrary callback parameters, with and without a real

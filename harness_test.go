@@ -221,7 +221,7 @@ func (h *harness) session(b *oauthlogintest.Browser) (map[string]any, int) {
 // has no identity.
 func (h *harness) mustHaveNoSession(b *oauthlogintest.Browser) {
 	h.t.Helper()
-	if v, status := h.session(b); status != http.StatusUnauthorized || v["error"] != oauthlogin.CodeNoSession {
+	if v, status := h.session(b); status != http.StatusUnauthorized || v["error"] != oauthlogin.ErrNoSession.Code() {
 		h.t.Fatalf("GET /auth/session = %d %v, want 401 no_session", status, v)
 	}
 	if _, err := h.store.Identity(context.Background(), h.idp.URL, "user-1"); !errors.Is(err, oauthlogin.ErrNotFound) {

@@ -12,12 +12,13 @@ import (
 	"testing"
 )
 
-// TestWriteErrorFixedMessage: a JSON error answer carries the code and
-// that code's one fixed message, never the error's text, which may quote
-// what a provider sent or echoed (RFC 6749 §10.3: credentials stay
-// confidential). Every code of the table is tried with a cause that holds
-// an echoed secret, and so is an unexpected error, as a 400 and a 500. The
-// log gets the details, without the secret.
+// TestWriteErrorFixedMessage: a JSON error answer carries the error's code,
+// its status and its one fixed message, never the error's text, which may
+// quote what a provider sent or echoed (RFC 6749 §10.3: credentials stay
+// confidential). Every sentinel is tried with a cause that holds an echoed
+// secret, answered with its own status and with another one
+// (writeErrorStatus), and so is an unexpected error, as a 400 and a 500.
+// The log gets the details, without the secret.
 func TestWriteErrorFixedMessage(t *testing.T) {
 	const echoed = "EchoedRefreshToken-0123456789abcdef"
 	var logs bytes.Buffer
@@ -31,40 +32,47 @@ func TestWriteErrorFixedMessage(t *testing.T) {
 	}
 	type tc struct {
 		err          error
-		status       int
+		status       int // 0: the error's own
 		code, msg    string
 		wantedStatus int
 	}
 	var cases []tc
-	for _, e := range errorCodes {
-		status := http.StatusBadGateway
-		if e.err == ErrStoreUnavailable {
-			status = http.StatusServiceUnavailable
+	for _, e := range append([]*Error{errUnsupported}, sentinelErrors()...) {
+		wrapped := fmt.Errorf("%w: provider said %q", e, echoed)
+		if e == errUnsupported {
+			wrapped = fmt.Errorf("%w: provider said %q", errors.ErrUnsupported, echoed)
 		}
-		cases = append(cases, tc{fmt.Errorf("%w: provider said %q", e.err, echoed), http.StatusBadGateway, e.code, e.msg, status})
+		other := http.StatusBadGateway
+		if e == ErrStoreUnavailable {
+			other = http.StatusServiceUnavailable
+		}
+		cases = append(cases,
+			tc{wrapped, 0, e.code, e.public, e.status},
+			tc{wrapped, http.StatusBadGateway, e.code, e.public, other})
 	}
 	other := fmt.Errorf("oauthlogin: something unexpected: %s", echoed)
 	cases = append(cases,
-		tc{other, http.StatusBadRequest, codeBadRequest, msgBadRequest, http.StatusBadRequest},
-		tc{other, http.StatusInternalServerError, CodeServerError, msgServerError, http.StatusInternalServerError})
-	seen := map[string]bool{}
+		tc{other, http.StatusBadRequest, "bad_request", "bad request", http.StatusBadRequest},
+		tc{other, http.StatusInternalServerError, "server_error", "internal error", http.StatusInternalServerError},
+		tc{other, 0, "server_error", "internal error", http.StatusInternalServerError})
 	for _, c := range cases {
 		if c.msg == "" || strings.Contains(c.msg, "%") {
 			t.Errorf("code %s has no fixed message", c.code)
 		}
-		if seen[c.code] && c.code != CodeServerError && c.code != codeBadRequest {
-			t.Errorf("code %s is in the table twice", c.code)
-		}
-		seen[c.code] = true
 		logs.Reset()
 		w := httptest.NewRecorder()
-		m.writeError(w, httptest.NewRequest("POST", "/auth/refresh", nil), c.status, c.err)
+		r := httptest.NewRequest("POST", "/auth/refresh", nil)
+		if c.status == 0 {
+			m.writeError(w, r, c.err)
+		} else {
+			m.writeErrorStatus(w, r, c.status, c.err)
+		}
 		var v struct{ Error, Message string }
 		if err := json.Unmarshal(w.Body.Bytes(), &v); err != nil {
 			t.Fatalf("%s: %v", c.code, err)
 		}
 		if w.Code != c.wantedStatus || v.Error != c.code || v.Message != c.msg {
-			t.Errorf("%v: answered %d %+v, want %d {%s %s}", c.err, w.Code, v, c.wantedStatus, c.code, c.msg)
+			t.Errorf("%v (status %d): answered %d %+v, want %d {%s %s}", c.err, c.status, w.Code, v, c.wantedStatus, c.code, c.msg)
 		}
 		if strings.Contains(w.Body.String(), echoed) || strings.Contains(fmt.Sprint(w.Header()), echoed) {
 			t.Errorf("%s: the answer holds the echoed secret: %s", c.code, w.Body)

@@ -116,7 +116,7 @@ func TestSecretHygieneRoutes(t *testing.T) {
 		}
 	}
 	form := []string{"Content-Type", "application/x-www-form-urlencoded", "Sec-Fetch-Site", "same-origin"}
-	check("refresh", h.do(b, "POST", "/auth/refresh", form...), oauthlogin.CodeRefresh)
+	check("refresh", h.do(b, "POST", "/auth/refresh", form...), oauthlogin.ErrRefresh.Code())
 	poll, _ := http.NewRequest("POST", h.app.URL+"/auth/device/token", strings.NewReader(url.Values{"handle": {dev.Handle}}.Encode()))
 	poll.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, err := b.Client.Do(poll)
@@ -124,8 +124,8 @@ func TestSecretHygieneRoutes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	check("device poll", resp, oauthlogin.CodeTokenExchange)
-	check("device start", h.do(b, "POST", "/auth/test/device"), oauthlogin.CodeProviderError)
+	check("device poll", resp, oauthlogin.ErrTokenExchange.Code())
+	check("device start", h.do(b, "POST", "/auth/test/device"), oauthlogin.ErrProviderError.Code())
 	logout := h.do(b, "DELETE", "/auth/session", form...)
 	if logout.StatusCode != http.StatusNoContent {
 		t.Fatalf("logout = %d", logout.StatusCode)
@@ -135,7 +135,7 @@ func TestSecretHygieneRoutes(t *testing.T) {
 	}
 	c := oauthlogintest.NewBrowser()
 	page := h.login(c)
-	h.mustFail(page, oauthlogin.CodeTokenExchange)
+	h.mustFail(page, oauthlogin.ErrTokenExchange.Code())
 	answers = append(answers, page.URL.String()+"\n"+string(page.Body))
 
 	e.mu.Lock()

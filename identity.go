@@ -209,12 +209,12 @@ type identityJSON struct {
 func (m *Manager) listIdentities(w http.ResponseWriter, r *http.Request) {
 	s, err := m.requestSession(r)
 	if err != nil {
-		m.writeError(w, r, statusFor(err), err)
+		m.writeError(w, r, err)
 		return
 	}
 	ids, err := m.identities.UserIdentities(r.Context(), s.UserID)
 	if err != nil {
-		m.writeError(w, r, http.StatusInternalServerError, err)
+		m.writeError(w, r, err)
 		return
 	}
 	out := struct {
@@ -250,28 +250,28 @@ func (m *Manager) unlink(w http.ResponseWriter, r *http.Request) {
 	}
 	s, err := m.requestSession(r)
 	if err != nil {
-		m.writeError(w, r, statusFor(err), err)
+		m.writeError(w, r, err)
 		return
 	}
 	ids, err := m.identities.UserIdentities(r.Context(), s.UserID)
 	if err != nil {
-		m.writeError(w, r, http.StatusInternalServerError, err)
+		m.writeError(w, r, err)
 		return
 	}
 	i := slices.IndexFunc(ids, func(id *Identity) bool { return id.ID == r.PathValue("id") })
 	if i < 0 {
-		m.writeError(w, r, http.StatusNotFound, fmt.Errorf("%w: no such identity", ErrNotFound))
+		m.writeError(w, r, fmt.Errorf("%w: no such identity", ErrNotFound))
 		return
 	}
 	id := ids[i]
 	if err := m.identities.DeleteIdentity(r.Context(), s.UserID, id.ID); err != nil {
-		m.writeError(w, r, statusFor(err), err)
+		m.writeError(w, r, err)
 		return
 	}
 	// Its sessions end after the identity is gone: a login through the
 	// same provider account from now on makes a new identity.
 	if err := m.endIdentitySessions(r.Context(), s.UserID, id.ID); err != nil {
-		m.writeError(w, r, statusFor(err), err)
+		m.writeError(w, r, err)
 		return
 	}
 	if s.IdentityID == id.ID {

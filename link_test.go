@@ -110,7 +110,7 @@ func TestLinkAndUnlink(t *testing.T) {
 	resp := h.do(b, "DELETE", "/auth/identities/"+ids[0]["id"].(string))
 	var v map[string]string
 	decode(t, resp, &v)
-	if resp.StatusCode != http.StatusConflict || v["error"] != oauthlogin.CodeLastIdentity {
+	if resp.StatusCode != http.StatusConflict || v["error"] != oauthlogin.ErrLastIdentity.Code() {
 		t.Fatalf("unlinking the last identity = %d %v", resp.StatusCode, v)
 	}
 	if len(identities(t, h, b)) != 1 {
@@ -170,7 +170,7 @@ func TestLinkConflict(t *testing.T) {
 	sb, _ := h.session(b)
 
 	h.idp.SetUser(oauthlogintest.User{Subject: "shared"})
-	h.mustFail(h.link(b, "other"), oauthlogin.CodeIdentityConflict)
+	h.mustFail(h.link(b, "other"), oauthlogin.ErrIdentityConflict.Code())
 	if after, status := h.session(b); status != http.StatusOK || after["id"] != sb["id"] {
 		t.Fatal("a refused link changed the session")
 	}
@@ -197,7 +197,7 @@ func TestLinkRefusals(t *testing.T) {
 	resp := h.do(b, "GET", "/auth/other?link=1")
 	var v map[string]string
 	decode(t, resp, &v)
-	if resp.StatusCode != http.StatusBadRequest || v["error"] != oauthlogin.CodeLinkRequiresPost {
+	if resp.StatusCode != http.StatusBadRequest || v["error"] != oauthlogin.ErrLinkRequiresPost.Code() {
 		t.Fatalf("GET link = %d %v", resp.StatusCode, v)
 	}
 	// A cross-site POST cannot either.
@@ -226,7 +226,7 @@ func TestLinkSessionChanged(t *testing.T) {
 	h.idp.SetUser(oauthlogintest.User{Subject: "user-2"})
 	h.mustSucceed(h.login(b))
 	tokenHits := h.idp.Hits("token")
-	h.mustFail(visit(t, b, page.Location.String()), oauthlogin.CodeLinkSession)
+	h.mustFail(visit(t, b, page.Location.String()), oauthlogin.ErrLinkSession.Code())
 	if h.idp.Hits("token") != tokenHits {
 		t.Fatal("the code was redeemed for a link that cannot finish")
 	}

@@ -243,7 +243,7 @@ func TestCrossOriginStateChangesRefused(t *testing.T) {
 		resp := h.do(b, tc.method, tc.path, "Sec-Fetch-Site", "cross-site")
 		var v map[string]string
 		decode(t, resp, &v)
-		if resp.StatusCode != http.StatusForbidden || v["error"] != oauthlogin.CodeCrossOrigin {
+		if resp.StatusCode != http.StatusForbidden || v["error"] != oauthlogin.ErrCrossOrigin.Code() {
 			t.Fatalf("cross-site %s %s = %d %v, want 403 cross_origin", tc.method, tc.path, resp.StatusCode, v)
 		}
 	}
@@ -257,7 +257,7 @@ func TestRequireSession(t *testing.T) {
 	resp := h.do(oauthlogintest.NewBrowser(), "GET", "/private")
 	var v map[string]string
 	decode(t, resp, &v)
-	if resp.StatusCode != http.StatusUnauthorized || v["error"] != oauthlogin.CodeNoSession {
+	if resp.StatusCode != http.StatusUnauthorized || v["error"] != oauthlogin.ErrNoSession.Code() {
 		t.Fatalf("GET /private without a session = %d %v", resp.StatusCode, v)
 	}
 	// A forged cookie is no session either.

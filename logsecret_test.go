@@ -123,7 +123,7 @@ func TestFormEncodedClientSecretNotLogged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.mustFail(page, oauthlogin.CodeTokenExchange)
+	h.mustFail(page, oauthlogin.ErrTokenExchange.Code())
 	if escaped := url.QueryEscape(secret); attack2Logged(h, escaped) {
 		t.Errorf("the client secret reached the log, form-encoded: %q", escaped)
 	}

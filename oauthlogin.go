@@ -432,7 +432,7 @@ func (m *Manager) begin(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	rp, ok := m.lookup(r.PathValue("provider"))
 	if !ok {
-		m.writeError(w, r, http.StatusNotFound, fmt.Errorf("%w: %q", ErrUnknownProvider, r.PathValue("provider")))
+		m.writeError(w, r, fmt.Errorf("%w: %q", ErrUnknownProvider, r.PathValue("provider")))
 		return
 	}
 	q := r.URL.Query()
@@ -442,38 +442,38 @@ func (m *Manager) begin(w http.ResponseWriter, r *http.Request) {
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 		if err := r.ParseForm(); err != nil {
-			m.writeError(w, r, http.StatusBadRequest, errors.New("oauthlogin: unreadable form"))
+			m.writeError(w, r, fmt.Errorf("%w: unreadable form", errBadRequest))
 			return
 		}
 		q = r.Form
 	}
 	if rt := q.Get("response_type"); rt != "" && rt != "code" {
-		m.writeError(w, r, http.StatusBadRequest, ErrImplicitFlow)
+		m.writeError(w, r, ErrImplicitFlow)
 		return
 	}
 	mode := q.Get("mode")
 	if mode != "" && mode != "session" && mode != modeToken {
-		m.writeError(w, r, http.StatusBadRequest, fmt.Errorf("%w: %q", ErrUnsupportedMode, truncate(mode, 32)))
+		m.writeError(w, r, fmt.Errorf("%w: %q", ErrUnsupportedMode, truncate(mode, 32)))
 		return
 	}
 	success, err := m.target(mode, q.Get("success"))
 	if err != nil {
-		m.writeError(w, r, http.StatusBadRequest, fmt.Errorf("success: %w", err))
+		m.writeError(w, r, fmt.Errorf("success: %w", err))
 		return
 	}
 	failure, err := m.target(mode, q.Get("failure"))
 	if err != nil {
-		m.writeError(w, r, http.StatusBadRequest, fmt.Errorf("failure: %w", err))
+		m.writeError(w, r, fmt.Errorf("failure: %w", err))
 		return
 	}
 	scope, err := rp.scope(append(q["scopes"], q["scopes[]"]...))
 	if err != nil {
-		m.writeError(w, r, http.StatusBadRequest, err)
+		m.writeError(w, r, err)
 		return
 	}
 	challenge, err := m.appChallenge(mode, q)
 	if err != nil {
-		m.writeError(w, r, http.StatusBadRequest, err)
+		m.writeError(w, r, err)
 		return
 	}
 	f := &flow{
@@ -488,16 +488,16 @@ func (m *Manager) begin(w http.ResponseWriter, r *http.Request) {
 	}
 	if q.Get("link") != "" {
 		if mode == modeToken {
-			m.writeError(w, r, http.StatusBadRequest, fmt.Errorf("%w: link with mode=token", ErrUnsupportedMode))
+			m.writeError(w, r, fmt.Errorf("%w: link with mode=token", ErrUnsupportedMode))
 			return
 		}
 		if r.Method != http.MethodPost {
-			m.writeError(w, r, http.StatusBadRequest, ErrLinkRequiresPost)
+			m.writeError(w, r, ErrLinkRequiresPost)
 			return
 		}
 		s, err := m.requestSession(r)
 		if err != nil {
-			m.writeError(w, r, statusFor(err), err)
+			m.writeError(w, r, err)
 			return
 		}
 		f.LinkUser, f.LinkSession = s.UserID, s.ID
@@ -505,7 +505,7 @@ func (m *Manager) begin(w http.ResponseWriter, r *http.Request) {
 	f.Nonce = f.nonce(rp)
 	m.endExcessFlows(w, r)
 	if err := m.setFlowCookie(w, f, rp.formPost); err != nil {
-		m.writeError(w, r, http.StatusInternalServerError, err)
+		m.writeError(w, r, err)
 		return
 	}
 	redirect(w, r, rp.authURL(f, scope))
@@ -547,7 +547,7 @@ func (m *Manager) callback(w http.ResponseWriter, r *http.Request) {
 	provider := r.PathValue("provider")
 	rp, ok := m.lookup(provider)
 	if !ok {
-		m.writeError(w, r, http.StatusNotFound, fmt.Errorf("%w: %q", ErrUnknownProvider, provider))
+		m.writeError(w, r, fmt.Errorf("%w: %q", ErrUnknownProvider, provider))
 		return
 	}
 	// An oversized response, or a state no flow of ours could have, is
@@ -570,14 +570,14 @@ func (m *Manager) callback(w http.ResponseWriter, r *http.Request) {
 		m.clearCookie(w, cookie, m.flowCookiePath)
 	}
 	if f == nil {
-		m.writeError(w, r, http.StatusBadRequest, err)
+		m.writeError(w, r, err)
 		return
 	}
 	// The redirects were checked at begin; check them again, in case the
 	// allowlist changed since (or a cookie key leaked).
 	for _, to := range []string{f.Success, f.Failure} {
 		if _, rerr := m.target(f.Mode, to); rerr != nil {
-			m.writeError(w, r, http.StatusBadRequest, rerr)
+			m.writeError(w, r, rerr)
 			return
 		}
 	}
@@ -938,65 +938,54 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
-// statusFor maps an error to the HTTP status of a JSON error answer.
-func statusFor(err error) int {
-	switch {
-	case errors.Is(err, ErrNoSession), errors.Is(err, ErrInvalidSecret):
-		return http.StatusUnauthorized
-	case errors.Is(err, ErrUnknownProvider):
-		return http.StatusNotFound
-	case errors.Is(err, ErrNotFound):
-		return http.StatusNotFound
-	case errors.Is(err, errors.ErrUnsupported):
-		return http.StatusNotImplemented
-	case errors.Is(err, ErrLastIdentity):
-		return http.StatusConflict
-	case errors.Is(err, ErrNoRefreshToken):
-		return http.StatusBadRequest
-	case errors.Is(err, ErrRefresh):
-		return http.StatusBadGateway
-	case errors.Is(err, ErrRefreshUnavailable):
-		return http.StatusServiceUnavailable
-	case errors.Is(err, ErrProviderTokenRevoked):
-		return http.StatusConflict
-	default:
-		return http.StatusInternalServerError
-	}
-}
-
-// writeError answers with {"error": code, "message": text}, where text is
-// the code's one fixed message (errors.go): never the error's own text,
+// writeError answers with {"error": code, "message": text} and the status
+// of err's *Error (asError; 500 for an unexpected error), where text is the
+// error's one fixed message (errors.go): never the error's own text,
 // which may quote a provider's answer and what it echoed of the request.
 // The details go to the log only, redacted (logDetail): unexpected errors
 // as errors (shown as server_error), failures of the provider at info
 // level, the other refusals at debug level.
-func (m *Manager) writeError(w http.ResponseWriter, r *http.Request, status int, err error) {
+func (m *Manager) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status := http.StatusInternalServerError
+	if e := asError(err); e != nil {
+		status = e.status
+	}
+	m.writeErrorStatus(w, r, status, err)
+}
+
+// writeErrorStatus is writeError with another status than err's own; an
+// unexpected error answered with a status under 500 is a bad_request.
+// ErrStoreUnavailable is always a 503 with Retry-After.
+func (m *Manager) writeErrorStatus(w http.ResponseWriter, r *http.Request, status int, err error) {
 	if errors.Is(err, errDuplicateCookie) {
 		// Whatever the route, an ambiguous session cookie ends here.
 		m.endTossed(w, r)
 	}
-	code, msg := codeMessage(err)
+	e := asError(err)
 	level, event := slog.LevelDebug, "oauthlogin: request refused"
 	switch {
 	case errors.Is(err, ErrStoreUnavailable):
 		status = http.StatusServiceUnavailable
 		w.Header().Set("Retry-After", "1")
 		level, event = slog.LevelError, "oauthlogin: store unavailable"
-	case code == CodeServerError && status < 500:
-		code, msg = codeBadRequest, msgBadRequest
-	case code == CodeServerError:
+	case e == nil && status < 500:
+		e = errBadRequest
+	case e == nil || e.status == http.StatusInternalServerError:
 		level, event = slog.LevelError, "oauthlogin: request failed"
-	case providerFailure(code):
+	case providerFailure(e):
 		level = slog.LevelInfo
 	}
+	if e == nil {
+		e = errServerError
+	}
 	if m.log.Enabled(r.Context(), level) {
-		m.log.Log(r.Context(), level, event, "path", r.URL.Path, "code", code, "err", logDetail(err, m.requestSecrets(r)...))
+		m.log.Log(r.Context(), level, event, "path", r.URL.Path, "code", e.code, "err", logDetail(err, m.requestSecrets(r)...))
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, status, struct {
 		Error   string `json:"error"`
 		Message string `json:"message"`
-	}{code, msg})
+	}{e.code, e.public})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

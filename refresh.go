@@ -52,7 +52,7 @@ const refreshReuse = 10 * time.Second
 // Errors: no refresh token, 400 no_refresh_token; the provider revoked the
 // grant (invalid_grant), 409 provider_token_revoked, and the provider tokens
 // are gone from the session and identity; the provider failed or timed out,
-// 503 refresh_unavailable with Retry-After (the tokens are kept); any other
+// 503 provider_unavailable with Retry-After (the tokens are kept); any other
 // refusal, 502 refresh_failed. Cross-origin requests are refused.
 func (m *Manager) serveRefresh(w http.ResponseWriter, r *http.Request) {
 	if !m.sameOrigin(w, r) {
@@ -60,7 +60,7 @@ func (m *Manager) serveRefresh(w http.ResponseWriter, r *http.Request) {
 	}
 	s, err := m.requestSession(r)
 	if err != nil {
-		m.writeError(w, r, statusFor(err), err)
+		m.writeError(w, r, err)
 		return
 	}
 	ifExpiring := r.URL.Query().Get("ifExpiring")
@@ -80,20 +80,20 @@ func (m *Manager) serveRefresh(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		if errors.Is(err, ErrRefresh) || errors.Is(err, ErrProviderTokenRevoked) || errors.Is(err, ErrRefreshUnavailable) {
+		if errors.Is(err, ErrRefresh) || errors.Is(err, ErrProviderTokenRevoked) || errors.Is(err, ErrProviderUnavailable) {
 			m.emit(r, Event{Type: EventRefreshFailed, UserID: s.UserID, Provider: s.Provider, IdentityID: s.IdentityID, SessionID: s.ID, Code: Code(err)})
 		}
 		var ra retryAfter
 		if errors.As(err, &ra) {
 			w.Header().Set("Retry-After", strconv.Itoa(int((time.Duration(ra)+time.Second-1)/time.Second)))
 		}
-		m.writeError(w, r, statusFor(err), err)
+		m.writeError(w, r, err)
 		return
 	}
 	if m.sealer != nil && refreshed != s {
 		token, err := m.reseal(w, r, refreshed)
 		if err != nil {
-			m.writeError(w, r, http.StatusInternalServerError, err)
+			m.writeError(w, r, err)
 			return
 		}
 		if _, isBearer := bearer(r); isBearer {
@@ -214,7 +214,7 @@ func (m *Manager) refreshSession(ctx context.Context, s *Session, ifExpiring boo
 // expiring), and returns the tokens to use.
 func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key string, s *Session, start time.Time, ifExpiring bool) (*oauth2.Token, error) {
 	if wait := m.backoff.wait(key, m.now()); wait > 0 {
-		return nil, fmt.Errorf("%w: backing off after failures: %w", ErrRefreshUnavailable, retryAfter(wait))
+		return nil, fmt.Errorf("%w: backing off after failures: %w", ErrProviderUnavailable, retryAfter(wait))
 	}
 	unlock, err := m.locker.Lock(ctx, "oauthlogin:refresh:"+key, refreshLockTTL)
 	if err != nil {
@@ -261,10 +261,13 @@ func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key strin
 			return nil, ErrProviderTokenRevoked
 		}
 		wait := m.backoff.fail(key, m.now())
-		if re != nil && re.Response != nil && re.Response.StatusCode < 500 {
+		switch {
+		case errors.Is(err, ErrRefresh): // an answer refused here (checkTokenType)
+			return nil, fmt.Errorf("%w: %w", err, retryAfter(wait))
+		case re != nil && re.Response != nil && re.Response.StatusCode < 500:
 			return nil, wrap(ErrRefresh, err)
 		}
-		return nil, fmt.Errorf("%w: %w: %w", ErrRefreshUnavailable, retryAfter(wait), err)
+		return nil, fmt.Errorf("%w: %w: %w", ErrProviderUnavailable, retryAfter(wait), err)
 	}
 	if tok.RefreshToken == "" {
 		tok.RefreshToken = cur.RefreshToken // not rotated: keep the one we have
@@ -272,7 +275,12 @@ func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key strin
 	if raw, _ := tok.Extra("id_token").(string); raw != "" {
 		if rv, ok := rp.p.(RefreshVerifier); ok {
 			if err := rv.VerifyRefreshIDToken(pctx, raw, s.ProviderUID); err != nil {
-				return nil, wrap(ErrRefresh, err) // keep nothing of this response
+				// Keep nothing of this response. A failed ID token check
+				// answers id_token_invalid, and is still ErrRefresh.
+				if errors.Is(err, ErrIDToken) {
+					return nil, fmt.Errorf("%w: %w", err, ErrRefresh)
+				}
+				return nil, wrap(ErrRefresh, err)
 			}
 		}
 	}

@@ -57,8 +57,8 @@ func TestRefreshEndsWithinItsLock(t *testing.T) {
 	if err := store.SaveSession(ctx, s); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.Refresh(ctx, s); !errors.Is(err, ErrRefreshUnavailable) {
-		t.Fatalf("a refresh past its budget = %v, want ErrRefreshUnavailable", err)
+	if _, err := m.Refresh(ctx, s); !errors.Is(err, ErrProviderUnavailable) {
+		t.Fatalf("a refresh past its budget = %v, want ErrProviderUnavailable", err)
 	}
 	<-cancelled // the provider saw its request cancelled
 	done, cancel := context.WithCancel(ctx)

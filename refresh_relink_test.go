@@ -63,7 +63,7 @@ func TestRefreshAfterRelinkNeverTakesAnotherIdentity(t *testing.T) {
 		t.Fatalf("user %v's session, whose identity was unlinked, refreshed with the tokens of user %v's new identity: %d %v; want 400 no_refresh_token",
 			a["userId"], bSess["userId"], resp.StatusCode, v)
 	}
-	if v["error"] != oauthlogin.CodeNoRefreshToken {
-		t.Fatalf("refresh = %d %v, want 400 %s", resp.StatusCode, v, oauthlogin.CodeNoRefreshToken)
+	if v["error"] != oauthlogin.ErrNoRefreshToken.Code() {
+		t.Fatalf("refresh = %d %v, want 400 %s", resp.StatusCode, v, oauthlogin.ErrNoRefreshToken.Code())
 	}
 }

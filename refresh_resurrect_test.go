@@ -103,7 +103,7 @@ func TestRefreshNeverResurrectsSession(t *testing.T) {
 				if got.err != nil {
 					t.Fatal(got.err)
 				}
-				if got.status != http.StatusUnauthorized || got.body["error"] != oauthlogin.CodeNoSession {
+				if got.status != http.StatusUnauthorized || got.body["error"] != oauthlogin.ErrNoSession.Code() {
 					t.Fatalf("round %d: the refresh that outlived the logout = %d %v, want 401 no_session", round, got.status, got.body)
 				}
 				if got := <-send("GET", h.app.URL+"/auth/session", name, token); got.status != http.StatusUnauthorized {
@@ -166,7 +166,7 @@ func TestUnlinkEndsIdentitySessions(t *testing.T) {
 	if _, status := h.session(phone); status != http.StatusUnauthorized {
 		t.Fatalf("another device's session of the unlinked identity = %d, want 401", status)
 	}
-	if resp, v := exchange(t, h, pending.Get("userId"), pending.Get("secret")); resp.StatusCode != http.StatusUnauthorized || v["error"] != oauthlogin.CodeInvalidSecret {
+	if resp, v := exchange(t, h, pending.Get("userId"), pending.Get("secret")); resp.StatusCode != http.StatusUnauthorized || v["error"] != oauthlogin.ErrInvalidSecret.Code() {
 		t.Fatalf("the unlinked identity's pending token-mode login = %d %v, want 401 invalid_secret", resp.StatusCode, v)
 	}
 	for name, b := range map[string]*oauthlogintest.Browser{"linker": linker, "fourth": fourth} {
@@ -220,7 +220,7 @@ func TestRefreshTokenFlagFollowsIdentity(t *testing.T) {
 		resp := h.do(laptop, "POST", "/auth/refresh")
 		var v map[string]any
 		decode(t, resp, &v)
-		if resp.StatusCode != http.StatusConflict || v["error"] != oauthlogin.CodeProviderRevoked {
+		if resp.StatusCode != http.StatusConflict || v["error"] != oauthlogin.ErrProviderTokenRevoked.Code() {
 			t.Fatalf("refresh on a revoked grant = %d %v", resp.StatusCode, v)
 		}
 		h.idp.Behave(oauthlogintest.Behavior{})
@@ -234,7 +234,7 @@ func TestRefreshTokenFlagFollowsIdentity(t *testing.T) {
 		}
 		resp = h.do(phone, "POST", "/auth/refresh")
 		decode(t, resp, &v)
-		if resp.StatusCode != http.StatusBadRequest || v["error"] != oauthlogin.CodeNoRefreshToken {
+		if resp.StatusCode != http.StatusBadRequest || v["error"] != oauthlogin.ErrNoRefreshToken.Code() {
 			t.Fatalf("the other session's refresh = %d %v, want 400 no_refresh_token", resp.StatusCode, v)
 		}
 		if h.hasRefreshToken(phone) {
@@ -261,7 +261,7 @@ func TestRefreshTokenFlagFollowsIdentity(t *testing.T) {
 		resp := h.do(laptop, "POST", "/auth/refresh")
 		var v map[string]any
 		decode(t, resp, &v)
-		if resp.StatusCode != http.StatusBadRequest || v["error"] != oauthlogin.CodeNoRefreshToken {
+		if resp.StatusCode != http.StatusBadRequest || v["error"] != oauthlogin.ErrNoRefreshToken.Code() {
 			t.Fatalf("refresh = %d %v, want 400 no_refresh_token", resp.StatusCode, v)
 		}
 		if h.hasRefreshToken(laptop) {

@@ -99,7 +99,7 @@ func TestRefreshFailures(t *testing.T) {
 		resp := h.do(b, "POST", "/auth/refresh")
 		var v map[string]string
 		decode(t, resp, &v)
-		if resp.StatusCode != http.StatusBadRequest || v["error"] != oauthlogin.CodeNoRefreshToken {
+		if resp.StatusCode != http.StatusBadRequest || v["error"] != oauthlogin.ErrNoRefreshToken.Code() {
 			t.Fatalf("= %d %v", resp.StatusCode, v)
 		}
 		if h.idp.Hits("token") != 1 {
@@ -114,7 +114,7 @@ func TestRefreshFailures(t *testing.T) {
 		resp := h.do(b, "POST", "/auth/refresh")
 		var v map[string]string
 		decode(t, resp, &v)
-		if resp.StatusCode != http.StatusConflict || v["error"] != oauthlogin.CodeProviderRevoked {
+		if resp.StatusCode != http.StatusConflict || v["error"] != oauthlogin.ErrProviderTokenRevoked.Code() {
 			t.Fatalf("= %d %v", resp.StatusCode, v)
 		}
 		// The app session stays; its provider tokens are gone, and so are the identity's.
@@ -129,7 +129,7 @@ func TestRefreshFailures(t *testing.T) {
 		hits := h.idp.Hits("token")
 		resp = h.do(b, "POST", "/auth/refresh")
 		decode(t, resp, &v)
-		if resp.StatusCode != http.StatusBadRequest || v["error"] != oauthlogin.CodeNoRefreshToken || h.idp.Hits("token") != hits {
+		if resp.StatusCode != http.StatusBadRequest || v["error"] != oauthlogin.ErrNoRefreshToken.Code() || h.idp.Hits("token") != hits {
 			t.Fatalf("refresh after the grant was revoked = %d %v", resp.StatusCode, v)
 		}
 	})
@@ -143,7 +143,7 @@ func TestRefreshFailures(t *testing.T) {
 		resp := h.do(b, "POST", "/auth/refresh")
 		var v map[string]string
 		decode(t, resp, &v)
-		if resp.StatusCode != http.StatusServiceUnavailable || v["error"] != oauthlogin.CodeRefreshUnavailable || resp.Header.Get("Retry-After") != "1" {
+		if resp.StatusCode != http.StatusServiceUnavailable || v["error"] != "provider_unavailable" || resp.Header.Get("Retry-After") != "1" {
 			t.Fatalf("= %d %v Retry-After %q", resp.StatusCode, v, resp.Header.Get("Retry-After"))
 		}
 		if after, _ := h.session(b); after["providerAccessToken"] != before["providerAccessToken"] || after["hasProviderRefreshToken"] != true {
@@ -163,7 +163,7 @@ func TestRefreshFailures(t *testing.T) {
 		resp := h.do(b, "POST", "/auth/refresh")
 		var v map[string]string
 		decode(t, resp, &v)
-		if resp.StatusCode != http.StatusBadGateway || v["error"] != oauthlogin.CodeRefresh {
+		if resp.StatusCode != http.StatusBadGateway || v["error"] != oauthlogin.ErrRefresh.Code() {
 			t.Fatalf("= %d %v", resp.StatusCode, v)
 		}
 		if after, _ := h.session(b); after["hasProviderRefreshToken"] != true {

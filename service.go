@@ -120,7 +120,7 @@ func (s *serviceSource) Token() (*oauth2.Token, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if now := s.now(); now.Before(s.until) {
-		return nil, fmt.Errorf("%w: backing off for %v after: %w", ErrRefreshUnavailable, s.until.Sub(now).Round(time.Millisecond), s.lastErr)
+		return nil, fmt.Errorf("%w: backing off for %v after: %w", ErrProviderUnavailable, s.until.Sub(now).Round(time.Millisecond), s.lastErr)
 	}
 	tok, err := s.base.Token()
 	if err == nil {

@@ -131,7 +131,7 @@ func TestServiceClient(t *testing.T) {
 		t.Fatalf("audience not sent: %v", mp.lastReq)
 	}
 	mp.mu.Unlock()
-	if _, err := refused.Token(); !errors.Is(err, oauthlogin.ErrRefreshUnavailable) {
+	if _, err := refused.Token(); !errors.Is(err, oauthlogin.ErrProviderUnavailable) {
 		t.Fatalf("backing off: %v", err)
 	}
 	if _, err := h.m.ServiceTokenSource(context.Background(), "nope", nil); !errors.Is(err, oauthlogin.ErrUnknownProvider) {

@@ -129,7 +129,7 @@ func (m *Manager) LoadSession(next http.Handler) http.Handler {
 		case err == nil:
 			r = r.WithContext(context.WithValue(r.Context(), sessionKey{}, s))
 		case !errors.Is(err, ErrNoSession):
-			m.writeError(w, r, http.StatusInternalServerError, err)
+			m.writeError(w, r, err)
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -143,7 +143,7 @@ func (m *Manager) RequireSession(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, err := m.requestSession(r)
 		if err != nil {
-			m.writeError(w, r, statusFor(err), err)
+			m.writeError(w, r, err)
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, s)))
@@ -475,7 +475,7 @@ func (m *Manager) writeSessionToken(w http.ResponseWriter, r *http.Request, s *S
 		tok, err = nil, nil
 	}
 	if err != nil {
-		m.writeError(w, r, http.StatusInternalServerError, err)
+		m.writeError(w, r, err)
 		return
 	}
 	v := &sessionJSON{
@@ -511,7 +511,7 @@ func rfc3339(t time.Time) string {
 func (m *Manager) getSession(w http.ResponseWriter, r *http.Request) {
 	s, err := m.requestSession(r)
 	if err != nil {
-		m.writeError(w, r, statusFor(err), err)
+		m.writeError(w, r, err)
 		return
 	}
 	m.writeSession(w, r, s)
@@ -530,11 +530,11 @@ func (m *Manager) logout(w http.ResponseWriter, r *http.Request) {
 		if !errors.Is(err, errDuplicateCookie) { // writeError ends those
 			m.clearSessionCookie(w, r)
 		}
-		m.writeError(w, r, statusFor(err), err)
+		m.writeError(w, r, err)
 		return
 	}
 	if err := m.sessions.DeleteSession(r.Context(), s.ID); err != nil {
-		m.writeError(w, r, http.StatusInternalServerError, err)
+		m.writeError(w, r, err)
 		return
 	}
 	m.clearSessionCookie(w, r)
@@ -554,7 +554,7 @@ func (m *Manager) sameOrigin(w http.ResponseWriter, r *http.Request) bool {
 		return true
 	}
 	if err := m.cop.Check(r); err != nil {
-		m.writeError(w, r, http.StatusForbidden, wrap(ErrCrossOrigin, err))
+		m.writeError(w, r, wrap(ErrCrossOrigin, err))
 		return false
 	}
 	return true

@@ -29,12 +29,12 @@ type sessionListJSON struct {
 func (m *Manager) listSessions(w http.ResponseWriter, r *http.Request) {
 	s, err := m.requestSession(r)
 	if err != nil {
-		m.writeError(w, r, statusFor(err), err)
+		m.writeError(w, r, err)
 		return
 	}
 	all, err := m.sessions.UserSessions(r.Context(), s.UserID)
 	if err != nil {
-		m.writeError(w, r, statusFor(err), err)
+		m.writeError(w, r, err)
 		return
 	}
 	out := struct {
@@ -83,20 +83,20 @@ func (m *Manager) endSession(w http.ResponseWriter, r *http.Request) {
 	}
 	s, err := m.requestSession(r)
 	if err != nil {
-		m.writeError(w, r, statusFor(err), err)
+		m.writeError(w, r, err)
 		return
 	}
 	if m.sealer != nil {
-		m.writeError(w, r, http.StatusNotImplemented, fmt.Errorf("%w: sessions live in the client", errors.ErrUnsupported))
+		m.writeError(w, r, fmt.Errorf("%w: sessions live in the client", errors.ErrUnsupported))
 		return
 	}
 	target, err := m.sessions.Session(r.Context(), r.PathValue("id"))
 	if err != nil || target.UserID != s.UserID {
-		m.writeError(w, r, http.StatusNotFound, fmt.Errorf("%w: no such session", ErrNotFound))
+		m.writeError(w, r, fmt.Errorf("%w: no such session", ErrNotFound))
 		return
 	}
 	if err := m.sessions.DeleteSession(r.Context(), target.ID); err != nil {
-		m.writeError(w, r, http.StatusInternalServerError, err)
+		m.writeError(w, r, err)
 		return
 	}
 	if target.ID == s.ID {
@@ -115,11 +115,11 @@ func (m *Manager) endAllSessions(w http.ResponseWriter, r *http.Request) {
 	}
 	s, err := m.requestSession(r)
 	if err != nil {
-		m.writeError(w, r, statusFor(err), err)
+		m.writeError(w, r, err)
 		return
 	}
 	if err := m.sessions.DeleteUserSessions(r.Context(), s.UserID); err != nil {
-		m.writeError(w, r, statusFor(err), err)
+		m.writeError(w, r, err)
 		return
 	}
 	m.clearSessionCookie(w, r)

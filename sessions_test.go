@@ -133,7 +133,7 @@ func TestEvents(t *testing.T) {
 	if !slices.Equal(types, want) {
 		t.Fatalf("events %v, want %v", types, want)
 	}
-	if events[4].Code != oauthlogin.CodeProviderRevoked {
+	if events[4].Code != oauthlogin.ErrProviderTokenRevoked.Code() {
 		t.Fatalf("refresh failure code %q", events[4].Code)
 	}
 	user := events[0].UserID

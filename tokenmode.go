@@ -288,23 +288,23 @@ func (m *Manager) exchangeSecret(w http.ResponseWriter, r *http.Request) {
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if ct == "application/json" {
 		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-			m.writeError(w, r, http.StatusBadRequest, errors.New("oauthlogin: unreadable JSON body"))
+			m.writeError(w, r, fmt.Errorf("%w: unreadable JSON body", errBadRequest))
 			return
 		}
 	} else {
 		if err := r.ParseForm(); err != nil {
-			m.writeError(w, r, http.StatusBadRequest, errors.New("oauthlogin: unreadable form"))
+			m.writeError(w, r, fmt.Errorf("%w: unreadable form", errBadRequest))
 			return
 		}
 		in.UserID, in.Secret, in.Verifier = r.PostForm.Get("userId"), r.PostForm.Get("secret"), r.PostForm.Get("code_verifier")
 	}
 	if in.UserID == "" || in.Secret == "" {
-		m.writeError(w, r, http.StatusUnauthorized, ErrInvalidSecret)
+		m.writeError(w, r, ErrInvalidSecret)
 		return
 	}
 	var pending *Session
 	var bind string
-	err := ErrNotFound
+	var err error = ErrNotFound
 	if m.sealer != nil {
 		if canonicalSealed(in.Secret) {
 			if pending, err = m.sealer.OpenSession(in.Secret); err == nil {
@@ -316,11 +316,11 @@ func (m *Manager) exchangeSecret(w http.ResponseWriter, r *http.Request) {
 		pending, err = m.sessions.Session(r.Context(), hashID(bind))
 	}
 	if errors.Is(err, ErrNotFound) || err == nil && (!pending.Pending || pending.UserID != in.UserID || !canonicalBinding(bind) || !m.now().Before(pending.Expires)) {
-		m.writeError(w, r, http.StatusUnauthorized, ErrInvalidSecret)
+		m.writeError(w, r, ErrInvalidSecret)
 		return
 	}
 	if err != nil {
-		m.writeError(w, r, http.StatusInternalServerError, err)
+		m.writeError(w, r, err)
 		return
 	}
 	// The mark outlives the secret by a lifetime more, for the clock skew
@@ -329,17 +329,17 @@ func (m *Manager) exchangeSecret(w http.ResponseWriter, r *http.Request) {
 		if errors.Is(err, ErrAlreadyUsed) {
 			err = ErrInvalidSecret
 		}
-		m.writeError(w, r, statusFor(err), err)
+		m.writeError(w, r, err)
 		return
 	}
 	if !checkBinding(bind, in.Verifier) || m.cfg.RequireAppChallenge && !strings.Contains(bind, ".") {
 		// Burnt: consumed above, and deleted.
 		if err := m.sessions.DeleteSession(r.Context(), pending.ID); err != nil {
-			m.writeError(w, r, http.StatusInternalServerError, err)
+			m.writeError(w, r, err)
 			return
 		}
 		m.log.WarnContext(r.Context(), "oauthlogin: token-mode secret redeemed without its code_verifier; the secret is burnt", "provider", pending.Provider)
-		m.writeError(w, r, http.StatusUnauthorized, ErrInvalidSecret)
+		m.writeError(w, r, ErrInvalidSecret)
 		return
 	}
 	s, token, err := m.newSessionFor(r, pending)
@@ -351,7 +351,7 @@ func (m *Manager) exchangeSecret(w http.ResponseWriter, r *http.Request) {
 		err = m.pendingStands(r, pending.ID, s.ID)
 	}
 	if err != nil {
-		m.writeError(w, r, statusFor(err), err)
+		m.writeError(w, r, err)
 		return
 	}
 	m.emit(r, Event{Type: EventLogin, UserID: s.UserID, Provider: s.Provider, IdentityID: s.IdentityID, SessionID: s.ID})

@@ -92,7 +92,7 @@ func TestCallbackBounds(t *testing.T) {
 			cb := h.toCallback(b, "test")
 			bad := *cb
 			bad.RawQuery = tc.edit(cb.Query())
-			h.refusedUnspent(b, h.visit(b, bad.String()), oauthlogin.CodeInvalidResponse)
+			h.refusedUnspent(b, h.visit(b, bad.String()), oauthlogin.ErrInvalidResponse.Code())
 			// The login under way is untouched: its real callback signs in.
 			h.mustSucceed(b, h.visit(b, cb.String()))
 		})
@@ -105,7 +105,7 @@ func TestCallbackBounds(t *testing.T) {
 		cb := h.toCallback(b, "test")
 		body := cb.RawQuery + "&user="
 		resp := h.postCallback(b, cb, body+strings.Repeat("u", 8<<10+1-len(body)))
-		if got := mustParse(t, resp.Header.Get("Location")).Query().Get("error"); resp.StatusCode != http.StatusSeeOther || got != oauthlogin.CodeInvalidResponse {
+		if got := mustParse(t, resp.Header.Get("Location")).Query().Get("error"); resp.StatusCode != http.StatusSeeOther || got != oauthlogin.ErrInvalidResponse.Code() {
 			t.Fatalf("form over 8 KiB = %d %s", resp.StatusCode, resp.Header.Get("Location"))
 		}
 		h.hits("token", 0)
@@ -136,7 +136,7 @@ func TestCallbackBounds(t *testing.T) {
 			b := oauthlogintest.NewBrowser()
 			cb := h.toCallback(b, "test")
 			cb.RawQuery = tc.edit(cb.Query())
-			h.refused(b, h.visit(b, cb.String()), oauthlogin.CodeInvalidResponse)
+			h.refused(b, h.visit(b, cb.String()), oauthlogin.ErrInvalidResponse.Code())
 			h.hits("token", 0)
 		})
 	}
@@ -164,7 +164,7 @@ func TestCallbackBounds(t *testing.T) {
 			q.Set("code", strings.Repeat("M.C5", n/4))
 			cb.RawQuery = q.Encode()
 			page := h.visit(b, cb.String())
-			if got := page.URL.Query().Get("error"); got != oauthlogin.CodeTokenExchange {
+			if got := page.URL.Query().Get("error"); got != oauthlogin.ErrTokenExchange.Code() {
 				t.Fatalf("%d-byte code: ended at %s", n, page.URL)
 			}
 			h.hits("token", i+1)
@@ -202,7 +202,7 @@ func TestCallbackBounds(t *testing.T) {
 		cb.RawQuery += "&junk=" + strings.Repeat("j", 8<<10)
 		fresh := oauthlogintest.NewBrowser()
 		page := h.visit(fresh, cb.String())
-		if page.Status != http.StatusBadRequest || page.Header.Get("Location") != "" || !strings.Contains(string(page.Body), oauthlogin.CodeInvalidResponse) {
+		if page.Status != http.StatusBadRequest || page.Header.Get("Location") != "" || !strings.Contains(string(page.Body), oauthlogin.ErrInvalidResponse.Code()) {
 			t.Fatalf("oversized callback without a flow = %d %s", page.Status, page.Body)
 		}
 		h.hits("token", 0)
@@ -236,11 +236,11 @@ func TestForgedCallbackKeepsLogin(t *testing.T) {
 	edits := []struct {
 		name, query, code string
 	}{
-		{"AttackersCallback", forged.RawQuery, oauthlogin.CodeStateMismatch},
-		{"MadeUpState", url.Values{"code": {"x"}, "state": {strings.Repeat("A", 43)}}.Encode(), oauthlogin.CodeStateMismatch},
-		{"NoState", url.Values{"code": {"x"}}.Encode(), oauthlogin.CodeStateMissing},
-		{"ErrorWithoutState", url.Values{"error": {"access_denied"}}.Encode(), oauthlogin.CodeStateMissing},
-		{"Oversized", forged.RawQuery + "&j=" + strings.Repeat("j", 8<<10), oauthlogin.CodeInvalidResponse},
+		{"AttackersCallback", forged.RawQuery, oauthlogin.ErrStateMismatch.Code()},
+		{"MadeUpState", url.Values{"code": {"x"}, "state": {strings.Repeat("A", 43)}}.Encode(), oauthlogin.ErrStateMismatch.Code()},
+		{"NoState", url.Values{"code": {"x"}}.Encode(), oauthlogin.ErrStateMissing.Code()},
+		{"ErrorWithoutState", url.Values{"error": {"access_denied"}}.Encode(), oauthlogin.ErrStateMissing.Code()},
+		{"Oversized", forged.RawQuery + "&j=" + strings.Repeat("j", 8<<10), oauthlogin.ErrInvalidResponse.Code()},
 	}
 	for _, e := range edits {
 		u := *own
@@ -316,7 +316,7 @@ func TestDuplicateCookies(t *testing.T) {
 		t.Helper()
 		var v map[string]any
 		json.NewDecoder(resp.Body).Decode(&v)
-		if resp.StatusCode != http.StatusUnauthorized || v["error"] != oauthlogin.CodeNoSession {
+		if resp.StatusCode != http.StatusUnauthorized || v["error"] != oauthlogin.ErrNoSession.Code() {
 			t.Fatalf("= %d %v, want 401 no_session", resp.StatusCode, v)
 		}
 	}

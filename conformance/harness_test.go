@@ -361,7 +361,7 @@ func (h *harness) refused(b *oauthlogintest.Browser, page *oauthlogintest.Page, 
 	}
 	h.noSession(b)
 	switch code {
-	case oauthlogin.CodeStateMissing, oauthlogin.CodeStateMismatch:
+	case oauthlogin.ErrStateMissing.Code(), oauthlogin.ErrStateMismatch.Code():
 		h.flowKept(b) // a callback that names no flow of b's ends none
 	default:
 		h.flowCleared(b)
@@ -372,7 +372,7 @@ func (h *harness) refused(b *oauthlogintest.Browser, page *oauthlogintest.Page, 
 // noSession checks that b is signed out and that nothing was written.
 func (h *harness) noSession(b *oauthlogintest.Browser) {
 	h.t.Helper()
-	if v, status := h.session(b); status != http.StatusUnauthorized || v["error"] != oauthlogin.CodeNoSession {
+	if v, status := h.session(b); status != http.StatusUnauthorized || v["error"] != oauthlogin.ErrNoSession.Code() {
 		h.t.Fatalf("GET /auth/session = %d %v, want 401 no_session", status, v)
 	}
 	h.mu.Lock()
@@ -411,9 +411,9 @@ func (h *harness) replayRefused(code string) {
 	u := mustParse(h.t, cb.url)
 	attacker.Client.Jar.SetCookies(u, cb.cookies)
 	page := h.visit(attacker, cb.url)
-	want := oauthlogin.CodeStateReplayed
+	want := oauthlogin.ErrStateReplayed.Code()
 	switch code {
-	case oauthlogin.CodeStateMissing, oauthlogin.CodeStateMismatch, oauthlogin.CodeFlowExpired, oauthlogin.CodeProviderMismatch:
+	case oauthlogin.ErrStateMissing.Code(), oauthlogin.ErrStateMismatch.Code(), oauthlogin.ErrFlowExpired.Code(), oauthlogin.ErrProviderMismatch.Code():
 		want = code // refused before the state was spent: refused the same way again
 	}
 	if page.URL.Path == "/failed" {

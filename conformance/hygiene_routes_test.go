@@ -321,7 +321,7 @@ func TestSecretHygieneEveryRoute(t *testing.T) {
 			// Refresh: whatever the provider said, one of the refresh codes.
 			resp = h.do(b, "POST", "/auth/refresh", nil, sameOrigin...)
 			switch code := errorCode(t, resp); code {
-			case oauthlogin.CodeRefresh, oauthlogin.CodeRefreshUnavailable, oauthlogin.CodeProviderRevoked:
+			case oauthlogin.ErrRefresh.Code(), oauthlogin.ErrProviderUnavailable.Code(), oauthlogin.ErrProviderTokenRevoked.Code():
 			default:
 				t.Fatalf("refresh = %d %s", resp.StatusCode, code)
 			}
@@ -352,7 +352,7 @@ func TestSecretHygieneEveryRoute(t *testing.T) {
 				h.do(b, rq.method, rq.path, strings.NewReader("userId=u&secret=wrong-secret-value"), form...)
 			}
 			resp = h.do(b, "POST", "/auth/test", strings.NewReader(link.Encode()), form...)
-			if code := errorCode(t, resp); code != oauthlogin.CodeNoSession {
+			if code := errorCode(t, resp); code != oauthlogin.ErrNoSession.Code() {
 				t.Fatalf("link after logout = %d %s", resp.StatusCode, code)
 			}
 
@@ -410,8 +410,8 @@ func TestSecretHygieneProviderTextInClaims(t *testing.T) {
 			tc.claim(&bad, []string{h.idp.ClientID, refresh, h.idp.ClientSecret})
 			h.behave(bad)
 			resp := h.do(b, "POST", "/auth/refresh", nil, "Sec-Fetch-Site", "same-origin")
-			if code := errorCode(t, resp); resp.StatusCode != http.StatusBadGateway || (code != oauthlogin.CodeIDToken && code != oauthlogin.CodeRefresh) {
-				t.Fatalf("refresh = %d %s, want 502 %s", resp.StatusCode, code, oauthlogin.CodeIDToken)
+			if code := errorCode(t, resp); resp.StatusCode != http.StatusBadGateway || (code != oauthlogin.ErrIDToken.Code() && code != oauthlogin.ErrRefresh.Code()) {
+				t.Fatalf("refresh = %d %s, want 502 %s", resp.StatusCode, code, oauthlogin.ErrIDToken.Code())
 			}
 			if h.log.count() == 0 {
 				t.Fatal("the failure was not logged")
@@ -435,8 +435,8 @@ func TestSecretHygieneProviderTextInClaims(t *testing.T) {
 		}}})
 		b := y.browser()
 		resp := h.do(b, "POST", "/auth/test/device", nil)
-		if code := errorCode(t, resp); code != oauthlogin.CodeProviderError {
-			t.Fatalf("device start = %d %s, want %s", resp.StatusCode, code, oauthlogin.CodeProviderError)
+		if code := errorCode(t, resp); code != oauthlogin.ErrProviderError.Code() {
+			t.Fatalf("device start = %d %s, want %s", resp.StatusCode, code, oauthlogin.ErrProviderError.Code())
 		}
 		y.mu.Lock()
 		y.secrets[marker] = true // not a secret: provider text, which only the log may hold

@@ -76,30 +76,30 @@ func TestSecretHygiene(t *testing.T) {
 		behave oauthlogintest.Behavior
 		code   string
 	}{
-		{"TokenErrorEchoesInDescription", oauthlogintest.Behavior{Intercept: echo(400, "application/json", jsonError("invalid_grant"))}, oauthlogin.CodeTokenExchange},
+		{"TokenErrorEchoesInDescription", oauthlogintest.Behavior{Intercept: echo(400, "application/json", jsonError("invalid_grant"))}, oauthlogin.ErrTokenExchange.Code()},
 		{"TokenErrorCodeIsTheCode", oauthlogintest.Behavior{Intercept: echo(400, "application/json", func(f url.Values, s string) string {
 			return jsonError(f.Get("code"))(f, s)
-		})}, oauthlogin.CodeTokenExchange},
+		})}, oauthlogin.ErrTokenExchange.Code()},
 		{"TokenErrorCodeIsTheVerifier", oauthlogintest.Behavior{Intercept: echo(401, "application/json", func(f url.Values, s string) string {
 			return jsonError(f.Get("code_verifier"))(f, s)
-		})}, oauthlogin.CodeTokenExchange},
-		{"TokenErrorPlainText", oauthlogintest.Behavior{Intercept: echo(500, "text/plain", all)}, oauthlogin.CodeTokenExchange},
-		{"TokenOKButNotJSON", oauthlogintest.Behavior{Intercept: echo(200, "application/json", all)}, oauthlogin.CodeTokenExchange},
+		})}, oauthlogin.ErrTokenExchange.Code()},
+		{"TokenErrorPlainText", oauthlogintest.Behavior{Intercept: echo(500, "text/plain", all)}, oauthlogin.ErrTokenExchange.Code()},
+		{"TokenOKButNotJSON", oauthlogintest.Behavior{Intercept: echo(200, "application/json", all)}, oauthlogin.ErrTokenExchange.Code()},
 		{"TokenOKAsForm", oauthlogintest.Behavior{Intercept: echo(200, "application/x-www-form-urlencoded", func(f url.Values, s string) string {
 			return "error=" + url.QueryEscape(f.Get("code")) + "&error_description=" + url.QueryEscape(all(f, s))
-		})}, oauthlogin.CodeTokenExchange},
+		})}, oauthlogin.ErrTokenExchange.Code()},
 		{"UserInfoErrorEchoesToken", oauthlogintest.Behavior{Intercept: map[string]func(http.Handler) http.Handler{"userinfo": func(http.Handler) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("WWW-Authenticate", r.Header.Get("Authorization"))
 				http.Error(w, "bad token: "+r.Header.Get("Authorization"), http.StatusUnauthorized)
 			})
-		}}}, oauthlogin.CodeProfile},
+		}}}, oauthlogin.ErrProfile.Code()},
 		{"UserInfoNotJSONEchoesToken", oauthlogintest.Behavior{Intercept: map[string]func(http.Handler) http.Handler{"userinfo": func(http.Handler) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "application/json")
 				io.WriteString(w, r.Header.Get("Authorization"))
 			})
-		}}}, oauthlogin.CodeProfile},
+		}}}, oauthlogin.ErrProfile.Code()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -127,7 +127,7 @@ func TestSecretHygiene(t *testing.T) {
 			q := cb.Query()
 			edit(q)
 			cb.RawQuery = q.Encode()
-			h.refused(b, h.visit(b, cb.String()), oauthlogin.CodeProviderError)
+			h.refused(b, h.visit(b, cb.String()), oauthlogin.ErrProviderError.Code())
 			if h.log.count() == 0 {
 				t.Fatal("the failure was not logged")
 			}

@@ -94,9 +94,9 @@ func TestRobustness(t *testing.T) {
 	for _, ep := range []struct {
 		endpoint, code string
 	}{
-		{"token", oauthlogin.CodeTokenExchange},
-		{"userinfo", oauthlogin.CodeProfile},
-		{"jwks", oauthlogin.CodeIDToken},
+		{"token", oauthlogin.ErrTokenExchange.Code()},
+		{"userinfo", oauthlogin.ErrProfile.Code()},
+		{"jwks", oauthlogin.ErrIDToken.Code()},
 	} {
 		for _, tc := range []struct {
 			name string
@@ -150,13 +150,13 @@ func TestRobustness(t *testing.T) {
 	bounded(t, "IDToken1MB", func(t *testing.T, h *harness) {
 		h.behave(oauthlogintest.Behavior{Claims: map[string]any{"pad": strings.Repeat("x", 1<<20)}})
 		b := oauthlogintest.NewBrowser()
-		h.refused(b, h.login(b), oauthlogin.CodeTokenExchange)
+		h.refused(b, h.login(b), oauthlogin.ErrTokenExchange.Code())
 		h.hits("userinfo", 0)
 	})
 	bounded(t, "AccessToken1MB", func(t *testing.T, h *harness) {
 		h.behave(oauthlogintest.Behavior{AccessTokenSize: 1 << 20})
 		b := oauthlogintest.NewBrowser()
-		h.refused(b, h.login(b), oauthlogin.CodeTokenExchange)
+		h.refused(b, h.login(b), oauthlogin.ErrTokenExchange.Code())
 		h.hits("userinfo", 0)
 	})
 
@@ -177,7 +177,7 @@ func TestRobustness(t *testing.T) {
 		}
 		// ... and a handler behind a laxer server refuses it too.
 		resp := serve(h.m, "GET", cb.String(), b.Client.Jar.Cookies(cb))
-		if got := mustParse(t, resp.Header.Get("Location")).Query().Get("error"); resp.StatusCode != http.StatusFound || got != oauthlogin.CodeInvalidResponse {
+		if got := mustParse(t, resp.Header.Get("Location")).Query().Get("error"); resp.StatusCode != http.StatusFound || got != oauthlogin.ErrInvalidResponse.Code() {
 			t.Fatalf("2 MB state straight to the handler = %d %s", resp.StatusCode, got)
 		}
 		h.hits("token", 0)
@@ -189,7 +189,7 @@ func TestRobustness(t *testing.T) {
 		cb := h.toCallback(b, "test")
 		padded := *cb
 		padded.RawQuery += "&junk=" + strings.Repeat("j", 1<<20-len(cb.RawQuery)-2048)
-		h.refusedUnspent(b, h.visit(b, padded.String()), oauthlogin.CodeInvalidResponse)
+		h.refusedUnspent(b, h.visit(b, padded.String()), oauthlogin.ErrInvalidResponse.Code())
 		h.mustSucceed(b, h.visit(b, cb.String()))
 	})
 	bounded(t, "CallbackState64KB", func(t *testing.T, h *harness) {
@@ -198,7 +198,7 @@ func TestRobustness(t *testing.T) {
 		q := cb.Query()
 		q.Set("state", strings.Repeat("s", 64<<10))
 		cb.RawQuery = q.Encode()
-		h.refusedUnspent(b, h.visit(b, cb.String()), oauthlogin.CodeInvalidResponse)
+		h.refusedUnspent(b, h.visit(b, cb.String()), oauthlogin.ErrInvalidResponse.Code())
 	})
 	bounded(t, "CallbackCode64KB", func(t *testing.T, h *harness) {
 		// The query is over its bound: refused unread, the flow goes on.
@@ -207,7 +207,7 @@ func TestRobustness(t *testing.T) {
 		q := cb.Query()
 		q.Set("code", strings.Repeat("c", 64<<10))
 		cb.RawQuery = q.Encode()
-		h.refusedUnspent(b, h.visit(b, cb.String()), oauthlogin.CodeInvalidResponse)
+		h.refusedUnspent(b, h.visit(b, cb.String()), oauthlogin.ErrInvalidResponse.Code())
 	})
 	bounded(t, "CallbackThousandsOfParameters", func(t *testing.T, h *harness) {
 		// More parameters than net/url parses (10 000), and far more
@@ -221,7 +221,7 @@ func TestRobustness(t *testing.T) {
 			junk.WriteString("=1")
 		}
 		cb.RawQuery += junk.String()
-		h.refusedUnspent(b, h.visit(b, cb.String()), oauthlogin.CodeInvalidResponse)
+		h.refusedUnspent(b, h.visit(b, cb.String()), oauthlogin.ErrInvalidResponse.Code())
 	})
 	bounded(t, "CallbackFormPost1MB", func(t *testing.T, h *harness) {
 		b := oauthlogintest.NewBrowser()
@@ -230,7 +230,7 @@ func TestRobustness(t *testing.T) {
 		resp := h.do(b, "POST", cb.Path, strings.NewReader(body), "Content-Type", "application/x-www-form-urlencoded")
 		readAll(t, resp)
 		resp.Body.Close()
-		if got := mustParse(t, resp.Header.Get("Location")).Query().Get("error"); resp.StatusCode != http.StatusSeeOther || got != oauthlogin.CodeInvalidResponse {
+		if got := mustParse(t, resp.Header.Get("Location")).Query().Get("error"); resp.StatusCode != http.StatusSeeOther || got != oauthlogin.ErrInvalidResponse.Code() {
 			t.Fatalf("1 MB form = %d %s", resp.StatusCode, resp.Header.Get("Location"))
 		}
 		h.hits("token", 0)
@@ -285,30 +285,30 @@ func TestClaimTypes(t *testing.T) {
 		// one, a bool, an array, an object, null) are refused with
 		// id_token_invalid, although go-oidc would read a number from a
 		// numeric string.
-		{"ExpAsNumericString", map[string]any{"exp": strconvI(future)}, oauthlogin.CodeIDToken},
-		{"ExpAsNumericStringInThePast", map[string]any{"exp": strconvI(time.Now().Add(-time.Hour).Unix())}, oauthlogin.CodeIDToken},
-		{"ExpAsText", map[string]any{"exp": "tomorrow"}, oauthlogin.CodeIDToken},
-		{"ExpAsBool", map[string]any{"exp": true}, oauthlogin.CodeIDToken},
-		{"ExpAsArray", map[string]any{"exp": []int64{future}}, oauthlogin.CodeIDToken},
-		{"ExpAsObject", map[string]any{"exp": map[string]any{"t": future}}, oauthlogin.CodeIDToken},
-		{"ExpMissing", map[string]any{"exp": nil}, oauthlogin.CodeIDToken},
+		{"ExpAsNumericString", map[string]any{"exp": strconvI(future)}, oauthlogin.ErrIDToken.Code()},
+		{"ExpAsNumericStringInThePast", map[string]any{"exp": strconvI(time.Now().Add(-time.Hour).Unix())}, oauthlogin.ErrIDToken.Code()},
+		{"ExpAsText", map[string]any{"exp": "tomorrow"}, oauthlogin.ErrIDToken.Code()},
+		{"ExpAsBool", map[string]any{"exp": true}, oauthlogin.ErrIDToken.Code()},
+		{"ExpAsArray", map[string]any{"exp": []int64{future}}, oauthlogin.ErrIDToken.Code()},
+		{"ExpAsObject", map[string]any{"exp": map[string]any{"t": future}}, oauthlogin.ErrIDToken.Code()},
+		{"ExpMissing", map[string]any{"exp": nil}, oauthlogin.ErrIDToken.Code()},
 		{"ExpFractional", map[string]any{"exp": float64(future) + 0.5}, ""},
-		{"IatAsNumericString", map[string]any{"iat": strconvI(time.Now().Unix())}, oauthlogin.CodeIDToken},
-		{"IatAsNumericStringInTheFuture", map[string]any{"iat": strconvI(time.Now().Add(time.Hour).Unix())}, oauthlogin.CodeIDToken},
-		{"IatAsText", map[string]any{"iat": "now"}, oauthlogin.CodeIDToken},
-		{"IatAsBool", map[string]any{"iat": false}, oauthlogin.CodeIDToken},
-		{"NbfAsNumericString", map[string]any{"nbf": strconvI(time.Now().Add(-time.Minute).Unix())}, oauthlogin.CodeIDToken},
-		{"NbfAsArray", map[string]any{"nbf": []any{}}, oauthlogin.CodeIDToken},
-		{"NbfAsNull", map[string]any{"nbf": json.RawMessage("null")}, oauthlogin.CodeIDToken},
+		{"IatAsNumericString", map[string]any{"iat": strconvI(time.Now().Unix())}, oauthlogin.ErrIDToken.Code()},
+		{"IatAsNumericStringInTheFuture", map[string]any{"iat": strconvI(time.Now().Add(time.Hour).Unix())}, oauthlogin.ErrIDToken.Code()},
+		{"IatAsText", map[string]any{"iat": "now"}, oauthlogin.ErrIDToken.Code()},
+		{"IatAsBool", map[string]any{"iat": false}, oauthlogin.ErrIDToken.Code()},
+		{"NbfAsNumericString", map[string]any{"nbf": strconvI(time.Now().Add(-time.Minute).Unix())}, oauthlogin.ErrIDToken.Code()},
+		{"NbfAsArray", map[string]any{"nbf": []any{}}, oauthlogin.ErrIDToken.Code()},
+		{"NbfAsNull", map[string]any{"nbf": json.RawMessage("null")}, oauthlogin.ErrIDToken.Code()},
 		{"NbfNumber", map[string]any{"nbf": time.Now().Add(-time.Minute).Unix()}, ""},
-		{"AuthTimeAsNumericString", map[string]any{"auth_time": strconvI(time.Now().Unix())}, oauthlogin.CodeIDToken},
-		{"AuthTimeAsBool", map[string]any{"auth_time": true}, oauthlogin.CodeIDToken},
-		{"AuthTimeAsObject", map[string]any{"auth_time": map[string]any{}}, oauthlogin.CodeIDToken},
-		{"AudAsNumber", map[string]any{"aud": 42}, oauthlogin.CodeIDToken},
-		{"AudEmptyArray", map[string]any{"aud": []string{}}, oauthlogin.CodeIDToken},
-		{"AudAsObject", map[string]any{"aud": map[string]any{"oauthlogin-test-client": true}}, oauthlogin.CodeIDToken},
-		{"NonceAsNumber", map[string]any{"nonce": 7}, oauthlogin.CodeIDToken},
-		{"IssAsArray", map[string]any{"iss": []string{"x"}}, oauthlogin.CodeIDToken},
+		{"AuthTimeAsNumericString", map[string]any{"auth_time": strconvI(time.Now().Unix())}, oauthlogin.ErrIDToken.Code()},
+		{"AuthTimeAsBool", map[string]any{"auth_time": true}, oauthlogin.ErrIDToken.Code()},
+		{"AuthTimeAsObject", map[string]any{"auth_time": map[string]any{}}, oauthlogin.ErrIDToken.Code()},
+		{"AudAsNumber", map[string]any{"aud": 42}, oauthlogin.ErrIDToken.Code()},
+		{"AudEmptyArray", map[string]any{"aud": []string{}}, oauthlogin.ErrIDToken.Code()},
+		{"AudAsObject", map[string]any{"aud": map[string]any{"oauthlogin-test-client": true}}, oauthlogin.ErrIDToken.Code()},
+		{"NonceAsNumber", map[string]any{"nonce": 7}, oauthlogin.ErrIDToken.Code()},
+		{"IssAsArray", map[string]any{"iss": []string{"x"}}, oauthlogin.ErrIDToken.Code()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

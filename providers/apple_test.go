@@ -135,8 +135,8 @@ func TestAppleWrongSecretRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, code := a.login(t, "apple"); code != oauthlogin.CodeTokenExchange {
-		t.Errorf("login with a secret from another key: %q, want %s", code, oauthlogin.CodeTokenExchange)
+	if _, code := a.login(t, "apple"); code != oauthlogin.ErrTokenExchange.Code() {
+		t.Errorf("login with a secret from another key: %q, want %s", code, oauthlogin.ErrTokenExchange.Code())
 	}
 }
 

@@ -93,8 +93,8 @@ func TestMicrosoftIssuerAndTenant(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.fixture, func(t *testing.T) {
 			t.Parallel()
-			if _, code := microsoftLogin(t, loadFixture(t, tt.fixture), tt.tenant); code != oauthlogin.CodeIDToken {
-				t.Errorf("login: %q, want %s", code, oauthlogin.CodeIDToken)
+			if _, code := microsoftLogin(t, loadFixture(t, tt.fixture), tt.tenant); code != oauthlogin.ErrIDToken.Code() {
+				t.Errorf("login: %q, want %s", code, oauthlogin.ErrIDToken.Code())
 			}
 		})
 	}
@@ -116,11 +116,11 @@ func TestMicrosoftResponseIssuer(t *testing.T) {
 		{"common", "https://login.microsoftonline.com/" + tid + "/v2.0", ""},
 		{"organizations", "https://login.microsoftonline.com/" + tid + "/v2.0", ""},
 		{"common", "https://login.microsoftonline.com/{tenantid}/v2.0", ""},
-		{"organizations", "https://login.microsoftonline.com/" + consumers + "/v2.0", oauthlogin.CodeIssuerMismatch},
-		{"consumers", "https://login.microsoftonline.com/" + tid + "/v2.0", oauthlogin.CodeIssuerMismatch},
-		{"common", "https://login.microsoftonline.com/not-a-tenant/v2.0", oauthlogin.CodeIssuerMismatch},
-		{"common", "https://login.example.com/" + tid + "/v2.0", oauthlogin.CodeIssuerMismatch},
-		{"common", "https://login.microsoftonline.com/" + tid + "/v2.0/", oauthlogin.CodeIssuerMismatch},
+		{"organizations", "https://login.microsoftonline.com/" + consumers + "/v2.0", oauthlogin.ErrIssuerMismatch.Code()},
+		{"consumers", "https://login.microsoftonline.com/" + tid + "/v2.0", oauthlogin.ErrIssuerMismatch.Code()},
+		{"common", "https://login.microsoftonline.com/not-a-tenant/v2.0", oauthlogin.ErrIssuerMismatch.Code()},
+		{"common", "https://login.example.com/" + tid + "/v2.0", oauthlogin.ErrIssuerMismatch.Code()},
+		{"common", "https://login.microsoftonline.com/" + tid + "/v2.0/", oauthlogin.ErrIssuerMismatch.Code()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.tenant+" "+tt.iss, func(t *testing.T) {

@@ -129,7 +129,7 @@ func TestFailedSignInShowsCode(t *testing.T) {
 		t.Fatal(err)
 	}
 	if page.URL.Path != "/error" || !bytes.Contains(page.Body, []byte(`<code id="error-code">access_denied</code>`)) ||
-		!bytes.Contains(page.Body, []byte(html.EscapeString(errorText[oauthlogin.CodeAccessDenied]))) {
+		!bytes.Contains(page.Body, []byte(html.EscapeString(errorText[oauthlogin.ErrProviderDenied.Code()]))) {
 		t.Fatalf("failure page %s:\n%s", page.URL, page.Body)
 	}
 }

@@ -390,15 +390,15 @@ func Outage(t *testing.T, store Backend, srv Server) {
 	srv.Kill(t)
 	for _, path := range []string{"/auth/session", "/auth/sessions", "/auth/identities"} {
 		status, v := d.Do(0, "GET", path, token)
-		if status != http.StatusServiceUnavailable || v == nil || v["error"] != oauthlogin.CodeStoreUnavailable {
+		if status != http.StatusServiceUnavailable || v == nil || v["error"] != oauthlogin.ErrStoreUnavailable.Code() {
 			t.Errorf("GET %s with the store down = %d %v, want 503 store_unavailable", path, status, v)
 		}
 	}
-	if status, v := d.Do(0, "POST", "/auth/refresh", token); status != http.StatusServiceUnavailable || v == nil || v["error"] != oauthlogin.CodeStoreUnavailable {
+	if status, v := d.Do(0, "POST", "/auth/refresh", token); status != http.StatusServiceUnavailable || v == nil || v["error"] != oauthlogin.ErrStoreUnavailable.Code() {
 		t.Errorf("POST /auth/refresh with the store down = %d %v, want 503 store_unavailable", status, v)
 	}
 	page := d.TryLogin(oauthlogintest.NewBrowser())
-	if page.URL.Path != "/failed" || page.URL.Query().Get("error") != oauthlogin.CodeStoreUnavailable {
+	if page.URL.Path != "/failed" || page.URL.Query().Get("error") != oauthlogin.ErrStoreUnavailable.Code() {
 		t.Errorf("a login with the store down ended at %s (%d), want /failed?error=store_unavailable", page.URL, page.Status)
 	}
 

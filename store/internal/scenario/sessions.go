@@ -88,7 +88,7 @@ func RefreshAfterLogout(t *testing.T, store Backend) {
 		if got.err != nil {
 			t.Fatal(got.err)
 		}
-		if got.status != http.StatusUnauthorized || got.body["error"] != oauthlogin.CodeNoSession {
+		if got.status != http.StatusUnauthorized || got.body["error"] != oauthlogin.ErrNoSession.Code() {
 			t.Fatalf("round %d: the refresh that outlived DELETE %s = %d %v, want 401 no_session", round, logout, got.status, got.body)
 		}
 		for i := range 2 {
@@ -120,7 +120,7 @@ func IdentitySessions(t *testing.T, store Backend) {
 	lt, pt := d.SessionToken(laptop), d.SessionToken(phone)
 
 	d.IdP.Behave(oauthlogintest.Behavior{TokenError: "invalid_grant"})
-	if status, v := d.Do(0, "POST", "/auth/refresh", lt); status != http.StatusConflict || v["error"] != oauthlogin.CodeProviderRevoked {
+	if status, v := d.Do(0, "POST", "/auth/refresh", lt); status != http.StatusConflict || v["error"] != oauthlogin.ErrProviderTokenRevoked.Code() {
 		t.Fatalf("refresh on a revoked grant = %d %v", status, v)
 	}
 	d.IdP.Behave(oauthlogintest.Behavior{})
@@ -128,7 +128,7 @@ func IdentitySessions(t *testing.T, store Backend) {
 	if status != http.StatusOK || v["hasProviderRefreshToken"] != false || v["providerAccessToken"] != nil {
 		t.Fatalf("the other session after the revocation = %d %v, want no provider tokens", status, v)
 	}
-	if status, v := d.Do(1, "POST", "/auth/refresh", pt); status != http.StatusBadRequest || v["error"] != oauthlogin.CodeNoRefreshToken {
+	if status, v := d.Do(1, "POST", "/auth/refresh", pt); status != http.StatusBadRequest || v["error"] != oauthlogin.ErrNoRefreshToken.Code() {
 		t.Fatalf("the other session's refresh = %d %v, want 400 no_refresh_token", status, v)
 	}
 

@@ -1,0 +1,207 @@
+package oauthlogin
+
+import (
+	"errors"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// wireErrors is every exported sentinel with the code and status it
+// answers with: the wire contract, which changes only with a release note.
+var wireErrors = []struct {
+	name   string
+	err    *Error
+	code   string
+	status int
+}{
+	{"ErrNotFound", ErrNotFound, "not_found", 404},
+	{"ErrAlreadyUsed", ErrAlreadyUsed, "already_used", 409},
+	{"ErrIdentityExists", ErrIdentityExists, "identity_exists", 409},
+	{"ErrStoreUnavailable", ErrStoreUnavailable, "store_unavailable", 503},
+	{"ErrConfig", ErrConfig, "invalid_config", 500},
+	{"ErrUnknownProvider", ErrUnknownProvider, "unknown_provider", 404},
+	{"ErrRedirectNotAllowed", ErrRedirectNotAllowed, "redirect_not_allowed", 400},
+	{"ErrScopeNotAllowed", ErrScopeNotAllowed, "scope_not_allowed", 400},
+	{"ErrStateMissing", ErrStateMissing, "state_missing", 400},
+	{"ErrStateMismatch", ErrStateMismatch, "state_mismatch", 400},
+	{"ErrStateReplayed", ErrStateReplayed, "state_replayed", 400},
+	{"ErrFlowExpired", ErrFlowExpired, "flow_expired", 400},
+	{"ErrProviderMismatch", ErrProviderMismatch, "provider_mismatch", 400},
+	{"ErrIssuerMismatch", ErrIssuerMismatch, "issuer_mismatch", 400},
+	{"ErrInvalidResponse", ErrInvalidResponse, "invalid_response", 400},
+	{"ErrProviderDenied", ErrProviderDenied, "access_denied", 400},
+	{"ErrProviderError", ErrProviderError, "provider_error", 502},
+	{"ErrCodeMissing", ErrCodeMissing, "code_missing", 400},
+	{"ErrTokenExchange", ErrTokenExchange, "token_exchange_failed", 502},
+	{"ErrIDToken", ErrIDToken, "id_token_invalid", 502},
+	{"ErrProfile", ErrProfile, "profile_unavailable", 502},
+	{"ErrIdentityConflict", ErrIdentityConflict, "identity_already_linked", 409},
+	{"ErrLoginDenied", ErrLoginDenied, "login_denied", 403},
+	{"ErrLinkSession", ErrLinkSession, "link_session_mismatch", 403},
+	{"ErrLinkRequiresPost", ErrLinkRequiresPost, "link_requires_post", 400},
+	{"ErrLastIdentity", ErrLastIdentity, "last_identity", 409},
+	{"ErrUnsupportedMode", ErrUnsupportedMode, "unsupported_mode", 400},
+	{"ErrInvalidChallenge", ErrInvalidChallenge, "invalid_challenge", 400},
+	{"ErrInvalidSecret", ErrInvalidSecret, "invalid_secret", 401},
+	{"ErrDeviceUnsupported", ErrDeviceUnsupported, "device_unsupported", 400},
+	{"ErrInvalidHandle", ErrInvalidHandle, "invalid_handle", 400},
+	{"ErrAuthorizationPending", ErrAuthorizationPending, "authorization_pending", 400},
+	{"ErrSlowDown", ErrSlowDown, "slow_down", 400},
+	{"ErrDeviceCodeExpired", ErrDeviceCodeExpired, "expired_token", 400}, // RFC 8628 §3.5
+	{"ErrNoSession", ErrNoSession, "no_session", 401},
+	{"ErrNoRefreshToken", ErrNoRefreshToken, "no_refresh_token", 400},
+	{"ErrRefresh", ErrRefresh, "refresh_failed", 502},
+	{"ErrProviderUnavailable", ErrProviderUnavailable, "provider_unavailable", 503},
+	{"ErrProviderTokenRevoked", ErrProviderTokenRevoked, "provider_token_revoked", 409},
+	{"ErrImplicitFlow", ErrImplicitFlow, "unsupported_response_type", 400},
+	{"ErrCrossOrigin", ErrCrossOrigin, "cross_origin", 403},
+}
+
+// exportedSentinels returns the names of the package's exported Err
+// variables, read from its source, so that a sentinel added without a row
+// in wireErrors fails TestSentinels.
+func exportedSentinels(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	var names []string
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		file, err := parser.ParseFile(fset, f, src, parser.SkipObjectResolution)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range file.Decls {
+			g, ok := d.(*ast.GenDecl)
+			if !ok || g.Tok != token.VAR {
+				continue
+			}
+			for _, s := range g.Specs {
+				for _, n := range s.(*ast.ValueSpec).Names {
+					if strings.HasPrefix(n.Name, "Err") && n.IsExported() {
+						names = append(names, n.Name)
+					}
+				}
+			}
+		}
+	}
+	return names
+}
+
+// TestSentinels: every exported sentinel is an *Error with its own
+// non-empty code, an HTTP error status, a fixed public message and an
+// "oauthlogin: " text; the codes and statuses are the ones listed in
+// wireErrors (among them the renamed ErrDeviceCodeExpired, still RFC
+// 8628's expired_token, and ErrProviderUnavailable, provider_unavailable).
+func TestSentinels(t *testing.T) {
+	listed := map[string]bool{}
+	codes := map[string]string{}
+	for _, w := range wireErrors {
+		listed[w.name] = true
+		e := w.err
+		if e.Code() == "" || e.Code() != w.code {
+			t.Errorf("%s.Code() = %q, want %q", w.name, e.Code(), w.code)
+		}
+		if other, dup := codes[e.Code()]; dup {
+			t.Errorf("%s and %s share the code %q", other, w.name, e.Code())
+		}
+		codes[e.Code()] = w.name
+		if s := e.HTTPStatus(); s != w.status || s < 400 || s > 599 {
+			t.Errorf("%s.HTTPStatus() = %d, want %d", w.name, s, w.status)
+		}
+		if e.public == "" || strings.Contains(e.public, "%") {
+			t.Errorf("%s has no fixed public message: %q", w.name, e.public)
+		}
+		if !strings.HasPrefix(e.Error(), "oauthlogin: ") || len(e.Error()) == len("oauthlogin: ") {
+			t.Errorf("%s.Error() = %q", w.name, e.Error())
+		}
+	}
+	for _, name := range exportedSentinels(t) {
+		if !listed[name] {
+			t.Errorf("%s is not in wireErrors", name)
+		}
+	}
+	for _, e := range []*Error{errUnsupported, errBadRequest, errServerError} {
+		if other, dup := codes[e.code]; dup {
+			t.Errorf("%s shares its code with %s", e.code, other)
+		}
+	}
+}
+
+// TestErrorAs: errors.As finds the sentinel, with its code and status,
+// through layers of %w wrapping, and Code agrees; an unexpected error is
+// server_error, and errors.ErrUnsupported unsupported.
+func TestErrorAs(t *testing.T) {
+	for _, w := range wireErrors {
+		err := fmt.Errorf("outer: %w", fmt.Errorf("%w: detail", w.err))
+		var e *Error
+		if !errors.As(err, &e) || e != w.err || e.Code() != w.code || e.HTTPStatus() != w.status {
+			t.Errorf("errors.As(%v) = %v, want %s", err, e, w.name)
+		}
+		if !errors.Is(err, w.err) || Code(err) != w.code {
+			t.Errorf("%s: Is %v, Code %q", w.name, errors.Is(err, w.err), Code(err))
+		}
+	}
+	for err, want := range map[error]string{
+		nil:                        "server_error",
+		errors.New("disk on fire"): "server_error",
+		fmt.Errorf("cookiestore: %w", errors.ErrUnsupported): "unsupported",
+	} {
+		if got := Code(err); got != want {
+			t.Errorf("Code(%v) = %q, want %q", err, got, want)
+		}
+	}
+}
+
+// TestCodeOutermostSentinel: an error that wraps several sentinels answers
+// with the outermost, as errors.As finds it, in its code and its status.
+func TestCodeOutermostSentinel(t *testing.T) {
+	m, err := New(Config{BaseURL: "https://app.example.com", CookieKeys: []CookieKey{GenerateCookieKey()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		err    error
+		code   string
+		status int
+	}{
+		{fmt.Errorf("%w: hook: %w", ErrLoginDenied, ErrNotFound), "login_denied", http.StatusForbidden},
+		{fmt.Errorf("%w: %w", ErrNotFound, ErrLoginDenied), "not_found", http.StatusNotFound},
+		{fmt.Errorf("%w: %w", fmt.Errorf("%w: exp", ErrIDToken), ErrRefresh), "id_token_invalid", http.StatusBadGateway},
+	} {
+		if Code(tc.err) != tc.code {
+			t.Errorf("Code(%v) = %q, want %s", tc.err, Code(tc.err), tc.code)
+		}
+		w := httptest.NewRecorder()
+		m.writeError(w, httptest.NewRequest("POST", "/auth/refresh", nil), tc.err)
+		if w.Code != tc.status || !strings.Contains(w.Body.String(), `"error":"`+tc.code+`"`) {
+			t.Errorf("%v: answered %d %s, want %d %s", tc.err, w.Code, w.Body, tc.status, tc.code)
+		}
+	}
+}
+
+// sentinelErrors returns the exported sentinels of wireErrors.
+func sentinelErrors() []*Error {
+	var out []*Error
+	for _, w := range wireErrors {
+		out = append(out, w.err)
+	}
+	return out
+}
