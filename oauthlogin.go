@@ -21,7 +21,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -29,6 +28,8 @@ import (
 
 	"golang.org/x/oauth2"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/oauthlogin/oauthlogin/internal/providername"
 )
 
 // Config configures a Manager. BaseURL and CookieKeys are required.
@@ -293,17 +294,14 @@ func firstOf[T any](stores ...any) (T, bool) {
 	return zero, false
 }
 
-var providerName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
-
-// reserved are the names the Manager's own routes use under the prefix.
-var reserved = []string{"session", "sessions", "refresh", "identities", "token", "device"}
-
-// Register adds a provider. Its name must be unique, match
-// [a-z0-9][a-z0-9_-]*, and not be one of the Manager's own route names.
+// Register adds a provider. Its name must be unique, 1 to 64 characters
+// of a-z, 0-9, "_" and "-" starting with a letter or digit, and not one of
+// the Manager's own route names (session, sessions, refresh, identities,
+// token, device); the providers constructors check the same rule.
 func (m *Manager) Register(p Provider) error {
 	name := p.Name()
-	if !providerName.MatchString(name) || slices.Contains(reserved, name) {
-		return fmt.Errorf("%w: provider name %q", ErrConfig, name)
+	if err := providername.Check(name); err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	oc := p.OAuth2Config()
 	if oc.ClientID == "" || oc.Endpoint.AuthURL == "" || oc.Endpoint.TokenURL == "" {
