@@ -153,6 +153,7 @@ type Manager struct {
 	now              func() time.Time
 	locker           Locker
 	refreshBudget    time.Duration // refreshBudget, shorter in tests
+	checkTimeout     time.Duration // checkTimeout, shorter in tests
 	sealer           SessionSealer // set when sessions live in the client
 	after            func(time.Duration) <-chan time.Time
 	flight           singleflight.Group
@@ -220,6 +221,7 @@ func New(cfg Config) (*Manager, error) {
 		flowTTL:        cfg.FlowLifetime,
 		now:            time.Now,
 		refreshBudget:  refreshBudget,
+		checkTimeout:   checkTimeout,
 		after:          time.After,
 		providers:      make(map[string]*registered),
 	}
