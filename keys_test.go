@@ -2,12 +2,21 @@ package oauthlogin
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
 )
 
 // The key CookieKey.String prints is the key CookieKeysFromEnv reads.
@@ -155,5 +164,78 @@ func unsetenv(t *testing.T, name string) {
 	t.Helper()
 	if err := os.Unsetenv(name); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// recordLog is a slog handler that keeps its records.
+type recordLog struct {
+	mu      sync.Mutex
+	records []slog.Record
+}
+
+func (l *recordLog) Enabled(context.Context, slog.Level) bool { return true }
+func (l *recordLog) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.records = append(l.records, r.Clone())
+	return nil
+}
+func (l *recordLog) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l *recordLog) WithGroup(string) slog.Handler      { return l }
+
+// A restart with a new key leaves the stored provider tokens unreadable:
+// the Manager says so once, as a warning without token material, however
+// many sessions it meets; the sessions stand, without provider tokens.
+func TestUnreadableTokensWarnOnce(t *testing.T) {
+	store := NewMemoryStore()
+	before, err := New(Config{BaseURL: "http://localhost:8080", CookieKeys: []CookieKey{GenerateCookieKey()}, Sessions: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bearers, secrets []string
+	for i := range 2 {
+		bearer := randomToken(32)
+		tok := &oauth2.Token{AccessToken: "access-" + randomToken(16), RefreshToken: "refresh-" + randomToken(16)}
+		s := &Session{ID: hashID(bearer), UserID: "u" + strconv.Itoa(i), Provider: "test", Expires: time.Now().Add(time.Hour)}
+		if s.ProviderTokens, err = before.keys.seal(tok, "session:"+s.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := store.SaveSession(context.Background(), s); err != nil {
+			t.Fatal(err)
+		}
+		bearers, secrets = append(bearers, bearer), append(secrets, tok.AccessToken, tok.RefreshToken, bearer)
+	}
+	logs := &recordLog{}
+	after, err := New(Config{BaseURL: "http://localhost:8080", CookieKeys: []CookieKey{GenerateCookieKey()}, Sessions: store, Logger: slog.New(logs)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		for _, bearer := range bearers {
+			req := httptest.NewRequest("GET", "http://localhost:8080/auth/session", nil)
+			req.Header.Set("Authorization", "Bearer "+bearer)
+			rec := httptest.NewRecorder()
+			after.Handler().ServeHTTP(rec, req)
+			if rec.Code != http.StatusOK || strings.Contains(rec.Body.String(), "providerAccessToken\":\"access") {
+				t.Fatalf("GET session = %d %s: want the session, without provider tokens", rec.Code, rec.Body)
+			}
+		}
+	}
+	warnings := 0
+	for _, r := range logs.records {
+		var text strings.Builder
+		text.WriteString(r.Message)
+		r.Attrs(func(a slog.Attr) bool { text.WriteString(" " + a.String()); return true })
+		for _, s := range secrets {
+			if strings.Contains(text.String(), s) {
+				t.Errorf("a log record holds token material: %s", text.String())
+			}
+		}
+		if r.Level == slog.LevelWarn && strings.Contains(r.Message, "cannot be opened with the current keys") {
+			warnings++
+		}
+	}
+	if warnings != 1 {
+		t.Fatalf("%d warnings about unreadable provider tokens, want exactly 1 (records: %d)", warnings, len(logs.records))
 	}
 }

@@ -158,6 +158,7 @@ type Manager struct {
 	after            func(time.Duration) <-chan time.Time
 	flight           singleflight.Group
 	backoff          backoff
+	unreadableTokens sync.Once // logs that stored provider tokens cannot be opened
 	services         serviceCache
 
 	mu        sync.RWMutex
@@ -883,9 +884,27 @@ func (m *Manager) sameIdentity(ctx context.Context, issuer, subject, identityID,
 // when the session holds none. Expiry is the session's
 // ProviderAccessTokenExpiry.
 func (m *Manager) ProviderToken(s *Session) (*oauth2.Token, error) {
-	tok, err := m.keys.open(s.ProviderTokens, "session:"+s.ID)
+	tok, err := m.openTokens(context.Background(), s.ProviderTokens, "session:"+s.ID)
 	if tok != nil {
 		tok.Expiry = s.ProviderAccessTokenExpiry
+	}
+	return tok, err
+}
+
+// openTokens opens sealed provider tokens (keyring.open). Tokens sealed
+// under a key the Manager no longer has are errUnseal, and the first such
+// is logged as a warning: a key that changed at a restart, or was dropped
+// too soon, leaves every stored token unreadable, which should not pass
+// unnoticed. One record per Manager, without the tokens or the record.
+func (m *Manager) openTokens(ctx context.Context, sealed []byte, aad string) (*oauth2.Token, error) {
+	tok, err := m.keys.open(sealed, aad)
+	if err != nil && errors.Is(err, errUnseal) {
+		m.unreadableTokens.Do(func() {
+			m.log.WarnContext(ctx, "oauthlogin: stored provider tokens cannot be opened with the current keys: "+
+				"the cookie or token keys changed (a new key at a restart, or an old one dropped too soon); "+
+				"sessions and identities stand without provider tokens until their users sign in again. "+
+				"Keep keys across restarts, and rotate by putting a new key first. Logged once.")
+		})
 	}
 	return tok, err
 }

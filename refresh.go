@@ -198,7 +198,7 @@ func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key strin
 	if err != nil {
 		return nil, err
 	}
-	cur, err := m.keys.open(id.ProviderTokens, "identity:"+id.ID)
+	cur, err := m.openTokens(ctx, id.ProviderTokens, "identity:"+id.ID)
 	if err != nil && !errors.Is(err, errUnseal) {
 		return nil, err
 	}

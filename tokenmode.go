@@ -387,7 +387,7 @@ func (m *Manager) newSessionFor(r *http.Request, pending *Session) (*Session, st
 	var token string
 	if err == nil {
 		var tok *oauth2.Token
-		if tok, err = m.keys.open(id.ProviderTokens, "identity:"+id.ID); err != nil {
+		if tok, err = m.openTokens(r.Context(), id.ProviderTokens, "identity:"+id.ID); err != nil {
 			return nil, "", err
 		}
 		if tok != nil {
