@@ -79,7 +79,7 @@ func (m *Manager) appRedirectTarget(raw string) (string, error) {
 	case scheme == "http" && u.Opaque == "" && (u.Hostname() == "127.0.0.1" || u.Hostname() == "::1"):
 		return serialize(u)
 	}
-	return m.redirectTarget(raw)
+	return m.originTarget(raw)
 }
 
 // target validates a flow's redirect for its mode.
