@@ -429,8 +429,22 @@ func (m *Manager) Handler() http.Handler {
 // must be a same-origin request (http.CrossOriginProtection) from a browser
 // with a session, and answers 303; link=1 on a GET is refused, so that no
 // cross-site link or image can start a link.
+//
+// A begin that arrives at another loopback name for BaseURL's host
+// (127.0.0.1 for localhost) is sent there first, with the same path and
+// query, since the flow cookie must be set where the callback arrives; a
+// link's POST, which cannot be redirected, is refused with 400.
 func (m *Manager) Begin(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
+	if m.loopbackAlias(r) {
+		if r.Method == http.MethodPost {
+			m.writeError(w, r, http.StatusBadRequest, &hostError{got: r.Host, base: origin(m.base)})
+			return
+		}
+		m.log.DebugContext(r.Context(), "oauthlogin: begin sent to BaseURL's host", "host", truncate(r.Host, 256), "baseHost", m.base.Host)
+		redirect(w, r, m.atBaseHost(r))
+		return
+	}
 	rp, ok := m.lookup(r.PathValue("provider"))
 	if !ok {
 		m.writeError(w, r, http.StatusNotFound, fmt.Errorf("%w: %q", ErrUnknownProvider, r.PathValue("provider")))
@@ -569,6 +583,12 @@ func (m *Manager) Callback(w http.ResponseWriter, r *http.Request) {
 	if cookie != "" {
 		// The flow this callback names ends here, whatever happens next.
 		m.clearCookie(w, cookie, m.flowCookiePath)
+	} else if errors.Is(err, ErrStateMismatch) && m.otherHost(r) {
+		// Its flow cookie, if any, is at BaseURL's host, or the begin was
+		// served at this one: say so, rather than a bare mismatch.
+		m.log.DebugContext(r.Context(), "oauthlogin: a callback at another host than BaseURL's finds no flow",
+			"host", truncate(r.Host, 256), "baseHost", m.base.Host)
+		err = &hostError{got: r.Host, base: origin(m.base), callback: true}
 	}
 	if f == nil {
 		m.writeError(w, r, http.StatusBadRequest, err)
@@ -1007,6 +1027,9 @@ func (m *Manager) writeError(w http.ResponseWriter, r *http.Request, status int,
 		level, event = slog.LevelError, "oauthlogin: request failed"
 	case providerFailure(code):
 		level = slog.LevelInfo
+	}
+	if he := (*hostError)(nil); errors.As(err, &he) {
+		msg = he.message() // names BaseURL's origin only
 	}
 	if m.log.Enabled(r.Context(), level) {
 		m.log.Log(r.Context(), level, event, "path", r.URL.Path, "code", code, "err", logDetail(err, m.requestSecrets(r)...))
