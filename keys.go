@@ -30,7 +30,8 @@ type CookieKey struct {
 
 // GenerateCookieKey returns a fresh CookieKey from crypto/rand: 64 bytes of
 // hash key and 32 of block key. Store it: sessions' cookies and sealed tokens
-// cannot be read without it.
+// cannot be read without it. Its String form is what CookieKeysFromEnv
+// reads.
 func GenerateCookieKey() CookieKey {
 	return CookieKey{Hash: randomBytes(64), Block: randomBytes(32)}
 }

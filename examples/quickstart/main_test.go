@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 
@@ -73,5 +74,26 @@ func TestQuickstartConfigErrors(t *testing.T) {
 	t.Setenv("OIDC_CLIENT_ID", "id")
 	if _, err := newApp(context.Background()); err == nil || !strings.Contains(err.Error(), "discovery") {
 		t.Fatalf("newApp with an unreachable issuer = %v", err)
+	}
+}
+
+// -genkey prints a new key in the form COOKIE_KEYS takes, and nothing else.
+func TestQuickstartGenkey(t *testing.T) {
+	out, err := os.CreateTemp(t.TempDir(), "stdout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	args, stdout := os.Args, os.Stdout
+	os.Args, os.Stdout = []string{"quickstart", "-genkey"}, out
+	defer func() { os.Args, os.Stdout = args, stdout }()
+	main()
+	printed, err := os.ReadFile(out.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("COOKIE_KEYS", strings.TrimSuffix(string(printed), "\n"))
+	keys, err := oauthlogin.CookieKeysFromEnv("COOKIE_KEYS")
+	if err != nil || len(keys) != 1 || strings.Count(string(printed), "\n") != 1 {
+		t.Fatalf("-genkey printed %d bytes that read as %d keys, %v; want one key on one line", len(printed), len(keys), err)
 	}
 }
