@@ -595,12 +595,15 @@ func (m *Manager) Callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The redirects were checked at begin; check them again, in case the
-	// allowlist changed since (or a cookie key leaked).
-	for _, to := range []string{f.Success, f.Failure} {
-		if _, rerr := m.target(f.Mode, to); rerr != nil {
+	// allowlist changed since (or a cookie key leaked), and send the
+	// browser to what was checked (a path resolved, as at begin).
+	for _, to := range []*string{&f.Success, &f.Failure} {
+		checked, rerr := m.target(f.Mode, *to)
+		if rerr != nil {
 			m.writeError(w, r, http.StatusBadRequest, rerr)
 			return
 		}
+		*to = checked
 	}
 	if err == nil {
 		err = m.once.Consume(r.Context(), "state:"+hashID(f.State), m.now().Add(m.flowTTL))
