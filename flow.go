@@ -293,12 +293,54 @@ func checkValue(name, v string, limit int) error {
 
 // redirectTarget validates a success or failure URL: absolute http(s), no
 // user info, and an origin (scheme, host and port, exactly) on the
-// allowlist. Empty means the base URL. It returns the URL re-serialized, so
-// the browser is sent exactly what was checked.
+// allowlist; or a path ("/me"), resolved against BaseURL (pathTarget).
+// Empty means the base URL. It returns the URL re-serialized and
+// absolute, so the browser is sent exactly what was checked.
 func (m *Manager) redirectTarget(raw string) (string, error) {
 	if raw == "" {
 		return m.base.Scheme + "://" + m.base.Host + "/", nil
 	}
+	if raw[0] == '/' {
+		return m.pathTarget(raw)
+	}
+	return m.originTarget(raw)
+}
+
+// pathTarget resolves a path success or failure URL ("/me?tab=1")
+// against BaseURL, as an absolute-path reference (RFC 3986 §5.2: BaseURL's
+// own path is replaced, dot segments removed). What a browser could read
+// as another host is refused before resolving: "//host" and "/\host"
+// (browsers take a backslash for a slash), any backslash, control
+// character or space; and the result must have BaseURL's origin exactly,
+// whatever the path's percent-encoding ("/%2F%2Fhost" stays a path on
+// BaseURL's host).
+func (m *Manager) pathTarget(raw string) (string, error) {
+	if len(raw) > maxRedirect {
+		return "", fmt.Errorf("%w: URL longer than %d bytes", ErrRedirectNotAllowed, maxRedirect)
+	}
+	if len(raw) > 1 && (raw[1] == '/' || raw[1] == '\\') {
+		return "", fmt.Errorf("%w: a path may not start with // or /\\ (another host, to a browser)", ErrRedirectNotAllowed)
+	}
+	for i := 0; i < len(raw); i++ {
+		if c := raw[i]; c <= ' ' || c == 0x7f || c == '\\' {
+			return "", fmt.Errorf("%w: a path may not hold a backslash, a space or a control character", ErrRedirectNotAllowed)
+		}
+	}
+	ref, err := url.Parse(raw)
+	if err != nil || ref.Scheme != "" || ref.Host != "" || ref.User != nil || ref.Opaque != "" {
+		return "", fmt.Errorf("%w: not a path", ErrRedirectNotAllowed)
+	}
+	u := m.base.ResolveReference(ref)
+	if origin(u) != origin(m.base) || u.User != nil {
+		return "", fmt.Errorf("%w: the path leaves BaseURL's origin", ErrRedirectNotAllowed)
+	}
+	return serialize(u)
+}
+
+// originTarget validates an absolute success or failure URL: http(s), no
+// user info, and an allowed origin. Token mode's app redirects fall back to
+// it.
+func (m *Manager) originTarget(raw string) (string, error) {
 	u, err := parseRedirect(raw)
 	if err != nil {
 		return "", err

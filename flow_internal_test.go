@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -151,3 +152,54 @@ func TestFlowNonce(t *testing.T) {
 
 // openIDStub makes a registered provider an OpenID one.
 type openIDStub struct{ OpenIDProvider }
+
+// success and failure may be paths, resolved against BaseURL; nothing that
+// a browser could read as another host, or that resolves to one, passes.
+func TestPathRedirectTargets(t *testing.T) {
+	for _, base := range []string{"https://app.example.com", "https://app.example.com/app/"} {
+		m, err := New(Config{BaseURL: base, CookieKeys: []CookieKey{GenerateCookieKey()}, AllowedRedirects: []string{"https://good.example"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for raw, want := range map[string]string{
+			"/":              "https://app.example.com/",
+			"/me":            "https://app.example.com/me",
+			"/me?tab=1#top":  "https://app.example.com/me?tab=1#top",
+			"/a/../me":       "https://app.example.com/me",
+			"/..":            "https://app.example.com/",
+			"/../../me":      "https://app.example.com/me",
+			"/%2F%2Fevil":    "https://app.example.com/%2F%2Fevil",
+			"/%5Cevil":       "https://app.example.com/%5Cevil",
+			"/@evil.example": "https://app.example.com/@evil.example",
+			"/me?q=%22x%22":  "https://app.example.com/me?q=%22x%22",
+		} {
+			got, err := m.redirectTarget(raw)
+			if err != nil || got != want {
+				t.Errorf("BaseURL %s: redirectTarget(%q) = %q, %v; want %q", base, raw, got, err, want)
+			}
+		}
+		for _, raw := range []string{
+			"//evil.example", "//evil.example/me", "/\\evil.example", "\\\\evil.example", "\\/evil.example",
+			"/me\\..\\..\\evil", "/me\r\nLocation: https://evil.example", "/\tevil", "/me\x00", "/me\x7f", "/ me",
+			"me", "./me", "../me", "?x=1", "#x", "evil.example/me", "/" + strings.Repeat("a", maxRedirect),
+		} {
+			if got, err := m.redirectTarget(raw); !errors.Is(err, ErrRedirectNotAllowed) || got != "" {
+				t.Errorf("BaseURL %s: redirectTarget(%q) = %q, %v; want ErrRedirectNotAllowed", base, raw, got, err)
+			}
+		}
+	}
+}
+
+// Token mode's app redirects stay absolute: a path is not one of them.
+func TestAppRedirectTargetRefusesPaths(t *testing.T) {
+	m, err := New(Config{BaseURL: "https://app.example.com", CookieKeys: []CookieKey{GenerateCookieKey()}, AppSchemes: []string{"com.example.app"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := m.appRedirectTarget("/me"); !errors.Is(err, ErrRedirectNotAllowed) {
+		t.Fatalf("appRedirectTarget(/me) = %q, %v", got, err)
+	}
+	if _, err := m.appRedirectTarget("https://app.example.com/me"); err != nil {
+		t.Fatalf("the absolute form is refused: %v", err)
+	}
+}

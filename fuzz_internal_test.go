@@ -109,7 +109,8 @@ func firstState(produced map[string]*flow, name string, m *Manager) string {
 var fuzzAllowed = []string{"https://good.example", "http://localhost:3000", "https://[::1]:8443", "myapp://"}
 
 // FuzzRedirectTarget checks success and failure URL validation. Properties:
-// it never panics; a URL it accepts has an allowlisted origin, its
+// it never panics; a URL it accepts has an allowlisted origin (BaseURL's
+// exactly, for a path), its
 // re-serialization re-parses to that same origin with a plain authority
 // (no user info, backslash, percent-encoding, control or space character),
 // and accepting is idempotent.
@@ -124,6 +125,8 @@ func FuzzRedirectTarget(f *testing.F) {
 		"//evil.example", "https://good.example@evil.example", "https://good.example\\@evil.example",
 		"https://good.example%2F@evil.example", "https://good.example./", "javascript:alert(1)",
 		"http://localhost:3000/cb", "https://[::1]:8443/x", "https://good.example\t.evil/", "https://good.example:/",
+		"/me", "/me?tab=1#top", "/a/../me", "/..", "/../..//evil", "/.//evil", "//evil", "/\\evil", "\\\\evil",
+		"/%2F%2Fevil", "/%5Cevil", "/@evil", "/:evil", "/me\r\nLocation: x", "/ me", "me", "./me", "?x", "#x",
 	} {
 		f.Add(s)
 	}
@@ -142,7 +145,11 @@ func FuzzRedirectTarget(f *testing.F) {
 		if !m.allowedOrigins[origin(u)] {
 			t.Fatalf("accepted %q as %q, origin %s not allowed", raw, out, origin(u))
 		}
-		if raw != "" {
+		if strings.HasPrefix(raw, "/") {
+			if origin(u) != origin(m.base) || !strings.HasPrefix(out, "https://app.example.com/") {
+				t.Fatalf("accepted the path %q as %q, which leaves BaseURL's origin", raw, out)
+			}
+		} else if raw != "" {
 			in, err := parseRedirect(raw)
 			if err != nil || origin(in) != origin(u) {
 				t.Fatalf("accepted %q as %q: origin changed from %v to %s", raw, out, in, origin(u))

@@ -137,7 +137,7 @@ func (m *Manager) signIn(ctx context.Context, rp *registered, p *Profile, tok *o
 		// (Google without prompt=consent) answer a later login without
 		// one: the grant's refresh token stands, so keep it, for this
 		// login's session too, as a refresh that does not rotate does.
-		if old, err := m.keys.open(id.ProviderTokens, "identity:"+id.ID); err == nil && old != nil {
+		if old, err := m.openTokens(ctx, id.ProviderTokens, "identity:"+id.ID); err == nil && old != nil {
 			tok.RefreshToken = old.RefreshToken
 		}
 	}
@@ -277,7 +277,7 @@ func (m *Manager) unlink(w http.ResponseWriter, r *http.Request) {
 	if s.IdentityID == id.ID {
 		m.clearSessionCookie(w, r)
 	}
-	if tok, err := m.keys.open(id.ProviderTokens, "identity:"+id.ID); err == nil && tok != nil {
+	if tok, err := m.openTokens(r.Context(), id.ProviderTokens, "identity:"+id.ID); err == nil && tok != nil {
 		m.revokeToken(r.Context(), id.Provider, tok)
 	}
 	m.emit(r, Event{Type: EventUnlink, UserID: s.UserID, Provider: id.Provider, IdentityID: id.ID, SessionID: s.ID})

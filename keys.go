@@ -7,9 +7,12 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/gorilla/securecookie"
@@ -27,9 +30,94 @@ type CookieKey struct {
 
 // GenerateCookieKey returns a fresh CookieKey from crypto/rand: 64 bytes of
 // hash key and 32 of block key. Store it: sessions' cookies and sealed tokens
-// cannot be read without it.
+// cannot be read without it. Its String form is what CookieKeysFromEnv
+// reads.
 func GenerateCookieKey() CookieKey {
 	return CookieKey{Hash: randomBytes(64), Block: randomBytes(32)}
+}
+
+// String returns the key in the form CookieKeysFromEnv reads: the hex of
+// Hash followed by Block (192 hex digits for a generated key), so that
+//
+//	fmt.Println(oauthlogin.GenerateCookieKey())
+//
+// prints a key to put in the environment. The result is the key itself,
+// a secret: print it only to make one, never to a log.
+func (k CookieKey) String() string {
+	return hex.EncodeToString(k.Hash) + hex.EncodeToString(k.Block)
+}
+
+// cookieKeySize is the size of one key in the environment: 64 bytes of
+// hash key, then 32 of block key.
+const cookieKeySize = 64 + 32
+
+// CookieKeysFromEnv reads Config.CookieKeys from the environment variable
+// name: a comma-separated list of keys, newest first (it seals; the others
+// still open, for rotation). Each key is 96 random bytes, 64 of hash key and
+// 32 of block key, written in hex (CookieKey.String's form) or in base64
+// (standard or URL alphabet, padded or not); spaces around a key are
+// ignored. GenerateCookieKey makes one, and its String method writes it
+// in hex (the quick start's -genkey flag prints one).
+//
+// Keep the keys across restarts: provider tokens stored under a key that
+// is gone cannot be read any more. An error names the variable, the key's
+// position and what is wrong with it, never the key's value; it wraps
+// ErrConfig.
+func CookieKeysFromEnv(name string) ([]CookieKey, error) {
+	value, ok := os.LookupEnv(name)
+	if !ok {
+		return nil, fmt.Errorf("%w: environment variable %s is not set: it should hold the cookie keys (see GenerateCookieKey)", ErrConfig, name)
+	}
+	return parseCookieKeys(name, value)
+}
+
+// parseCookieKeys parses the value of the environment variable name for
+// CookieKeysFromEnv.
+func parseCookieKeys(name, value string) ([]CookieKey, error) {
+	if strings.TrimSpace(value) == "" {
+		return nil, fmt.Errorf("%w: environment variable %s is empty: it should hold the cookie keys (see GenerateCookieKey)", ErrConfig, name)
+	}
+	parts := strings.Split(value, ",")
+	keys := make([]CookieKey, 0, len(parts))
+	for i, part := range parts {
+		raw, err := decodeCookieKey(strings.TrimSpace(part))
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: key %d of %d %s", ErrConfig, name, i+1, len(parts), err)
+		}
+		keys = append(keys, CookieKey{Hash: raw[:64:64], Block: raw[64:]})
+	}
+	return keys, nil
+}
+
+// decodeCookieKey decodes one key: hex when every character is a hex
+// digit, else base64 in either alphabet, padded or not. Its error is the
+// predicate of a sentence ("is empty") that never quotes the key.
+func decodeCookieKey(s string) ([]byte, error) {
+	if s == "" {
+		return nil, errors.New("is empty (a stray comma?)")
+	}
+	if strings.Trim(s, "0123456789abcdefABCDEF") == "" {
+		raw, err := hex.DecodeString(s)
+		if err != nil {
+			return nil, fmt.Errorf("is hex with an odd number of digits (%d)", len(s))
+		}
+		if len(raw) != cookieKeySize {
+			return nil, fmt.Errorf("is %d bytes in hex, not %d (64 hash + 32 block)", len(raw), cookieKeySize)
+		}
+		return raw, nil
+	}
+	b64 := strings.TrimRight(s, "=")
+	if strings.ContainsAny(b64, "-_") {
+		b64 = strings.NewReplacer("-", "+", "_", "/").Replace(b64)
+	}
+	raw, err := base64.RawStdEncoding.DecodeString(b64)
+	if err != nil || strings.ContainsAny(s, "+/") && strings.ContainsAny(s, "-_") || len(s)-len(b64) > 2 {
+		return nil, errors.New("is neither hex nor base64")
+	}
+	if len(raw) != cookieKeySize {
+		return nil, fmt.Errorf("is %d bytes in base64, not %d (64 hash + 32 block)", len(raw), cookieKeySize)
+	}
+	return raw, nil
 }
 
 // keyring seals cookies and provider tokens. The first key seals; all keys

@@ -336,3 +336,23 @@ func TestLoginFractionalIssuedAt(t *testing.T) {
 	h.idp.Behave(oauthlogintest.Behavior{Claims: map[string]any{"iat": float64(time.Now().Unix()) + 0.25}})
 	h.mustSucceed(h.login(oauthlogintest.NewBrowser()))
 }
+
+// success and failure may be paths: the login lands on them, resolved
+// against BaseURL, and the failure URL carries the code.
+func TestLoginPathRedirects(t *testing.T) {
+	h := newHarness(t)
+	q := url.Values{"success": {"/done?from=login"}, "failure": {"/failed"}}
+	b := oauthlogintest.NewBrowser()
+	page, err := b.Visit(context.Background(), h.app.URL+"/auth/test?"+q.Encode(), nil)
+	if err != nil || page.URL.String() != h.app.URL+"/done?from=login" || page.Status != http.StatusOK {
+		t.Fatalf("landed on %v, %v; want %s/done?from=login", page, err, h.app.URL)
+	}
+	if _, status := h.session(b); status != http.StatusOK {
+		t.Fatalf("no session after a login to a path: %d", status)
+	}
+	h.idp.Behave(oauthlogintest.Behavior{TokenError: "invalid_grant"})
+	page, err = oauthlogintest.NewBrowser().Visit(context.Background(), h.app.URL+"/auth/test?"+q.Encode(), nil)
+	if err != nil || page.URL.Path != "/failed" || page.URL.Host != mustParse(t, h.app.URL).Host || page.URL.Query().Get("error") != oauthlogin.ErrTokenExchange.Code() {
+		t.Fatalf("a refused login landed on %v, %v", page, err)
+	}
+}

@@ -21,7 +21,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -29,6 +28,8 @@ import (
 
 	"golang.org/x/oauth2"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/oauthlogin/oauthlogin/internal/providername"
 )
 
 // Config configures a Manager. BaseURL and CookieKeys are required.
@@ -152,10 +153,12 @@ type Manager struct {
 	now              func() time.Time
 	locker           Locker
 	refreshBudget    time.Duration // refreshBudget, shorter in tests
+	checkTimeout     time.Duration // checkTimeout, shorter in tests
 	sealer           SessionSealer // set when sessions live in the client
 	after            func(time.Duration) <-chan time.Time
 	flight           singleflight.Group
 	backoff          backoff
+	unreadableTokens sync.Once // logs that stored provider tokens cannot be opened
 	services         serviceCache
 
 	mu        sync.RWMutex
@@ -219,6 +222,7 @@ func New(cfg Config) (*Manager, error) {
 		flowTTL:        cfg.FlowLifetime,
 		now:            time.Now,
 		refreshBudget:  refreshBudget,
+		checkTimeout:   checkTimeout,
 		after:          time.After,
 		providers:      make(map[string]*registered),
 	}
@@ -293,17 +297,14 @@ func firstOf[T any](stores ...any) (T, bool) {
 	return zero, false
 }
 
-var providerName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
-
-// reserved are the names the Manager's own routes use under the prefix.
-var reserved = []string{"session", "sessions", "refresh", "identities", "token", "device"}
-
-// Register adds a provider. Its name must be unique, match
-// [a-z0-9][a-z0-9_-]*, and not be one of the Manager's own route names.
+// Register adds a provider. Its name must be unique, 1 to 64 characters
+// of a-z, 0-9, "_" and "-" starting with a letter or digit, and not one of
+// the Manager's own route names (session, sessions, refresh, identities,
+// token, device); the providers constructors check the same rule.
 func (m *Manager) Register(p Provider) error {
 	name := p.Name()
-	if !providerName.MatchString(name) || slices.Contains(reserved, name) {
-		return fmt.Errorf("%w: provider name %q", ErrConfig, name)
+	if err := providername.Check(name); err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	oc := p.OAuth2Config()
 	if oc.ClientID == "" || oc.Endpoint.AuthURL == "" || oc.Endpoint.TokenURL == "" {
@@ -428,8 +429,22 @@ func (m *Manager) Handler() http.Handler {
 // must be a same-origin request (http.CrossOriginProtection) from a browser
 // with a session, and answers 303; link=1 on a GET is refused, so that no
 // cross-site link or image can start a link.
+//
+// A begin that arrives at another loopback name for BaseURL's host
+// (127.0.0.1 for localhost) is sent there first, with the same path and
+// query, since the flow cookie must be set where the callback arrives; a
+// link's POST, which cannot be redirected, is refused with 400.
 func (m *Manager) begin(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
+	if m.loopbackAlias(r) {
+		if r.Method == http.MethodPost {
+			m.writeErrorStatus(w, r, http.StatusBadRequest, &hostError{got: r.Host, base: origin(m.base)})
+			return
+		}
+		m.log.DebugContext(r.Context(), "oauthlogin: begin sent to BaseURL's host", "host", truncate(r.Host, 256), "baseHost", m.base.Host)
+		redirect(w, r, m.atBaseHost(r))
+		return
+	}
 	rp, ok := m.lookup(r.PathValue("provider"))
 	if !ok {
 		m.writeError(w, r, fmt.Errorf("%w: %q", ErrUnknownProvider, r.PathValue("provider")))
@@ -568,18 +583,27 @@ func (m *Manager) callback(w http.ResponseWriter, r *http.Request) {
 	if cookie != "" {
 		// The flow this callback names ends here, whatever happens next.
 		m.clearCookie(w, cookie, m.flowCookiePath)
+	} else if errors.Is(err, ErrStateMismatch) && m.otherHost(r) {
+		// Its flow cookie, if any, is at BaseURL's host, or the begin was
+		// served at this one: say so, rather than a bare mismatch.
+		m.log.DebugContext(r.Context(), "oauthlogin: a callback at another host than BaseURL's finds no flow",
+			"host", truncate(r.Host, 256), "baseHost", m.base.Host)
+		err = &hostError{got: r.Host, base: origin(m.base), callback: true}
 	}
 	if f == nil {
 		m.writeError(w, r, err)
 		return
 	}
 	// The redirects were checked at begin; check them again, in case the
-	// allowlist changed since (or a cookie key leaked).
-	for _, to := range []string{f.Success, f.Failure} {
-		if _, rerr := m.target(f.Mode, to); rerr != nil {
+	// allowlist changed since (or a cookie key leaked), and send the
+	// browser to what was checked (a path resolved, as at begin).
+	for _, to := range []*string{&f.Success, &f.Failure} {
+		checked, rerr := m.target(f.Mode, *to)
+		if rerr != nil {
 			m.writeError(w, r, rerr)
 			return
 		}
+		*to = checked
 	}
 	if err == nil {
 		err = m.once.Consume(r.Context(), "state:"+hashID(f.State), m.now().Add(m.flowTTL))
@@ -883,11 +907,36 @@ func (m *Manager) sameIdentity(ctx context.Context, issuer, subject, identityID,
 // when the session holds none. Expiry is the session's
 // ProviderAccessTokenExpiry.
 func (m *Manager) ProviderToken(s *Session) (*oauth2.Token, error) {
-	tok, err := m.keys.open(s.ProviderTokens, "session:"+s.ID)
+	tok, err := m.openTokens(context.Background(), s.ProviderTokens, "session:"+s.ID)
 	if tok != nil {
 		tok.Expiry = s.ProviderAccessTokenExpiry
 	}
 	return tok, err
+}
+
+// openTokens opens sealed provider tokens (keyring.open). Tokens sealed
+// under a key the Manager no longer has are errUnseal, and the first such
+// is logged as a warning: a key that changed at a restart, or was dropped
+// too soon, leaves every stored token unreadable, which should not pass
+// unnoticed. One record per Manager, without the tokens or the record.
+func (m *Manager) openTokens(ctx context.Context, sealed []byte, aad string) (*oauth2.Token, error) {
+	tok, _, err := m.openRefreshed(ctx, sealed, aad)
+	return tok, err
+}
+
+// openRefreshed is openTokens that also gives when a refresh obtained the
+// tokens (keyring.openRefreshed).
+func (m *Manager) openRefreshed(ctx context.Context, sealed []byte, aad string) (*oauth2.Token, time.Time, error) {
+	tok, refreshed, err := m.keys.openRefreshed(sealed, aad)
+	if err != nil && errors.Is(err, errUnseal) {
+		m.unreadableTokens.Do(func() {
+			m.log.WarnContext(ctx, "oauthlogin: stored provider tokens cannot be opened with the current keys: "+
+				"the cookie or token keys changed (a new key at a restart, or an old one dropped too soon); "+
+				"sessions and identities stand without provider tokens until their users sign in again. "+
+				"Keep keys across restarts, and rotate by putting a new key first. Logged once.")
+		})
+	}
+	return tok, refreshed, err
 }
 
 // clientContext carries the Manager's HTTP client to x/oauth2.
@@ -978,6 +1027,10 @@ func (m *Manager) writeErrorStatus(w http.ResponseWriter, r *http.Request, statu
 	if e == nil {
 		e = errServerError
 	}
+	msg := e.public
+	if he := (*hostError)(nil); errors.As(err, &he) {
+		msg = he.message() // names BaseURL's origin only
+	}
 	if m.log.Enabled(r.Context(), level) {
 		m.log.Log(r.Context(), level, event, "path", r.URL.Path, "code", e.code, "err", logDetail(err, m.requestSecrets(r)...))
 	}
@@ -985,7 +1038,7 @@ func (m *Manager) writeErrorStatus(w http.ResponseWriter, r *http.Request, statu
 	writeJSON(w, status, struct {
 		Error   string `json:"error"`
 		Message string `json:"message"`
-	}{e.code, e.public})
+	}{e.code, msg})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -228,7 +228,7 @@ func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key strin
 	if err != nil {
 		return nil, err
 	}
-	cur, refreshed, err := m.keys.openRefreshed(id.ProviderTokens, "identity:"+id.ID)
+	cur, refreshed, err := m.openRefreshed(ctx, id.ProviderTokens, "identity:"+id.ID)
 	if err != nil && !errors.Is(err, errUnseal) {
 		return nil, err
 	}

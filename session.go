@@ -469,9 +469,9 @@ func (m *Manager) writeSession(w http.ResponseWriter, r *http.Request, s *Sessio
 func (m *Manager) writeSessionToken(w http.ResponseWriter, r *http.Request, s *Session, token string, status int) {
 	tok, err := m.ProviderToken(s)
 	if errors.Is(err, errUnseal) {
-		// Sealed under a key since dropped: the session stands, without
-		// provider tokens (signing in again gets new ones).
-		m.log.WarnContext(r.Context(), "oauthlogin: provider tokens sealed under a dropped key", "session", s.ID)
+		// Sealed under a key since dropped (logged once, openTokens): the
+		// session stands, without provider tokens (signing in again gets
+		// new ones).
 		tok, err = nil, nil
 	}
 	if err != nil {

@@ -79,7 +79,7 @@ func (m *Manager) appRedirectTarget(raw string) (string, error) {
 	case scheme == "http" && u.Opaque == "" && (u.Hostname() == "127.0.0.1" || u.Hostname() == "::1"):
 		return serialize(u)
 	}
-	return m.redirectTarget(raw)
+	return m.originTarget(raw)
 }
 
 // target validates a flow's redirect for its mode.
@@ -387,7 +387,7 @@ func (m *Manager) newSessionFor(r *http.Request, pending *Session) (*Session, st
 	var token string
 	if err == nil {
 		var tok *oauth2.Token
-		if tok, err = m.keys.open(id.ProviderTokens, "identity:"+id.ID); err != nil {
+		if tok, err = m.openTokens(r.Context(), id.ProviderTokens, "identity:"+id.ID); err != nil {
 			return nil, "", err
 		}
 		if tok != nil {

@@ -27,7 +27,10 @@ var hostileRedirects = []string{
 	"///evil.example/",
 	"/\\evil.example/",
 	"\\\\evil.example\\",
-	"/done",
+	"/\tevil.example/",
+	"/done\r\nLocation: https://evil.example/",
+	"done",
+	"./done",
 	"https:evil.example",
 	"https:/evil.example",
 	"https:\\\\evil.example",
@@ -80,6 +83,21 @@ var allowedRedirects = []string{
 	"https://good.example/?next=https://evil.example/",
 }
 
+// pathRedirects are paths, resolved against BaseURL, however odd: each
+// sends the browser to the app's own origin.
+var pathRedirects = []string{
+	"/done",
+	"/done?x=1#frag",
+	"/./done",
+	"/../../done",
+	"/..//evil.example/",
+	"/.//evil.example/",
+	"/%2F%2Fevil.example/",
+	"/%5Cevil.example/",
+	"/@evil.example",
+	"/:@evil.example",
+}
+
 // TestOpenRedirects checks the success and failure URLs: refused at begin,
 // and checked again at the callback before any redirect.
 func TestOpenRedirects(t *testing.T) {
@@ -118,6 +136,41 @@ func TestOpenRedirects(t *testing.T) {
 			loc := page.Location
 			if loc == nil || loc.Scheme != "https" || !strings.EqualFold(loc.Hostname(), "good.example") || loc.User != nil || strings.ContainsAny(page.Header.Get("Location"), "\r\n\\") {
 				t.Errorf("success=%q: sent to %v", good, page.Header.Get("Location"))
+			}
+		}
+	})
+
+	t.Run("PathsStayOnBaseOrigin", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, allowGood)
+		app := mustParse(t, h.app.URL)
+		for _, path := range pathRedirects {
+			for _, param := range []string{"success", "failure"} {
+				b := oauthlogintest.NewBrowser()
+				q := url.Values{param: {path}}
+				resp := h.do(b, "GET", "/auth/test?"+q.Encode(), nil)
+				readAll(t, resp)
+				if resp.StatusCode != http.StatusFound || !strings.HasPrefix(resp.Header.Get("Location"), h.idp.URL) {
+					t.Errorf("%s=%q: refused at begin: %d", param, path, resp.StatusCode)
+				}
+			}
+			b := oauthlogintest.NewBrowser()
+			page, err := b.Visit(t.Context(), h.beginURL("test", "success", path), func(u *url.URL) bool {
+				return u.Host != app.Host && u.Host != mustParse(t, h.idp.URL).Host
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if page.Location != nil || page.URL.Scheme != app.Scheme || page.URL.Host != app.Host {
+				t.Errorf("success=%q: ended at %v, stopped before %v", path, page.URL, page.Location)
+			}
+			// A forged flow holding the path is sent to it resolved,
+			// as checked again at the callback.
+			fc := h.forgedCallback(t, path, h.app.URL+"/failed")
+			resp := h.do(fc.b, "GET", strings.TrimPrefix(fc.url, h.app.URL), nil)
+			readAll(t, resp)
+			if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc, h.app.URL+"/") {
+				t.Errorf("forged success=%q: %d to %q, want %s/...", path, resp.StatusCode, loc, h.app.URL)
 			}
 		}
 	})

@@ -25,6 +25,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/oauthlogin/oauthlogin"
+	"github.com/oauthlogin/oauthlogin/internal/providername"
 )
 
 // Config is what the host app knows about its client at a provider.
@@ -101,6 +102,9 @@ type base struct {
 }
 
 func newBase(name string, cfg Config, ep oauth2.Endpoint, defaultScopes []string, revokeURL string) (base, error) {
+	if err := checkName(name); err != nil {
+		return base{}, err
+	}
 	if cfg.ClientID == "" {
 		return base{}, fmt.Errorf("providers: %s: %w: ClientID is empty", name, oauthlogin.ErrConfig)
 	}
@@ -132,6 +136,15 @@ func newBase(name string, cfg Config, ep oauth2.Endpoint, defaultScopes []string
 		client:     client,
 		revokeURL:  revokeURL,
 	}, nil
+}
+
+// checkName enforces the rule Manager.Register has for provider names, so
+// that a bad one fails where it is given, before any request.
+func checkName(name string) error {
+	if err := providername.Check(name); err != nil {
+		return fmt.Errorf("providers: %w: %w", oauthlogin.ErrConfig, err)
+	}
+	return nil
 }
 
 func defaultClient() *http.Client {

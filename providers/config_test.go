@@ -1,8 +1,11 @@
 package providers_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	"golang.org/x/oauth2"
@@ -125,5 +128,42 @@ func TestRevokeOAuth2(t *testing.T) {
 	}
 	if !idp.Revoked(tok.AccessToken) {
 		t.Error("the provider did not record the access token as revoked")
+	}
+}
+
+// noNetwork is a client whose every request fails the test: a constructor
+// given a bad name must refuse it before any request.
+func noNetwork(t *testing.T) *http.Client {
+	return &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		t.Errorf("request to %s for a provider with a bad name", r.URL)
+		return nil, errors.New("no network")
+	})}
+}
+
+// A bad provider name fails at once, in every constructor, with the rule
+// Manager.Register enforces.
+func TestProviderNameRule(t *testing.T) {
+	spec := providers.Spec{
+		Endpoint:    oauth2.Endpoint{AuthURL: "https://idp.example/auth", TokenURL: "https://idp.example/token"},
+		UserInfoURL: "https://idp.example/user",
+	}
+	for _, name := range []string{"Test Provider", "Google", "", "-x", "session", "a.b"} {
+		cfg := providers.Config{ClientID: "id", ClientSecret: "secret", HTTPClient: noNetwork(t)}
+		_, oidcErr := providers.OIDC(context.Background(), name, "https://idp.example", cfg)
+		_, oauthErr := providers.OAuth2(name, spec, cfg)
+		for ctor, err := range map[string]error{"OIDC": oidcErr, "OAuth2": oauthErr} {
+			if !errors.Is(err, oauthlogin.ErrConfig) {
+				t.Errorf("%s(%q): %v, want ErrConfig", ctor, name, err)
+				continue
+			}
+			for _, want := range []string{fmt.Sprintf("%q", name), "a-z, 0-9", "starting with a letter or digit", "route names"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("%s(%q): %q does not say %q", ctor, name, err, want)
+				}
+			}
+		}
+	}
+	if _, err := providers.OAuth2("my-idp_2", spec, providers.Config{ClientID: "id"}); err != nil {
+		t.Fatalf("a good name is refused: %v", err)
 	}
 }

@@ -105,6 +105,9 @@ type OAuth2Provider struct {
 
 // OAuth2 returns a provider described by spec with the app's cfg.
 func OAuth2(name string, spec Spec, cfg Config) (*OAuth2Provider, error) {
+	if err := checkName(name); err != nil {
+		return nil, err
+	}
 	if spec.Endpoint.AuthURL == "" || spec.Endpoint.TokenURL == "" || (spec.UserInfoURL == "" && spec.TokenUserField == "") {
 		return nil, fmt.Errorf("providers: %s: %w: Spec needs AuthURL, TokenURL and UserInfoURL", name, oauthlogin.ErrConfig)
 	}

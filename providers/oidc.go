@@ -98,6 +98,9 @@ func OIDC(ctx context.Context, name, issuerURL string, cfg Config) (*OIDCProvide
 
 // newOIDC builds an OpenID provider from its declaration.
 func newOIDC(ctx context.Context, name, issuerURL string, cfg Config, o oidcOptions) (*OIDCProvider, error) {
+	if err := checkName(name); err != nil {
+		return nil, err
+	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = defaultClient()
 	}

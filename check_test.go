@@ -1,0 +1,138 @@
+package oauthlogin
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+// probedStore is a memory store that counts the reads Check makes and
+// answers them with fail (or, when block is set, not until ctx ends or
+// release is closed).
+type probedStore struct {
+	*MemoryStore
+	fail     error
+	block    bool
+	entered  chan struct{}
+	release  chan struct{}
+	sessions int
+	ids      int
+}
+
+func (s *probedStore) Session(ctx context.Context, id string) (*Session, error) {
+	s.sessions++
+	return nil, s.answer(ctx, ErrNotFound)
+}
+
+func (s *probedStore) Identity(ctx context.Context, issuer, subject string) (*Identity, error) {
+	s.ids++
+	return nil, s.answer(ctx, ErrNotFound)
+}
+
+func (s *probedStore) answer(ctx context.Context, ok error) error {
+	if s.block {
+		close(s.entered)
+		select {
+		case <-ctx.Done():
+			return ErrStoreUnavailable
+		case <-s.release:
+			return ctx.Err()
+		}
+	}
+	if s.fail != nil {
+		return s.fail
+	}
+	return ok
+}
+
+func checkManager(t *testing.T, cfg Config) *Manager {
+	t.Helper()
+	cfg.BaseURL, cfg.CookieKeys = "http://localhost:8080", []CookieKey{GenerateCookieKey()}
+	m, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// Check reads each distinct store once, and a reachable store passes.
+func TestCheckReachesEachStoreOnce(t *testing.T) {
+	shared, other := &probedStore{MemoryStore: NewMemoryStore()}, &probedStore{MemoryStore: NewMemoryStore()}
+	m := checkManager(t, Config{Sessions: shared, Identities: shared, OneTime: other})
+	if err := m.Check(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if shared.sessions != 1 || shared.ids != 0 || other.sessions+other.ids != 0 {
+		t.Fatalf("shared store read %d+%d times, the one-time store %d: want one read of the shared store",
+			shared.sessions, shared.ids, other.sessions+other.ids)
+	}
+	split := &probedStore{MemoryStore: NewMemoryStore()}
+	m = checkManager(t, Config{Sessions: shared, Identities: split})
+	if err := m.Check(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if split.ids != 1 {
+		t.Fatalf("the identity store was read %d times, want 1", split.ids)
+	}
+	if err := checkManager(t, Config{}).Check(context.Background()); err != nil {
+		t.Fatalf("the default memory store: %v", err)
+	}
+}
+
+// A store that fails is named by its role and type, and its error is kept.
+func TestCheckNamesFailingStore(t *testing.T) {
+	cause := errors.New("connection refused")
+	bad := &probedStore{MemoryStore: NewMemoryStore(), fail: cause}
+	m := checkManager(t, Config{Sessions: NewMemoryStore(), Identities: bad})
+	err := m.Check(context.Background())
+	if !errors.Is(err, cause) {
+		t.Fatalf("Check = %v, want the store's error", err)
+	}
+	for _, want := range []string{"identity store", "*oauthlogin.probedStore", "connection refused"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%q does not say %q", err, want)
+		}
+	}
+}
+
+// A store that does not answer ends Check when the caller's context ends:
+// ErrStoreUnavailable, naming the store.
+func TestCheckBlockedStoreCallerContext(t *testing.T) {
+	slow := &probedStore{MemoryStore: NewMemoryStore(), block: true, entered: make(chan struct{}), release: make(chan struct{})}
+	m := checkManager(t, Config{Sessions: slow})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Check(ctx) }()
+	<-slow.entered
+	cancel()
+	err := <-done
+	if !errors.Is(err, ErrStoreUnavailable) || !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "session store *oauthlogin.probedStore") {
+		t.Fatalf("Check = %v", err)
+	}
+}
+
+// Check has a deadline of its own, and keeps it even against a store that
+// ignores its context.
+func TestCheckOwnTimeout(t *testing.T) {
+	if checkTimeout != 5*time.Second {
+		t.Fatalf("checkTimeout = %v, want 5s", checkTimeout)
+	}
+	stuck := &probedStore{MemoryStore: NewMemoryStore(), block: true, entered: make(chan struct{}), release: make(chan struct{})}
+	defer close(stuck.release)
+	m := checkManager(t, Config{Sessions: stuckStore{stuck}})
+	m.checkTimeout = time.Millisecond
+	err := m.Check(context.Background())
+	if !errors.Is(err, ErrStoreUnavailable) || !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "oauthlogin.stuckStore") {
+		t.Fatalf("Check = %v", err)
+	}
+}
+
+// stuckStore ignores the context: it answers when released.
+type stuckStore struct{ *probedStore }
+
+func (s stuckStore) Session(ctx context.Context, id string) (*Session, error) {
+	<-s.release
+	return nil, ErrNotFound
+}
