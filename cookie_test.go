@@ -23,7 +23,7 @@ type recorded struct {
 
 func (rc recorded) manager(base string, keys []oauthlogin.CookieKey, store *oauthlogin.MemoryStore, edit ...func(*oauthlogin.Config)) *oauthlogin.Manager {
 	rc.t.Helper()
-	cfg := oauthlogin.Config{BaseURL: base, CookieKeys: keys, Sessions: store, Identities: store, OneTime: store}
+	cfg := oauthlogin.Config{BaseURL: base, CookieKeys: keys, Store: store}
 	for _, e := range edit {
 		e(&cfg)
 	}

@@ -133,7 +133,7 @@ func TestDeviceLogin(t *testing.T) {
 	if d.polls != 6 || s.ProviderUID != "viewer" || len(token) != 43 {
 		t.Fatalf("polls %d, session %+v", d.polls, s)
 	}
-	got, err := m.sessions.Session(context.Background(), hashID(token))
+	got, err := m.store.Session(context.Background(), hashID(token))
 	if err != nil || got.UserID != s.UserID {
 		t.Fatalf("the bearer session is not stored: %v", err)
 	}

@@ -14,7 +14,7 @@ var (
 	// ErrNotFound is returned by stores for a record that does not exist or
 	// has expired.
 	ErrNotFound = errors.New("oauthlogin: not found")
-	// ErrAlreadyUsed is returned by a OneTimeStore for a key consumed before.
+	// ErrAlreadyUsed is returned by Store.Consume for a key consumed before.
 	ErrAlreadyUsed = errors.New("oauthlogin: already used")
 	// ErrIdentityExists is returned by IdentityStore.CreateIdentity when an
 	// identity with the same provider and subject is already stored.

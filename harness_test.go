@@ -42,9 +42,7 @@ func newHarness(t testing.TB, edit ...func(*oauthlogin.Config)) *harness {
 	cfg := oauthlogin.Config{
 		BaseURL:    "http://" + h.app.Listener.Addr().String(),
 		CookieKeys: []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()},
-		Sessions:   h.store,
-		Identities: h.store,
-		OneTime:    h.store,
+		Store:      h.store,
 		Logger:     slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 	for _, e := range edit {

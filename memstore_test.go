@@ -12,5 +12,5 @@ func TestMemoryStoreConformance(t *testing.T) {
 }
 
 func TestMemoryLocker(t *testing.T) {
-	storetest.Locker(t, func(*testing.T) oauthlogin.Locker { return oauthlogin.NewMemoryStore() })
+	storetest.Locker(t, func(*testing.T) storetest.Store { return oauthlogin.NewMemoryStore() })
 }

@@ -59,14 +59,16 @@ type Config struct {
 	SessionLifetime time.Duration
 	// FlowLifetime bounds a login from begin to callback; default 10 minutes.
 	FlowLifetime time.Duration
-	// Sessions, Identities and OneTime are the stores. OneTime left nil is
-	// Sessions, or else Identities, when it keeps one-time marks too (the
-	// Redis and SQL stores do), so that every instance shares them. What is
-	// still nil then shares one MemoryStore, which is enough for one
-	// instance only.
-	Sessions   SessionStore
-	Identities IdentityStore
-	OneTime    OneTimeStore
+	// Store keeps sessions, identities, single-use marks and the refresh
+	// lock (see Store); default NewMemoryStore(), which serves one
+	// instance only. Swap it in one line: redisstore.New(client),
+	// pgstore.New(pool), sqlitestore.New(db), or cookiestore.New(inner,
+	// keys...) to keep the sessions in the client. A store without
+	// SessionLister answers GET {prefix}sessions 501 unsupported, and an
+	// unlink or a revoked grant then ends all of the user's sessions (it
+	// cannot find the identity's own); one without SessionToucher cannot
+	// have an IdleTimeout.
+	Store Store
 	// ResolveUser picks the user id for a provider account seen for the
 	// first time; default a new random id.
 	ResolveUser ResolveUserFunc
@@ -85,11 +87,6 @@ type Config struct {
 	// RefreshMargin is how long before its expiry a provider access token
 	// is refreshed; default 5 minutes.
 	RefreshMargin time.Duration
-	// Locker serializes provider token refreshes across instances. Default:
-	// the session store, or else the identity store, when it is a Locker
-	// (the Redis and SQL stores are), else a lock within this process,
-	// which is enough for one instance only.
-	Locker Locker
 	// OnEvent receives sign-ups, logins, links, unlinks, logouts and
 	// refresh failures; default none.
 	OnEvent OnEventFunc
@@ -138,9 +135,9 @@ type Manager struct {
 	prefix           string
 	keys             *keyring
 	allowedOrigins   map[string]bool
-	sessions         SessionStore
-	identities       IdentityStore
-	once             OneTimeStore
+	store            Store
+	codec            sessionCodec   // where sessions live: the store, or the client
+	toucher          SessionToucher // nil when the sessions cannot be touched
 	client           *http.Client
 	log              *slog.Logger
 	cop              *http.CrossOriginProtection
@@ -150,9 +147,7 @@ type Manager struct {
 	flowCookiePath   string
 	flowTTL          time.Duration
 	now              func() time.Time
-	locker           Locker
 	refreshBudget    time.Duration // refreshBudget, shorter in tests
-	sealer           SessionSealer // set when sessions live in the client
 	after            func(time.Duration) <-chan time.Time
 	flight           singleflight.Group
 	backoff          backoff
@@ -209,9 +204,7 @@ func New(cfg Config) (*Manager, error) {
 		prefix:         strings.TrimSuffix(base.Path, "/") + cfg.Prefix,
 		keys:           keys,
 		allowedOrigins: map[string]bool{origin(base): true},
-		sessions:       cfg.Sessions,
-		identities:     cfg.Identities,
-		once:           cfg.OneTime,
+		store:          cfg.Store,
 		client:         cfg.HTTPClient,
 		log:            cfg.Logger,
 		cop:            http.NewCrossOriginProtection(),
@@ -232,24 +225,18 @@ func New(cfg Config) (*Manager, error) {
 		}
 		m.allowedOrigins[origin(u)] = true
 	}
-	if m.once == nil {
-		// A shared store that keeps one-time marks too keeps them for
-		// every instance: one left to a memory store of each process would
-		// let a state, a token-mode secret or a device handle be used once
-		// per instance.
-		m.once, _ = firstOf[OneTimeStore](cfg.Sessions, cfg.Identities)
+	if m.store == nil {
+		m.store = NewMemoryStore()
 	}
-	if m.sessions == nil || m.identities == nil || m.once == nil {
-		mem := NewMemoryStore()
-		if m.sessions == nil {
-			m.sessions = mem
-		}
-		if m.identities == nil {
-			m.identities = mem
-		}
-		if m.once == nil {
-			m.once = mem
-		}
+	if sealer, ok := m.store.(SessionSealer); ok {
+		m.codec = sealedSessions{sealer}
+	} else {
+		lister, _ := m.store.(SessionLister)
+		m.toucher, _ = m.store.(SessionToucher)
+		m.codec = storedSessions{store: m.store, lister: lister}
+	}
+	if cfg.IdleTimeout > 0 && m.toucher == nil {
+		return nil, fmt.Errorf("%w: IdleTimeout needs a store that records when a session was last used (a SessionToucher), and %T does not: it keeps sessions in the client or cannot touch them", ErrConfig, m.store)
 	}
 	if m.client == nil {
 		m.client = &http.Client{Timeout: 10 * time.Second}
@@ -257,19 +244,6 @@ func New(cfg Config) (*Manager, error) {
 	m.client = noRedirects(m.client)
 	if cfg.RefreshMargin <= 0 {
 		m.cfg.RefreshMargin = 5 * time.Minute
-	}
-	if sealer, ok := m.sessions.(SessionSealer); ok {
-		if cfg.IdleTimeout > 0 {
-			return nil, fmt.Errorf("%w: IdleTimeout needs a server-side session store, not one that seals sessions into the client", ErrConfig)
-		}
-		m.sealer = sealer
-	}
-	m.locker = cfg.Locker
-	if m.locker == nil {
-		var ok bool
-		if m.locker, ok = firstOf[Locker](m.sessions, m.identities); !ok {
-			m.locker = NewMemoryStore()
-		}
 	}
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
@@ -280,17 +254,6 @@ func New(cfg Config) (*Manager, error) {
 		m.sessionCookie, m.flowCookiePrefix, m.flowCookiePath = "__Host-oauthlogin_session", "__Host-oauthlogin_flow_", "/"
 	}
 	return m, nil
-}
-
-// firstOf returns the first of stores that is a T.
-func firstOf[T any](stores ...any) (T, bool) {
-	for _, s := range stores {
-		if v, ok := s.(T); ok {
-			return v, true
-		}
-	}
-	var zero T
-	return zero, false
 }
 
 var providerName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
@@ -582,7 +545,7 @@ func (m *Manager) Callback(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err == nil {
-		err = m.once.Consume(r.Context(), "state:"+hashID(f.State), m.now().Add(m.flowTTL))
+		err = m.store.Consume(r.Context(), "state:"+hashID(f.State), m.now().Add(m.flowTTL))
 		if errors.Is(err, ErrAlreadyUsed) {
 			err = ErrStateReplayed
 		}
@@ -801,8 +764,8 @@ func (m *Manager) startSession(w http.ResponseWriter, r *http.Request, id *Ident
 	switch old, dup := m.cookieToken(r); {
 	case dup:
 		m.endTossed(w, r) // the Set-Cookie below then replaces the expired one at "/"
-	case old != "" && m.sealer == nil:
-		if err := m.sessions.DeleteSession(r.Context(), hashID(old)); err != nil {
+	case old != "":
+		if err := m.codec.endToken(r.Context(), old); err != nil {
 			m.log.WarnContext(r.Context(), "oauthlogin: could not delete the previous session", "err", err)
 		}
 	}
@@ -816,7 +779,7 @@ func (m *Manager) saveNewSession(r *http.Request, id *Identity, tok *oauth2.Toke
 	now := m.now()
 	token := randomToken(32)
 	s := &Session{
-		ID:          hashID(token), // with a sealer, just a random id
+		ID:          hashID(token), // with sessions in the client, just a random id
 		UserID:      id.UserID,
 		IdentityID:  id.ID,
 		Provider:    id.Provider,
@@ -834,21 +797,15 @@ func (m *Manager) saveNewSession(r *http.Request, id *Identity, tok *oauth2.Toke
 		}
 		s.ProviderTokens, s.ProviderAccessTokenExpiry = sealed, tok.Expiry
 	}
-	if m.sealer != nil {
-		if err := m.identityStands(r.Context(), id); err != nil {
-			return nil, "", err
-		}
-		sealed, err := m.sealer.SealSession(s)
-		return s, sealed, err
-	}
-	if err := m.sessions.SaveSession(r.Context(), s); err != nil {
+	token, err := m.codec.issue(r.Context(), s, token)
+	if err != nil {
 		return nil, "", err
 	}
 	// An unlink that deleted the identity after this login read it swept
 	// the identity's sessions before this one existed: look again, now
 	// that a later sweep would find it.
 	if err := m.identityStands(r.Context(), id); err != nil {
-		if derr := m.sessions.DeleteSession(r.Context(), s.ID); derr != nil {
+		if derr := m.codec.end(r.Context(), s.ID); derr != nil {
 			return nil, "", derr
 		}
 		return nil, "", err
@@ -869,7 +826,7 @@ func (m *Manager) identityStands(ctx context.Context, id *Identity) error {
 // again as another record, perhaps another user's), whose tokens are not
 // that session's.
 func (m *Manager) sameIdentity(ctx context.Context, issuer, subject, identityID, userID string) (*Identity, error) {
-	id, err := m.identities.Identity(ctx, issuer, subject)
+	id, err := m.store.Identity(ctx, issuer, subject)
 	if err != nil {
 		return nil, err
 	}

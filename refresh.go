@@ -52,18 +52,17 @@ func (m *Manager) Refresh(w http.ResponseWriter, r *http.Request) {
 	}
 	force := r.URL.Query().Get("force") == "1"
 	refreshed, err := m.RefreshSession(r.Context(), s, force)
-	if m.sealer != nil {
-		// The client holds the session: what RefreshSession dropped from a
-		// stored one must go from the sealed one too.
-		switch {
-		case errors.Is(err, ErrProviderTokenRevoked):
-			c := *s
-			c.ProviderTokens, c.ProviderAccessTokenExpiry = nil, time.Time{}
-			m.reseal(w, r, &c)
-		case errors.Is(err, ErrNoRefreshToken):
-			if c, ok := m.withoutRefreshToken(s); ok {
-				m.reseal(w, r, c)
-			}
+	// When the client holds the session, what RefreshSession dropped from
+	// a stored one must go from the client's copy too (reseal does nothing
+	// for a stored session).
+	switch {
+	case errors.Is(err, ErrProviderTokenRevoked):
+		c := *s
+		c.ProviderTokens, c.ProviderAccessTokenExpiry = nil, time.Time{}
+		m.reseal(w, r, &c)
+	case errors.Is(err, ErrNoRefreshToken):
+		if c, ok := m.withoutRefreshToken(s); ok {
+			m.reseal(w, r, c)
 		}
 	}
 	if err != nil {
@@ -77,13 +76,13 @@ func (m *Manager) Refresh(w http.ResponseWriter, r *http.Request) {
 		m.writeError(w, r, statusFor(err), err)
 		return
 	}
-	if m.sealer != nil && refreshed != s {
+	if refreshed != s {
 		token, err := m.reseal(w, r, refreshed)
 		if err != nil {
 			m.writeError(w, r, http.StatusInternalServerError, err)
 			return
 		}
-		if _, isBearer := bearer(r); isBearer {
+		if _, isBearer := bearer(r); isBearer && token != "" {
 			// A bearer client must carry the new sealed session from now on.
 			m.writeSessionToken(w, r, refreshed, token, http.StatusOK)
 			return
@@ -93,10 +92,11 @@ func (m *Manager) Refresh(w http.ResponseWriter, r *http.Request) {
 }
 
 // reseal sends a changed client-held session back to a cookie client, and
-// returns the new token for a bearer client.
+// returns the new token for a bearer client; for a stored session it does
+// nothing and returns "".
 func (m *Manager) reseal(w http.ResponseWriter, r *http.Request, s *Session) (string, error) {
-	token, err := m.sealer.SealSession(s)
-	if err != nil {
+	token, err := m.codec.reissue(s)
+	if err != nil || token == "" {
 		return "", err
 	}
 	if _, isBearer := bearer(r); !isBearer {
@@ -119,7 +119,7 @@ func (m *Manager) reseal(w http.ResponseWriter, r *http.Request, s *Session) (st
 // the session JSON matches what the next refresh does.
 //
 // The identity holds the canonical tokens; all callers for one identity,
-// in this process (single flight) and across instances (Config.Locker),
+// in this process (single flight) and across instances (Store.Lock),
 // share one refresh. Under the lock the identity is read again: when
 // another caller has refreshed meanwhile, its tokens are used and the
 // provider is not asked. A rotated refresh token is saved with its access
@@ -171,7 +171,7 @@ func (m *Manager) RefreshSession(ctx context.Context, s *Session, force bool) (*
 		return nil, err
 	}
 	c.ProviderTokens, c.ProviderAccessTokenExpiry = sealed, tok.Expiry
-	if err := m.sessions.UpdateSessionTokens(ctx, c.ID, sealed, tok.Expiry); err != nil {
+	if err := m.codec.updateTokens(ctx, c.ID, sealed, tok.Expiry); err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return nil, fmt.Errorf("%w: the session ended during the refresh", ErrNoSession)
 		}
@@ -186,7 +186,7 @@ func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key strin
 	if wait := m.backoff.wait(key, m.now()); wait > 0 {
 		return nil, fmt.Errorf("%w: backing off after failures: %w", ErrRefreshUnavailable, retryAfter(wait))
 	}
-	unlock, err := m.locker.Lock(ctx, "oauthlogin:refresh:"+key, refreshLockTTL)
+	unlock, err := m.store.Lock(ctx, "oauthlogin:refresh:"+key, refreshLockTTL)
 	if err != nil {
 		return nil, err
 	}
@@ -224,7 +224,7 @@ func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key strin
 			m.backoff.reset(key)
 			revoked := m.now()
 			id.ProviderTokens, id.ProviderAccessTokenExpiry, id.Updated = nil, time.Time{}, revoked
-			if uerr := m.identities.UpdateIdentity(ctx, id); uerr != nil {
+			if uerr := m.store.UpdateIdentity(ctx, id); uerr != nil {
 				return nil, uerr
 			}
 			m.dropIdentitySessionTokens(ctx, id, revoked)
@@ -251,7 +251,7 @@ func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key strin
 		return nil, err
 	}
 	id.Updated = m.now()
-	if err := m.identities.UpdateIdentity(ctx, id); err != nil {
+	if err := m.store.UpdateIdentity(ctx, id); err != nil {
 		return nil, err
 	}
 	m.backoff.reset(key)
@@ -262,7 +262,7 @@ func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key strin
 // exists, after a refresh found them gone; the app session itself stays.
 // A session deleted meanwhile stays deleted (the update creates nothing).
 func (m *Manager) updateSessionTokens(ctx context.Context, id string, tokens []byte, expiry time.Time) {
-	err := m.sessions.UpdateSessionTokens(ctx, id, tokens, expiry)
+	err := m.codec.updateTokens(ctx, id, tokens, expiry)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		m.log.WarnContext(ctx, "oauthlogin: could not drop provider tokens from a session", "session", id, "err", err)
 	}
@@ -290,9 +290,11 @@ func (m *Manager) withoutRefreshToken(s *Session) (*Session, bool) {
 // that signed in with identity id before its grant was found revoked at
 // revoked (sessions made later carry the tokens of a new login). Each is
 // a conditional update, so no session comes back. Sessions kept in the
-// client cannot be reached: theirs go at their own next refresh.
+// client, or in a store that cannot list them, cannot be reached: their
+// copies (revoked at the provider, so worthless) go at their own next
+// refresh.
 func (m *Manager) dropIdentitySessionTokens(ctx context.Context, id *Identity, revoked time.Time) {
-	list, err := m.identitySessions(ctx, id.UserID, id.ID)
+	list, _, err := m.codec.identitySessions(ctx, id.UserID, id.ID)
 	if err != nil {
 		m.log.WarnContext(ctx, "oauthlogin: could not list sessions to drop revoked provider tokens", "err", err)
 		return

@@ -64,12 +64,12 @@ func TestRefreshExpiresInShapes(t *testing.T) {
 			if err := m.setIdentityTokens(id, old); err != nil {
 				t.Fatal(err)
 			}
-			if err := m.identities.CreateIdentity(ctx, id); err != nil {
+			if err := m.store.CreateIdentity(ctx, id); err != nil {
 				t.Fatal(err)
 			}
 			s := &Session{ID: "sess", UserID: "u", IdentityID: "i", Provider: "stub", ProviderUID: "s", Expires: now.Add(time.Hour)}
 			s.ProviderTokens, _ = m.keys.seal(old, "session:sess")
-			if err := m.sessions.SaveSession(ctx, s); err != nil { // a refresh only updates a stored session
+			if err := m.store.SaveSession(ctx, s); err != nil { // a refresh only updates a stored session
 				t.Fatal(err)
 			}
 

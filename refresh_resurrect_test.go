@@ -180,7 +180,7 @@ func TestUnlinkEndsIdentitySessions(t *testing.T) {
 	}
 	for _, s := range list {
 		if s.IdentityID == first.ID {
-			t.Fatalf("a session of the unlinked identity is still stored: pending=%v", s.Pending)
+			t.Fatalf("a session of the unlinked identity is still stored: %q", s.ID)
 		}
 	}
 	if len(list) != 2 {

@@ -32,7 +32,7 @@ func (m *Manager) Sessions(w http.ResponseWriter, r *http.Request) {
 		m.writeError(w, r, statusFor(err), err)
 		return
 	}
-	all, err := m.sessions.UserSessions(r.Context(), s.UserID)
+	all, err := m.codec.list(r.Context(), s.UserID)
 	if err != nil {
 		m.writeError(w, r, statusFor(err), err)
 		return
@@ -43,7 +43,7 @@ func (m *Manager) Sessions(w http.ResponseWriter, r *http.Request) {
 	}{Sessions: make([]sessionListJSON, 0, len(all))}
 	now := m.now()
 	for _, v := range all {
-		if v.Pending || !m.live(v, now) {
+		if !m.live(v, now) {
 			continue
 		}
 		out.Sessions = append(out.Sessions, sessionListJSON{
@@ -86,16 +86,16 @@ func (m *Manager) EndSession(w http.ResponseWriter, r *http.Request) {
 		m.writeError(w, r, statusFor(err), err)
 		return
 	}
-	if m.sealer != nil {
-		m.writeError(w, r, http.StatusNotImplemented, fmt.Errorf("%w: sessions live in the client", errors.ErrUnsupported))
+	target, err := m.codec.byID(r.Context(), r.PathValue("id"))
+	if errors.Is(err, errors.ErrUnsupported) {
+		m.writeError(w, r, http.StatusNotImplemented, err)
 		return
 	}
-	target, err := m.sessions.Session(r.Context(), r.PathValue("id"))
 	if err != nil || target.UserID != s.UserID {
 		m.writeError(w, r, http.StatusNotFound, fmt.Errorf("%w: no such session", ErrNotFound))
 		return
 	}
-	if err := m.sessions.DeleteSession(r.Context(), target.ID); err != nil {
+	if err := m.codec.end(r.Context(), target.ID); err != nil {
 		m.writeError(w, r, http.StatusInternalServerError, err)
 		return
 	}
@@ -118,7 +118,7 @@ func (m *Manager) EndAllSessions(w http.ResponseWriter, r *http.Request) {
 		m.writeError(w, r, statusFor(err), err)
 		return
 	}
-	if err := m.sessions.DeleteUserSessions(r.Context(), s.UserID); err != nil {
+	if err := m.codec.endUser(r.Context(), s.UserID); err != nil {
 		m.writeError(w, r, statusFor(err), err)
 		return
 	}

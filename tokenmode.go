@@ -235,27 +235,15 @@ func (m *Manager) startTokenSession(r *http.Request, f *flow, id *Identity) (str
 		IdentityID:  id.ID,
 		Provider:    id.Provider,
 		ProviderUID: id.ProviderUID,
-		Pending:     true,
 		Created:     now,
 		LastSeen:    now,
 		Expires:     now.Add(secretLifetime),
 		IP:          clientIP(r),
 		UserAgent:   truncate(r.UserAgent(), 256),
 	}
-	secret := bind
-	if m.sealer != nil {
-		// Sessions live in the client: so does the pending one, sealed
-		// into the secret, with the binding as its id.
-		pending.ID = bind
-		var err error
-		if secret, err = m.sealer.SealSession(pending); err != nil {
-			return "", nil, err
-		}
-	} else {
-		pending.ID = hashID(bind)
-		if err := m.sessions.SaveSession(r.Context(), pending); err != nil {
-			return "", nil, err
-		}
+	secret, err := m.codec.savePending(r.Context(), pending, bind)
+	if err != nil {
+		return "", nil, err
 	}
 	return withQuery(f.Success, "userId", id.UserID, "secret", secret), pending, nil
 }
@@ -302,20 +290,8 @@ func (m *Manager) CreateSession(w http.ResponseWriter, r *http.Request) {
 		m.writeError(w, r, http.StatusUnauthorized, ErrInvalidSecret)
 		return
 	}
-	var pending *Session
-	var bind string
-	err := ErrNotFound
-	if m.sealer != nil {
-		if canonicalSealed(in.Secret) {
-			if pending, err = m.sealer.OpenSession(in.Secret); err == nil {
-				bind = pending.ID
-			}
-		}
-	} else if canonicalBinding(in.Secret) {
-		bind = in.Secret
-		pending, err = m.sessions.Session(r.Context(), hashID(bind))
-	}
-	if errors.Is(err, ErrNotFound) || err == nil && (!pending.Pending || pending.UserID != in.UserID || !canonicalBinding(bind) || !m.now().Before(pending.Expires)) {
+	pending, bind, err := m.codec.loadPending(r.Context(), in.Secret)
+	if errors.Is(err, ErrNotFound) || err == nil && (pending.UserID != in.UserID || !canonicalBinding(bind) || !m.now().Before(pending.Expires)) {
 		m.writeError(w, r, http.StatusUnauthorized, ErrInvalidSecret)
 		return
 	}
@@ -325,7 +301,7 @@ func (m *Manager) CreateSession(w http.ResponseWriter, r *http.Request) {
 	}
 	// The mark outlives the secret by a lifetime more, for the clock skew
 	// between the instances and the store.
-	if err := m.once.Consume(r.Context(), "secret:"+pending.ID, pending.Expires.Add(secretLifetime)); err != nil {
+	if err := m.store.Consume(r.Context(), "secret:"+pending.ID, pending.Expires.Add(secretLifetime)); err != nil {
 		if errors.Is(err, ErrAlreadyUsed) {
 			err = ErrInvalidSecret
 		}
@@ -334,7 +310,7 @@ func (m *Manager) CreateSession(w http.ResponseWriter, r *http.Request) {
 	}
 	if !checkBinding(bind, in.Verifier) || m.cfg.RequireAppChallenge && !strings.Contains(bind, ".") {
 		// Burnt: consumed above, and deleted.
-		if err := m.sessions.DeleteSession(r.Context(), pending.ID); err != nil {
+		if err := m.codec.end(r.Context(), pending.ID); err != nil {
 			m.writeError(w, r, http.StatusInternalServerError, err)
 			return
 		}
@@ -343,12 +319,8 @@ func (m *Manager) CreateSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s, token, err := m.newSessionFor(r, pending)
-	if err == nil && m.sealer == nil {
-		// The new session is stored: a sign-out everywhere (or an
-		// unlink's sweep) from now on ends it. One that came since the
-		// pending record was read took the pending record with it, and
-		// then the secret signs in no one.
-		err = m.pendingStands(r, pending.ID, s.ID)
+	if err == nil {
+		err = m.codec.settle(r.Context(), pending.ID, s.ID)
 	}
 	if err != nil {
 		m.writeError(w, r, statusFor(err), err)
@@ -356,23 +328,6 @@ func (m *Manager) CreateSession(w http.ResponseWriter, r *http.Request) {
 	}
 	m.emit(r, Event{Type: EventLogin, UserID: s.UserID, Provider: s.Provider, IdentityID: s.IdentityID, SessionID: s.ID})
 	m.writeSessionToken(w, r, s, token, http.StatusCreated)
-}
-
-// pendingStands deletes the pending record once the session made from it
-// is stored; when the record is gone already (the user's sessions were
-// ended meanwhile), it deletes that session instead: ErrInvalidSecret.
-func (m *Manager) pendingStands(r *http.Request, pendingID, sessionID string) error {
-	_, err := m.sessions.Session(r.Context(), pendingID)
-	if errors.Is(err, ErrNotFound) {
-		if err := m.sessions.DeleteSession(r.Context(), sessionID); err != nil {
-			return err
-		}
-		return fmt.Errorf("%w: the user's sessions ended during the exchange", ErrInvalidSecret)
-	}
-	if err != nil {
-		return err
-	}
-	return m.sessions.DeleteSession(r.Context(), pendingID)
 }
 
 // newSessionFor makes a real session from a pending one, with the

@@ -45,7 +45,7 @@ func (lenientSealer) OpenSession(token string) (*oauthlogin.Session, error) {
 func TestSecretSingleUseAcrossSpellings(t *testing.T) {
 	mem := oauthlogin.NewMemoryStore()
 	h := newHarness(t, func(c *oauthlogin.Config) {
-		c.Sessions = lenientSealer{mem}
+		c.Store = lenientSealer{mem}
 		c.AppSchemes = []string{"com.example.app"}
 	})
 	to := nativeLogin(t, h, "com.example.app://cb", "com.example.app://failed")
@@ -189,7 +189,7 @@ func TestRequireAppChallengeAtExchange(t *testing.T) {
 func TestSecretOfUnlinkedIdentity(t *testing.T) {
 	mem := oauthlogin.NewMemoryStore()
 	h := newHarness(t, func(c *oauthlogin.Config) {
-		c.Sessions, c.Identities = lenientSealer{mem}, mem
+		c.Store = lenientSealer{mem}
 		c.AppSchemes = []string{"com.example.app"}
 	})
 	to := nativeLogin(t, h, "com.example.app://cb", "com.example.app://failed")
@@ -220,7 +220,7 @@ func TestExpiredSecretRefusedOnManagersClock(t *testing.T) {
 	mem := oauthlogin.NewMemoryStore()
 	sealer := lenientSealer{mem}
 	h := newHarness(t, func(c *oauthlogin.Config) {
-		c.Sessions, c.Identities = sealer, mem
+		c.Store = sealer
 		c.AppSchemes = []string{"com.example.app"}
 	})
 	to := nativeLogin(t, h, "com.example.app://cb", "com.example.app://failed")

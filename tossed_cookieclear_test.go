@@ -39,7 +39,7 @@ func attack2Manager(t *testing.T) *oauthlogin.Manager {
 	t.Helper()
 	s := oauthlogin.NewMemoryStore()
 	m, err := oauthlogin.New(oauthlogin.Config{BaseURL: "http://app.example", CookieKeys: []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()},
-		Sessions: s, Identities: s, OneTime: s})
+		Store: s})
 	if err != nil {
 		t.Fatal(err)
 	}

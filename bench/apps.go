@@ -75,11 +75,7 @@ func (a *App) start(mux *http.ServeMux) {
 var empty = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
 
 // Store is what an oauthlogin app keeps its records in.
-type Store interface {
-	oauthlogin.SessionStore
-	oauthlogin.IdentityStore
-	oauthlogin.OneTimeStore
-}
+type Store = oauthlogin.Store
 
 // NewOauthloginApp mounts oauthlogin as its README says: a Manager with
 // the provider from providers.OIDC (discovery once, full ID token
@@ -93,7 +89,7 @@ func NewOauthloginApp(name string, f *Fake, back *http.Client, store Store, expi
 		HTTPClient: back,
 	}
 	if store != nil {
-		cfg.Sessions, cfg.Identities, cfg.OneTime = store, store, store
+		cfg.Store = store
 	}
 	m, err := oauthlogin.New(cfg)
 	if err != nil {

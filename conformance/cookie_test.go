@@ -280,7 +280,7 @@ func TestCookies(t *testing.T) {
 func (h *harness) manager(base string, keys []oauthlogin.CookieKey) *oauthlogin.Manager {
 	h.t.Helper()
 	m, err := oauthlogin.New(oauthlogin.Config{BaseURL: base, CookieKeys: keys, TokenKeys: h.cfg.TokenKeys,
-		Sessions: h.store, Identities: h.store, OneTime: h.store, Logger: h.cfg.Logger})
+		Store: h.store, Logger: h.cfg.Logger})
 	if err != nil {
 		h.t.Fatal(err)
 	}

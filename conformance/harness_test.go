@@ -94,9 +94,7 @@ func newHarness(t testing.TB, opts ...option) *harness {
 	cfg := oauthlogin.Config{
 		BaseURL:    "http://" + h.app.Listener.Addr().String(),
 		CookieKeys: []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()},
-		Sessions:   h.store,
-		Identities: h.store,
-		OneTime:    h.store,
+		Store:      h.store,
 		HTTPClient: &http.Client{Timeout: st.timeout, Transport: h.tr},
 		Logger:     slog.New(h.log),
 	}

@@ -127,7 +127,7 @@ func TestOpenRedirects(t *testing.T) {
 	t.Run("RecheckedAtCallbackAfterAllowlistChange", func(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t, allowGood)
-		strict, err := oauthlogin.New(oauthlogin.Config{BaseURL: h.cfg.BaseURL, CookieKeys: h.cfg.CookieKeys, Sessions: h.store, Identities: h.store, OneTime: h.store})
+		strict, err := oauthlogin.New(oauthlogin.Config{BaseURL: h.cfg.BaseURL, CookieKeys: h.cfg.CookieKeys, Store: h.store})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -78,9 +78,7 @@ func newApp(ctx context.Context, o options, log io.Writer) (*app, error) {
 		// A fresh key each start: fine for a demo whose sessions live in
 		// memory anyway. A real app loads its keys from its secrets.
 		CookieKeys: []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()},
-		Sessions:   store,
-		Identities: store,
-		OneTime:    store,
+		Store:      store,
 		// The pages never need the provider's access token, so the session
 		// JSON does not carry it either.
 		HideProviderAccessToken: true,

@@ -33,7 +33,7 @@ func main() {
 	m, err := oauthlogin.New(oauthlogin.Config{
 		BaseURL:    "http://" + ln.Addr().String(),
 		CookieKeys: []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()},
-		Sessions:   store,
+		Store:      store,
 	})
 	if err != nil {
 		log.Fatal(err)
