@@ -9,6 +9,7 @@ import (
 
 	"github.com/oauthlogin/oauthlogin"
 	"github.com/oauthlogin/oauthlogin/oauthlogintest"
+	"github.com/oauthlogin/oauthlogin/store/cookiestore"
 )
 
 // coreStore is a Store with the core only: no SessionLister, no
@@ -115,5 +116,41 @@ func TestPendingRecordIsNoSession(t *testing.T) {
 	}
 	if resp, _ := exchange(t, h, q.Get("userId"), secret); resp.StatusCode != http.StatusCreated {
 		t.Fatalf("the pending record's exchange = %d", resp.StatusCode)
+	}
+}
+
+// With sessions in the client the pending record is sealed into the
+// secret, under the same "p." ID namespace: the secret, sent as a bearer
+// token or as the session cookie, opens as no session (401), and still
+// redeems once.
+func TestSealedPendingRecordIsNoSession(t *testing.T) {
+	h := newHarness(t, func(c *oauthlogin.Config) {
+		c.Store = cookiestore.New(c.Store, c.CookieKeys...)
+		c.AppSchemes = []string{"myapp-callback"}
+	})
+	q := nativeLogin(t, h, "myapp-callback://auth", "myapp-callback://auth/failed").Query()
+	secret := q.Get("secret")
+	h.logs.secret(secret)
+	if resp := withBearer(t, "GET", h.app.URL+"/auth/session", secret); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("the sealed secret as a bearer token = %d, want 401", resp.StatusCode)
+	}
+	req, _ := http.NewRequest("GET", h.app.URL+"/auth/session", nil)
+	req.AddCookie(&http.Cookie{Name: "oauthlogin_session", Value: secret})
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("the sealed secret as the session cookie = %d, want 401", resp.StatusCode)
+	}
+	resp, s := exchange(t, h, q.Get("userId"), secret)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("exchange = %d", resp.StatusCode)
+	}
+	token, _ := s["secret"].(string)
+	h.logs.secret(token)
+	if resp := withBearer(t, "GET", h.app.URL+"/auth/session", token); resp.StatusCode != http.StatusOK {
+		t.Fatalf("the session from the exchange = %d", resp.StatusCode)
 	}
 }
