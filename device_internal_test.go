@@ -95,7 +95,7 @@ func (c *fakeClock) After(d time.Duration) <-chan time.Time {
 }
 
 func deviceManager(t *testing.T, d *deviceIdP, clock *fakeClock) *Manager {
-	m, err := New(Config{BaseURL: "http://localhost", CookieKeys: []CookieKey{GenerateCookieKey()}, DeviceProviders: []string{"tv"}})
+	m, err := New(Config{BaseURL: "http://localhost", Keys: Keys{Cookie: []CookieKey{GenerateCookieKey()}}, DeviceProviders: []string{"tv"}})
 	if err != nil {
 		t.Fatal(err)
 	}

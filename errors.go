@@ -39,7 +39,7 @@ var (
 	ErrStateMismatch = errors.New("oauthlogin: state mismatch")
 	// ErrStateReplayed: the callback's state was used before.
 	ErrStateReplayed = errors.New("oauthlogin: state replayed")
-	// ErrFlowExpired: the login took longer than Config.FlowLifetime.
+	// ErrFlowExpired: the login took longer than Config.Sessions.FlowLifetime.
 	ErrFlowExpired = errors.New("oauthlogin: login flow expired")
 	// ErrProviderMismatch: the flow was started for another provider.
 	ErrProviderMismatch = errors.New("oauthlogin: provider mismatch")
@@ -63,7 +63,7 @@ var (
 	// ErrIdentityConflict: the provider account is linked to another user.
 	// It is never moved or merged.
 	ErrIdentityConflict = errors.New("oauthlogin: identity already linked to another user")
-	// ErrLoginDenied: the host's Config.AllowLogin refused the login.
+	// ErrLoginDenied: the host's Config.Hooks.AllowLogin refused the login.
 	ErrLoginDenied = errors.New("oauthlogin: login denied")
 	// ErrLinkSession: a link finished without the session that started it.
 	ErrLinkSession = errors.New("oauthlogin: link must finish in the session that started it")
@@ -75,7 +75,7 @@ var (
 	// ErrUnsupportedMode: begin's mode is neither session nor token.
 	ErrUnsupportedMode = errors.New("oauthlogin: unsupported mode")
 	// ErrInvalidChallenge: a token-mode begin's code_challenge is missing
-	// where Config.RequireAppChallenge needs it, malformed, or not S256.
+	// where Config.NativeApps.RequireChallenge needs it, malformed, or not S256.
 	ErrInvalidChallenge = errors.New("oauthlogin: invalid or missing code_challenge")
 	// ErrInvalidSecret: a token-mode secret is wrong, used or expired.
 	ErrInvalidSecret = errors.New("oauthlogin: invalid or expired secret")

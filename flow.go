@@ -304,7 +304,7 @@ func (m *Manager) redirectTarget(raw string) (string, error) {
 		return "", err
 	}
 	if !m.allowedOrigins[origin(u)] {
-		return "", fmt.Errorf("%w: origin %s is not in Config.AllowedRedirects", ErrRedirectNotAllowed, origin(u))
+		return "", fmt.Errorf("%w: origin %s is not in Config.RedirectOrigins", ErrRedirectNotAllowed, origin(u))
 	}
 	return serialize(u)
 }

@@ -12,7 +12,7 @@ import (
 
 func newFlowManager(t *testing.T) *Manager {
 	t.Helper()
-	m, err := New(Config{BaseURL: "http://localhost:8080", CookieKeys: []CookieKey{GenerateCookieKey()}})
+	m, err := New(Config{BaseURL: "http://localhost:8080", Keys: Keys{Cookie: []CookieKey{GenerateCookieKey()}}})
 	if err != nil {
 		t.Fatal(err)
 	}

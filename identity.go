@@ -37,18 +37,6 @@ type Identity struct {
 	Updated                   time.Time
 }
 
-// ResolveUserFunc chooses the user a provider account signs in as, the
-// first time that account is seen (and not linked by the signed-in user or
-// by email). It returns the host app's user id, creating the user in the
-// host's own records if it needs to. The default makes a new random id.
-type ResolveUserFunc func(ctx context.Context, provider string, p *Profile) (userID string, err error)
-
-// AllowLoginFunc vets every login and link before anything is written. A
-// non-nil error refuses it (login_denied); the error is logged, never shown.
-// Decide on signed claims (Google's hd, Microsoft's tid in p.Raw), not on an
-// email suffix.
-type AllowLoginFunc func(ctx context.Context, provider string, p *Profile) error
-
 // signIn finds the identity of a provider account, or creates it and
 // finds or makes its user, and records the new tokens on it. With linkUser
 // set, the account is linked to that user instead: a new identity joins
@@ -56,8 +44,8 @@ type AllowLoginFunc func(ctx context.Context, provider string, p *Profile) error
 // ErrIdentityConflict, never moved. It reports what happened as an event
 // type: EventSignUp, EventLogin or EventLink.
 func (m *Manager) signIn(ctx context.Context, rp *registered, p *Profile, tok *oauth2.Token, linkUser string) (*Identity, EventType, error) {
-	if m.cfg.AllowLogin != nil {
-		if err := m.cfg.AllowLogin(ctx, rp.name, p); err != nil {
+	if m.cfg.Hooks.AllowLogin != nil {
+		if err := m.cfg.Hooks.AllowLogin(ctx, rp.name, p); err != nil {
 			return nil, "", wrap(ErrLoginDenied, err)
 		}
 	}
@@ -128,7 +116,7 @@ func (m *Manager) signIn(ctx context.Context, rp *registered, p *Profile, tok *o
 // is on for this provider and for the provider that verified it before;
 // else the host's ResolveUser; else a new user.
 func (m *Manager) userFor(ctx context.Context, rp *registered, p *Profile, verified string) (string, EventType, error) {
-	if verified != "" && slices.Contains(m.cfg.LinkVerifiedEmails, rp.name) {
+	if verified != "" && slices.Contains(m.cfg.EmailLinkProviders, rp.name) {
 		ids, err := m.store.IdentitiesByEmail(ctx, verified)
 		if err != nil {
 			return "", "", err
@@ -137,15 +125,15 @@ func (m *Manager) userFor(ctx context.Context, rp *registered, p *Profile, verif
 			// The stored form may predate NormalizeEmail's rules (an NFKC
 			// fold, say): the address the provider reported must still
 			// normalize to it.
-			if slices.Contains(m.cfg.LinkVerifiedEmails, id.Provider) && sameVerifiedEmail(id.ProviderEmail, verified) {
+			if slices.Contains(m.cfg.EmailLinkProviders, id.Provider) && sameVerifiedEmail(id.ProviderEmail, verified) {
 				return id.UserID, EventLink, nil
 			}
 		}
 	}
-	if m.cfg.ResolveUser == nil {
+	if m.cfg.Hooks.ResolveUser == nil {
 		return randomToken(15), EventSignUp, nil
 	}
-	userID, err := m.cfg.ResolveUser(ctx, rp.name, p)
+	userID, err := m.cfg.Hooks.ResolveUser(ctx, rp.name, p)
 	if err != nil {
 		return "", "", fmt.Errorf("oauthlogin: resolve user: %w", err)
 	}

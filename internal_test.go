@@ -59,7 +59,7 @@ func TestSealOpen(t *testing.T) {
 
 // A session past its Expires is refused even when a store still returns it.
 func TestExpiredSessionRefused(t *testing.T) {
-	m, err := New(Config{BaseURL: "http://localhost", CookieKeys: []CookieKey{GenerateCookieKey()}, SessionLifetime: time.Hour})
+	m, err := New(Config{BaseURL: "http://localhost", Keys: Keys{Cookie: []CookieKey{GenerateCookieKey()}}, Sessions: SessionOptions{Lifetime: time.Hour}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func TestExpiredSessionRefused(t *testing.T) {
 // A flow cookie past its Expires (on the Manager's clock) ends the login
 // with flow_expired, even if the browser still sends it.
 func TestFlowExpired(t *testing.T) {
-	m, err := New(Config{BaseURL: "http://localhost", CookieKeys: []CookieKey{GenerateCookieKey()}, FlowLifetime: time.Minute})
+	m, err := New(Config{BaseURL: "http://localhost", Keys: Keys{Cookie: []CookieKey{GenerateCookieKey()}}, Sessions: SessionOptions{FlowLifetime: time.Minute}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +121,7 @@ func TestRedact(t *testing.T) {
 
 // A session unused for IdleTimeout has ended; use within it keeps it alive.
 func TestIdleTimeout(t *testing.T) {
-	m, err := New(Config{BaseURL: "http://localhost", CookieKeys: []CookieKey{GenerateCookieKey()}, IdleTimeout: time.Hour})
+	m, err := New(Config{BaseURL: "http://localhost", Keys: Keys{Cookie: []CookieKey{GenerateCookieKey()}}, Sessions: SessionOptions{IdleTimeout: time.Hour}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +192,7 @@ func TestHashIDLong(t *testing.T) {
 // does not replace: read with it they would corrupt it, and beside a single
 // cookie they would make the session ambiguous (no session).
 func TestSetSessionCookieEndsStaleChunks(t *testing.T) {
-	m, err := New(Config{BaseURL: "http://localhost", CookieKeys: []CookieKey{GenerateCookieKey()}})
+	m, err := New(Config{BaseURL: "http://localhost", Keys: Keys{Cookie: []CookieKey{GenerateCookieKey()}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,11 +246,11 @@ type coreStore struct{ Store }
 // why), and one without SessionLister lists no sessions (unsupported).
 func TestStoreCapabilitiesAtNew(t *testing.T) {
 	keys := []CookieKey{GenerateCookieKey()}
-	_, err := New(Config{BaseURL: "http://localhost", CookieKeys: keys, Store: coreStore{NewMemoryStore()}, IdleTimeout: time.Hour})
+	_, err := New(Config{BaseURL: "http://localhost", Keys: Keys{Cookie: keys}, Store: coreStore{NewMemoryStore()}, Sessions: SessionOptions{IdleTimeout: time.Hour}})
 	if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "SessionToucher") {
 		t.Fatalf("IdleTimeout without a SessionToucher: %v, want ErrConfig naming SessionToucher", err)
 	}
-	m, err := New(Config{BaseURL: "http://localhost", CookieKeys: keys, Store: coreStore{NewMemoryStore()}})
+	m, err := New(Config{BaseURL: "http://localhost", Keys: Keys{Cookie: keys}, Store: coreStore{NewMemoryStore()}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,14 +261,14 @@ func TestStoreCapabilitiesAtNew(t *testing.T) {
 		t.Fatalf("list without a SessionLister: %v, want ErrUnsupported", err)
 	}
 	mem := NewMemoryStore()
-	m, err = New(Config{BaseURL: "http://localhost", CookieKeys: keys, Store: mem, IdleTimeout: time.Hour})
+	m, err = New(Config{BaseURL: "http://localhost", Keys: Keys{Cookie: keys}, Store: mem, Sessions: SessionOptions{IdleTimeout: time.Hour}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if m.store != Store(mem) || m.toucher != SessionToucher(mem) || m.codec.(storedSessions).lister != SessionLister(mem) {
 		t.Fatal("the memory store's capabilities were not found")
 	}
-	if m, err = New(Config{BaseURL: "http://localhost", CookieKeys: keys}); err != nil || m.store == nil {
+	if m, err = New(Config{BaseURL: "http://localhost", Keys: Keys{Cookie: keys}}); err != nil || m.store == nil {
 		t.Fatalf("default store: %v", err)
 	}
 }

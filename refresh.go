@@ -33,7 +33,7 @@ type RefreshVerifier interface {
 
 // Refresh serves POST {prefix}refresh, Appwrite's "update OAuth session":
 // it renews the current session's provider access token when it expires
-// within Config.RefreshMargin (always with force=1) and answers 200 with
+// within Config.Sessions.RefreshMargin (always with force=1) and answers 200 with
 // the session JSON, which carries the new providerAccessTokenExpiry.
 //
 // Errors: no refresh token, 400 no_refresh_token; the provider revoked the
@@ -106,7 +106,7 @@ func (m *Manager) reseal(w http.ResponseWriter, r *http.Request, s *Session) (st
 }
 
 // RefreshSession renews the provider access token of s when it expires
-// within Config.RefreshMargin, or always when force is set, and returns the
+// within Config.Sessions.RefreshMargin, or always when force is set, and returns the
 // session with the new tokens, saved.
 //
 // The session is only ever updated (SessionStore.UpdateSessionTokens),
@@ -309,7 +309,7 @@ func (m *Manager) dropIdentitySessionTokens(ctx context.Context, id *Identity, r
 // expiring reports whether a token expiring at exp needs a refresh now.
 // An unknown expiry (zero) does not: such tokens refresh only when forced.
 func (m *Manager) expiring(exp, now time.Time) bool {
-	return !exp.IsZero() && !now.Add(m.cfg.RefreshMargin).Before(exp)
+	return !exp.IsZero() && !now.Add(m.cfg.Sessions.RefreshMargin).Before(exp)
 }
 
 // clampExpiry gives a provider's announced expiry a defined meaning: none

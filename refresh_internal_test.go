@@ -51,7 +51,7 @@ func TestRefreshExpiresInShapes(t *testing.T) {
 				body += `,"expires_in":` + tc.expiresIn
 			}
 			body += `}`
-			m, err := New(Config{BaseURL: "http://localhost", CookieKeys: []CookieKey{GenerateCookieKey()}})
+			m, err := New(Config{BaseURL: "http://localhost", Keys: Keys{Cookie: []CookieKey{GenerateCookieKey()}}})
 			if err != nil {
 				t.Fatal(err)
 			}

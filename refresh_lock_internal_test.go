@@ -32,7 +32,7 @@ func TestRefreshEndsWithinItsLock(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	store := NewMemoryStore()
-	m, err := New(Config{BaseURL: "http://localhost", CookieKeys: []CookieKey{GenerateCookieKey()},
+	m, err := New(Config{BaseURL: "http://localhost", Keys: Keys{Cookie: []CookieKey{GenerateCookieKey()}},
 		Store: store, HTTPClient: &http.Client{Timeout: time.Hour}})
 	if err != nil {
 		t.Fatal(err)

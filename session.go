@@ -34,7 +34,7 @@ type Session struct {
 	ProviderTokens []byte
 	Created        time.Time
 	// LastSeen is when the session was last used, to a minute or so; with
-	// Config.IdleTimeout, a session unused for that long has ended.
+	// Config.Sessions.IdleTimeout, a session unused for that long has ended.
 	LastSeen time.Time
 	// Expires is when the session ends; stores treat it as gone after that.
 	Expires   time.Time
@@ -114,7 +114,7 @@ func (m *Manager) requestSession(r *http.Request) (*Session, error) {
 	if !now.Before(s.Expires) {
 		return nil, ErrNoSession
 	}
-	if idle := m.cfg.IdleTimeout; idle > 0 {
+	if idle := m.cfg.Sessions.IdleTimeout; idle > 0 {
 		if now.Sub(s.LastSeen) >= idle {
 			if err := m.codec.end(r.Context(), s.ID); err != nil {
 				return nil, err
@@ -419,7 +419,7 @@ func (m *Manager) writeSessionToken(w http.ResponseWriter, r *http.Request, s *S
 		Current:                   true,
 		Secret:                    token,
 	}
-	if tok != nil && !m.cfg.HideProviderAccessToken {
+	if tok != nil && m.cfg.Sessions.ExposeProviderAccessToken {
 		v.ProviderAccessToken = tok.AccessToken
 	}
 	w.Header().Set("Cache-Control", "no-store")
@@ -445,7 +445,7 @@ func (m *Manager) GetSession(w http.ResponseWriter, r *http.Request) {
 }
 
 // Logout serves DELETE {prefix}session: it deletes the current session from
-// the store, clears the cookie and answers 204. With Config.RevokeOnLogout it
+// the store, clears the cookie and answers 204. With Config.Sessions.RevokeOnLogout it
 // also revokes the provider tokens (RFC 7009) where the provider can.
 // Cross-origin requests are refused (http.CrossOriginProtection).
 func (m *Manager) Logout(w http.ResponseWriter, r *http.Request) {
@@ -465,7 +465,7 @@ func (m *Manager) Logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m.clearSessionCookie(w, r)
-	if m.cfg.RevokeOnLogout {
+	if m.cfg.Sessions.RevokeOnLogout {
 		m.revoke(r.Context(), s)
 	}
 	m.emit(r, Event{Type: EventLogout, UserID: s.UserID, Provider: s.Provider, IdentityID: s.IdentityID, SessionID: s.ID})

@@ -23,7 +23,7 @@ type sessionListJSON struct {
 // Sessions serves GET {prefix}sessions: the signed-in user's sessions, the
 // current one marked, as {"total": n, "sessions": [...]}. Sessions that
 // have ended on the Manager's clock are left out, as requestSession would
-// refuse them: past Expires, or unused for Config.IdleTimeout (a store
+// refuse them: past Expires, or unused for Config.Sessions.IdleTimeout (a store
 // drops the first on its own clock, and the second not at all). Pending
 // token-mode records are no sessions and are left out too.
 func (m *Manager) Sessions(w http.ResponseWriter, r *http.Request) {
@@ -63,13 +63,13 @@ func (m *Manager) Sessions(w http.ResponseWriter, r *http.Request) {
 }
 
 // live reports whether session v has not ended at now: neither its
-// absolute lifetime (Expires) nor, with Config.IdleTimeout, its idle time
+// absolute lifetime (Expires) nor, with Config.Sessions.IdleTimeout, its idle time
 // since LastSeen. requestSession applies the same two rules.
 func (m *Manager) live(v *Session, now time.Time) bool {
 	if !now.Before(v.Expires) {
 		return false
 	}
-	idle := m.cfg.IdleTimeout
+	idle := m.cfg.Sessions.IdleTimeout
 	return idle <= 0 || now.Sub(v.LastSeen) < idle
 }
 

@@ -12,14 +12,14 @@ import (
 
 // GET {prefix}sessions lists only sessions that are still usable on the
 // Manager's clock: one past its absolute lifetime (Expires) or unused for
-// Config.IdleTimeout has ended (OWASP Session Management: idle and
+// Config.Sessions.IdleTimeout has ended (OWASP Session Management: idle and
 // absolute timeouts are enforced on the server), even while the store,
 // on its own clock or without any idle rule, still returns it (issue 15
 // item 13).
 func TestSessionsListHidesEndedSessions(t *testing.T) {
 	store := NewMemoryStore() // on the real clock
-	m, err := New(Config{BaseURL: "http://localhost", CookieKeys: []CookieKey{GenerateCookieKey()},
-		Store: store, IdleTimeout: time.Hour})
+	m, err := New(Config{BaseURL: "http://localhost", Keys: Keys{Cookie: []CookieKey{GenerateCookieKey()}},
+		Store: store, Sessions: SessionOptions{IdleTimeout: time.Hour}})
 	if err != nil {
 		t.Fatal(err)
 	}

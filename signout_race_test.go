@@ -66,7 +66,7 @@ func TestTokenExchangeRacingSignOutEverywhere(t *testing.T) {
 	var g *heldSaves
 	h := newHarness(t, func(c *oauthlogin.Config) {
 		g = newHeldSaves(c)
-		c.AppSchemes = []string{"myapp-callback"}
+		c.NativeApps.Schemes = []string{"myapp-callback"}
 	})
 	browser := oauthlogintest.NewBrowser()
 	h.mustSucceed(h.login(browser))

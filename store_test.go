@@ -74,7 +74,7 @@ func TestUnlinkWithoutListerEndsAllSessions(t *testing.T) {
 // bearer token or as the session cookie, is a 401; it is stored under an
 // ID no session token can name, and GET {prefix}sessions leaves it out.
 func TestPendingRecordIsNoSession(t *testing.T) {
-	h := newHarness(t, func(c *oauthlogin.Config) { c.AppSchemes = []string{"myapp-callback"} })
+	h := newHarness(t, func(c *oauthlogin.Config) { c.NativeApps.Schemes = []string{"myapp-callback"} })
 	b := oauthlogintest.NewBrowser()
 	h.mustSucceed(h.login(b))
 	q := nativeLogin(t, h, "myapp-callback://auth", "myapp-callback://auth/failed").Query()
@@ -125,8 +125,8 @@ func TestPendingRecordIsNoSession(t *testing.T) {
 // redeems once.
 func TestSealedPendingRecordIsNoSession(t *testing.T) {
 	h := newHarness(t, func(c *oauthlogin.Config) {
-		c.Store = cookiestore.New(c.Store, c.CookieKeys...)
-		c.AppSchemes = []string{"myapp-callback"}
+		c.Store = cookiestore.New(c.Store, c.Keys.Cookie...)
+		c.NativeApps.Schemes = []string{"myapp-callback"}
 	})
 	q := nativeLogin(t, h, "myapp-callback://auth", "myapp-callback://auth/failed").Query()
 	secret := q.Get("secret")

@@ -25,7 +25,7 @@ const secretLifetime = 5 * time.Minute
 // locally.
 var refusedAppSchemes = []string{"http", "https", "javascript", "data", "file", "vbscript", "blob", "about"}
 
-// appSchemes checks Config.AppSchemes and returns them lower-cased: each
+// appSchemes checks Config.NativeApps.Schemes and returns them lower-cased: each
 // must be RFC 3986 §3.1 scheme syntax, ALPHA *( ALPHA / DIGIT / "+" / "-"
 // / "." ), and none of refusedAppSchemes.
 func appSchemes(schemes []string) ([]string, error) {
@@ -56,7 +56,7 @@ func schemeSyntax(s string) bool {
 
 // appRedirectTarget validates a success or failure URL of a token-mode
 // (native app) login: what redirectTarget allows, plus a custom scheme
-// listed in Config.AppSchemes ("myapp-callback://auth"), plus a loopback
+// listed in Config.NativeApps.Schemes ("myapp-callback://auth"), plus a loopback
 // redirect to any port for desktop apps (RFC 8252 §7.3: http on 127.0.0.1
 // or [::1], never the name localhost).
 func (m *Manager) appRedirectTarget(raw string) (string, error) {
@@ -74,7 +74,7 @@ func (m *Manager) appRedirectTarget(raw string) (string, error) {
 	switch {
 	case u.User != nil:
 		return "", fmt.Errorf("%w: %q has user info", ErrRedirectNotAllowed, raw)
-	case slices.Contains(m.cfg.AppSchemes, scheme) && u.Opaque == "":
+	case slices.Contains(m.cfg.NativeApps.Schemes, scheme) && u.Opaque == "":
 		return serialize(u)
 	case scheme == "http" && u.Opaque == "" && (u.Hostname() == "127.0.0.1" || u.Hostname() == "::1"):
 		return serialize(u)
@@ -96,7 +96,7 @@ const modeToken = "token"
 // token-mode begin (RFC 8252 §8.1, RFC 7636 §4.2 applied between the app
 // and this server): S256 only (plain would put the verifier in the URL),
 // exactly 43 base64url characters (a SHA-256). It returns "" when none was
-// sent, which Config.RequireAppChallenge refuses, as it refuses a challenge
+// sent, which Config.NativeApps.RequireChallenge refuses, as it refuses a challenge
 // outside token mode.
 func (m *Manager) appChallenge(mode string, q url.Values) (string, error) {
 	if mode != modeToken {
@@ -109,7 +109,7 @@ func (m *Manager) appChallenge(mode string, q url.Values) (string, error) {
 	case len(q["code_challenge"]) > 1 || len(q["code_challenge_method"]) > 1:
 		return "", fmt.Errorf("%w: repeated", ErrInvalidChallenge)
 	case c == "" && method == "":
-		if m.cfg.RequireAppChallenge {
+		if m.cfg.NativeApps.RequireChallenge {
 			return "", fmt.Errorf("%w: token mode requires code_challenge with code_challenge_method=S256", ErrInvalidChallenge)
 		}
 		return "", nil
@@ -262,7 +262,7 @@ func (m *Manager) startTokenSession(r *http.Request, f *flow, id *Identity) (str
 // unbound one) is a 401 too, and burns the secret: only the app that began
 // the login knows its verifier, so such an attempt comes from whoever
 // intercepted the redirect, and that login must not complete for anyone.
-// The app begins a new one. With Config.RequireAppChallenge a secret
+// The app begins a new one. With Config.NativeApps.RequireChallenge a secret
 // without a challenge (from a login begun before it was set) is refused
 // the same way. No cookie is set: that would let any site that
 // holds a secret of its own sign a browser in (login CSRF).
@@ -308,7 +308,7 @@ func (m *Manager) CreateSession(w http.ResponseWriter, r *http.Request) {
 		m.writeError(w, r, statusFor(err), err)
 		return
 	}
-	if !checkBinding(bind, in.Verifier) || m.cfg.RequireAppChallenge && !strings.Contains(bind, ".") {
+	if !checkBinding(bind, in.Verifier) || m.cfg.NativeApps.RequireChallenge && !strings.Contains(bind, ".") {
 		// Burnt: consumed above, and deleted.
 		if err := m.codec.end(r.Context(), pending.ID); err != nil {
 			m.writeError(w, r, http.StatusInternalServerError, err)

@@ -16,7 +16,7 @@ func TestTokenSecretExpires(t *testing.T) {
 	start := time.Now()
 	clock := start
 	store.now = func() time.Time { return clock }
-	m, err := New(Config{BaseURL: "http://localhost", CookieKeys: []CookieKey{GenerateCookieKey()}, Store: store})
+	m, err := New(Config{BaseURL: "http://localhost", Keys: Keys{Cookie: []CookieKey{GenerateCookieKey()}}, Store: store})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -85,7 +85,7 @@ func NewOauthloginApp(name string, f *Fake, back *http.Client, store Store, expi
 	a := newApp(name, f)
 	cfg := oauthlogin.Config{
 		BaseURL:    a.URL,
-		CookieKeys: []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()},
+		Keys:       oauthlogin.Keys{Cookie: []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()}},
 		HTTPClient: back,
 	}
 	if store != nil {

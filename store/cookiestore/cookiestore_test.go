@@ -126,11 +126,11 @@ func newApp(t *testing.T, big bool) *app {
 	a.srv = httptest.NewUnstartedServer(nil)
 	keys := []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()}
 	m, err := oauthlogin.New(oauthlogin.Config{
-		BaseURL:         "http://" + a.srv.Listener.Addr().String(),
-		CookieKeys:      keys,
-		Store:           cookiestore.New(oauthlogin.NewMemoryStore(), keys...),
-		SessionLifetime: time.Hour,
-		AppSchemes:      []string{"myapp"},
+		BaseURL:    "http://" + a.srv.Listener.Addr().String(),
+		Keys:       oauthlogin.Keys{Cookie: keys},
+		Store:      cookiestore.New(oauthlogin.NewMemoryStore(), keys...),
+		Sessions:   oauthlogin.SessionOptions{Lifetime: time.Hour, ExposeProviderAccessToken: true},
+		NativeApps: oauthlogin.NativeApps{Schemes: []string{"myapp"}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -306,7 +306,7 @@ func TestTokenModeAndBearer(t *testing.T) {
 
 func TestIdleTimeoutRefused(t *testing.T) {
 	keys := []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()}
-	_, err := oauthlogin.New(oauthlogin.Config{BaseURL: "http://localhost", CookieKeys: keys, Store: cookiestore.New(oauthlogin.NewMemoryStore(), keys...), IdleTimeout: time.Hour})
+	_, err := oauthlogin.New(oauthlogin.Config{BaseURL: "http://localhost", Keys: oauthlogin.Keys{Cookie: keys}, Store: cookiestore.New(oauthlogin.NewMemoryStore(), keys...), Sessions: oauthlogin.SessionOptions{IdleTimeout: time.Hour}})
 	if !errors.Is(err, oauthlogin.ErrConfig) {
 		t.Fatalf("IdleTimeout with client-held sessions: %v, want ErrConfig", err)
 	}

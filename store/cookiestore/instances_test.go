@@ -38,11 +38,11 @@ func TestSecretRedeemedOnceAcrossInstances(t *testing.T) {
 	instance := func() *httptest.Server {
 		srv := httptest.NewUnstartedServer(nil)
 		m, err := oauthlogin.New(oauthlogin.Config{ // the package doc's example
-			BaseURL:         "http://" + srv.Listener.Addr().String(),
-			CookieKeys:      keys,
-			Store:           cookiestore.New(shared, keys...),
-			SessionLifetime: time.Hour,
-			AppSchemes:      []string{"myapp"},
+			BaseURL:    "http://" + srv.Listener.Addr().String(),
+			Keys:       oauthlogin.Keys{Cookie: keys},
+			Store:      cookiestore.New(shared, keys...),
+			Sessions:   oauthlogin.SessionOptions{Lifetime: time.Hour},
+			NativeApps: oauthlogin.NativeApps{Schemes: []string{"myapp"}},
 		})
 		if err != nil {
 			t.Fatal(err)

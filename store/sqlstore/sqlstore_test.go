@@ -3,10 +3,10 @@ package sqlstore_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"reflect"

@@ -87,10 +87,11 @@ func NewDeployment(t testing.TB, store Backend, n int) *Deployment {
 	})
 	keys := []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()}
 	cfg := oauthlogin.Config{
-		BaseURL:    "http://" + d.Front.Listener.Addr().String(),
-		CookieKeys: keys,
-		Store:      store,
-		Logger:     slog.New(slog.DiscardHandler),
+		BaseURL:  "http://" + d.Front.Listener.Addr().String(),
+		Keys:     oauthlogin.Keys{Cookie: keys},
+		Store:    store,
+		Sessions: oauthlogin.SessionOptions{ExposeProviderAccessToken: true},
+		Logger:   slog.New(slog.DiscardHandler),
 	}
 	for range n {
 		m, err := oauthlogin.New(cfg)

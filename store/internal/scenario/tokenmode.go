@@ -41,9 +41,9 @@ func newNativeApp(t *testing.T, store oauthlogin.Store) *nativeApp {
 	for range 2 {
 		m, err := oauthlogin.New(oauthlogin.Config{
 			BaseURL:    "http://" + front.Listener.Addr().String(),
-			CookieKeys: keys,
+			Keys:       oauthlogin.Keys{Cookie: keys},
 			Store:      store,
-			AppSchemes: []string{appScheme},
+			NativeApps: oauthlogin.NativeApps{Schemes: []string{appScheme}},
 			Logger:     slog.New(slog.DiscardHandler),
 		})
 		if err != nil {
