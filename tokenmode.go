@@ -33,7 +33,7 @@ func appSchemes(schemes []string) ([]string, error) {
 	for _, s := range schemes {
 		lower := strings.ToLower(s)
 		if !schemeSyntax(lower) || slices.Contains(refusedAppSchemes, lower) {
-			return nil, fmt.Errorf("%w: AppSchemes entry %q is not a native app's URL scheme (use a reverse-DNS name, RFC 8252 §7.1)", ErrConfig, s)
+			return nil, fmt.Errorf("%w: NativeApps.Schemes entry %q is not a native app's URL scheme (use a reverse-DNS name, RFC 8252 §7.1)", ErrConfig, s)
 		}
 		out = append(out, lower)
 	}

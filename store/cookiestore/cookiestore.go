@@ -10,9 +10,9 @@
 //
 //	m, err := oauthlogin.New(oauthlogin.Config{
 //		BaseURL:         "https://app.example.com",
-//		CookieKeys:      keys,
-//		Store:           cookiestore.New(redisstore.New(client), keys...),
-//		SessionLifetime: time.Hour, // see "Logout" below
+//		Keys:     oauthlogin.Keys{Cookie: keys},
+//		Store:    cookiestore.New(redisstore.New(client), keys...),
+//		Sessions: oauthlogin.SessionOptions{Lifetime: time.Hour}, // see "Logout" below
 //	})
 //
 // With several instances the inner store must be one they share (Redis,
@@ -25,11 +25,11 @@
 // Logout, and its limits: with no server state there is no list of sessions
 // to delete from. Logout clears the browser's cookies, but a copy of the
 // cookie taken before (by malware, a shared machine's backup) stays valid
-// until the session's own expiry. Keep SessionLifetime short (an hour, say:
+// until the session's own expiry. Keep Sessions.Lifetime short (an hour, say:
 // signing in again through the provider is one redirect while its own
 // session lasts), and rotate the keys to end every session at once: put a
 // new key first, and drop the old ones. For the same reason the session
-// list, signing out other devices and IdleTimeout need a server store; with
+// list, signing out other devices and Sessions.IdleTimeout need a server store; with
 // this one the Manager answers the first two 501 unsupported, and New
 // refuses an IdleTimeout.
 //
@@ -69,7 +69,7 @@ type Store struct {
 
 // New returns a Store over inner, sealing sessions with the first key and
 // opening them with any of them (rotation). The keys may be the Manager's
-// CookieKeys; a session sealed by one Store opens in any other with one of
+// Keys.Cookie; a session sealed by one Store opens in any other with one of
 // its keys, so every instance of the app shares them.
 func New(inner oauthlogin.Store, keys ...oauthlogin.CookieKey) *Store {
 	s := &Store{Store: inner, now: time.Now}

@@ -1,6 +1,7 @@
-// Package redisstore keeps oauthlogin's sessions, identities and one-time
-// keys in Redis, and is a Locker, so that several instances of an app can
-// share them: any instance can serve any request, and provider token
+// Package redisstore keeps oauthlogin's sessions, identities, one-time
+// keys and the refresh lock in Redis (an oauthlogin.Store:
+// Config{Store: redisstore.New(client)}), so that several instances of an
+// app can share them: any instance can serve any request, and provider token
 // refreshes are serialized across all of them.
 //
 // Sessions and one-time keys expire with native Redis TTLs (PEXPIREAT at

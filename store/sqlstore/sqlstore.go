@@ -1,6 +1,7 @@
-// Package sqlstore keeps oauthlogin's sessions, identities and one-time
-// keys in PostgreSQL (through pgx) or SQLite (through database/sql), and
-// is a Locker.
+// Package sqlstore keeps oauthlogin's sessions, identities, one-time keys
+// and the refresh lock in PostgreSQL (through pgx) or SQLite (through
+// database/sql): an oauthlogin.Store, Config{Store: sqlstore.NewPostgres(pool)}
+// or Config{Store: sqlstore.NewSQLite(db)} after Migrate.
 //
 // One package serves both: the schema and the queries are written once,
 // and differ only where the dialects do (column types, placeholders, how
