@@ -66,6 +66,18 @@ type sessionCodec interface {
 	settle(ctx context.Context, pendingID, sessionID string) error
 }
 
+// newSessionCodec returns where store keeps sessions, and its
+// SessionToucher (nil when it has none): the store's capabilities are
+// asserted here, once.
+func newSessionCodec(store Store) (sessionCodec, SessionToucher) {
+	if sealer, ok := store.(SessionSealer); ok {
+		return sealedSessions{sealer}, nil
+	}
+	lister, _ := store.(SessionLister)
+	toucher, _ := store.(SessionToucher)
+	return storedSessions{store: store, lister: lister}, toucher
+}
+
 // storedSessions keeps sessions in the store, each under the hash of its
 // token.
 type storedSessions struct {

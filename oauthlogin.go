@@ -112,13 +112,7 @@ func New(cfg Config) (*Manager, error) {
 		after:          time.After,
 		providers:      make(map[string]*registered),
 	}
-	if sealer, ok := m.store.(SessionSealer); ok {
-		m.codec = sealedSessions{sealer}
-	} else {
-		lister, _ := m.store.(SessionLister)
-		m.toucher, _ = m.store.(SessionToucher)
-		m.codec = storedSessions{store: m.store, lister: lister}
-	}
+	m.codec, m.toucher = newSessionCodec(m.store)
 	if cfg.Sessions.IdleTimeout > 0 && m.toucher == nil {
 		return nil, fmt.Errorf("%w: Sessions.IdleTimeout needs a store that records when a session was last used (a SessionToucher), and %T does not: it keeps sessions in the client or cannot touch them", ErrConfig, m.store)
 	}
