@@ -164,9 +164,11 @@ func verifierSyntax(v string) bool {
 // nonce "." tag, where tag = SHA-256("oauthlogin app challenge", nonce,
 // challenge) in base64url, or the nonce alone without a challenge. With a
 // server-side store the binding is the secret, and the pending record's id
-// its hash; with a SessionSealer the binding is the pending record's id,
-// sealed with it into the secret. Either way neither can be changed, and
-// only a verifier whose S256 challenge gives the tag redeems it.
+// "p." and its hash; with a SessionSealer the pending record's id is "p."
+// and the binding, sealed with it into the secret. Either way neither can
+// be changed, and only a verifier whose S256 challenge gives the tag
+// redeems it. The "p." namespace keeps pending records apart from
+// sessions (see pendingPrefix).
 func challengeTag(nonce, challenge string) string {
 	sum := sha256.Sum256([]byte("oauthlogin app challenge\x00" + nonce + "\x00" + challenge))
 	return base64.RawURLEncoding.EncodeToString(sum[:])
@@ -224,7 +226,8 @@ func canonicalSealed(s string) bool {
 }
 
 // startTokenSession ends a token-mode login: instead of a session, a
-// pending record keyed by the hash of a one-time secret, which the app
+// pending record named by a one-time secret (sessionCodec.savePending),
+// which the app
 // exchanges for a session at POST {prefix}session. It returns the success
 // URL with userId and secret.
 func (m *Manager) startTokenSession(r *http.Request, f *flow, id *Identity) (string, *Session, error) {
