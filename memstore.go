@@ -31,6 +31,12 @@ type MemoryStore struct {
 	lastSweep    time.Time
 }
 
+var (
+	_ Store          = (*MemoryStore)(nil)
+	_ SessionLister  = (*MemoryStore)(nil)
+	_ SessionToucher = (*MemoryStore)(nil)
+)
+
 type accountKey struct{ issuer, subject string }
 
 // NewMemoryStore returns an empty MemoryStore.
