@@ -94,7 +94,7 @@ func TestLinkByVerifiedEmail(t *testing.T) {
 		{"FirstProviderNotTrusted", `true`, []string{"plain"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, func(c *oauthlogin.Config) { c.LinkVerifiedEmails = tc.trusted })
+			h := newHarness(t, func(c *oauthlogin.Config) { c.EmailLinkProviders = tc.trusted })
 			doc := `{"sub": "plain-1", "email": "ada@EXAMPLE.com"` // the domain's case does not matter
 			if tc.verified != "" {
 				doc += `, "email_verified": ` + tc.verified
@@ -148,7 +148,7 @@ func TestSameEmailOtherSubject(t *testing.T) {
 func TestAllowLoginVeto(t *testing.T) {
 	errNotStaff := errors.New("not staff")
 	h := newHarness(t, func(c *oauthlogin.Config) {
-		c.AllowLogin = func(ctx context.Context, provider string, p *oauthlogin.Profile) error {
+		c.Hooks.AllowLogin = func(ctx context.Context, provider string, p *oauthlogin.Profile) error {
 			if p.Subject != "user-1" {
 				return errNotStaff
 			}
@@ -169,7 +169,7 @@ func TestAllowLoginVeto(t *testing.T) {
 
 func TestResolveUser(t *testing.T) {
 	h := newHarness(t, func(c *oauthlogin.Config) {
-		c.ResolveUser = func(ctx context.Context, provider string, p *oauthlogin.Profile) (string, error) {
+		c.Hooks.ResolveUser = func(ctx context.Context, provider string, p *oauthlogin.Profile) (string, error) {
 			return "app-user-" + p.Subject, nil
 		}
 	})

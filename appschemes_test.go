@@ -19,14 +19,14 @@ func TestAppSchemesValidated(t *testing.T) {
 		"", "1app", "-app", ".app", "+app", "my app", "my_app", "myapp:", "myapp://", "my/app", "é-app", "app\x00", "app\n",
 	} {
 		keys := []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()}
-		_, err := oauthlogin.New(oauthlogin.Config{BaseURL: "https://app.example", CookieKeys: keys, AppSchemes: []string{"com.example.app", s}})
+		_, err := oauthlogin.New(oauthlogin.Config{BaseURL: "https://app.example", Keys: oauthlogin.Keys{Cookie: keys}, NativeApps: oauthlogin.NativeApps{Schemes: []string{"com.example.app", s}}})
 		if !errors.Is(err, oauthlogin.ErrConfig) {
 			t.Errorf("AppSchemes %q: New = %v, want ErrConfig", s, err)
 		}
 	}
 	keys := []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()}
 	for _, s := range []string{"com.example.app", "myapp-callback", "a", "x+y.z-1"} {
-		if _, err := oauthlogin.New(oauthlogin.Config{BaseURL: "https://app.example", CookieKeys: keys, AppSchemes: []string{s}}); err != nil {
+		if _, err := oauthlogin.New(oauthlogin.Config{BaseURL: "https://app.example", Keys: oauthlogin.Keys{Cookie: keys}, NativeApps: oauthlogin.NativeApps{Schemes: []string{s}}}); err != nil {
 			t.Errorf("AppSchemes %q refused: %v", s, err)
 		}
 	}
@@ -35,7 +35,7 @@ func TestAppSchemesValidated(t *testing.T) {
 // Schemes are case-insensitive (RFC 3986 §3.1): an entry in capitals
 // matches a redirect in lower case, and the other way round.
 func TestAppSchemesCaseInsensitive(t *testing.T) {
-	h := newHarness(t, func(c *oauthlogin.Config) { c.AppSchemes = []string{"Com.Example.App"} })
+	h := newHarness(t, func(c *oauthlogin.Config) { c.NativeApps.Schemes = []string{"Com.Example.App"} })
 	for _, success := range []string{"com.example.app://cb", "COM.EXAMPLE.APP://cb"} {
 		q := url.Values{"mode": {"token"}, "success": {success}, "failure": {"com.example.app://failed"}}
 		resp, err := noFollow().Get(h.app.URL + "/auth/test?" + q.Encode())

@@ -66,7 +66,7 @@ func (p *scriptedIdP) set(f func(p *scriptedIdP)) { p.mu.Lock(); defer p.mu.Unlo
 // scriptedManager is a Manager with client (nil: the default one) and the
 // "tv" provider at p.
 func scriptedManager(t *testing.T, p *scriptedIdP, client *http.Client) *Manager {
-	m, err := New(Config{BaseURL: "http://localhost", CookieKeys: []CookieKey{GenerateCookieKey()}, HTTPClient: client})
+	m, err := New(Config{BaseURL: "http://localhost", Keys: Keys{Cookie: []CookieKey{GenerateCookieKey()}}, HTTPClient: client})
 	if err != nil {
 		t.Fatal(err)
 	}

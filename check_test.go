@@ -49,7 +49,7 @@ func (s *probedStore) answer(ctx context.Context, ok error) error {
 
 func checkManager(t *testing.T, cfg Config) *Manager {
 	t.Helper()
-	cfg.BaseURL, cfg.CookieKeys = "http://localhost:8080", []CookieKey{GenerateCookieKey()}
+	cfg.BaseURL, cfg.Keys.Cookie = "http://localhost:8080", []CookieKey{GenerateCookieKey()}
 	m, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -57,40 +57,31 @@ func checkManager(t *testing.T, cfg Config) *Manager {
 	return m
 }
 
-// Check reads each distinct store once, and a reachable store passes.
-func TestCheckReachesEachStoreOnce(t *testing.T) {
-	shared, other := &probedStore{MemoryStore: NewMemoryStore()}, &probedStore{MemoryStore: NewMemoryStore()}
-	m := checkManager(t, Config{Sessions: shared, Identities: shared, OneTime: other})
+// Check reads the store once, and a reachable store passes.
+func TestCheckReachesStoreOnce(t *testing.T) {
+	store := &probedStore{MemoryStore: NewMemoryStore()}
+	m := checkManager(t, Config{Store: store})
 	if err := m.Check(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if shared.sessions != 1 || shared.ids != 0 || other.sessions+other.ids != 0 {
-		t.Fatalf("shared store read %d+%d times, the one-time store %d: want one read of the shared store",
-			shared.sessions, shared.ids, other.sessions+other.ids)
-	}
-	split := &probedStore{MemoryStore: NewMemoryStore()}
-	m = checkManager(t, Config{Sessions: shared, Identities: split})
-	if err := m.Check(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if split.ids != 1 {
-		t.Fatalf("the identity store was read %d times, want 1", split.ids)
+	if store.sessions+store.ids != 1 {
+		t.Fatalf("the store was read %d times, want once", store.sessions+store.ids)
 	}
 	if err := checkManager(t, Config{}).Check(context.Background()); err != nil {
 		t.Fatalf("the default memory store: %v", err)
 	}
 }
 
-// A store that fails is named by its role and type, and its error is kept.
+// A store that fails is named by its type, and its error is kept.
 func TestCheckNamesFailingStore(t *testing.T) {
 	cause := errors.New("connection refused")
 	bad := &probedStore{MemoryStore: NewMemoryStore(), fail: cause}
-	m := checkManager(t, Config{Sessions: NewMemoryStore(), Identities: bad})
+	m := checkManager(t, Config{Store: bad})
 	err := m.Check(context.Background())
 	if !errors.Is(err, cause) {
 		t.Fatalf("Check = %v, want the store's error", err)
 	}
-	for _, want := range []string{"identity store", "*oauthlogin.probedStore", "connection refused"} {
+	for _, want := range []string{"store *oauthlogin.probedStore", "connection refused"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("%q does not say %q", err, want)
 		}
@@ -101,14 +92,14 @@ func TestCheckNamesFailingStore(t *testing.T) {
 // ErrStoreUnavailable, naming the store.
 func TestCheckBlockedStoreCallerContext(t *testing.T) {
 	slow := &probedStore{MemoryStore: NewMemoryStore(), block: true, entered: make(chan struct{}), release: make(chan struct{})}
-	m := checkManager(t, Config{Sessions: slow})
+	m := checkManager(t, Config{Store: slow})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- m.Check(ctx) }()
 	<-slow.entered
 	cancel()
 	err := <-done
-	if !errors.Is(err, ErrStoreUnavailable) || !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "session store *oauthlogin.probedStore") {
+	if !errors.Is(err, ErrStoreUnavailable) || !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "store *oauthlogin.probedStore") {
 		t.Fatalf("Check = %v", err)
 	}
 }
@@ -121,7 +112,7 @@ func TestCheckOwnTimeout(t *testing.T) {
 	}
 	stuck := &probedStore{MemoryStore: NewMemoryStore(), block: true, entered: make(chan struct{}), release: make(chan struct{})}
 	defer close(stuck.release)
-	m := checkManager(t, Config{Sessions: stuckStore{stuck}})
+	m := checkManager(t, Config{Store: stuckStore{stuck}})
 	m.checkTimeout = time.Millisecond
 	err := m.Check(context.Background())
 	if !errors.Is(err, ErrStoreUnavailable) || !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "oauthlogin.stuckStore") {
@@ -132,7 +123,7 @@ func TestCheckOwnTimeout(t *testing.T) {
 // stuckStore ignores the context: it answers when released.
 type stuckStore struct{ *probedStore }
 
-func (s stuckStore) Session(ctx context.Context, id string) (*Session, error) {
+func (s stuckStore) Identity(ctx context.Context, issuer, subject string) (*Identity, error) {
 	<-s.release
 	return nil, ErrNotFound
 }

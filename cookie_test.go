@@ -25,7 +25,7 @@ type recorded struct {
 
 func (rc recorded) manager(base string, keys []oauthlogin.CookieKey, store *oauthlogin.MemoryStore, edit ...func(*oauthlogin.Config)) *oauthlogin.Manager {
 	rc.t.Helper()
-	cfg := oauthlogin.Config{BaseURL: base, CookieKeys: keys, Sessions: store, Identities: store, OneTime: store}
+	cfg := oauthlogin.Config{BaseURL: base, Keys: oauthlogin.Keys{Cookie: keys}, Store: store}
 	for _, e := range edit {
 		e(&cfg)
 	}
@@ -148,15 +148,15 @@ func TestCookieKeyRotation(t *testing.T) {
 func TestNewRefusesBadConfig(t *testing.T) {
 	key := oauthlogin.GenerateCookieKey()
 	for name, cfg := range map[string]oauthlogin.Config{
-		"NoBaseURL":        {CookieKeys: []oauthlogin.CookieKey{key}},
-		"RelativeBaseURL":  {BaseURL: "/app", CookieKeys: []oauthlogin.CookieKey{key}},
+		"NoBaseURL":        {Keys: oauthlogin.Keys{Cookie: []oauthlogin.CookieKey{key}}},
+		"RelativeBaseURL":  {BaseURL: "/app", Keys: oauthlogin.Keys{Cookie: []oauthlogin.CookieKey{key}}},
 		"NoKeys":           {BaseURL: "https://app.example.com"},
-		"ShortHashKey":     {BaseURL: "https://app.example.com", CookieKeys: []oauthlogin.CookieKey{{Hash: make([]byte, 16), Block: make([]byte, 32)}}},
-		"BadBlockKey":      {BaseURL: "https://app.example.com", CookieKeys: []oauthlogin.CookieKey{{Hash: make([]byte, 32), Block: make([]byte, 20)}}},
-		"ShortTokenKey":    {BaseURL: "https://app.example.com", CookieKeys: []oauthlogin.CookieKey{key}, TokenKeys: [][]byte{make([]byte, 16)}},
-		"PrefixNoSlash":    {BaseURL: "https://app.example.com", CookieKeys: []oauthlogin.CookieKey{key}, Prefix: "auth"},
-		"RedirectWithPath": {BaseURL: "https://app.example.com", CookieKeys: []oauthlogin.CookieKey{key}, AllowedRedirects: []string{"https://app.example.com/done"}},
-		"RedirectNoScheme": {BaseURL: "https://app.example.com", CookieKeys: []oauthlogin.CookieKey{key}, AllowedRedirects: []string{"app.example.com"}},
+		"ShortHashKey":     {BaseURL: "https://app.example.com", Keys: oauthlogin.Keys{Cookie: []oauthlogin.CookieKey{{Hash: make([]byte, 16), Block: make([]byte, 32)}}}},
+		"BadBlockKey":      {BaseURL: "https://app.example.com", Keys: oauthlogin.Keys{Cookie: []oauthlogin.CookieKey{{Hash: make([]byte, 32), Block: make([]byte, 20)}}}},
+		"ShortTokenKey":    {BaseURL: "https://app.example.com", Keys: oauthlogin.Keys{Cookie: []oauthlogin.CookieKey{key}, Token: [][]byte{make([]byte, 16)}}},
+		"PrefixNoSlash":    {BaseURL: "https://app.example.com", Keys: oauthlogin.Keys{Cookie: []oauthlogin.CookieKey{key}}, Prefix: "auth"},
+		"RedirectWithPath": {BaseURL: "https://app.example.com", Keys: oauthlogin.Keys{Cookie: []oauthlogin.CookieKey{key}}, RedirectOrigins: []string{"https://app.example.com/done"}},
+		"RedirectNoScheme": {BaseURL: "https://app.example.com", Keys: oauthlogin.Keys{Cookie: []oauthlogin.CookieKey{key}}, RedirectOrigins: []string{"app.example.com"}},
 	} {
 		if _, err := oauthlogin.New(cfg); !errors.Is(err, oauthlogin.ErrConfig) {
 			t.Errorf("%s: New = %v, want ErrConfig", name, err)
@@ -167,7 +167,7 @@ func TestNewRefusesBadConfig(t *testing.T) {
 func TestRegisterRefusesBadProviders(t *testing.T) {
 	idp := oauthlogintest.NewServer()
 	t.Cleanup(idp.Close)
-	m, err := oauthlogin.New(oauthlogin.Config{BaseURL: "http://localhost:8080", CookieKeys: []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()}})
+	m, err := oauthlogin.New(oauthlogin.Config{BaseURL: "http://localhost:8080", Keys: oauthlogin.Keys{Cookie: []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +229,7 @@ func TestProviderNameRuleAgrees(t *testing.T) {
 	}
 	for _, name := range []string{"google", "a", "0", "my-idp_2", strings.Repeat("z", 64), strings.Repeat("z", 65),
 		"", "Test Provider", "Google", "-a", "_a", "a.b", "a/b", "é", "session", "sessions", "refresh", "identities", "token", "device"} {
-		m, err := oauthlogin.New(oauthlogin.Config{BaseURL: "http://localhost:8080", CookieKeys: []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()}})
+		m, err := oauthlogin.New(oauthlogin.Config{BaseURL: "http://localhost:8080", Keys: oauthlogin.Keys{Cookie: []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()}}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -250,7 +250,7 @@ func TestCallbackRechecksRedirects(t *testing.T) {
 	const base = "http://localhost:8080"
 	keys := []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()}
 	store := oauthlogin.NewMemoryStore()
-	allowing := rc.manager(base, keys, store, func(c *oauthlogin.Config) { c.AllowedRedirects = []string{"https://partner.example"} })
+	allowing := rc.manager(base, keys, store, func(c *oauthlogin.Config) { c.RedirectOrigins = []string{"https://partner.example"} })
 	strict := rc.manager(base, keys, store)
 
 	_, cb := rc.begin(allowing, base, "success=https%3A%2F%2Fpartner.example%2Fin")
@@ -279,7 +279,7 @@ func TestFormPostProvider(t *testing.T) {
 	idp := oauthlogintest.NewServer()
 	t.Cleanup(idp.Close)
 	const base = "https://app.example.com"
-	m, err := oauthlogin.New(oauthlogin.Config{BaseURL: base, CookieKeys: []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()}})
+	m, err := oauthlogin.New(oauthlogin.Config{BaseURL: base, Keys: oauthlogin.Keys{Cookie: []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,7 +33,7 @@ type DeviceCode struct {
 // opaque handle a client polls with. Each handle polls once: every answer
 // but the last carries the next handle, with the interval the server
 // enforces (RFC 8628 §3.5: 5 s more after each slow_down) and the earliest
-// time it may poll. Single use is a mark per handle in the OneTimeStore,
+// time it may poll. Single use is a mark per handle in the Store (Consume),
 // so no copy of an earlier handle, on any instance, polls faster.
 type deviceHandle struct {
 	Provider   string `json:"p"`
@@ -53,7 +53,7 @@ func (m *Manager) deviceEnabled(provider string) bool {
 	return slices.Contains(m.cfg.DeviceProviders, provider)
 }
 
-// deviceKey names a device code in the OneTimeStore, by its hash.
+// deviceKey names a device code in the Store (Consume), by its hash.
 func deviceKey(h *deviceHandle) string {
 	return h.Provider + ":" + hashID(h.DeviceCode)
 }
@@ -72,7 +72,7 @@ func (m *Manager) pollStep(ctx context.Context, rp *registered, h *deviceHandle)
 		return nil, nil, ErrDeviceCodeExpired
 	}
 	expires := time.Unix(h.Expires, 0)
-	if err := m.once.Consume(ctx, "device-poll:"+deviceKey(h)+":"+strconv.FormatInt(h.Seq, 10), expires); err != nil {
+	if err := m.store.Consume(ctx, "device-poll:"+deviceKey(h)+":"+strconv.FormatInt(h.Seq, 10), expires); err != nil {
 		if errors.Is(err, ErrAlreadyUsed) {
 			err = fmt.Errorf("%w: a handle polls once; poll with the last one answered", ErrInvalidHandle)
 		}
@@ -88,7 +88,7 @@ func (m *Manager) pollStep(ctx context.Context, rp *registered, h *deviceHandle)
 	tok, err := m.pollDevice(ctx, rp, h)
 	switch {
 	case err == nil:
-		if err := m.once.Consume(ctx, "device-done:"+deviceKey(h), expires); err != nil {
+		if err := m.store.Consume(ctx, "device-done:"+deviceKey(h), expires); err != nil {
 			if errors.Is(err, ErrAlreadyUsed) {
 				err = fmt.Errorf("%w: the device code was redeemed already", ErrInvalidHandle)
 			}

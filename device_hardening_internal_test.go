@@ -26,7 +26,7 @@ func newDeviceApp(t *testing.T, d *deviceIdP, instances int) *deviceApp {
 	store := NewMemoryStore()
 	keys := []CookieKey{GenerateCookieKey()}
 	for range instances {
-		m, err := New(Config{BaseURL: "http://localhost", CookieKeys: keys, Sessions: store, Identities: store, OneTime: store, DeviceProviders: []string{"tv"}})
+		m, err := New(Config{BaseURL: "http://localhost", Keys: Keys{Cookie: keys}, Store: store, DeviceProviders: []string{"tv"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -97,7 +97,7 @@ func TestDeviceCodeOneSession(t *testing.T) {
 	if status, v := a.poll(1, twin); status != http.StatusBadRequest || v["error"] != ErrInvalidHandle.Code() {
 		t.Fatalf("the same device code again, on the other instance = %d %v, want 400 invalid_handle", status, v)
 	}
-	store := a.ms[0].sessions.(*MemoryStore)
+	store := a.ms[0].store.(*MemoryStore)
 	store.mu.Lock()
 	n := len(store.sessions)
 	store.mu.Unlock()
@@ -177,7 +177,7 @@ func TestDeviceRoutesOptIn(t *testing.T) {
 	handle := a.start() // sealed while enabled
 
 	for name, list := range map[string][]string{"none": nil, "another": {"other"}} {
-		m, err := New(Config{BaseURL: "http://localhost", CookieKeys: a.ms[0].cfg.CookieKeys, DeviceProviders: list})
+		m, err := New(Config{BaseURL: "http://localhost", Keys: Keys{Cookie: a.ms[0].cfg.Keys.Cookie}, DeviceProviders: list})
 		if err != nil {
 			t.Fatal(err)
 		}

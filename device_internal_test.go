@@ -100,7 +100,7 @@ func (c *fakeClock) After(d time.Duration) <-chan time.Time {
 }
 
 func deviceManager(t *testing.T, d *deviceIdP, clock *fakeClock) *Manager {
-	m, err := New(Config{BaseURL: "http://localhost", CookieKeys: []CookieKey{GenerateCookieKey()}, DeviceProviders: []string{"tv"}})
+	m, err := New(Config{BaseURL: "http://localhost", Keys: Keys{Cookie: []CookieKey{GenerateCookieKey()}}, DeviceProviders: []string{"tv"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func TestDeviceLogin(t *testing.T) {
 	if d.polls != 6 || s.ProviderUID != "viewer" || len(token) != 43 {
 		t.Fatalf("polls %d, session %+v", d.polls, s)
 	}
-	got, err := m.sessions.Session(context.Background(), hashID(token))
+	got, err := m.store.Session(context.Background(), hashID(token))
 	if err != nil || got.UserID != s.UserID {
 		t.Fatalf("the bearer session is not stored: %v", err)
 	}

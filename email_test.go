@@ -85,7 +85,7 @@ func TestLinkByEmailRefusesFoldedLookalike(t *testing.T) {
 		{"DomainCase", "john@example.com", "john@EXAMPLE.COM", true}, // the control: one mailbox links
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, func(c *oauthlogin.Config) { c.LinkVerifiedEmails = []string{"test", "plain"} })
+			h := newHarness(t, func(c *oauthlogin.Config) { c.EmailLinkProviders = []string{"test", "plain"} })
 			first := tc.first
 			h.idp.SetUser(oauthlogintest.User{Subject: "user-a", Email: first, EmailVerified: true})
 			a := oauthlogintest.NewBrowser()
@@ -114,7 +114,7 @@ func TestLinkByEmailRefusesFoldedLookalike(t *testing.T) {
 // not join it: the stored identity's reported address is normalized
 // again, and must give the same form.
 func TestLinkByEmailRechecksStoredForm(t *testing.T) {
-	h := newHarness(t, func(c *oauthlogin.Config) { c.LinkVerifiedEmails = []string{"test", "plain"} })
+	h := newHarness(t, func(c *oauthlogin.Config) { c.EmailLinkProviders = []string{"test", "plain"} })
 	ctx := context.Background()
 	legacy := &oauthlogin.Identity{ID: "legacy-1", UserID: "legacy-user", Issuer: h.idp.URL, Provider: "test", ProviderUID: "legacy",
 		ProviderEmail: "ｊohn@example.com", VerifiedEmail: "john@example.com"}

@@ -45,7 +45,7 @@ var (
 	// ErrNotFound is returned by stores for a record that does not exist or
 	// has expired.
 	ErrNotFound = &Error{"not_found", http.StatusNotFound, "not found", "not found"}
-	// ErrAlreadyUsed is returned by a OneTimeStore for a key consumed before.
+	// ErrAlreadyUsed is returned by Store.Consume for a key consumed before.
 	ErrAlreadyUsed = &Error{"already_used", http.StatusConflict, "already used", "the single-use value was used before"}
 	// ErrIdentityExists is returned by IdentityStore.CreateIdentity when an
 	// identity with the same provider and subject is already stored.
@@ -70,7 +70,7 @@ var (
 	ErrStateMismatch = &Error{"state_mismatch", http.StatusBadRequest, "state mismatch", "the callback matches no sign-in started in this browser"}
 	// ErrStateReplayed: the callback's state was used before.
 	ErrStateReplayed = &Error{"state_replayed", http.StatusBadRequest, "state replayed", "the callback was used before"}
-	// ErrFlowExpired: the login took longer than Config.FlowLifetime.
+	// ErrFlowExpired: the login took longer than Config.Sessions.FlowLifetime.
 	ErrFlowExpired = &Error{"flow_expired", http.StatusBadRequest, "login flow expired", "the sign-in took too long and expired"}
 	// ErrProviderMismatch: the flow was started for another provider.
 	ErrProviderMismatch = &Error{"provider_mismatch", http.StatusBadRequest, "provider mismatch", "the callback is for another provider than the sign-in"}
@@ -94,7 +94,7 @@ var (
 	// ErrIdentityConflict: the provider account is linked to another user.
 	// It is never moved or merged.
 	ErrIdentityConflict = &Error{"identity_already_linked", http.StatusConflict, "identity already linked to another user", "the provider account is linked to another user"}
-	// ErrLoginDenied: the host's Config.AllowLogin refused the login.
+	// ErrLoginDenied: the host's Config.Hooks.AllowLogin refused the login.
 	ErrLoginDenied = &Error{"login_denied", http.StatusForbidden, "login denied", "the app does not allow this account to sign in"}
 	// ErrLinkSession: a link finished without the session that started it.
 	ErrLinkSession = &Error{"link_session_mismatch", http.StatusForbidden, "link must finish in the session that started it", "a link must finish in the session that started it"}
@@ -106,7 +106,7 @@ var (
 	// ErrUnsupportedMode: begin's mode is neither session nor token.
 	ErrUnsupportedMode = &Error{"unsupported_mode", http.StatusBadRequest, "unsupported mode", "the mode must be session or token"}
 	// ErrInvalidChallenge: a token-mode begin's code_challenge is missing
-	// where Config.RequireAppChallenge needs it, malformed, or not S256.
+	// where Config.NativeApps.RequireChallenge needs it, malformed, or not S256.
 	ErrInvalidChallenge = &Error{"invalid_challenge", http.StatusBadRequest, "invalid or missing code_challenge", "the code challenge is missing or not a well-formed S256 challenge"}
 	// ErrInvalidSecret: a token-mode secret is wrong, used or expired.
 	ErrInvalidSecret = &Error{"invalid_secret", http.StatusUnauthorized, "invalid or expired secret", "the secret is wrong, used or expired"}

@@ -173,7 +173,7 @@ func TestErrorAs(t *testing.T) {
 // TestCodeOutermostSentinel: an error that wraps several sentinels answers
 // with the outermost, as errors.As finds it, in its code and its status.
 func TestCodeOutermostSentinel(t *testing.T) {
-	m, err := New(Config{BaseURL: "https://app.example.com", CookieKeys: []CookieKey{GenerateCookieKey()}})
+	m, err := New(Config{BaseURL: "https://app.example.com", Keys: Keys{Cookie: []CookieKey{GenerateCookieKey()}}})
 	if err != nil {
 		t.Fatal(err)
 	}

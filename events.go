@@ -1,7 +1,6 @@
 package oauthlogin
 
 import (
-	"context"
 	"net/http"
 	"time"
 )
@@ -9,7 +8,7 @@ import (
 // EventType names what happened to a user.
 type EventType string
 
-// The events the Manager reports through Config.OnEvent.
+// The events the Manager reports through Config.Hooks.OnEvent.
 const (
 	EventSignUp        EventType = "signup"         // a new user's first login
 	EventLogin         EventType = "login"          // a login of a known identity
@@ -35,17 +34,13 @@ type Event struct {
 	Code string
 }
 
-// OnEventFunc receives events. It runs on the request's goroutine, so it
-// should be quick; it must not block on the request.
-type OnEventFunc func(ctx context.Context, e Event)
-
 // emit reports e, filling in the time and the request's metadata.
 func (m *Manager) emit(r *http.Request, e Event) {
-	if m.cfg.OnEvent == nil {
+	if m.cfg.Hooks.OnEvent == nil {
 		return
 	}
 	e.Time = m.now()
 	e.IP = clientIP(r)
 	e.UserAgent = truncate(r.UserAgent(), 256)
-	m.cfg.OnEvent(r.Context(), e)
+	m.cfg.Hooks.OnEvent(r.Context(), e)
 }

@@ -22,8 +22,8 @@ func Example() {
 
 	app := httptest.NewUnstartedServer(nil)
 	m, err := oauthlogin.New(oauthlogin.Config{
-		BaseURL:    "http://" + app.Listener.Addr().String(),
-		CookieKeys: []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()}, // load yours from a secret store
+		BaseURL: "http://" + app.Listener.Addr().String(),
+		Keys:    oauthlogin.Keys{Cookie: []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()}}, // load yours from a secret store
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -65,8 +65,8 @@ func ExampleCode() {
 
 	app := httptest.NewUnstartedServer(nil)
 	m, _ := oauthlogin.New(oauthlogin.Config{
-		BaseURL:    "http://" + app.Listener.Addr().String(),
-		CookieKeys: []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()},
+		BaseURL: "http://" + app.Listener.Addr().String(),
+		Keys:    oauthlogin.Keys{Cookie: []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()}},
 	})
 	p, _ := providers.OIDC(ctx, "acme", idp.URL, providers.Config{ClientID: idp.ClientID, ClientSecret: idp.ClientSecret})
 	m.Register(p)
@@ -92,9 +92,9 @@ func ExampleCode() {
 // patterns; Config.Prefix must match where they are mounted.
 func ExampleManager_Handler_someRoutes() {
 	m, err := oauthlogin.New(oauthlogin.Config{
-		BaseURL:    "https://app.example.com",
-		Prefix:     "/login/",
-		CookieKeys: []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()},
+		BaseURL: "https://app.example.com",
+		Prefix:  "/login/",
+		Keys:    oauthlogin.Keys{Cookie: []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()}},
 	})
 	if err != nil {
 		log.Fatal(err)

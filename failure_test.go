@@ -246,7 +246,7 @@ func TestUnknownProvider(t *testing.T) {
 }
 
 func TestBeginRefusesBadInput(t *testing.T) {
-	h := newHarness(t, func(c *oauthlogin.Config) { c.AllowedRedirects = []string{"https://app.example.com"} })
+	h := newHarness(t, func(c *oauthlogin.Config) { c.RedirectOrigins = []string{"https://app.example.com"} })
 	appHostPort := strings.TrimPrefix(h.app.URL, "http://")
 	for _, tc := range []struct {
 		name  string
@@ -297,7 +297,7 @@ func TestBeginRefusesBadInput(t *testing.T) {
 func TestAllowedRedirectElsewhere(t *testing.T) {
 	// An allowed origin other than the app's own: the begin accepts it,
 	// normalising the default port.
-	h := newHarness(t, func(c *oauthlogin.Config) { c.AllowedRedirects = []string{"https://App.Example.com:443"} })
+	h := newHarness(t, func(c *oauthlogin.Config) { c.RedirectOrigins = []string{"https://App.Example.com:443"} })
 	q := url.Values{"success": {"https://app.example.com/welcome?x=1"}, "failure": {"https://app.example.com/oops"}}
 	b := oauthlogintest.NewBrowser()
 	page, err := b.Visit(context.Background(), h.app.URL+"/auth/test?"+q.Encode(), func(u *url.URL) bool { return u.Host == "app.example.com" })

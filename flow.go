@@ -346,7 +346,7 @@ func (m *Manager) originTarget(raw string) (string, error) {
 		return "", err
 	}
 	if !m.allowedOrigins[origin(u)] {
-		return "", fmt.Errorf("%w: origin %s is not in Config.AllowedRedirects", ErrRedirectNotAllowed, origin(u))
+		return "", fmt.Errorf("%w: origin %s is not in Config.RedirectOrigins", ErrRedirectNotAllowed, origin(u))
 	}
 	return serialize(u)
 }

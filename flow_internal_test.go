@@ -13,7 +13,7 @@ import (
 
 func newFlowManager(t *testing.T) *Manager {
 	t.Helper()
-	m, err := New(Config{BaseURL: "http://localhost:8080", CookieKeys: []CookieKey{GenerateCookieKey()}})
+	m, err := New(Config{BaseURL: "http://localhost:8080", Keys: Keys{Cookie: []CookieKey{GenerateCookieKey()}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +157,7 @@ type openIDStub struct{ OpenIDProvider }
 // a browser could read as another host, or that resolves to one, passes.
 func TestPathRedirectTargets(t *testing.T) {
 	for _, base := range []string{"https://app.example.com", "https://app.example.com/app/"} {
-		m, err := New(Config{BaseURL: base, CookieKeys: []CookieKey{GenerateCookieKey()}, AllowedRedirects: []string{"https://good.example"}})
+		m, err := New(Config{BaseURL: base, Keys: Keys{Cookie: []CookieKey{GenerateCookieKey()}}, RedirectOrigins: []string{"https://good.example"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -192,7 +192,7 @@ func TestPathRedirectTargets(t *testing.T) {
 
 // Token mode's app redirects stay absolute: a path is not one of them.
 func TestAppRedirectTargetRefusesPaths(t *testing.T) {
-	m, err := New(Config{BaseURL: "https://app.example.com", CookieKeys: []CookieKey{GenerateCookieKey()}, AppSchemes: []string{"com.example.app"}})
+	m, err := New(Config{BaseURL: "https://app.example.com", Keys: Keys{Cookie: []CookieKey{GenerateCookieKey()}}, NativeApps: NativeApps{Schemes: []string{"com.example.app"}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,7 @@ import (
 // for the state of a flow the Manager produced, read from its own cookie
 // sent once, and ends no flow but the one the state names.
 func FuzzReadFlow(f *testing.F) {
-	m, err := New(Config{BaseURL: "http://localhost:8080", CookieKeys: []CookieKey{GenerateCookieKey(), GenerateCookieKey()}})
+	m, err := New(Config{BaseURL: "http://localhost:8080", Keys: Keys{Cookie: []CookieKey{GenerateCookieKey(), GenerateCookieKey()}}})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -115,8 +115,8 @@ var fuzzAllowed = []string{"https://good.example", "http://localhost:3000", "htt
 // (no user info, backslash, percent-encoding, control or space character),
 // and accepting is idempotent.
 func FuzzRedirectTarget(f *testing.F) {
-	m, err := New(Config{BaseURL: "https://app.example.com", CookieKeys: []CookieKey{GenerateCookieKey()},
-		AllowedRedirects: fuzzAllowed[:3]})
+	m, err := New(Config{BaseURL: "https://app.example.com", Keys: Keys{Cookie: []CookieKey{GenerateCookieKey()}},
+		RedirectOrigins: fuzzAllowed[:3]})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -184,8 +184,8 @@ func FuzzRedirectTarget(f *testing.F) {
 // accepts is an allowed origin, a listed app scheme with no user info, or
 // plain http to a loopback address, and its re-serialization keeps that.
 func FuzzAppRedirectTarget(f *testing.F) {
-	m, err := New(Config{BaseURL: "https://app.example.com", CookieKeys: []CookieKey{GenerateCookieKey()},
-		AppSchemes: []string{"myapp-callback"}})
+	m, err := New(Config{BaseURL: "https://app.example.com", Keys: Keys{Cookie: []CookieKey{GenerateCookieKey()}},
+		NativeApps: NativeApps{Schemes: []string{"myapp-callback"}}})
 	if err != nil {
 		f.Fatal(err)
 	}

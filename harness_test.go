@@ -80,12 +80,12 @@ func newHarness(t testing.TB, edit ...func(*oauthlogin.Config)) *harness {
 	t.Cleanup(h.logs.check(t)) // runs last: after the app has stopped
 	h.app = httptest.NewUnstartedServer(nil)
 	cfg := oauthlogin.Config{
-		BaseURL:    "http://" + h.app.Listener.Addr().String(),
-		CookieKeys: []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()},
-		Sessions:   h.store,
-		Identities: h.store,
-		OneTime:    h.store,
-		Logger:     slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		BaseURL: "http://" + h.app.Listener.Addr().String(),
+		Keys:    oauthlogin.Keys{Cookie: []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()}},
+		Store:   h.store,
+		// The tests read the provider access token from the session JSON.
+		Sessions: oauthlogin.SessionOptions{ExposeProviderAccessToken: true},
+		Logger:   slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 	for _, e := range edit {
 		e(&cfg)

@@ -28,7 +28,7 @@ func TestLoopbackAlias(t *testing.T) {
 		{"https://app.example.com", "127.0.0.1:443", false},
 		{"https://app.example.com", "backend", false},
 	} {
-		m, err := New(Config{BaseURL: tc.base, CookieKeys: []CookieKey{GenerateCookieKey()}})
+		m, err := New(Config{BaseURL: tc.base, Keys: Keys{Cookie: []CookieKey{GenerateCookieKey()}}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -23,9 +23,9 @@ func TestWriteErrorFixedMessage(t *testing.T) {
 	const echoed = "EchoedRefreshToken-0123456789abcdef"
 	var logs bytes.Buffer
 	m, err := New(Config{
-		BaseURL:    "https://app.example.com",
-		CookieKeys: []CookieKey{GenerateCookieKey()},
-		Logger:     slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		BaseURL: "https://app.example.com",
+		Keys:    Keys{Cookie: []CookieKey{GenerateCookieKey()}},
+		Logger:  slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -89,8 +89,8 @@ func (e *echoer) behavior() oauthlogintest.Behavior {
 // neither an answer nor a log record holds a secret (RFC 6749 §10.3).
 func TestSecretHygieneRoutes(t *testing.T) {
 	h := newHarness(t, func(c *oauthlogin.Config) {
-		c.RevokeOnLogout = true
-		c.HideProviderAccessToken = true
+		c.Sessions.RevokeOnLogout = true
+		c.Sessions.ExposeProviderAccessToken = false
 		c.DeviceProviders = []string{"test"}
 	})
 	e := &echoer{logs: h.logs}

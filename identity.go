@@ -37,45 +37,6 @@ type Identity struct {
 	Updated                   time.Time
 }
 
-// IdentityStore keeps identities. Implementations must be safe for
-// concurrent use; (Issuer, ProviderUID) is unique.
-type IdentityStore interface {
-	// Identity returns the identity of a provider account, or
-	// (nil, ErrNotFound). The caller owns the returned value.
-	Identity(ctx context.Context, issuer, subject string) (*Identity, error)
-	// CreateIdentity stores a new identity. If one with the same Issuer and
-	// ProviderUID exists it changes nothing and returns ErrIdentityExists:
-	// of concurrent creators of one provider account, exactly one succeeds.
-	CreateIdentity(ctx context.Context, id *Identity) error
-	// UpdateIdentity replaces the stored identity with the same ID, or
-	// returns ErrNotFound. Issuer, Provider, ProviderUID, UserID and Created
-	// do not change.
-	UpdateIdentity(ctx context.Context, id *Identity) error
-	// UserIdentities returns a user's identities, oldest first; none is an
-	// empty slice, not an error.
-	UserIdentities(ctx context.Context, userID string) ([]*Identity, error)
-	// IdentitiesByEmail returns the identities whose VerifiedEmail equals
-	// email, oldest first; none is an empty slice.
-	IdentitiesByEmail(ctx context.Context, email string) ([]*Identity, error)
-	// DeleteIdentity removes identity id of user userID in one atomic step:
-	// ErrNotFound when the user has no such identity, ErrLastIdentity when it
-	// is the user's only one (their last way to sign in), and then nothing
-	// changes.
-	DeleteIdentity(ctx context.Context, userID, id string) error
-}
-
-// ResolveUserFunc chooses the user a provider account signs in as, the
-// first time that account is seen (and not linked by the signed-in user or
-// by email). It returns the host app's user id, creating the user in the
-// host's own records if it needs to. The default makes a new random id.
-type ResolveUserFunc func(ctx context.Context, provider string, p *Profile) (userID string, err error)
-
-// AllowLoginFunc vets every login and link before anything is written. A
-// non-nil error refuses it (login_denied); the error is logged, never shown.
-// Decide on signed claims (Google's hd, Microsoft's tid in p.Raw), not on an
-// email suffix.
-type AllowLoginFunc func(ctx context.Context, provider string, p *Profile) error
-
 // signIn finds the identity of a provider account, or creates it and
 // finds or makes its user, and records the new tokens on it. With linkUser
 // set, the account is linked to that user instead: a new identity joins
@@ -83,8 +44,8 @@ type AllowLoginFunc func(ctx context.Context, provider string, p *Profile) error
 // ErrIdentityConflict, never moved. It reports what happened as an event
 // type: EventSignUp, EventLogin or EventLink.
 func (m *Manager) signIn(ctx context.Context, rp *registered, p *Profile, tok *oauth2.Token, linkUser string) (*Identity, EventType, error) {
-	if m.cfg.AllowLogin != nil {
-		if err := m.cfg.AllowLogin(ctx, rp.name, p); err != nil {
+	if m.cfg.Hooks.AllowLogin != nil {
+		if err := m.cfg.Hooks.AllowLogin(ctx, rp.name, p); err != nil {
 			return nil, "", wrap(ErrLoginDenied, err)
 		}
 	}
@@ -93,7 +54,7 @@ func (m *Manager) signIn(ctx context.Context, rp *registered, p *Profile, tok *o
 		verified, _ = NormalizeEmail(p.Email) // an unusable email links nothing
 	}
 	now := m.now()
-	id, err := m.identities.Identity(ctx, rp.issuer, p.Subject)
+	id, err := m.store.Identity(ctx, rp.issuer, p.Subject)
 	if errors.Is(err, ErrNotFound) {
 		event := EventLink
 		userID := linkUser
@@ -117,13 +78,13 @@ func (m *Manager) signIn(ctx context.Context, rp *registered, p *Profile, tok *o
 		if err := m.setIdentityTokens(id, tok); err != nil {
 			return nil, "", err
 		}
-		err = m.identities.CreateIdentity(ctx, id)
+		err = m.store.CreateIdentity(ctx, id)
 		if !errors.Is(err, ErrIdentityExists) {
 			return id, event, err
 		}
 		// A concurrent first login or link of the same account won: use
 		// its identity, under the rules for an existing one.
-		id, err = m.identities.Identity(ctx, rp.issuer, p.Subject)
+		id, err = m.store.Identity(ctx, rp.issuer, p.Subject)
 	}
 	if err != nil {
 		return nil, "", err
@@ -144,7 +105,7 @@ func (m *Manager) signIn(ctx context.Context, rp *registered, p *Profile, tok *o
 	if err := m.setIdentityTokens(id, tok); err != nil {
 		return nil, "", err
 	}
-	if err := m.identities.UpdateIdentity(ctx, id); err != nil {
+	if err := m.store.UpdateIdentity(ctx, id); err != nil {
 		return nil, "", err
 	}
 	return id, EventLogin, nil
@@ -155,8 +116,8 @@ func (m *Manager) signIn(ctx context.Context, rp *registered, p *Profile, tok *o
 // is on for this provider and for the provider that verified it before;
 // else the host's ResolveUser; else a new user.
 func (m *Manager) userFor(ctx context.Context, rp *registered, p *Profile, verified string) (string, EventType, error) {
-	if verified != "" && slices.Contains(m.cfg.LinkVerifiedEmails, rp.name) {
-		ids, err := m.identities.IdentitiesByEmail(ctx, verified)
+	if verified != "" && slices.Contains(m.cfg.EmailLinkProviders, rp.name) {
+		ids, err := m.store.IdentitiesByEmail(ctx, verified)
 		if err != nil {
 			return "", "", err
 		}
@@ -164,15 +125,15 @@ func (m *Manager) userFor(ctx context.Context, rp *registered, p *Profile, verif
 			// The stored form may predate NormalizeEmail's rules (an NFKC
 			// fold, say): the address the provider reported must still
 			// normalize to it.
-			if slices.Contains(m.cfg.LinkVerifiedEmails, id.Provider) && sameVerifiedEmail(id.ProviderEmail, verified) {
+			if slices.Contains(m.cfg.EmailLinkProviders, id.Provider) && sameVerifiedEmail(id.ProviderEmail, verified) {
 				return id.UserID, EventLink, nil
 			}
 		}
 	}
-	if m.cfg.ResolveUser == nil {
+	if m.cfg.Hooks.ResolveUser == nil {
 		return randomToken(15), EventSignUp, nil
 	}
-	userID, err := m.cfg.ResolveUser(ctx, rp.name, p)
+	userID, err := m.cfg.Hooks.ResolveUser(ctx, rp.name, p)
 	if err != nil {
 		return "", "", fmt.Errorf("oauthlogin: resolve user: %w", err)
 	}
@@ -212,7 +173,7 @@ func (m *Manager) listIdentities(w http.ResponseWriter, r *http.Request) {
 		m.writeError(w, r, err)
 		return
 	}
-	ids, err := m.identities.UserIdentities(r.Context(), s.UserID)
+	ids, err := m.store.UserIdentities(r.Context(), s.UserID)
 	if err != nil {
 		m.writeError(w, r, err)
 		return
@@ -240,7 +201,9 @@ func (m *Manager) listIdentities(w http.ResponseWriter, r *http.Request) {
 // the signed-in user and answers 204, after asking the provider to revoke
 // its tokens (RFC 7009) where it can. Every session that signed in with
 // that identity ends with it, pending token-mode logins included; when
-// the current session is one of them its cookie is cleared. An identity
+// the current session is one of them its cookie is cleared (with a store
+// that cannot list sessions, every session of the user ends, this one
+// included: see Config.Store). An identity
 // that is not the user's is a 404; the user's last identity, their last
 // way to sign in, is refused with 409 last_identity (the store checks
 // this atomically). Cross-origin requests are refused.
@@ -253,7 +216,7 @@ func (m *Manager) unlink(w http.ResponseWriter, r *http.Request) {
 		m.writeError(w, r, err)
 		return
 	}
-	ids, err := m.identities.UserIdentities(r.Context(), s.UserID)
+	ids, err := m.store.UserIdentities(r.Context(), s.UserID)
 	if err != nil {
 		m.writeError(w, r, err)
 		return
@@ -264,17 +227,18 @@ func (m *Manager) unlink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := ids[i]
-	if err := m.identities.DeleteIdentity(r.Context(), s.UserID, id.ID); err != nil {
+	if err := m.store.DeleteIdentity(r.Context(), s.UserID, id.ID); err != nil {
 		m.writeError(w, r, err)
 		return
 	}
 	// Its sessions end after the identity is gone: a login through the
 	// same provider account from now on makes a new identity.
-	if err := m.endIdentitySessions(r.Context(), s.UserID, id.ID); err != nil {
+	all, err := m.endIdentitySessions(r.Context(), s.UserID, id.ID)
+	if err != nil {
 		m.writeError(w, r, err)
 		return
 	}
-	if s.IdentityID == id.ID {
+	if s.IdentityID == id.ID || all {
 		m.clearSessionCookie(w, r)
 	}
 	if tok, err := m.openTokens(r.Context(), id.ProviderTokens, "identity:"+id.ID); err == nil && tok != nil {
@@ -285,31 +249,22 @@ func (m *Manager) unlink(w http.ResponseWriter, r *http.Request) {
 }
 
 // endIdentitySessions deletes every session of user userID that signed in
-// with identity identityID, pending token-mode records included.
-func (m *Manager) endIdentitySessions(ctx context.Context, userID, identityID string) error {
-	list, err := m.identitySessions(ctx, userID, identityID)
+// with identity identityID, pending token-mode records included. A store
+// that cannot list sessions cannot find them: then every session of the
+// user ends, since one left standing could outlive the identity it signed
+// in with (an unlink after an account takeover, say), and all is true.
+func (m *Manager) endIdentitySessions(ctx context.Context, userID, identityID string) (all bool, err error) {
+	list, all, err := m.codec.identitySessions(ctx, userID, identityID)
 	if err != nil {
-		return err
+		return false, err
+	}
+	if all {
+		return true, m.codec.endUser(ctx, userID)
 	}
 	for _, v := range list {
-		if err := m.sessions.DeleteSession(ctx, v.ID); err != nil {
-			return err
+		if err := m.codec.end(ctx, v.ID); err != nil {
+			return false, err
 		}
 	}
-	return nil
-}
-
-// identitySessions returns the stored sessions of user userID that signed
-// in with identity identityID, pending token-mode records included.
-// Sessions kept in the client cannot be reached, and are not listed
-// (store/cookiestore documents it).
-func (m *Manager) identitySessions(ctx context.Context, userID, identityID string) ([]*Session, error) {
-	if m.sealer != nil {
-		return nil, nil
-	}
-	list, err := m.sessions.UserSessions(ctx, userID)
-	if err != nil {
-		return nil, err
-	}
-	return slices.DeleteFunc(list, func(v *Session) bool { return v.IdentityID != identityID }), nil
+	return false, nil
 }

@@ -59,13 +59,13 @@ func TestSealOpen(t *testing.T) {
 
 // A session past its Expires is refused even when a store still returns it.
 func TestExpiredSessionRefused(t *testing.T) {
-	m, err := New(Config{BaseURL: "http://localhost", CookieKeys: []CookieKey{GenerateCookieKey()}, SessionLifetime: time.Hour})
+	m, err := New(Config{BaseURL: "http://localhost", Keys: Keys{Cookie: []CookieKey{GenerateCookieKey()}}, Sessions: SessionOptions{Lifetime: time.Hour}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	token := randomToken(32)
 	now := time.Now()
-	if err := m.sessions.SaveSession(context.Background(), &Session{ID: hashID(token), UserID: "u", Expires: now.Add(time.Hour)}); err != nil {
+	if err := m.store.SaveSession(context.Background(), &Session{ID: hashID(token), UserID: "u", Expires: now.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	get := func() int {
@@ -87,7 +87,7 @@ func TestExpiredSessionRefused(t *testing.T) {
 // A flow cookie past its Expires (on the Manager's clock) ends the login
 // with flow_expired, even if the browser still sends it.
 func TestFlowExpired(t *testing.T) {
-	m, err := New(Config{BaseURL: "http://localhost", CookieKeys: []CookieKey{GenerateCookieKey()}, FlowLifetime: time.Minute})
+	m, err := New(Config{BaseURL: "http://localhost", Keys: Keys{Cookie: []CookieKey{GenerateCookieKey()}}, Sessions: SessionOptions{FlowLifetime: time.Minute}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +121,7 @@ func TestRedact(t *testing.T) {
 
 // A session unused for IdleTimeout has ended; use within it keeps it alive.
 func TestIdleTimeout(t *testing.T) {
-	m, err := New(Config{BaseURL: "http://localhost", CookieKeys: []CookieKey{GenerateCookieKey()}, IdleTimeout: time.Hour})
+	m, err := New(Config{BaseURL: "http://localhost", Keys: Keys{Cookie: []CookieKey{GenerateCookieKey()}}, Sessions: SessionOptions{IdleTimeout: time.Hour}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func TestIdleTimeout(t *testing.T) {
 	clock := start
 	m.now = func() time.Time { return clock }
 	token := randomToken(32)
-	if err := m.sessions.SaveSession(context.Background(), &Session{ID: hashID(token), UserID: "u", Created: start, LastSeen: start, Expires: start.Add(30 * 24 * time.Hour)}); err != nil {
+	if err := m.store.SaveSession(context.Background(), &Session{ID: hashID(token), UserID: "u", Created: start, LastSeen: start, Expires: start.Add(30 * 24 * time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	get := func() int {
@@ -149,7 +149,7 @@ func TestIdleTimeout(t *testing.T) {
 	if code := get(); code != http.StatusUnauthorized {
 		t.Fatalf("idle session: %d, want 401", code)
 	}
-	if _, err := m.sessions.Session(context.Background(), hashID(token)); !errors.Is(err, ErrNotFound) {
+	if _, err := m.store.Session(context.Background(), hashID(token)); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("the idle session is still stored: %v", err)
 	}
 }
@@ -192,7 +192,7 @@ func TestHashIDLong(t *testing.T) {
 // does not replace: read with it they would corrupt it, and beside a single
 // cookie they would make the session ambiguous (no session).
 func TestSetSessionCookieEndsStaleChunks(t *testing.T) {
-	m, err := New(Config{BaseURL: "http://localhost", CookieKeys: []CookieKey{GenerateCookieKey()}})
+	m, err := New(Config{BaseURL: "http://localhost", Keys: Keys{Cookie: []CookieKey{GenerateCookieKey()}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,30 +237,38 @@ func TestSetSessionCookieEndsStaleChunks(t *testing.T) {
 	}
 }
 
-// sessionsOnly is a session store that keeps nothing else.
-type sessionsOnly struct{ SessionStore }
+// coreStore is a Store with none of the optional capabilities: no
+// SessionLister, no SessionToucher.
+type coreStore struct{ Store }
 
-// One-time marks and the refresh lock come from a shared store when one
-// keeps them: the session store, or else the identity store. Found by an
-// adversarial review: with Sessions and Identities set and OneTime nil,
-// each instance kept its own marks, and a state or a token-mode secret
-// was good once per instance.
-func TestStoreDefaults(t *testing.T) {
-	shared := NewMemoryStore()
-	for name, tc := range map[string]struct {
-		cfg        Config
-		once, lock any
-	}{
-		"identities keep them": {Config{Sessions: sessionsOnly{NewMemoryStore()}, Identities: shared}, shared, shared},
-		"sessions keep them":   {Config{Sessions: shared, Identities: NewMemoryStore()}, shared, shared},
-	} {
-		tc.cfg.BaseURL, tc.cfg.CookieKeys = "http://localhost", []CookieKey{GenerateCookieKey()}
-		m, err := New(tc.cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if m.once != tc.once || m.locker != tc.lock {
-			t.Errorf("%s: OneTime %p, Locker %p; want the shared store %p", name, m.once, m.locker, shared)
-		}
+// The Manager asserts the optional capabilities once, at New: a store
+// without SessionToucher cannot have an IdleTimeout (ErrConfig, saying
+// why), and one without SessionLister lists no sessions (unsupported).
+func TestStoreCapabilitiesAtNew(t *testing.T) {
+	keys := []CookieKey{GenerateCookieKey()}
+	_, err := New(Config{BaseURL: "http://localhost", Keys: Keys{Cookie: keys}, Store: coreStore{NewMemoryStore()}, Sessions: SessionOptions{IdleTimeout: time.Hour}})
+	if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "SessionToucher") {
+		t.Fatalf("IdleTimeout without a SessionToucher: %v, want ErrConfig naming SessionToucher", err)
+	}
+	m, err := New(Config{BaseURL: "http://localhost", Keys: Keys{Cookie: keys}, Store: coreStore{NewMemoryStore()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.toucher != nil {
+		t.Fatal("a store without TouchSession was taken as a SessionToucher")
+	}
+	if _, err := m.codec.list(context.Background(), "u"); !errors.Is(err, errors.ErrUnsupported) {
+		t.Fatalf("list without a SessionLister: %v, want ErrUnsupported", err)
+	}
+	mem := NewMemoryStore()
+	m, err = New(Config{BaseURL: "http://localhost", Keys: Keys{Cookie: keys}, Store: mem, Sessions: SessionOptions{IdleTimeout: time.Hour}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.store != Store(mem) || m.toucher != SessionToucher(mem) || m.codec.(storedSessions).lister != SessionLister(mem) {
+		t.Fatal("the memory store's capabilities were not found")
+	}
+	if m, err = New(Config{BaseURL: "http://localhost", Keys: Keys{Cookie: keys}}); err != nil || m.store == nil {
+		t.Fatalf("default store: %v", err)
 	}
 }

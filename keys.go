@@ -134,15 +134,15 @@ type keyedAEAD struct {
 
 func newKeyring(cookieKeys []CookieKey, tokenKeys [][]byte, flowTTL time.Duration) (*keyring, error) {
 	if len(cookieKeys) == 0 {
-		return nil, fmt.Errorf("%w: CookieKeys is empty (see GenerateCookieKey)", ErrConfig)
+		return nil, fmt.Errorf("%w: Keys.Cookie is empty (see GenerateCookieKey)", ErrConfig)
 	}
 	k := &keyring{}
 	for i, ck := range cookieKeys {
 		if n := len(ck.Hash); n < 32 {
-			return nil, fmt.Errorf("%w: CookieKeys[%d].Hash has %d bytes, want at least 32", ErrConfig, i, n)
+			return nil, fmt.Errorf("%w: Keys.Cookie[%d].Hash has %d bytes, want at least 32", ErrConfig, i, n)
 		}
 		if n := len(ck.Block); n != 16 && n != 24 && n != 32 {
-			return nil, fmt.Errorf("%w: CookieKeys[%d].Block has %d bytes, want 16, 24 or 32", ErrConfig, i, n)
+			return nil, fmt.Errorf("%w: Keys.Cookie[%d].Block has %d bytes, want 16, 24 or 32", ErrConfig, i, n)
 		}
 		sc := securecookie.New(ck.Hash, ck.Block)
 		sc.SetSerializer(securecookie.JSONEncoder{})
@@ -161,7 +161,7 @@ func newKeyring(cookieKeys []CookieKey, tokenKeys [][]byte, flowTTL time.Duratio
 	}
 	for i, tk := range tokenKeys {
 		if len(tk) != 32 {
-			return nil, fmt.Errorf("%w: TokenKeys[%d] has %d bytes, want 32", ErrConfig, i, len(tk))
+			return nil, fmt.Errorf("%w: Keys.Token[%d] has %d bytes, want 32", ErrConfig, i, len(tk))
 		}
 		block, err := aes.NewCipher(tk)
 		if err != nil {

@@ -188,7 +188,7 @@ func (l *recordLog) WithGroup(string) slog.Handler      { return l }
 // many sessions it meets; the sessions stand, without provider tokens.
 func TestUnreadableTokensWarnOnce(t *testing.T) {
 	store := NewMemoryStore()
-	before, err := New(Config{BaseURL: "http://localhost:8080", CookieKeys: []CookieKey{GenerateCookieKey()}, Sessions: store})
+	before, err := New(Config{BaseURL: "http://localhost:8080", Keys: Keys{Cookie: []CookieKey{GenerateCookieKey()}}, Store: store})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +206,7 @@ func TestUnreadableTokensWarnOnce(t *testing.T) {
 		bearers, secrets = append(bearers, bearer), append(secrets, tok.AccessToken, tok.RefreshToken, bearer)
 	}
 	logs := &recordLog{}
-	after, err := New(Config{BaseURL: "http://localhost:8080", CookieKeys: []CookieKey{GenerateCookieKey()}, Sessions: store, Logger: slog.New(logs)})
+	after, err := New(Config{BaseURL: "http://localhost:8080", Keys: Keys{Cookie: []CookieKey{GenerateCookieKey()}}, Store: store, Logger: slog.New(logs)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,29 +5,13 @@ import (
 	"time"
 )
 
-// Locker serializes work across the app's instances: the refresh of one
-// identity's provider tokens, so that no two instances ever send the same
-// refresh token. The Redis and PostgreSQL stores implement it; MemoryStore
-// does for one process.
-type Locker interface {
-	// Lock takes the lock named key, waiting while another holder has it,
-	// until ctx ends (then it returns ctx's error). A free lock is taken
-	// even with a context that is done, so such a context makes a try-lock.
-	// A holder that never unlocks (a crashed instance) loses the lock after
-	// ttl. unlock releases the lock only if this caller still holds it; it
-	// releases it even when given a context that is done (within a short
-	// bound of its own), so that a cancelled caller never leaves a lock
-	// held until its TTL.
-	Lock(ctx context.Context, key string, ttl time.Duration) (unlock func(context.Context) error, err error)
-}
-
 type memLock struct {
 	token    string
 	expires  time.Time
 	released chan struct{}
 }
 
-// Lock implements Locker within one process.
+// Lock implements Store.Lock within one process.
 func (s *MemoryStore) Lock(ctx context.Context, key string, ttl time.Duration) (func(context.Context) error, error) {
 	token := randomToken(16)
 	for {

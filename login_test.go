@@ -215,7 +215,7 @@ func TestLogout(t *testing.T) {
 }
 
 func TestLogoutRevokes(t *testing.T) {
-	h := newHarness(t, func(c *oauthlogin.Config) { c.RevokeOnLogout = true })
+	h := newHarness(t, func(c *oauthlogin.Config) { c.Sessions.RevokeOnLogout = true })
 	b := oauthlogintest.NewBrowser()
 	h.mustSucceed(h.login(b))
 	s, _ := h.session(b)
@@ -288,13 +288,27 @@ func TestLoadSession(t *testing.T) {
 	}
 }
 
-func TestHideProviderAccessToken(t *testing.T) {
-	h := newHarness(t, func(c *oauthlogin.Config) { c.HideProviderAccessToken = true })
+// The session JSON leaves the provider access token out unless
+// Sessions.ExposeProviderAccessToken says otherwise: by default it stays on
+// the server.
+func TestProviderAccessTokenHiddenByDefault(t *testing.T) {
+	for name, opts := range map[string]oauthlogin.SessionOptions{
+		"default":  {},
+		"explicit": {ExposeProviderAccessToken: false},
+	} {
+		h := newHarness(t, func(c *oauthlogin.Config) { c.Sessions = opts })
+		b := oauthlogintest.NewBrowser()
+		h.mustSucceed(h.login(b))
+		s, status := h.session(b)
+		if _, ok := s["providerAccessToken"]; ok || status != http.StatusOK {
+			t.Fatalf("%s: providerAccessToken shown: %d %v", name, status, s)
+		}
+	}
+	h := newHarness(t) // the harness exposes it
 	b := oauthlogintest.NewBrowser()
 	h.mustSucceed(h.login(b))
-	s, _ := h.session(b)
-	if _, ok := s["providerAccessToken"]; ok {
-		t.Fatalf("providerAccessToken shown: %v", s)
+	if s, _ := h.session(b); s["providerAccessToken"] == nil {
+		t.Fatalf("ExposeProviderAccessToken: providerAccessToken missing: %v", s)
 	}
 }
 

@@ -73,7 +73,7 @@ func TestClientSecretEchoedNotLogged(t *testing.T) {
 		}
 	})
 	t.Run("Revocation", func(t *testing.T) {
-		h := newHarness(t, func(c *oauthlogin.Config) { c.RevokeOnLogout = true })
+		h := newHarness(t, func(c *oauthlogin.Config) { c.Sessions.RevokeOnLogout = true })
 		h.idp.SetClientSecret(attack2Passphrase)
 		h.register("pass", providers.Config{})
 		b := oauthlogintest.NewBrowser()

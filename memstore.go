@@ -8,9 +8,9 @@ import (
 	"time"
 )
 
-// MemoryStore keeps sessions, identities and one-time keys in process
-// memory, and is a Locker for one process: the default when Config names no
-// store. It is safe for concurrent
+// MemoryStore is a Store that keeps sessions, identities, single-use marks
+// and locks in process memory: the default when Config names no store. It
+// implements SessionLister and SessionToucher too. It is safe for concurrent
 // use, honours expiry, and loses everything when the process ends, so it
 // serves one instance only. The zero value is not usable: call
 // NewMemoryStore.
@@ -30,6 +30,12 @@ type MemoryStore struct {
 	locks        map[string]*memLock
 	lastSweep    time.Time
 }
+
+var (
+	_ Store          = (*MemoryStore)(nil)
+	_ SessionLister  = (*MemoryStore)(nil)
+	_ SessionToucher = (*MemoryStore)(nil)
+)
 
 type accountKey struct{ issuer, subject string }
 
@@ -130,7 +136,7 @@ func (s *MemoryStore) deleteSession(id string) {
 	}
 }
 
-// TouchSession implements SessionStore.
+// TouchSession implements SessionToucher.
 func (s *MemoryStore) TouchSession(ctx context.Context, id string, lastSeen time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -163,7 +169,7 @@ func (s *MemoryStore) UpdateSessionTokens(ctx context.Context, id string, tokens
 	return nil
 }
 
-// UserSessions implements SessionStore.
+// UserSessions implements SessionLister.
 func (s *MemoryStore) UserSessions(ctx context.Context, userID string) ([]*Session, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -200,7 +206,7 @@ func (s *MemoryStore) DeleteUserSessions(ctx context.Context, userID string) err
 	return nil
 }
 
-// Consume implements OneTimeStore.
+// Consume implements Store.
 func (s *MemoryStore) Consume(ctx context.Context, key string, expires time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err

@@ -32,105 +32,6 @@ import (
 	"github.com/oauthlogin/oauthlogin/internal/providername"
 )
 
-// Config configures a Manager. BaseURL and CookieKeys are required.
-type Config struct {
-	// BaseURL is the app's external URL, e.g. "https://app.example.com".
-	// Redirect URIs are BaseURL + Prefix + provider + "/callback". Over
-	// https, cookies are Secure and take the __Host- prefix.
-	BaseURL string
-	// Prefix is where Handler is mounted; default "/auth/".
-	Prefix string
-	// CookieKeys seal the per-login flow cookies. The first key seals; all
-	// open, so a new key is put first and an old one dropped a flow
-	// lifetime later (but see TokenKeys). See GenerateCookieKey.
-	CookieKeys []CookieKey
-	// TokenKeys are 32-byte AES-256 keys that seal provider tokens at rest
-	// (first seals, all open). Default: derived from CookieKeys with HKDF;
-	// then keep an old cookie key for SessionLifetime after rotating, or the
-	// provider tokens sealed under it become unreadable (the sessions stand,
-	// without provider tokens, until their users sign in again). Set
-	// TokenKeys to rotate the two independently.
-	TokenKeys [][]byte
-	// AllowedRedirects are the origins ("https://app.example.com",
-	// "http://localhost:3000") that success and failure URLs may point to,
-	// matched exactly on scheme, host and port. BaseURL's origin is always
-	// allowed.
-	AllowedRedirects []string
-	// SessionLifetime is how long a session lasts; default 30 days.
-	SessionLifetime time.Duration
-	// FlowLifetime bounds a login from begin to callback; default 10 minutes.
-	FlowLifetime time.Duration
-	// Sessions, Identities and OneTime are the stores. OneTime left nil is
-	// Sessions, or else Identities, when it keeps one-time marks too (the
-	// Redis and SQL stores do), so that every instance shares them. What is
-	// still nil then shares one MemoryStore, which is enough for one
-	// instance only.
-	Sessions   SessionStore
-	Identities IdentityStore
-	OneTime    OneTimeStore
-	// ResolveUser picks the user id for a provider account seen for the
-	// first time; default a new random id.
-	ResolveUser ResolveUserFunc
-	// AllowLogin vets every login and link; nil allows all.
-	AllowLogin AllowLoginFunc
-	// LinkVerifiedEmails turns on linking by email, off by default: it names
-	// the providers trusted to verify email addresses. A provider account
-	// seen for the first time, from one of them and with an email it
-	// asserts verified, joins the user who already has an identity with
-	// the same (normalized) verified email from one of them. An email alone
-	// never moves an identity that exists.
-	LinkVerifiedEmails []string
-	// IdleTimeout ends a session unused for that long; zero means sessions
-	// end only at SessionLifetime.
-	IdleTimeout time.Duration
-	// RefreshMargin is how long before its expiry a provider access token
-	// is refreshed; default 5 minutes.
-	RefreshMargin time.Duration
-	// Locker serializes provider token refreshes across instances. Default:
-	// the session store, or else the identity store, when it is a Locker
-	// (the Redis and SQL stores are), else a lock within this process,
-	// which is enough for one instance only.
-	Locker Locker
-	// OnEvent receives sign-ups, logins, links, unlinks, logouts and
-	// refresh failures; default none.
-	OnEvent OnEventFunc
-	// AppSchemes are the custom URL schemes that a token-mode login
-	// (mode=token, for native apps) may redirect to; loopback http
-	// redirects to any port are allowed there too (RFC 8252 §7.3). Use
-	// reverse-DNS names of a domain you control ("com.example.app", RFC 8252
-	// §7.1), which no other app is likely to claim. New refuses a name that
-	// is not RFC 3986 scheme syntax (a letter, then letters, digits, "+",
-	// "-" or "."), and http, https and the schemes browsers run or read
-	// locally (javascript, data, file, vbscript, blob, about). Schemes
-	// compare case-insensitively.
-	AppSchemes []string
-	// RequireAppChallenge makes token mode require proof of possession:
-	// begin with mode=token then needs the app's own code_challenge (S256,
-	// RFC 7636), and POST {prefix}session the matching code_verifier.
-	// Without it a challenge is optional, and checked when sent.
-	RequireAppChallenge bool
-	// DeviceProviders names the providers whose device authorization
-	// routes (RFC 8628: POST {prefix}{provider}/device and the polling of
-	// its handles) are served, and which DeviceLogin may use; default none.
-	// For the others those routes answer 404, as if not mounted.
-	DeviceProviders []string
-	// HideProviderAccessToken leaves providerAccessToken out of session JSON.
-	HideProviderAccessToken bool
-	// RevokeOnLogout revokes the session's provider token (RFC 7009) on
-	// logout, for providers that support it.
-	RevokeOnLogout bool
-	// HTTPClient makes the token requests; default a client with a 10-second
-	// timeout. Providers have their own client for discovery and user info.
-	// Redirects are never followed: the Manager uses a copy of the client
-	// whose CheckRedirect refuses them, so that a token, refresh, device or
-	// client credentials request answered 3xx fails and no code, verifier,
-	// secret or refresh token is sent to another URL.
-	HTTPClient *http.Client
-	// Logger receives diagnostics; default none. Tokens and secrets are never
-	// logged.
-	Logger *slog.Logger
-}
-
 // Manager runs logins for registered providers. It is safe for concurrent
 // use; register providers before serving.
 type Manager struct {
@@ -139,9 +40,9 @@ type Manager struct {
 	prefix           string
 	keys             *keyring
 	allowedOrigins   map[string]bool
-	sessions         SessionStore
-	identities       IdentityStore
-	once             OneTimeStore
+	store            Store
+	codec            sessionCodec   // where sessions live: the store, or the client
+	toucher          SessionToucher // nil when the sessions cannot be touched
 	client           *http.Client
 	log              *slog.Logger
 	cop              *http.CrossOriginProtection
@@ -151,10 +52,8 @@ type Manager struct {
 	flowCookiePath   string
 	flowTTL          time.Duration
 	now              func() time.Time
-	locker           Locker
 	refreshBudget    time.Duration // refreshBudget, shorter in tests
 	checkTimeout     time.Duration // checkTimeout, shorter in tests
-	sealer           SessionSealer // set when sessions live in the client
 	after            func(time.Duration) <-chan time.Time
 	flight           singleflight.Group
 	backoff          backoff
@@ -184,25 +83,18 @@ type registered struct {
 	formPost bool
 }
 
-// New returns a Manager for cfg.
+// New returns a Manager for cfg. It checks cfg and fills in its defaults
+// (see Config), and does no I/O.
 func New(cfg Config) (*Manager, error) {
-	base, err := url.Parse(cfg.BaseURL)
-	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
-		return nil, fmt.Errorf("%w: BaseURL %q must be an absolute http(s) URL", ErrConfig, cfg.BaseURL)
+	cfg, base, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
 	}
-	if cfg.Prefix == "" {
-		cfg.Prefix = "/auth/"
+	keys, err := newKeyring(cfg.Keys.Cookie, cfg.Keys.Token, cfg.Sessions.FlowLifetime)
+	if err != nil {
+		return nil, err
 	}
-	if !strings.HasPrefix(cfg.Prefix, "/") || !strings.HasSuffix(cfg.Prefix, "/") {
-		return nil, fmt.Errorf("%w: Prefix %q must start and end with /", ErrConfig, cfg.Prefix)
-	}
-	if cfg.SessionLifetime <= 0 {
-		cfg.SessionLifetime = 30 * 24 * time.Hour
-	}
-	if cfg.FlowLifetime <= 0 {
-		cfg.FlowLifetime = 10 * time.Minute
-	}
-	keys, err := newKeyring(cfg.CookieKeys, cfg.TokenKeys, cfg.FlowLifetime)
+	origins, err := cfg.redirectOrigins(base)
 	if err != nil {
 		return nil, err
 	}
@@ -211,72 +103,22 @@ func New(cfg Config) (*Manager, error) {
 		base:           base,
 		prefix:         strings.TrimSuffix(base.Path, "/") + cfg.Prefix,
 		keys:           keys,
-		allowedOrigins: map[string]bool{origin(base): true},
-		sessions:       cfg.Sessions,
-		identities:     cfg.Identities,
-		once:           cfg.OneTime,
-		client:         cfg.HTTPClient,
+		allowedOrigins: origins,
+		store:          cfg.Store,
+		client:         noRedirects(cfg.HTTPClient),
 		log:            cfg.Logger,
 		cop:            http.NewCrossOriginProtection(),
 		secure:         base.Scheme == "https",
-		flowTTL:        cfg.FlowLifetime,
+		flowTTL:        cfg.Sessions.FlowLifetime,
 		now:            time.Now,
 		refreshBudget:  refreshBudget,
 		checkTimeout:   checkTimeout,
 		after:          time.After,
 		providers:      make(map[string]*registered),
 	}
-	if m.cfg.AppSchemes, err = appSchemes(cfg.AppSchemes); err != nil {
-		return nil, err
-	}
-	for _, o := range cfg.AllowedRedirects {
-		u, err := parseRedirect(o)
-		if err != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
-			return nil, fmt.Errorf("%w: AllowedRedirects entry %q is not an origin like https://app.example.com", ErrConfig, o)
-		}
-		m.allowedOrigins[origin(u)] = true
-	}
-	if m.once == nil {
-		// A shared store that keeps one-time marks too keeps them for
-		// every instance: one left to a memory store of each process would
-		// let a state, a token-mode secret or a device handle be used once
-		// per instance.
-		m.once, _ = firstOf[OneTimeStore](cfg.Sessions, cfg.Identities)
-	}
-	if m.sessions == nil || m.identities == nil || m.once == nil {
-		mem := NewMemoryStore()
-		if m.sessions == nil {
-			m.sessions = mem
-		}
-		if m.identities == nil {
-			m.identities = mem
-		}
-		if m.once == nil {
-			m.once = mem
-		}
-	}
-	if m.client == nil {
-		m.client = &http.Client{Timeout: 10 * time.Second}
-	}
-	m.client = noRedirects(m.client)
-	if cfg.RefreshMargin <= 0 {
-		m.cfg.RefreshMargin = 5 * time.Minute
-	}
-	if sealer, ok := m.sessions.(SessionSealer); ok {
-		if cfg.IdleTimeout > 0 {
-			return nil, fmt.Errorf("%w: IdleTimeout needs a server-side session store, not one that seals sessions into the client", ErrConfig)
-		}
-		m.sealer = sealer
-	}
-	m.locker = cfg.Locker
-	if m.locker == nil {
-		var ok bool
-		if m.locker, ok = firstOf[Locker](m.sessions, m.identities); !ok {
-			m.locker = NewMemoryStore()
-		}
-	}
-	if m.log == nil {
-		m.log = slog.New(slog.DiscardHandler)
+	m.codec, m.toucher = newSessionCodec(m.store)
+	if cfg.Sessions.IdleTimeout > 0 && m.toucher == nil {
+		return nil, fmt.Errorf("%w: Sessions.IdleTimeout needs a store that records when a session was last used (a SessionToucher), and %T does not: it keeps sessions in the client or cannot touch them", ErrConfig, m.store)
 	}
 	m.sessionCookie, m.flowCookiePrefix, m.flowCookiePath = "oauthlogin_session", "oauthlogin_flow_", m.prefix
 	if m.secure {
@@ -284,17 +126,6 @@ func New(cfg Config) (*Manager, error) {
 		m.sessionCookie, m.flowCookiePrefix, m.flowCookiePath = "__Host-oauthlogin_session", "__Host-oauthlogin_flow_", "/"
 	}
 	return m, nil
-}
-
-// firstOf returns the first of stores that is a T.
-func firstOf[T any](stores ...any) (T, bool) {
-	for _, s := range stores {
-		if v, ok := s.(T); ok {
-			return v, true
-		}
-	}
-	var zero T
-	return zero, false
 }
 
 // Register adds a provider. Its name must be unique, 1 to 64 characters
@@ -606,7 +437,7 @@ func (m *Manager) callback(w http.ResponseWriter, r *http.Request) {
 		*to = checked
 	}
 	if err == nil {
-		err = m.once.Consume(r.Context(), "state:"+hashID(f.State), m.now().Add(m.flowTTL))
+		err = m.store.Consume(r.Context(), "state:"+hashID(f.State), m.now().Add(m.flowTTL))
 		if errors.Is(err, ErrAlreadyUsed) {
 			err = ErrStateReplayed
 		}
@@ -825,8 +656,8 @@ func (m *Manager) startSession(w http.ResponseWriter, r *http.Request, id *Ident
 	switch old, dup := m.cookieToken(r); {
 	case dup:
 		m.endTossed(w, r) // the Set-Cookie below then replaces the expired one at "/"
-	case old != "" && m.sealer == nil:
-		if err := m.sessions.DeleteSession(r.Context(), hashID(old)); err != nil {
+	case old != "":
+		if err := m.codec.endToken(r.Context(), old); err != nil {
 			m.log.WarnContext(r.Context(), "oauthlogin: could not delete the previous session", "err", err)
 		}
 	}
@@ -840,14 +671,14 @@ func (m *Manager) saveNewSession(r *http.Request, id *Identity, tok *oauth2.Toke
 	now := m.now()
 	token := randomToken(32)
 	s := &Session{
-		ID:          hashID(token), // with a sealer, just a random id
+		ID:          hashID(token), // with sessions in the client, just a random id
 		UserID:      id.UserID,
 		IdentityID:  id.ID,
 		Provider:    id.Provider,
 		ProviderUID: id.ProviderUID,
 		Created:     now,
 		LastSeen:    now,
-		Expires:     now.Add(m.cfg.SessionLifetime),
+		Expires:     now.Add(m.cfg.Sessions.Lifetime),
 		IP:          clientIP(r),
 		UserAgent:   truncate(r.UserAgent(), 256),
 	}
@@ -858,21 +689,15 @@ func (m *Manager) saveNewSession(r *http.Request, id *Identity, tok *oauth2.Toke
 		}
 		s.ProviderTokens, s.ProviderAccessTokenExpiry = sealed, tok.Expiry
 	}
-	if m.sealer != nil {
-		if err := m.identityStands(r.Context(), id); err != nil {
-			return nil, "", err
-		}
-		sealed, err := m.sealer.SealSession(s)
-		return s, sealed, err
-	}
-	if err := m.sessions.SaveSession(r.Context(), s); err != nil {
+	token, err := m.codec.issue(r.Context(), s, token)
+	if err != nil {
 		return nil, "", err
 	}
 	// An unlink that deleted the identity after this login read it swept
 	// the identity's sessions before this one existed: look again, now
 	// that a later sweep would find it.
 	if err := m.identityStands(r.Context(), id); err != nil {
-		if derr := m.sessions.DeleteSession(r.Context(), s.ID); derr != nil {
+		if derr := m.codec.end(r.Context(), s.ID); derr != nil {
 			return nil, "", derr
 		}
 		return nil, "", err
@@ -893,7 +718,7 @@ func (m *Manager) identityStands(ctx context.Context, id *Identity) error {
 // again as another record, perhaps another user's), whose tokens are not
 // that session's.
 func (m *Manager) sameIdentity(ctx context.Context, issuer, subject, identityID, userID string) (*Identity, error) {
-	id, err := m.identities.Identity(ctx, issuer, subject)
+	id, err := m.store.Identity(ctx, issuer, subject)
 	if err != nil {
 		return nil, err
 	}

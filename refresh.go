@@ -46,7 +46,7 @@ const refreshReuse = 10 * time.Second
 // finished within the last 10 seconds is reused), and answers 200 with the
 // session JSON, which carries the new providerAccessTokenExpiry. With
 // ifExpiring=1 it renews the token only when it expires within
-// Config.RefreshMargin, like TokenSource. Other query parameters (such as
+// Config.Sessions.RefreshMargin, like TokenSource. Other query parameters (such as
 // the force=1 of earlier versions) are ignored.
 //
 // Errors: no refresh token, 400 no_refresh_token; the provider revoked the
@@ -65,18 +65,17 @@ func (m *Manager) serveRefresh(w http.ResponseWriter, r *http.Request) {
 	}
 	ifExpiring := r.URL.Query().Get("ifExpiring")
 	refreshed, err := m.refreshSession(r.Context(), s, ifExpiring == "1" || ifExpiring == "true")
-	if m.sealer != nil {
-		// The client holds the session: what refreshSession dropped from a
-		// stored one must go from the sealed one too.
-		switch {
-		case errors.Is(err, ErrProviderTokenRevoked):
-			c := *s
-			c.ProviderTokens, c.ProviderAccessTokenExpiry = nil, time.Time{}
-			m.reseal(w, r, &c)
-		case errors.Is(err, ErrNoRefreshToken):
-			if c, ok := m.withoutRefreshToken(s); ok {
-				m.reseal(w, r, c)
-			}
+	// When the client holds the session, what refreshSession dropped from
+	// a stored one must go from the client's copy too (reseal does nothing
+	// for a stored session).
+	switch {
+	case errors.Is(err, ErrProviderTokenRevoked):
+		c := *s
+		c.ProviderTokens, c.ProviderAccessTokenExpiry = nil, time.Time{}
+		m.reseal(w, r, &c)
+	case errors.Is(err, ErrNoRefreshToken):
+		if c, ok := m.withoutRefreshToken(s); ok {
+			m.reseal(w, r, c)
 		}
 	}
 	if err != nil {
@@ -90,13 +89,13 @@ func (m *Manager) serveRefresh(w http.ResponseWriter, r *http.Request) {
 		m.writeError(w, r, err)
 		return
 	}
-	if m.sealer != nil && refreshed != s {
+	if refreshed != s {
 		token, err := m.reseal(w, r, refreshed)
 		if err != nil {
 			m.writeError(w, r, err)
 			return
 		}
-		if _, isBearer := bearer(r); isBearer {
+		if _, isBearer := bearer(r); isBearer && token != "" {
 			// A bearer client must carry the new sealed session from now on.
 			m.writeSessionToken(w, r, refreshed, token, http.StatusOK)
 			return
@@ -106,10 +105,11 @@ func (m *Manager) serveRefresh(w http.ResponseWriter, r *http.Request) {
 }
 
 // reseal sends a changed client-held session back to a cookie client, and
-// returns the new token for a bearer client.
+// returns the new token for a bearer client; for a stored session it does
+// nothing and returns "".
 func (m *Manager) reseal(w http.ResponseWriter, r *http.Request, s *Session) (string, error) {
-	token, err := m.sealer.SealSession(s)
-	if err != nil {
+	token, err := m.codec.reissue(s)
+	if err != nil || token == "" {
 		return "", err
 	}
 	if _, isBearer := bearer(r); !isBearer {
@@ -200,7 +200,7 @@ func (m *Manager) refreshSession(ctx context.Context, s *Session, ifExpiring boo
 		return nil, err
 	}
 	c.ProviderTokens, c.ProviderAccessTokenExpiry = sealed, tok.Expiry
-	if err := m.sessions.UpdateSessionTokens(ctx, c.ID, sealed, tok.Expiry); err != nil {
+	if err := m.codec.updateTokens(ctx, c.ID, sealed, tok.Expiry); err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return nil, fmt.Errorf("%w: the session ended during the refresh", ErrNoSession)
 		}
@@ -216,7 +216,7 @@ func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key strin
 	if wait := m.backoff.wait(key, m.now()); wait > 0 {
 		return nil, fmt.Errorf("%w: backing off after failures: %w", ErrProviderUnavailable, retryAfter(wait))
 	}
-	unlock, err := m.locker.Lock(ctx, "oauthlogin:refresh:"+key, refreshLockTTL)
+	unlock, err := m.store.Lock(ctx, "oauthlogin:refresh:"+key, refreshLockTTL)
 	if err != nil {
 		return nil, err
 	}
@@ -254,7 +254,7 @@ func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key strin
 			m.backoff.reset(key)
 			revoked := m.now()
 			id.ProviderTokens, id.ProviderAccessTokenExpiry, id.Updated = nil, time.Time{}, revoked
-			if uerr := m.identities.UpdateIdentity(ctx, id); uerr != nil {
+			if uerr := m.store.UpdateIdentity(ctx, id); uerr != nil {
 				return nil, uerr
 			}
 			m.dropIdentitySessionTokens(ctx, id, revoked)
@@ -291,7 +291,7 @@ func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key strin
 		return nil, err
 	}
 	id.ProviderTokens, id.ProviderAccessTokenExpiry, id.Updated = sealed, tok.Expiry, now
-	if err := m.identities.UpdateIdentity(ctx, id); err != nil {
+	if err := m.store.UpdateIdentity(ctx, id); err != nil {
 		return nil, err
 	}
 	m.backoff.reset(key)
@@ -302,7 +302,7 @@ func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key strin
 // exists, after a refresh found them gone; the app session itself stays.
 // A session deleted meanwhile stays deleted (the update creates nothing).
 func (m *Manager) updateSessionTokens(ctx context.Context, id string, tokens []byte, expiry time.Time) {
-	err := m.sessions.UpdateSessionTokens(ctx, id, tokens, expiry)
+	err := m.codec.updateTokens(ctx, id, tokens, expiry)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		m.log.WarnContext(ctx, "oauthlogin: could not drop provider tokens from a session", "session", id, "err", err)
 	}
@@ -330,9 +330,11 @@ func (m *Manager) withoutRefreshToken(s *Session) (*Session, bool) {
 // that signed in with identity id before its grant was found revoked at
 // revoked (sessions made later carry the tokens of a new login). Each is
 // a conditional update, so no session comes back. Sessions kept in the
-// client cannot be reached: theirs go at their own next refresh.
+// client, or in a store that cannot list them, cannot be reached: their
+// copies (revoked at the provider, so worthless) go at their own next
+// refresh.
 func (m *Manager) dropIdentitySessionTokens(ctx context.Context, id *Identity, revoked time.Time) {
-	list, err := m.identitySessions(ctx, id.UserID, id.ID)
+	list, _, err := m.codec.identitySessions(ctx, id.UserID, id.ID)
 	if err != nil {
 		m.log.WarnContext(ctx, "oauthlogin: could not list sessions to drop revoked provider tokens", "err", err)
 		return
@@ -361,7 +363,7 @@ func recentlyRefreshed(refreshed, start, now time.Time) bool {
 // An unknown expiry (zero) does not: such tokens refresh only through
 // Refresh (or POST {prefix}refresh without ifExpiring).
 func (m *Manager) expiring(exp, now time.Time) bool {
-	return !exp.IsZero() && !now.Add(m.cfg.RefreshMargin).Before(exp)
+	return !exp.IsZero() && !now.Add(m.cfg.Sessions.RefreshMargin).Before(exp)
 }
 
 // clampExpiry gives a provider's announced expiry a defined meaning: none

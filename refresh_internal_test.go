@@ -53,7 +53,7 @@ func TestRefreshExpiresInShapes(t *testing.T) {
 				body += `,"expires_in":` + tc.expiresIn
 			}
 			body += `}`
-			m, err := New(Config{BaseURL: "http://localhost", CookieKeys: []CookieKey{GenerateCookieKey()}})
+			m, err := New(Config{BaseURL: "http://localhost", Keys: Keys{Cookie: []CookieKey{GenerateCookieKey()}}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -66,12 +66,12 @@ func TestRefreshExpiresInShapes(t *testing.T) {
 			if err := m.setIdentityTokens(id, old); err != nil {
 				t.Fatal(err)
 			}
-			if err := m.identities.CreateIdentity(ctx, id); err != nil {
+			if err := m.store.CreateIdentity(ctx, id); err != nil {
 				t.Fatal(err)
 			}
 			s := &Session{ID: "sess", UserID: "u", IdentityID: "i", Provider: "stub", ProviderUID: "s", Expires: now.Add(time.Hour)}
 			s.ProviderTokens, _ = m.keys.seal(old, "session:sess")
-			if err := m.sessions.SaveSession(ctx, s); err != nil { // a refresh only updates a stored session
+			if err := m.store.SaveSession(ctx, s); err != nil { // a refresh only updates a stored session
 				t.Fatal(err)
 			}
 
@@ -120,8 +120,8 @@ func TestRefreshNotJoinedToLazyFlight(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	store := &gatedLocker{MemoryStore: NewMemoryStore(), entered: make(chan string, 4), release: make(chan struct{})}
-	m, err := New(Config{BaseURL: "http://localhost", CookieKeys: []CookieKey{GenerateCookieKey()},
-		Sessions: store, Identities: store, OneTime: store})
+	m, err := New(Config{BaseURL: "http://localhost", Keys: Keys{Cookie: []CookieKey{GenerateCookieKey()}},
+		Store: store})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,8 +32,8 @@ func TestRefreshEndsWithinItsLock(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	store := NewMemoryStore()
-	m, err := New(Config{BaseURL: "http://localhost", CookieKeys: []CookieKey{GenerateCookieKey()},
-		Sessions: store, Identities: store, OneTime: store, HTTPClient: &http.Client{Timeout: time.Hour}})
+	m, err := New(Config{BaseURL: "http://localhost", Keys: Keys{Cookie: []CookieKey{GenerateCookieKey()}},
+		Store: store, HTTPClient: &http.Client{Timeout: time.Hour}})
 	if err != nil {
 		t.Fatal(err)
 	}

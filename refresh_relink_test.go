@@ -28,7 +28,7 @@ import (
 // session of the identity they were issued for). Token mode already guards
 // the same case (newSessionFor compares id.ID with IdentityID).
 func TestRefreshAfterRelinkNeverTakesAnotherIdentity(t *testing.T) {
-	h := newHarness(t, func(c *oauthlogin.Config) { c.Sessions = cookiestore.New(c.CookieKeys...) })
+	h := newHarness(t, func(c *oauthlogin.Config) { c.Store = cookiestore.New(c.Store, c.Keys.Cookie...) })
 	laptop, phone := oauthlogintest.NewBrowser(), oauthlogintest.NewBrowser()
 	h.mustSucceed(h.login(laptop)) // user A, identity of user-1
 	h.mustSucceed(h.login(phone))  // user A again, on a second device

@@ -125,7 +125,7 @@ func TestRefreshNeverResurrectsSession(t *testing.T) {
 // is cleared when it was one of them. Sessions of the user's other
 // identity stay (issue 15 item 12).
 func TestUnlinkEndsIdentitySessions(t *testing.T) {
-	h := newHarness(t, func(c *oauthlogin.Config) { c.AppSchemes = []string{"myapp-callback"} })
+	h := newHarness(t, func(c *oauthlogin.Config) { c.NativeApps.Schemes = []string{"myapp-callback"} })
 	h.register("other", providers.Config{})
 	laptop, phone := oauthlogintest.NewBrowser(), oauthlogintest.NewBrowser()
 	h.mustSucceed(h.login(laptop))
@@ -180,7 +180,7 @@ func TestUnlinkEndsIdentitySessions(t *testing.T) {
 	}
 	for _, s := range list {
 		if s.IdentityID == first.ID {
-			t.Fatalf("a session of the unlinked identity is still stored: pending=%v", s.Pending)
+			t.Fatalf("a session of the unlinked identity is still stored: %q", s.ID)
 		}
 	}
 	if len(list) != 2 {

@@ -12,7 +12,7 @@ import (
 // leave it at its cap, and an entry in constant use is never the one
 // evicted (least recently used goes first).
 func TestServiceCacheBounded(t *testing.T) {
-	m, err := New(Config{BaseURL: "http://localhost", CookieKeys: []CookieKey{GenerateCookieKey()}})
+	m, err := New(Config{BaseURL: "http://localhost", Keys: Keys{Cookie: []CookieKey{GenerateCookieKey()}}})
 	if err != nil {
 		t.Fatal(err)
 	}

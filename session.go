@@ -34,77 +34,12 @@ type Session struct {
 	ProviderTokens []byte
 	Created        time.Time
 	// LastSeen is when the session was last used, to a minute or so; with
-	// Config.IdleTimeout, a session unused for that long has ended.
+	// Config.Sessions.IdleTimeout, a session unused for that long has ended.
 	LastSeen time.Time
-	// Pending marks a token-mode login waiting for its one-time secret to be
-	// exchanged at POST {prefix}session (its ID is the secret's hash): it
-	// is not a session anyone can use.
-	Pending bool
 	// Expires is when the session ends; stores treat it as gone after that.
 	Expires   time.Time
 	IP        string
 	UserAgent string
-}
-
-// SessionStore keeps sessions. Implementations must be safe for concurrent
-// use. Package store/storetest checks an implementation against this
-// contract.
-type SessionStore interface {
-	// Session returns the session with the given ID. A session that does
-	// not exist or whose Expires has passed is (nil, ErrNotFound); any other
-	// error is a system failure. The caller owns the returned value.
-	Session(ctx context.Context, id string) (*Session, error)
-	// SaveSession creates or replaces the session with s.ID, atomically.
-	// The store must not keep a reference to s. The Manager calls it only
-	// to create a session (a login, a token-mode exchange); every later
-	// write to an existing session is TouchSession or UpdateSessionTokens.
-	SaveSession(ctx context.Context, s *Session) error
-	// DeleteSession removes the session with the given ID. Removing a
-	// session that does not exist is not an error.
-	DeleteSession(ctx context.Context, id string) error
-	// TouchSession sets the LastSeen of the session with the given ID and
-	// changes nothing else (a concurrent refresh's tokens stay). A missing
-	// session is ErrNotFound.
-	TouchSession(ctx context.Context, id string, lastSeen time.Time) error
-	// UpdateSessionTokens sets the ProviderTokens and
-	// ProviderAccessTokenExpiry of the session with the given ID, and
-	// changes nothing else (a concurrent TouchSession's LastSeen stays). It
-	// only ever updates: a session that does not exist, was deleted, or
-	// whose Expires has passed is ErrNotFound, and then nothing is written,
-	// nothing created. Checking and writing are one atomic step, so an
-	// update that races DeleteSession or DeleteUserSessions either lands
-	// before the delete (which then removes it) or finds nothing: a refresh
-	// in flight never brings back a session that was signed out. A store
-	// that keeps sessions in the client (a SessionSealer) stores nothing
-	// and returns nil; the Manager reseals the session instead.
-	UpdateSessionTokens(ctx context.Context, id string, tokens []byte, expiry time.Time) error
-	// UserSessions returns a user's sessions that have not expired, pending
-	// token-mode records included, oldest first; none is an empty slice,
-	// not an error.
-	UserSessions(ctx context.Context, userID string) ([]*Session, error)
-	// DeleteUserSessions removes every session of a user.
-	DeleteUserSessions(ctx context.Context, userID string) error
-}
-
-// OneTimeStore remembers keys that may be used once: login states now,
-// native-app secrets later.
-type OneTimeStore interface {
-	// Consume marks key used until expires. It returns ErrAlreadyUsed if key
-	// was consumed before and that mark has not expired; checking and
-	// marking are one atomic step, so of concurrent callers exactly one wins.
-	Consume(ctx context.Context, key string, expires time.Time) error
-}
-
-// SessionSealer is implemented by session stores that keep each session
-// in the client instead of on a server (store/cookiestore): the session
-// token is the sealed session. The Manager then sends the sealed session as
-// the cookie (split across numbered cookies when long) or the bearer token,
-// and opens it instead of looking it up.
-type SessionSealer interface {
-	SealSession(s *Session) (string, error)
-	// OpenSession returns the session sealed in token: ErrNotFound when the
-	// token is forged, sealed with an unknown key, or expired.
-	OpenSession(token string) (*Session, error)
 }
 
 type sessionKey struct{}
@@ -168,13 +103,7 @@ func (m *Manager) requestSession(r *http.Request) (*Session, error) {
 	if token == "" {
 		return nil, ErrNoSession
 	}
-	var s *Session
-	var err error
-	if m.sealer != nil {
-		s, err = m.sealer.OpenSession(token)
-	} else {
-		s, err = m.sessions.Session(r.Context(), hashID(token))
-	}
+	s, err := m.codec.load(r.Context(), token)
 	if errors.Is(err, ErrNotFound) {
 		return nil, ErrNoSession
 	}
@@ -182,12 +111,12 @@ func (m *Manager) requestSession(r *http.Request) (*Session, error) {
 		return nil, err
 	}
 	now := m.now()
-	if !now.Before(s.Expires) || s.Pending {
+	if !now.Before(s.Expires) {
 		return nil, ErrNoSession
 	}
-	if idle := m.cfg.IdleTimeout; idle > 0 {
+	if idle := m.cfg.Sessions.IdleTimeout; idle > 0 {
 		if now.Sub(s.LastSeen) >= idle {
-			if err := m.sessions.DeleteSession(r.Context(), s.ID); err != nil {
+			if err := m.codec.end(r.Context(), s.ID); err != nil {
 				return nil, err
 			}
 			return nil, ErrNoSession
@@ -195,7 +124,7 @@ func (m *Manager) requestSession(r *http.Request) (*Session, error) {
 		// Record use at most every minute (or tenth of the timeout): one
 		// small write now and then, not one per request.
 		if now.Sub(s.LastSeen) >= min(time.Minute, idle/10) {
-			if err := m.sessions.TouchSession(r.Context(), s.ID, now); err != nil && !errors.Is(err, ErrNotFound) {
+			if err := m.toucher.TouchSession(r.Context(), s.ID, now); err != nil && !errors.Is(err, ErrNotFound) {
 				return nil, err
 			}
 			s.LastSeen = now
@@ -383,11 +312,9 @@ func (m *Manager) clearSessionCookie(w http.ResponseWriter, r *http.Request) {
 // neither is used and a copy stolen earlier must not outlive the logout or
 // the next login that the ambiguity blocks, and it expires every copy.
 func (m *Manager) endTossed(w http.ResponseWriter, r *http.Request) {
-	if m.sealer == nil {
-		for _, v := range cookieValues(r, m.sessionCookie) {
-			if err := m.sessions.DeleteSession(r.Context(), hashID(v)); err != nil {
-				m.log.WarnContext(r.Context(), "oauthlogin: could not end a session named by a duplicate cookie", "err", err)
-			}
+	for _, v := range cookieValues(r, m.sessionCookie) {
+		if err := m.codec.endToken(r.Context(), v); err != nil {
+			m.log.WarnContext(r.Context(), "oauthlogin: could not end a session named by a duplicate cookie", "err", err)
 		}
 	}
 	m.clearSessionCookie(w, r)
@@ -492,7 +419,7 @@ func (m *Manager) writeSessionToken(w http.ResponseWriter, r *http.Request, s *S
 		Current:                   true,
 		Secret:                    token,
 	}
-	if tok != nil && !m.cfg.HideProviderAccessToken {
+	if tok != nil && m.cfg.Sessions.ExposeProviderAccessToken {
 		v.ProviderAccessToken = tok.AccessToken
 	}
 	w.Header().Set("Cache-Control", "no-store")
@@ -518,7 +445,7 @@ func (m *Manager) getSession(w http.ResponseWriter, r *http.Request) {
 }
 
 // logout serves DELETE {prefix}session: it deletes the current session from
-// the store, clears the cookie and answers 204. With Config.RevokeOnLogout it
+// the store, clears the cookie and answers 204. With Config.Sessions.RevokeOnLogout it
 // also revokes the provider tokens (RFC 7009) where the provider can.
 // Cross-origin requests are refused (http.CrossOriginProtection).
 func (m *Manager) logout(w http.ResponseWriter, r *http.Request) {
@@ -533,12 +460,12 @@ func (m *Manager) logout(w http.ResponseWriter, r *http.Request) {
 		m.writeError(w, r, err)
 		return
 	}
-	if err := m.sessions.DeleteSession(r.Context(), s.ID); err != nil {
+	if err := m.codec.end(r.Context(), s.ID); err != nil {
 		m.writeError(w, r, err)
 		return
 	}
 	m.clearSessionCookie(w, r)
-	if m.cfg.RevokeOnLogout {
+	if m.cfg.Sessions.RevokeOnLogout {
 		m.revoke(r.Context(), s)
 	}
 	m.emit(r, Event{Type: EventLogout, UserID: s.UserID, Provider: s.Provider, IdentityID: s.IdentityID, SessionID: s.ID})

@@ -23,7 +23,7 @@ type sessionListJSON struct {
 // listSessions serves GET {prefix}sessions: the signed-in user's sessions, the
 // current one marked, as {"total": n, "sessions": [...]}. Sessions that
 // have ended on the Manager's clock are left out, as requestSession would
-// refuse them: past Expires, or unused for Config.IdleTimeout (a store
+// refuse them: past Expires, or unused for Config.Sessions.IdleTimeout (a store
 // drops the first on its own clock, and the second not at all). Pending
 // token-mode records are no sessions and are left out too.
 func (m *Manager) listSessions(w http.ResponseWriter, r *http.Request) {
@@ -32,7 +32,7 @@ func (m *Manager) listSessions(w http.ResponseWriter, r *http.Request) {
 		m.writeError(w, r, err)
 		return
 	}
-	all, err := m.sessions.UserSessions(r.Context(), s.UserID)
+	all, err := m.codec.list(r.Context(), s.UserID)
 	if err != nil {
 		m.writeError(w, r, err)
 		return
@@ -43,7 +43,7 @@ func (m *Manager) listSessions(w http.ResponseWriter, r *http.Request) {
 	}{Sessions: make([]sessionListJSON, 0, len(all))}
 	now := m.now()
 	for _, v := range all {
-		if v.Pending || !m.live(v, now) {
+		if !m.live(v, now) {
 			continue
 		}
 		out.Sessions = append(out.Sessions, sessionListJSON{
@@ -63,13 +63,13 @@ func (m *Manager) listSessions(w http.ResponseWriter, r *http.Request) {
 }
 
 // live reports whether session v has not ended at now: neither its
-// absolute lifetime (Expires) nor, with Config.IdleTimeout, its idle time
+// absolute lifetime (Expires) nor, with Config.Sessions.IdleTimeout, its idle time
 // since LastSeen. requestSession applies the same two rules.
 func (m *Manager) live(v *Session, now time.Time) bool {
 	if !now.Before(v.Expires) {
 		return false
 	}
-	idle := m.cfg.IdleTimeout
+	idle := m.cfg.Sessions.IdleTimeout
 	return idle <= 0 || now.Sub(v.LastSeen) < idle
 }
 
@@ -86,16 +86,16 @@ func (m *Manager) endSession(w http.ResponseWriter, r *http.Request) {
 		m.writeError(w, r, err)
 		return
 	}
-	if m.sealer != nil {
-		m.writeError(w, r, fmt.Errorf("%w: sessions live in the client", errors.ErrUnsupported))
+	target, err := m.codec.byID(r.Context(), r.PathValue("id"))
+	if errors.Is(err, errors.ErrUnsupported) {
+		m.writeError(w, r, err)
 		return
 	}
-	target, err := m.sessions.Session(r.Context(), r.PathValue("id"))
 	if err != nil || target.UserID != s.UserID {
 		m.writeError(w, r, fmt.Errorf("%w: no such session", ErrNotFound))
 		return
 	}
-	if err := m.sessions.DeleteSession(r.Context(), target.ID); err != nil {
+	if err := m.codec.end(r.Context(), target.ID); err != nil {
 		m.writeError(w, r, err)
 		return
 	}
@@ -118,7 +118,7 @@ func (m *Manager) endAllSessions(w http.ResponseWriter, r *http.Request) {
 		m.writeError(w, r, err)
 		return
 	}
-	if err := m.sessions.DeleteUserSessions(r.Context(), s.UserID); err != nil {
+	if err := m.codec.endUser(r.Context(), s.UserID); err != nil {
 		m.writeError(w, r, err)
 		return
 	}

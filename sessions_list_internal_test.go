@@ -12,14 +12,14 @@ import (
 
 // GET {prefix}sessions lists only sessions that are still usable on the
 // Manager's clock: one past its absolute lifetime (Expires) or unused for
-// Config.IdleTimeout has ended (OWASP Session Management: idle and
+// Config.Sessions.IdleTimeout has ended (OWASP Session Management: idle and
 // absolute timeouts are enforced on the server), even while the store,
 // on its own clock or without any idle rule, still returns it (issue 15
 // item 13).
 func TestSessionsListHidesEndedSessions(t *testing.T) {
 	store := NewMemoryStore() // on the real clock
-	m, err := New(Config{BaseURL: "http://localhost", CookieKeys: []CookieKey{GenerateCookieKey()},
-		Sessions: store, Identities: store, OneTime: store, IdleTimeout: time.Hour})
+	m, err := New(Config{BaseURL: "http://localhost", Keys: Keys{Cookie: []CookieKey{GenerateCookieKey()}},
+		Store: store, Sessions: SessionOptions{IdleTimeout: time.Hour}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,11 +29,11 @@ func TestSessionsListHidesEndedSessions(t *testing.T) {
 	token := randomToken(32)
 	month := real.Add(30 * 24 * time.Hour)
 	for _, s := range []*Session{
-		{ID: hashID(token), LastSeen: clock, Expires: month},                             // the current one
-		{ID: "recent", LastSeen: clock.Add(-30 * time.Minute), Expires: month},           // used half an hour ago
-		{ID: "idle", LastSeen: clock.Add(-time.Hour), Expires: month},                    // unused for IdleTimeout
-		{ID: "expired", LastSeen: clock, Expires: clock.Add(-time.Minute)},               // past Expires on the Manager's clock
-		{ID: "pending", LastSeen: clock, Expires: clock.Add(time.Minute), Pending: true}, // no session
+		{ID: hashID(token), LastSeen: clock, Expires: month},                              // the current one
+		{ID: "recent", LastSeen: clock.Add(-30 * time.Minute), Expires: month},            // used half an hour ago
+		{ID: "idle", LastSeen: clock.Add(-time.Hour), Expires: month},                     // unused for IdleTimeout
+		{ID: "expired", LastSeen: clock, Expires: clock.Add(-time.Minute)},                // past Expires on the Manager's clock
+		{ID: pendingPrefix + "pending", LastSeen: clock, Expires: clock.Add(time.Minute)}, // no session
 	} {
 		s.UserID, s.Created = "u", real
 		if err := store.SaveSession(context.Background(), s); err != nil {

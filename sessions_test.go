@@ -102,7 +102,7 @@ func TestEvents(t *testing.T) {
 	var mu sync.Mutex
 	var events []oauthlogin.Event
 	h := newHarness(t, func(c *oauthlogin.Config) {
-		c.OnEvent = func(ctx context.Context, e oauthlogin.Event) {
+		c.Hooks.OnEvent = func(ctx context.Context, e oauthlogin.Event) {
 			mu.Lock()
 			events = append(events, e)
 			mu.Unlock()

@@ -3,6 +3,7 @@ package oauthlogin_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 
@@ -22,8 +23,8 @@ type heldSaves struct {
 }
 
 func newHeldSaves(c *oauthlogin.Config) *heldSaves {
-	g := &heldSaves{MemoryStore: c.Sessions.(*oauthlogin.MemoryStore), entered: make(chan struct{}), release: make(chan struct{})}
-	c.Sessions = g
+	g := &heldSaves{MemoryStore: c.Store.(*oauthlogin.MemoryStore), entered: make(chan struct{}), release: make(chan struct{})}
+	c.Store = g
 	return g
 }
 
@@ -65,14 +66,14 @@ func TestTokenExchangeRacingSignOutEverywhere(t *testing.T) {
 	var g *heldSaves
 	h := newHarness(t, func(c *oauthlogin.Config) {
 		g = newHeldSaves(c)
-		c.AppSchemes = []string{"myapp-callback"}
+		c.NativeApps.Schemes = []string{"myapp-callback"}
 	})
 	browser := oauthlogintest.NewBrowser()
 	h.mustSucceed(h.login(browser))
 	q := nativeLogin(t, h, "myapp-callback://auth", "myapp-callback://auth/failed").Query()
 	h.logs.secret(q.Get("secret"))
 
-	g.arm(func(s *oauthlogin.Session) bool { return !s.Pending })
+	g.arm(func(s *oauthlogin.Session) bool { return !strings.HasPrefix(s.ID, "p.") })
 	type result struct {
 		status int
 		body   map[string]any

@@ -25,7 +25,7 @@ const secretLifetime = 5 * time.Minute
 // locally.
 var refusedAppSchemes = []string{"http", "https", "javascript", "data", "file", "vbscript", "blob", "about"}
 
-// appSchemes checks Config.AppSchemes and returns them lower-cased: each
+// appSchemes checks Config.NativeApps.Schemes and returns them lower-cased: each
 // must be RFC 3986 §3.1 scheme syntax, ALPHA *( ALPHA / DIGIT / "+" / "-"
 // / "." ), and none of refusedAppSchemes.
 func appSchemes(schemes []string) ([]string, error) {
@@ -33,7 +33,7 @@ func appSchemes(schemes []string) ([]string, error) {
 	for _, s := range schemes {
 		lower := strings.ToLower(s)
 		if !schemeSyntax(lower) || slices.Contains(refusedAppSchemes, lower) {
-			return nil, fmt.Errorf("%w: AppSchemes entry %q is not a native app's URL scheme (use a reverse-DNS name, RFC 8252 §7.1)", ErrConfig, s)
+			return nil, fmt.Errorf("%w: NativeApps.Schemes entry %q is not a native app's URL scheme (use a reverse-DNS name, RFC 8252 §7.1)", ErrConfig, s)
 		}
 		out = append(out, lower)
 	}
@@ -56,7 +56,7 @@ func schemeSyntax(s string) bool {
 
 // appRedirectTarget validates a success or failure URL of a token-mode
 // (native app) login: what redirectTarget allows, plus a custom scheme
-// listed in Config.AppSchemes ("myapp-callback://auth"), plus a loopback
+// listed in Config.NativeApps.Schemes ("myapp-callback://auth"), plus a loopback
 // redirect to any port for desktop apps (RFC 8252 §7.3: http on 127.0.0.1
 // or [::1], never the name localhost).
 func (m *Manager) appRedirectTarget(raw string) (string, error) {
@@ -74,7 +74,7 @@ func (m *Manager) appRedirectTarget(raw string) (string, error) {
 	switch {
 	case u.User != nil:
 		return "", fmt.Errorf("%w: %q has user info", ErrRedirectNotAllowed, raw)
-	case slices.Contains(m.cfg.AppSchemes, scheme) && u.Opaque == "":
+	case slices.Contains(m.cfg.NativeApps.Schemes, scheme) && u.Opaque == "":
 		return serialize(u)
 	case scheme == "http" && u.Opaque == "" && (u.Hostname() == "127.0.0.1" || u.Hostname() == "::1"):
 		return serialize(u)
@@ -96,7 +96,7 @@ const modeToken = "token"
 // token-mode begin (RFC 8252 §8.1, RFC 7636 §4.2 applied between the app
 // and this server): S256 only (plain would put the verifier in the URL),
 // exactly 43 base64url characters (a SHA-256). It returns "" when none was
-// sent, which Config.RequireAppChallenge refuses, as it refuses a challenge
+// sent, which Config.NativeApps.RequireChallenge refuses, as it refuses a challenge
 // outside token mode.
 func (m *Manager) appChallenge(mode string, q url.Values) (string, error) {
 	if mode != modeToken {
@@ -109,7 +109,7 @@ func (m *Manager) appChallenge(mode string, q url.Values) (string, error) {
 	case len(q["code_challenge"]) > 1 || len(q["code_challenge_method"]) > 1:
 		return "", fmt.Errorf("%w: repeated", ErrInvalidChallenge)
 	case c == "" && method == "":
-		if m.cfg.RequireAppChallenge {
+		if m.cfg.NativeApps.RequireChallenge {
 			return "", fmt.Errorf("%w: token mode requires code_challenge with code_challenge_method=S256", ErrInvalidChallenge)
 		}
 		return "", nil
@@ -164,9 +164,11 @@ func verifierSyntax(v string) bool {
 // nonce "." tag, where tag = SHA-256("oauthlogin app challenge", nonce,
 // challenge) in base64url, or the nonce alone without a challenge. With a
 // server-side store the binding is the secret, and the pending record's id
-// its hash; with a SessionSealer the binding is the pending record's id,
-// sealed with it into the secret. Either way neither can be changed, and
-// only a verifier whose S256 challenge gives the tag redeems it.
+// "p." and its hash; with a SessionSealer the pending record's id is "p."
+// and the binding, sealed with it into the secret. Either way neither can
+// be changed, and only a verifier whose S256 challenge gives the tag
+// redeems it. The "p." namespace keeps pending records apart from
+// sessions (see pendingPrefix).
 func challengeTag(nonce, challenge string) string {
 	sum := sha256.Sum256([]byte("oauthlogin app challenge\x00" + nonce + "\x00" + challenge))
 	return base64.RawURLEncoding.EncodeToString(sum[:])
@@ -224,7 +226,8 @@ func canonicalSealed(s string) bool {
 }
 
 // startTokenSession ends a token-mode login: instead of a session, a
-// pending record keyed by the hash of a one-time secret, which the app
+// pending record named by a one-time secret (sessionCodec.savePending),
+// which the app
 // exchanges for a session at POST {prefix}session. It returns the success
 // URL with userId and secret.
 func (m *Manager) startTokenSession(r *http.Request, f *flow, id *Identity) (string, *Session, error) {
@@ -235,27 +238,15 @@ func (m *Manager) startTokenSession(r *http.Request, f *flow, id *Identity) (str
 		IdentityID:  id.ID,
 		Provider:    id.Provider,
 		ProviderUID: id.ProviderUID,
-		Pending:     true,
 		Created:     now,
 		LastSeen:    now,
 		Expires:     now.Add(secretLifetime),
 		IP:          clientIP(r),
 		UserAgent:   truncate(r.UserAgent(), 256),
 	}
-	secret := bind
-	if m.sealer != nil {
-		// Sessions live in the client: so does the pending one, sealed
-		// into the secret, with the binding as its id.
-		pending.ID = bind
-		var err error
-		if secret, err = m.sealer.SealSession(pending); err != nil {
-			return "", nil, err
-		}
-	} else {
-		pending.ID = hashID(bind)
-		if err := m.sessions.SaveSession(r.Context(), pending); err != nil {
-			return "", nil, err
-		}
+	secret, err := m.codec.savePending(r.Context(), pending, bind)
+	if err != nil {
+		return "", nil, err
 	}
 	return withQuery(f.Success, "userId", id.UserID, "secret", secret), pending, nil
 }
@@ -274,7 +265,7 @@ func (m *Manager) startTokenSession(r *http.Request, f *flow, id *Identity) (str
 // unbound one) is a 401 too, and burns the secret: only the app that began
 // the login knows its verifier, so such an attempt comes from whoever
 // intercepted the redirect, and that login must not complete for anyone.
-// The app begins a new one. With Config.RequireAppChallenge a secret
+// The app begins a new one. With Config.NativeApps.RequireChallenge a secret
 // without a challenge (from a login begun before it was set) is refused
 // the same way. No cookie is set: that would let any site that
 // holds a secret of its own sign a browser in (login CSRF).
@@ -302,20 +293,8 @@ func (m *Manager) exchangeSecret(w http.ResponseWriter, r *http.Request) {
 		m.writeError(w, r, ErrInvalidSecret)
 		return
 	}
-	var pending *Session
-	var bind string
-	var err error = ErrNotFound
-	if m.sealer != nil {
-		if canonicalSealed(in.Secret) {
-			if pending, err = m.sealer.OpenSession(in.Secret); err == nil {
-				bind = pending.ID
-			}
-		}
-	} else if canonicalBinding(in.Secret) {
-		bind = in.Secret
-		pending, err = m.sessions.Session(r.Context(), hashID(bind))
-	}
-	if errors.Is(err, ErrNotFound) || err == nil && (!pending.Pending || pending.UserID != in.UserID || !canonicalBinding(bind) || !m.now().Before(pending.Expires)) {
+	pending, bind, err := m.codec.loadPending(r.Context(), in.Secret)
+	if errors.Is(err, ErrNotFound) || err == nil && (pending.UserID != in.UserID || !canonicalBinding(bind) || !m.now().Before(pending.Expires)) {
 		m.writeError(w, r, ErrInvalidSecret)
 		return
 	}
@@ -325,16 +304,16 @@ func (m *Manager) exchangeSecret(w http.ResponseWriter, r *http.Request) {
 	}
 	// The mark outlives the secret by a lifetime more, for the clock skew
 	// between the instances and the store.
-	if err := m.once.Consume(r.Context(), "secret:"+pending.ID, pending.Expires.Add(secretLifetime)); err != nil {
+	if err := m.store.Consume(r.Context(), "secret:"+pending.ID, pending.Expires.Add(secretLifetime)); err != nil {
 		if errors.Is(err, ErrAlreadyUsed) {
 			err = ErrInvalidSecret
 		}
 		m.writeError(w, r, err)
 		return
 	}
-	if !checkBinding(bind, in.Verifier) || m.cfg.RequireAppChallenge && !strings.Contains(bind, ".") {
+	if !checkBinding(bind, in.Verifier) || m.cfg.NativeApps.RequireChallenge && !strings.Contains(bind, ".") {
 		// Burnt: consumed above, and deleted.
-		if err := m.sessions.DeleteSession(r.Context(), pending.ID); err != nil {
+		if err := m.codec.end(r.Context(), pending.ID); err != nil {
 			m.writeError(w, r, err)
 			return
 		}
@@ -343,12 +322,8 @@ func (m *Manager) exchangeSecret(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s, token, err := m.newSessionFor(r, pending)
-	if err == nil && m.sealer == nil {
-		// The new session is stored: a sign-out everywhere (or an
-		// unlink's sweep) from now on ends it. One that came since the
-		// pending record was read took the pending record with it, and
-		// then the secret signs in no one.
-		err = m.pendingStands(r, pending.ID, s.ID)
+	if err == nil {
+		err = m.codec.settle(r.Context(), pending.ID, s.ID)
 	}
 	if err != nil {
 		m.writeError(w, r, err)
@@ -356,23 +331,6 @@ func (m *Manager) exchangeSecret(w http.ResponseWriter, r *http.Request) {
 	}
 	m.emit(r, Event{Type: EventLogin, UserID: s.UserID, Provider: s.Provider, IdentityID: s.IdentityID, SessionID: s.ID})
 	m.writeSessionToken(w, r, s, token, http.StatusCreated)
-}
-
-// pendingStands deletes the pending record once the session made from it
-// is stored; when the record is gone already (the user's sessions were
-// ended meanwhile), it deletes that session instead: ErrInvalidSecret.
-func (m *Manager) pendingStands(r *http.Request, pendingID, sessionID string) error {
-	_, err := m.sessions.Session(r.Context(), pendingID)
-	if errors.Is(err, ErrNotFound) {
-		if err := m.sessions.DeleteSession(r.Context(), sessionID); err != nil {
-			return err
-		}
-		return fmt.Errorf("%w: the user's sessions ended during the exchange", ErrInvalidSecret)
-	}
-	if err != nil {
-		return err
-	}
-	return m.sessions.DeleteSession(r.Context(), pendingID)
 }
 
 // newSessionFor makes a real session from a pending one, with the

@@ -16,13 +16,13 @@ func TestTokenSecretExpires(t *testing.T) {
 	start := time.Now()
 	clock := start
 	store.now = func() time.Time { return clock }
-	m, err := New(Config{BaseURL: "http://localhost", CookieKeys: []CookieKey{GenerateCookieKey()}, Sessions: store, Identities: store, OneTime: store})
+	m, err := New(Config{BaseURL: "http://localhost", Keys: Keys{Cookie: []CookieKey{GenerateCookieKey()}}, Store: store})
 	if err != nil {
 		t.Fatal(err)
 	}
 	m.now = store.now
 	secret := randomToken(32)
-	pending := &Session{ID: hashID(secret), UserID: "u", Provider: "p", ProviderUID: "s", Pending: true, Created: start, Expires: start.Add(secretLifetime)}
+	pending := &Session{ID: pendingPrefix + hashID(secret), UserID: "u", Provider: "p", ProviderUID: "s", Created: start, Expires: start.Add(secretLifetime)}
 	if err := store.SaveSession(context.Background(), pending); err != nil {
 		t.Fatal(err)
 	}

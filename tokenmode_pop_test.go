@@ -45,8 +45,8 @@ func (lenientSealer) OpenSession(token string) (*oauthlogin.Session, error) {
 func TestSecretSingleUseAcrossSpellings(t *testing.T) {
 	mem := oauthlogin.NewMemoryStore()
 	h := newHarness(t, func(c *oauthlogin.Config) {
-		c.Sessions = lenientSealer{mem}
-		c.AppSchemes = []string{"com.example.app"}
+		c.Store = lenientSealer{mem}
+		c.NativeApps.Schemes = []string{"com.example.app"}
 	})
 	to := nativeLogin(t, h, "com.example.app://cb", "com.example.app://failed")
 	userID, secret := to.Query().Get("userId"), to.Query().Get("secret")
@@ -67,15 +67,15 @@ func s256(verifier string) string {
 
 // The app's own code_challenge at a token-mode begin (RFC 8252 §8.1, RFC
 // 7636 §4.2–4.3): S256 only (plain, and an absent method, which means
-// plain, are refused), a 43-character base64url SHA-256 only; with Config.RequireAppChallenge a token-mode begin without one is
+// plain, are refused), a 43-character base64url SHA-256 only; with Config.NativeApps.RequireChallenge a token-mode begin without one is
 // refused. Each refusal is a 400 invalid_challenge before any redirect.
 func TestAppChallengeAtBegin(t *testing.T) {
 	verifier := strings.Repeat("v", 43)
 	good := s256(verifier)
 	for _, require := range []bool{false, true} {
 		h := newHarness(t, func(c *oauthlogin.Config) {
-			c.AppSchemes = []string{"com.example.app"}
-			c.RequireAppChallenge = require
+			c.NativeApps.Schemes = []string{"com.example.app"}
+			c.NativeApps.RequireChallenge = require
 		})
 		begin := func(q url.Values) (int, string) {
 			if !q.Has("success") {
@@ -127,12 +127,12 @@ func TestAppChallengeAtBegin(t *testing.T) {
 	}
 }
 
-// With Config.RequireAppChallenge the whole native login works with the
+// With Config.NativeApps.RequireChallenge the whole native login works with the
 // verifier, and only with it.
 func TestRequireAppChallengeLogin(t *testing.T) {
 	h := newHarness(t, func(c *oauthlogin.Config) {
-		c.AppSchemes = []string{"com.example.app"}
-		c.RequireAppChallenge = true
+		c.NativeApps.Schemes = []string{"com.example.app"}
+		c.NativeApps.RequireChallenge = true
 	})
 	verifier := strings.Repeat("abc-._~", 7)
 	q := url.Values{"mode": {"token"}, "success": {"com.example.app://cb"}, "failure": {"com.example.app://failed"}, "code_challenge": {s256(verifier)}, "code_challenge_method": {"S256"}}
@@ -153,14 +153,14 @@ func TestRequireAppChallengeLogin(t *testing.T) {
 	}
 }
 
-// Config.RequireAppChallenge holds at the exchange too: a secret issued
+// Config.NativeApps.RequireChallenge holds at the exchange too: a secret issued
 // without a challenge (a login begun before the setting, on an instance
 // without it) does not redeem where it is required.
 func TestRequireAppChallengeAtExchange(t *testing.T) {
-	h := newHarness(t, func(c *oauthlogin.Config) { c.AppSchemes = []string{"com.example.app"} })
+	h := newHarness(t, func(c *oauthlogin.Config) { c.NativeApps.Schemes = []string{"com.example.app"} })
 	to := nativeLogin(t, h, "com.example.app://cb", "com.example.app://failed")
 	cfg := h.cfg
-	cfg.RequireAppChallenge = true
+	cfg.NativeApps.RequireChallenge = true
 	strict, err := oauthlogin.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -189,8 +189,8 @@ func TestRequireAppChallengeAtExchange(t *testing.T) {
 func TestSecretOfUnlinkedIdentity(t *testing.T) {
 	mem := oauthlogin.NewMemoryStore()
 	h := newHarness(t, func(c *oauthlogin.Config) {
-		c.Sessions, c.Identities = lenientSealer{mem}, mem
-		c.AppSchemes = []string{"com.example.app"}
+		c.Store = lenientSealer{mem}
+		c.NativeApps.Schemes = []string{"com.example.app"}
 	})
 	to := nativeLogin(t, h, "com.example.app://cb", "com.example.app://failed")
 	userID, secret := to.Query().Get("userId"), to.Query().Get("secret")
@@ -220,8 +220,8 @@ func TestExpiredSecretRefusedOnManagersClock(t *testing.T) {
 	mem := oauthlogin.NewMemoryStore()
 	sealer := lenientSealer{mem}
 	h := newHarness(t, func(c *oauthlogin.Config) {
-		c.Sessions, c.Identities = sealer, mem
-		c.AppSchemes = []string{"com.example.app"}
+		c.Store = sealer
+		c.NativeApps.Schemes = []string{"com.example.app"}
 	})
 	to := nativeLogin(t, h, "com.example.app://cb", "com.example.app://failed")
 	userID, secret := to.Query().Get("userId"), to.Query().Get("secret")

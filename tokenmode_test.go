@@ -56,7 +56,7 @@ func withBearer(t *testing.T, method, u, token string) *http.Response {
 }
 
 func TestTokenMode(t *testing.T) {
-	h := newHarness(t, func(c *oauthlogin.Config) { c.AppSchemes = []string{"myapp-callback"} })
+	h := newHarness(t, func(c *oauthlogin.Config) { c.NativeApps.Schemes = []string{"myapp-callback"} })
 	to := nativeLogin(t, h, "myapp-callback://auth", "myapp-callback://auth/failed")
 	q := to.Query()
 	if to.Scheme != "myapp-callback" || to.Host != "auth" || to.Path != "" || q.Get("userId") == "" || len(q.Get("secret")) < 43 {
@@ -109,7 +109,7 @@ func TestTokenMode(t *testing.T) {
 }
 
 func TestTokenModeRefusals(t *testing.T) {
-	h := newHarness(t, func(c *oauthlogin.Config) { c.AppSchemes = []string{"myapp-callback"} })
+	h := newHarness(t, func(c *oauthlogin.Config) { c.NativeApps.Schemes = []string{"myapp-callback"} })
 	for _, tc := range []struct {
 		name, mode, success string
 		status              int
@@ -150,7 +150,7 @@ func TestTokenModeRefusals(t *testing.T) {
 }
 
 func TestTokenModeFailure(t *testing.T) {
-	h := newHarness(t, func(c *oauthlogin.Config) { c.AppSchemes = []string{"myapp-callback"} })
+	h := newHarness(t, func(c *oauthlogin.Config) { c.NativeApps.Schemes = []string{"myapp-callback"} })
 	h.idp.Behave(oauthlogintest.Behavior{AuthorizeError: "access_denied"})
 	to := nativeLogin(t, h, "myapp-callback://auth", "myapp-callback://auth/failed")
 	if to.String() != "myapp-callback://auth/failed?error=access_denied" {

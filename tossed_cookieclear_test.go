@@ -38,8 +38,8 @@ func attack2Dup(t *testing.T, h http.Handler, method, target string) (int, map[s
 func attack2Manager(t *testing.T) *oauthlogin.Manager {
 	t.Helper()
 	s := oauthlogin.NewMemoryStore()
-	m, err := oauthlogin.New(oauthlogin.Config{BaseURL: "http://app.example", CookieKeys: []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()},
-		Sessions: s, Identities: s, OneTime: s})
+	m, err := oauthlogin.New(oauthlogin.Config{BaseURL: "http://app.example", Keys: oauthlogin.Keys{Cookie: []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()}},
+		Store: s})
 	if err != nil {
 		t.Fatal(err)
 	}

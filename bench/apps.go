@@ -75,11 +75,7 @@ func (a *App) start(mux *http.ServeMux) {
 var empty = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
 
 // Store is what an oauthlogin app keeps its records in.
-type Store interface {
-	oauthlogin.SessionStore
-	oauthlogin.IdentityStore
-	oauthlogin.OneTimeStore
-}
+type Store = oauthlogin.Store
 
 // NewOauthloginApp mounts oauthlogin as its README says: a Manager with
 // the provider from providers.OIDC (discovery once, full ID token
@@ -89,11 +85,11 @@ func NewOauthloginApp(name string, f *Fake, back *http.Client, store Store, expi
 	a := newApp(name, f)
 	cfg := oauthlogin.Config{
 		BaseURL:    a.URL,
-		CookieKeys: []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()},
+		Keys:       oauthlogin.Keys{Cookie: []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()}},
 		HTTPClient: back,
 	}
 	if store != nil {
-		cfg.Sessions, cfg.Identities, cfg.OneTime = store, store, store
+		cfg.Store = store
 	}
 	m, err := oauthlogin.New(cfg)
 	if err != nil {

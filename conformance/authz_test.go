@@ -86,7 +86,7 @@ func TestAuthorizationResponse(t *testing.T) {
 		t.Parallel()
 		// A flow lifetime under a second has passed by the callback, and
 		// nothing needs to wait for it.
-		h := newHarness(t, withConfig(func(c *oauthlogin.Config) { c.FlowLifetime = 1 }))
+		h := newHarness(t, withConfig(func(c *oauthlogin.Config) { c.Sessions.FlowLifetime = 1 }))
 		b := oauthlogintest.NewBrowser()
 		h.refused(b, h.login(b), oauthlogin.ErrFlowExpired.Code())
 		h.hits("token", 0)

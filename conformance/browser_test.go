@@ -341,7 +341,7 @@ func TestDuplicateCookies(t *testing.T) {
 		// there alone (a browser refuses a __Host- cookie with another
 		// path).
 		_, mine, theirs, _ := fresh(t)
-		m := h.manager("https://app.example.com", h.cfg.CookieKeys)
+		m := h.manager("https://app.example.com", h.cfg.Keys.Cookie)
 		host := &http.Cookie{Name: "__Host-oauthlogin_session", Value: mine.Value}
 		if resp := serve(m, "GET", "https://app.example.com/auth/session", []*http.Cookie{host}); resp.StatusCode != http.StatusOK {
 			t.Fatalf("__Host- session = %d", resp.StatusCode)

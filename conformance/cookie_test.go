@@ -22,7 +22,7 @@ func TestCookies(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t)
 		const base = "https://app.example.com"
-		m := h.manager(base, h.cfg.CookieKeys)
+		m := h.manager(base, h.cfg.Keys.Cookie)
 		flow, session := recordedLogin(t, h, m, base)
 		if !strings.HasPrefix(flow.Name, "__Host-") || !flow.Secure || !flow.HttpOnly || flow.Path != "/" || flow.Domain != "" ||
 			flow.SameSite != http.SameSiteLaxMode || flow.MaxAge <= 0 || flow.MaxAge > 600 {
@@ -37,7 +37,7 @@ func TestCookies(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t)
 		const base = "http://localhost:8080"
-		m := h.manager(base, h.cfg.CookieKeys)
+		m := h.manager(base, h.cfg.Keys.Cookie)
 		flow, session := recordedLogin(t, h, m, base)
 		if strings.HasPrefix(flow.Name, "__Host-") || flow.Secure || !flow.HttpOnly || flow.SameSite != http.SameSiteLaxMode || flow.MaxAge <= 0 || flow.MaxAge > 600 {
 			t.Fatalf("flow cookie %+v", flow)
@@ -48,7 +48,7 @@ func TestCookies(t *testing.T) {
 	})
 	t.Run("FlowMaxAgeIsFlowLifetime", func(t *testing.T) {
 		t.Parallel()
-		h := newHarness(t, withConfig(func(c *oauthlogin.Config) { c.FlowLifetime = 2 * time.Minute }))
+		h := newHarness(t, withConfig(func(c *oauthlogin.Config) { c.Sessions.FlowLifetime = 2 * time.Minute }))
 		resp := h.do(oauthlogintest.NewBrowser(), "GET", strings.TrimPrefix(h.beginURL("test"), h.app.URL), nil)
 		if c := resp.Cookies(); len(c) != 1 || c[0].MaxAge != 120 {
 			t.Fatalf("flow cookies %+v", c)
@@ -209,18 +209,18 @@ func TestCookies(t *testing.T) {
 	})
 
 	// Rotating the cookie keys (new key first, the old one kept for a
-	// flow lifetime, then dropped, as Config.CookieKeys says) logs nobody
+	// flow lifetime, then dropped, as Config.Keys.Cookie says) logs nobody
 	// out, and a login begun before the rotation finishes after it.
 	// keepTokens: the provider tokens must still open with the new key
 	// only; without it, the session must merely survive.
 	keyRotation := func(t *testing.T, tokenKeys [][]byte, keepTokens bool) {
-		h := newHarness(t, withConfig(func(c *oauthlogin.Config) { c.TokenKeys = tokenKeys }))
+		h := newHarness(t, withConfig(func(c *oauthlogin.Config) { c.Keys.Token = tokenKeys }))
 		b := oauthlogintest.NewBrowser()
 		before := h.mustSucceed(b, h.login(b))
 		cookie := sessionCookie(t, h, b)
 		pending := oauthlogintest.NewBrowser()
 		cb := h.toCallback(pending, "test")
-		oldKey, newKey := h.cfg.CookieKeys[0], oauthlogin.GenerateCookieKey()
+		oldKey, newKey := h.cfg.Keys.Cookie[0], oauthlogin.GenerateCookieKey()
 		during := h.manager(h.cfg.BaseURL, []oauthlogin.CookieKey{newKey, oldKey})
 		after := h.manager(h.cfg.BaseURL, []oauthlogin.CookieKey{newKey})
 		if resp := serve(during, "GET", cb.String(), pending.Client.Jar.Cookies(cb)); resp.StatusCode != http.StatusFound ||
@@ -279,8 +279,8 @@ func TestCookies(t *testing.T) {
 // another base URL) with the harness's store and provider.
 func (h *harness) manager(base string, keys []oauthlogin.CookieKey) *oauthlogin.Manager {
 	h.t.Helper()
-	m, err := oauthlogin.New(oauthlogin.Config{BaseURL: base, CookieKeys: keys, TokenKeys: h.cfg.TokenKeys,
-		Sessions: h.store, Identities: h.store, OneTime: h.store, Logger: h.cfg.Logger})
+	m, err := oauthlogin.New(oauthlogin.Config{BaseURL: base, Keys: oauthlogin.Keys{Cookie: keys, Token: h.cfg.Keys.Token},
+		Store: h.store, Sessions: h.cfg.Sessions, Logger: h.cfg.Logger})
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -92,11 +92,11 @@ func newHarness(t testing.TB, opts ...option) *harness {
 	}
 	h.app = httptest.NewUnstartedServer(nil)
 	cfg := oauthlogin.Config{
-		BaseURL:    "http://" + h.app.Listener.Addr().String(),
-		CookieKeys: []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()},
-		Sessions:   h.store,
-		Identities: h.store,
-		OneTime:    h.store,
+		BaseURL: "http://" + h.app.Listener.Addr().String(),
+		Keys:    oauthlogin.Keys{Cookie: []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()}},
+		Store:   h.store,
+		// The tests read the provider access token from the session JSON.
+		Sessions:   oauthlogin.SessionOptions{ExposeProviderAccessToken: true},
 		HTTPClient: &http.Client{Timeout: st.timeout, Transport: h.tr},
 		Logger:     slog.New(h.log),
 	}

@@ -264,8 +264,8 @@ func TestSecretHygieneEveryRoute(t *testing.T) {
 		t.Run(shape.name, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t, withConfig(func(c *oauthlogin.Config) {
-				c.HideProviderAccessToken = true // so that no answer holds a provider secret by design
-				c.RevokeOnLogout = true
+				c.Sessions.ExposeProviderAccessToken = false // so that no answer holds a provider secret by design
+				c.Sessions.RevokeOnLogout = true
 				c.DeviceProviders = []string{"test"}
 			}))
 			y := newHygiene(h)
@@ -394,7 +394,7 @@ func TestSecretHygieneProviderTextInClaims(t *testing.T) {
 	} {
 		t.Run("RefreshIDToken"+tc.name, func(t *testing.T) {
 			t.Parallel()
-			h := newHarness(t, withConfig(func(c *oauthlogin.Config) { c.HideProviderAccessToken = true }))
+			h := newHarness(t, withConfig(func(c *oauthlogin.Config) { c.Sessions.ExposeProviderAccessToken = false }))
 			y := newHygiene(h)
 			h.behave(y.honest())
 			b := y.browser()

@@ -458,7 +458,7 @@ func TestBackChannelNoRedirects(t *testing.T) {
 	t.Run("revocation", func(t *testing.T) {
 		t.Parallel()
 		srv, hits := trap(t)
-		h := newHarness(t, withConfig(func(c *oauthlogin.Config) { c.RevokeOnLogout = true }))
+		h := newHarness(t, withConfig(func(c *oauthlogin.Config) { c.Sessions.RevokeOnLogout = true }))
 		b := oauthlogintest.NewBrowser()
 		h.mustSucceed(b, h.login(b))
 		h.behave(oauthlogintest.Behavior{Intercept: map[string]func(http.Handler) http.Handler{"revoke": redirectTo(srv.URL + "/revoke")}})

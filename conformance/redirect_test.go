@@ -101,7 +101,7 @@ var pathRedirects = []string{
 // TestOpenRedirects checks the success and failure URLs: refused at begin,
 // and checked again at the callback before any redirect.
 func TestOpenRedirects(t *testing.T) {
-	allowGood := withConfig(func(c *oauthlogin.Config) { c.AllowedRedirects = []string{goodOrigin} })
+	allowGood := withConfig(func(c *oauthlogin.Config) { c.RedirectOrigins = []string{goodOrigin} })
 	t.Run("RefusedAtBegin", func(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t, allowGood)
@@ -180,7 +180,7 @@ func TestOpenRedirects(t *testing.T) {
 	t.Run("RecheckedAtCallbackAfterAllowlistChange", func(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t, allowGood)
-		strict, err := oauthlogin.New(oauthlogin.Config{BaseURL: h.cfg.BaseURL, CookieKeys: h.cfg.CookieKeys, Sessions: h.store, Identities: h.store, OneTime: h.store})
+		strict, err := oauthlogin.New(oauthlogin.Config{BaseURL: h.cfg.BaseURL, Keys: oauthlogin.Keys{Cookie: h.cfg.Keys.Cookie}, Store: h.store})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -239,7 +239,7 @@ func (h *harness) forgedCallback(t *testing.T, success, failure string) forged {
 	flow := map[string]any{"p": "test", "s": state, "v": verifier, "n": nonce, "ok": success, "f": failure, "e": time.Now().Add(time.Minute).Unix()}
 	sum := sha256.Sum256([]byte(state))
 	name := "oauthlogin_flow_" + base64.RawURLEncoding.EncodeToString(sum[:16])
-	sc := securecookie.New(h.cfg.CookieKeys[0].Hash, h.cfg.CookieKeys[0].Block)
+	sc := securecookie.New(h.cfg.Keys.Cookie[0].Hash, h.cfg.Keys.Cookie[0].Block)
 	sc.SetSerializer(securecookie.JSONEncoder{})
 	sc.MaxLength(0) // the Manager's own limit is part of what is tested
 	value, err := sc.Encode(name, flow)

@@ -64,15 +64,15 @@ func newApp(t *testing.T, f *fake, name string, settings providers.Settings) (*a
 	}
 	m, err := oauthlogin.New(oauthlogin.Config{
 		BaseURL:    a.srv.URL,
-		CookieKeys: []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()},
+		Keys:       oauthlogin.Keys{Cookie: []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()}},
 		HTTPClient: client,
-		ResolveUser: func(_ context.Context, _ string, p *oauthlogin.Profile) (string, error) {
+		Hooks: oauthlogin.Hooks{ResolveUser: func(_ context.Context, _ string, p *oauthlogin.Profile) (string, error) {
 			a.mu.Lock()
 			defer a.mu.Unlock()
 			cp := *p
 			a.profile = &cp
 			return "user-" + p.Subject, nil
-		},
+		}},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -47,8 +47,8 @@ func newApp(ctx context.Context) (http.Handler, error) {
 		return nil, err
 	}
 	m, err := oauthlogin.New(oauthlogin.Config{
-		BaseURL:    cmp.Or(os.Getenv("BASE_URL"), "http://localhost:8080"),
-		CookieKeys: keys,
+		BaseURL: cmp.Or(os.Getenv("BASE_URL"), "http://localhost:8080"),
+		Keys:    oauthlogin.Keys{Cookie: keys},
 	})
 	if err != nil {
 		return nil, err

@@ -77,21 +77,18 @@ func newApp(ctx context.Context, o options, log io.Writer) (*app, error) {
 		BaseURL: o.baseURL,
 		// A fresh key each start: fine for a demo whose sessions live in
 		// memory anyway. A real app loads its keys from its secrets.
-		CookieKeys: []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()},
-		Sessions:   store,
-		Identities: store,
-		OneTime:    store,
+		Keys:  oauthlogin.Keys{Cookie: []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()}},
+		Store: store,
 		// The pages never need the provider's access token, so the session
 		// JSON does not carry it either.
-		HideProviderAccessToken: true,
 		// The device flow (examples/device) is served for the demo
 		// provider only: an app opts in per provider.
 		DeviceProviders: []string{"demo"},
 		// Sign-ups, logins, links, unlinks, logouts and refresh failures
 		// go to the server's log: never a token.
-		OnEvent: func(ctx context.Context, e oauthlogin.Event) {
+		Hooks: oauthlogin.Hooks{OnEvent: func(ctx context.Context, e oauthlogin.Event) {
 			events.InfoContext(ctx, "event", "type", e.Type, "user", e.UserID, "provider", e.Provider, "identity", e.IdentityID, "ip", e.IP, "code", e.Code)
-		},
+		}},
 	})
 	if err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/securecookie"
 	"golang.org/x/oauth2"
 
 	"github.com/oauthlogin/oauthlogin"
@@ -26,7 +27,8 @@ func session(expires time.Time) *oauthlogin.Session {
 
 func TestSealOpen(t *testing.T) {
 	oldKey, newKey := oauthlogin.GenerateCookieKey(), oauthlogin.GenerateCookieKey()
-	before, during, after := cookiestore.New(oldKey), cookiestore.New(newKey, oldKey), cookiestore.New(newKey)
+	mem := oauthlogin.NewMemoryStore()
+	before, during, after := cookiestore.New(mem, oldKey), cookiestore.New(mem, newKey, oldKey), cookiestore.New(mem, newKey)
 	v := session(time.Now().Add(time.Hour))
 	token, err := before.SealSession(v)
 	if err != nil {
@@ -53,12 +55,33 @@ func TestSealOpen(t *testing.T) {
 	if _, err := before.OpenSession(expired); !errors.Is(err, oauthlogin.ErrNotFound) {
 		t.Fatalf("open expired: %v", err)
 	}
-	ctx := context.Background()
-	if _, err := before.UserSessions(ctx, "u"); !errors.Is(err, errors.ErrUnsupported) {
-		t.Fatalf("UserSessions: %v", err)
+}
+
+// A token-mode pending record sealed by the version before v1 carried
+// "Pending": true and an ID like any session's. It is no session: opening
+// it as one is ErrNotFound, even within its lifetime.
+func TestOldSealedPendingIsNoSession(t *testing.T) {
+	key := oauthlogin.GenerateCookieKey()
+	store := cookiestore.New(oauthlogin.NewMemoryStore(), key)
+	old := securecookie.New(key.Hash, key.Block)
+	old.SetSerializer(securecookie.JSONEncoder{})
+	v := session(time.Now().Add(time.Hour))
+	token, err := old.Encode("oauthlogin-session", struct {
+		*oauthlogin.Session
+		Pending bool
+	}{v, true})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, err := before.Session(ctx, "id"); !errors.Is(err, oauthlogin.ErrNotFound) {
-		t.Fatalf("Session: %v", err)
+	if got, err := store.OpenSession(token); !errors.Is(err, oauthlogin.ErrNotFound) {
+		t.Fatalf("an old pending record opened as %+v, %v; want ErrNotFound", got, err)
+	}
+	current, err := old.Encode("oauthlogin-session", v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := store.OpenSession(current); err != nil || got.UserID != v.UserID {
+		t.Fatalf("a session sealed the same way without the flag = %+v, %v", got, err)
 	}
 }
 
@@ -103,11 +126,11 @@ func newApp(t *testing.T, big bool) *app {
 	a.srv = httptest.NewUnstartedServer(nil)
 	keys := []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()}
 	m, err := oauthlogin.New(oauthlogin.Config{
-		BaseURL:         "http://" + a.srv.Listener.Addr().String(),
-		CookieKeys:      keys,
-		Sessions:        cookiestore.New(keys...),
-		SessionLifetime: time.Hour,
-		AppSchemes:      []string{"myapp"},
+		BaseURL:    "http://" + a.srv.Listener.Addr().String(),
+		Keys:       oauthlogin.Keys{Cookie: keys},
+		Store:      cookiestore.New(oauthlogin.NewMemoryStore(), keys...),
+		Sessions:   oauthlogin.SessionOptions{Lifetime: time.Hour, ExposeProviderAccessToken: true},
+		NativeApps: oauthlogin.NativeApps{Schemes: []string{"myapp"}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -191,6 +214,9 @@ func TestSessionsInTheClient(t *testing.T) {
 		// What needs a server store says so.
 		if resp, v := a.do(t, b, "GET", "/auth/sessions"); resp.StatusCode != http.StatusNotImplemented || v["error"] != "unsupported" {
 			t.Fatalf("sessions list = %d %v", resp.StatusCode, v)
+		}
+		if resp, v := a.do(t, b, "DELETE", "/auth/sessions"); resp.StatusCode != http.StatusNotImplemented || v["error"] != "unsupported" {
+			t.Fatalf("sign out everywhere = %d %v", resp.StatusCode, v)
 		}
 
 		// Logout clears every cookie of the session; a copy taken before
@@ -280,7 +306,7 @@ func TestTokenModeAndBearer(t *testing.T) {
 
 func TestIdleTimeoutRefused(t *testing.T) {
 	keys := []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()}
-	_, err := oauthlogin.New(oauthlogin.Config{BaseURL: "http://localhost", CookieKeys: keys, Sessions: cookiestore.New(keys...), IdleTimeout: time.Hour})
+	_, err := oauthlogin.New(oauthlogin.Config{BaseURL: "http://localhost", Keys: oauthlogin.Keys{Cookie: keys}, Store: cookiestore.New(oauthlogin.NewMemoryStore(), keys...), Sessions: oauthlogin.SessionOptions{IdleTimeout: time.Hour}})
 	if !errors.Is(err, oauthlogin.ErrConfig) {
 		t.Fatalf("IdleTimeout with client-held sessions: %v, want ErrConfig", err)
 	}

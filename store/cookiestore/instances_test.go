@@ -34,16 +34,15 @@ func TestSecretRedeemedOnceAcrossInstances(t *testing.T) {
 	idp := oauthlogintest.NewServer()
 	t.Cleanup(idp.Close)
 	keys := []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()}
-	identities := oauthlogin.NewMemoryStore() // stands for the shared server store (redisstore, sqlstore)
+	shared := oauthlogin.NewMemoryStore() // stands for the shared server store (redisstore, pgstore)
 	instance := func() *httptest.Server {
 		srv := httptest.NewUnstartedServer(nil)
 		m, err := oauthlogin.New(oauthlogin.Config{ // the package doc's example
-			BaseURL:         "http://" + srv.Listener.Addr().String(),
-			CookieKeys:      keys,
-			Sessions:        cookiestore.New(keys...),
-			Identities:      identities,
-			SessionLifetime: time.Hour,
-			AppSchemes:      []string{"myapp"},
+			BaseURL:    "http://" + srv.Listener.Addr().String(),
+			Keys:       oauthlogin.Keys{Cookie: keys},
+			Store:      cookiestore.New(shared, keys...),
+			Sessions:   oauthlogin.SessionOptions{Lifetime: time.Hour},
+			NativeApps: oauthlogin.NativeApps{Schemes: []string{"myapp"}},
 		})
 		if err != nil {
 			t.Fatal(err)

@@ -14,22 +14,22 @@ import (
 func TestTokenModeReplay(t *testing.T) {
 	keys := []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()}
 	mem := oauthlogin.NewMemoryStore()
-	scenario.TokenModeReplay(t, cookiestore.New(keys...), mem, mem)
+	scenario.TokenModeReplay(t, cookiestore.New(mem, keys...))
 }
 
 // The memory store, the default, runs the same scenario.
 func TestTokenModeReplayMemory(t *testing.T) {
 	mem := oauthlogin.NewMemoryStore()
-	scenario.TokenModeReplay(t, mem, mem, mem)
+	scenario.TokenModeReplay(t, mem)
 }
 
 func TestTokenModeProofOfPossession(t *testing.T) {
 	keys := []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()}
 	mem := oauthlogin.NewMemoryStore()
-	scenario.TokenModeProofOfPossession(t, cookiestore.New(keys...), mem, mem)
+	scenario.TokenModeProofOfPossession(t, cookiestore.New(mem, keys...))
 }
 
 func TestTokenModeProofOfPossessionMemory(t *testing.T) {
 	mem := oauthlogin.NewMemoryStore()
-	scenario.TokenModeProofOfPossession(t, mem, mem, mem)
+	scenario.TokenModeProofOfPossession(t, mem)
 }

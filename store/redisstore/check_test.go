@@ -25,9 +25,8 @@ func TestCheckDeadRedis(t *testing.T) {
 	l.Close()
 	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
 	t.Cleanup(func() { rdb.Close() })
-	store := redisstore.New(rdb, redisstore.Options{})
-	m, err := oauthlogin.New(oauthlogin.Config{BaseURL: "http://localhost:8080", CookieKeys: []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()},
-		Sessions: store, Identities: store})
+	m, err := oauthlogin.New(oauthlogin.Config{BaseURL: "http://localhost:8080", Keys: oauthlogin.Keys{Cookie: []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()}},
+		Store: redisstore.New(rdb)})
 	if err != nil {
 		t.Fatalf("New with a dead Redis: %v (New does no I/O)", err)
 	}

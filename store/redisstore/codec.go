@@ -16,6 +16,12 @@ const codecVersion = 1
 
 var errCorrupt = errors.New("redisstore: corrupt record")
 
+// errOldPending is a token-mode pending record written before v1, which
+// marked such records with a flag (now always false) and kept them under
+// IDs like a session's. Such a record is no session and cannot be
+// redeemed either: reads take it as missing.
+var errOldPending = errors.New("redisstore: pending record of an older version")
+
 type writer []byte
 
 func (w *writer) str(s string) {
@@ -121,7 +127,11 @@ func (r *reader) done() error {
 
 // encodeSession encodes every field of v but ID (the key) and LastSeen
 // (a hash field of its own, so that TouchSession changes nothing else).
-func encodeSession(v *oauthlogin.Session) []byte {
+// Where earlier versions wrote a pending flag, it writes false.
+func encodeSession(v *oauthlogin.Session) []byte { return encodeRecord(v, false) }
+
+// encodeRecord encodes v with the pending flag of earlier versions.
+func encodeRecord(v *oauthlogin.Session, oldPending bool) []byte {
 	w := make(writer, 0, 96+len(v.UserID)+len(v.IdentityID)+len(v.ProviderUID)+len(v.ProviderTokens)+len(v.UserAgent))
 	w = append(w, codecVersion)
 	w.str(v.UserID)
@@ -131,7 +141,7 @@ func encodeSession(v *oauthlogin.Session) []byte {
 	w.time(v.ProviderAccessTokenExpiry)
 	w.bytes(v.ProviderTokens)
 	w.time(v.Created)
-	w.bool(v.Pending)
+	w.bool(oldPending)
 	w.time(v.Expires)
 	w.str(v.IP)
 	w.str(v.UserAgent)
@@ -148,12 +158,15 @@ func decodeSession(id, data string, lastSeen time.Time) (*oauthlogin.Session, er
 	v.ProviderAccessTokenExpiry = r.time()
 	v.ProviderTokens = r.bytes()
 	v.Created = r.time()
-	v.Pending = r.bool()
+	oldPending := r.bool()
 	v.Expires = r.time()
 	v.IP = r.str()
 	v.UserAgent = r.str()
 	if err := r.done(); err != nil {
 		return nil, err
+	}
+	if oldPending {
+		return nil, errOldPending
 	}
 	return v, nil
 }

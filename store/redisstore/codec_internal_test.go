@@ -1,6 +1,7 @@
 package redisstore
 
 import (
+	"errors"
 	"reflect"
 	"testing"
 	"time"
@@ -11,8 +12,8 @@ import (
 // The codec lists fields by hand: a field added to Session or Identity
 // must be added to it, or it would be silently lost. This test notices.
 func TestCodecCoversEveryField(t *testing.T) {
-	if n := reflect.TypeFor[oauthlogin.Session]().NumField(); n != 13 {
-		t.Errorf("oauthlogin.Session has %d fields, the codec knows 13: update encodeSession and decodeSession", n)
+	if n := reflect.TypeFor[oauthlogin.Session]().NumField(); n != 12 {
+		t.Errorf("oauthlogin.Session has %d fields, the codec knows 12: update encodeSession and decodeSession", n)
 	}
 	if n := reflect.TypeFor[oauthlogin.Identity]().NumField(); n != 11 {
 		t.Errorf("oauthlogin.Identity has %d fields, the codec knows 11: update the identity codec", n)
@@ -23,7 +24,7 @@ func TestCodecRoundTrip(t *testing.T) {
 	now := time.Now()
 	s := &oauthlogin.Session{ID: "id", UserID: "u", IdentityID: "i", Provider: "p", ProviderUID: "sub",
 		ProviderAccessTokenExpiry: now.Add(time.Hour), ProviderTokens: []byte{1, 2, 3}, Created: now,
-		Pending: true, Expires: now.Add(2 * time.Hour), IP: "::1", UserAgent: "ua"}
+		Expires: now.Add(2 * time.Hour), IP: "::1", UserAgent: "ua"}
 	got, err := decodeSession("id", string(encodeSession(s)), time.Time{})
 	if err != nil {
 		t.Fatal(err)
@@ -49,5 +50,18 @@ func TestCodecRoundTrip(t *testing.T) {
 	gotID, err := decodeIdentity("x", string(encodeIdentityFixed(id)), string(encodeIdentityMutable(id)))
 	if err != nil || !reflect.DeepEqual(gotID, id) {
 		t.Fatalf("identity round trip: %+v, %v", gotID, err)
+	}
+}
+
+// A pending token-mode record written before v1 carries the pending flag;
+// it decodes as errOldPending, never as a session.
+func TestCodecOldPendingRecord(t *testing.T) {
+	now := time.Now()
+	s := &oauthlogin.Session{ID: "id", UserID: "u", Provider: "p", ProviderUID: "sub", Created: now, Expires: now.Add(time.Hour)}
+	if got, err := decodeSession("id", string(encodeRecord(s, true)), now); !errors.Is(err, errOldPending) {
+		t.Fatalf("an old pending record decoded as %+v, %v; want errOldPending", got, err)
+	}
+	if _, err := decodeSession("id", string(encodeSession(s)), now); err != nil {
+		t.Fatalf("a session: %v", err)
 	}
 }

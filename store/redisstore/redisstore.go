@@ -1,6 +1,7 @@
-// Package redisstore keeps oauthlogin's sessions, identities and one-time
-// keys in Redis, and is a Locker, so that several instances of an app can
-// share them: any instance can serve any request, and provider token
+// Package redisstore keeps oauthlogin's sessions, identities, one-time
+// keys and the refresh lock in Redis (an oauthlogin.Store:
+// Config{Store: redisstore.New(client)}), so that several instances of an
+// app can share them: any instance can serve any request, and provider token
 // refreshes are serialized across all of them.
 //
 // Sessions and one-time keys expire with native Redis TTLs (PEXPIREAT at
@@ -52,8 +53,10 @@ type Options struct {
 	DetachedTimeout time.Duration
 }
 
-// Store is a Redis-backed oauthlogin.SessionStore, IdentityStore,
-// OneTimeStore and Locker. It is safe for concurrent use by any number of
+// Store is a Redis-backed oauthlogin.Store, with the SessionLister and
+// SessionToucher capabilities: Config{Store: redisstore.New(client)}
+// shares sessions, identities, single-use marks and the refresh lock
+// across every instance of the app. It is safe for concurrent use by any number of
 // goroutines and app instances. Create it with New.
 type Store struct {
 	rdb             redis.UniversalClient
@@ -64,16 +67,20 @@ type Store struct {
 }
 
 var (
-	_ oauthlogin.SessionStore  = (*Store)(nil)
-	_ oauthlogin.IdentityStore = (*Store)(nil)
-	_ oauthlogin.OneTimeStore  = (*Store)(nil)
-	_ oauthlogin.Locker        = (*Store)(nil)
+	_ oauthlogin.Store          = (*Store)(nil)
+	_ oauthlogin.SessionLister  = (*Store)(nil)
+	_ oauthlogin.SessionToucher = (*Store)(nil)
 )
 
 // New returns a Store that keeps its records in rdb (a *redis.Client, a
 // failover client, or a cluster client with a hash-tagged prefix). The
-// store does not close rdb.
-func New(rdb redis.UniversalClient, opts Options) *Store {
+// store does not close rdb. Options are optional: New(rdb) takes the
+// defaults, and of several only the first counts.
+func New(rdb redis.UniversalClient, options ...Options) *Store {
+	var opts Options
+	if len(options) > 0 {
+		opts = options[0]
+	}
 	s := &Store{
 		rdb:             rdb,
 		prefix:          opts.Prefix,
@@ -177,6 +184,9 @@ func (s *Store) Session(ctx context.Context, id string) (*oauthlogin.Session, er
 		return nil, storeError("get session", err)
 	}
 	v, err := sessionFrom(id, vals[0], vals[1], vals[2], vals[3])
+	if errors.Is(err, errOldPending) {
+		return nil, oauthlogin.ErrNotFound
+	}
 	if err != nil || v == nil {
 		return nil, err
 	}
@@ -258,7 +268,7 @@ redis.call('HSET', KEYS[1], 'l', ARGV[1])
 return 1
 `)
 
-// TouchSession implements oauthlogin.SessionStore: it writes LastSeen
+// TouchSession implements oauthlogin.SessionToucher: it writes LastSeen
 // alone (a hash field of its own), so a concurrent SaveSession's tokens are
 // never overwritten.
 func (s *Store) TouchSession(ctx context.Context, id string, lastSeen time.Time) error {
@@ -326,7 +336,7 @@ end
 return out
 `)
 
-// UserSessions implements oauthlogin.SessionStore: the user's unexpired
+// UserSessions implements oauthlogin.SessionLister: the user's unexpired
 // sessions, oldest first (by Created, then ID), an empty slice for none.
 // Reading prunes the user's index of sessions that have expired or gone.
 func (s *Store) UserSessions(ctx context.Context, userID string) ([]*oauthlogin.Session, error) {
@@ -340,6 +350,9 @@ func (s *Store) UserSessions(ctx context.Context, userID string) ([]*oauthlogin.
 	for i := 0; i+4 < len(res); i += 5 {
 		id, _ := res[i].(string)
 		v, err := sessionFrom(id, res[i+1], res[i+2], res[i+3], res[i+4])
+		if errors.Is(err, errOldPending) {
+			continue
+		}
 		if err != nil {
 			return nil, storeError("user sessions", err)
 		}
@@ -377,7 +390,7 @@ func (s *Store) DeleteUserSessions(ctx context.Context, userID string) error {
 	return nil
 }
 
-// Consume implements oauthlogin.OneTimeStore with SET NX PXAT: the mark
+// Consume implements oauthlogin.Store with SET NX PXAT: the mark
 // expires by itself at expires.
 func (s *Store) Consume(ctx context.Context, key string, expires time.Time) error {
 	err := s.rdb.Do(ctx, "SET", s.oneTimeKey(key), "1", "NX", "PXAT", unixMilli(expires)).Err()
@@ -599,7 +612,7 @@ end
 return 0
 `)
 
-// Lock implements oauthlogin.Locker with SET key token NX PX ttl. While the
+// Lock implements oauthlogin.Store with SET key token NX PX ttl. While the
 // lock is held elsewhere it polls, with pauses growing to Options.LockPoll,
 // until ctx ends. With a ctx that is already done it still makes one
 // attempt (bounded by Options.DetachedTimeout): a try-lock. The returned

@@ -53,7 +53,7 @@ func TestConformance(t *testing.T) {
 
 func TestLocker(t *testing.T) {
 	rdb := client(t)
-	storetest.Locker(t, func(t *testing.T) oauthlogin.Locker { s, _ := newStore(t, rdb); return s })
+	storetest.Locker(t, func(t *testing.T) storetest.Store { s, _ := newStore(t, rdb); return s })
 }
 
 // dump reads every key with the prefix and its raw value(s).
@@ -106,7 +106,7 @@ func TestOutage(t *testing.T) {
 	srv := scenario.StartRedis(t)
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, MaxRetries: -1, DialTimeout: time.Second})
 	t.Cleanup(func() { rdb.Close() })
-	scenario.Outage(t, redisstore.New(rdb, redisstore.Options{}), srv)
+	scenario.Outage(t, redisstore.New(rdb), srv)
 }
 
 // Expired sessions leave the user index when it is read.

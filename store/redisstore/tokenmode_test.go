@@ -8,10 +8,10 @@ import (
 
 func TestTokenModeReplay(t *testing.T) {
 	s, _ := newStore(t, client(t))
-	scenario.TokenModeReplay(t, s, s, s)
+	scenario.TokenModeReplay(t, s)
 }
 
 func TestTokenModeProofOfPossession(t *testing.T) {
 	s, _ := newStore(t, client(t))
-	scenario.TokenModeProofOfPossession(t, s, s, s)
+	scenario.TokenModeProofOfPossession(t, s)
 }

@@ -22,7 +22,7 @@ func lockID(namespace, key string) int64 {
 	return int64(binary.BigEndian.Uint64(h[:8]))
 }
 
-// Lock implements oauthlogin.Locker.
+// Lock implements oauthlogin.Store.
 //
 // On PostgreSQL it takes a session-level advisory lock
 // (pg_try_advisory_lock, keyed by a 64-bit hash of the schema and key) on a

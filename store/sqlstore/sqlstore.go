@@ -1,6 +1,7 @@
-// Package sqlstore keeps oauthlogin's sessions, identities and one-time
-// keys in PostgreSQL (through pgx) or SQLite (through database/sql), and
-// is a Locker.
+// Package sqlstore keeps oauthlogin's sessions, identities, one-time keys
+// and the refresh lock in PostgreSQL (through pgx) or SQLite (through
+// database/sql): an oauthlogin.Store, Config{Store: sqlstore.NewPostgres(pool)}
+// or Config{Store: sqlstore.NewSQLite(db)} after Migrate.
 //
 // One package serves both: the schema and the queries are written once,
 // and differ only where the dialects do (column types, placeholders, how
@@ -59,8 +60,8 @@ const (
 	sqlite
 )
 
-// Store is an oauthlogin.SessionStore, IdentityStore, OneTimeStore and
-// Locker on PostgreSQL or SQLite. It is safe for concurrent use by any
+// Store is an oauthlogin.Store, with the SessionLister and SessionToucher
+// capabilities, on PostgreSQL or SQLite. It is safe for concurrent use by any
 // number of goroutines and, on PostgreSQL, app instances. Create it with
 // NewPostgres or NewSQLite, then call Migrate.
 type Store struct {
@@ -76,18 +77,19 @@ type Store struct {
 }
 
 var (
-	_ oauthlogin.SessionStore  = (*Store)(nil)
-	_ oauthlogin.IdentityStore = (*Store)(nil)
-	_ oauthlogin.OneTimeStore  = (*Store)(nil)
-	_ oauthlogin.Locker        = (*Store)(nil)
+	_ oauthlogin.Store          = (*Store)(nil)
+	_ oauthlogin.SessionLister  = (*Store)(nil)
+	_ oauthlogin.SessionToucher = (*Store)(nil)
 )
 
 // NewPostgres returns a Store on a PostgreSQL pool. Each lock held through
 // Lock occupies one of the pool's connections for its life (an advisory
 // lock belongs to a connection), so size the pool for the concurrent
 // refreshes as well as the queries. The store does not close the pool.
-func NewPostgres(pool *pgxpool.Pool, opts Options) *Store {
-	s := newStore(postgres, opts)
+// Options are optional (NewPostgres(pool) takes the defaults); of several
+// only the first counts.
+func NewPostgres(pool *pgxpool.Pool, opts ...Options) *Store {
+	s := newStore(postgres, first(opts))
 	s.pool, s.q = pool, pgQ{pool}
 	return s
 }
@@ -103,11 +105,22 @@ func NewPostgres(pool *pgxpool.Pool, opts Options) *Store {
 // number of connections, and for several processes sharing the file on
 // one host (SQLite's own file locking serializes their writes); it is not
 // meant for a file on a network share. The store does not close db.
-func NewSQLite(db *sql.DB, opts Options) *Store {
+// Options are optional (NewSQLite(db) takes the defaults); of several only
+// the first counts.
+func NewSQLite(db *sql.DB, options ...Options) *Store {
+	opts := first(options)
 	opts.Schema = ""
 	s := newStore(sqlite, opts)
 	s.db, s.q = db, stdQ{db}
 	return s
+}
+
+// first returns the first of opts, or the defaults.
+func first(opts []Options) Options {
+	if len(opts) > 0 {
+		return opts[0]
+	}
+	return Options{}
 }
 
 func newStore(d dialect, opts Options) *Store {
@@ -151,8 +164,14 @@ func (s *Store) rewrite(q string) string {
 	return q
 }
 
+// The pending column is what versions before v1 marked a token-mode
+// pending record with (under an ID like a session's). Such a record is no
+// session and can no longer be redeemed: the store writes false and reads
+// only rows where it is false, so an old pending row is missing to it
+// until it expires (minutes after it was written) or DeleteUserSessions
+// removes it. The column stays, so that no migration is needed.
 const (
-	sessionColumns  = "user_id, identity_id, provider, provider_uid, provider_access_token_expiry, provider_tokens, created, last_seen, pending, expires, ip, user_agent"
+	sessionColumns  = "user_id, identity_id, provider, provider_uid, provider_access_token_expiry, provider_tokens, created, last_seen, expires, ip, user_agent"
 	identityColumns = "id, user_id, issuer, provider, subject, provider_email, verified_email, provider_access_token_expiry, provider_tokens, created, updated"
 )
 
@@ -169,8 +188,8 @@ type queries struct {
 func (s *Store) buildQueries() queries {
 	r := s.rewrite
 	return queries{
-		session: r(`SELECT ` + sessionColumns + ` FROM {sessions} WHERE id = $1 AND expires > $2`),
-		saveSession: r(`INSERT INTO {sessions} (id, ` + sessionColumns + `)
+		session: r(`SELECT ` + sessionColumns + ` FROM {sessions} WHERE id = $1 AND expires > $2 AND NOT pending`),
+		saveSession: r(`INSERT INTO {sessions} (id, ` + sessionColumns + `, pending)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 			ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, identity_id = excluded.identity_id,
 				provider = excluded.provider, provider_uid = excluded.provider_uid,
@@ -183,7 +202,7 @@ func (s *Store) buildQueries() queries {
 		// Never an upsert: a session deleted meanwhile stays deleted.
 		updateSessionTokens: r(`UPDATE {sessions} SET provider_tokens = $2, provider_access_token_expiry = $3
 			WHERE id = $1 AND expires > $4`),
-		userSessions:       r(`SELECT id, ` + sessionColumns + ` FROM {sessions} WHERE user_id = $1 AND expires > $2 ORDER BY created, id`),
+		userSessions:       r(`SELECT id, ` + sessionColumns + ` FROM {sessions} WHERE user_id = $1 AND expires > $2 AND NOT pending ORDER BY created, id`),
 		deleteUserSessions: r(`DELETE FROM {sessions} WHERE user_id = $1`),
 
 		// A mark that has expired is replaced; one that has not makes the
@@ -249,7 +268,7 @@ func scanSession(row scanner, id string) (*oauthlogin.Session, error) {
 	v := &oauthlogin.Session{ID: id}
 	var expiry, created, lastSeen, expires int64
 	dest := []any{&v.UserID, &v.IdentityID, &v.Provider, &v.ProviderUID, &expiry, &v.ProviderTokens,
-		&created, &lastSeen, &v.Pending, &expires, &v.IP, &v.UserAgent}
+		&created, &lastSeen, &expires, &v.IP, &v.UserAgent}
 	if id == "" {
 		dest = append([]any{&v.ID}, dest...)
 	}
@@ -265,7 +284,7 @@ func scanSession(row scanner, id string) (*oauthlogin.Session, error) {
 func (s *Store) SaveSession(ctx context.Context, v *oauthlogin.Session) error {
 	_, err := s.q.exec(ctx, s.sql.saveSession, v.ID, v.UserID, v.IdentityID, v.Provider, v.ProviderUID,
 		micros(v.ProviderAccessTokenExpiry), v.ProviderTokens, micros(v.Created), micros(v.LastSeen),
-		v.Pending, micros(v.Expires), v.IP, v.UserAgent)
+		micros(v.Expires), v.IP, v.UserAgent, false)
 	if err != nil {
 		return storeError("save session", err)
 	}
@@ -281,7 +300,7 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	return nil
 }
 
-// TouchSession implements oauthlogin.SessionStore: it updates last_seen
+// TouchSession implements oauthlogin.SessionToucher: it updates last_seen
 // alone, so a concurrent SaveSession's tokens stay; a missing or expired
 // session is ErrNotFound.
 func (s *Store) TouchSession(ctx context.Context, id string, lastSeen time.Time) error {
@@ -309,7 +328,7 @@ func (s *Store) UpdateSessionTokens(ctx context.Context, id string, tokens []byt
 	return nil
 }
 
-// UserSessions implements oauthlogin.SessionStore: the user's unexpired
+// UserSessions implements oauthlogin.SessionLister: the user's unexpired
 // sessions, oldest first (by Created, then ID), an empty slice for none.
 func (s *Store) UserSessions(ctx context.Context, userID string) ([]*oauthlogin.Session, error) {
 	rows, err := s.q.query(ctx, s.sql.userSessions, userID, micros(s.now()))
@@ -340,7 +359,7 @@ func (s *Store) DeleteUserSessions(ctx context.Context, userID string) error {
 	return nil
 }
 
-// Consume implements oauthlogin.OneTimeStore with one INSERT ... ON
+// Consume implements oauthlogin.Store with one INSERT ... ON
 // CONFLICT that replaces only an expired mark.
 func (s *Store) Consume(ctx context.Context, key string, expires time.Time) error {
 	n, err := s.q.exec(ctx, s.sql.consume, key, micros(expires), micros(s.now()))

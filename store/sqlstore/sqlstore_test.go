@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"reflect"
@@ -72,7 +73,7 @@ func newSQLite(t testing.TB) (*sqlstore.Store, *sql.DB) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	s := sqlstore.NewSQLite(db, sqlstore.Options{})
+	s := sqlstore.NewSQLite(db)
 	if err := s.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +87,7 @@ func TestPostgresConformance(t *testing.T) {
 
 func TestPostgresLocker(t *testing.T) {
 	p := pool(t)
-	storetest.Locker(t, func(t *testing.T) oauthlogin.Locker { s, _ := newPostgres(t, p); return s })
+	storetest.Locker(t, func(t *testing.T) storetest.Store { s, _ := newPostgres(t, p); return s })
 }
 
 func TestSQLiteConformance(t *testing.T) {
@@ -94,17 +95,46 @@ func TestSQLiteConformance(t *testing.T) {
 }
 
 func TestSQLiteLocker(t *testing.T) {
-	storetest.Locker(t, func(t *testing.T) oauthlogin.Locker { s, _ := newSQLite(t); return s })
+	storetest.Locker(t, func(t *testing.T) storetest.Store { s, _ := newSQLite(t); return s })
 }
 
 // The store's columns list Session's and Identity's fields by hand: a new
 // field must get a column (and a migration), or it would be lost.
 func TestColumnsCoverEveryField(t *testing.T) {
-	if n := reflect.TypeFor[oauthlogin.Session]().NumField(); n != 13 {
-		t.Errorf("oauthlogin.Session has %d fields, the sessions table 13: add a column and a migration", n)
+	if n := reflect.TypeFor[oauthlogin.Session]().NumField(); n != 12 {
+		t.Errorf("oauthlogin.Session has %d fields, the sessions table 12 (and the pending column of old records): add a column and a migration", n)
 	}
 	if n := reflect.TypeFor[oauthlogin.Identity]().NumField(); n != 11 {
 		t.Errorf("oauthlogin.Identity has %d fields, the identities table 11: add a column and a migration", n)
+	}
+}
+
+// A pending token-mode record written before v1 (pending = true, under
+// the hash of its secret like a session) is no session after the upgrade:
+// the store reads it as missing, lists leave it out, and
+// DeleteUserSessions removes it.
+func TestOldPendingRowIsNoSession(t *testing.T) {
+	s, db := newSQLite(t)
+	ctx := context.Background()
+	now := time.Now()
+	if _, err := db.ExecContext(ctx, `INSERT INTO oauthlogin_sessions (id, user_id, identity_id, provider, provider_uid,
+		provider_access_token_expiry, provider_tokens, created, last_seen, pending, expires, ip, user_agent)
+		VALUES ('hash-of-secret', 'u', 'i', 'p', 'sub', 0, NULL, ?, ?, 1, ?, '', '')`,
+		now.UnixMicro(), now.UnixMicro(), now.Add(5*time.Minute).UnixMicro()); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Session(ctx, "hash-of-secret"); !errors.Is(err, oauthlogin.ErrNotFound) {
+		t.Fatalf("an old pending row read as %+v, %v; want ErrNotFound", got, err)
+	}
+	if list, err := s.UserSessions(ctx, "u"); err != nil || len(list) != 0 {
+		t.Fatalf("UserSessions with an old pending row = %d, %v; want none", len(list), err)
+	}
+	if err := s.DeleteUserSessions(ctx, "u"); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM oauthlogin_sessions`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("rows after DeleteUserSessions = %d, %v; want 0", n, err)
 	}
 }
 
@@ -151,8 +181,8 @@ func TestMigrate(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer db.Close()
-		concurrently(t, func() *sqlstore.Store { return sqlstore.NewSQLite(db, sqlstore.Options{}) })
-		concurrently(t, func() *sqlstore.Store { return sqlstore.NewSQLite(db, sqlstore.Options{}) })
+		concurrently(t, func() *sqlstore.Store { return sqlstore.NewSQLite(db) })
+		concurrently(t, func() *sqlstore.Store { return sqlstore.NewSQLite(db) })
 		var n int
 		if err := db.QueryRow(`SELECT count(*) FROM oauthlogin_schema_migrations`).Scan(&n); err != nil || n != sqlstore.SchemaVersion {
 			t.Fatalf("%d migrations recorded (%v), want %d", n, err, sqlstore.SchemaVersion)
@@ -283,7 +313,7 @@ func TestPostgresOutage(t *testing.T) {
 	pool(t) // the same skip rule as the other tests
 	srv := scenario.StartPostgres(t)
 	p := connect(t, srv.URL)
-	s := sqlstore.NewPostgres(p, sqlstore.Options{})
+	s := sqlstore.NewPostgres(p)
 	if err := s.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -8,20 +8,20 @@ import (
 
 func TestPostgresTokenModeReplay(t *testing.T) {
 	s, _ := newPostgres(t, pool(t))
-	scenario.TokenModeReplay(t, s, s, s)
+	scenario.TokenModeReplay(t, s)
 }
 
 func TestSQLiteTokenModeReplay(t *testing.T) {
 	s, _ := newSQLite(t)
-	scenario.TokenModeReplay(t, s, s, s)
+	scenario.TokenModeReplay(t, s)
 }
 
 func TestPostgresTokenModeProofOfPossession(t *testing.T) {
 	s, _ := newPostgres(t, pool(t))
-	scenario.TokenModeProofOfPossession(t, s, s, s)
+	scenario.TokenModeProofOfPossession(t, s)
 }
 
 func TestSQLiteTokenModeProofOfPossession(t *testing.T) {
 	s, _ := newSQLite(t)
-	scenario.TokenModeProofOfPossession(t, s, s, s)
+	scenario.TokenModeProofOfPossession(t, s)
 }

@@ -1,9 +1,14 @@
 // Package storetest checks a store against the contracts of
-// oauthlogin.SessionStore, oauthlogin.IdentityStore and
-// oauthlogin.OneTimeStore. A backend's tests call the parts it implements:
+// oauthlogin.Store: the core (sessions, identities, single-use marks, the
+// lock) and, each on its own, the optional capabilities
+// oauthlogin.SessionLister and oauthlogin.SessionToucher. A backend's
+// tests call Run, which checks the capabilities the store has, and Locker:
 //
 //	func TestConformance(t *testing.T) {
 //		storetest.Run(t, func(t *testing.T) storetest.Store { return newTestStore(t) })
+//	}
+//	func TestLock(t *testing.T) {
+//		storetest.Locker(t, func(t *testing.T) storetest.Store { return newTestStore(t) })
 //	}
 package storetest
 
@@ -19,15 +24,25 @@ import (
 	"github.com/oauthlogin/oauthlogin"
 )
 
-// Store is a backend that keeps all three kinds of records.
-type Store interface {
+// Store is the store Run checks.
+type Store = oauthlogin.Store
+
+// ListingStore is a session store with the SessionLister capability.
+type ListingStore interface {
 	oauthlogin.SessionStore
-	oauthlogin.IdentityStore
-	oauthlogin.OneTimeStore
+	oauthlogin.SessionLister
+}
+
+// TouchingStore is a session store with the SessionToucher capability.
+type TouchingStore interface {
+	oauthlogin.SessionStore
+	oauthlogin.SessionToucher
 }
 
 // Run runs Sessions, Identities and OneTime against stores made by
-// newStore, a fresh empty store for each subtest.
+// newStore, a fresh empty store for each subtest, and Lister and Toucher
+// when the store has those capabilities (it says so with t.Log when it
+// has not).
 func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("Sessions", func(t *testing.T) {
 		Sessions(t, func(t *testing.T) oauthlogin.SessionStore { return newStore(t) })
@@ -36,8 +51,22 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		Identities(t, func(t *testing.T) oauthlogin.IdentityStore { return newStore(t) })
 	})
 	t.Run("OneTime", func(t *testing.T) {
-		OneTime(t, func(t *testing.T) oauthlogin.OneTimeStore { return newStore(t) })
+		OneTime(t, newStore)
 	})
+	if _, ok := newStore(t).(oauthlogin.SessionLister); ok {
+		t.Run("Lister", func(t *testing.T) {
+			Lister(t, func(t *testing.T) ListingStore { return newStore(t).(ListingStore) })
+		})
+	} else {
+		t.Log("the store is no SessionLister: Lister not run")
+	}
+	if _, ok := newStore(t).(oauthlogin.SessionToucher); ok {
+		t.Run("Toucher", func(t *testing.T) {
+			Toucher(t, func(t *testing.T) TouchingStore { return newStore(t).(TouchingStore) })
+		})
+	} else {
+		t.Log("the store is no SessionToucher: Toucher not run")
+	}
 }
 
 // writers is how many goroutines the concurrency checks run.
@@ -60,7 +89,8 @@ func session(id string, expires time.Time) *oauthlogin.Session {
 	}
 }
 
-// Sessions checks the SessionStore contract.
+// Sessions checks the core oauthlogin.SessionStore contract. Where the
+// store also lists sessions (SessionLister), it checks the lists agree.
 func Sessions(t *testing.T, newStore func(t *testing.T) oauthlogin.SessionStore) {
 	ctx := context.Background()
 	later := time.Now().Add(time.Hour)
@@ -108,7 +138,7 @@ func Sessions(t *testing.T, newStore func(t *testing.T) oauthlogin.SessionStore)
 		}
 		v.ProviderTokens = []byte("rotated")
 		v.ProviderAccessTokenExpiry = v.ProviderAccessTokenExpiry.Add(time.Hour)
-		v.Pending = true
+		v.IP = "192.0.2.1"
 		if err := s.SaveSession(ctx, v); err != nil {
 			t.Fatal(err)
 		}
@@ -134,47 +164,10 @@ func Sessions(t *testing.T, newStore func(t *testing.T) oauthlogin.SessionStore)
 			}
 		}
 	})
-	t.Run("Touch", func(t *testing.T) {
-		s := newStore(t)
-		v := session("a", later)
-		if err := s.SaveSession(ctx, v); err != nil {
-			t.Fatal(err)
-		}
-		seen := v.Created.Add(time.Minute)
-		if err := s.TouchSession(ctx, "a", seen); err != nil {
-			t.Fatal(err)
-		}
-		got, err := s.Session(ctx, "a")
-		if err != nil || !got.LastSeen.Equal(seen) {
-			t.Fatalf("after touch: %+v, %v", got, err)
-		}
-		got.LastSeen = v.LastSeen
-		if !sameSession(got, v) {
-			t.Fatal("TouchSession changed more than LastSeen")
-		}
-		if err := s.TouchSession(ctx, "missing", seen); !errors.Is(err, oauthlogin.ErrNotFound) {
-			t.Fatalf("TouchSession(missing): %v, want ErrNotFound", err)
-		}
-		// An expired session counts as missing (the contract's "not
-		// found"): a touch finds nothing and brings nothing back.
-		if err := s.SaveSession(ctx, session("expired", time.Now().Add(-time.Second))); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.TouchSession(ctx, "expired", seen); !errors.Is(err, oauthlogin.ErrNotFound) {
-			t.Fatalf("TouchSession(expired): %v, want ErrNotFound", err)
-		}
-		if got, err := s.Session(ctx, "expired"); !errors.Is(err, oauthlogin.ErrNotFound) {
-			t.Fatalf("expired session after a touch: %+v, %v; want ErrNotFound", got, err)
-		}
-	})
 	t.Run("UpdateTokens", func(t *testing.T) {
 		s := newStore(t)
 		v := session("a", later)
 		if err := s.SaveSession(ctx, v); err != nil {
-			t.Fatal(err)
-		}
-		seen := v.Created.Add(time.Minute)
-		if err := s.TouchSession(ctx, "a", seen); err != nil {
 			t.Fatal(err)
 		}
 		exp := v.ProviderAccessTokenExpiry.Add(time.Hour)
@@ -182,9 +175,9 @@ func Sessions(t *testing.T, newStore func(t *testing.T) oauthlogin.SessionStore)
 			t.Fatal(err)
 		}
 		want := *v
-		want.ProviderTokens, want.ProviderAccessTokenExpiry, want.LastSeen = []byte("refreshed"), exp, seen
+		want.ProviderTokens, want.ProviderAccessTokenExpiry = []byte("refreshed"), exp
 		if got, err := s.Session(ctx, "a"); err != nil || !sameSession(got, &want) {
-			t.Fatalf("after UpdateSessionTokens: %+v, %v; want %+v (tokens and expiry changed, the touch kept)", got, err, &want)
+			t.Fatalf("after UpdateSessionTokens: %+v, %v; want %+v (tokens and expiry changed, nothing else)", got, err, &want)
 		}
 		if err := s.UpdateSessionTokens(ctx, "a", nil, time.Time{}); err != nil {
 			t.Fatal(err)
@@ -223,8 +216,10 @@ func Sessions(t *testing.T, newStore func(t *testing.T) oauthlogin.SessionStore)
 				t.Fatalf("session %s after a refused update: %+v, %v; want ErrNotFound", id, got, err)
 			}
 		}
-		if list, err := s.UserSessions(ctx, "u1"); err != nil || len(list) != 0 {
-			t.Fatalf("UserSessions after refused updates = %d sessions, %v; want none", len(list), err)
+		if l, ok := s.(oauthlogin.SessionLister); ok {
+			if list, err := l.UserSessions(ctx, "u1"); err != nil || len(list) != 0 {
+				t.Fatalf("UserSessions after refused updates = %d sessions, %v; want none", len(list), err)
+			}
 		}
 	})
 	// A refresh reads the session, waits for the provider, then writes its
@@ -258,8 +253,10 @@ func Sessions(t *testing.T, newStore func(t *testing.T) oauthlogin.SessionStore)
 				t.Fatalf("round %d: the session came back after logout: %+v, %v", i, got, err)
 			}
 		}
-		if list, err := s.UserSessions(ctx, "racer"); err != nil || len(list) != 0 {
-			t.Fatalf("UserSessions after the rounds = %d sessions, %v; want none", len(list), err)
+		if l, ok := s.(oauthlogin.SessionLister); ok {
+			if list, err := l.UserSessions(ctx, "racer"); err != nil || len(list) != 0 {
+				t.Fatalf("UserSessions after the rounds = %d sessions, %v; want none", len(list), err)
+			}
 		}
 	})
 	// The same with the write and the logout truly concurrent: whichever
@@ -300,11 +297,85 @@ func Sessions(t *testing.T, newStore func(t *testing.T) oauthlogin.SessionStore)
 					t.Fatalf("round %d: session %d came back after logout: %+v, %v", round, i, got, err)
 				}
 			}
-			if list, err := s.UserSessions(ctx, user); err != nil || len(list) != 0 {
-				t.Fatalf("round %d: UserSessions after logout = %d sessions, %v; want none", round, len(list), err)
+			if l, ok := s.(oauthlogin.SessionLister); ok {
+				if list, err := l.UserSessions(ctx, user); err != nil || len(list) != 0 {
+					t.Fatalf("round %d: UserSessions after logout = %d sessions, %v; want none", round, len(list), err)
+				}
 			}
 		}
 	})
+	// DeleteUserSessions ends every session of a user, and no other
+	// user's.
+	t.Run("DeleteUserSessions", func(t *testing.T) {
+		s := newStore(t)
+		for _, id := range []string{"a", "b", pendingID} {
+			v := session(id, later)
+			v.UserID = "u1"
+			if err := s.SaveSession(ctx, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.SaveSession(ctx, session("other", later)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeleteUserSessions(ctx, "u1"); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range []string{"a", "b", pendingID} {
+			if _, err := s.Session(ctx, id); !errors.Is(err, oauthlogin.ErrNotFound) {
+				t.Fatalf("session %s after DeleteUserSessions: %v", id, err)
+			}
+		}
+		if _, err := s.Session(ctx, "other"); err != nil {
+			t.Fatalf("another user's session was deleted: %v", err)
+		}
+		if err := s.DeleteUserSessions(ctx, "nobody"); err != nil {
+			t.Fatalf("DeleteUserSessions of a user without sessions: %v", err)
+		}
+	})
+	// The Manager keeps token-mode pending records under IDs with a "."
+	// in them: a store takes any ID as it is.
+	t.Run("PendingRecordID", func(t *testing.T) {
+		s := newStore(t)
+		v := session(pendingID, later)
+		v.ProviderTokens = nil
+		if err := s.SaveSession(ctx, v); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.Session(ctx, pendingID); err != nil || !sameSession(got, v) {
+			t.Fatalf("Session(%q) = %+v, %v; want the record", pendingID, got, err)
+		}
+		if err := s.DeleteSession(ctx, pendingID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Session(ctx, pendingID); !errors.Is(err, oauthlogin.ErrNotFound) {
+			t.Fatalf("after delete: %v, want ErrNotFound", err)
+		}
+	})
+	t.Run("Cancelled", func(t *testing.T) {
+		s := newStore(t)
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		if err := s.SaveSession(cctx, session("a", later)); !errors.Is(err, context.Canceled) {
+			t.Fatalf("SaveSession with a cancelled context: %v, want context.Canceled", err)
+		}
+		if _, err := s.Session(cctx, "a"); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Session with a cancelled context: %v, want context.Canceled", err)
+		}
+		if err := s.UpdateSessionTokens(cctx, "a", nil, time.Time{}); !errors.Is(err, context.Canceled) {
+			t.Fatalf("UpdateSessionTokens with a cancelled context: %v, want context.Canceled", err)
+		}
+	})
+}
+
+// pendingID is an ID as the Manager gives a token-mode pending record.
+const pendingID = "p.pending-record"
+
+// Lister checks the oauthlogin.SessionLister capability: a user's
+// records that have not expired, oldest first, pending ones included.
+func Lister(t *testing.T, newStore func(t *testing.T) ListingStore) {
+	ctx := context.Background()
+	later := time.Now().Add(time.Hour)
 	t.Run("ByUser", func(t *testing.T) {
 		s := newStore(t)
 		for i, id := range []string{"a", "b", "c"} {
@@ -346,32 +417,78 @@ func Sessions(t *testing.T, newStore func(t *testing.T) oauthlogin.SessionStore)
 			t.Fatalf("another user's session was deleted: %v", err)
 		}
 	})
-	// Pending token-mode records are a user's sessions too: unlinking an
+	// Pending token-mode records are a user's records too: unlinking an
 	// identity finds them through UserSessions to end them.
 	t.Run("ByUserPending", func(t *testing.T) {
 		s := newStore(t)
-		v := session("p", later)
-		v.UserID, v.Pending, v.ProviderTokens = "u1", true, nil
+		v := session(pendingID, later)
+		v.UserID, v.ProviderTokens = "u1", nil
 		if err := s.SaveSession(ctx, v); err != nil {
 			t.Fatal(err)
 		}
 		list, err := s.UserSessions(ctx, "u1")
-		if err != nil || len(list) != 1 || !list[0].Pending || list[0].IdentityID != v.IdentityID {
-			t.Fatalf("UserSessions with a pending record = %d sessions, %v; want it, pending, with its identity", len(list), err)
+		if err != nil || len(list) != 1 || list[0].ID != pendingID || list[0].IdentityID != v.IdentityID {
+			t.Fatalf("UserSessions with a pending record = %d sessions, %v; want it, with its identity", len(list), err)
 		}
 	})
-	t.Run("Cancelled", func(t *testing.T) {
+}
+
+// Toucher checks the oauthlogin.SessionToucher capability: TouchSession
+// changes LastSeen only, never creates, and a later token update keeps it.
+func Toucher(t *testing.T, newStore func(t *testing.T) TouchingStore) {
+	ctx := context.Background()
+	later := time.Now().Add(time.Hour)
+	t.Run("Touch", func(t *testing.T) {
 		s := newStore(t)
-		cctx, cancel := context.WithCancel(ctx)
-		cancel()
-		if err := s.SaveSession(cctx, session("a", later)); !errors.Is(err, context.Canceled) {
-			t.Fatalf("SaveSession with a cancelled context: %v, want context.Canceled", err)
+		v := session("a", later)
+		if err := s.SaveSession(ctx, v); err != nil {
+			t.Fatal(err)
 		}
-		if _, err := s.Session(cctx, "a"); !errors.Is(err, context.Canceled) {
-			t.Fatalf("Session with a cancelled context: %v, want context.Canceled", err)
+		seen := v.Created.Add(time.Minute)
+		if err := s.TouchSession(ctx, "a", seen); err != nil {
+			t.Fatal(err)
 		}
-		if err := s.UpdateSessionTokens(cctx, "a", nil, time.Time{}); !errors.Is(err, context.Canceled) {
-			t.Fatalf("UpdateSessionTokens with a cancelled context: %v, want context.Canceled", err)
+		got, err := s.Session(ctx, "a")
+		if err != nil || !got.LastSeen.Equal(seen) {
+			t.Fatalf("after touch: %+v, %v", got, err)
+		}
+		got.LastSeen = v.LastSeen
+		if !sameSession(got, v) {
+			t.Fatal("TouchSession changed more than LastSeen")
+		}
+		if err := s.TouchSession(ctx, "missing", seen); !errors.Is(err, oauthlogin.ErrNotFound) {
+			t.Fatalf("TouchSession(missing): %v, want ErrNotFound", err)
+		}
+		// An expired session counts as missing (the contract's "not
+		// found"): a touch finds nothing and brings nothing back.
+		if err := s.SaveSession(ctx, session("expired", time.Now().Add(-time.Second))); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.TouchSession(ctx, "expired", seen); !errors.Is(err, oauthlogin.ErrNotFound) {
+			t.Fatalf("TouchSession(expired): %v, want ErrNotFound", err)
+		}
+		if got, err := s.Session(ctx, "expired"); !errors.Is(err, oauthlogin.ErrNotFound) {
+			t.Fatalf("expired session after a touch: %+v, %v; want ErrNotFound", got, err)
+		}
+	})
+	t.Run("UpdateTokensKeepsTouch", func(t *testing.T) {
+		s := newStore(t)
+		v := session("a", later)
+		if err := s.SaveSession(ctx, v); err != nil {
+			t.Fatal(err)
+		}
+		seen := v.Created.Add(time.Minute)
+		if err := s.TouchSession(ctx, "a", seen); err != nil {
+			t.Fatal(err)
+		}
+		exp := v.ProviderAccessTokenExpiry.Add(time.Hour)
+		if err := s.UpdateSessionTokens(ctx, "a", []byte("refreshed"), exp); err != nil {
+			t.Fatal(err)
+		}
+		want := *v
+		want.ProviderTokens, want.ProviderAccessTokenExpiry, want.LastSeen = []byte("refreshed"), exp, seen
+		if got, err := s.Session(ctx, "a"); err != nil || !sameSession(got, &want) {
+			t.Fatalf("after UpdateSessionTokens: %+v, %v; want %+v (tokens and expiry changed, the touch kept)", got, err, &want)
 		}
 	})
 }
@@ -382,7 +499,7 @@ func sameSession(a, b *oauthlogin.Session) bool {
 		a.ProviderAccessTokenExpiry.Equal(b.ProviderAccessTokenExpiry) &&
 		string(a.ProviderTokens) == string(b.ProviderTokens) &&
 		a.Created.Equal(b.Created) && a.LastSeen.Equal(b.LastSeen) && a.Expires.Equal(b.Expires) &&
-		a.IP == b.IP && a.UserAgent == b.UserAgent && a.Pending == b.Pending
+		a.IP == b.IP && a.UserAgent == b.UserAgent
 }
 
 const issuer = "https://idp.example"
@@ -607,8 +724,9 @@ func Identities(t *testing.T, newStore func(t *testing.T) oauthlogin.IdentitySto
 	})
 }
 
-// OneTime checks the OneTimeStore contract.
-func OneTime(t *testing.T, newStore func(t *testing.T) oauthlogin.OneTimeStore) {
+// OneTime checks the single-use marks of the oauthlogin.Store contract
+// (Consume).
+func OneTime(t *testing.T, newStore func(t *testing.T) Store) {
 	ctx := context.Background()
 	t.Run("ConsumeOnce", func(t *testing.T) {
 		s := newStore(t)
@@ -664,10 +782,11 @@ func OneTime(t *testing.T, newStore func(t *testing.T) oauthlogin.OneTimeStore) 
 	})
 }
 
-// Locker checks the oauthlogin.Locker contract: one holder at a time,
-// release only by the holder, expiry after the TTL, waiting that ends with
-// the context, and a done context making a try-lock.
-func Locker(t *testing.T, newLocker func(t *testing.T) oauthlogin.Locker) {
+// Locker checks the lock of the oauthlogin.Store contract (Lock): one
+// holder at a time, release only by the holder, expiry after the TTL,
+// waiting that ends with the context, and a done context making a
+// try-lock.
+func Locker(t *testing.T, newLocker func(t *testing.T) Store) {
 	ctx := context.Background()
 	t.Run("MutualExclusion", func(t *testing.T) {
 		l := newLocker(t)

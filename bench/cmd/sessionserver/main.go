@@ -31,9 +31,9 @@ func main() {
 		}
 	}
 	m, err := oauthlogin.New(oauthlogin.Config{
-		BaseURL:    "http://" + ln.Addr().String(),
-		CookieKeys: []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()},
-		Sessions:   store,
+		BaseURL: "http://" + ln.Addr().String(),
+		Keys:    oauthlogin.Keys{Cookie: []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()}},
+		Store:   store,
 	})
 	if err != nil {
 		log.Fatal(err)

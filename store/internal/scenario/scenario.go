@@ -44,12 +44,11 @@ func Env(t testing.TB, name, what string) string {
 	return ""
 }
 
-// Backend is a store that keeps all three kinds of records; when it is
-// also an oauthlogin.Locker, the Managers use it as their Locker.
+// Backend is a server store under test: an oauthlogin.Store that lists
+// sessions too, set as every instance's Config.Store.
 type Backend interface {
-	oauthlogin.SessionStore
-	oauthlogin.IdentityStore
-	oauthlogin.OneTimeStore
+	oauthlogin.Store
+	oauthlogin.SessionLister
 }
 
 // Instance is one app instance: a Manager mounted at /auth/ in an
@@ -89,12 +88,11 @@ func NewDeployment(t testing.TB, store Backend, n int) *Deployment {
 	})
 	keys := []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()}
 	cfg := oauthlogin.Config{
-		BaseURL:    "http://" + d.Front.Listener.Addr().String(),
-		CookieKeys: keys,
-		Sessions:   store,
-		Identities: store,
-		OneTime:    store,
-		Logger:     slog.New(slog.DiscardHandler),
+		BaseURL:  "http://" + d.Front.Listener.Addr().String(),
+		Keys:     oauthlogin.Keys{Cookie: keys},
+		Store:    store,
+		Sessions: oauthlogin.SessionOptions{ExposeProviderAccessToken: true},
+		Logger:   slog.New(slog.DiscardHandler),
 	}
 	for range n {
 		m, err := oauthlogin.New(cfg)

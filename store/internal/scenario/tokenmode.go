@@ -32,7 +32,7 @@ type nativeApp struct {
 	inst []*httptest.Server
 }
 
-func newNativeApp(t *testing.T, sessions oauthlogin.SessionStore, identities oauthlogin.IdentityStore, once oauthlogin.OneTimeStore) *nativeApp {
+func newNativeApp(t *testing.T, store oauthlogin.Store) *nativeApp {
 	t.Helper()
 	a := &nativeApp{t: t, idp: oauthlogintest.NewServer()}
 	t.Cleanup(a.idp.Close)
@@ -41,11 +41,9 @@ func newNativeApp(t *testing.T, sessions oauthlogin.SessionStore, identities oau
 	for range 2 {
 		m, err := oauthlogin.New(oauthlogin.Config{
 			BaseURL:    "http://" + front.Listener.Addr().String(),
-			CookieKeys: keys,
-			Sessions:   sessions,
-			Identities: identities,
-			OneTime:    once,
-			AppSchemes: []string{appScheme},
+			Keys:       oauthlogin.Keys{Cookie: keys},
+			Store:      store,
+			NativeApps: oauthlogin.NativeApps{Schemes: []string{appScheme}},
 			Logger:     slog.New(slog.DiscardHandler),
 		})
 		if err != nil {
@@ -151,8 +149,8 @@ func respellings(secret string) map[string]string {
 // the alphabet lets one value have many spellings; §3.2: padding), or in
 // concurrent requests, gets 401 after the one 201. A non-canonical
 // spelling never redeems at all.
-func TokenModeReplay(t *testing.T, sessions oauthlogin.SessionStore, identities oauthlogin.IdentityStore, once oauthlogin.OneTimeStore) {
-	a := newNativeApp(t, sessions, identities, once)
+func TokenModeReplay(t *testing.T, store oauthlogin.Store) {
+	a := newNativeApp(t, store)
 
 	t.Run("spellings", func(t *testing.T) {
 		userID, secret := a.login(nil)
@@ -214,8 +212,8 @@ func S256(verifier string) string {
 // is 401 and burns the secret, so the right verifier after it is 401 too;
 // a verifier for a secret issued without a challenge is refused (a
 // stripped challenge, RFC 9700 §4.8.2); the right verifier first is 201.
-func TokenModeProofOfPossession(t *testing.T, sessions oauthlogin.SessionStore, identities oauthlogin.IdentityStore, once oauthlogin.OneTimeStore) {
-	a := newNativeApp(t, sessions, identities, once)
+func TokenModeProofOfPossession(t *testing.T, store oauthlogin.Store) {
+	a := newNativeApp(t, store)
 	verifier := strings.Repeat("verifier-0123456789_~.", 3)
 	bound := url.Values{"code_challenge": {S256(verifier)}, "code_challenge_method": {"S256"}}
 

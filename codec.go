@@ -1,0 +1,248 @@
+package oauthlogin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// pendingPrefix starts the ID of every token-mode pending record. A
+// session's ID is a base64url hash, which has no ".", so no session token
+// ever names a pending record, and no pending record is ever a session.
+const pendingPrefix = "p."
+
+// isPendingID reports whether id names a pending record, not a session.
+func isPendingID(id string) bool { return strings.HasPrefix(id, pendingPrefix) }
+
+// errClientSessions is what only server-held sessions can do.
+var errClientSessions = fmt.Errorf("%w: sessions live in the client", errors.ErrUnsupported)
+
+// sessionCodec is where sessions live: in the store, named by the hash of
+// a random token (storedSessions), or sealed into the token itself
+// (sealedSessions). New picks one; nothing else asks which.
+type sessionCodec interface {
+	// load returns the session that a client's token names: ErrNotFound
+	// when none (never a pending record).
+	load(ctx context.Context, token string) (*Session, error)
+	// issue keeps new session s, whose ID is hashID(token), and returns
+	// the token the client holds.
+	issue(ctx context.Context, s *Session, token string) (string, error)
+	// reissue returns the token for s after its provider tokens changed,
+	// when the client holds the session, or "" when the store has it.
+	reissue(s *Session) (string, error)
+	// byID returns the session with the given ID, for ending it.
+	byID(ctx context.Context, id string) (*Session, error)
+	// end ends the session with the given ID where the server can.
+	end(ctx context.Context, id string) error
+	// endToken ends the session a client's token names where the server
+	// can (a replaced or duplicate cookie).
+	endToken(ctx context.Context, token string) error
+	// endUser ends every session of a user.
+	endUser(ctx context.Context, userID string) error
+	// updateTokens sets a stored session's provider tokens (see
+	// SessionStore.UpdateSessionTokens); a client-held one is resealed
+	// by reissue instead.
+	updateTokens(ctx context.Context, id string, tokens []byte, expiry time.Time) error
+	// list returns a user's stored sessions without pending records:
+	// errors.ErrUnsupported when the store cannot list them.
+	list(ctx context.Context, userID string) ([]*Session, error)
+	// identitySessions returns the stored records (sessions and pending)
+	// of user userID that signed in with identity identityID; all is true
+	// when the store cannot tell them apart, and then the caller must end
+	// all of the user's sessions. Client-held sessions are not reached.
+	identitySessions(ctx context.Context, userID, identityID string) (list []*Session, all bool, err error)
+	// savePending keeps pending record p for binding bind, setting its
+	// ID, and returns the secret the app redeems.
+	savePending(ctx context.Context, p *Session, bind string) (string, error)
+	// loadPending returns the pending record a secret names and its
+	// binding: ErrNotFound when none.
+	loadPending(ctx context.Context, secret string) (*Session, string, error)
+	// settle removes a redeemed pending record once session sessionID is
+	// made from it; when the record is gone already (the user's sessions
+	// ended meanwhile) it ends that session: ErrInvalidSecret.
+	settle(ctx context.Context, pendingID, sessionID string) error
+}
+
+// newSessionCodec returns where store keeps sessions, and its
+// SessionToucher (nil when it has none): the store's capabilities are
+// asserted here, once.
+func newSessionCodec(store Store) (sessionCodec, SessionToucher) {
+	if sealer, ok := store.(SessionSealer); ok {
+		return sealedSessions{sealer}, nil
+	}
+	lister, _ := store.(SessionLister)
+	toucher, _ := store.(SessionToucher)
+	return storedSessions{store: store, lister: lister}, toucher
+}
+
+// storedSessions keeps sessions in the store, each under the hash of its
+// token.
+type storedSessions struct {
+	store  Store
+	lister SessionLister // nil when the store cannot list sessions
+}
+
+// errNoLister answers what needs a SessionLister.
+var errNoLister = fmt.Errorf("%w: the store cannot list sessions", errors.ErrUnsupported)
+
+func (c storedSessions) load(ctx context.Context, token string) (*Session, error) {
+	return c.store.Session(ctx, hashID(token)) // a hash has no ".": never a pending record
+}
+
+func (c storedSessions) issue(ctx context.Context, s *Session, token string) (string, error) {
+	if err := c.store.SaveSession(ctx, s); err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+func (c storedSessions) reissue(*Session) (string, error) { return "", nil }
+
+func (c storedSessions) byID(ctx context.Context, id string) (*Session, error) {
+	if isPendingID(id) {
+		return nil, ErrNotFound
+	}
+	return c.store.Session(ctx, id)
+}
+
+func (c storedSessions) end(ctx context.Context, id string) error {
+	return c.store.DeleteSession(ctx, id)
+}
+
+func (c storedSessions) endToken(ctx context.Context, token string) error {
+	return c.store.DeleteSession(ctx, hashID(token))
+}
+
+func (c storedSessions) endUser(ctx context.Context, userID string) error {
+	return c.store.DeleteUserSessions(ctx, userID)
+}
+
+func (c storedSessions) updateTokens(ctx context.Context, id string, tokens []byte, expiry time.Time) error {
+	return c.store.UpdateSessionTokens(ctx, id, tokens, expiry)
+}
+
+func (c storedSessions) list(ctx context.Context, userID string) ([]*Session, error) {
+	if c.lister == nil {
+		return nil, errNoLister
+	}
+	all, err := c.lister.UserSessions(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(all, func(v *Session) bool { return isPendingID(v.ID) }), nil
+}
+
+func (c storedSessions) identitySessions(ctx context.Context, userID, identityID string) ([]*Session, bool, error) {
+	if c.lister == nil {
+		return nil, true, nil
+	}
+	all, err := c.lister.UserSessions(ctx, userID)
+	if err != nil {
+		return nil, false, err
+	}
+	return slices.DeleteFunc(all, func(v *Session) bool { return v.IdentityID != identityID }), false, nil
+}
+
+func (c storedSessions) savePending(ctx context.Context, p *Session, bind string) (string, error) {
+	p.ID = pendingPrefix + hashID(bind)
+	if err := c.store.SaveSession(ctx, p); err != nil {
+		return "", err
+	}
+	return bind, nil
+}
+
+func (c storedSessions) loadPending(ctx context.Context, secret string) (*Session, string, error) {
+	if !canonicalBinding(secret) {
+		return nil, "", ErrNotFound
+	}
+	p, err := c.store.Session(ctx, pendingPrefix+hashID(secret))
+	return p, secret, err
+}
+
+func (c storedSessions) settle(ctx context.Context, pendingID, sessionID string) error {
+	// The new session is stored: a sign-out everywhere (or an unlink's
+	// sweep) from now on ends it. One that came since the pending record
+	// was read took the pending record with it, and then the secret signs
+	// in no one.
+	_, err := c.store.Session(ctx, pendingID)
+	if errors.Is(err, ErrNotFound) {
+		if err := c.store.DeleteSession(ctx, sessionID); err != nil {
+			return err
+		}
+		return fmt.Errorf("%w: the user's sessions ended during the exchange", ErrInvalidSecret)
+	}
+	if err != nil {
+		return err
+	}
+	return c.store.DeleteSession(ctx, pendingID)
+}
+
+// sealedSessions keeps each session in the client, sealed into its token
+// by the store's SessionSealer. The server cannot reach such a session:
+// ending one clears the client's cookie and nothing else, and listing or
+// ending them by ID is unsupported.
+type sealedSessions struct{ sealer SessionSealer }
+
+func (c sealedSessions) load(_ context.Context, token string) (*Session, error) {
+	s, err := c.sealer.OpenSession(token)
+	if err != nil {
+		return nil, err
+	}
+	if isPendingID(s.ID) {
+		return nil, ErrNotFound
+	}
+	return s, nil
+}
+
+func (c sealedSessions) issue(_ context.Context, s *Session, _ string) (string, error) {
+	return c.sealer.SealSession(s)
+}
+
+func (c sealedSessions) reissue(s *Session) (string, error) { return c.sealer.SealSession(s) }
+
+func (c sealedSessions) byID(context.Context, string) (*Session, error) {
+	return nil, errClientSessions
+}
+
+func (c sealedSessions) end(ctx context.Context, _ string) error      { return ctx.Err() }
+func (c sealedSessions) endToken(ctx context.Context, _ string) error { return ctx.Err() }
+func (c sealedSessions) endUser(context.Context, string) error        { return errClientSessions }
+
+func (c sealedSessions) updateTokens(ctx context.Context, _ string, _ []byte, _ time.Time) error {
+	return ctx.Err() // reissue reseals the session with them
+}
+
+func (c sealedSessions) list(context.Context, string) ([]*Session, error) {
+	return nil, errClientSessions
+}
+
+func (c sealedSessions) identitySessions(context.Context, string, string) ([]*Session, bool, error) {
+	return nil, false, nil // out of reach; store/cookiestore documents it
+}
+
+func (c sealedSessions) savePending(_ context.Context, p *Session, bind string) (string, error) {
+	// The pending record lives in the client too, sealed into the secret,
+	// with the binding in its id.
+	p.ID = pendingPrefix + bind
+	return c.sealer.SealSession(p)
+}
+
+func (c sealedSessions) loadPending(_ context.Context, secret string) (*Session, string, error) {
+	if !canonicalSealed(secret) {
+		return nil, "", ErrNotFound
+	}
+	p, err := c.sealer.OpenSession(secret)
+	if err != nil {
+		return nil, "", err
+	}
+	bind, ok := strings.CutPrefix(p.ID, pendingPrefix)
+	if !ok {
+		return nil, "", ErrNotFound // a session, not a pending record
+	}
+	return p, bind, nil
+}
+
+func (c sealedSessions) settle(ctx context.Context, _, _ string) error { return ctx.Err() }
