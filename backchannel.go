@@ -1,6 +1,7 @@
 package oauthlogin
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -34,4 +35,9 @@ func noRedirects(c *http.Client) *http.Client {
 	cp := *c
 	cp.CheckRedirect = func(*http.Request, []*http.Request) error { return errRedirect }
 	return &cp
+}
+
+// clientContext carries the Manager's HTTP client to x/oauth2.
+func (m *Manager) clientContext(ctx context.Context) context.Context {
+	return context.WithValue(ctx, oauth2.HTTPClient, m.client)
 }

@@ -4,7 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
+
+	"golang.org/x/oauth2"
 )
 
 // Error is an error the Manager reports: a sentinel with a short, stable,
@@ -280,4 +284,43 @@ func (m *Manager) requestSecrets(r *http.Request) []string {
 		secrets = append(secrets, a, cred)
 	}
 	return secrets
+}
+
+// logSafe returns err for a log record, without what a hostile provider
+// may have put in it: a token endpoint's error body can echo the code or
+// the client's credentials back.
+func logSafe(err error) string {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		status := 0
+		if re.Response != nil {
+			status = re.Response.StatusCode
+		}
+		code := re.ErrorCode
+		if !slices.Contains(tokenErrors, code) {
+			code = "(other)"
+		}
+		return fmt.Sprintf("%s: token endpoint answered %d %s", Code(err), status, code)
+	}
+	return err.Error()
+}
+
+// tokenErrors are the error codes of RFC 6749 §5.2 and RFC 8628 §3.5.
+var tokenErrors = []string{"", "invalid_request", "invalid_client", "invalid_grant", "unauthorized_client",
+	"unsupported_grant_type", "invalid_scope", "authorization_pending", "slow_down", "access_denied", "expired_token"}
+
+// redact replaces each non-empty secret in msg, as it is and
+// form-encoded (as client_secret_basic and form bodies send it, which an
+// error quoting the request can echo).
+func redact(msg string, secrets ...string) string {
+	for _, s := range secrets {
+		if s == "" {
+			continue
+		}
+		msg = strings.ReplaceAll(msg, s, "[redacted]")
+		if e := url.QueryEscape(s); e != s {
+			msg = strings.ReplaceAll(msg, e, "[redacted]")
+		}
+	}
+	return msg
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"time"
 
@@ -151,101 +150,6 @@ func (m *Manager) setIdentityTokens(id *Identity, tok *oauth2.Token) error {
 	id.ProviderTokens = sealed
 	id.ProviderAccessTokenExpiry = tok.Expiry
 	return nil
-}
-
-// identityJSON is the browser-facing form of an Identity: no tokens.
-type identityJSON struct {
-	ID                        string    `json:"id"`
-	CreatedAt                 time.Time `json:"createdAt"`
-	UpdatedAt                 time.Time `json:"updatedAt"`
-	UserID                    string    `json:"userId"`
-	Provider                  string    `json:"provider"`
-	ProviderUID               string    `json:"providerUid"`
-	ProviderEmail             string    `json:"providerEmail"`
-	ProviderAccessTokenExpiry string    `json:"providerAccessTokenExpiry"`
-}
-
-// listIdentities serves GET {prefix}identities: the current user's identities as
-// JSON {"total": n, "identities": [...]}, or 401.
-func (m *Manager) listIdentities(w http.ResponseWriter, r *http.Request) {
-	s, err := m.requestSession(r)
-	if err != nil {
-		m.writeError(w, r, err)
-		return
-	}
-	ids, err := m.store.UserIdentities(r.Context(), s.UserID)
-	if err != nil {
-		m.writeError(w, r, err)
-		return
-	}
-	out := struct {
-		Total      int            `json:"total"`
-		Identities []identityJSON `json:"identities"`
-	}{Total: len(ids), Identities: make([]identityJSON, 0, len(ids))}
-	for _, id := range ids {
-		out.Identities = append(out.Identities, identityJSON{
-			ID:                        id.ID,
-			CreatedAt:                 id.Created.UTC().Truncate(time.Second),
-			UpdatedAt:                 id.Updated.UTC().Truncate(time.Second),
-			UserID:                    id.UserID,
-			Provider:                  id.Provider,
-			ProviderUID:               id.ProviderUID,
-			ProviderEmail:             id.ProviderEmail,
-			ProviderAccessTokenExpiry: rfc3339(id.ProviderAccessTokenExpiry),
-		})
-	}
-	writeJSON(w, http.StatusOK, out)
-}
-
-// unlink serves DELETE {prefix}identities/{id}: it removes one identity of
-// the signed-in user and answers 204, after asking the provider to revoke
-// its tokens (RFC 7009) where it can. Every session that signed in with
-// that identity ends with it, pending token-mode logins included; when
-// the current session is one of them its cookie is cleared (with a store
-// that cannot list sessions, every session of the user ends, this one
-// included: see Config.Store). An identity
-// that is not the user's is a 404; the user's last identity, their last
-// way to sign in, is refused with 409 last_identity (the store checks
-// this atomically). Cross-origin requests are refused.
-func (m *Manager) unlink(w http.ResponseWriter, r *http.Request) {
-	if !m.sameOrigin(w, r) {
-		return
-	}
-	s, err := m.requestSession(r)
-	if err != nil {
-		m.writeError(w, r, err)
-		return
-	}
-	ids, err := m.store.UserIdentities(r.Context(), s.UserID)
-	if err != nil {
-		m.writeError(w, r, err)
-		return
-	}
-	i := slices.IndexFunc(ids, func(id *Identity) bool { return id.ID == r.PathValue("id") })
-	if i < 0 {
-		m.writeError(w, r, fmt.Errorf("%w: no such identity", ErrNotFound))
-		return
-	}
-	id := ids[i]
-	if err := m.store.DeleteIdentity(r.Context(), s.UserID, id.ID); err != nil {
-		m.writeError(w, r, err)
-		return
-	}
-	// Its sessions end after the identity is gone: a login through the
-	// same provider account from now on makes a new identity.
-	all, err := m.endIdentitySessions(r.Context(), s.UserID, id.ID)
-	if err != nil {
-		m.writeError(w, r, err)
-		return
-	}
-	if s.IdentityID == id.ID || all {
-		m.clearSessionCookie(w, r)
-	}
-	if tok, err := m.openTokens(r.Context(), id.ProviderTokens, "identity:"+id.ID); err == nil && tok != nil {
-		m.revokeToken(r.Context(), id.Provider, tok)
-	}
-	m.emit(r, Event{Type: EventUnlink, UserID: s.UserID, Provider: id.Provider, IdentityID: id.ID, SessionID: s.ID})
-	w.WriteHeader(http.StatusNoContent)
 }
 
 // endIdentitySessions deletes every session of user userID that signed in

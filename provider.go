@@ -3,7 +3,10 @@ package oauthlogin
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/url"
+	"strings"
 
 	"golang.org/x/oauth2"
 )
@@ -92,6 +95,13 @@ type CallbackIdentifier interface {
 	IdentifyCallback(ctx context.Context, token *oauth2.Token, nonce string, response url.Values) (*Profile, error)
 }
 
+// RefreshVerifier is implemented by OpenID providers, to check an ID token
+// that a refresh response carries (OpenID Connect Core §12.2): valid for
+// this client, from the same issuer, for the same subject.
+type RefreshVerifier interface {
+	VerifyRefreshIDToken(ctx context.Context, rawIDToken, subject string) error
+}
+
 // Profile is a provider's user, normalized.
 type Profile struct {
 	// Subject is the provider's stable user id (providerUid). Never empty.
@@ -106,4 +116,130 @@ type Profile struct {
 	// Raw is the provider's user document (userinfo or ID token claims) as
 	// received, for the host app to read what the fields above leave out.
 	Raw json.RawMessage
+}
+
+// registered is a provider with everything a login needs computed once.
+type registered struct {
+	name          string
+	issuer        string // the identity key's issuer
+	p             Provider
+	oidc          OpenIDProvider // nil for plain OAuth 2.0 providers
+	oauth         oauth2.Config
+	defaultScopes []string
+	defaultScope  string
+	allowedScopes map[string]bool
+	// authPrefix is the authorization URL with the parameters that never
+	// change (client_id, redirect_uri, response_type, the provider's
+	// own), built once: a begin appends scope, state, PKCE and nonce.
+	authPrefix string
+	// formPost: the provider answers with response_mode=form_post, a
+	// cross-site POST that carries only SameSite=None cookies.
+	formPost bool
+}
+
+// authURL is the authorization request of a flow: the fixed prefix, then
+// the scope, the state, the S256 PKCE challenge (RFC 7636) and, for OpenID
+// providers, the nonce. State, challenge and nonce are base64url: nothing
+// to escape.
+func (rp *registered) authURL(f *flow, scope string) string {
+	var b strings.Builder
+	b.Grow(len(rp.authPrefix) + len(scope) + 200)
+	b.WriteString(rp.authPrefix)
+	b.WriteString("&scope=")
+	b.WriteString(url.QueryEscape(scope))
+	b.WriteString("&state=")
+	b.WriteString(f.State)
+	b.WriteString("&code_challenge=")
+	b.WriteString(oauth2.S256ChallengeFromVerifier(f.Verifier))
+	b.WriteString("&code_challenge_method=S256")
+	if f.Nonce != "" {
+		b.WriteString("&nonce=")
+		b.WriteString(f.Nonce)
+	}
+	return b.String()
+}
+
+// identify turns a token into a verified Profile with a subject, through
+// the provider's CallbackIdentifier when there is an authorization
+// response to read. Errors wrap ErrIDToken or ErrProfile.
+func (rp *registered) identify(ctx context.Context, tok *oauth2.Token, nonce string, response url.Values) (*Profile, error) {
+	var profile *Profile
+	var err error
+	if ci, ok := rp.p.(CallbackIdentifier); ok && response != nil {
+		profile, err = ci.IdentifyCallback(ctx, tok, nonce, response)
+	} else {
+		profile, err = rp.p.Identify(ctx, tok, nonce)
+	}
+	switch {
+	case errors.Is(err, ErrIDToken), errors.Is(err, ErrProfile):
+		return nil, err
+	case err != nil:
+		return nil, wrap(ErrProfile, err)
+	case profile == nil || profile.Subject == "":
+		return nil, fmt.Errorf("%w: provider %s returned no subject", ErrProfile, rp.name)
+	}
+	return profile, nil
+}
+
+// exchange redeems an authorization code, through the provider's
+// Exchanger when it has one.
+// The token_type must be Bearer (checkTokenType).
+func (rp *registered) exchange(ctx context.Context, code string, opts ...oauth2.AuthCodeOption) (*oauth2.Token, error) {
+	var (
+		tok *oauth2.Token
+		err error
+	)
+	if ex, ok := rp.p.(Exchanger); ok {
+		cfg := rp.oauth
+		tok, err = ex.Exchange(ctx, &cfg, code, opts...)
+	} else {
+		tok, err = rp.oauth.Exchange(ctx, code, opts...)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := checkTokenType(tok); err != nil {
+		return nil, err
+	}
+	return tok, nil
+}
+
+// refresh redeems a refresh token, through the provider's Exchanger when it
+// has one. An empty access token makes x/oauth2 refresh at once.
+// A token_type other than Bearer is ErrRefresh (checkTokenType).
+func (rp *registered) refresh(ctx context.Context, refreshToken string) (*oauth2.Token, error) {
+	var (
+		tok *oauth2.Token
+		err error
+	)
+	if ex, ok := rp.p.(Exchanger); ok {
+		cfg := rp.oauth
+		tok, err = ex.Refresh(ctx, &cfg, refreshToken)
+	} else {
+		tok, err = rp.oauth.TokenSource(ctx, &oauth2.Token{RefreshToken: refreshToken}).Token()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := checkTokenType(tok); err != nil {
+		return nil, wrap(ErrRefresh, err)
+	}
+	return tok, nil
+}
+
+// matchIssuer reports whether an authorization response's iss names p: its
+// Issuer exactly, or one its IssuerMatcher accepts.
+func matchIssuer(p OpenIDProvider, iss string) bool {
+	if iss == p.Issuer() {
+		return true
+	}
+	im, ok := p.(IssuerMatcher)
+	return ok && im.MatchIssuer(iss)
+}
+
+func (m *Manager) lookup(name string) (*registered, bool) {
+	m.mu.RLock()
+	rp, ok := m.providers[name]
+	m.mu.RUnlock()
+	return rp, ok
 }

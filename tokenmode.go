@@ -10,7 +10,6 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
@@ -19,76 +18,6 @@ import (
 
 // secretLifetime is how long a token-mode secret can be exchanged.
 const secretLifetime = 5 * time.Minute
-
-// refusedAppSchemes are schemes that name no native app: the web's own,
-// which the allowlist of origins covers, and those a browser runs or reads
-// locally.
-var refusedAppSchemes = []string{"http", "https", "javascript", "data", "file", "vbscript", "blob", "about"}
-
-// appSchemes checks Config.NativeApps.Schemes and returns them lower-cased: each
-// must be RFC 3986 §3.1 scheme syntax, ALPHA *( ALPHA / DIGIT / "+" / "-"
-// / "." ), and none of refusedAppSchemes.
-func appSchemes(schemes []string) ([]string, error) {
-	out := make([]string, 0, len(schemes))
-	for _, s := range schemes {
-		lower := strings.ToLower(s)
-		if !schemeSyntax(lower) || slices.Contains(refusedAppSchemes, lower) {
-			return nil, fmt.Errorf("%w: NativeApps.Schemes entry %q is not a native app's URL scheme (use a reverse-DNS name, RFC 8252 §7.1)", ErrConfig, s)
-		}
-		out = append(out, lower)
-	}
-	return out, nil
-}
-
-// schemeSyntax reports whether s is a lower-case RFC 3986 scheme.
-func schemeSyntax(s string) bool {
-	if s == "" || len(s) > 64 || s[0] < 'a' || s[0] > 'z' {
-		return false
-	}
-	for i := 1; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '-' || c == '.') {
-			return false
-		}
-	}
-	return true
-}
-
-// appRedirectTarget validates a success or failure URL of a token-mode
-// (native app) login: what redirectTarget allows, plus a custom scheme
-// listed in Config.NativeApps.Schemes ("myapp-callback://auth"), plus a loopback
-// redirect to any port for desktop apps (RFC 8252 §7.3: http on 127.0.0.1
-// or [::1], never the name localhost).
-func (m *Manager) appRedirectTarget(raw string) (string, error) {
-	if raw == "" {
-		return "", fmt.Errorf("%w: a token-mode login needs success and failure URLs", ErrRedirectNotAllowed)
-	}
-	if len(raw) > maxRedirect {
-		return "", fmt.Errorf("%w: URL longer than %d bytes", ErrRedirectNotAllowed, maxRedirect)
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "", fmt.Errorf("%w: not a URL", ErrRedirectNotAllowed)
-	}
-	scheme := strings.ToLower(u.Scheme)
-	switch {
-	case u.User != nil:
-		return "", fmt.Errorf("%w: %q has user info", ErrRedirectNotAllowed, raw)
-	case slices.Contains(m.cfg.NativeApps.Schemes, scheme) && u.Opaque == "":
-		return serialize(u)
-	case scheme == "http" && u.Opaque == "" && (u.Hostname() == "127.0.0.1" || u.Hostname() == "::1"):
-		return serialize(u)
-	}
-	return m.originTarget(raw)
-}
-
-// target validates a flow's redirect for its mode.
-func (m *Manager) target(mode, raw string) (string, error) {
-	if mode == modeToken {
-		return m.appRedirectTarget(raw)
-	}
-	return m.redirectTarget(raw)
-}
 
 const modeToken = "token"
 

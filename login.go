@@ -1,0 +1,355 @@
+package oauthlogin
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"golang.org/x/oauth2"
+)
+
+// begin serves GET {prefix}{provider}: it checks the success and failure
+// URLs and the scopes, seals a new flow in a cookie and redirects to the
+// provider. Bad input is a 400 (404 for an unknown provider) with a JSON
+// error; it never redirects anywhere unchecked.
+//
+// POST {prefix}{provider} with link=1 (in the form or the query) starts a
+// flow that links the provider account to the signed-in user instead. It
+// must be a same-origin request (http.CrossOriginProtection) from a browser
+// with a session, and answers 303; link=1 on a GET is refused, so that no
+// cross-site link or image can start a link.
+//
+// A begin that arrives at another loopback name for BaseURL's host
+// (127.0.0.1 for localhost) is sent there first, with the same path and
+// query, since the flow cookie must be set where the callback arrives; a
+// link's POST, which cannot be redirected, is refused with 400.
+func (m *Manager) begin(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	if m.loopbackAlias(r) {
+		if r.Method == http.MethodPost {
+			m.writeErrorStatus(w, r, http.StatusBadRequest, &hostError{got: r.Host, base: origin(m.base)})
+			return
+		}
+		m.log.DebugContext(r.Context(), "oauthlogin: begin sent to BaseURL's host", "host", truncate(r.Host, 256), "baseHost", m.base.Host)
+		redirect(w, r, m.atBaseHost(r))
+		return
+	}
+	rp, ok := m.lookup(r.PathValue("provider"))
+	if !ok {
+		m.writeError(w, r, fmt.Errorf("%w: %q", ErrUnknownProvider, r.PathValue("provider")))
+		return
+	}
+	q := r.URL.Query()
+	if r.Method == http.MethodPost {
+		if !m.sameOrigin(w, r) {
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		if err := r.ParseForm(); err != nil {
+			m.writeError(w, r, fmt.Errorf("%w: unreadable form", errBadRequest))
+			return
+		}
+		q = r.Form
+	}
+	if rt := q.Get("response_type"); rt != "" && rt != "code" {
+		m.writeError(w, r, ErrImplicitFlow)
+		return
+	}
+	mode := q.Get("mode")
+	if mode != "" && mode != "session" && mode != modeToken {
+		m.writeError(w, r, fmt.Errorf("%w: %q", ErrUnsupportedMode, truncate(mode, 32)))
+		return
+	}
+	success, err := m.target(mode, q.Get("success"))
+	if err != nil {
+		m.writeError(w, r, fmt.Errorf("success: %w", err))
+		return
+	}
+	failure, err := m.target(mode, q.Get("failure"))
+	if err != nil {
+		m.writeError(w, r, fmt.Errorf("failure: %w", err))
+		return
+	}
+	scope, err := rp.scope(append(q["scopes"], q["scopes[]"]...))
+	if err != nil {
+		m.writeError(w, r, err)
+		return
+	}
+	challenge, err := m.appChallenge(mode, q)
+	if err != nil {
+		m.writeError(w, r, err)
+		return
+	}
+	f := &flow{
+		Provider:  rp.name,
+		State:     randomToken(32),
+		Verifier:  oauth2.GenerateVerifier(),
+		Success:   success,
+		Failure:   failure,
+		Expires:   m.now().Add(m.flowTTL).Unix(),
+		Mode:      mode,
+		Challenge: challenge,
+	}
+	if q.Get("link") != "" {
+		if mode == modeToken {
+			m.writeError(w, r, fmt.Errorf("%w: link with mode=token", ErrUnsupportedMode))
+			return
+		}
+		if r.Method != http.MethodPost {
+			m.writeError(w, r, ErrLinkRequiresPost)
+			return
+		}
+		s, err := m.requestSession(r)
+		if err != nil {
+			m.writeError(w, r, err)
+			return
+		}
+		f.LinkUser, f.LinkSession = s.UserID, s.ID
+	}
+	f.Nonce = f.nonce(rp)
+	m.endExcessFlows(w, r)
+	if err := m.setFlowCookie(w, f, rp.formPost); err != nil {
+		m.writeError(w, r, err)
+		return
+	}
+	redirect(w, r, rp.authURL(f, scope))
+}
+
+// scope returns the scope parameter for a begin request: the provider's
+// defaults followed by the requested extras, each of which must be allowed.
+// requested holds the raw query values (comma- or space-separated, or
+// repeated).
+func (rp *registered) scope(requested []string) (string, error) {
+	if len(requested) == 0 {
+		return rp.defaultScope, nil
+	}
+	size := 0
+	for _, raw := range requested {
+		size += len(raw)
+	}
+	if size > maxScopeParam {
+		return "", fmt.Errorf("%w: the scopes parameter has %d bytes, more than %d", ErrScopeNotAllowed, size, maxScopeParam)
+	}
+	scopes := slices.Clone(rp.defaultScopes)
+	for _, raw := range requested {
+		for s := range strings.FieldsFuncSeq(raw, func(r rune) bool { return r == ',' || r == ' ' }) {
+			if !rp.allowedScopes[s] {
+				if len(s) > 64 {
+					s = s[:64] + "…"
+				}
+				return "", fmt.Errorf("%w: %q for provider %s", ErrScopeNotAllowed, s, rp.name)
+			}
+			if !slices.Contains(scopes, s) {
+				scopes = append(scopes, s)
+			}
+		}
+	}
+	return strings.Join(scopes, " "), nil
+}
+
+// maxScopeParam bounds what a begin request's scopes may add up to.
+const maxScopeParam = 2048
+
+// callback serves GET and POST {prefix}{provider}/callback. It ends the flow
+// the state names: on success with a new session and a redirect to the
+// success URL; on any failure with a redirect to the failure URL carrying
+// error=<code>, and no session. A callback that does not name a flow of
+// this browser by its state (none, a wrong one, a malformed or oversized
+// response) ends no flow: its failure goes to the URL of another live flow
+// for the provider, whose login goes on, or, when there is none, there is
+// no failure URL to trust and it answers 400.
+func (m *Manager) callback(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer") // the URL holds the code
+	provider := r.PathValue("provider")
+	rp, ok := m.lookup(provider)
+	if !ok {
+		m.writeError(w, r, fmt.Errorf("%w: %q", ErrUnknownProvider, provider))
+		return
+	}
+	// An oversized response, or a state no flow of ours could have, is
+	// refused before any work for it; it names no flow, so it ends none
+	// (findFlow), and its failure goes to another flow's URL if any.
+	params, malformed := callbackParams(w, r)
+	state := params.Get("state")
+	if malformed == nil {
+		malformed = checkValue("state", state, maxState)
+	}
+	if malformed != nil {
+		params, state = url.Values{}, ""
+	}
+	f, cookie, err := m.findFlow(r, provider, state)
+	if malformed != nil {
+		err = malformed
+	}
+	if cookie != "" {
+		// The flow this callback names ends here, whatever happens next.
+		m.clearCookie(w, cookie, m.flowCookiePath)
+	} else if errors.Is(err, ErrStateMismatch) && m.otherHost(r) {
+		// Its flow cookie, if any, is at BaseURL's host, or the begin was
+		// served at this one: say so, rather than a bare mismatch.
+		m.log.DebugContext(r.Context(), "oauthlogin: a callback at another host than BaseURL's finds no flow",
+			"host", truncate(r.Host, 256), "baseHost", m.base.Host)
+		err = &hostError{got: r.Host, base: origin(m.base), callback: true}
+	}
+	if f == nil {
+		m.writeError(w, r, err)
+		return
+	}
+	// The redirects were checked at begin; check them again, in case the
+	// allowlist changed since (or a cookie key leaked), and send the
+	// browser to what was checked (a path resolved, as at begin).
+	for _, to := range []*string{&f.Success, &f.Failure} {
+		checked, rerr := m.target(f.Mode, *to)
+		if rerr != nil {
+			m.writeError(w, r, rerr)
+			return
+		}
+		*to = checked
+	}
+	if err == nil {
+		err = m.store.Consume(r.Context(), "state:"+hashID(f.State), m.now().Add(m.flowTTL))
+		if errors.Is(err, ErrAlreadyUsed) {
+			err = ErrStateReplayed
+		}
+	}
+	to := f.Success
+	if err == nil {
+		to, err = m.finish(w, r, rp, f, params)
+	}
+	if err != nil {
+		// What a hostile provider sends back may echo the values it was
+		// given; none of them reaches the log.
+		msg := logDetail(err, f.State, f.Verifier, f.nonce(rp), params.Get("code"), rp.oauth.ClientSecret)
+		m.log.InfoContext(r.Context(), "oauthlogin: login failed", "provider", provider, "code", Code(err), "err", msg)
+		to = withQuery(f.Failure, "error", Code(err))
+	}
+	redirect(w, r, to)
+}
+
+// callbackParams returns a callback's parameters: the query, or for a
+// form_post callback the form. An oversized or unreadable one is an error
+// wrapping ErrInvalidResponse, read no further.
+func callbackParams(w http.ResponseWriter, r *http.Request) (url.Values, error) {
+	if len(r.URL.RawQuery) > maxCallbackParams {
+		return nil, fmt.Errorf("%w: query over %d bytes", ErrInvalidResponse, maxCallbackParams)
+	}
+	if r.Method != http.MethodPost {
+		return r.URL.Query(), nil
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxCallbackParams)
+	if err := r.ParseForm(); err != nil {
+		return nil, fmt.Errorf("%w: form unreadable or over %d bytes", ErrInvalidResponse, maxCallbackParams)
+	}
+	return r.Form, nil
+}
+
+// checkValue refuses a code or state over limit bytes or with a byte
+// outside VSCHAR (%x20-7E, RFC 6749 Appendix A.5 and A.11): control
+// characters (NUL, CR, LF, TAB, DEL) and raw non-ASCII bytes have no place
+// in either, and some token endpoints or logs would read them otherwise.
+func checkValue(name, v string, limit int) error {
+	if len(v) > limit {
+		return fmt.Errorf("%w: %s over %d bytes", ErrInvalidResponse, name, limit)
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < 0x20 || v[i] > 0x7e {
+			return fmt.Errorf("%w: %s has a byte outside %%x20-7E", ErrInvalidResponse, name)
+		}
+	}
+	return nil
+}
+
+// checkResponse checks the authorization response before any token
+// request: parameters, issuer (RFC 9207), error, code, link session.
+func (m *Manager) checkResponse(r *http.Request, rp *registered, f *flow, params url.Values) error {
+	for _, k := range []string{"code", "iss", "error", "state"} {
+		if len(params[k]) > 1 {
+			// RFC 6749 §3.1: a parameter must not be sent more than once.
+			return fmt.Errorf("%w: repeated %s", ErrInvalidResponse, k)
+		}
+	}
+	if rp.oidc != nil {
+		// RFC 9207: an authorization response names its issuer; a mix-up
+		// attack sends one provider's response to another's callback.
+		iss, sent := params.Get("iss"), params.Has("iss")
+		if (sent && !matchIssuer(rp.oidc, iss)) || (!sent && rp.oidc.IssuerInResponse()) {
+			return ErrIssuerMismatch
+		}
+	}
+	if e := params.Get("error"); e != "" {
+		if e == "access_denied" {
+			return ErrProviderDenied
+		}
+		return fmt.Errorf("%w: %q", ErrProviderError, truncate(e, 64))
+	}
+	code := params.Get("code")
+	if code == "" {
+		return ErrCodeMissing
+	}
+	if err := checkValue("code", code, maxCode); err != nil {
+		return err
+	}
+	if f.LinkUser != "" {
+		// Link only into the session that asked for it, still signed in.
+		s, err := m.requestSession(r)
+		if err != nil || s.ID != f.LinkSession || s.UserID != f.LinkUser {
+			return ErrLinkSession
+		}
+	}
+	return nil
+}
+
+// finish checks the authorization response, redeems the code, identifies
+// the user and starts the session. It returns where to send the browser.
+func (m *Manager) finish(w http.ResponseWriter, r *http.Request, rp *registered, f *flow, params url.Values) (string, error) {
+	if err := m.checkResponse(r, rp, f, params); err != nil {
+		return "", err
+	}
+	ctx := m.clientContext(r.Context())
+	tok, err := rp.exchange(ctx, params.Get("code"), oauth2.VerifierOption(f.Verifier))
+	if err != nil {
+		return "", wrap(ErrTokenExchange, err)
+	}
+	tok.Expiry = m.clampExpiry(tok.Expiry)
+	profile, err := rp.identify(ctx, tok, f.nonce(rp), params)
+	if err != nil {
+		return "", err
+	}
+	id, event, err := m.signIn(r.Context(), rp, profile, tok, f.LinkUser)
+	if err != nil {
+		return "", err
+	}
+	to, s := f.Success, (*Session)(nil)
+	if f.Mode == modeToken {
+		to, s, err = m.startTokenSession(r, f, id)
+	} else {
+		s, err = m.startSession(w, r, id, tok)
+	}
+	if err != nil {
+		return "", err
+	}
+	m.emit(r, Event{Type: event, UserID: id.UserID, Provider: rp.name, IdentityID: id.ID, SessionID: s.ID})
+	return to, nil
+}
+
+// Bounds on a callback, checked before any work for it (RFC 6749 §4.1.2
+// lets the provider choose the sizes of what it issues; these leave room
+// for every provider we know). Real authorization responses are far
+// smaller: Microsoft Entra's codes, the longest in common use, run to
+// 1–2 KB; Apple's form_post adds a user JSON of a few hundred bytes;
+// Google adds a scope list. 8 KiB is also what many proxies and servers
+// allow a request line (nginx's large_client_header_buffers), so no
+// provider can count on more in a redirect.
+const (
+	// maxCallbackParams bounds the raw query, and apart the form body of a
+	// form_post callback.
+	maxCallbackParams = 8 << 10
+	// maxCode is twice the longest authorization code seen in practice.
+	maxCode = 4 << 10
+	// maxState bounds the state: ours are 43 bytes.
+	maxState = 512
+)
