@@ -91,17 +91,17 @@ var (
 	ErrCodeMissing = &Error{"code_missing", http.StatusBadRequest, "authorization code missing", "the callback carried no authorization code"}
 	// ErrTokenExchange: the token endpoint failed or refused the code.
 	ErrTokenExchange = &Error{"token_exchange_failed", http.StatusBadGateway, "token exchange failed", "the provider did not redeem the authorization code"}
-	// ErrIDToken: the ID token is missing or failed validation.
-	ErrIDToken = &Error{"id_token_invalid", http.StatusBadGateway, "invalid ID token", "the provider's ID token is missing or invalid"}
-	// ErrProfile: the provider's user info could not be fetched or is unusable.
-	ErrProfile = &Error{"profile_unavailable", http.StatusBadGateway, "profile unavailable", "the provider's user profile could not be read"}
+	// ErrInvalidIDToken: the ID token is missing or failed validation.
+	ErrInvalidIDToken = &Error{"id_token_invalid", http.StatusBadGateway, "invalid ID token", "the provider's ID token is missing or invalid"}
+	// ErrProfileUnavailable: the provider's user info could not be fetched or is unusable.
+	ErrProfileUnavailable = &Error{"profile_unavailable", http.StatusBadGateway, "profile unavailable", "the provider's user profile could not be read"}
 	// ErrIdentityConflict: the provider account is linked to another user.
 	// It is never moved or merged.
 	ErrIdentityConflict = &Error{"identity_already_linked", http.StatusConflict, "identity already linked to another user", "the provider account is linked to another user"}
 	// ErrLoginDenied: the host's Config.Hooks.AllowLogin refused the login.
 	ErrLoginDenied = &Error{"login_denied", http.StatusForbidden, "login denied", "the app does not allow this account to sign in"}
-	// ErrLinkSession: a link finished without the session that started it.
-	ErrLinkSession = &Error{"link_session_mismatch", http.StatusForbidden, "link must finish in the session that started it", "a link must finish in the session that started it"}
+	// ErrLinkSessionMismatch: a link finished without the session that started it.
+	ErrLinkSessionMismatch = &Error{"link_session_mismatch", http.StatusForbidden, "link must finish in the session that started it", "a link must finish in the session that started it"}
 	// ErrLinkRequiresPost: link intent was asked for with GET.
 	ErrLinkRequiresPost = &Error{"link_requires_post", http.StatusBadRequest, "linking an identity needs a same-origin POST", "linking an identity needs a same-origin POST"}
 	// ErrLastIdentity: unlinking would leave the user no way to sign in.
@@ -129,9 +129,9 @@ var (
 	ErrNoSession = &Error{"no_session", http.StatusUnauthorized, "no session", "no session"}
 	// ErrNoRefreshToken: the session has no provider refresh token.
 	ErrNoRefreshToken = &Error{"no_refresh_token", http.StatusBadRequest, "no refresh token", "the session has no provider refresh token"}
-	// ErrRefresh: the provider refused to refresh the token, or its answer
+	// ErrRefreshFailed: the provider refused to refresh the token, or its answer
 	// failed validation.
-	ErrRefresh = &Error{"refresh_failed", http.StatusBadGateway, "token refresh failed", "the provider refused to refresh the token"}
+	ErrRefreshFailed = &Error{"refresh_failed", http.StatusBadGateway, "token refresh failed", "the provider refused to refresh the token"}
 	// ErrProviderUnavailable: the provider failed or timed out at a token
 	// refresh or a device poll; the tokens are kept, and the refresh or
 	// poll may be retried (after Retry-After).
@@ -248,8 +248,8 @@ func scrubCredentials(msg string) string {
 // which an operator may want to see without debug logging.
 func providerFailure(e *Error) bool {
 	switch e {
-	case ErrProviderError, ErrTokenExchange, ErrIDToken, ErrProfile,
-		ErrRefresh, ErrProviderUnavailable, ErrProviderTokenRevoked:
+	case ErrProviderError, ErrTokenExchange, ErrInvalidIDToken, ErrProfileUnavailable,
+		ErrRefreshFailed, ErrProviderUnavailable, ErrProviderTokenRevoked:
 		return true
 	}
 	return false

@@ -41,11 +41,11 @@ var wireErrors = []struct {
 	{"ErrProviderError", ErrProviderError, "provider_error", 502},
 	{"ErrCodeMissing", ErrCodeMissing, "code_missing", 400},
 	{"ErrTokenExchange", ErrTokenExchange, "token_exchange_failed", 502},
-	{"ErrIDToken", ErrIDToken, "id_token_invalid", 502},
-	{"ErrProfile", ErrProfile, "profile_unavailable", 502},
+	{"ErrInvalidIDToken", ErrInvalidIDToken, "id_token_invalid", 502},
+	{"ErrProfileUnavailable", ErrProfileUnavailable, "profile_unavailable", 502},
 	{"ErrIdentityConflict", ErrIdentityConflict, "identity_already_linked", 409},
 	{"ErrLoginDenied", ErrLoginDenied, "login_denied", 403},
-	{"ErrLinkSession", ErrLinkSession, "link_session_mismatch", 403},
+	{"ErrLinkSessionMismatch", ErrLinkSessionMismatch, "link_session_mismatch", 403},
 	{"ErrLinkRequiresPost", ErrLinkRequiresPost, "link_requires_post", 400},
 	{"ErrLastIdentity", ErrLastIdentity, "last_identity", 409},
 	{"ErrUnsupportedMode", ErrUnsupportedMode, "unsupported_mode", 400},
@@ -58,7 +58,7 @@ var wireErrors = []struct {
 	{"ErrDeviceCodeExpired", ErrDeviceCodeExpired, "expired_token", 400}, // RFC 8628 §3.5
 	{"ErrNoSession", ErrNoSession, "no_session", 401},
 	{"ErrNoRefreshToken", ErrNoRefreshToken, "no_refresh_token", 400},
-	{"ErrRefresh", ErrRefresh, "refresh_failed", 502},
+	{"ErrRefreshFailed", ErrRefreshFailed, "refresh_failed", 502},
 	{"ErrProviderUnavailable", ErrProviderUnavailable, "provider_unavailable", 503},
 	{"ErrProviderTokenRevoked", ErrProviderTokenRevoked, "provider_token_revoked", 409},
 	{"ErrImplicitFlow", ErrImplicitFlow, "unsupported_response_type", 400},
@@ -184,7 +184,7 @@ func TestCodeOutermostSentinel(t *testing.T) {
 	}{
 		{fmt.Errorf("%w: hook: %w", ErrLoginDenied, ErrNotFound), "login_denied", http.StatusForbidden},
 		{fmt.Errorf("%w: %w", ErrNotFound, ErrLoginDenied), "not_found", http.StatusNotFound},
-		{fmt.Errorf("%w: %w", fmt.Errorf("%w: exp", ErrIDToken), ErrRefresh), "id_token_invalid", http.StatusBadGateway},
+		{fmt.Errorf("%w: %w", fmt.Errorf("%w: exp", ErrInvalidIDToken), ErrRefreshFailed), "id_token_invalid", http.StatusBadGateway},
 	} {
 		if Code(tc.err) != tc.code {
 			t.Errorf("Code(%v) = %q, want %s", tc.err, Code(tc.err), tc.code)

@@ -30,26 +30,26 @@ func TestLoginFailures(t *testing.T) {
 		{"IssuerParamWrongOnError", oauthlogintest.Behavior{AuthorizeError: "access_denied", AuthorizeIssuer: "https://attacker.example"}, oauthlogin.ErrIssuerMismatch.Code(), true},
 		{"Token5xx", oauthlogintest.Behavior{TokenStatus: http.StatusBadGateway}, oauthlogin.ErrTokenExchange.Code(), false},
 		{"TokenInvalidGrant", oauthlogintest.Behavior{TokenError: "invalid_grant"}, oauthlogin.ErrTokenExchange.Code(), false},
-		{"NoIDToken", oauthlogintest.Behavior{OmitIDToken: true}, oauthlogin.ErrIDToken.Code(), false},
-		{"WrongIssuer", oauthlogintest.Behavior{IDTokenIssuer: "https://attacker.example"}, oauthlogin.ErrIDToken.Code(), false},
-		{"WrongAudience", oauthlogintest.Behavior{IDTokenAudience: "another-client"}, oauthlogin.ErrIDToken.Code(), false},
-		{"UntrustedExtraAudience", oauthlogintest.Behavior{IDTokenAudience: []string{"oauthlogin-test-client", "another-client"}, IDTokenAzp: "oauthlogin-test-client"}, oauthlogin.ErrIDToken.Code(), false},
-		{"SeveralAudiencesNoAzp", oauthlogintest.Behavior{IDTokenAudience: []string{"oauthlogin-test-client", "oauthlogin-test-client"}}, oauthlogin.ErrIDToken.Code(), false},
-		{"WrongAzp", oauthlogintest.Behavior{IDTokenAzp: "another-client"}, oauthlogin.ErrIDToken.Code(), false},
-		{"WrongNonce", oauthlogintest.Behavior{IDTokenNonce: "not-the-nonce"}, oauthlogin.ErrIDToken.Code(), false},
-		{"NoNonce", oauthlogintest.Behavior{OmitNonce: true}, oauthlogin.ErrIDToken.Code(), false},
-		{"Expired", oauthlogintest.Behavior{ExpiresIn: -time.Minute}, oauthlogin.ErrIDToken.Code(), false},
-		{"IssuedInFuture", oauthlogintest.Behavior{IssuedAtOffset: time.Hour}, oauthlogin.ErrIDToken.Code(), false},
-		{"NoIssuedAt", oauthlogintest.Behavior{OmitIssuedAt: true}, oauthlogin.ErrIDToken.Code(), false},
-		{"NoSubject", oauthlogintest.Behavior{Claims: map[string]any{"sub": nil}}, oauthlogin.ErrIDToken.Code(), false},
-		{"NumericSubject", oauthlogintest.Behavior{Claims: map[string]any{"sub": 42}}, oauthlogin.ErrIDToken.Code(), false},
-		{"BadSignature", oauthlogintest.Behavior{BadSignature: true}, oauthlogin.ErrIDToken.Code(), false},
-		{"AlgNone", oauthlogintest.Behavior{AlgNone: true}, oauthlogin.ErrIDToken.Code(), false},
-		{"AlgNoneCapitalized", oauthlogintest.Behavior{AlgNone: true, AlgNoneCase: "None"}, oauthlogin.ErrIDToken.Code(), false},
-		{"UnknownKey", oauthlogintest.Behavior{UnknownKID: true}, oauthlogin.ErrIDToken.Code(), false},
-		{"WrongAccessTokenHash", oauthlogintest.Behavior{Claims: map[string]any{"at_hash": "AAAAAAAAAAAAAAAAAAAAAA"}}, oauthlogin.ErrIDToken.Code(), false},
-		{"UserInfo5xx", oauthlogintest.Behavior{UserInfoStatus: http.StatusInternalServerError}, oauthlogin.ErrProfile.Code(), false},
-		{"UserInfoOtherSubject", oauthlogintest.Behavior{UserInfoSubject: "user-2"}, oauthlogin.ErrProfile.Code(), false},
+		{"NoIDToken", oauthlogintest.Behavior{OmitIDToken: true}, oauthlogin.ErrInvalidIDToken.Code(), false},
+		{"WrongIssuer", oauthlogintest.Behavior{IDTokenIssuer: "https://attacker.example"}, oauthlogin.ErrInvalidIDToken.Code(), false},
+		{"WrongAudience", oauthlogintest.Behavior{IDTokenAudience: "another-client"}, oauthlogin.ErrInvalidIDToken.Code(), false},
+		{"UntrustedExtraAudience", oauthlogintest.Behavior{IDTokenAudience: []string{"oauthlogin-test-client", "another-client"}, IDTokenAzp: "oauthlogin-test-client"}, oauthlogin.ErrInvalidIDToken.Code(), false},
+		{"SeveralAudiencesNoAzp", oauthlogintest.Behavior{IDTokenAudience: []string{"oauthlogin-test-client", "oauthlogin-test-client"}}, oauthlogin.ErrInvalidIDToken.Code(), false},
+		{"WrongAzp", oauthlogintest.Behavior{IDTokenAzp: "another-client"}, oauthlogin.ErrInvalidIDToken.Code(), false},
+		{"WrongNonce", oauthlogintest.Behavior{IDTokenNonce: "not-the-nonce"}, oauthlogin.ErrInvalidIDToken.Code(), false},
+		{"NoNonce", oauthlogintest.Behavior{OmitNonce: true}, oauthlogin.ErrInvalidIDToken.Code(), false},
+		{"Expired", oauthlogintest.Behavior{ExpiresIn: -time.Minute}, oauthlogin.ErrInvalidIDToken.Code(), false},
+		{"IssuedInFuture", oauthlogintest.Behavior{IssuedAtOffset: time.Hour}, oauthlogin.ErrInvalidIDToken.Code(), false},
+		{"NoIssuedAt", oauthlogintest.Behavior{OmitIssuedAt: true}, oauthlogin.ErrInvalidIDToken.Code(), false},
+		{"NoSubject", oauthlogintest.Behavior{Claims: map[string]any{"sub": nil}}, oauthlogin.ErrInvalidIDToken.Code(), false},
+		{"NumericSubject", oauthlogintest.Behavior{Claims: map[string]any{"sub": 42}}, oauthlogin.ErrInvalidIDToken.Code(), false},
+		{"BadSignature", oauthlogintest.Behavior{BadSignature: true}, oauthlogin.ErrInvalidIDToken.Code(), false},
+		{"AlgNone", oauthlogintest.Behavior{AlgNone: true}, oauthlogin.ErrInvalidIDToken.Code(), false},
+		{"AlgNoneCapitalized", oauthlogintest.Behavior{AlgNone: true, AlgNoneCase: "None"}, oauthlogin.ErrInvalidIDToken.Code(), false},
+		{"UnknownKey", oauthlogintest.Behavior{UnknownKID: true}, oauthlogin.ErrInvalidIDToken.Code(), false},
+		{"WrongAccessTokenHash", oauthlogintest.Behavior{Claims: map[string]any{"at_hash": "AAAAAAAAAAAAAAAAAAAAAA"}}, oauthlogin.ErrInvalidIDToken.Code(), false},
+		{"UserInfo5xx", oauthlogintest.Behavior{UserInfoStatus: http.StatusInternalServerError}, oauthlogin.ErrProfileUnavailable.Code(), false},
+		{"UserInfoOtherSubject", oauthlogintest.Behavior{UserInfoSubject: "user-2"}, oauthlogin.ErrProfileUnavailable.Code(), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t)
@@ -60,7 +60,7 @@ func TestLoginFailures(t *testing.T) {
 			if got := h.idp.Hits("token"); tc.noTokens && got != 0 {
 				t.Fatalf("the token endpoint was called %d times for a bad callback", got)
 			}
-			if got := h.idp.Hits("userinfo"); tc.code != oauthlogin.ErrProfile.Code() && got != 0 {
+			if got := h.idp.Hits("userinfo"); tc.code != oauthlogin.ErrProfileUnavailable.Code() && got != 0 {
 				t.Fatalf("userinfo was called %d times after a bad token response", got)
 			}
 			if tc.code == oauthlogin.ErrStateMissing.Code() {

@@ -16,7 +16,7 @@ var codes = []string{
 	oauthlogin.ErrStateMissing.Code(), oauthlogin.ErrStateMismatch.Code(), oauthlogin.ErrStateReplayed.Code(), oauthlogin.ErrFlowExpired.Code(),
 	oauthlogin.ErrProviderMismatch.Code(), oauthlogin.ErrIssuerMismatch.Code(), oauthlogin.ErrInvalidResponse.Code(), oauthlogin.ErrProviderDenied.Code(),
 	oauthlogin.ErrProviderError.Code(), oauthlogin.ErrCodeMissing.Code(), oauthlogin.ErrTokenExchange.Code(),
-	oauthlogin.ErrIDToken.Code(), oauthlogin.ErrProfile.Code(), oauthlogin.ErrIdentityConflict.Code(), oauthlogin.ErrLinkSession.Code(), "server_error",
+	oauthlogin.ErrInvalidIDToken.Code(), oauthlogin.ErrProfileUnavailable.Code(), oauthlogin.ErrIdentityConflict.Code(), oauthlogin.ErrLinkSessionMismatch.Code(), "server_error",
 }
 
 // FuzzCallback sends arbitrary callback parameters, with and without a real

@@ -116,7 +116,7 @@ func TestSecretHygieneRoutes(t *testing.T) {
 		}
 	}
 	form := []string{"Content-Type", "application/x-www-form-urlencoded", "Sec-Fetch-Site", "same-origin"}
-	check("refresh", h.do(b, "POST", "/auth/refresh", form...), oauthlogin.ErrRefresh.Code())
+	check("refresh", h.do(b, "POST", "/auth/refresh", form...), oauthlogin.ErrRefreshFailed.Code())
 	poll, _ := http.NewRequest("POST", h.app.URL+"/auth/device/token", strings.NewReader(url.Values{"handle": {dev.Handle}}.Encode()))
 	poll.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, err := b.Client.Do(poll)

@@ -226,7 +226,7 @@ func TestLinkSessionChanged(t *testing.T) {
 	h.idp.SetUser(oauthlogintest.User{Subject: "user-2"})
 	h.mustSucceed(h.login(b))
 	tokenHits := h.idp.Hits("token")
-	h.mustFail(visit(t, b, page.Location.String()), oauthlogin.ErrLinkSession.Code())
+	h.mustFail(visit(t, b, page.Location.String()), oauthlogin.ErrLinkSessionMismatch.Code())
 	if h.idp.Hits("token") != tokenHits {
 		t.Fatal("the code was redeemed for a link that cannot finish")
 	}

@@ -297,7 +297,7 @@ func (m *Manager) checkResponse(r *http.Request, rp *registered, f *flow, params
 		// Link only into the session that asked for it, still signed in.
 		s, err := m.requestSession(r)
 		if err != nil || s.ID != f.LinkSession || s.UserID != f.LinkUser {
-			return ErrLinkSession
+			return ErrLinkSessionMismatch
 		}
 	}
 	return nil

@@ -32,9 +32,11 @@ type Provider interface {
 	Identify(ctx context.Context, token *oauth2.Token, nonce string) (*Profile, error)
 }
 
-// OpenIDProvider is implemented by OpenID Connect providers. For them the
-// Manager adds the openid scope and a nonce to authorization requests, and
-// checks the RFC 9207 iss authorization response parameter.
+// OpenIDProvider is implemented by OpenID Connect providers (the
+// providers package's OIDC constructor makes one). For them the Manager
+// adds the openid scope and a nonce to authorization requests, checks the
+// RFC 9207 iss authorization response parameter, and has the ID token of
+// a refresh response checked.
 type OpenIDProvider interface {
 	Provider
 	// Issuer is the provider's issuer identifier.
@@ -44,16 +46,16 @@ type OpenIDProvider interface {
 	// authorization_response_iss_parameter_supported). The Manager then
 	// refuses responses without it.
 	IssuerInResponse() bool
-}
-
-// IssuerMatcher is implemented by OpenID providers whose Issuer is a
-// template standing for many issuers, one per tenant (Microsoft's
-// multi-tenant endpoints: https://login.microsoftonline.com/{tenantid}/v2.0).
-// MatchIssuer reports whether iss, sent in an authorization response (RFC
-// 9207), is one of the issuers the provider accepts. Without it the
-// Manager requires iss to equal Issuer exactly.
-type IssuerMatcher interface {
+	// MatchIssuer reports whether iss, sent in an authorization response
+	// (RFC 9207), is one of the issuers the provider accepts: Issuer
+	// itself, or for an Issuer that is a template standing for one issuer
+	// per tenant (Microsoft's multi-tenant
+	// https://login.microsoftonline.com/{tenantid}/v2.0), one it stands for.
 	MatchIssuer(iss string) bool
+	// VerifyRefreshIDToken checks an ID token that a refresh response
+	// carries (OpenID Connect Core §12.2): valid for this client, from the
+	// same issuer, for the same subject.
+	VerifyRefreshIDToken(ctx context.Context, rawIDToken, subject string) error
 }
 
 // ScopeAllower is implemented by providers that let the begin request ask
@@ -93,13 +95,6 @@ type Exchanger interface {
 // IdentifyCallback instead of Identify, with the response's parameters.
 type CallbackIdentifier interface {
 	IdentifyCallback(ctx context.Context, token *oauth2.Token, nonce string, response url.Values) (*Profile, error)
-}
-
-// RefreshVerifier is implemented by OpenID providers, to check an ID token
-// that a refresh response carries (OpenID Connect Core §12.2): valid for
-// this client, from the same issuer, for the same subject.
-type RefreshVerifier interface {
-	VerifyRefreshIDToken(ctx context.Context, rawIDToken, subject string) error
 }
 
 // Profile is a provider's user, normalized.
@@ -161,7 +156,7 @@ func (rp *registered) authURL(f *flow, scope string) string {
 
 // identify turns a token into a verified Profile with a subject, through
 // the provider's CallbackIdentifier when there is an authorization
-// response to read. Errors wrap ErrIDToken or ErrProfile.
+// response to read. Errors wrap ErrInvalidIDToken or ErrProfileUnavailable.
 func (rp *registered) identify(ctx context.Context, tok *oauth2.Token, nonce string, response url.Values) (*Profile, error) {
 	var profile *Profile
 	var err error
@@ -171,12 +166,12 @@ func (rp *registered) identify(ctx context.Context, tok *oauth2.Token, nonce str
 		profile, err = rp.p.Identify(ctx, tok, nonce)
 	}
 	switch {
-	case errors.Is(err, ErrIDToken), errors.Is(err, ErrProfile):
+	case errors.Is(err, ErrInvalidIDToken), errors.Is(err, ErrProfileUnavailable):
 		return nil, err
 	case err != nil:
-		return nil, wrap(ErrProfile, err)
+		return nil, wrap(ErrProfileUnavailable, err)
 	case profile == nil || profile.Subject == "":
-		return nil, fmt.Errorf("%w: provider %s returned no subject", ErrProfile, rp.name)
+		return nil, fmt.Errorf("%w: provider %s returned no subject", ErrProfileUnavailable, rp.name)
 	}
 	return profile, nil
 }
@@ -206,7 +201,7 @@ func (rp *registered) exchange(ctx context.Context, code string, opts ...oauth2.
 
 // refresh redeems a refresh token, through the provider's Exchanger when it
 // has one. An empty access token makes x/oauth2 refresh at once.
-// A token_type other than Bearer is ErrRefresh (checkTokenType).
+// A token_type other than Bearer is ErrRefreshFailed (checkTokenType).
 func (rp *registered) refresh(ctx context.Context, refreshToken string) (*oauth2.Token, error) {
 	var (
 		tok *oauth2.Token
@@ -222,19 +217,15 @@ func (rp *registered) refresh(ctx context.Context, refreshToken string) (*oauth2
 		return nil, err
 	}
 	if err := checkTokenType(tok); err != nil {
-		return nil, wrap(ErrRefresh, err)
+		return nil, wrap(ErrRefreshFailed, err)
 	}
 	return tok, nil
 }
 
 // matchIssuer reports whether an authorization response's iss names p: its
-// Issuer exactly, or one its IssuerMatcher accepts.
+// Issuer exactly, or one its MatchIssuer accepts.
 func matchIssuer(p OpenIDProvider, iss string) bool {
-	if iss == p.Issuer() {
-		return true
-	}
-	im, ok := p.(IssuerMatcher)
-	return ok && im.MatchIssuer(iss)
+	return iss == p.Issuer() || p.MatchIssuer(iss)
 }
 
 func (m *Manager) lookup(name string) (*registered, bool) {

@@ -72,7 +72,7 @@ func (m *Manager) serveRefresh(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		if errors.Is(err, ErrRefresh) || errors.Is(err, ErrProviderTokenRevoked) || errors.Is(err, ErrProviderUnavailable) {
+		if errors.Is(err, ErrRefreshFailed) || errors.Is(err, ErrProviderTokenRevoked) || errors.Is(err, ErrProviderUnavailable) {
 			m.emit(r, Event{Type: EventRefreshFailed, UserID: s.UserID, Provider: s.Provider, IdentityID: s.IdentityID, SessionID: s.ID, Code: Code(err)})
 		}
 		var ra retryAfter
@@ -255,10 +255,10 @@ func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key strin
 		}
 		wait := m.backoff.fail(key, m.now())
 		switch {
-		case errors.Is(err, ErrRefresh): // an answer refused here (checkTokenType)
+		case errors.Is(err, ErrRefreshFailed): // an answer refused here (checkTokenType)
 			return nil, fmt.Errorf("%w: %w", err, retryAfter(wait))
 		case re != nil && re.Response != nil && re.Response.StatusCode < 500:
-			return nil, wrap(ErrRefresh, err)
+			return nil, wrap(ErrRefreshFailed, err)
 		}
 		return nil, fmt.Errorf("%w: %w: %w", ErrProviderUnavailable, retryAfter(wait), err)
 	}
@@ -266,14 +266,14 @@ func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key strin
 		tok.RefreshToken = cur.RefreshToken // not rotated: keep the one we have
 	}
 	if raw, _ := tok.Extra("id_token").(string); raw != "" {
-		if rv, ok := rp.p.(RefreshVerifier); ok {
-			if err := rv.VerifyRefreshIDToken(pctx, raw, s.ProviderUID); err != nil {
+		if rp.oidc != nil {
+			if err := rp.oidc.VerifyRefreshIDToken(pctx, raw, s.ProviderUID); err != nil {
 				// Keep nothing of this response. A failed ID token check
-				// answers id_token_invalid, and is still ErrRefresh.
-				if errors.Is(err, ErrIDToken) {
-					return nil, fmt.Errorf("%w: %w", err, ErrRefresh)
+				// answers id_token_invalid, and is still ErrRefreshFailed.
+				if errors.Is(err, ErrInvalidIDToken) {
+					return nil, fmt.Errorf("%w: %w", err, ErrRefreshFailed)
 				}
-				return nil, wrap(ErrRefresh, err)
+				return nil, wrap(ErrRefreshFailed, err)
 			}
 		}
 	}

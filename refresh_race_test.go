@@ -183,4 +183,4 @@ func TestRefreshIDToken(t *testing.T) {
 	}
 }
 
-var _ = oauthlogin.ErrRefresh
+var _ = oauthlogin.ErrRefreshFailed

@@ -163,7 +163,7 @@ func TestRefreshFailures(t *testing.T) {
 		resp := h.do(b, "POST", "/auth/refresh")
 		var v map[string]string
 		decode(t, resp, &v)
-		if resp.StatusCode != http.StatusBadGateway || v["error"] != oauthlogin.ErrRefresh.Code() {
+		if resp.StatusCode != http.StatusBadGateway || v["error"] != oauthlogin.ErrRefreshFailed.Code() {
 			t.Fatalf("= %d %v", resp.StatusCode, v)
 		}
 		if after, _ := h.session(b); after["hasProviderRefreshToken"] != true {

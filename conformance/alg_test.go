@@ -43,7 +43,7 @@ func TestAlgorithmConfusion(t *testing.T) {
 			h := newHarness(t)
 			h.behave(oauthlogintest.Behavior{TokenAlg: "HS256", HMACKey: encode(h.idp)})
 			b := oauthlogintest.NewBrowser()
-			h.refused(b, h.login(b), oauthlogin.ErrIDToken.Code())
+			h.refused(b, h.login(b), oauthlogin.ErrInvalidIDToken.Code())
 			h.hits("userinfo", 0)
 		})
 	}
@@ -52,7 +52,7 @@ func TestAlgorithmConfusion(t *testing.T) {
 		h := newHarness(t)
 		h.behave(oauthlogintest.Behavior{TokenAlg: "HS256", HMACKey: []byte(h.idp.ClientSecret)})
 		b := oauthlogintest.NewBrowser()
-		h.refused(b, h.login(b), oauthlogin.ErrIDToken.Code())
+		h.refused(b, h.login(b), oauthlogin.ErrInvalidIDToken.Code())
 		h.hits("userinfo", 0)
 	})
 
@@ -63,7 +63,7 @@ func TestAlgorithmConfusion(t *testing.T) {
 		h := newHarness(t)
 		h.behave(oauthlogintest.Behavior{TokenAlg: "ES256"})
 		b := oauthlogintest.NewBrowser()
-		h.refused(b, h.login(b), oauthlogin.ErrIDToken.Code())
+		h.refused(b, h.login(b), oauthlogin.ErrInvalidIDToken.Code())
 		h.hits("userinfo", 0)
 	})
 	// What discovery advertises is not consent: the client's algorithm is
@@ -78,7 +78,7 @@ func TestAlgorithmConfusion(t *testing.T) {
 		}}))
 		h.behave(oauthlogintest.Behavior{TokenAlg: "ES256"})
 		b := oauthlogintest.NewBrowser()
-		h.refused(b, h.login(b), oauthlogin.ErrIDToken.Code())
+		h.refused(b, h.login(b), oauthlogin.ErrInvalidIDToken.Code())
 		h.hits("userinfo", 0)
 	})
 	// The control: the same token is accepted once the client is
@@ -96,14 +96,14 @@ func TestAlgorithmConfusion(t *testing.T) {
 		h := newHarness(t)
 		h.behave(oauthlogintest.Behavior{TokenHeader: map[string]any{"alg": "RS512"}})
 		b := oauthlogintest.NewBrowser()
-		h.refused(b, h.login(b), oauthlogin.ErrIDToken.Code())
+		h.refused(b, h.login(b), oauthlogin.ErrInvalidIDToken.Code())
 	})
 	t.Run("CriticalHeaderUnknown", func(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t)
 		h.behave(oauthlogintest.Behavior{TokenHeader: map[string]any{"crit": []string{"x-must-understand"}, "x-must-understand": true}})
 		b := oauthlogintest.NewBrowser()
-		h.refused(b, h.login(b), oauthlogin.ErrIDToken.Code())
+		h.refused(b, h.login(b), oauthlogin.ErrInvalidIDToken.Code())
 	})
 
 	// Keys and key URLs in the token header are never fetched or trusted:
@@ -134,7 +134,7 @@ func TestAlgorithmConfusion(t *testing.T) {
 			if tc.succeed {
 				h.mustSucceed(b, h.login(b))
 			} else {
-				h.refused(b, h.login(b), oauthlogin.ErrIDToken.Code())
+				h.refused(b, h.login(b), oauthlogin.ErrInvalidIDToken.Code())
 				h.hits("userinfo", 0)
 			}
 			if n := fetched.Load(); n != 0 {

@@ -321,7 +321,7 @@ func TestSecretHygieneEveryRoute(t *testing.T) {
 			// Refresh: whatever the provider said, one of the refresh codes.
 			resp = h.do(b, "POST", "/auth/refresh", nil, sameOrigin...)
 			switch code := errorCode(t, resp); code {
-			case oauthlogin.ErrRefresh.Code(), oauthlogin.ErrProviderUnavailable.Code(), oauthlogin.ErrProviderTokenRevoked.Code():
+			case oauthlogin.ErrRefreshFailed.Code(), oauthlogin.ErrProviderUnavailable.Code(), oauthlogin.ErrProviderTokenRevoked.Code():
 			default:
 				t.Fatalf("refresh = %d %s", resp.StatusCode, code)
 			}
@@ -410,8 +410,8 @@ func TestSecretHygieneProviderTextInClaims(t *testing.T) {
 			tc.claim(&bad, []string{h.idp.ClientID, refresh, h.idp.ClientSecret})
 			h.behave(bad)
 			resp := h.do(b, "POST", "/auth/refresh", nil, "Sec-Fetch-Site", "same-origin")
-			if code := errorCode(t, resp); resp.StatusCode != http.StatusBadGateway || (code != oauthlogin.ErrIDToken.Code() && code != oauthlogin.ErrRefresh.Code()) {
-				t.Fatalf("refresh = %d %s, want 502 %s", resp.StatusCode, code, oauthlogin.ErrIDToken.Code())
+			if code := errorCode(t, resp); resp.StatusCode != http.StatusBadGateway || (code != oauthlogin.ErrInvalidIDToken.Code() && code != oauthlogin.ErrRefreshFailed.Code()) {
+				t.Fatalf("refresh = %d %s, want 502 %s", resp.StatusCode, code, oauthlogin.ErrInvalidIDToken.Code())
 			}
 			if h.log.count() == 0 {
 				t.Fatal("the failure was not logged")

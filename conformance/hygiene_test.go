@@ -93,13 +93,13 @@ func TestSecretHygiene(t *testing.T) {
 				w.Header().Set("WWW-Authenticate", r.Header.Get("Authorization"))
 				http.Error(w, "bad token: "+r.Header.Get("Authorization"), http.StatusUnauthorized)
 			})
-		}}}, oauthlogin.ErrProfile.Code()},
+		}}}, oauthlogin.ErrProfileUnavailable.Code()},
 		{"UserInfoNotJSONEchoesToken", oauthlogintest.Behavior{Intercept: map[string]func(http.Handler) http.Handler{"userinfo": func(http.Handler) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "application/json")
 				io.WriteString(w, r.Header.Get("Authorization"))
 			})
-		}}}, oauthlogin.ErrProfile.Code()},
+		}}}, oauthlogin.ErrProfileUnavailable.Code()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -20,8 +20,8 @@ import (
 // nothing. Each case must be refused with id_token_invalid.
 func TestNumericDateOverflow(t *testing.T) {
 	runBadTokens(t, []badToken{
-		{"IatMaxInt64", oauthlogintest.Behavior{Claims: map[string]any{"iat": json.RawMessage("9223372036854775807")}}, oauthlogin.ErrIDToken.Code()},
-		{"Iat1e300", oauthlogintest.Behavior{Claims: map[string]any{"iat": json.RawMessage("1e300")}}, oauthlogin.ErrIDToken.Code()},
-		{"NbfMaxInt64", oauthlogintest.Behavior{Claims: map[string]any{"nbf": json.RawMessage("9223372036854775807")}}, oauthlogin.ErrIDToken.Code()},
+		{"IatMaxInt64", oauthlogintest.Behavior{Claims: map[string]any{"iat": json.RawMessage("9223372036854775807")}}, oauthlogin.ErrInvalidIDToken.Code()},
+		{"Iat1e300", oauthlogintest.Behavior{Claims: map[string]any{"iat": json.RawMessage("1e300")}}, oauthlogin.ErrInvalidIDToken.Code()},
+		{"NbfMaxInt64", oauthlogintest.Behavior{Claims: map[string]any{"nbf": json.RawMessage("9223372036854775807")}}, oauthlogin.ErrInvalidIDToken.Code()},
 	})
 }

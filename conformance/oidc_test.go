@@ -47,30 +47,30 @@ func runBadTokens(t *testing.T, cases []badToken, opts ...option) {
 func TestOpenIDRP(t *testing.T) {
 	client := "oauthlogin-test-client"
 	runBadTokens(t, []badToken{
-		{"IssuerMismatch", oauthlogintest.Behavior{IDTokenIssuer: "https://attacker.example"}, oauthlogin.ErrIDToken.Code()},
-		{"AudienceWrong", oauthlogintest.Behavior{IDTokenAudience: "another-client"}, oauthlogin.ErrIDToken.Code()},
-		{"AudienceMissing", oauthlogintest.Behavior{Claims: map[string]any{"aud": nil}}, oauthlogin.ErrIDToken.Code()},
-		{"AudienceUntrustedExtraNoAzp", oauthlogintest.Behavior{IDTokenAudience: []string{client, "another-client"}}, oauthlogin.ErrIDToken.Code()},
-		{"AudienceUntrustedExtraWithAzp", oauthlogintest.Behavior{IDTokenAudience: []string{client, "another-client"}, IDTokenAzp: client}, oauthlogin.ErrIDToken.Code()},
-		{"AzpWrong", oauthlogintest.Behavior{IDTokenAzp: "another-client"}, oauthlogin.ErrIDToken.Code()},
-		{"SubMissing", oauthlogintest.Behavior{Claims: map[string]any{"sub": nil}}, oauthlogin.ErrIDToken.Code()},
-		{"SubEmpty", oauthlogintest.Behavior{Claims: map[string]any{"sub": ""}}, oauthlogin.ErrIDToken.Code()},
-		{"SubNumber", oauthlogintest.Behavior{Claims: map[string]any{"sub": 42}}, oauthlogin.ErrIDToken.Code()},
-		{"SubObject", oauthlogintest.Behavior{Claims: map[string]any{"sub": map[string]any{"id": "user-1"}}}, oauthlogin.ErrIDToken.Code()},
-		{"IatMissing", oauthlogintest.Behavior{OmitIssuedAt: true}, oauthlogin.ErrIDToken.Code()},
-		{"IatNull", oauthlogintest.Behavior{Claims: map[string]any{"iat": json.RawMessage("null")}}, oauthlogin.ErrIDToken.Code()},
-		{"IatFutureBeyondLeeway", oauthlogintest.Behavior{IssuedAtOffset: 10 * time.Minute}, oauthlogin.ErrIDToken.Code()},
-		{"Expired", oauthlogintest.Behavior{ExpiresIn: -time.Minute}, oauthlogin.ErrIDToken.Code()},
-		{"NonceWrong", oauthlogintest.Behavior{IDTokenNonce: "not-the-nonce-that-was-sent"}, oauthlogin.ErrIDToken.Code()},
-		{"NonceMissing", oauthlogintest.Behavior{OmitNonce: true}, oauthlogin.ErrIDToken.Code()},
-		{"SignatureBad", oauthlogintest.Behavior{BadSignature: true}, oauthlogin.ErrIDToken.Code()},
-		{"AlgNone", oauthlogintest.Behavior{AlgNone: true}, oauthlogin.ErrIDToken.Code()},
-		{"AlgNoneCapitalized", oauthlogintest.Behavior{AlgNone: true, AlgNoneCase: "None"}, oauthlogin.ErrIDToken.Code()},
-		{"AlgNoneUpperCase", oauthlogintest.Behavior{AlgNone: true, AlgNoneCase: "NONE"}, oauthlogin.ErrIDToken.Code()},
-		{"AlgEmpty", oauthlogintest.Behavior{AlgNone: true, AlgNoneCase: ""}, oauthlogin.ErrIDToken.Code()},
+		{"IssuerMismatch", oauthlogintest.Behavior{IDTokenIssuer: "https://attacker.example"}, oauthlogin.ErrInvalidIDToken.Code()},
+		{"AudienceWrong", oauthlogintest.Behavior{IDTokenAudience: "another-client"}, oauthlogin.ErrInvalidIDToken.Code()},
+		{"AudienceMissing", oauthlogintest.Behavior{Claims: map[string]any{"aud": nil}}, oauthlogin.ErrInvalidIDToken.Code()},
+		{"AudienceUntrustedExtraNoAzp", oauthlogintest.Behavior{IDTokenAudience: []string{client, "another-client"}}, oauthlogin.ErrInvalidIDToken.Code()},
+		{"AudienceUntrustedExtraWithAzp", oauthlogintest.Behavior{IDTokenAudience: []string{client, "another-client"}, IDTokenAzp: client}, oauthlogin.ErrInvalidIDToken.Code()},
+		{"AzpWrong", oauthlogintest.Behavior{IDTokenAzp: "another-client"}, oauthlogin.ErrInvalidIDToken.Code()},
+		{"SubMissing", oauthlogintest.Behavior{Claims: map[string]any{"sub": nil}}, oauthlogin.ErrInvalidIDToken.Code()},
+		{"SubEmpty", oauthlogintest.Behavior{Claims: map[string]any{"sub": ""}}, oauthlogin.ErrInvalidIDToken.Code()},
+		{"SubNumber", oauthlogintest.Behavior{Claims: map[string]any{"sub": 42}}, oauthlogin.ErrInvalidIDToken.Code()},
+		{"SubObject", oauthlogintest.Behavior{Claims: map[string]any{"sub": map[string]any{"id": "user-1"}}}, oauthlogin.ErrInvalidIDToken.Code()},
+		{"IatMissing", oauthlogintest.Behavior{OmitIssuedAt: true}, oauthlogin.ErrInvalidIDToken.Code()},
+		{"IatNull", oauthlogintest.Behavior{Claims: map[string]any{"iat": json.RawMessage("null")}}, oauthlogin.ErrInvalidIDToken.Code()},
+		{"IatFutureBeyondLeeway", oauthlogintest.Behavior{IssuedAtOffset: 10 * time.Minute}, oauthlogin.ErrInvalidIDToken.Code()},
+		{"Expired", oauthlogintest.Behavior{ExpiresIn: -time.Minute}, oauthlogin.ErrInvalidIDToken.Code()},
+		{"NonceWrong", oauthlogintest.Behavior{IDTokenNonce: "not-the-nonce-that-was-sent"}, oauthlogin.ErrInvalidIDToken.Code()},
+		{"NonceMissing", oauthlogintest.Behavior{OmitNonce: true}, oauthlogin.ErrInvalidIDToken.Code()},
+		{"SignatureBad", oauthlogintest.Behavior{BadSignature: true}, oauthlogin.ErrInvalidIDToken.Code()},
+		{"AlgNone", oauthlogintest.Behavior{AlgNone: true}, oauthlogin.ErrInvalidIDToken.Code()},
+		{"AlgNoneCapitalized", oauthlogintest.Behavior{AlgNone: true, AlgNoneCase: "None"}, oauthlogin.ErrInvalidIDToken.Code()},
+		{"AlgNoneUpperCase", oauthlogintest.Behavior{AlgNone: true, AlgNoneCase: "NONE"}, oauthlogin.ErrInvalidIDToken.Code()},
+		{"AlgEmpty", oauthlogintest.Behavior{AlgNone: true, AlgNoneCase: ""}, oauthlogin.ErrInvalidIDToken.Code()},
 		{"SignatureEmpty", oauthlogintest.Behavior{Intercept: rewriteIDToken(func(tok string) string {
 			return tok[:strings.LastIndex(tok, ".")+1]
-		})}, oauthlogin.ErrIDToken.Code()},
+		})}, oauthlogin.ErrInvalidIDToken.Code()},
 		{"ClaimsChangedAfterSigning", oauthlogintest.Behavior{Intercept: rewriteIDToken(func(tok string) string {
 			// The header and signature stay; the claims name another user.
 			parts := strings.Split(tok, ".")
@@ -78,12 +78,12 @@ func TestOpenIDRP(t *testing.T) {
 			claims = bytes.Replace(claims, []byte(`"sub":"user-1"`), []byte(`"sub":"user-2"`), 1)
 			parts[1] = base64.RawURLEncoding.EncodeToString(claims)
 			return strings.Join(parts, ".")
-		})}, oauthlogin.ErrIDToken.Code()},
-		{"KidUnknown", oauthlogintest.Behavior{UnknownKID: true}, oauthlogin.ErrIDToken.Code()},
-		{"NoKidUnpublishedKey", oauthlogintest.Behavior{UnknownKID: true, OmitKID: true}, oauthlogin.ErrIDToken.Code()},
-		{"AccessTokenHashWrong", oauthlogintest.Behavior{Claims: map[string]any{"at_hash": "AAAAAAAAAAAAAAAAAAAAAA"}}, oauthlogin.ErrIDToken.Code()},
-		{"IDTokenMissing", oauthlogintest.Behavior{OmitIDToken: true}, oauthlogin.ErrIDToken.Code()},
-		{"IDTokenNotAJWT", oauthlogintest.Behavior{IDToken: "not-a-jwt-at-all"}, oauthlogin.ErrIDToken.Code()},
+		})}, oauthlogin.ErrInvalidIDToken.Code()},
+		{"KidUnknown", oauthlogintest.Behavior{UnknownKID: true}, oauthlogin.ErrInvalidIDToken.Code()},
+		{"NoKidUnpublishedKey", oauthlogintest.Behavior{UnknownKID: true, OmitKID: true}, oauthlogin.ErrInvalidIDToken.Code()},
+		{"AccessTokenHashWrong", oauthlogintest.Behavior{Claims: map[string]any{"at_hash": "AAAAAAAAAAAAAAAAAAAAAA"}}, oauthlogin.ErrInvalidIDToken.Code()},
+		{"IDTokenMissing", oauthlogintest.Behavior{OmitIDToken: true}, oauthlogin.ErrInvalidIDToken.Code()},
+		{"IDTokenNotAJWT", oauthlogintest.Behavior{IDToken: "not-a-jwt-at-all"}, oauthlogin.ErrInvalidIDToken.Code()},
 	})
 
 	t.Run("ResponseTypeCode", func(t *testing.T) {
@@ -151,7 +151,7 @@ func TestOpenIDRP(t *testing.T) {
 
 		h.behave(oauthlogintest.Behavior{IDToken: captured})
 		b := oauthlogintest.NewBrowser()
-		h.refused(b, h.login(b), oauthlogin.ErrIDToken.Code())
+		h.refused(b, h.login(b), oauthlogin.ErrInvalidIDToken.Code())
 		h.hits("userinfo", 1) // the first login's only
 	})
 
@@ -208,7 +208,7 @@ func TestOpenIDRP(t *testing.T) {
 		h.hits("jwks", 1)
 		h.behave(oauthlogintest.Behavior{UnknownKID: true})
 		b = oauthlogintest.NewBrowser()
-		if page := h.login(b); page.URL.Query().Get("error") != oauthlogin.ErrIDToken.Code() {
+		if page := h.login(b); page.URL.Query().Get("error") != oauthlogin.ErrInvalidIDToken.Code() {
 			t.Fatalf("ended at %s", page.URL)
 		}
 		h.hits("jwks", 2)
@@ -236,7 +236,7 @@ func TestOpenIDRP(t *testing.T) {
 		h := newHarness(t)
 		h.behave(oauthlogintest.Behavior{UserInfoSubject: "user-2"})
 		b := oauthlogintest.NewBrowser()
-		h.refused(b, h.login(b), oauthlogin.ErrProfile.Code())
+		h.refused(b, h.login(b), oauthlogin.ErrProfileUnavailable.Code())
 		h.hits("userinfo", 1)
 	})
 

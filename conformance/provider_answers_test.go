@@ -46,7 +46,7 @@ func TestAlgorithmsPinned(t *testing.T) {
 			h := newHarness(t, advertised)
 			h.behave(oauthlogintest.Behavior{TokenAlg: alg})
 			b := oauthlogintest.NewBrowser()
-			h.refused(b, h.login(b), oauthlogin.ErrIDToken.Code())
+			h.refused(b, h.login(b), oauthlogin.ErrInvalidIDToken.Code())
 			h.hits("userinfo", 0)
 		})
 		t.Run(alg+"Configured", func(t *testing.T) {
@@ -62,7 +62,7 @@ func TestAlgorithmsPinned(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t, withProviderConfig(providers.Config{IDTokenSigningAlgs: []string{"ES256"}}))
 		b := oauthlogintest.NewBrowser()
-		h.refused(b, h.login(b), oauthlogin.ErrIDToken.Code())
+		h.refused(b, h.login(b), oauthlogin.ErrInvalidIDToken.Code())
 	})
 	// Symmetric algorithms and none cannot be configured.
 	t.Run("SymmetricNotConfigurable", func(t *testing.T) {
@@ -156,7 +156,7 @@ func TestJWKSRefetchFlood(t *testing.T) {
 		wg.Go(func() {
 			b := oauthlogintest.NewBrowser()
 			page := h.login(b)
-			if page.URL.Query().Get("error") != oauthlogin.ErrIDToken.Code() {
+			if page.URL.Query().Get("error") != oauthlogin.ErrInvalidIDToken.Code() {
 				t.Errorf("a forged kid ended at %s", page.URL)
 			}
 		})
@@ -164,7 +164,7 @@ func TestJWKSRefetchFlood(t *testing.T) {
 	wg.Wait()
 	for range 4 {
 		b := oauthlogintest.NewBrowser()
-		if page := h.login(b); page.URL.Query().Get("error") != oauthlogin.ErrIDToken.Code() {
+		if page := h.login(b); page.URL.Query().Get("error") != oauthlogin.ErrInvalidIDToken.Code() {
 			t.Fatalf("a forged kid ended at %s", page.URL)
 		}
 	}
@@ -282,7 +282,7 @@ func TestTokenTypeBearer(t *testing.T) {
 				}
 			}, "refresh_token")})
 			resp := h.do(b, "POST", "/auth/refresh", nil)
-			if v := decodeJSON(t, resp); resp.StatusCode == http.StatusOK || v["error"] != oauthlogin.ErrRefresh.Code() {
+			if v := decodeJSON(t, resp); resp.StatusCode == http.StatusOK || v["error"] != oauthlogin.ErrRefreshFailed.Code() {
 				t.Fatalf("token_type %v: POST /auth/refresh = %d %v, want refresh_failed", typ, resp.StatusCode, v)
 			}
 			h.hits("token", 2)
@@ -335,7 +335,7 @@ func TestResponseBounds(t *testing.T) {
 				h.mustSucceed(b, h.login(b))
 				return
 			}
-			h.refused(b, h.login(b), oauthlogin.ErrIDToken.Code())
+			h.refused(b, h.login(b), oauthlogin.ErrInvalidIDToken.Code())
 			h.hits("userinfo", 0)
 		})
 	}
@@ -351,8 +351,8 @@ func TestResponseBounds(t *testing.T) {
 		endpoint, code, prefix string
 	}{
 		{"token", oauthlogin.ErrTokenExchange.Code(), `{"access_token":"at","token_type":"Bearer","expires_in":3600,`},
-		{"userinfo", oauthlogin.ErrProfile.Code(), `{"sub":"user-1","email":"ada@example.com",`},
-		{"jwks", oauthlogin.ErrIDToken.Code(), ``}, // filled in below with the real keys
+		{"userinfo", oauthlogin.ErrProfileUnavailable.Code(), `{"sub":"user-1","email":"ada@example.com",`},
+		{"jwks", oauthlogin.ErrInvalidIDToken.Code(), ``}, // filled in below with the real keys
 	} {
 		t.Run(tc.endpoint+"OverOneMiB", func(t *testing.T) {
 			t.Parallel()
@@ -418,8 +418,8 @@ func redirectTo(target string) func(http.Handler) http.Handler {
 func TestBackChannelNoRedirects(t *testing.T) {
 	for _, tc := range []struct{ endpoint, code string }{
 		{"token", oauthlogin.ErrTokenExchange.Code()},
-		{"userinfo", oauthlogin.ErrProfile.Code()},
-		{"jwks", oauthlogin.ErrIDToken.Code()},
+		{"userinfo", oauthlogin.ErrProfileUnavailable.Code()},
+		{"jwks", oauthlogin.ErrInvalidIDToken.Code()},
 	} {
 		t.Run(tc.endpoint, func(t *testing.T) {
 			t.Parallel()
@@ -513,7 +513,7 @@ func TestRefreshIDTokenClaimTypes(t *testing.T) {
 	resetCounts(h.store)
 	h.behave(oauthlogintest.Behavior{IDTokenOnRefresh: true, Claims: map[string]any{"exp": strconvI(time.Now().Add(time.Hour).Unix())}})
 	resp := h.do(b, "POST", "/auth/refresh", nil)
-	if v := decodeJSON(t, resp); resp.StatusCode == http.StatusOK || v["error"] != oauthlogin.ErrIDToken.Code() {
+	if v := decodeJSON(t, resp); resp.StatusCode == http.StatusOK || v["error"] != oauthlogin.ErrInvalidIDToken.Code() {
 		t.Fatalf("POST /auth/refresh = %d %v, want id_token_invalid", resp.StatusCode, v)
 	}
 	if w := h.store.writes(); w != "" {

@@ -95,8 +95,8 @@ func TestRobustness(t *testing.T) {
 		endpoint, code string
 	}{
 		{"token", oauthlogin.ErrTokenExchange.Code()},
-		{"userinfo", oauthlogin.ErrProfile.Code()},
-		{"jwks", oauthlogin.ErrIDToken.Code()},
+		{"userinfo", oauthlogin.ErrProfileUnavailable.Code()},
+		{"jwks", oauthlogin.ErrInvalidIDToken.Code()},
 	} {
 		for _, tc := range []struct {
 			name string
@@ -285,30 +285,30 @@ func TestClaimTypes(t *testing.T) {
 		// one, a bool, an array, an object, null) are refused with
 		// id_token_invalid, although go-oidc would read a number from a
 		// numeric string.
-		{"ExpAsNumericString", map[string]any{"exp": strconvI(future)}, oauthlogin.ErrIDToken.Code()},
-		{"ExpAsNumericStringInThePast", map[string]any{"exp": strconvI(time.Now().Add(-time.Hour).Unix())}, oauthlogin.ErrIDToken.Code()},
-		{"ExpAsText", map[string]any{"exp": "tomorrow"}, oauthlogin.ErrIDToken.Code()},
-		{"ExpAsBool", map[string]any{"exp": true}, oauthlogin.ErrIDToken.Code()},
-		{"ExpAsArray", map[string]any{"exp": []int64{future}}, oauthlogin.ErrIDToken.Code()},
-		{"ExpAsObject", map[string]any{"exp": map[string]any{"t": future}}, oauthlogin.ErrIDToken.Code()},
-		{"ExpMissing", map[string]any{"exp": nil}, oauthlogin.ErrIDToken.Code()},
+		{"ExpAsNumericString", map[string]any{"exp": strconvI(future)}, oauthlogin.ErrInvalidIDToken.Code()},
+		{"ExpAsNumericStringInThePast", map[string]any{"exp": strconvI(time.Now().Add(-time.Hour).Unix())}, oauthlogin.ErrInvalidIDToken.Code()},
+		{"ExpAsText", map[string]any{"exp": "tomorrow"}, oauthlogin.ErrInvalidIDToken.Code()},
+		{"ExpAsBool", map[string]any{"exp": true}, oauthlogin.ErrInvalidIDToken.Code()},
+		{"ExpAsArray", map[string]any{"exp": []int64{future}}, oauthlogin.ErrInvalidIDToken.Code()},
+		{"ExpAsObject", map[string]any{"exp": map[string]any{"t": future}}, oauthlogin.ErrInvalidIDToken.Code()},
+		{"ExpMissing", map[string]any{"exp": nil}, oauthlogin.ErrInvalidIDToken.Code()},
 		{"ExpFractional", map[string]any{"exp": float64(future) + 0.5}, ""},
-		{"IatAsNumericString", map[string]any{"iat": strconvI(time.Now().Unix())}, oauthlogin.ErrIDToken.Code()},
-		{"IatAsNumericStringInTheFuture", map[string]any{"iat": strconvI(time.Now().Add(time.Hour).Unix())}, oauthlogin.ErrIDToken.Code()},
-		{"IatAsText", map[string]any{"iat": "now"}, oauthlogin.ErrIDToken.Code()},
-		{"IatAsBool", map[string]any{"iat": false}, oauthlogin.ErrIDToken.Code()},
-		{"NbfAsNumericString", map[string]any{"nbf": strconvI(time.Now().Add(-time.Minute).Unix())}, oauthlogin.ErrIDToken.Code()},
-		{"NbfAsArray", map[string]any{"nbf": []any{}}, oauthlogin.ErrIDToken.Code()},
-		{"NbfAsNull", map[string]any{"nbf": json.RawMessage("null")}, oauthlogin.ErrIDToken.Code()},
+		{"IatAsNumericString", map[string]any{"iat": strconvI(time.Now().Unix())}, oauthlogin.ErrInvalidIDToken.Code()},
+		{"IatAsNumericStringInTheFuture", map[string]any{"iat": strconvI(time.Now().Add(time.Hour).Unix())}, oauthlogin.ErrInvalidIDToken.Code()},
+		{"IatAsText", map[string]any{"iat": "now"}, oauthlogin.ErrInvalidIDToken.Code()},
+		{"IatAsBool", map[string]any{"iat": false}, oauthlogin.ErrInvalidIDToken.Code()},
+		{"NbfAsNumericString", map[string]any{"nbf": strconvI(time.Now().Add(-time.Minute).Unix())}, oauthlogin.ErrInvalidIDToken.Code()},
+		{"NbfAsArray", map[string]any{"nbf": []any{}}, oauthlogin.ErrInvalidIDToken.Code()},
+		{"NbfAsNull", map[string]any{"nbf": json.RawMessage("null")}, oauthlogin.ErrInvalidIDToken.Code()},
 		{"NbfNumber", map[string]any{"nbf": time.Now().Add(-time.Minute).Unix()}, ""},
-		{"AuthTimeAsNumericString", map[string]any{"auth_time": strconvI(time.Now().Unix())}, oauthlogin.ErrIDToken.Code()},
-		{"AuthTimeAsBool", map[string]any{"auth_time": true}, oauthlogin.ErrIDToken.Code()},
-		{"AuthTimeAsObject", map[string]any{"auth_time": map[string]any{}}, oauthlogin.ErrIDToken.Code()},
-		{"AudAsNumber", map[string]any{"aud": 42}, oauthlogin.ErrIDToken.Code()},
-		{"AudEmptyArray", map[string]any{"aud": []string{}}, oauthlogin.ErrIDToken.Code()},
-		{"AudAsObject", map[string]any{"aud": map[string]any{"oauthlogin-test-client": true}}, oauthlogin.ErrIDToken.Code()},
-		{"NonceAsNumber", map[string]any{"nonce": 7}, oauthlogin.ErrIDToken.Code()},
-		{"IssAsArray", map[string]any{"iss": []string{"x"}}, oauthlogin.ErrIDToken.Code()},
+		{"AuthTimeAsNumericString", map[string]any{"auth_time": strconvI(time.Now().Unix())}, oauthlogin.ErrInvalidIDToken.Code()},
+		{"AuthTimeAsBool", map[string]any{"auth_time": true}, oauthlogin.ErrInvalidIDToken.Code()},
+		{"AuthTimeAsObject", map[string]any{"auth_time": map[string]any{}}, oauthlogin.ErrInvalidIDToken.Code()},
+		{"AudAsNumber", map[string]any{"aud": 42}, oauthlogin.ErrInvalidIDToken.Code()},
+		{"AudEmptyArray", map[string]any{"aud": []string{}}, oauthlogin.ErrInvalidIDToken.Code()},
+		{"AudAsObject", map[string]any{"aud": map[string]any{"oauthlogin-test-client": true}}, oauthlogin.ErrInvalidIDToken.Code()},
+		{"NonceAsNumber", map[string]any{"nonce": 7}, oauthlogin.ErrInvalidIDToken.Code()},
+		{"IssAsArray", map[string]any{"iss": []string{"x"}}, oauthlogin.ErrInvalidIDToken.Code()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -69,8 +69,8 @@ func TestRevoke(t *testing.T) {
 			if !idp.Revoked(tok.AccessToken) {
 				t.Error("the provider did not record the access token as revoked")
 			}
-			if _, err := p.Identify(t.Context(), tok, "n"); !errors.Is(err, oauthlogin.ErrProfile) {
-				t.Errorf("Identify with a revoked access token: %v, want ErrProfile", err)
+			if _, err := p.Identify(t.Context(), tok, "n"); !errors.Is(err, oauthlogin.ErrProfileUnavailable) {
+				t.Errorf("Identify with a revoked access token: %v, want ErrProfileUnavailable", err)
 			}
 
 			if err := p.Revoke(t.Context(), tok.RefreshToken, ""); err != nil {

@@ -13,11 +13,11 @@ import (
 // VerifyRefreshIDToken compares the refreshed ID token's sub claim (a
 // per-app pairwise value, never "{tid}:{oid}") with it. Microsoft answers a
 // refresh of an openid grant with a new ID token, so every Microsoft
-// refresh is refused as "for another subject" (ErrRefresh, 502
+// refresh is refused as "for another subject" (ErrRefreshFailed, 502
 // refresh_failed), and the rotated refresh token Microsoft sent with it is
 // thrown away ("keep nothing of this response").
 //
-// What is demanded: RefreshVerifier / VerifyRefreshIDToken's doc (OpenID
+// What is demanded: OpenIDProvider.VerifyRefreshIDToken's doc (OpenID
 // Connect Core §12.2: the refreshed ID token must name the SAME subject,
 // i.e. the same account that signed in) and Refresh's doc (POST
 // {prefix}refresh renews the provider access token). An ID token of the

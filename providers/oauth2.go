@@ -161,7 +161,7 @@ func (p *OAuth2Provider) Identify(ctx context.Context, tok *oauth2.Token, nonce 
 		profile, err = p.identifyDefault(ctx, tok)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", oauthlogin.ErrProfile, p.name, err)
+		return nil, fmt.Errorf("%w: %s: %w", oauthlogin.ErrProfileUnavailable, p.name, err)
 	}
 	return profile, nil
 }

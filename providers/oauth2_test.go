@@ -140,8 +140,8 @@ func TestOAuth2IdentifyFields(t *testing.T) {
 
 	// A mapping that finds no subject is a profile error.
 	p = newOAuth2(t, idp, providers.Spec{Profile: providers.Fields{Subject: "id"}})
-	if _, err := p.Identify(t.Context(), login(t, p, ""), ""); !errors.Is(err, oauthlogin.ErrProfile) {
-		t.Errorf("Identify with no id in the document: %v, want ErrProfile", err)
+	if _, err := p.Identify(t.Context(), login(t, p, ""), ""); !errors.Is(err, oauthlogin.ErrProfileUnavailable) {
+		t.Errorf("Identify with no id in the document: %v, want ErrProfileUnavailable", err)
 	}
 }
 
@@ -172,8 +172,8 @@ func TestOAuth2IdentifyProfileFunc(t *testing.T) {
 		return nil, errMapper
 	})})
 	_, err = p.Identify(t.Context(), login(t, p, ""), "")
-	if !errors.Is(err, oauthlogin.ErrProfile) || !errors.Is(err, errMapper) {
-		t.Errorf("Identify with a failing ProfileFunc: %v, want ErrProfile wrapping the func's error", err)
+	if !errors.Is(err, oauthlogin.ErrProfileUnavailable) || !errors.Is(err, errMapper) {
+		t.Errorf("Identify with a failing ProfileFunc: %v, want ErrProfileUnavailable wrapping the func's error", err)
 	}
 }
 
@@ -184,8 +184,8 @@ func TestOAuth2IdentifyUserInfoFailure(t *testing.T) {
 			p := newOAuth2(t, idp, providers.Spec{})
 			tok := login(t, p, "")
 			idp.Behave(oauthlogintest.Behavior{UserInfoStatus: status})
-			if _, err := p.Identify(t.Context(), tok, ""); !errors.Is(err, oauthlogin.ErrProfile) {
-				t.Errorf("Identify with userinfo %d: %v, want ErrProfile", status, err)
+			if _, err := p.Identify(t.Context(), tok, ""); !errors.Is(err, oauthlogin.ErrProfileUnavailable) {
+				t.Errorf("Identify with userinfo %d: %v, want ErrProfileUnavailable", status, err)
 			}
 		})
 	}
@@ -195,8 +195,8 @@ func TestOAuth2IdentifyBadToken(t *testing.T) {
 	idp := newIDP(t)
 	p := newOAuth2(t, idp, providers.Spec{})
 	_, err := p.Identify(t.Context(), &oauth2.Token{AccessToken: "not-a-token"}, "")
-	if !errors.Is(err, oauthlogin.ErrProfile) {
-		t.Errorf("Identify with an unknown access token: %v, want ErrProfile", err)
+	if !errors.Is(err, oauthlogin.ErrProfileUnavailable) {
+		t.Errorf("Identify with an unknown access token: %v, want ErrProfileUnavailable", err)
 	}
 	if n := idp.Hits("userinfo"); n != 1 {
 		t.Errorf("userinfo hits = %d, want 1", n)
@@ -208,7 +208,7 @@ func TestOAuth2IdentifyUnreachable(t *testing.T) {
 	p := newOAuth2(t, idp, providers.Spec{})
 	tok := login(t, p, "")
 	idp.Close()
-	if _, err := p.Identify(t.Context(), tok, ""); !errors.Is(err, oauthlogin.ErrProfile) {
-		t.Errorf("Identify with the provider gone: %v, want ErrProfile", err)
+	if _, err := p.Identify(t.Context(), tok, ""); !errors.Is(err, oauthlogin.ErrProfileUnavailable) {
+		t.Errorf("Identify with the provider gone: %v, want ErrProfileUnavailable", err)
 	}
 }

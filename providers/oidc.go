@@ -187,7 +187,7 @@ func authStyle(methods []string) oauth2.AuthStyle {
 // Issuer implements oauthlogin.OpenIDProvider.
 func (p *OIDCProvider) Issuer() string { return p.issuer }
 
-// MatchIssuer implements oauthlogin.IssuerMatcher: iss is the issuer, or,
+// MatchIssuer implements oauthlogin.OpenIDProvider: iss is the issuer, or,
 // for Microsoft's multi-tenant endpoints, the issuer of a tenant the
 // provider accepts.
 func (p *OIDCProvider) MatchIssuer(iss string) bool {
@@ -204,7 +204,7 @@ func (p *OIDCProvider) IssuerInResponse() bool { return p.issInResp }
 func (p *OIDCProvider) Identify(ctx context.Context, tok *oauth2.Token, nonce string) (*oauthlogin.Profile, error) {
 	raw, _ := tok.Extra("id_token").(string)
 	if raw == "" {
-		return nil, fmt.Errorf("%w: the token response has no id_token", oauthlogin.ErrIDToken)
+		return nil, fmt.Errorf("%w: the token response has no id_token", oauthlogin.ErrInvalidIDToken)
 	}
 	ctx = oidc.ClientContext(ctx, p.client)
 	idt, err := p.VerifyIDToken(ctx, raw, nonce)
@@ -213,32 +213,32 @@ func (p *OIDCProvider) Identify(ctx context.Context, tok *oauth2.Token, nonce st
 	}
 	if idt.AccessTokenHash != "" {
 		if err := idt.VerifyAccessToken(tok.AccessToken); err != nil {
-			return nil, fmt.Errorf("%w: %w", oauthlogin.ErrIDToken, err)
+			return nil, fmt.Errorf("%w: %w", oauthlogin.ErrInvalidIDToken, err)
 		}
 	}
 	var claims json.RawMessage
 	if err := idt.Claims(&claims); err != nil {
-		return nil, fmt.Errorf("%w: %w", oauthlogin.ErrIDToken, err)
+		return nil, fmt.Errorf("%w: %w", oauthlogin.ErrInvalidIDToken, err)
 	}
 	profile, err := p.claims.Profile(claims)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", oauthlogin.ErrIDToken, err)
+		return nil, fmt.Errorf("%w: %w", oauthlogin.ErrInvalidIDToken, err)
 	}
 	if p.userInfoURL == "" {
 		return profile, nil
 	}
 	body, err := p.getJSON(ctx, p.userInfoURL, tok.AccessToken)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", oauthlogin.ErrProfile, p.name, err)
+		return nil, fmt.Errorf("%w: %s: %w", oauthlogin.ErrProfileUnavailable, p.name, err)
 	}
 	info, err := StandardClaims().Profile(body)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", oauthlogin.ErrProfile, p.name, err)
+		return nil, fmt.Errorf("%w: %s: %w", oauthlogin.ErrProfileUnavailable, p.name, err)
 	}
 	// OpenID Connect Core §5.3.2: a userinfo response for another subject
 	// must not be used.
 	if info.Subject != profile.Subject {
-		return nil, fmt.Errorf("%w: %s: userinfo sub differs from the ID token's", oauthlogin.ErrProfile, p.name)
+		return nil, fmt.Errorf("%w: %s: userinfo sub differs from the ID token's", oauthlogin.ErrProfileUnavailable, p.name)
 	}
 	return merge(profile, info), nil
 }
@@ -264,7 +264,7 @@ func merge(id, info *oauthlogin.Profile) *oauthlogin.Profile {
 	return &out
 }
 
-// VerifyRefreshIDToken implements oauthlogin.RefreshVerifier: an ID token
+// VerifyRefreshIDToken implements oauthlogin.OpenIDProvider: an ID token
 // from a refresh must verify like any other, without a nonce, and name the
 // same subject (OpenID Connect Core §12.2; iss and aud are checked by
 // VerifyIDToken).
@@ -277,65 +277,65 @@ func (p *OIDCProvider) VerifyRefreshIDToken(ctx context.Context, raw, subject st
 	// provider's claims mapping (Microsoft's "{tid}:{oid}", not sub).
 	var claims json.RawMessage
 	if err := idt.Claims(&claims); err != nil {
-		return fmt.Errorf("%w: %w", oauthlogin.ErrIDToken, err)
+		return fmt.Errorf("%w: %w", oauthlogin.ErrInvalidIDToken, err)
 	}
 	profile, err := p.claims.Profile(claims)
 	if err != nil {
-		return fmt.Errorf("%w: %w", oauthlogin.ErrIDToken, err)
+		return fmt.Errorf("%w: %w", oauthlogin.ErrInvalidIDToken, err)
 	}
 	if profile.Subject != subject {
-		return fmt.Errorf("%w: the refreshed ID token is for another subject", oauthlogin.ErrIDToken)
+		return fmt.Errorf("%w: the refreshed ID token is for another subject", oauthlogin.ErrInvalidIDToken)
 	}
 	return nil
 }
 
 // VerifyIDToken validates a raw ID token for this client. When nonce is not
-// empty the token's nonce must equal it. Errors wrap oauthlogin.ErrIDToken.
+// empty the token's nonce must equal it. Errors wrap oauthlogin.ErrInvalidIDToken.
 func (p *OIDCProvider) VerifyIDToken(ctx context.Context, raw, nonce string) (*oidc.IDToken, error) {
 	if err := checkCompactJWT(raw); err != nil {
-		return nil, fmt.Errorf("%w: %w", oauthlogin.ErrIDToken, err)
+		return nil, fmt.Errorf("%w: %w", oauthlogin.ErrInvalidIDToken, err)
 	}
 	idt, err := p.verifier.Verify(ctx, raw)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", oauthlogin.ErrIDToken, err)
+		return nil, fmt.Errorf("%w: %w", oauthlogin.ErrInvalidIDToken, err)
 	}
 	var extra struct {
 		Azp string `json:"azp"`
 		numericDates
 	}
 	if err := idt.Claims(&extra); err != nil {
-		return nil, fmt.Errorf("%w: %w", oauthlogin.ErrIDToken, err)
+		return nil, fmt.Errorf("%w: %w", oauthlogin.ErrInvalidIDToken, err)
 	}
 	if err := extra.check(); err != nil {
-		return nil, fmt.Errorf("%w: %w", oauthlogin.ErrIDToken, err)
+		return nil, fmt.Errorf("%w: %w", oauthlogin.ErrInvalidIDToken, err)
 	}
 	if p.checkIssuer != nil {
 		var raw json.RawMessage
 		if err := idt.Claims(&raw); err != nil {
-			return nil, fmt.Errorf("%w: %w", oauthlogin.ErrIDToken, err)
+			return nil, fmt.Errorf("%w: %w", oauthlogin.ErrInvalidIDToken, err)
 		}
 		if err := p.checkIssuer(idt.Issuer, raw); err != nil {
-			return nil, fmt.Errorf("%w: %w", oauthlogin.ErrIDToken, err)
+			return nil, fmt.Errorf("%w: %w", oauthlogin.ErrInvalidIDToken, err)
 		}
 	}
 	switch {
 	case idt.Subject == "":
-		return nil, fmt.Errorf("%w: no sub", oauthlogin.ErrIDToken)
+		return nil, fmt.Errorf("%w: no sub", oauthlogin.ErrInvalidIDToken)
 	case len(extra.Iat) == 0 || string(extra.Iat) == "null":
-		return nil, fmt.Errorf("%w: no iat", oauthlogin.ErrIDToken)
+		return nil, fmt.Errorf("%w: no iat", oauthlogin.ErrInvalidIDToken)
 	case idt.IssuedAt.After(p.now().Add(iatLeeway)):
-		return nil, fmt.Errorf("%w: iat is in the future", oauthlogin.ErrIDToken)
+		return nil, fmt.Errorf("%w: iat is in the future", oauthlogin.ErrInvalidIDToken)
 	}
 	for _, aud := range idt.Audience {
 		if aud != p.oauth.ClientID && !slices.Contains(p.trusted, aud) {
-			return nil, fmt.Errorf("%w: untrusted audience %q", oauthlogin.ErrIDToken, aud)
+			return nil, fmt.Errorf("%w: untrusted audience %q", oauthlogin.ErrInvalidIDToken, aud)
 		}
 	}
 	if (len(idt.Audience) > 1 || extra.Azp != "") && extra.Azp != p.oauth.ClientID {
-		return nil, fmt.Errorf("%w: azp is not this client", oauthlogin.ErrIDToken)
+		return nil, fmt.Errorf("%w: azp is not this client", oauthlogin.ErrInvalidIDToken)
 	}
 	if nonce != "" && subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(nonce)) != 1 {
-		return nil, fmt.Errorf("%w: nonce mismatch", oauthlogin.ErrIDToken)
+		return nil, fmt.Errorf("%w: nonce mismatch", oauthlogin.ErrInvalidIDToken)
 	}
 	return idt, nil
 }

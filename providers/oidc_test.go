@@ -266,8 +266,8 @@ func TestOIDCIdentifyNonce(t *testing.T) {
 	idp := newIDP(t)
 	p := newOIDC(t, idp, providers.Config{})
 	tok := login(t, p, "the-nonce")
-	if _, err := p.Identify(t.Context(), tok, "another-nonce"); !errors.Is(err, oauthlogin.ErrIDToken) {
-		t.Errorf("Identify with the wrong nonce: %v, want ErrIDToken", err)
+	if _, err := p.Identify(t.Context(), tok, "another-nonce"); !errors.Is(err, oauthlogin.ErrInvalidIDToken) {
+		t.Errorf("Identify with the wrong nonce: %v, want ErrInvalidIDToken", err)
 	}
 	if _, err := p.Identify(t.Context(), tok, "the-nonce"); err != nil {
 		t.Errorf("Identify with the right nonce: %v", err)
@@ -275,14 +275,14 @@ func TestOIDCIdentifyNonce(t *testing.T) {
 
 	idp.Behave(oauthlogintest.Behavior{IDTokenNonce: "forged"})
 	tok = login(t, p, "the-nonce")
-	if _, err := p.Identify(t.Context(), tok, "the-nonce"); !errors.Is(err, oauthlogin.ErrIDToken) {
-		t.Errorf("Identify of a token with another nonce: %v, want ErrIDToken", err)
+	if _, err := p.Identify(t.Context(), tok, "the-nonce"); !errors.Is(err, oauthlogin.ErrInvalidIDToken) {
+		t.Errorf("Identify of a token with another nonce: %v, want ErrInvalidIDToken", err)
 	}
 
 	idp.Behave(oauthlogintest.Behavior{OmitNonce: true})
 	tok = login(t, p, "the-nonce")
-	if _, err := p.Identify(t.Context(), tok, "the-nonce"); !errors.Is(err, oauthlogin.ErrIDToken) {
-		t.Errorf("Identify of a token without nonce: %v, want ErrIDToken", err)
+	if _, err := p.Identify(t.Context(), tok, "the-nonce"); !errors.Is(err, oauthlogin.ErrInvalidIDToken) {
+		t.Errorf("Identify of a token without nonce: %v, want ErrInvalidIDToken", err)
 	}
 }
 
@@ -291,8 +291,8 @@ func TestOIDCIdentifyNoIDToken(t *testing.T) {
 	p := newOIDC(t, idp, providers.Config{})
 	idp.Behave(oauthlogintest.Behavior{OmitIDToken: true})
 	tok := login(t, p, "n")
-	if _, err := p.Identify(t.Context(), tok, "n"); !errors.Is(err, oauthlogin.ErrIDToken) {
-		t.Errorf("Identify without id_token: %v, want ErrIDToken", err)
+	if _, err := p.Identify(t.Context(), tok, "n"); !errors.Is(err, oauthlogin.ErrInvalidIDToken) {
+		t.Errorf("Identify without id_token: %v, want ErrInvalidIDToken", err)
 	}
 	if n := idp.Hits("userinfo"); n != 0 {
 		t.Errorf("userinfo hits = %d, want 0: nothing is read before the ID token is verified", n)
@@ -307,8 +307,8 @@ func TestOIDCIdentifyAccessTokenHash(t *testing.T) {
 	other := *tok
 	other.AccessToken = login(t, p, "m").AccessToken
 	swapped := other.WithExtra(map[string]any{"id_token": tok.Extra("id_token")})
-	if _, err := p.Identify(t.Context(), swapped, "n"); !errors.Is(err, oauthlogin.ErrIDToken) {
-		t.Errorf("Identify with a substituted access token: %v, want ErrIDToken", err)
+	if _, err := p.Identify(t.Context(), swapped, "n"); !errors.Is(err, oauthlogin.ErrInvalidIDToken) {
+		t.Errorf("Identify with a substituted access token: %v, want ErrInvalidIDToken", err)
 	}
 }
 
@@ -361,8 +361,8 @@ func TestOIDCUnknownKID(t *testing.T) {
 	idp := newIDP(t)
 	p := newOIDC(t, idp, providers.Config{})
 	idp.Behave(oauthlogintest.Behavior{UnknownKID: true})
-	if _, err := p.Identify(t.Context(), login(t, p, "n"), "n"); !errors.Is(err, oauthlogin.ErrIDToken) {
-		t.Errorf("Identify of a token signed with an unpublished key: %v, want ErrIDToken", err)
+	if _, err := p.Identify(t.Context(), login(t, p, "n"), "n"); !errors.Is(err, oauthlogin.ErrInvalidIDToken) {
+		t.Errorf("Identify of a token signed with an unpublished key: %v, want ErrInvalidIDToken", err)
 	}
 }
 
@@ -379,8 +379,8 @@ func TestOIDCOmitKID(t *testing.T) {
 	}
 
 	idp.Behave(oauthlogintest.Behavior{OmitKID: true, BadSignature: true})
-	if _, err := p.Identify(t.Context(), login(t, p, "n"), "n"); !errors.Is(err, oauthlogin.ErrIDToken) {
-		t.Errorf("Identify of a token without kid and a bad signature: %v, want ErrIDToken", err)
+	if _, err := p.Identify(t.Context(), login(t, p, "n"), "n"); !errors.Is(err, oauthlogin.ErrInvalidIDToken) {
+		t.Errorf("Identify of a token without kid and a bad signature: %v, want ErrInvalidIDToken", err)
 	}
 }
 
@@ -423,8 +423,8 @@ func TestOIDCTrustedAudiences(t *testing.T) {
 			switch {
 			case tt.ok && err != nil:
 				t.Errorf("Identify (aud %v, azp %q): %v", aud, azp, err)
-			case !tt.ok && !errors.Is(err, oauthlogin.ErrIDToken):
-				t.Errorf("Identify (aud %v, azp %q): %v, want ErrIDToken", aud, azp, err)
+			case !tt.ok && !errors.Is(err, oauthlogin.ErrInvalidIDToken):
+				t.Errorf("Identify (aud %v, azp %q): %v, want ErrInvalidIDToken", aud, azp, err)
 			}
 		})
 	}
@@ -435,8 +435,8 @@ func TestOIDCUserInfoSubjectMismatch(t *testing.T) {
 	p := newOIDC(t, idp, providers.Config{})
 	tok := login(t, p, "n")
 	idp.Behave(oauthlogintest.Behavior{UserInfoSubject: "someone-else"})
-	if _, err := p.Identify(t.Context(), tok, "n"); !errors.Is(err, oauthlogin.ErrProfile) {
-		t.Errorf("Identify with another userinfo sub: %v, want ErrProfile", err)
+	if _, err := p.Identify(t.Context(), tok, "n"); !errors.Is(err, oauthlogin.ErrProfileUnavailable) {
+		t.Errorf("Identify with another userinfo sub: %v, want ErrProfileUnavailable", err)
 	}
 }
 
@@ -448,10 +448,10 @@ func TestOIDCUserInfoFailure(t *testing.T) {
 			tok := login(t, p, "n")
 			idp.Behave(oauthlogintest.Behavior{UserInfoStatus: status})
 			_, err := p.Identify(t.Context(), tok, "n")
-			if !errors.Is(err, oauthlogin.ErrProfile) {
-				t.Errorf("Identify with userinfo %d: %v, want ErrProfile", status, err)
+			if !errors.Is(err, oauthlogin.ErrProfileUnavailable) {
+				t.Errorf("Identify with userinfo %d: %v, want ErrProfileUnavailable", status, err)
 			}
-			if errors.Is(err, oauthlogin.ErrIDToken) {
+			if errors.Is(err, oauthlogin.ErrInvalidIDToken) {
 				t.Errorf("Identify with userinfo %d: %v, the ID token was fine", status, err)
 			}
 		})

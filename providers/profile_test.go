@@ -210,11 +210,11 @@ func TestFieldsProfileNotAnObject(t *testing.T) {
 	}
 }
 
-// The mapper's errors are its own; Identify wraps them in ErrProfile or
-// ErrIDToken. A bare mapper error must not claim to be one of those.
+// The mapper's errors are its own; Identify wraps them in ErrProfileUnavailable or
+// ErrInvalidIDToken. A bare mapper error must not claim to be one of those.
 func TestFieldsProfileErrorIsNotSentinel(t *testing.T) {
 	_, err := providers.StandardClaims().Profile([]byte(`{}`))
-	if err == nil || errors.Is(err, oauthlogin.ErrProfile) || errors.Is(err, oauthlogin.ErrIDToken) {
+	if err == nil || errors.Is(err, oauthlogin.ErrProfileUnavailable) || errors.Is(err, oauthlogin.ErrInvalidIDToken) {
 		t.Errorf("Profile({}) error = %v", err)
 	}
 }

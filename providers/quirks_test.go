@@ -93,8 +93,8 @@ func TestMicrosoftIssuerAndTenant(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.fixture, func(t *testing.T) {
 			t.Parallel()
-			if _, code := microsoftLogin(t, loadFixture(t, tt.fixture), tt.tenant); code != oauthlogin.ErrIDToken.Code() {
-				t.Errorf("login: %q, want %s", code, oauthlogin.ErrIDToken.Code())
+			if _, code := microsoftLogin(t, loadFixture(t, tt.fixture), tt.tenant); code != oauthlogin.ErrInvalidIDToken.Code() {
+				t.Errorf("login: %q, want %s", code, oauthlogin.ErrInvalidIDToken.Code())
 			}
 		})
 	}
