@@ -2,7 +2,11 @@ module github.com/oauthlogin/oauthlogin/bench
 
 go 1.26.0
 
-replace github.com/oauthlogin/oauthlogin => ../
+replace (
+	github.com/oauthlogin/oauthlogin => ../
+	github.com/oauthlogin/oauthlogin/store/pgstore => ../store/pgstore
+	github.com/oauthlogin/oauthlogin/store/redisstore => ../store/redisstore
+)
 
 require (
 	github.com/gorilla/securecookie v1.1.2
@@ -11,6 +15,8 @@ require (
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/markbates/goth v1.82.0
 	github.com/oauthlogin/oauthlogin v0.0.0-00010101000000-000000000000
+	github.com/oauthlogin/oauthlogin/store/pgstore v0.0.0-00010101000000-000000000000
+	github.com/oauthlogin/oauthlogin/store/redisstore v0.0.0-00010101000000-000000000000
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/zitadel/oidc/v3 v3.51.17
 	golang.org/x/oauth2 v0.37.0

@@ -11,8 +11,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/oauthlogin/oauthlogin/store/pgstore"
 	"github.com/oauthlogin/oauthlogin/store/redisstore"
-	"github.com/oauthlogin/oauthlogin/store/sqlstore"
 )
 
 // world is what every test and benchmark of the process shares: the fake
@@ -135,7 +135,7 @@ func (w *world) storeApp(tb testing.TB, kind string) *App {
 			tb.Skipf("PostgreSQL: %v", err)
 		}
 		schema := "bench_" + strings.ToLower(strings.NewReplacer("-", "", "_", "").Replace(randomString(6)))
-		s := sqlstore.NewPostgres(pool, sqlstore.Options{Schema: schema})
+		s := pgstore.New(pool, pgstore.Options{Schema: schema})
 		if err := s.Migrate(context.Background()); err != nil {
 			tb.Fatal(err)
 		}

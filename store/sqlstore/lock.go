@@ -9,9 +9,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/oauthlogin/oauthlogin/store/internal/lockpoll"
+	"github.com/oauthlogin/oauthlogin/store/internal/sqldriver"
 )
 
 // lockID maps a lock name, within a namespace (the schema), to the 64-bit
@@ -69,7 +68,7 @@ func (s *Store) attemptContext(ctx context.Context) (context.Context, context.Ca
 // lock is held elsewhere.
 func (s *Store) tryLockPostgres(ctx context.Context, key string, ttl time.Duration) (func(context.Context) error, error) {
 	id := lockID(s.schema, key)
-	conn, err := s.pool.Acquire(ctx)
+	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -121,17 +120,16 @@ func (s *Store) tryLockPostgres(ctx context.Context, key string, ttl time.Durati
 // or the ttl timer, whichever comes first, ends it.
 type pgHold struct {
 	mu    sync.Mutex
-	conn  *pgxpool.Conn
+	conn  sqldriver.Conn
 	timer *time.Timer
 }
 
 // closeConn closes a pool connection and gives it back, so that the pool
 // discards it; the server ends its session and with it its advisory locks.
-func closeConn(c *pgxpool.Conn) {
+func closeConn(c sqldriver.Conn) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	c.Conn().Close(ctx)
-	c.Release()
+	c.Destroy(ctx)
 }
 
 func (s *Store) tryLockSQLite(ctx context.Context, key string, ttl time.Duration) (func(context.Context) error, error) {

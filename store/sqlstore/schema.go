@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/oauthlogin/oauthlogin/store/internal/sqldriver"
 )
 
 // migration is one version of the schema. Statements use {table} markers
@@ -95,7 +95,7 @@ func (s *Store) ddl(q string) string {
 			break
 		}
 		j := strings.Index(q[i:], "}")
-		q = q[:i] + pgx.Identifier{"oauthlogin_" + q[i+len("{index:"):i+j]}.Sanitize() + q[i+j+1:]
+		q = q[:i] + quoteIdent("oauthlogin_"+q[i+len("{index:"):i+j]) + q[i+j+1:]
 	}
 	return s.rewrite(q)
 }
@@ -111,16 +111,16 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if s.dialect == sqlite {
 		return s.migrateSQLite(ctx)
 	}
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	return s.db.Tx(ctx, func(tx sqldriver.Querier) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, lockID(s.schema, migrateLockKey)); err != nil {
 			return storeError("migrate", err)
 		}
 		if s.schema != "" {
-			if _, err := tx.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+pgx.Identifier{s.schema}.Sanitize()); err != nil {
+			if _, err := tx.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+quoteIdent(s.schema)); err != nil {
 				return storeError("migrate", err)
 			}
 		}
-		return s.migrate(ctx, pgQ{tx})
+		return s.migrate(ctx, dq{tx})
 	})
 }
 
@@ -129,21 +129,21 @@ func (s *Store) migrateSQLite(ctx context.Context) (err error) {
 	if err != nil {
 		return storeError("migrate", err)
 	}
-	defer conn.Close()
+	defer conn.Release()
 	// IMMEDIATE takes the write lock now, so two migrators cannot both
 	// read the version and then both write.
-	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+	if _, err := conn.Exec(ctx, `BEGIN IMMEDIATE`); err != nil {
 		return storeError("migrate", err)
 	}
 	defer func() {
 		if err != nil {
-			conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
+			conn.Exec(context.WithoutCancel(ctx), `ROLLBACK`)
 		}
 	}()
-	if err := s.migrate(ctx, stdQ{conn}); err != nil {
+	if err := s.migrate(ctx, dq{conn}); err != nil {
 		return err
 	}
-	if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
+	if _, err := conn.Exec(ctx, `COMMIT`); err != nil {
 		return storeError("migrate", err)
 	}
 	return nil

@@ -1,13 +1,13 @@
-// Package sqlstore keeps oauthlogin's sessions, identities, one-time keys
-// and the refresh lock in PostgreSQL (through pgx) or SQLite (through
-// database/sql): an oauthlogin.Store, Config{Store: sqlstore.NewPostgres(pool)}
-// or Config{Store: sqlstore.NewSQLite(db)} after Migrate.
+// Package sqlstore is the SQL core of store/pgstore (PostgreSQL through
+// pgx) and store/sqlitestore (SQLite through database/sql): it keeps
+// oauthlogin's sessions, identities, one-time keys and the refresh lock:
+// an oauthlogin.Store.
+// Apps create a Store with pgstore.New or sqlitestore.New; this package
+// imports no database driver, so an app links only the one it uses.
 //
-// One package serves both: the schema and the queries are written once,
+// One core serves both: the schema and the queries are written once,
 // and differ only where the dialects do (column types, placeholders, how
-// DeleteIdentity and Lock are made atomic). The package imports no SQLite
-// driver; open the *sql.DB with the one you choose (modernc.org/sqlite,
-// pure Go, is the one tested).
+// DeleteIdentity and Lock are made atomic).
 //
 // The schema is created and upgraded by Migrate, which records the
 // versions it applied in oauthlogin_schema_migrations; run it at start-up
@@ -26,15 +26,13 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/oauthlogin/oauthlogin"
+	"github.com/oauthlogin/oauthlogin/store/internal/sqldriver"
 )
 
 // Options configures a Store.
@@ -63,11 +61,10 @@ const (
 // Store is an oauthlogin.Store, with the SessionLister and SessionToucher
 // capabilities, on PostgreSQL or SQLite. It is safe for concurrent use by any
 // number of goroutines and, on PostgreSQL, app instances. Create it with
-// NewPostgres or NewSQLite, then call Migrate.
+// pgstore.New or sqlitestore.New, then call Migrate.
 type Store struct {
 	dialect         dialect
-	pool            *pgxpool.Pool
-	db              *sql.DB
+	db              sqldriver.DB
 	q               querier
 	schema          string
 	lockPoll        time.Duration
@@ -82,41 +79,22 @@ var (
 	_ oauthlogin.SessionToucher = (*Store)(nil)
 )
 
-// NewPostgres returns a Store on a PostgreSQL pool. Each lock held through
-// Lock occupies one of the pool's connections for its life (an advisory
-// lock belongs to a connection), so size the pool for the concurrent
-// refreshes as well as the queries. The store does not close the pool.
-// Options are optional (NewPostgres(pool) takes the defaults); of several
-// only the first counts.
-func NewPostgres(pool *pgxpool.Pool, opts ...Options) *Store {
-	s := newStore(postgres, first(opts))
-	s.pool, s.q = pool, pgQ{pool}
+// New returns a Store on db, which store/pgstore (pgstore.New) or
+// store/sqlitestore (sqlitestore.New) binds to its driver; db's type is
+// internal to this module's store packages, so apps call those.
+func New(db sqldriver.DB, opts Options) *Store {
+	d := postgres
+	if db.Dialect() == sqldriver.SQLite {
+		d, opts.Schema = sqlite, ""
+	}
+	s := newStore(d, opts)
+	s.db, s.q = db, dq{db}
 	return s
 }
 
-// NewSQLite returns a Store on an SQLite database opened with database/sql.
-// Several connections write to it, so open it with a busy timeout and,
-// for concurrent readers, the WAL journal; with modernc.org/sqlite:
-//
-//	sql.Open("sqlite", "file:app.db?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
-//
-// Every write is a single statement, atomic in SQLite, so no transaction
-// mode is needed. The store is then sound for one process with any
-// number of connections, and for several processes sharing the file on
-// one host (SQLite's own file locking serializes their writes); it is not
-// meant for a file on a network share. The store does not close db.
-// Options are optional (NewSQLite(db) takes the defaults); of several only
-// the first counts.
-func NewSQLite(db *sql.DB, options ...Options) *Store {
-	opts := first(options)
-	opts.Schema = ""
-	s := newStore(sqlite, opts)
-	s.db, s.q = db, stdQ{db}
-	return s
-}
-
-// first returns the first of opts, or the defaults.
-func first(opts []Options) Options {
+// First returns the first of opts, or the defaults: the driver packages'
+// New take their Options optionally.
+func First(opts []Options) Options {
 	if len(opts) > 0 {
 		return opts[0]
 	}
@@ -146,9 +124,9 @@ func newStore(d dialect, opts Options) *Store {
 func (s *Store) table(name string) string {
 	name = "oauthlogin_" + name
 	if s.schema != "" {
-		return pgx.Identifier{s.schema, name}.Sanitize()
+		return quoteIdent(s.schema, name)
 	}
-	return pgx.Identifier{name}.Sanitize()
+	return quoteIdent(name)
 }
 
 // rewrite fills in the table names of a query written with {table}
@@ -470,12 +448,12 @@ func (s *Store) DeleteIdentity(ctx context.Context, userID, id string) error {
 	if s.dialect == sqlite {
 		return s.deleteIdentitySQLite(ctx, userID, id)
 	}
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := s.db.Tx(ctx, func(tx sqldriver.Querier) error {
 		rows, err := tx.Query(ctx, s.sql.lockIdentities, userID)
 		if err != nil {
 			return err
 		}
-		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		ids, err := collectStrings(rows)
 		if err != nil {
 			return err
 		}

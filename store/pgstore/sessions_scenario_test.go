@@ -1,4 +1,4 @@
-package sqlstore_test
+package pgstore_test
 
 import (
 	"testing"
@@ -11,17 +11,7 @@ func TestPostgresRefreshAfterLogout(t *testing.T) {
 	scenario.RefreshAfterLogout(t, s)
 }
 
-func TestSQLiteRefreshAfterLogout(t *testing.T) {
-	s, _ := newSQLite(t)
-	scenario.RefreshAfterLogout(t, s)
-}
-
 func TestPostgresIdentitySessions(t *testing.T) {
 	s, _ := newPostgres(t, pool(t))
-	scenario.IdentitySessions(t, s)
-}
-
-func TestSQLiteIdentitySessions(t *testing.T) {
-	s, _ := newSQLite(t)
 	scenario.IdentitySessions(t, s)
 }

@@ -1,0 +1,178 @@
+package pgstore_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/oauthlogin/oauthlogin/store/internal/scenario"
+	"github.com/oauthlogin/oauthlogin/store/internal/sqltest"
+	"github.com/oauthlogin/oauthlogin/store/pgstore"
+	"github.com/oauthlogin/oauthlogin/store/sqlstore"
+	"github.com/oauthlogin/oauthlogin/store/storetest"
+)
+
+// pool connects to the database named by OAUTHLOGIN_TEST_POSTGRES (a
+// connection URL); without it the test is skipped, or fails when CI is set.
+func pool(t testing.TB) *pgxpool.Pool {
+	t.Helper()
+	url := scenario.Env(t, "OAUTHLOGIN_TEST_POSTGRES", "PostgreSQL")
+	return connect(t, url)
+}
+
+func connect(t testing.TB, url string) *pgxpool.Pool {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.MaxConns = 8
+	p, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	if err := p.Ping(context.Background()); err != nil {
+		t.Fatalf("PostgreSQL at %s: %v", url, err)
+	}
+	return p
+}
+
+// newPostgres returns a migrated Store in a schema of its own, dropped
+// when t ends.
+func newPostgres(t testing.TB, p *pgxpool.Pool) (*pgstore.Store, string) {
+	t.Helper()
+	var b [6]byte
+	rand.Read(b[:])
+	schema := "oauthlogintest_" + hex.EncodeToString(b[:])
+	t.Cleanup(func() {
+		p.Exec(context.Background(), `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`)
+	})
+	s := pgstore.New(p, pgstore.Options{Schema: schema})
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s, schema
+}
+
+func TestPostgresConformance(t *testing.T) {
+	p := pool(t)
+	storetest.Run(t, func(t *testing.T) storetest.Store { s, _ := newPostgres(t, p); return s })
+}
+
+func TestPostgresLocker(t *testing.T) {
+	p := pool(t)
+	storetest.Locker(t, func(t *testing.T) storetest.Store { s, _ := newPostgres(t, p); return s })
+}
+
+func TestMigrate(t *testing.T) {
+	ctx := context.Background()
+	t.Run("Postgres", func(t *testing.T) {
+		p := pool(t)
+		var b [6]byte
+		rand.Read(b[:])
+		schema := "oauthlogintest_" + hex.EncodeToString(b[:])
+		t.Cleanup(func() { p.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`) })
+		// A fresh schema migrated by several instances at once, then again.
+		sqltest.MigrateConcurrently(t, func() *sqlstore.Store { return pgstore.New(p, pgstore.Options{Schema: schema}) })
+		sqltest.MigrateConcurrently(t, func() *sqlstore.Store { return pgstore.New(p, pgstore.Options{Schema: schema}) })
+		var n int
+		if err := p.QueryRow(ctx, `SELECT count(*) FROM `+pgx.Identifier{schema, "oauthlogin_schema_migrations"}.Sanitize()).Scan(&n); err != nil || n != sqlstore.SchemaVersion {
+			t.Fatalf("%d migrations recorded (%v), want %d", n, err, sqlstore.SchemaVersion)
+		}
+		// A schema newer than the package: refused.
+		if _, err := p.Exec(ctx, `INSERT INTO `+pgx.Identifier{schema, "oauthlogin_schema_migrations"}.Sanitize()+` VALUES (99, 0)`); err != nil {
+			t.Fatal(err)
+		}
+		if err := pgstore.New(p, pgstore.Options{Schema: schema}).Migrate(ctx); err == nil {
+			t.Fatal("Migrate accepted a schema from a newer version")
+		}
+	})
+}
+
+func TestPurge(t *testing.T) {
+	t.Run("Postgres", func(t *testing.T) { s, _ := newPostgres(t, pool(t)); sqltest.Purge(t, s) })
+}
+
+func TestPostgresEncryptedAtRest(t *testing.T) {
+	p := pool(t)
+	s, schema := newPostgres(t, p)
+	scenario.EncryptedAtRest(t, s, func(t *testing.T) []byte {
+		var qualified []string
+		for _, tbl := range sqltest.Tables {
+			qualified = append(qualified, pgx.Identifier{schema, tbl}.Sanitize())
+		}
+		return sqltest.DumpRows(t, func(q string) ([][]any, error) {
+			rows, err := p.Query(context.Background(), q)
+			if err != nil {
+				return nil, err
+			}
+			return pgx.CollectRows(rows, func(r pgx.CollectableRow) ([]any, error) { return r.Values() })
+		}, qualified)
+	})
+}
+
+func TestPostgresSeveralInstances(t *testing.T) {
+	s, _ := newPostgres(t, pool(t))
+	scenario.SeveralInstances(t, s)
+}
+
+// The PostgreSQL server crashes mid-run (an immediate shutdown) and comes
+// back on the same port: requests fail cleanly meanwhile, then everything
+// that was acknowledged is there.
+func TestPostgresOutage(t *testing.T) {
+	pool(t) // the same skip rule as the other tests
+	srv := scenario.StartPostgres(t)
+	p := connect(t, srv.URL)
+	s := pgstore.New(p, pgstore.Options{})
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	scenario.Outage(t, s, srv)
+}
+
+// A lock outlives neither its ttl nor its connection: after the ttl the
+// store has closed the connection, and the pool has one fewer in use.
+func TestPostgresLockReleasesConnection(t *testing.T) {
+	p := pool(t)
+	s, _ := newPostgres(t, p)
+	ctx := context.Background()
+	before := p.Stat().AcquiredConns()
+	unlock, err := s.Lock(ctx, "k", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Stat().AcquiredConns(); got != before+1 {
+		t.Fatalf("a held lock holds %d connections, want 1", got-before)
+	}
+	if err := unlock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Stat().AcquiredConns(); got != before {
+		t.Fatalf("after unlock %d connections are still held", got-before)
+	}
+	if _, err := s.Lock(ctx, "k", 30*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for p.Stat().AcquiredConns() != before {
+		if time.Now().After(deadline) {
+			t.Fatal("the connection of an expired lock was never given back")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func BenchmarkPostgresSession(b *testing.B) {
+	s, _ := newPostgres(b, pool(b))
+	sqltest.BenchSession(b, s)
+}
+
+func BenchmarkPostgresSaveSession(b *testing.B) {
+	s, _ := newPostgres(b, pool(b))
+	sqltest.BenchSaveSession(b, s)
+}

@@ -1,0 +1,17 @@
+package sqlitestore_test
+
+import (
+	"testing"
+
+	"github.com/oauthlogin/oauthlogin/store/internal/scenario"
+)
+
+func TestSQLiteRefreshAfterLogout(t *testing.T) {
+	s, _ := newSQLite(t)
+	scenario.RefreshAfterLogout(t, s)
+}
+
+func TestSQLiteIdentitySessions(t *testing.T) {
+	s, _ := newSQLite(t)
+	scenario.IdentitySessions(t, s)
+}

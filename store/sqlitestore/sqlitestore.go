@@ -1,0 +1,44 @@
+// Package sqlitestore keeps oauthlogin's sessions, identities and one-time
+// keys in SQLite through database/sql, and is a Locker. It is its own
+// module and imports no SQLite driver: open the *sql.DB with the one you
+// choose (modernc.org/sqlite, pure Go, is the one tested).
+//
+//	go get github.com/oauthlogin/oauthlogin/store/sqlitestore
+//
+// The queries, the schema and its migrations are store/sqlstore's, shared
+// with store/pgstore; this package binds them to a *sql.DB. See sqlstore
+// for the tables, Migrate and Purge.
+package sqlitestore
+
+import (
+	"database/sql"
+
+	"github.com/oauthlogin/oauthlogin/store/sqlstore"
+)
+
+// Store is the SQL store, here on SQLite: an oauthlogin.SessionStore,
+// IdentityStore, OneTimeStore and Locker, safe for concurrent use by any
+// number of goroutines.
+type Store = sqlstore.Store
+
+// Options configures a Store: the lock's polling and detached timeouts
+// (SQLite ignores Schema).
+type Options = sqlstore.Options
+
+// New returns a Store on an SQLite database opened with database/sql; call
+// Migrate before use. Several connections write to it, so open it with a
+// busy timeout and, for concurrent readers, the WAL journal; with
+// modernc.org/sqlite:
+//
+//	sql.Open("sqlite", "file:app.db?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
+//
+// Every write is a single statement, atomic in SQLite, so no transaction
+// mode is needed. The store is then sound for one process with any
+// number of connections, and for several processes sharing the file on
+// one host (SQLite's own file locking serializes their writes); it is not
+// meant for a file on a network share. The store does not close db.
+// Options are optional (New(db) takes the defaults); of several only the
+// first counts.
+func New(db *sql.DB, opts ...Options) *Store {
+	return sqlstore.New(stdDB{db: db, stdQ: stdQ{db}}, sqlstore.First(opts))
+}

@@ -1,0 +1,132 @@
+package sqlitestore_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/oauthlogin/oauthlogin"
+	"github.com/oauthlogin/oauthlogin/store/internal/scenario"
+	"github.com/oauthlogin/oauthlogin/store/internal/sqltest"
+	"github.com/oauthlogin/oauthlogin/store/sqlitestore"
+	"github.com/oauthlogin/oauthlogin/store/sqlstore"
+	"github.com/oauthlogin/oauthlogin/store/storetest"
+	_ "modernc.org/sqlite"
+)
+
+// newSQLite returns a migrated Store on a new database file in a temp dir.
+func newSQLite(t testing.TB) (*sqlitestore.Store, *sql.DB) {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "test.db")+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	s := sqlitestore.New(db)
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s, db
+}
+
+func TestSQLiteConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) storetest.Store { s, _ := newSQLite(t); return s })
+}
+
+func TestSQLiteLocker(t *testing.T) {
+	storetest.Locker(t, func(t *testing.T) storetest.Store { s, _ := newSQLite(t); return s })
+}
+
+func TestMigrate(t *testing.T) {
+	t.Run("SQLite", func(t *testing.T) {
+		db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "test.db")+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		sqltest.MigrateConcurrently(t, func() *sqlstore.Store { return sqlitestore.New(db) })
+		sqltest.MigrateConcurrently(t, func() *sqlstore.Store { return sqlitestore.New(db) })
+		var n int
+		if err := db.QueryRow(`SELECT count(*) FROM oauthlogin_schema_migrations`).Scan(&n); err != nil || n != sqlstore.SchemaVersion {
+			t.Fatalf("%d migrations recorded (%v), want %d", n, err, sqlstore.SchemaVersion)
+		}
+	})
+}
+
+func TestPurge(t *testing.T) {
+	t.Run("SQLite", func(t *testing.T) { s, _ := newSQLite(t); sqltest.Purge(t, s) })
+}
+
+func TestSQLiteEncryptedAtRest(t *testing.T) {
+	s, db := newSQLite(t)
+	scenario.EncryptedAtRest(t, s, func(t *testing.T) []byte {
+		return sqltest.DumpRows(t, func(q string) ([][]any, error) {
+			rows, err := db.Query(q)
+			if err != nil {
+				return nil, err
+			}
+			defer rows.Close()
+			cols, _ := rows.Columns()
+			var out [][]any
+			for rows.Next() {
+				vals := make([]any, len(cols))
+				ptrs := make([]any, len(cols))
+				for i := range vals {
+					ptrs[i] = &vals[i]
+				}
+				if err := rows.Scan(ptrs...); err != nil {
+					return nil, err
+				}
+				out = append(out, vals)
+			}
+			return out, rows.Err()
+		}, sqltest.Tables)
+	})
+}
+
+// SQLite serves several instances only on one host (one file); the
+// scenario still shows that its Locker and atomic writes hold.
+func TestSQLiteSeveralInstances(t *testing.T) {
+	s, _ := newSQLite(t)
+	scenario.SeveralInstances(t, s)
+}
+
+func BenchmarkSQLiteSession(b *testing.B) {
+	s, _ := newSQLite(b)
+	sqltest.BenchSession(b, s)
+}
+
+func BenchmarkSQLiteSaveSession(b *testing.B) {
+	s, _ := newSQLite(b)
+	sqltest.BenchSaveSession(b, s)
+}
+
+// the store reads it as missing, lists leave it out, and
+// DeleteUserSessions removes it.
+func TestOldPendingRowIsNoSession(t *testing.T) {
+	s, db := newSQLite(t)
+	ctx := context.Background()
+	now := time.Now()
+	if _, err := db.ExecContext(ctx, `INSERT INTO oauthlogin_sessions (id, user_id, identity_id, provider, provider_uid,
+		provider_access_token_expiry, provider_tokens, created, last_seen, pending, expires, ip, user_agent)
+		VALUES ('hash-of-secret', 'u', 'i', 'p', 'sub', 0, NULL, ?, ?, 1, ?, '', '')`,
+		now.UnixMicro(), now.UnixMicro(), now.Add(5*time.Minute).UnixMicro()); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Session(ctx, "hash-of-secret"); !errors.Is(err, oauthlogin.ErrNotFound) {
+		t.Fatalf("an old pending row read as %+v, %v; want ErrNotFound", got, err)
+	}
+	if list, err := s.UserSessions(ctx, "u"); err != nil || len(list) != 0 {
+		t.Fatalf("UserSessions with an old pending row = %d, %v; want none", len(list), err)
+	}
+	if err := s.DeleteUserSessions(ctx, "u"); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM oauthlogin_sessions`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("rows after DeleteUserSessions = %d, %v; want 0", n, err)
+	}
+}
