@@ -1,13 +1,11 @@
 package sqlstore_test
 
 import (
-
 	"reflect"
 	"testing"
 
 	"github.com/oauthlogin/oauthlogin"
 )
-
 
 // The store's columns list Session's and Identity's fields by hand: a new
 // field must get a column (and a migration), or it would be lost.
@@ -19,4 +17,3 @@ func TestColumnsCoverEveryField(t *testing.T) {
 		t.Errorf("oauthlogin.Identity has %d fields, the identities table 11: add a column and a migration", n)
 	}
 }
-
