@@ -178,3 +178,25 @@ func TestAttackV1CheckBlamesStoreForCallerCancel(t *testing.T) {
 		t.Fatalf("Check(canceled ctx) on a healthy memory store = %v", err)
 	}
 }
+
+// cookiestore.New(inner) with its keys forgotten (the variadic makes
+// that compile: cookiestore.New(redisstore.New(client))) is accepted by
+// New and by Check; every sign-in then fails at the callback, after
+// the provider round trip. Issue 16 §7: New (or Check) should say what
+// is wrong before the first login.
+func TestAttackV1CookieStoreWithoutKeysAccepted(t *testing.T) {
+	if os.Getenv("OAUTHLOGIN_ATTACK") == "" {
+		t.Skip("known defect: a cookiestore with no keys passes New and Check, and fails every login")
+	}
+	m, err := oauthlogin.New(oauthlogin.Config{
+		BaseURL: "https://app.example.com",
+		Keys:    oauthlogin.Keys{Cookie: []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()}},
+		Store:   cookiestore.New(oauthlogin.NewMemoryStore()),
+	})
+	if err == nil {
+		err = m.Check(context.Background())
+	}
+	if !errors.Is(err, oauthlogin.ErrConfig) {
+		t.Fatalf("New + Check with cookiestore.New(inner) and no keys = %v, want ErrConfig", err)
+	}
+}
