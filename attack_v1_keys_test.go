@@ -200,3 +200,21 @@ func TestAttackV1CookieStoreWithoutKeysAccepted(t *testing.T) {
 		t.Fatalf("New + Check with cookiestore.New(inner) and no keys = %v, want ErrConfig", err)
 	}
 }
+
+// Defence: Check returns when its context ends even if the store never
+// answers, with an error that names the store and wraps
+// ErrStoreUnavailable.
+func TestAttackV1CheckDoesNotHang(t *testing.T) {
+	st := &hangingStore{MemoryStore: oauthlogin.NewMemoryStore(), release: make(chan struct{})}
+	defer close(st.release)
+	m, err := oauthlogin.New(oauthlogin.Config{BaseURL: "https://app.example.com", Keys: oauthlogin.Keys{Cookie: []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()}}, Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err = m.Check(ctx)
+	if !errors.Is(err, oauthlogin.ErrStoreUnavailable) || !strings.Contains(err.Error(), "hangingStore") {
+		t.Fatalf("Check of a hanging store = %v", err)
+	}
+}

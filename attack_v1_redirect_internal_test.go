@@ -123,6 +123,20 @@ func TestAttackV1LoopbackAliasRedirectIsClean(t *testing.T) {
 	}
 }
 
+// A link's POST at a loopback alias is refused (400, JSON): no redirect
+// (a 307/308 would re-POST elsewhere), no cookie, no flow.
+func TestAttackV1LoopbackAliasPostRefused(t *testing.T) {
+	m := attackManager(t, "http://localhost:8080")
+	r := httptest.NewRequest("POST", "/auth/test?link=1", strings.NewReader("link=1"))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.Host = "127.0.0.1:8080"
+	w := httptest.NewRecorder()
+	m.Handler().ServeHTTP(w, r)
+	if w.Code != http.StatusBadRequest || w.Header().Get("Location") != "" || len(w.Header().Values("Set-Cookie")) != 0 || strings.Contains(w.Body.String(), "127.0.0.1") {
+		t.Fatalf("POST link at the alias = %d, Location %q, cookies %v, body %s", w.Code, w.Header().Get("Location"), w.Header().Values("Set-Cookie"), w.Body)
+	}
+}
+
 // The alias redirect is followed by a request at BaseURL's host, which is
 // not redirected again: no loop, for each loopback spelling.
 func TestAttackV1LoopbackAliasNoLoop(t *testing.T) {
