@@ -1,0 +1,168 @@
+package oauthlogin_test
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/oauthlogin/oauthlogin"
+	"github.com/oauthlogin/oauthlogin/oauthlogintest"
+)
+
+// Issue 16 §8: POST {prefix}refresh coalesces back-to-back calls "so a
+// client loop cannot hammer the provider". The reuse window applies only
+// without ifExpiring; with ifExpiring=1 a token whose whole lifetime is
+// shorter than RefreshMargin (5 minutes by default; Entra's, Twitch's and
+// many custom IdPs' tokens can be a minute or two, and a provider's
+// negative expires_in is clamped to "now") is "expiring" the moment it is
+// issued, so every call asks the provider again.
+func TestAttackV1RefreshIfExpiringLoopHammersProvider(t *testing.T) {
+	if os.Getenv("OAUTHLOGIN_ATTACK") == "" {
+		t.Skip("known defect: POST /auth/refresh?ifExpiring=1 in a loop refreshes at the provider on every call when tokens live shorter than RefreshMargin")
+	}
+	h := newHarness(t)
+	h.clock.stop()
+	h.idp.SetAccessTokenTTL(time.Minute) // < RefreshMargin (5 min)
+	b := oauthlogintest.NewBrowser()
+	h.mustSucceed(h.login(b))
+	hits := h.idp.Hits("token")
+	const calls = 10
+	for range calls {
+		if resp := h.do(b, "POST", "/auth/refresh?ifExpiring=1"); resp.StatusCode != http.StatusOK {
+			t.Fatalf("POST /auth/refresh?ifExpiring=1 = %d", resp.StatusCode)
+		}
+	}
+	if got := h.idp.Hits("token") - hits; got > 1 {
+		t.Fatalf("%d back-to-back POST /auth/refresh?ifExpiring=1 (clock stopped) made %d provider refreshes, want at most 1 (the reuse window)", calls, got)
+	}
+}
+
+// The same through the Go API a host app uses for provider calls:
+// Manager.Client / TokenSource refresh lazily, and with short-lived tokens
+// every Token() call is a provider refresh.
+func TestAttackV1TokenSourceShortTokensHammerProvider(t *testing.T) {
+	if os.Getenv("OAUTHLOGIN_ATTACK") == "" {
+		t.Skip("known defect: TokenSource refreshes on every Token() call when tokens live shorter than RefreshMargin")
+	}
+	h := newHarness(t)
+	h.clock.stop()
+	h.idp.SetAccessTokenTTL(time.Minute)
+	b := oauthlogintest.NewBrowser()
+	h.mustSucceed(h.login(b))
+	v, _ := h.session(b)
+	s, err := h.store.Session(context.Background(), v["id"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hits := h.idp.Hits("token")
+	for range 5 {
+		// A fresh source per request, as a handler would make one.
+		if _, err := h.m.TokenSource(context.Background(), s).Token(); err != nil {
+			t.Fatal(err)
+		}
+		if s, err = h.store.Session(context.Background(), s.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := h.idp.Hits("token") - hits; got > 1 {
+		t.Fatalf("5 Token() calls at one instant made %d provider refreshes", got)
+	}
+}
+
+// Defence: a forced refresh in a loop, and ifExpiring calls between
+// forced ones, ask the provider once in the reuse window; two sessions of
+// one identity share it.
+func TestAttackV1RefreshLoopCoalesced(t *testing.T) {
+	h := newHarness(t)
+	h.clock.stop()
+	h.idp.SetAccessTokenTTL(time.Hour)
+	a, b := oauthlogintest.NewBrowser(), oauthlogintest.NewBrowser()
+	h.mustSucceed(h.login(a))
+	h.mustSucceed(h.login(b)) // the same provider account: one identity, two sessions
+	hits := h.idp.Hits("token")
+	for i := range 12 {
+		br, path := a, "/auth/refresh"
+		switch i % 3 {
+		case 1:
+			br = b
+		case 2:
+			path = "/auth/refresh?ifExpiring=1"
+		}
+		if resp := h.do(br, "POST", path); resp.StatusCode != http.StatusOK {
+			t.Fatalf("call %d %s = %d", i, path, resp.StatusCode)
+		}
+	}
+	if got := h.idp.Hits("token") - hits; got != 1 {
+		t.Fatalf("12 mixed refresh calls from two sessions of one identity made %d provider refreshes, want 1", got)
+	}
+}
+
+// RFC 7009 / RFC 9700 §2.2.2: after the user signs out with
+// RevokeOnLogout, the grant is dead at the provider. Another session of
+// the same identity that refreshes within 10 s of an earlier refresh gets
+// the revoked tokens back as fresh (200), where before the reuse window it
+// got 409 provider_token_revoked and its copy dropped: the identity's
+// sealed tokens are not cleared by the logout's revocation.
+func TestAttackV1RefreshReuseReturnsRevokedTokens(t *testing.T) {
+	if os.Getenv("OAUTHLOGIN_ATTACK") == "" {
+		t.Skip("known defect: the refresh reuse window hands out tokens revoked at logout (RevokeOnLogout) to another session of the identity")
+	}
+	h := newHarness(t, func(c *oauthlogin.Config) { c.Sessions.RevokeOnLogout = true })
+	h.clock.stop()
+	a, b := oauthlogintest.NewBrowser(), oauthlogintest.NewBrowser()
+	h.mustSucceed(h.login(a))
+	h.mustSucceed(h.login(b))
+	if resp := h.do(a, "POST", "/auth/refresh"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("refresh = %d", resp.StatusCode)
+	}
+	fresh, _ := h.session(a)
+	if resp := h.do(a, "DELETE", "/auth/session"); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("logout = %d", resp.StatusCode)
+	}
+	if !h.idp.Revoked(fresh["providerAccessToken"].(string)) {
+		t.Fatal("setup: logout did not revoke the access token")
+	}
+	resp := h.do(b, "POST", "/auth/refresh")
+	var got map[string]any
+	decode(t, resp, &got)
+	if tok, _ := got["providerAccessToken"].(string); resp.StatusCode == http.StatusOK && h.idp.Revoked(tok) {
+		t.Fatalf("POST /auth/refresh from another session after a revoking logout = 200 with a token the provider revoked")
+	}
+}
+
+// Instances whose clocks differ by more than refreshReuse (10 s) each find
+// the other's "Refreshed" stamp outside the window (one too far ahead, the
+// other too old), so a client whose calls a load balancer alternates
+// between them refreshes at the provider on every call, not "one provider
+// request" as refresh.go's comment says.
+func TestAttackV1RefreshClockSkewAlternation(t *testing.T) {
+	if os.Getenv("OAUTHLOGIN_ATTACK") == "" {
+		t.Skip("known defect: two instances with clocks >10 s apart refresh at the provider on every alternate call")
+	}
+	h := newHarness(t)
+	h.clock.stop()
+	b := oauthlogintest.NewBrowser()
+	h.mustSucceed(h.login(b))
+	v, _ := h.session(b)
+	s, err := h.store.Session(context.Background(), v["id"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	behind := h.twin()
+	oauthlogin.SetClock(behind, func() time.Time { return h.clock.now().Add(-time.Minute) })
+	hits := h.idp.Hits("token")
+	for i := range 6 {
+		m := h.m
+		if i%2 == 1 {
+			m = behind
+		}
+		if s, err = m.Refresh(context.Background(), s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := h.idp.Hits("token") - hits; got > 2 {
+		t.Fatalf("6 refreshes alternating between two instances 60 s apart, at one instant, made %d provider refreshes", got)
+	}
+}
