@@ -62,7 +62,7 @@ type sessionCodec interface {
 	loadPending(ctx context.Context, secret string) (*Session, string, error)
 	// settle removes a redeemed pending record once session sessionID is
 	// made from it; when the record is gone already (the user's sessions
-	// ended meanwhile) it ends that session: ErrInvalidSecret.
+	// ended meanwhile) it ends that session: errInvalidSecret.
 	settle(ctx context.Context, pendingID, sessionID string) error
 }
 
@@ -172,7 +172,7 @@ func (c storedSessions) settle(ctx context.Context, pendingID, sessionID string)
 		if err := c.store.DeleteSession(ctx, sessionID); err != nil {
 			return err
 		}
-		return fmt.Errorf("%w: the user's sessions ended during the exchange", ErrInvalidSecret)
+		return fmt.Errorf("%w: the user's sessions ended during the exchange", errInvalidSecret)
 	}
 	if err != nil {
 		return err

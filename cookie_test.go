@@ -320,7 +320,7 @@ func TestFormPostProvider(t *testing.T) {
 		post.AddCookie(c)
 	}
 	resp = rc.callback(m, post)
-	if loc := resp.Header.Get("Location"); !strings.Contains(loc, "error="+oauthlogin.ErrStateMissing.Code()) {
+	if loc := resp.Header.Get("Location"); !strings.Contains(loc, "error="+"state_missing") {
 		t.Fatalf("form_post callback without state = %d %s", resp.StatusCode, loc)
 	}
 }

@@ -60,7 +60,7 @@ func deviceKey(h *deviceHandle) string {
 
 // pollStep polls once with handle h, under the rules RFC 8628 §3.5 sets
 // for clients, enforced here: h is used once (a second use is
-// ErrInvalidHandle); a poll before h's NotBefore is ErrSlowDown without a
+// errInvalidHandle); a poll before h's NotBefore is errSlowDown without a
 // provider request; each slow_down, ours or the provider's, adds 5 s to
 // the interval of every later poll; and a device code yields at most one
 // token, whatever the provider answers later. Unless the device
@@ -74,7 +74,7 @@ func (m *Manager) pollStep(ctx context.Context, rp *registered, h *deviceHandle)
 	expires := time.Unix(h.Expires, 0)
 	if err := m.store.Consume(ctx, "device-poll:"+deviceKey(h)+":"+strconv.FormatInt(h.Seq, 10), expires); err != nil {
 		if errors.Is(err, ErrAlreadyUsed) {
-			err = fmt.Errorf("%w: a handle polls once; poll with the last one answered", ErrInvalidHandle)
+			err = fmt.Errorf("%w: a handle polls once; poll with the last one answered", errInvalidHandle)
 		}
 		return nil, nil, err
 	}
@@ -83,21 +83,21 @@ func (m *Manager) pollStep(ctx context.Context, rp *registered, h *deviceHandle)
 	if now.UnixMilli() < h.NotBefore {
 		next.Interval += 5
 		next.NotBefore = now.Add(time.Duration(next.Interval) * time.Second).UnixMilli()
-		return &next, nil, ErrSlowDown
+		return &next, nil, errSlowDown
 	}
 	tok, err := m.pollDevice(ctx, rp, h)
 	switch {
 	case err == nil:
 		if err := m.store.Consume(ctx, "device-done:"+deviceKey(h), expires); err != nil {
 			if errors.Is(err, ErrAlreadyUsed) {
-				err = fmt.Errorf("%w: the device code was redeemed already", ErrInvalidHandle)
+				err = fmt.Errorf("%w: the device code was redeemed already", errInvalidHandle)
 			}
 			return nil, nil, err
 		}
 		return nil, tok, nil
-	case errors.Is(err, ErrSlowDown):
+	case errors.Is(err, errSlowDown):
 		next.Interval += 5
-	case errors.Is(err, ErrAuthorizationPending), errors.Is(err, ErrProviderUnavailable):
+	case errors.Is(err, errAuthorizationPending), errors.Is(err, ErrProviderUnavailable):
 	default:
 		return nil, nil, err
 	}
@@ -116,15 +116,15 @@ func (m *Manager) startDevice(ctx context.Context, provider string) (*DeviceCode
 	}
 	da, err := rp.oauth.DeviceAuth(m.clientContext(ctx))
 	if err != nil {
-		return nil, nil, wrap(ErrProviderError, err)
+		return nil, nil, wrap(errProviderError, err)
 	}
 	for _, raw := range []string{da.VerificationURI, da.VerificationURIComplete} {
 		if raw != "" && !secureURL(raw) {
-			return nil, nil, fmt.Errorf("%w: verification URI %q is not https", ErrProviderError, truncate(raw, 128))
+			return nil, nil, fmt.Errorf("%w: verification URI %q is not https", errProviderError, truncate(raw, 128))
 		}
 	}
 	if da.DeviceCode == "" || da.UserCode == "" || da.VerificationURI == "" {
-		return nil, nil, fmt.Errorf("%w: incomplete device authorization response", ErrProviderError)
+		return nil, nil, fmt.Errorf("%w: incomplete device authorization response", errProviderError)
 	}
 	// x/oauth2 turned expires_in into a time on the real clock: take it
 	// back to seconds, on ours.
@@ -156,8 +156,8 @@ func secureURL(raw string) bool {
 }
 
 // pollDevice asks the token endpoint once (RFC 8628 §3.4). Pending,
-// slow_down, expired and denied answers are the errors ErrAuthorizationPending,
-// ErrSlowDown, ErrDeviceCodeExpired and ErrProviderDenied.
+// slow_down, expired and denied answers are the errors errAuthorizationPending,
+// errSlowDown, ErrDeviceCodeExpired and ErrProviderDenied.
 func (m *Manager) pollDevice(ctx context.Context, rp *registered, h *deviceHandle) (*oauth2.Token, error) {
 	if m.now().Unix() >= h.Expires {
 		return nil, ErrDeviceCodeExpired
@@ -204,9 +204,9 @@ func (m *Manager) pollDevice(ctx context.Context, rp *registered, h *deviceHandl
 	}
 	switch {
 	case t.Error == "authorization_pending":
-		return nil, ErrAuthorizationPending
+		return nil, errAuthorizationPending
 	case t.Error == "slow_down":
-		return nil, ErrSlowDown
+		return nil, errSlowDown
 	case t.Error == "expired_token":
 		return nil, ErrDeviceCodeExpired
 	case t.Error == "access_denied":
@@ -306,7 +306,7 @@ func (m *Manager) deviceToken(w http.ResponseWriter, r *http.Request) {
 	raw, err := base64.RawURLEncoding.DecodeString(in.Handle)
 	var h deviceHandle
 	if err != nil || m.keys.openValue(raw, "device", &h) != nil {
-		m.writeError(w, r, ErrInvalidHandle)
+		m.writeError(w, r, errInvalidHandle)
 		return
 	}
 	if !m.deviceEnabled(h.Provider) {
@@ -331,7 +331,7 @@ func (m *Manager) deviceToken(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		switch {
-		case errors.Is(err, ErrInvalidHandle), errors.Is(err, ErrDeviceCodeExpired), errors.Is(err, ErrProviderDenied), errors.Is(err, ErrProviderUnavailable):
+		case errors.Is(err, errInvalidHandle), errors.Is(err, ErrDeviceCodeExpired), errors.Is(err, ErrProviderDenied), errors.Is(err, ErrProviderUnavailable):
 			m.writeError(w, r, err)
 		default:
 			// Any other failure, of the provider or of the sign-in
@@ -352,16 +352,16 @@ func (m *Manager) writeNextHandle(w http.ResponseWriter, r *http.Request, next *
 		m.writeError(w, r, serr)
 		return
 	}
-	sentinel := ErrAuthorizationPending
+	sentinel := errAuthorizationPending
 	switch {
-	case errors.Is(err, ErrSlowDown):
-		sentinel = ErrSlowDown
+	case errors.Is(err, errSlowDown):
+		sentinel = errSlowDown
 	case errors.Is(err, ErrProviderUnavailable):
 		sentinel = ErrProviderUnavailable
 		m.log.InfoContext(r.Context(), "oauthlogin: device poll: provider unavailable", "provider", next.Provider, "err", logDetail(err, next.DeviceCode, m.clientSecret(next.Provider)))
 	}
 	v := map[string]any{"error": sentinel.code, "message": sentinel.public, "handle": base64.RawURLEncoding.EncodeToString(sealed)}
-	if sentinel == ErrSlowDown {
+	if sentinel == errSlowDown {
 		v["interval"] = next.Interval
 	}
 	writeJSON(w, sentinel.status, v)

@@ -94,7 +94,7 @@ func TestDeviceCodeOneSession(t *testing.T) {
 	if status, v := a.poll(0, first); status != http.StatusCreated {
 		t.Fatalf("first = %d %v", status, v)
 	}
-	if status, v := a.poll(1, twin); status != http.StatusBadRequest || v["error"] != ErrInvalidHandle.Code() {
+	if status, v := a.poll(1, twin); status != http.StatusBadRequest || v["error"] != errInvalidHandle.Code() {
 		t.Fatalf("the same device code again, on the other instance = %d %v, want 400 invalid_handle", status, v)
 	}
 	store := a.ms[0].store.(*MemoryStore)
@@ -117,7 +117,7 @@ func TestDevicePollingEnforced(t *testing.T) {
 	a := newDeviceApp(t, d, 2)
 	h0 := a.start()
 	status, v := a.poll(0, h0)
-	if status != http.StatusBadRequest || v["error"] != ErrAuthorizationPending.Code() || d.polls != 1 {
+	if status != http.StatusBadRequest || v["error"] != errAuthorizationPending.Code() || d.polls != 1 {
 		t.Fatalf("first poll = %d %v after %d provider polls", status, v, d.polls)
 	}
 	h := v["handle"].(string)
@@ -127,38 +127,38 @@ func TestDevicePollingEnforced(t *testing.T) {
 	for i, wait := range []time.Duration{0, time.Second, 9 * time.Second} {
 		a.clock.After(wait)
 		status, v = a.poll(i%2, h)
-		if status != http.StatusBadRequest || v["error"] != ErrSlowDown.Code() || v["interval"] != want[i] || d.polls != 1 {
+		if status != http.StatusBadRequest || v["error"] != errSlowDown.Code() || v["interval"] != want[i] || d.polls != 1 {
 			t.Fatalf("too-soon poll %d = %d %v after %d provider polls; want slow_down, interval %v, no provider request", i, status, v, d.polls, want[i])
 		}
 		h = v["handle"].(string)
 	}
 	// Every earlier handle is spent, whatever interval it carries.
 	for _, old := range []string{h0, a.handleWith(h0, func(h *deviceHandle) { h.Seq = 1 })} {
-		if status, v := a.poll(1, old); status != http.StatusBadRequest || v["error"] != ErrInvalidHandle.Code() || d.polls != 1 {
+		if status, v := a.poll(1, old); status != http.StatusBadRequest || v["error"] != errInvalidHandle.Code() || d.polls != 1 {
 			t.Fatalf("an earlier handle = %d %v after %d provider polls, want invalid_handle and no provider request", status, v, d.polls)
 		}
 	}
 	// 20 s after the last poll is soon enough.
 	a.clock.After(19 * time.Second)
-	if status, v = a.poll(0, h); v["error"] != ErrSlowDown.Code() || d.polls != 1 {
+	if status, v = a.poll(0, h); v["error"] != errSlowDown.Code() || d.polls != 1 {
 		t.Fatalf("19 s into a 20 s interval = %d %v", status, v)
 	}
 	h = v["handle"].(string) // now 25 s
 	a.clock.After(25 * time.Second)
-	if status, v = a.poll(1, h); v["error"] != ErrAuthorizationPending.Code() || d.polls != 2 {
+	if status, v = a.poll(1, h); v["error"] != errAuthorizationPending.Code() || d.polls != 2 {
 		t.Fatalf("after the interval = %d %v after %d provider polls", status, v, d.polls)
 	}
 	// The provider's slow_down counts the same: 25 s, then 30 s.
 	a.clock.After(25 * time.Second)
-	if status, v = a.poll(0, v["handle"].(string)); v["error"] != ErrAuthorizationPending.Code() || d.polls != 3 {
+	if status, v = a.poll(0, v["handle"].(string)); v["error"] != errAuthorizationPending.Code() || d.polls != 3 {
 		t.Fatalf("poll = %d %v", status, v)
 	}
 	a.clock.After(25 * time.Second)
-	if status, v = a.poll(0, v["handle"].(string)); v["error"] != ErrSlowDown.Code() || v["interval"] != float64(30) || d.polls != 4 {
+	if status, v = a.poll(0, v["handle"].(string)); v["error"] != errSlowDown.Code() || v["interval"] != float64(30) || d.polls != 4 {
 		t.Fatalf("provider slow_down = %d %v", status, v)
 	}
 	a.clock.After(29 * time.Second)
-	if status, v = a.poll(1, v["handle"].(string)); v["error"] != ErrSlowDown.Code() || v["interval"] != float64(35) || d.polls != 4 {
+	if status, v = a.poll(1, v["handle"].(string)); v["error"] != errSlowDown.Code() || v["interval"] != float64(35) || d.polls != 4 {
 		t.Fatalf("29 s into a 30 s interval = %d %v", status, v)
 	}
 	a.clock.After(35 * time.Second)

@@ -194,7 +194,7 @@ func TestDeviceLoginEnds(t *testing.T) {
 		d := newDeviceIdP(t)
 		d.verify = "http://idp.example/activate"
 		m := deviceManager(t, d, nil)
-		if _, _, err := m.DeviceLogin(context.Background(), "tv", func(DeviceCode) error { return nil }); !errors.Is(err, ErrProviderError) {
+		if _, _, err := m.DeviceLogin(context.Background(), "tv", func(DeviceCode) error { return nil }); !errors.Is(err, errProviderError) {
 			t.Fatalf("http verification URI: %v", err)
 		}
 	})
@@ -220,12 +220,12 @@ func TestDeviceHTTP(t *testing.T) {
 	}
 	handle := url.Values{"handle": {start["handle"].(string)}}.Encode()
 	status, v := do("/auth/device/token", handle)
-	if status != http.StatusBadRequest || v["error"] != ErrAuthorizationPending.Code() || v["handle"] == nil {
+	if status != http.StatusBadRequest || v["error"] != errAuthorizationPending.Code() || v["handle"] == nil {
 		t.Fatalf("first poll = %d %v", status, v)
 	}
 	clock.After(5 * time.Second)
 	handle = url.Values{"handle": {v["handle"].(string)}}.Encode()
-	if status, v = do("/auth/device/token", handle); status != http.StatusBadRequest || v["error"] != ErrSlowDown.Code() || v["interval"] != float64(10) {
+	if status, v = do("/auth/device/token", handle); status != http.StatusBadRequest || v["error"] != errSlowDown.Code() || v["interval"] != float64(10) {
 		t.Fatalf("second poll = %d %v", status, v)
 	}
 	clock.After(10 * time.Second)
@@ -237,7 +237,7 @@ func TestDeviceHTTP(t *testing.T) {
 	raw, _ := base64.RawURLEncoding.DecodeString(start["handle"].(string))
 	raw[len(raw)-1] ^= 1
 	polls := d.polls
-	if status, v := do("/auth/device/token", url.Values{"handle": {base64.RawURLEncoding.EncodeToString(raw)}}.Encode()); status != http.StatusBadRequest || v["error"] != ErrInvalidHandle.Code() || d.polls != polls {
+	if status, v := do("/auth/device/token", url.Values{"handle": {base64.RawURLEncoding.EncodeToString(raw)}}.Encode()); status != http.StatusBadRequest || v["error"] != errInvalidHandle.Code() || d.polls != polls {
 		t.Fatalf("tampered handle = %d %v", status, v)
 	}
 	if status, _ := do("/auth/nope/device", ""); status != http.StatusNotFound {

@@ -30,7 +30,7 @@ func TestDeviceFlowHTTP(t *testing.T) {
 		t.Fatalf("start = %d %v", status, start)
 	}
 	handle := url.Values{"handle": {start["handle"].(string)}}
-	if status, v := post("/auth/device/token", handle); status != http.StatusBadRequest || v["error"] != oauthlogin.ErrAuthorizationPending.Code() {
+	if status, v := post("/auth/device/token", handle); status != http.StatusBadRequest || v["error"] != "authorization_pending" {
 		t.Fatalf("before approval = %d %v", status, v)
 	}
 	// Polling again at once would be too fast (the harness has no clock

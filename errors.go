@@ -41,110 +41,115 @@ func (e *Error) HTTPStatus() int { return e.status }
 // Error returns the error's text, "oauthlogin: " and what went wrong.
 func (e *Error) Error() string { return "oauthlogin: " + e.text }
 
-// Sentinel errors. Each message (the last field) is the one fixed text
-// that JSON error answers carry with its code. It never holds an error's
-// own text: that may quote what a provider sent (an error_description, a
-// claim), which can echo the client secret, a refresh token or a code.
+// The errors a Go caller can receive: from New and Register, the
+// Manager's methods (Refresh, ProviderToken, TokenSource, DeviceLogin,
+// ServiceClient...), and the store contracts. Each message (the last
+// field) is the one fixed text that JSON error answers carry with its
+// code. It never holds an error's own text: that may quote what a
+// provider sent (an error_description, a claim), which can echo the client
+// secret, a refresh token or a code.
 var (
 	// ErrNotFound is returned by stores for a record that does not exist or
 	// has expired.
-	ErrNotFound = &Error{"not_found", http.StatusNotFound, "not found", "not found"}
+	ErrNotFound *Error = &Error{"not_found", http.StatusNotFound, "not found", "not found"}
 	// ErrAlreadyUsed is returned by Store.Consume for a key consumed before.
-	ErrAlreadyUsed = &Error{"already_used", http.StatusConflict, "already used", "the single-use value was used before"}
+	ErrAlreadyUsed *Error = &Error{"already_used", http.StatusConflict, "already used", "the single-use value was used before"}
 	// ErrIdentityExists is returned by IdentityStore.CreateIdentity when an
 	// identity with the same provider and subject is already stored.
-	ErrIdentityExists = &Error{"identity_exists", http.StatusConflict, "identity exists", "the identity exists already"}
-
+	ErrIdentityExists *Error = &Error{"identity_exists", http.StatusConflict, "identity exists", "the identity exists already"}
 	// ErrStoreUnavailable is wrapped by stores around a failure to reach
 	// their server; the Manager answers it with 503 and Retry-After.
-	ErrStoreUnavailable = &Error{"store_unavailable", http.StatusServiceUnavailable, "store unavailable", "the store is unavailable: retry later"}
-
+	ErrStoreUnavailable *Error = &Error{"store_unavailable", http.StatusServiceUnavailable, "store unavailable", "the store is unavailable: retry later"}
 	// ErrConfig reports an invalid Config or provider configuration.
-	ErrConfig = &Error{"invalid_config", http.StatusInternalServerError, "invalid configuration", "the server's configuration is invalid"}
+	ErrConfig *Error = &Error{"invalid_config", http.StatusInternalServerError, "invalid configuration", "the server's configuration is invalid"}
 	// ErrUnknownProvider is returned for a provider name that is not registered.
-	ErrUnknownProvider = &Error{"unknown_provider", http.StatusNotFound, "unknown provider", "no provider by that name is registered"}
-	// ErrRedirectNotAllowed rejects a success or failure URL outside the allowlist.
-	ErrRedirectNotAllowed = &Error{"redirect_not_allowed", http.StatusBadRequest, "redirect URL not allowed", "the success or failure URL is not allowed"}
-	// ErrScopeNotAllowed rejects a requested scope the host did not allow.
-	ErrScopeNotAllowed = &Error{"scope_not_allowed", http.StatusBadRequest, "scope not allowed", "a requested scope is not allowed"}
-
-	// ErrStateMissing: the callback carried no state parameter.
-	ErrStateMissing = &Error{"state_missing", http.StatusBadRequest, "state missing", "the callback carried no state"}
-	// ErrStateMismatch: the callback's state matches no login flow of this browser.
-	ErrStateMismatch = &Error{"state_mismatch", http.StatusBadRequest, "state mismatch", "the callback matches no sign-in started in this browser"}
-	// ErrStateReplayed: the callback's state was used before.
-	ErrStateReplayed = &Error{"state_replayed", http.StatusBadRequest, "state replayed", "the callback was used before"}
-	// ErrFlowExpired: the login took longer than Config.Sessions.FlowLifetime.
-	ErrFlowExpired = &Error{"flow_expired", http.StatusBadRequest, "login flow expired", "the sign-in took too long and expired"}
-	// ErrProviderMismatch: the flow was started for another provider.
-	ErrProviderMismatch = &Error{"provider_mismatch", http.StatusBadRequest, "provider mismatch", "the callback is for another provider than the sign-in"}
-	// ErrIssuerMismatch: the RFC 9207 iss parameter is wrong or missing.
-	ErrIssuerMismatch = &Error{"issuer_mismatch", http.StatusBadRequest, "issuer mismatch", "the authorization response names another issuer"}
-	// ErrInvalidResponse: the authorization response is malformed (a
-	// parameter sent twice, say).
-	ErrInvalidResponse = &Error{"invalid_response", http.StatusBadRequest, "malformed authorization response", "the authorization response is malformed"}
+	ErrUnknownProvider *Error = &Error{"unknown_provider", http.StatusNotFound, "unknown provider", "no provider by that name is registered"}
 	// ErrProviderDenied: the user or provider refused the authorization (access_denied).
-	ErrProviderDenied = &Error{"access_denied", http.StatusBadRequest, "provider denied access", "the user or the provider denied access"}
-	// ErrProviderError: the provider answered the authorization request with another error.
-	ErrProviderError = &Error{"provider_error", http.StatusBadGateway, "provider error", "the provider answered with an error"}
-	// ErrCodeMissing: the callback carried neither a code nor an error.
-	ErrCodeMissing = &Error{"code_missing", http.StatusBadRequest, "authorization code missing", "the callback carried no authorization code"}
+	ErrProviderDenied *Error = &Error{"access_denied", http.StatusBadRequest, "provider denied access", "the user or the provider denied access"}
 	// ErrTokenExchange: the token endpoint failed or refused the code.
-	ErrTokenExchange = &Error{"token_exchange_failed", http.StatusBadGateway, "token exchange failed", "the provider did not redeem the authorization code"}
+	ErrTokenExchange *Error = &Error{"token_exchange_failed", http.StatusBadGateway, "token exchange failed", "the provider did not redeem the authorization code"}
 	// ErrInvalidIDToken: the ID token is missing or failed validation.
-	ErrInvalidIDToken = &Error{"id_token_invalid", http.StatusBadGateway, "invalid ID token", "the provider's ID token is missing or invalid"}
+	ErrInvalidIDToken *Error = &Error{"id_token_invalid", http.StatusBadGateway, "invalid ID token", "the provider's ID token is missing or invalid"}
 	// ErrProfileUnavailable: the provider's user info could not be fetched or is unusable.
-	ErrProfileUnavailable = &Error{"profile_unavailable", http.StatusBadGateway, "profile unavailable", "the provider's user profile could not be read"}
+	ErrProfileUnavailable *Error = &Error{"profile_unavailable", http.StatusBadGateway, "profile unavailable", "the provider's user profile could not be read"}
 	// ErrIdentityConflict: the provider account is linked to another user.
 	// It is never moved or merged.
-	ErrIdentityConflict = &Error{"identity_already_linked", http.StatusConflict, "identity already linked to another user", "the provider account is linked to another user"}
+	ErrIdentityConflict *Error = &Error{"identity_already_linked", http.StatusConflict, "identity already linked to another user", "the provider account is linked to another user"}
 	// ErrLoginDenied: the host's Config.Hooks.AllowLogin refused the login.
-	ErrLoginDenied = &Error{"login_denied", http.StatusForbidden, "login denied", "the app does not allow this account to sign in"}
-	// ErrLinkSessionMismatch: a link finished without the session that started it.
-	ErrLinkSessionMismatch = &Error{"link_session_mismatch", http.StatusForbidden, "link must finish in the session that started it", "a link must finish in the session that started it"}
-	// ErrLinkRequiresPost: link intent was asked for with GET.
-	ErrLinkRequiresPost = &Error{"link_requires_post", http.StatusBadRequest, "linking an identity needs a same-origin POST", "linking an identity needs a same-origin POST"}
+	ErrLoginDenied *Error = &Error{"login_denied", http.StatusForbidden, "login denied", "the app does not allow this account to sign in"}
 	// ErrLastIdentity: unlinking would leave the user no way to sign in.
-	ErrLastIdentity = &Error{"last_identity", http.StatusConflict, "cannot unlink the last identity", "the last identity cannot be unlinked"}
-
-	// ErrUnsupportedMode: begin's mode is neither session nor token.
-	ErrUnsupportedMode = &Error{"unsupported_mode", http.StatusBadRequest, "unsupported mode", "the mode must be session or token"}
-	// ErrInvalidChallenge: a token-mode begin's code_challenge is missing
-	// where Config.NativeApps.RequireChallenge needs it, malformed, or not S256.
-	ErrInvalidChallenge = &Error{"invalid_challenge", http.StatusBadRequest, "invalid or missing code_challenge", "the code challenge is missing or not a well-formed S256 challenge"}
-	// ErrInvalidSecret: a token-mode secret is wrong, used or expired.
-	ErrInvalidSecret = &Error{"invalid_secret", http.StatusUnauthorized, "invalid or expired secret", "the secret is wrong, used or expired"}
+	ErrLastIdentity *Error = &Error{"last_identity", http.StatusConflict, "cannot unlink the last identity", "the last identity cannot be unlinked"}
 	// ErrDeviceUnsupported: the provider has no device authorization endpoint.
-	ErrDeviceUnsupported = &Error{"device_unsupported", http.StatusBadRequest, "device authorization not supported by this provider", "the provider does not support device authorization"}
-	// ErrInvalidHandle: a device poll's handle is not one this app issued.
-	ErrInvalidHandle = &Error{"invalid_handle", http.StatusBadRequest, "invalid device handle", "the device handle is not valid"}
-	// ErrAuthorizationPending: the user has not yet approved the device.
-	ErrAuthorizationPending = &Error{"authorization_pending", http.StatusBadRequest, "authorization pending", "the user has not approved the device yet"}
-	// ErrSlowDown: the device polled too often; wait 5 s more from now on.
-	ErrSlowDown = &Error{"slow_down", http.StatusBadRequest, "slow down", "polling too often: wait longer between polls"}
+	ErrDeviceUnsupported *Error = &Error{"device_unsupported", http.StatusBadRequest, "device authorization not supported by this provider", "the provider does not support device authorization"}
 	// ErrDeviceCodeExpired: the device code expired before the user
 	// approved it. Its code is RFC 8628's "expired_token".
-	ErrDeviceCodeExpired = &Error{"expired_token", http.StatusBadRequest, "device code expired", "the device code expired"}
+	ErrDeviceCodeExpired *Error = &Error{"expired_token", http.StatusBadRequest, "device code expired", "the device code expired"}
 	// ErrNoSession: the request carries no valid session.
-	ErrNoSession = &Error{"no_session", http.StatusUnauthorized, "no session", "no session"}
+	ErrNoSession *Error = &Error{"no_session", http.StatusUnauthorized, "no session", "no session"}
 	// ErrNoRefreshToken: the session has no provider refresh token.
-	ErrNoRefreshToken = &Error{"no_refresh_token", http.StatusBadRequest, "no refresh token", "the session has no provider refresh token"}
+	ErrNoRefreshToken *Error = &Error{"no_refresh_token", http.StatusBadRequest, "no refresh token", "the session has no provider refresh token"}
 	// ErrRefreshFailed: the provider refused to refresh the token, or its answer
 	// failed validation.
-	ErrRefreshFailed = &Error{"refresh_failed", http.StatusBadGateway, "token refresh failed", "the provider refused to refresh the token"}
+	ErrRefreshFailed *Error = &Error{"refresh_failed", http.StatusBadGateway, "token refresh failed", "the provider refused to refresh the token"}
 	// ErrProviderUnavailable: the provider failed or timed out at a token
 	// refresh or a device poll; the tokens are kept, and the refresh or
 	// poll may be retried (after Retry-After).
-	ErrProviderUnavailable = &Error{"provider_unavailable", http.StatusServiceUnavailable, "provider unavailable, retry later", "the provider did not answer now: retry later"}
+	ErrProviderUnavailable *Error = &Error{"provider_unavailable", http.StatusServiceUnavailable, "provider unavailable, retry later", "the provider did not answer now: retry later"}
 	// ErrProviderTokenRevoked: the provider no longer honours the refresh
 	// token (invalid_grant); the provider tokens are gone, the app session
 	// stays. Signing in with the provider again gets new ones.
-	ErrProviderTokenRevoked = &Error{"provider_token_revoked", http.StatusConflict, "provider token revoked", "the provider revoked the token: sign in again to get a new one"}
-	// ErrImplicitFlow: the implicit grant is refused (RFC 9700 §2.1.2).
-	ErrImplicitFlow = &Error{"unsupported_response_type", http.StatusBadRequest, "implicit flow refused: deprecated by RFC 9700 §2.1.2, use the authorization code flow with PKCE", "the implicit flow is refused: use the authorization code flow with PKCE"}
-	// ErrCrossOrigin: a cookie-authenticated request that changes state came
+	ErrProviderTokenRevoked *Error = &Error{"provider_token_revoked", http.StatusConflict, "provider token revoked", "the provider revoked the token: sign in again to get a new one"}
+)
+
+// The errors only HTTP clients see: the failure redirect's error
+// parameter and JSON error bodies carry their codes (listed in the
+// README's route table), and no Go API returns them.
+var (
+	// errRedirectNotAllowed rejects a success or failure URL outside the allowlist.
+	errRedirectNotAllowed = &Error{"redirect_not_allowed", http.StatusBadRequest, "redirect URL not allowed", "the success or failure URL is not allowed"}
+	// errScopeNotAllowed rejects a requested scope the host did not allow.
+	errScopeNotAllowed = &Error{"scope_not_allowed", http.StatusBadRequest, "scope not allowed", "a requested scope is not allowed"}
+	// errStateMissing: the callback carried no state parameter.
+	errStateMissing = &Error{"state_missing", http.StatusBadRequest, "state missing", "the callback carried no state"}
+	// errStateMismatch: the callback's state matches no login flow of this browser.
+	errStateMismatch = &Error{"state_mismatch", http.StatusBadRequest, "state mismatch", "the callback matches no sign-in started in this browser"}
+	// errStateReplayed: the callback's state was used before.
+	errStateReplayed = &Error{"state_replayed", http.StatusBadRequest, "state replayed", "the callback was used before"}
+	// errFlowExpired: the login took longer than Config.Sessions.FlowLifetime.
+	errFlowExpired = &Error{"flow_expired", http.StatusBadRequest, "login flow expired", "the sign-in took too long and expired"}
+	// errProviderMismatch: the flow was started for another provider.
+	errProviderMismatch = &Error{"provider_mismatch", http.StatusBadRequest, "provider mismatch", "the callback is for another provider than the sign-in"}
+	// errIssuerMismatch: the RFC 9207 iss parameter is wrong or missing.
+	errIssuerMismatch = &Error{"issuer_mismatch", http.StatusBadRequest, "issuer mismatch", "the authorization response names another issuer"}
+	// errInvalidResponse: the authorization response is malformed (a
+	// parameter sent twice, say).
+	errInvalidResponse = &Error{"invalid_response", http.StatusBadRequest, "malformed authorization response", "the authorization response is malformed"}
+	// errProviderError: the provider answered the authorization request with another error.
+	errProviderError = &Error{"provider_error", http.StatusBadGateway, "provider error", "the provider answered with an error"}
+	// errCodeMissing: the callback carried neither a code nor an error.
+	errCodeMissing = &Error{"code_missing", http.StatusBadRequest, "authorization code missing", "the callback carried no authorization code"}
+	// errLinkSessionMismatch: a link finished without the session that started it.
+	errLinkSessionMismatch = &Error{"link_session_mismatch", http.StatusForbidden, "link must finish in the session that started it", "a link must finish in the session that started it"}
+	// errLinkRequiresPost: link intent was asked for with GET.
+	errLinkRequiresPost = &Error{"link_requires_post", http.StatusBadRequest, "linking an identity needs a same-origin POST", "linking an identity needs a same-origin POST"}
+	// errUnsupportedMode: begin's mode is neither session nor token.
+	errUnsupportedMode = &Error{"unsupported_mode", http.StatusBadRequest, "unsupported mode", "the mode must be session or token"}
+	// errInvalidChallenge: a token-mode begin's code_challenge is missing
+	// where Config.NativeApps.RequireChallenge needs it, malformed, or not S256.
+	errInvalidChallenge = &Error{"invalid_challenge", http.StatusBadRequest, "invalid or missing code_challenge", "the code challenge is missing or not a well-formed S256 challenge"}
+	// errInvalidSecret: a token-mode secret is wrong, used or expired.
+	errInvalidSecret = &Error{"invalid_secret", http.StatusUnauthorized, "invalid or expired secret", "the secret is wrong, used or expired"}
+	// errInvalidHandle: a device poll's handle is not one this app issued.
+	errInvalidHandle = &Error{"invalid_handle", http.StatusBadRequest, "invalid device handle", "the device handle is not valid"}
+	// errAuthorizationPending: the user has not yet approved the device.
+	errAuthorizationPending = &Error{"authorization_pending", http.StatusBadRequest, "authorization pending", "the user has not approved the device yet"}
+	// errSlowDown: the device polled too often; wait 5 s more from now on.
+	errSlowDown = &Error{"slow_down", http.StatusBadRequest, "slow down", "polling too often: wait longer between polls"}
+	// errImplicitFlow: the implicit grant is refused (RFC 9700 §2.1.2).
+	errImplicitFlow = &Error{"unsupported_response_type", http.StatusBadRequest, "implicit flow refused: deprecated by RFC 9700 §2.1.2, use the authorization code flow with PKCE", "the implicit flow is refused: use the authorization code flow with PKCE"}
+	// errCrossOrigin: a cookie-authenticated request that changes state came
 	// from another origin (http.CrossOriginProtection).
-	ErrCrossOrigin = &Error{"cross_origin", http.StatusForbidden, "cross-origin request refused", "cross-origin request refused"}
+	errCrossOrigin = &Error{"cross_origin", http.StatusForbidden, "cross-origin request refused", "cross-origin request refused"}
 )
 
 // The answers without a sentinel of their own: errors.ErrUnsupported (a
@@ -248,7 +253,7 @@ func scrubCredentials(msg string) string {
 // which an operator may want to see without debug logging.
 func providerFailure(e *Error) bool {
 	switch e {
-	case ErrProviderError, ErrTokenExchange, ErrInvalidIDToken, ErrProfileUnavailable,
+	case errProviderError, ErrTokenExchange, ErrInvalidIDToken, ErrProfileUnavailable,
 		ErrRefreshFailed, ErrProviderUnavailable, ErrProviderTokenRevoked:
 		return true
 	}

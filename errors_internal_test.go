@@ -28,46 +28,69 @@ var wireErrors = []struct {
 	{"ErrStoreUnavailable", ErrStoreUnavailable, "store_unavailable", 503},
 	{"ErrConfig", ErrConfig, "invalid_config", 500},
 	{"ErrUnknownProvider", ErrUnknownProvider, "unknown_provider", 404},
-	{"ErrRedirectNotAllowed", ErrRedirectNotAllowed, "redirect_not_allowed", 400},
-	{"ErrScopeNotAllowed", ErrScopeNotAllowed, "scope_not_allowed", 400},
-	{"ErrStateMissing", ErrStateMissing, "state_missing", 400},
-	{"ErrStateMismatch", ErrStateMismatch, "state_mismatch", 400},
-	{"ErrStateReplayed", ErrStateReplayed, "state_replayed", 400},
-	{"ErrFlowExpired", ErrFlowExpired, "flow_expired", 400},
-	{"ErrProviderMismatch", ErrProviderMismatch, "provider_mismatch", 400},
-	{"ErrIssuerMismatch", ErrIssuerMismatch, "issuer_mismatch", 400},
-	{"ErrInvalidResponse", ErrInvalidResponse, "invalid_response", 400},
+	{"errRedirectNotAllowed", errRedirectNotAllowed, "redirect_not_allowed", 400},
+	{"errScopeNotAllowed", errScopeNotAllowed, "scope_not_allowed", 400},
+	{"errStateMissing", errStateMissing, "state_missing", 400},
+	{"errStateMismatch", errStateMismatch, "state_mismatch", 400},
+	{"errStateReplayed", errStateReplayed, "state_replayed", 400},
+	{"errFlowExpired", errFlowExpired, "flow_expired", 400},
+	{"errProviderMismatch", errProviderMismatch, "provider_mismatch", 400},
+	{"errIssuerMismatch", errIssuerMismatch, "issuer_mismatch", 400},
+	{"errInvalidResponse", errInvalidResponse, "invalid_response", 400},
 	{"ErrProviderDenied", ErrProviderDenied, "access_denied", 400},
-	{"ErrProviderError", ErrProviderError, "provider_error", 502},
-	{"ErrCodeMissing", ErrCodeMissing, "code_missing", 400},
+	{"errProviderError", errProviderError, "provider_error", 502},
+	{"errCodeMissing", errCodeMissing, "code_missing", 400},
 	{"ErrTokenExchange", ErrTokenExchange, "token_exchange_failed", 502},
 	{"ErrInvalidIDToken", ErrInvalidIDToken, "id_token_invalid", 502},
 	{"ErrProfileUnavailable", ErrProfileUnavailable, "profile_unavailable", 502},
 	{"ErrIdentityConflict", ErrIdentityConflict, "identity_already_linked", 409},
 	{"ErrLoginDenied", ErrLoginDenied, "login_denied", 403},
-	{"ErrLinkSessionMismatch", ErrLinkSessionMismatch, "link_session_mismatch", 403},
-	{"ErrLinkRequiresPost", ErrLinkRequiresPost, "link_requires_post", 400},
+	{"errLinkSessionMismatch", errLinkSessionMismatch, "link_session_mismatch", 403},
+	{"errLinkRequiresPost", errLinkRequiresPost, "link_requires_post", 400},
 	{"ErrLastIdentity", ErrLastIdentity, "last_identity", 409},
-	{"ErrUnsupportedMode", ErrUnsupportedMode, "unsupported_mode", 400},
-	{"ErrInvalidChallenge", ErrInvalidChallenge, "invalid_challenge", 400},
-	{"ErrInvalidSecret", ErrInvalidSecret, "invalid_secret", 401},
+	{"errUnsupportedMode", errUnsupportedMode, "unsupported_mode", 400},
+	{"errInvalidChallenge", errInvalidChallenge, "invalid_challenge", 400},
+	{"errInvalidSecret", errInvalidSecret, "invalid_secret", 401},
 	{"ErrDeviceUnsupported", ErrDeviceUnsupported, "device_unsupported", 400},
-	{"ErrInvalidHandle", ErrInvalidHandle, "invalid_handle", 400},
-	{"ErrAuthorizationPending", ErrAuthorizationPending, "authorization_pending", 400},
-	{"ErrSlowDown", ErrSlowDown, "slow_down", 400},
+	{"errInvalidHandle", errInvalidHandle, "invalid_handle", 400},
+	{"errAuthorizationPending", errAuthorizationPending, "authorization_pending", 400},
+	{"errSlowDown", errSlowDown, "slow_down", 400},
 	{"ErrDeviceCodeExpired", ErrDeviceCodeExpired, "expired_token", 400}, // RFC 8628 §3.5
 	{"ErrNoSession", ErrNoSession, "no_session", 401},
 	{"ErrNoRefreshToken", ErrNoRefreshToken, "no_refresh_token", 400},
 	{"ErrRefreshFailed", ErrRefreshFailed, "refresh_failed", 502},
 	{"ErrProviderUnavailable", ErrProviderUnavailable, "provider_unavailable", 503},
 	{"ErrProviderTokenRevoked", ErrProviderTokenRevoked, "provider_token_revoked", 409},
-	{"ErrImplicitFlow", ErrImplicitFlow, "unsupported_response_type", 400},
-	{"ErrCrossOrigin", ErrCrossOrigin, "cross_origin", 403},
+	{"errImplicitFlow", errImplicitFlow, "unsupported_response_type", 400},
+	{"errCrossOrigin", errCrossOrigin, "cross_origin", 403},
 }
 
-// exportedSentinels returns the names of the package's exported Err
-// variables, read from its source, so that a sentinel added without a row
-// in wireErrors fails TestSentinels.
+// internalErrors are the *Error values that answer without a sentinel of
+// their own (checked apart in TestSentinels).
+var internalErrors = map[string]bool{"errUnsupported": true, "errBadRequest": true, "errServerError": true}
+
+// isErrorLit reports whether the i'th value of vs is an &Error{...}: a
+// sentinel, exported or wire-only.
+func isErrorLit(vs *ast.ValueSpec, i int) bool {
+	if i >= len(vs.Values) {
+		return false
+	}
+	u, ok := vs.Values[i].(*ast.UnaryExpr)
+	if !ok || u.Op != token.AND {
+		return false
+	}
+	c, ok := u.X.(*ast.CompositeLit)
+	if !ok {
+		return false
+	}
+	id, ok := c.Type.(*ast.Ident)
+	return ok && id.Name == "Error"
+}
+
+// exportedSentinels lists the sentinels declared in the package's
+// source, the exported Err* values and the wire-only err* *Error values,
+// so that a sentinel added without a row in wireErrors fails
+// TestSentinels.
 func exportedSentinels(t *testing.T) []string {
 	t.Helper()
 	files, err := filepath.Glob("*.go")
@@ -94,8 +117,9 @@ func exportedSentinels(t *testing.T) []string {
 				continue
 			}
 			for _, s := range g.Specs {
-				for _, n := range s.(*ast.ValueSpec).Names {
-					if strings.HasPrefix(n.Name, "Err") && n.IsExported() {
+				vs := s.(*ast.ValueSpec)
+				for i, n := range vs.Names {
+					if strings.HasPrefix(n.Name, "Err") && n.IsExported() || isErrorLit(vs, i) && !internalErrors[n.Name] {
 						names = append(names, n.Name)
 					}
 				}

@@ -11,15 +11,15 @@ import (
 // and errors.As gives its code (the failure redirect's error parameter)
 // and the HTTP status of its JSON answer.
 func ExampleError() {
-	err := fmt.Errorf("signing in: %w", oauthlogin.ErrStateMismatch)
+	err := fmt.Errorf("signing in: %w", oauthlogin.ErrNoRefreshToken)
 	var e *oauthlogin.Error
 	if errors.As(err, &e) {
 		fmt.Println(e.Code(), e.HTTPStatus())
 	}
-	fmt.Println(errors.Is(err, oauthlogin.ErrStateMismatch), oauthlogin.Code(err))
+	fmt.Println(errors.Is(err, oauthlogin.ErrNoRefreshToken), oauthlogin.Code(err))
 	fmt.Println(oauthlogin.Code(errors.New("disk full")))
 	// Output:
-	// state_mismatch 400
-	// true state_mismatch
+	// no_refresh_token 400
+	// true no_refresh_token
 	// server_error
 }

@@ -22,12 +22,12 @@ func TestLoginFailures(t *testing.T) {
 		code     string
 		noTokens bool // the token endpoint must not have been called
 	}{
-		{"StateMissing", oauthlogintest.Behavior{OmitState: true}, oauthlogin.ErrStateMissing.Code(), true},
+		{"StateMissing", oauthlogintest.Behavior{OmitState: true}, "state_missing", true},
 		{"AccessDenied", oauthlogintest.Behavior{AuthorizeError: "access_denied"}, oauthlogin.ErrProviderDenied.Code(), true},
-		{"ProviderError", oauthlogintest.Behavior{AuthorizeError: "temporarily_unavailable"}, oauthlogin.ErrProviderError.Code(), true},
-		{"IssuerParamWrong", oauthlogintest.Behavior{AuthorizeIssuer: "https://attacker.example"}, oauthlogin.ErrIssuerMismatch.Code(), true},
-		{"IssuerParamMissing", oauthlogintest.Behavior{OmitAuthorizeIssuer: true}, oauthlogin.ErrIssuerMismatch.Code(), true},
-		{"IssuerParamWrongOnError", oauthlogintest.Behavior{AuthorizeError: "access_denied", AuthorizeIssuer: "https://attacker.example"}, oauthlogin.ErrIssuerMismatch.Code(), true},
+		{"ProviderError", oauthlogintest.Behavior{AuthorizeError: "temporarily_unavailable"}, "provider_error", true},
+		{"IssuerParamWrong", oauthlogintest.Behavior{AuthorizeIssuer: "https://attacker.example"}, "issuer_mismatch", true},
+		{"IssuerParamMissing", oauthlogintest.Behavior{OmitAuthorizeIssuer: true}, "issuer_mismatch", true},
+		{"IssuerParamWrongOnError", oauthlogintest.Behavior{AuthorizeError: "access_denied", AuthorizeIssuer: "https://attacker.example"}, "issuer_mismatch", true},
 		{"Token5xx", oauthlogintest.Behavior{TokenStatus: http.StatusBadGateway}, oauthlogin.ErrTokenExchange.Code(), false},
 		{"TokenInvalidGrant", oauthlogintest.Behavior{TokenError: "invalid_grant"}, oauthlogin.ErrTokenExchange.Code(), false},
 		{"NoIDToken", oauthlogintest.Behavior{OmitIDToken: true}, oauthlogin.ErrInvalidIDToken.Code(), false},
@@ -63,7 +63,7 @@ func TestLoginFailures(t *testing.T) {
 			if got := h.idp.Hits("userinfo"); tc.code != oauthlogin.ErrProfileUnavailable.Code() && got != 0 {
 				t.Fatalf("userinfo was called %d times after a bad token response", got)
 			}
-			if tc.code == oauthlogin.ErrStateMissing.Code() {
+			if tc.code == "state_missing" {
 				// A callback without a state names no flow, so ends none.
 				flowCookieKept(t, h, b)
 			} else {
@@ -128,7 +128,7 @@ func TestStateMismatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.mustFail(page, oauthlogin.ErrStateMismatch.Code())
+	h.mustFail(page, "state_mismatch")
 	h.mustHaveNoSession(b)
 	if h.idp.Hits("token") != 0 {
 		t.Fatal("the code was redeemed")
@@ -151,7 +151,7 @@ func TestStateReplayed(t *testing.T) {
 	attacker.Client.Jar.SetCookies(cb, stolen)
 	tokenHits := h.idp.Hits("token")
 	page := visit(t, attacker, cb.String())
-	h.mustFail(page, oauthlogin.ErrStateReplayed.Code())
+	h.mustFail(page, "state_replayed")
 	if h.idp.Hits("token") != tokenHits {
 		t.Fatal("a replayed callback redeemed its code again")
 	}
@@ -165,7 +165,7 @@ func TestCallbackWithoutFlowCookie(t *testing.T) {
 	cb := toCallback(t, h, oauthlogintest.NewBrowser(), "test")
 	other := oauthlogintest.NewBrowser() // login CSRF: the victim's browser has no flow
 	page := visit(t, other, cb.String())
-	if page.Status != http.StatusBadRequest || !strings.Contains(string(page.Body), oauthlogin.ErrStateMismatch.Code()) {
+	if page.Status != http.StatusBadRequest || !strings.Contains(string(page.Body), "state_mismatch") {
 		t.Fatalf("callback without a flow = %d %s, want 400 state_mismatch", page.Status, page.Body)
 	}
 	if h.idp.Hits("token") != 0 {
@@ -182,7 +182,7 @@ func TestCallbackForAnotherProvider(t *testing.T) {
 	b := oauthlogintest.NewBrowser()
 	cb := toCallback(t, h, b, "test")
 	cb.Path = "/auth/other/callback"
-	h.mustFail(visit(t, b, cb.String()), oauthlogin.ErrProviderMismatch.Code())
+	h.mustFail(visit(t, b, cb.String()), "provider_mismatch")
 	h.mustHaveNoSession(b)
 	if h.idp.Hits("token") != 0 {
 		t.Fatal("the code was redeemed")
@@ -196,7 +196,7 @@ func TestCallbackCodeMissing(t *testing.T) {
 	q := cb.Query()
 	q.Del("code")
 	cb.RawQuery = q.Encode()
-	h.mustFail(visit(t, b, cb.String()), oauthlogin.ErrCodeMissing.Code())
+	h.mustFail(visit(t, b, cb.String()), "code_missing")
 	h.mustHaveNoSession(b)
 }
 
@@ -207,7 +207,7 @@ func TestCallbackRepeatedParameter(t *testing.T) {
 		cb := toCallback(t, h, b, "test")
 		cb.RawQuery += "&" + param + "=" + url.QueryEscape(cb.Query().Get(param)+"x")
 		page := visit(t, b, cb.String())
-		h.mustFail(page, oauthlogin.ErrInvalidResponse.Code())
+		h.mustFail(page, "invalid_response")
 		h.mustHaveNoSession(b)
 		if h.idp.Hits("token") != 0 {
 			t.Fatalf("repeated %s: the code was redeemed", param)
@@ -253,25 +253,25 @@ func TestBeginRefusesBadInput(t *testing.T) {
 		query url.Values
 		code  string
 	}{
-		{"OtherHost", url.Values{"success": {"https://evil.example.com/"}}, oauthlogin.ErrRedirectNotAllowed.Code()},
-		{"OtherScheme", url.Values{"success": {"http://app.example.com/"}}, oauthlogin.ErrRedirectNotAllowed.Code()},
-		{"OtherPort", url.Values{"failure": {"https://app.example.com:8443/"}}, oauthlogin.ErrRedirectNotAllowed.Code()},
-		{"Subdomain", url.Values{"success": {"https://evil.app.example.com/"}}, oauthlogin.ErrRedirectNotAllowed.Code()},
-		{"SuffixHost", url.Values{"success": {"https://app.example.com.evil.com/"}}, oauthlogin.ErrRedirectNotAllowed.Code()},
-		{"UserInfo", url.Values{"success": {"https://app.example.com@evil.com/"}}, oauthlogin.ErrRedirectNotAllowed.Code()},
-		{"UserInfoAllowedLooking", url.Values{"success": {"https://evil.com@app.example.com/"}}, oauthlogin.ErrRedirectNotAllowed.Code()},
-		{"Backslash", url.Values{"success": {"https://app.example.com\\@evil.com/"}}, oauthlogin.ErrRedirectNotAllowed.Code()},
-		{"Relative", url.Values{"success": {"done"}}, oauthlogin.ErrRedirectNotAllowed.Code()},
-		{"SchemeRelative", url.Values{"success": {"//evil.com/"}}, oauthlogin.ErrRedirectNotAllowed.Code()},
-		{"PathBackslash", url.Values{"success": {"/\\evil.com/"}}, oauthlogin.ErrRedirectNotAllowed.Code()},
-		{"PathControl", url.Values{"failure": {"/done\r\nSet-Cookie: x=y"}}, oauthlogin.ErrRedirectNotAllowed.Code()},
-		{"JavaScript", url.Values{"failure": {"javascript:alert(1)"}}, oauthlogin.ErrRedirectNotAllowed.Code()},
-		{"Data", url.Values{"failure": {"data:text/html,hi"}}, oauthlogin.ErrRedirectNotAllowed.Code()},
-		{"AppOtherPort", url.Values{"success": {"http://" + strings.Split(appHostPort, ":")[0] + ":1/"}}, oauthlogin.ErrRedirectNotAllowed.Code()},
-		{"Scope", url.Values{"scopes": {"admin"}}, oauthlogin.ErrScopeNotAllowed.Code()},
-		{"ScopeAmongAllowed", url.Values{"scopes": {"repo,admin"}}, oauthlogin.ErrScopeNotAllowed.Code()},
-		{"ScopeRepeated", url.Values{"scopes": {"repo", "admin"}}, oauthlogin.ErrScopeNotAllowed.Code()},
-		{"Implicit", url.Values{"response_type": {"token"}}, oauthlogin.ErrImplicitFlow.Code()},
+		{"OtherHost", url.Values{"success": {"https://evil.example.com/"}}, "redirect_not_allowed"},
+		{"OtherScheme", url.Values{"success": {"http://app.example.com/"}}, "redirect_not_allowed"},
+		{"OtherPort", url.Values{"failure": {"https://app.example.com:8443/"}}, "redirect_not_allowed"},
+		{"Subdomain", url.Values{"success": {"https://evil.app.example.com/"}}, "redirect_not_allowed"},
+		{"SuffixHost", url.Values{"success": {"https://app.example.com.evil.com/"}}, "redirect_not_allowed"},
+		{"UserInfo", url.Values{"success": {"https://app.example.com@evil.com/"}}, "redirect_not_allowed"},
+		{"UserInfoAllowedLooking", url.Values{"success": {"https://evil.com@app.example.com/"}}, "redirect_not_allowed"},
+		{"Backslash", url.Values{"success": {"https://app.example.com\\@evil.com/"}}, "redirect_not_allowed"},
+		{"Relative", url.Values{"success": {"done"}}, "redirect_not_allowed"},
+		{"SchemeRelative", url.Values{"success": {"//evil.com/"}}, "redirect_not_allowed"},
+		{"PathBackslash", url.Values{"success": {"/\\evil.com/"}}, "redirect_not_allowed"},
+		{"PathControl", url.Values{"failure": {"/done\r\nSet-Cookie: x=y"}}, "redirect_not_allowed"},
+		{"JavaScript", url.Values{"failure": {"javascript:alert(1)"}}, "redirect_not_allowed"},
+		{"Data", url.Values{"failure": {"data:text/html,hi"}}, "redirect_not_allowed"},
+		{"AppOtherPort", url.Values{"success": {"http://" + strings.Split(appHostPort, ":")[0] + ":1/"}}, "redirect_not_allowed"},
+		{"Scope", url.Values{"scopes": {"admin"}}, "scope_not_allowed"},
+		{"ScopeAmongAllowed", url.Values{"scopes": {"repo,admin"}}, "scope_not_allowed"},
+		{"ScopeRepeated", url.Values{"scopes": {"repo", "admin"}}, "scope_not_allowed"},
+		{"Implicit", url.Values{"response_type": {"token"}}, "unsupported_response_type"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := oauthlogintest.NewBrowser()

@@ -176,7 +176,7 @@ func (m *Manager) eachFlowCookie(r *http.Request, f func(name string)) {
 // ended; one found while looking for another flow is passed over.
 func (m *Manager) findFlow(r *http.Request, provider, state string) (*flow, string, error) {
 	if state == "" {
-		return m.otherFlow(r, provider), "", ErrStateMissing
+		return m.otherFlow(r, provider), "", errStateMissing
 	}
 	sum := sha256.Sum256([]byte(state))
 	name := m.digestCookieName(sum[:flowDigest])
@@ -190,20 +190,20 @@ func (m *Manager) findFlow(r *http.Request, provider, state string) (*flow, stri
 	}
 	switch {
 	case n > 1:
-		return m.otherFlow(r, provider), name, fmt.Errorf("%w: the flow cookie is sent more than once", ErrStateMismatch)
+		return m.otherFlow(r, provider), name, fmt.Errorf("%w: the flow cookie is sent more than once", errStateMismatch)
 	case f == nil:
-		return m.otherFlow(r, provider), "", ErrStateMismatch
+		return m.otherFlow(r, provider), "", errStateMismatch
 	case f.State != "" && subtle.ConstantTimeCompare([]byte(f.State), []byte(state)) != 1:
 		// Named by a digest of another state (96 bits, in an earlier
 		// version): not this callback's flow to end.
-		return f, "", ErrStateMismatch
+		return f, "", errStateMismatch
 	}
 	f.State = state // the name, which the MAC covers, binds it
 	if m.now().Unix() >= f.Expires {
-		return f, name, ErrFlowExpired
+		return f, name, errFlowExpired
 	}
 	if f.Provider != provider {
-		return f, name, ErrProviderMismatch
+		return f, name, errProviderMismatch
 	}
 	return f, name, nil
 }

@@ -59,8 +59,8 @@ func TestFlowCookieSealsNeitherStateNorNonce(t *testing.T) {
 		t.Fatalf("findFlow = %+v, %q, %v", got, name, err)
 	}
 	// Another state names another cookie: the flow is not found by it.
-	if _, _, err := m.findFlow(r, "test", randomToken(32)); !errors.Is(err, ErrStateMismatch) {
-		t.Errorf("findFlow with another state: %v, want ErrStateMismatch", err)
+	if _, _, err := m.findFlow(r, "test", randomToken(32)); !errors.Is(err, errStateMismatch) {
+		t.Errorf("findFlow with another state: %v, want errStateMismatch", err)
 	}
 }
 
@@ -83,8 +83,8 @@ func TestFlowCookieEarlierFormat(t *testing.T) {
 		want   error
 	}{
 		{"earlier name", earlier, state, nil},
-		{"earlier name, another state sealed", earlier, randomToken(32), ErrStateMismatch},
-		{"current name, another state sealed", m.flowCookieName(state), randomToken(32), ErrStateMismatch},
+		{"earlier name, another state sealed", earlier, randomToken(32), errStateMismatch},
+		{"current name, another state sealed", m.flowCookieName(state), randomToken(32), errStateMismatch},
 	} {
 		old := *f
 		old.State = tt.sealed
@@ -183,8 +183,8 @@ func TestPathRedirectTargets(t *testing.T) {
 			"/me\\..\\..\\evil", "/me\r\nLocation: https://evil.example", "/\tevil", "/me\x00", "/me\x7f", "/ me",
 			"me", "./me", "../me", "?x=1", "#x", "evil.example/me", "/" + strings.Repeat("a", maxRedirect),
 		} {
-			if got, err := m.redirectTarget(raw); !errors.Is(err, ErrRedirectNotAllowed) || got != "" {
-				t.Errorf("BaseURL %s: redirectTarget(%q) = %q, %v; want ErrRedirectNotAllowed", base, raw, got, err)
+			if got, err := m.redirectTarget(raw); !errors.Is(err, errRedirectNotAllowed) || got != "" {
+				t.Errorf("BaseURL %s: redirectTarget(%q) = %q, %v; want errRedirectNotAllowed", base, raw, got, err)
 			}
 		}
 	}
@@ -196,7 +196,7 @@ func TestAppRedirectTargetRefusesPaths(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := m.appRedirectTarget("/me"); !errors.Is(err, ErrRedirectNotAllowed) {
+	if got, err := m.appRedirectTarget("/me"); !errors.Is(err, errRedirectNotAllowed) {
 		t.Fatalf("appRedirectTarget(/me) = %q, %v", got, err)
 	}
 	if _, err := m.appRedirectTarget("https://app.example.com/me"); err != nil {

@@ -13,10 +13,10 @@ import (
 
 // codes are all the error codes a failure redirect may carry.
 var codes = []string{
-	oauthlogin.ErrStateMissing.Code(), oauthlogin.ErrStateMismatch.Code(), oauthlogin.ErrStateReplayed.Code(), oauthlogin.ErrFlowExpired.Code(),
-	oauthlogin.ErrProviderMismatch.Code(), oauthlogin.ErrIssuerMismatch.Code(), oauthlogin.ErrInvalidResponse.Code(), oauthlogin.ErrProviderDenied.Code(),
-	oauthlogin.ErrProviderError.Code(), oauthlogin.ErrCodeMissing.Code(), oauthlogin.ErrTokenExchange.Code(),
-	oauthlogin.ErrInvalidIDToken.Code(), oauthlogin.ErrProfileUnavailable.Code(), oauthlogin.ErrIdentityConflict.Code(), oauthlogin.ErrLinkSessionMismatch.Code(), "server_error",
+	"state_missing", "state_mismatch", "state_replayed", "flow_expired",
+	"provider_mismatch", "issuer_mismatch", "invalid_response", oauthlogin.ErrProviderDenied.Code(),
+	"provider_error", "code_missing", oauthlogin.ErrTokenExchange.Code(),
+	oauthlogin.ErrInvalidIDToken.Code(), oauthlogin.ErrProfileUnavailable.Code(), oauthlogin.ErrIdentityConflict.Code(), "link_session_mismatch", "server_error",
 }
 
 // FuzzCallback sends arbitrary callback parameters, with and without a real

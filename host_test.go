@@ -100,7 +100,7 @@ func TestCallbackAtOtherHostExplains(t *testing.T) {
 		return resp.StatusCode, v
 	}
 	status, v := get(h.localhostURL())
-	if status != http.StatusBadRequest || v["error"] != oauthlogin.ErrStateMismatch.Code() ||
+	if status != http.StatusBadRequest || v["error"] != "state_mismatch" ||
 		!strings.Contains(v["message"], "must arrive at "+h.app.URL) || strings.Contains(v["message"], "localhost") {
 		t.Fatalf("callback at localhost = %d %v, want 400 state_mismatch naming %s only", status, v, h.app.URL)
 	}
@@ -111,7 +111,7 @@ func TestCallbackAtOtherHostExplains(t *testing.T) {
 		t.Fatalf("no debug record of the host in:\n%s", logs)
 	}
 	status, v = get(h.app.URL)
-	if status != http.StatusBadRequest || v["error"] != oauthlogin.ErrStateMismatch.Code() || strings.Contains(v["message"], "arrive at") {
+	if status != http.StatusBadRequest || v["error"] != "state_mismatch" || strings.Contains(v["message"], "arrive at") {
 		t.Fatalf("callback at BaseURL's host = %d %v, want the plain state_mismatch", status, v)
 	}
 }

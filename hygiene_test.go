@@ -125,7 +125,7 @@ func TestSecretHygieneRoutes(t *testing.T) {
 	}
 	defer resp.Body.Close()
 	check("device poll", resp, oauthlogin.ErrTokenExchange.Code())
-	check("device start", h.do(b, "POST", "/auth/test/device"), oauthlogin.ErrProviderError.Code())
+	check("device start", h.do(b, "POST", "/auth/test/device"), "provider_error")
 	logout := h.do(b, "DELETE", "/auth/session", form...)
 	if logout.StatusCode != http.StatusNoContent {
 		t.Fatalf("logout = %d", logout.StatusCode)

@@ -107,8 +107,8 @@ func TestFlowExpired(t *testing.T) {
 	}
 	m.now = func() time.Time { return now.Add(time.Minute) }
 	got, _, err := m.findFlow(r, "p", f.State)
-	if !errors.Is(err, ErrFlowExpired) || got == nil {
-		t.Fatalf("expired flow: %v, %v; want the flow and ErrFlowExpired", got, err)
+	if !errors.Is(err, errFlowExpired) || got == nil {
+		t.Fatalf("expired flow: %v, %v; want the flow and errFlowExpired", got, err)
 	}
 }
 

@@ -197,7 +197,7 @@ func TestLinkRefusals(t *testing.T) {
 	resp := h.do(b, "GET", "/auth/other?link=1")
 	var v map[string]string
 	decode(t, resp, &v)
-	if resp.StatusCode != http.StatusBadRequest || v["error"] != oauthlogin.ErrLinkRequiresPost.Code() {
+	if resp.StatusCode != http.StatusBadRequest || v["error"] != "link_requires_post" {
 		t.Fatalf("GET link = %d %v", resp.StatusCode, v)
 	}
 	// A cross-site POST cannot either.
@@ -226,7 +226,7 @@ func TestLinkSessionChanged(t *testing.T) {
 	h.idp.SetUser(oauthlogintest.User{Subject: "user-2"})
 	h.mustSucceed(h.login(b))
 	tokenHits := h.idp.Hits("token")
-	h.mustFail(visit(t, b, page.Location.String()), oauthlogin.ErrLinkSessionMismatch.Code())
+	h.mustFail(visit(t, b, page.Location.String()), "link_session_mismatch")
 	if h.idp.Hits("token") != tokenHits {
 		t.Fatal("the code was redeemed for a link that cannot finish")
 	}

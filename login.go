@@ -55,12 +55,12 @@ func (m *Manager) begin(w http.ResponseWriter, r *http.Request) {
 		q = r.Form
 	}
 	if rt := q.Get("response_type"); rt != "" && rt != "code" {
-		m.writeError(w, r, ErrImplicitFlow)
+		m.writeError(w, r, errImplicitFlow)
 		return
 	}
 	mode := q.Get("mode")
 	if mode != "" && mode != "session" && mode != modeToken {
-		m.writeError(w, r, fmt.Errorf("%w: %q", ErrUnsupportedMode, truncate(mode, 32)))
+		m.writeError(w, r, fmt.Errorf("%w: %q", errUnsupportedMode, truncate(mode, 32)))
 		return
 	}
 	success, err := m.target(mode, q.Get("success"))
@@ -95,11 +95,11 @@ func (m *Manager) begin(w http.ResponseWriter, r *http.Request) {
 	}
 	if q.Get("link") != "" {
 		if mode == modeToken {
-			m.writeError(w, r, fmt.Errorf("%w: link with mode=token", ErrUnsupportedMode))
+			m.writeError(w, r, fmt.Errorf("%w: link with mode=token", errUnsupportedMode))
 			return
 		}
 		if r.Method != http.MethodPost {
-			m.writeError(w, r, ErrLinkRequiresPost)
+			m.writeError(w, r, errLinkRequiresPost)
 			return
 		}
 		s, err := m.requestSession(r)
@@ -131,7 +131,7 @@ func (rp *registered) scope(requested []string) (string, error) {
 		size += len(raw)
 	}
 	if size > maxScopeParam {
-		return "", fmt.Errorf("%w: the scopes parameter has %d bytes, more than %d", ErrScopeNotAllowed, size, maxScopeParam)
+		return "", fmt.Errorf("%w: the scopes parameter has %d bytes, more than %d", errScopeNotAllowed, size, maxScopeParam)
 	}
 	scopes := slices.Clone(rp.defaultScopes)
 	for _, raw := range requested {
@@ -140,7 +140,7 @@ func (rp *registered) scope(requested []string) (string, error) {
 				if len(s) > 64 {
 					s = s[:64] + "…"
 				}
-				return "", fmt.Errorf("%w: %q for provider %s", ErrScopeNotAllowed, s, rp.name)
+				return "", fmt.Errorf("%w: %q for provider %s", errScopeNotAllowed, s, rp.name)
 			}
 			if !slices.Contains(scopes, s) {
 				scopes = append(scopes, s)
@@ -188,7 +188,7 @@ func (m *Manager) callback(w http.ResponseWriter, r *http.Request) {
 	if cookie != "" {
 		// The flow this callback names ends here, whatever happens next.
 		m.clearCookie(w, cookie, m.flowCookiePath)
-	} else if errors.Is(err, ErrStateMismatch) && m.otherHost(r) {
+	} else if errors.Is(err, errStateMismatch) && m.otherHost(r) {
 		// Its flow cookie, if any, is at BaseURL's host, or the begin was
 		// served at this one: say so, rather than a bare mismatch.
 		m.log.DebugContext(r.Context(), "oauthlogin: a callback at another host than BaseURL's finds no flow",
@@ -213,7 +213,7 @@ func (m *Manager) callback(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = m.store.Consume(r.Context(), "state:"+hashID(f.State), m.now().Add(m.flowTTL))
 		if errors.Is(err, ErrAlreadyUsed) {
-			err = ErrStateReplayed
+			err = errStateReplayed
 		}
 	}
 	to := f.Success
@@ -232,17 +232,17 @@ func (m *Manager) callback(w http.ResponseWriter, r *http.Request) {
 
 // callbackParams returns a callback's parameters: the query, or for a
 // form_post callback the form. An oversized or unreadable one is an error
-// wrapping ErrInvalidResponse, read no further.
+// wrapping errInvalidResponse, read no further.
 func callbackParams(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 	if len(r.URL.RawQuery) > maxCallbackParams {
-		return nil, fmt.Errorf("%w: query over %d bytes", ErrInvalidResponse, maxCallbackParams)
+		return nil, fmt.Errorf("%w: query over %d bytes", errInvalidResponse, maxCallbackParams)
 	}
 	if r.Method != http.MethodPost {
 		return r.URL.Query(), nil
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxCallbackParams)
 	if err := r.ParseForm(); err != nil {
-		return nil, fmt.Errorf("%w: form unreadable or over %d bytes", ErrInvalidResponse, maxCallbackParams)
+		return nil, fmt.Errorf("%w: form unreadable or over %d bytes", errInvalidResponse, maxCallbackParams)
 	}
 	return r.Form, nil
 }
@@ -253,11 +253,11 @@ func callbackParams(w http.ResponseWriter, r *http.Request) (url.Values, error) 
 // in either, and some token endpoints or logs would read them otherwise.
 func checkValue(name, v string, limit int) error {
 	if len(v) > limit {
-		return fmt.Errorf("%w: %s over %d bytes", ErrInvalidResponse, name, limit)
+		return fmt.Errorf("%w: %s over %d bytes", errInvalidResponse, name, limit)
 	}
 	for i := 0; i < len(v); i++ {
 		if v[i] < 0x20 || v[i] > 0x7e {
-			return fmt.Errorf("%w: %s has a byte outside %%x20-7E", ErrInvalidResponse, name)
+			return fmt.Errorf("%w: %s has a byte outside %%x20-7E", errInvalidResponse, name)
 		}
 	}
 	return nil
@@ -269,7 +269,7 @@ func (m *Manager) checkResponse(r *http.Request, rp *registered, f *flow, params
 	for _, k := range []string{"code", "iss", "error", "state"} {
 		if len(params[k]) > 1 {
 			// RFC 6749 §3.1: a parameter must not be sent more than once.
-			return fmt.Errorf("%w: repeated %s", ErrInvalidResponse, k)
+			return fmt.Errorf("%w: repeated %s", errInvalidResponse, k)
 		}
 	}
 	if rp.oidc != nil {
@@ -277,18 +277,18 @@ func (m *Manager) checkResponse(r *http.Request, rp *registered, f *flow, params
 		// attack sends one provider's response to another's callback.
 		iss, sent := params.Get("iss"), params.Has("iss")
 		if (sent && !matchIssuer(rp.oidc, iss)) || (!sent && rp.oidc.IssuerInResponse()) {
-			return ErrIssuerMismatch
+			return errIssuerMismatch
 		}
 	}
 	if e := params.Get("error"); e != "" {
 		if e == "access_denied" {
 			return ErrProviderDenied
 		}
-		return fmt.Errorf("%w: %q", ErrProviderError, truncate(e, 64))
+		return fmt.Errorf("%w: %q", errProviderError, truncate(e, 64))
 	}
 	code := params.Get("code")
 	if code == "" {
-		return ErrCodeMissing
+		return errCodeMissing
 	}
 	if err := checkValue("code", code, maxCode); err != nil {
 		return err
@@ -297,7 +297,7 @@ func (m *Manager) checkResponse(r *http.Request, rp *registered, f *flow, params
 		// Link only into the session that asked for it, still signed in.
 		s, err := m.requestSession(r)
 		if err != nil || s.ID != f.LinkSession || s.UserID != f.LinkUser {
-			return ErrLinkSessionMismatch
+			return errLinkSessionMismatch
 		}
 	}
 	return nil

@@ -243,7 +243,7 @@ func TestCrossOriginStateChangesRefused(t *testing.T) {
 		resp := h.do(b, tc.method, tc.path, "Sec-Fetch-Site", "cross-site")
 		var v map[string]string
 		decode(t, resp, &v)
-		if resp.StatusCode != http.StatusForbidden || v["error"] != oauthlogin.ErrCrossOrigin.Code() {
+		if resp.StatusCode != http.StatusForbidden || v["error"] != "cross_origin" {
 			t.Fatalf("cross-site %s %s = %d %v, want 403 cross_origin", tc.method, tc.path, resp.StatusCode, v)
 		}
 	}

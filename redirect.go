@@ -42,23 +42,23 @@ func (m *Manager) redirectTarget(raw string) (string, error) {
 // BaseURL's host).
 func (m *Manager) pathTarget(raw string) (string, error) {
 	if len(raw) > maxRedirect {
-		return "", fmt.Errorf("%w: URL longer than %d bytes", ErrRedirectNotAllowed, maxRedirect)
+		return "", fmt.Errorf("%w: URL longer than %d bytes", errRedirectNotAllowed, maxRedirect)
 	}
 	if len(raw) > 1 && (raw[1] == '/' || raw[1] == '\\') {
-		return "", fmt.Errorf("%w: a path may not start with // or /\\ (another host, to a browser)", ErrRedirectNotAllowed)
+		return "", fmt.Errorf("%w: a path may not start with // or /\\ (another host, to a browser)", errRedirectNotAllowed)
 	}
 	for i := 0; i < len(raw); i++ {
 		if c := raw[i]; c <= ' ' || c == 0x7f || c == '\\' {
-			return "", fmt.Errorf("%w: a path may not hold a backslash, a space or a control character", ErrRedirectNotAllowed)
+			return "", fmt.Errorf("%w: a path may not hold a backslash, a space or a control character", errRedirectNotAllowed)
 		}
 	}
 	ref, err := url.Parse(raw)
 	if err != nil || ref.Scheme != "" || ref.Host != "" || ref.User != nil || ref.Opaque != "" {
-		return "", fmt.Errorf("%w: not a path", ErrRedirectNotAllowed)
+		return "", fmt.Errorf("%w: not a path", errRedirectNotAllowed)
 	}
 	u := m.base.ResolveReference(ref)
 	if origin(u) != origin(m.base) || u.User != nil {
-		return "", fmt.Errorf("%w: the path leaves BaseURL's origin", ErrRedirectNotAllowed)
+		return "", fmt.Errorf("%w: the path leaves BaseURL's origin", errRedirectNotAllowed)
 	}
 	return serialize(u)
 }
@@ -72,7 +72,7 @@ func (m *Manager) originTarget(raw string) (string, error) {
 		return "", err
 	}
 	if !m.allowedOrigins[origin(u)] {
-		return "", fmt.Errorf("%w: origin %s is not in Config.RedirectOrigins", ErrRedirectNotAllowed, origin(u))
+		return "", fmt.Errorf("%w: origin %s is not in Config.RedirectOrigins", errRedirectNotAllowed, origin(u))
 	}
 	return serialize(u)
 }
@@ -84,19 +84,19 @@ func (m *Manager) originTarget(raw string) (string, error) {
 // or [::1], never the name localhost).
 func (m *Manager) appRedirectTarget(raw string) (string, error) {
 	if raw == "" {
-		return "", fmt.Errorf("%w: a token-mode login needs success and failure URLs", ErrRedirectNotAllowed)
+		return "", fmt.Errorf("%w: a token-mode login needs success and failure URLs", errRedirectNotAllowed)
 	}
 	if len(raw) > maxRedirect {
-		return "", fmt.Errorf("%w: URL longer than %d bytes", ErrRedirectNotAllowed, maxRedirect)
+		return "", fmt.Errorf("%w: URL longer than %d bytes", errRedirectNotAllowed, maxRedirect)
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return "", fmt.Errorf("%w: not a URL", ErrRedirectNotAllowed)
+		return "", fmt.Errorf("%w: not a URL", errRedirectNotAllowed)
 	}
 	scheme := strings.ToLower(u.Scheme)
 	switch {
 	case u.User != nil:
-		return "", fmt.Errorf("%w: %q has user info", ErrRedirectNotAllowed, raw)
+		return "", fmt.Errorf("%w: %q has user info", errRedirectNotAllowed, raw)
 	case slices.Contains(m.cfg.NativeApps.Schemes, scheme) && u.Opaque == "":
 		return serialize(u)
 	case scheme == "http" && u.Opaque == "" && (u.Hostname() == "127.0.0.1" || u.Hostname() == "::1"):
@@ -111,24 +111,24 @@ const maxRedirect = 2048
 
 func bounded(out string) (string, error) {
 	if len(out) > maxRedirect {
-		return "", fmt.Errorf("%w: URL longer than %d bytes", ErrRedirectNotAllowed, maxRedirect)
+		return "", fmt.Errorf("%w: URL longer than %d bytes", errRedirectNotAllowed, maxRedirect)
 	}
 	return out, nil
 }
 
 func parseRedirect(raw string) (*url.URL, error) {
 	if len(raw) > maxRedirect {
-		return nil, fmt.Errorf("%w: URL longer than %d bytes", ErrRedirectNotAllowed, maxRedirect)
+		return nil, fmt.Errorf("%w: URL longer than %d bytes", errRedirectNotAllowed, maxRedirect)
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("%w: not a URL", ErrRedirectNotAllowed)
+		return nil, fmt.Errorf("%w: not a URL", errRedirectNotAllowed)
 	}
 	if u.Scheme != "https" && u.Scheme != "http" {
-		return nil, fmt.Errorf("%w: %q is not an absolute http(s) URL", ErrRedirectNotAllowed, raw)
+		return nil, fmt.Errorf("%w: %q is not an absolute http(s) URL", errRedirectNotAllowed, raw)
 	}
 	if u.Opaque != "" || u.Host == "" || u.User != nil {
-		return nil, fmt.Errorf("%w: %q has no plain host", ErrRedirectNotAllowed, raw)
+		return nil, fmt.Errorf("%w: %q has no plain host", errRedirectNotAllowed, raw)
 	}
 	return u, nil
 }
@@ -300,7 +300,7 @@ func (e *hostError) Error() string {
 // Unwrap gives a callback's error its code, state_mismatch.
 func (e *hostError) Unwrap() error {
 	if e.callback {
-		return ErrStateMismatch
+		return errStateMismatch
 	}
 	return nil
 }

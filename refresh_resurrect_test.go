@@ -166,7 +166,7 @@ func TestUnlinkEndsIdentitySessions(t *testing.T) {
 	if _, status := h.session(phone); status != http.StatusUnauthorized {
 		t.Fatalf("another device's session of the unlinked identity = %d, want 401", status)
 	}
-	if resp, v := exchange(t, h, pending.Get("userId"), pending.Get("secret")); resp.StatusCode != http.StatusUnauthorized || v["error"] != oauthlogin.ErrInvalidSecret.Code() {
+	if resp, v := exchange(t, h, pending.Get("userId"), pending.Get("secret")); resp.StatusCode != http.StatusUnauthorized || v["error"] != "invalid_secret" {
 		t.Fatalf("the unlinked identity's pending token-mode login = %d %v, want 401 invalid_secret", resp.StatusCode, v)
 	}
 	for name, b := range map[string]*oauthlogintest.Browser{"linker": linker, "fourth": fourth} {

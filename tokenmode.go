@@ -36,17 +36,17 @@ func (m *Manager) appChallenge(mode string, q url.Values) (string, error) {
 	c, method := q.Get("code_challenge"), q.Get("code_challenge_method")
 	switch {
 	case len(q["code_challenge"]) > 1 || len(q["code_challenge_method"]) > 1:
-		return "", fmt.Errorf("%w: repeated", ErrInvalidChallenge)
+		return "", fmt.Errorf("%w: repeated", errInvalidChallenge)
 	case c == "" && method == "":
 		if m.cfg.NativeApps.RequireChallenge {
-			return "", fmt.Errorf("%w: token mode requires code_challenge with code_challenge_method=S256", ErrInvalidChallenge)
+			return "", fmt.Errorf("%w: token mode requires code_challenge with code_challenge_method=S256", errInvalidChallenge)
 		}
 		return "", nil
 	case method != "S256":
 		// RFC 7636 §4.3: an absent method means plain, refused too.
-		return "", fmt.Errorf("%w: code_challenge_method must be S256", ErrInvalidChallenge)
+		return "", fmt.Errorf("%w: code_challenge_method must be S256", errInvalidChallenge)
 	case !sha256Text(c):
-		return "", fmt.Errorf("%w: not a base64url SHA-256", ErrInvalidChallenge)
+		return "", fmt.Errorf("%w: not a base64url SHA-256", errInvalidChallenge)
 	}
 	return c, nil
 }
@@ -219,12 +219,12 @@ func (m *Manager) exchangeSecret(w http.ResponseWriter, r *http.Request) {
 		in.UserID, in.Secret, in.Verifier = r.PostForm.Get("userId"), r.PostForm.Get("secret"), r.PostForm.Get("code_verifier")
 	}
 	if in.UserID == "" || in.Secret == "" {
-		m.writeError(w, r, ErrInvalidSecret)
+		m.writeError(w, r, errInvalidSecret)
 		return
 	}
 	pending, bind, err := m.codec.loadPending(r.Context(), in.Secret)
 	if errors.Is(err, ErrNotFound) || err == nil && (pending.UserID != in.UserID || !canonicalBinding(bind) || !m.now().Before(pending.Expires)) {
-		m.writeError(w, r, ErrInvalidSecret)
+		m.writeError(w, r, errInvalidSecret)
 		return
 	}
 	if err != nil {
@@ -235,7 +235,7 @@ func (m *Manager) exchangeSecret(w http.ResponseWriter, r *http.Request) {
 	// between the instances and the store.
 	if err := m.store.Consume(r.Context(), "secret:"+pending.ID, pending.Expires.Add(secretLifetime)); err != nil {
 		if errors.Is(err, ErrAlreadyUsed) {
-			err = ErrInvalidSecret
+			err = errInvalidSecret
 		}
 		m.writeError(w, r, err)
 		return
@@ -247,7 +247,7 @@ func (m *Manager) exchangeSecret(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		m.log.WarnContext(r.Context(), "oauthlogin: token-mode secret redeemed without its code_verifier; the secret is burnt", "provider", pending.Provider)
-		m.writeError(w, r, ErrInvalidSecret)
+		m.writeError(w, r, errInvalidSecret)
 		return
 	}
 	s, token, err := m.newSessionFor(r, pending)
@@ -286,7 +286,7 @@ func (m *Manager) newSessionFor(r *http.Request, pending *Session) (*Session, st
 		// Unlinked since the login, or during the exchange (a
 		// client-held pending record outlives the unlink's sweep): the
 		// secret signs in no one.
-		err = fmt.Errorf("%w: the identity was unlinked", ErrInvalidSecret)
+		err = fmt.Errorf("%w: the identity was unlinked", errInvalidSecret)
 	}
 	return s, token, err
 }

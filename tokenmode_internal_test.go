@@ -31,7 +31,7 @@ func TestTokenSecretExpires(t *testing.T) {
 	r := httptest.NewRequest("POST", "/auth/session", strings.NewReader(url.Values{"userId": {"u"}, "secret": {secret}}.Encode()))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	m.Handler().ServeHTTP(w, r)
-	if w.Code != http.StatusUnauthorized || !strings.Contains(w.Body.String(), ErrInvalidSecret.Code()) {
+	if w.Code != http.StatusUnauthorized || !strings.Contains(w.Body.String(), errInvalidSecret.Code()) {
 		t.Fatalf("expired secret = %d %s", w.Code, w.Body)
 	}
 }

@@ -112,8 +112,8 @@ func TestAppChallengeAtBegin(t *testing.T) {
 			refused["required"] = url.Values{"mode": {"token"}}
 		}
 		for name, q := range refused {
-			if status, code := begin(q); status != http.StatusBadRequest || code != oauthlogin.ErrInvalidChallenge.Code() {
-				t.Errorf("require=%v, %s: begin = %d %s, want 400 %s", require, name, status, code, oauthlogin.ErrInvalidChallenge.Code())
+			if status, code := begin(q); status != http.StatusBadRequest || code != "invalid_challenge" {
+				t.Errorf("require=%v, %s: begin = %d %s, want 400 %s", require, name, status, code, "invalid_challenge")
 			}
 		}
 		if status, _ := begin(url.Values{"mode": {"token"}, "code_challenge": {good}, "code_challenge_method": {"S256"}}); status != http.StatusFound {
@@ -208,8 +208,8 @@ func TestSecretOfUnlinkedIdentity(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp, v := exchange(t, h, userID, secret)
-	if resp.StatusCode != http.StatusUnauthorized || v["error"] != oauthlogin.ErrInvalidSecret.Code() {
-		t.Fatalf("exchange after unlink = %d %v, want 401 %s", resp.StatusCode, v["error"], oauthlogin.ErrInvalidSecret.Code())
+	if resp.StatusCode != http.StatusUnauthorized || v["error"] != "invalid_secret" {
+		t.Fatalf("exchange after unlink = %d %v, want 401 %s", resp.StatusCode, v["error"], "invalid_secret")
 	}
 }
 
@@ -234,8 +234,8 @@ func TestExpiredSecretRefusedOnManagersClock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp, v := exchange(t, h, userID, stale); resp.StatusCode != http.StatusUnauthorized || v["error"] != oauthlogin.ErrInvalidSecret.Code() {
-		t.Fatalf("an expired secret = %d %v, want 401 %s", resp.StatusCode, v["error"], oauthlogin.ErrInvalidSecret.Code())
+	if resp, v := exchange(t, h, userID, stale); resp.StatusCode != http.StatusUnauthorized || v["error"] != "invalid_secret" {
+		t.Fatalf("an expired secret = %d %v, want 401 %s", resp.StatusCode, v["error"], "invalid_secret")
 	}
 	if resp, _ := exchange(t, h, userID, secret); resp.StatusCode != http.StatusCreated {
 		t.Fatalf("the control, the same secret within its lifetime = %d, want 201", resp.StatusCode)

@@ -97,7 +97,7 @@ func TestTokenMode(t *testing.T) {
 	}
 
 	// The secret is dead now.
-	if resp, v := exchange(t, h, q.Get("userId"), q.Get("secret")); resp.StatusCode != http.StatusUnauthorized || v["error"] != oauthlogin.ErrInvalidSecret.Code() {
+	if resp, v := exchange(t, h, q.Get("userId"), q.Get("secret")); resp.StatusCode != http.StatusUnauthorized || v["error"] != "invalid_secret" {
 		t.Fatalf("reused secret = %d %v", resp.StatusCode, v)
 	}
 	if resp := withBearer(t, "DELETE", h.app.URL+"/auth/session", token); resp.StatusCode != http.StatusNoContent {
@@ -144,7 +144,7 @@ func TestTokenModeRefusals(t *testing.T) {
 			}
 		})
 	}
-	if resp, v := exchange(t, h, "u", "not-a-secret"); resp.StatusCode != http.StatusUnauthorized || v["error"] != oauthlogin.ErrInvalidSecret.Code() {
+	if resp, v := exchange(t, h, "u", "not-a-secret"); resp.StatusCode != http.StatusUnauthorized || v["error"] != "invalid_secret" {
 		t.Fatalf("made-up secret = %d %v", resp.StatusCode, v)
 	}
 }

@@ -338,7 +338,7 @@ func (m *Manager) sameOrigin(w http.ResponseWriter, r *http.Request) bool {
 		return true
 	}
 	if err := m.cop.Check(r); err != nil {
-		m.writeError(w, r, wrap(ErrCrossOrigin, err))
+		m.writeError(w, r, wrap(errCrossOrigin, err))
 		return false
 	}
 	return true

@@ -27,21 +27,21 @@ type badCallback struct {
 // RFC 7636 (PKCE).
 func TestAuthorizationResponse(t *testing.T) {
 	for _, tc := range []badCallback{
-		{name: "StateMissing", behave: oauthlogintest.Behavior{OmitState: true}, code: oauthlogin.ErrStateMissing.Code()},
-		{name: "StateEmpty", edit: func(q url.Values) { q.Set("state", "") }, code: oauthlogin.ErrStateMissing.Code()},
-		{name: "StateWrong", edit: func(q url.Values) { q.Set("state", flip(q.Get("state"))) }, code: oauthlogin.ErrStateMismatch.Code()},
-		{name: "StatePrefix", edit: func(q url.Values) { q.Set("state", q.Get("state")[:20]) }, code: oauthlogin.ErrStateMismatch.Code()},
-		{name: "StateDuplicate", raw: "state=other-state-value", code: oauthlogin.ErrInvalidResponse.Code()},
-		{name: "CodeDuplicate", raw: "code=other-code-value", code: oauthlogin.ErrInvalidResponse.Code()},
-		{name: "IssDuplicate", raw: "iss=https%3A%2F%2Fattacker.example", code: oauthlogin.ErrInvalidResponse.Code()},
-		{name: "ErrorDuplicate", raw: "error=access_denied&error=server_error", code: oauthlogin.ErrInvalidResponse.Code()},
-		{name: "CodeMissing", edit: func(q url.Values) { q.Del("code") }, code: oauthlogin.ErrCodeMissing.Code()},
-		{name: "IssuerWrong", behave: oauthlogintest.Behavior{AuthorizeIssuer: "https://attacker.example"}, code: oauthlogin.ErrIssuerMismatch.Code()},
-		{name: "IssuerTrailingSlash", edit: func(q url.Values) { q.Set("iss", q.Get("iss")+"/") }, code: oauthlogin.ErrIssuerMismatch.Code()},
-		{name: "IssuerMissingWhenRequired", behave: oauthlogintest.Behavior{OmitAuthorizeIssuer: true}, code: oauthlogin.ErrIssuerMismatch.Code()},
-		{name: "IssuerWrongOnError", behave: oauthlogintest.Behavior{AuthorizeError: "access_denied", AuthorizeIssuer: "https://attacker.example"}, code: oauthlogin.ErrIssuerMismatch.Code()},
+		{name: "StateMissing", behave: oauthlogintest.Behavior{OmitState: true}, code: "state_missing"},
+		{name: "StateEmpty", edit: func(q url.Values) { q.Set("state", "") }, code: "state_missing"},
+		{name: "StateWrong", edit: func(q url.Values) { q.Set("state", flip(q.Get("state"))) }, code: "state_mismatch"},
+		{name: "StatePrefix", edit: func(q url.Values) { q.Set("state", q.Get("state")[:20]) }, code: "state_mismatch"},
+		{name: "StateDuplicate", raw: "state=other-state-value", code: "invalid_response"},
+		{name: "CodeDuplicate", raw: "code=other-code-value", code: "invalid_response"},
+		{name: "IssDuplicate", raw: "iss=https%3A%2F%2Fattacker.example", code: "invalid_response"},
+		{name: "ErrorDuplicate", raw: "error=access_denied&error=server_error", code: "invalid_response"},
+		{name: "CodeMissing", edit: func(q url.Values) { q.Del("code") }, code: "code_missing"},
+		{name: "IssuerWrong", behave: oauthlogintest.Behavior{AuthorizeIssuer: "https://attacker.example"}, code: "issuer_mismatch"},
+		{name: "IssuerTrailingSlash", edit: func(q url.Values) { q.Set("iss", q.Get("iss")+"/") }, code: "issuer_mismatch"},
+		{name: "IssuerMissingWhenRequired", behave: oauthlogintest.Behavior{OmitAuthorizeIssuer: true}, code: "issuer_mismatch"},
+		{name: "IssuerWrongOnError", behave: oauthlogintest.Behavior{AuthorizeError: "access_denied", AuthorizeIssuer: "https://attacker.example"}, code: "issuer_mismatch"},
 		{name: "ProviderDenied", behave: oauthlogintest.Behavior{AuthorizeError: "access_denied"}, code: oauthlogin.ErrProviderDenied.Code()},
-		{name: "ProviderErrorOther", behave: oauthlogintest.Behavior{AuthorizeError: "temporarily_unavailable"}, code: oauthlogin.ErrProviderError.Code()},
+		{name: "ProviderErrorOther", behave: oauthlogintest.Behavior{AuthorizeError: "temporarily_unavailable"}, code: "provider_error"},
 		{name: "ErrorWithCode", raw: "error=access_denied", code: oauthlogin.ErrProviderDenied.Code()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -72,7 +72,7 @@ func TestAuthorizationResponse(t *testing.T) {
 		attacker, victim := oauthlogintest.NewBrowser(), oauthlogintest.NewBrowser()
 		cb := h.toCallback(attacker, "test")
 		h.toCallback(victim, "test")
-		h.refused(victim, h.visit(victim, cb.String()), oauthlogin.ErrStateMismatch.Code())
+		h.refused(victim, h.visit(victim, cb.String()), "state_mismatch")
 		// Without a login of its own, the victim has no failure URL to go to.
 		fresh := oauthlogintest.NewBrowser()
 		if page := h.visit(fresh, cb.String()); page.Status != http.StatusBadRequest || page.Header.Get("Location") != "" {
@@ -88,7 +88,7 @@ func TestAuthorizationResponse(t *testing.T) {
 		// nothing needs to wait for it.
 		h := newHarness(t, withConfig(func(c *oauthlogin.Config) { c.Sessions.FlowLifetime = 1 }))
 		b := oauthlogintest.NewBrowser()
-		h.refused(b, h.login(b), oauthlogin.ErrFlowExpired.Code())
+		h.refused(b, h.login(b), "flow_expired")
 		h.hits("token", 0)
 	})
 
@@ -102,7 +102,7 @@ func TestAuthorizationResponse(t *testing.T) {
 		attacker := oauthlogintest.NewBrowser()
 		attacker.Client.Jar.SetCookies(cb, stolen)
 		page := h.visit(attacker, cb.String())
-		if page.URL.Query().Get("error") != oauthlogin.ErrStateReplayed.Code() {
+		if page.URL.Query().Get("error") != "state_replayed" {
 			t.Fatalf("replay ended at %s", page.URL)
 		}
 		if _, status := h.session(attacker); status != http.StatusUnauthorized {
@@ -127,7 +127,7 @@ func TestAuthorizationResponse(t *testing.T) {
 		h.mustSucceed(b, h.visit(b, cb.String()))
 		resp := serve(twin, "GET", cb.String(), stolen)
 		loc := mustParse(t, resp.Header.Get("Location"))
-		if resp.StatusCode != http.StatusFound || loc.Query().Get("error") != oauthlogin.ErrStateReplayed.Code() {
+		if resp.StatusCode != http.StatusFound || loc.Query().Get("error") != "state_replayed" {
 			t.Fatalf("replay on another instance = %d %s", resp.StatusCode, loc)
 		}
 		for _, c := range resp.Cookies() {
@@ -217,7 +217,7 @@ func TestAuthorizationResponse(t *testing.T) {
 		h := newHarness(t, withDiscovery(oauthlogintest.Behavior{Discovery: map[string]any{"authorization_response_iss_parameter_supported": false}}))
 		h.behave(oauthlogintest.Behavior{AuthorizeIssuer: "https://attacker.example"})
 		b := oauthlogintest.NewBrowser()
-		h.refused(b, h.login(b), oauthlogin.ErrIssuerMismatch.Code())
+		h.refused(b, h.login(b), "issuer_mismatch")
 		h.hits("token", 0)
 	})
 
@@ -230,7 +230,7 @@ func TestAuthorizationResponse(t *testing.T) {
 		cb := h.toCallback(b, "test")
 		cb.Path = "/auth/other/callback"
 		page := h.visit(b, cb.String())
-		if page.URL.Query().Get("error") != oauthlogin.ErrProviderMismatch.Code() {
+		if page.URL.Query().Get("error") != "provider_mismatch" {
 			t.Fatalf("ended at %s (%d)", page.URL, page.Status)
 		}
 		h.noSession(b)
@@ -252,7 +252,7 @@ func TestAuthorizationResponse(t *testing.T) {
 		q.Set("code", bcb.Query().Get("code"))
 		q.Set("iss", bcb.Query().Get("iss"))
 		cb.RawQuery = q.Encode()
-		h.refused(b, h.visit(b, cb.String()), oauthlogin.ErrIssuerMismatch.Code())
+		h.refused(b, h.visit(b, cb.String()), "issuer_mismatch")
 		h.hits("token", 0)
 		if other.Hits("token") != 0 {
 			t.Fatal("B's code was redeemed")
@@ -307,7 +307,7 @@ func TestAuthorizationResponse(t *testing.T) {
 		h := newHarness(t)
 		h.behave(oauthlogintest.Behavior{AuthorizeError: "<script>alert(1)</script>\r\nX-Pwned: 1"})
 		b := oauthlogintest.NewBrowser()
-		h.refused(b, h.login(b), oauthlogin.ErrProviderError.Code())
+		h.refused(b, h.login(b), "provider_error")
 		if h.log.contains("\r\nX-Pwned") {
 			t.Fatal("the log holds a raw CR LF from the provider")
 		}
@@ -374,7 +374,7 @@ func TestAuthorizationResponse(t *testing.T) {
 		for _, rt := range []string{"token", "id_token", "code id_token", "code token", "none"} {
 			b := oauthlogintest.NewBrowser()
 			resp := h.do(b, "GET", strings.TrimPrefix(h.beginURL("test", "response_type", rt), h.app.URL), nil)
-			if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Location") != "" || !strings.Contains(readAll(t, resp), oauthlogin.ErrImplicitFlow.Code()) {
+			if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Location") != "" || !strings.Contains(readAll(t, resp), "unsupported_response_type") {
 				t.Fatalf("response_type=%s: %d", rt, resp.StatusCode)
 			}
 		}

@@ -92,7 +92,7 @@ func TestCallbackBounds(t *testing.T) {
 			cb := h.toCallback(b, "test")
 			bad := *cb
 			bad.RawQuery = tc.edit(cb.Query())
-			h.refusedUnspent(b, h.visit(b, bad.String()), oauthlogin.ErrInvalidResponse.Code())
+			h.refusedUnspent(b, h.visit(b, bad.String()), "invalid_response")
 			// The login under way is untouched: its real callback signs in.
 			h.mustSucceed(b, h.visit(b, cb.String()))
 		})
@@ -105,7 +105,7 @@ func TestCallbackBounds(t *testing.T) {
 		cb := h.toCallback(b, "test")
 		body := cb.RawQuery + "&user="
 		resp := h.postCallback(b, cb, body+strings.Repeat("u", 8<<10+1-len(body)))
-		if got := mustParse(t, resp.Header.Get("Location")).Query().Get("error"); resp.StatusCode != http.StatusSeeOther || got != oauthlogin.ErrInvalidResponse.Code() {
+		if got := mustParse(t, resp.Header.Get("Location")).Query().Get("error"); resp.StatusCode != http.StatusSeeOther || got != "invalid_response" {
 			t.Fatalf("form over 8 KiB = %d %s", resp.StatusCode, resp.Header.Get("Location"))
 		}
 		h.hits("token", 0)
@@ -136,7 +136,7 @@ func TestCallbackBounds(t *testing.T) {
 			b := oauthlogintest.NewBrowser()
 			cb := h.toCallback(b, "test")
 			cb.RawQuery = tc.edit(cb.Query())
-			h.refused(b, h.visit(b, cb.String()), oauthlogin.ErrInvalidResponse.Code())
+			h.refused(b, h.visit(b, cb.String()), "invalid_response")
 			h.hits("token", 0)
 		})
 	}
@@ -202,7 +202,7 @@ func TestCallbackBounds(t *testing.T) {
 		cb.RawQuery += "&junk=" + strings.Repeat("j", 8<<10)
 		fresh := oauthlogintest.NewBrowser()
 		page := h.visit(fresh, cb.String())
-		if page.Status != http.StatusBadRequest || page.Header.Get("Location") != "" || !strings.Contains(string(page.Body), oauthlogin.ErrInvalidResponse.Code()) {
+		if page.Status != http.StatusBadRequest || page.Header.Get("Location") != "" || !strings.Contains(string(page.Body), "invalid_response") {
 			t.Fatalf("oversized callback without a flow = %d %s", page.Status, page.Body)
 		}
 		h.hits("token", 0)
@@ -236,11 +236,11 @@ func TestForgedCallbackKeepsLogin(t *testing.T) {
 	edits := []struct {
 		name, query, code string
 	}{
-		{"AttackersCallback", forged.RawQuery, oauthlogin.ErrStateMismatch.Code()},
-		{"MadeUpState", url.Values{"code": {"x"}, "state": {strings.Repeat("A", 43)}}.Encode(), oauthlogin.ErrStateMismatch.Code()},
-		{"NoState", url.Values{"code": {"x"}}.Encode(), oauthlogin.ErrStateMissing.Code()},
-		{"ErrorWithoutState", url.Values{"error": {"access_denied"}}.Encode(), oauthlogin.ErrStateMissing.Code()},
-		{"Oversized", forged.RawQuery + "&j=" + strings.Repeat("j", 8<<10), oauthlogin.ErrInvalidResponse.Code()},
+		{"AttackersCallback", forged.RawQuery, "state_mismatch"},
+		{"MadeUpState", url.Values{"code": {"x"}, "state": {strings.Repeat("A", 43)}}.Encode(), "state_mismatch"},
+		{"NoState", url.Values{"code": {"x"}}.Encode(), "state_missing"},
+		{"ErrorWithoutState", url.Values{"error": {"access_denied"}}.Encode(), "state_missing"},
+		{"Oversized", forged.RawQuery + "&j=" + strings.Repeat("j", 8<<10), "invalid_response"},
 	}
 	for _, e := range edits {
 		u := *own

@@ -361,7 +361,7 @@ func (h *harness) refused(b *oauthlogintest.Browser, page *oauthlogintest.Page, 
 	}
 	h.noSession(b)
 	switch code {
-	case oauthlogin.ErrStateMissing.Code(), oauthlogin.ErrStateMismatch.Code():
+	case "state_missing", "state_mismatch":
 		h.flowKept(b) // a callback that names no flow of b's ends none
 	default:
 		h.flowCleared(b)
@@ -411,9 +411,9 @@ func (h *harness) replayRefused(code string) {
 	u := mustParse(h.t, cb.url)
 	attacker.Client.Jar.SetCookies(u, cb.cookies)
 	page := h.visit(attacker, cb.url)
-	want := oauthlogin.ErrStateReplayed.Code()
+	want := "state_replayed"
 	switch code {
-	case oauthlogin.ErrStateMissing.Code(), oauthlogin.ErrStateMismatch.Code(), oauthlogin.ErrFlowExpired.Code(), oauthlogin.ErrProviderMismatch.Code():
+	case "state_missing", "state_mismatch", "flow_expired", "provider_mismatch":
 		want = code // refused before the state was spent: refused the same way again
 	}
 	if page.URL.Path == "/failed" {

@@ -127,7 +127,7 @@ func TestSecretHygiene(t *testing.T) {
 			q := cb.Query()
 			edit(q)
 			cb.RawQuery = q.Encode()
-			h.refused(b, h.visit(b, cb.String()), oauthlogin.ErrProviderError.Code())
+			h.refused(b, h.visit(b, cb.String()), "provider_error")
 			if h.log.count() == 0 {
 				t.Fatal("the failure was not logged")
 			}

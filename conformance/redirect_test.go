@@ -111,7 +111,7 @@ func TestOpenRedirects(t *testing.T) {
 				q := url.Values{param: {bad}}
 				resp := h.do(b, "GET", "/auth/test?"+q.Encode(), nil)
 				body := readAll(t, resp)
-				if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Location") != "" || !strings.Contains(body, oauthlogin.ErrRedirectNotAllowed.Code()) {
+				if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Location") != "" || !strings.Contains(body, "redirect_not_allowed") {
 					t.Errorf("%s=%q: %d %s %.100s", param, bad, resp.StatusCode, resp.Header.Get("Location"), body)
 				}
 				if len(b.Client.Jar.Cookies(mustParse(t, h.app.URL+"/auth/"))) != 0 {

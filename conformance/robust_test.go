@@ -177,7 +177,7 @@ func TestRobustness(t *testing.T) {
 		}
 		// ... and a handler behind a laxer server refuses it too.
 		resp := serve(h.m, "GET", cb.String(), b.Client.Jar.Cookies(cb))
-		if got := mustParse(t, resp.Header.Get("Location")).Query().Get("error"); resp.StatusCode != http.StatusFound || got != oauthlogin.ErrInvalidResponse.Code() {
+		if got := mustParse(t, resp.Header.Get("Location")).Query().Get("error"); resp.StatusCode != http.StatusFound || got != "invalid_response" {
 			t.Fatalf("2 MB state straight to the handler = %d %s", resp.StatusCode, got)
 		}
 		h.hits("token", 0)
@@ -189,7 +189,7 @@ func TestRobustness(t *testing.T) {
 		cb := h.toCallback(b, "test")
 		padded := *cb
 		padded.RawQuery += "&junk=" + strings.Repeat("j", 1<<20-len(cb.RawQuery)-2048)
-		h.refusedUnspent(b, h.visit(b, padded.String()), oauthlogin.ErrInvalidResponse.Code())
+		h.refusedUnspent(b, h.visit(b, padded.String()), "invalid_response")
 		h.mustSucceed(b, h.visit(b, cb.String()))
 	})
 	bounded(t, "CallbackState64KB", func(t *testing.T, h *harness) {
@@ -198,7 +198,7 @@ func TestRobustness(t *testing.T) {
 		q := cb.Query()
 		q.Set("state", strings.Repeat("s", 64<<10))
 		cb.RawQuery = q.Encode()
-		h.refusedUnspent(b, h.visit(b, cb.String()), oauthlogin.ErrInvalidResponse.Code())
+		h.refusedUnspent(b, h.visit(b, cb.String()), "invalid_response")
 	})
 	bounded(t, "CallbackCode64KB", func(t *testing.T, h *harness) {
 		// The query is over its bound: refused unread, the flow goes on.
@@ -207,7 +207,7 @@ func TestRobustness(t *testing.T) {
 		q := cb.Query()
 		q.Set("code", strings.Repeat("c", 64<<10))
 		cb.RawQuery = q.Encode()
-		h.refusedUnspent(b, h.visit(b, cb.String()), oauthlogin.ErrInvalidResponse.Code())
+		h.refusedUnspent(b, h.visit(b, cb.String()), "invalid_response")
 	})
 	bounded(t, "CallbackThousandsOfParameters", func(t *testing.T, h *harness) {
 		// More parameters than net/url parses (10 000), and far more
@@ -221,7 +221,7 @@ func TestRobustness(t *testing.T) {
 			junk.WriteString("=1")
 		}
 		cb.RawQuery += junk.String()
-		h.refusedUnspent(b, h.visit(b, cb.String()), oauthlogin.ErrInvalidResponse.Code())
+		h.refusedUnspent(b, h.visit(b, cb.String()), "invalid_response")
 	})
 	bounded(t, "CallbackFormPost1MB", func(t *testing.T, h *harness) {
 		b := oauthlogintest.NewBrowser()
@@ -230,7 +230,7 @@ func TestRobustness(t *testing.T) {
 		resp := h.do(b, "POST", cb.Path, strings.NewReader(body), "Content-Type", "application/x-www-form-urlencoded")
 		readAll(t, resp)
 		resp.Body.Close()
-		if got := mustParse(t, resp.Header.Get("Location")).Query().Get("error"); resp.StatusCode != http.StatusSeeOther || got != oauthlogin.ErrInvalidResponse.Code() {
+		if got := mustParse(t, resp.Header.Get("Location")).Query().Get("error"); resp.StatusCode != http.StatusSeeOther || got != "invalid_response" {
 			t.Fatalf("1 MB form = %d %s", resp.StatusCode, resp.Header.Get("Location"))
 		}
 		h.hits("token", 0)

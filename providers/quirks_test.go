@@ -116,11 +116,11 @@ func TestMicrosoftResponseIssuer(t *testing.T) {
 		{"common", "https://login.microsoftonline.com/" + tid + "/v2.0", ""},
 		{"organizations", "https://login.microsoftonline.com/" + tid + "/v2.0", ""},
 		{"common", "https://login.microsoftonline.com/{tenantid}/v2.0", ""},
-		{"organizations", "https://login.microsoftonline.com/" + consumers + "/v2.0", oauthlogin.ErrIssuerMismatch.Code()},
-		{"consumers", "https://login.microsoftonline.com/" + tid + "/v2.0", oauthlogin.ErrIssuerMismatch.Code()},
-		{"common", "https://login.microsoftonline.com/not-a-tenant/v2.0", oauthlogin.ErrIssuerMismatch.Code()},
-		{"common", "https://login.example.com/" + tid + "/v2.0", oauthlogin.ErrIssuerMismatch.Code()},
-		{"common", "https://login.microsoftonline.com/" + tid + "/v2.0/", oauthlogin.ErrIssuerMismatch.Code()},
+		{"organizations", "https://login.microsoftonline.com/" + consumers + "/v2.0", "issuer_mismatch"},
+		{"consumers", "https://login.microsoftonline.com/" + tid + "/v2.0", "issuer_mismatch"},
+		{"common", "https://login.microsoftonline.com/not-a-tenant/v2.0", "issuer_mismatch"},
+		{"common", "https://login.example.com/" + tid + "/v2.0", "issuer_mismatch"},
+		{"common", "https://login.microsoftonline.com/" + tid + "/v2.0/", "issuer_mismatch"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.tenant+" "+tt.iss, func(t *testing.T) {
