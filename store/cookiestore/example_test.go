@@ -15,7 +15,7 @@ import (
 // sqlitestore.New(db). NewMemoryStore, here, serves one instance only.
 func ExampleNew() {
 	keys := []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()} // load yours with oauthlogin.CookieKeysFromEnv
-	var shared oauthlogin.Store = oauthlogin.NewMemoryStore()     // in production: redisstore.New(rdb), ...
+	var shared oauthlogin.Store = oauthlogin.NewMemoryStore()      // in production: redisstore.New(rdb), ...
 	m, err := oauthlogin.New(oauthlogin.Config{
 		BaseURL:  "https://app.example.com",
 		Keys:     oauthlogin.Keys{Cookie: keys},
