@@ -2,11 +2,15 @@ package oauthlogin_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"time"
 
 	"github.com/oauthlogin/oauthlogin"
 	"github.com/oauthlogin/oauthlogin/oauthlogintest"
@@ -109,4 +113,166 @@ func ExampleManager_Handler_someRoutes() {
 	mux.ServeHTTP(w, httptest.NewRequest("GET", "/login/session", nil))
 	fmt.Println(w.Code, w.Body.String())
 	// Output: 401 {"error":"no_session","message":"no session"}
+}
+
+// New takes a Config: BaseURL and the cookie keys are required, every
+// other field has a safe default. Store is the one field that changes
+// with the deployment: NewMemoryStore for one process, or a shared store
+// (redisstore.New(rdb), pgstore.New(pool), sqlitestore.New(db)) for
+// several instances.
+func ExampleNew() {
+	keys := []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()} // in an app: oauthlogin.CookieKeysFromEnv
+	m, err := oauthlogin.New(oauthlogin.Config{
+		BaseURL:         "https://app.example.com",
+		Keys:            oauthlogin.Keys{Cookie: keys},
+		Store:           oauthlogin.NewMemoryStore(),
+		Sessions:        oauthlogin.SessionOptions{Lifetime: 7 * 24 * time.Hour, IdleTimeout: 24 * time.Hour},
+		RedirectOrigins: []string{"https://www.example.com"},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(m.Check(context.Background()))
+
+	_, err = oauthlogin.New(oauthlogin.Config{BaseURL: "https://app.example.com"})
+	fmt.Println(errors.Is(err, oauthlogin.ErrConfig))
+	// Output:
+	// <nil>
+	// true
+}
+
+// Handler serves every route under Config.Prefix; mount it at that path.
+// Here a browser signs in, lists its identities and signs out.
+func ExampleManager_Handler() {
+	ctx := context.Background()
+	idp := oauthlogintest.NewServer()
+	defer idp.Close()
+	m, app, _ := exampleApp(ctx, idp)
+	defer app.Close()
+
+	browser := oauthlogintest.NewBrowser()
+	q := url.Values{"success": {"/auth/identities"}, "failure": {"/"}}
+	page, err := browser.Visit(ctx, app.URL+"/auth/acme?"+q.Encode(), nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	var ids struct{ Total int }
+	if err := json.Unmarshal(page.Body, &ids); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(page.URL.Path, page.Status, ids.Total)
+
+	// Logout is a same-origin DELETE.
+	req, _ := http.NewRequestWithContext(ctx, http.MethodDelete, app.URL+"/auth/session", nil)
+	req.Header.Set("Origin", app.URL)
+	resp, err := browser.Client.Do(req)
+	if err != nil {
+		log.Fatal(err)
+	}
+	resp.Body.Close()
+	fmt.Println(resp.StatusCode, m.Providers())
+	// Output:
+	// /auth/identities 200 1
+	// 204 [acme]
+}
+
+// TokenSource and Client call the provider's API with the session's
+// token, refreshing it only when it is about to expire
+// (Config.Sessions.RefreshMargin).
+func ExampleManager_TokenSource() {
+	ctx := context.Background()
+	idp := oauthlogintest.NewServer()
+	defer idp.Close()
+	m, s, done := exampleSession(ctx, idp)
+	defer done()
+
+	tok, err := m.TokenSource(ctx, s).Token()
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(tok.Type(), tok.Valid(), idp.Hits("token")) // the login's one token request
+	// Output: Bearer true 1
+}
+
+// Refresh renews the provider token now, say after the provider's API
+// answered 401 (POST {prefix}refresh does the same for a browser).
+func ExampleManager_Refresh() {
+	ctx := context.Background()
+	idp := oauthlogintest.NewServer()
+	defer idp.Close()
+	m, s, done := exampleSession(ctx, idp)
+	defer done()
+
+	before, _ := m.ProviderToken(s)
+	s, err := m.Refresh(ctx, s)
+	if err != nil {
+		log.Fatal(err)
+	}
+	after, _ := m.ProviderToken(s)
+	fmt.Println(after.AccessToken != before.AccessToken, idp.Hits("token"))
+	// Output: true 2
+}
+
+// CookieKeysFromEnv reads the keys an app keeps in its secrets store:
+// newest first, each 96 bytes in hex (CookieKey.String) or base64. Its
+// errors name the variable and the key, never the key's value.
+func ExampleCookieKeysFromEnv() {
+	// In an app the variable is set outside: from the output of
+	// fmt.Println(oauthlogin.GenerateCookieKey()), kept with its secrets.
+	newKey, oldKey := oauthlogin.GenerateCookieKey(), oauthlogin.GenerateCookieKey()
+	os.Setenv("EXAMPLE_COOKIE_KEYS", newKey.String()+","+oldKey.String())
+	defer os.Unsetenv("EXAMPLE_COOKIE_KEYS")
+
+	keys, err := oauthlogin.CookieKeysFromEnv("EXAMPLE_COOKIE_KEYS")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(len(keys), keys[0].String() == newKey.String())
+
+	os.Setenv("EXAMPLE_COOKIE_KEYS", "not-a-key")
+	_, err = oauthlogin.CookieKeysFromEnv("EXAMPLE_COOKIE_KEYS")
+	fmt.Println(err)
+	// Output:
+	// 2 true
+	// oauthlogin: invalid configuration: EXAMPLE_COOKIE_KEYS: key 1 of 1 is neither hex nor base64
+}
+
+// exampleApp serves a Manager with the provider "acme" (idp) at /auth/ of
+// the returned mux, which takes more routes while it serves.
+func exampleApp(ctx context.Context, idp *oauthlogintest.Server) (*oauthlogin.Manager, *httptest.Server, *http.ServeMux) {
+	app := httptest.NewUnstartedServer(nil)
+	m, err := oauthlogin.New(oauthlogin.Config{
+		BaseURL: "http://" + app.Listener.Addr().String(),
+		Keys:    oauthlogin.Keys{Cookie: []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()}},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	p, err := providers.OIDC(ctx, "acme", idp.URL, providers.Config{ClientID: idp.ClientID, ClientSecret: idp.ClientSecret})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := m.Register(p); err != nil {
+		log.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", m.Handler())
+	app.Config.Handler = mux
+	app.Start()
+	return m, app, mux
+}
+
+// exampleSession signs a user in at idp through a Manager's routes, as a
+// browser would, and returns the Manager and the new session.
+func exampleSession(ctx context.Context, idp *oauthlogintest.Server) (*oauthlogin.Manager, *oauthlogin.Session, func()) {
+	m, app, mux := exampleApp(ctx, idp)
+	var s *oauthlogin.Session
+	mux.Handle("GET /me", m.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, _ = oauthlogin.SessionFromContext(r.Context())
+	})))
+	q := url.Values{"success": {"/me"}, "failure": {"/"}}
+	if _, err := oauthlogintest.NewBrowser().Visit(ctx, app.URL+"/auth/acme?"+q.Encode(), nil); err != nil || s == nil {
+		log.Fatal("sign-in failed: ", err)
+	}
+	return m, s, app.Close
 }

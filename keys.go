@@ -51,7 +51,7 @@ func (k CookieKey) String() string {
 // hash key, then 32 of block key.
 const cookieKeySize = 64 + 32
 
-// CookieKeysFromEnv reads Config.CookieKeys from the environment variable
+// CookieKeysFromEnv reads Config.Keys.Cookie from the environment variable
 // name: a comma-separated list of keys, newest first (it seals; the others
 // still open, for rotation). Each key is 96 random bytes, 64 of hash key and
 // 32 of block key, written in hex (CookieKey.String's form) or in base64

@@ -1,15 +1,133 @@
 // Package oauthlogin gives a Go web app OAuth 2.0 and OpenID Connect login
 // with any number of providers, the way hosted auth platforms do, as a
-// library: a Manager with registered providers, a pluggable store, and
-// net/http handlers to mount.
+// library: create a [Manager] with [New] from a [Config], [Manager.Register]
+// providers (package providers), and mount [Manager.Handler].
 //
-// A login goes: GET {prefix}{provider} (begin) redirects to the provider
-// with state, PKCE (S256) and, for OpenID providers, a nonce, all sealed in
-// a short-lived cookie; the provider redirects back to
-// {prefix}{provider}/callback, which checks the state, exchanges the code,
-// verifies the ID token, finds or creates the user's identity, starts a new
-// session and redirects to the success URL. Every failure redirects to the
-// failure URL with a short error code (see Code) and leaves no session.
+// # Quick start
+//
+//	keys, err := oauthlogin.CookieKeysFromEnv("COOKIE_KEYS") // see Keys below
+//	if err != nil {
+//		return err
+//	}
+//	m, err := oauthlogin.New(oauthlogin.Config{
+//		BaseURL: "http://localhost:8080",
+//		Keys:    oauthlogin.Keys{Cookie: keys},
+//	})
+//	if err != nil {
+//		return err
+//	}
+//	if err := m.Check(ctx); err != nil { // reaches the store once
+//		return err
+//	}
+//	p, err := providers.OIDC(ctx, "oidc", issuer, providers.Config{ClientID: id, ClientSecret: secret})
+//	if err != nil {
+//		return err
+//	}
+//	if err := m.Register(p); err != nil { // redirect URI: BaseURL + /auth/oidc/callback
+//		return err
+//	}
+//	mux := http.NewServeMux()
+//	mux.Handle("/auth/", m.Handler())
+//	mux.Handle("GET /me", m.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+//		s, _ := oauthlogin.SessionFromContext(r.Context())
+//		fmt.Fprintf(w, "hello %s (%s user %s)", s.UserID, s.Provider, s.ProviderUID)
+//	})))
+//
+// A sign-in link is /auth/oidc?success=/me&failure=/. [Manager.LoadSession]
+// is the middleware that goes on without a session. The whole program is
+// examples/quickstart; [Config] lists every setting, each with a safe
+// default.
+//
+// # Routes
+//
+// [Manager.Handler] serves these under [Config.Prefix] (default "/auth/");
+// the route table, not the handlers, is the API:
+//
+//	GET         {prefix}{provider}            begin a login (success, failure, scopes, mode=token)
+//	POST        {prefix}{provider}            with link=1: link to the signed-in user
+//	GET, POST   {prefix}{provider}/callback   the provider's answer
+//	GET         {prefix}session               the current session
+//	DELETE      {prefix}session               logout
+//	POST        {prefix}session               token mode: userId + secret for a session
+//	POST        {prefix}refresh               renew the provider token now; ?ifExpiring=1: only near expiry
+//	GET         {prefix}identities            the user's identities
+//	DELETE      {prefix}identities/{id}       unlink one
+//	POST        {prefix}{provider}/device     start a device login (RFC 8628)
+//	POST        {prefix}device/token          poll it
+//	GET         {prefix}sessions              the user's sessions
+//	DELETE      {prefix}sessions              sign out everywhere
+//	DELETE      {prefix}sessions/{id}         sign out one session
+//
+// A login goes: begin redirects to the provider with state, PKCE (S256)
+// and, for OpenID providers, a nonce, all sealed in a short-lived cookie;
+// the callback checks the state, exchanges the code, verifies the ID
+// token, finds or creates the user's [Identity], starts a new [Session]
+// and redirects to success. Every failure redirects to failure with a
+// short error code and leaves no session. DELETE and POST routes refuse
+// cross-origin browser requests.
+//
+// # Stores
+//
+// [Config.Store] keeps sessions, identities, single-use marks and the
+// refresh lock; its contract is [Store]. The default, [NewMemoryStore],
+// serves one process. For several instances swap it in one line:
+//
+//	Store: redisstore.New(rdb),              // module .../store/redisstore
+//	Store: pgstore.New(pool),                // module .../store/pgstore (Migrate at start)
+//	Store: sqlitestore.New(db),              // module .../store/sqlitestore (Migrate at start)
+//	Store: cookiestore.New(shared, keys...), // sessions in the client, the rest in shared
+//
+// The server stores are modules of their own
+// (github.com/oauthlogin/oauthlogin/store/redisstore, ...), so an app
+// builds only the driver it uses; [Manager.Check] reaches the store once
+// at start.
+// store/storetest checks a store of your own against the contract.
+//
+// # Errors
+//
+// Every error the Manager reports wraps a value of [*Error], one per code
+// (listed under [Error]): test them with [errors.Is], or get the code and
+// HTTP status with [errors.As]; [Code] gives the code of any error. The
+// failure redirect's error parameter and JSON error bodies ({"error":
+// code, "message": fixed text}) carry the same codes; those that only
+// HTTP clients see (state_mismatch, invalid_secret, ...) have no Go name
+// and are listed in the README.
+//
+// # Provider tokens
+//
+// A session carries the provider's tokens, sealed; the refresh token never
+// leaves the server. [Manager.ProviderToken] opens them;
+// [Manager.TokenSource] and [Manager.Client] call the provider's API and
+// refresh the token when it expires within
+// [SessionOptions.RefreshMargin]; [Manager.Refresh] (and POST
+// {prefix}refresh) refreshes it now, say after the provider answered 401.
+// Refreshes of one identity are coalesced across goroutines and
+// instances, and one finished within the last few seconds is reused.
+//
+// # Native apps
+//
+// Token mode (begin with mode=token) ends at a custom scheme listed in
+// [NativeApps.Schemes] or a loopback URL, with a userId and a one-time
+// secret that the app exchanges at POST {prefix}session for a bearer
+// session token, proven with its own PKCE code_verifier. A bearer token
+// (Authorization: Bearer) works wherever the cookie does.
+//
+// # Devices
+//
+// For the providers named in [Config.DeviceProviders], the device routes
+// run the device authorization grant (RFC 8628) for TVs and CLIs, and
+// [Manager.DeviceLogin] runs it in Go. [Manager.ServiceClient] is the
+// client credentials grant.
+//
+// # Keys
+//
+// [Keys.Cookie] seals the login cookies and, unless [Keys.Token] is set,
+// the stored provider tokens. [GenerateCookieKey] makes a key (its String
+// form is hex); [CookieKeysFromEnv] reads a comma-separated list of them,
+// newest first, from an environment variable. Keep the keys across restarts and share them between instances:
+// a new key on a persistent store makes every stored provider token
+// unreadable. To rotate, put a new key first and drop the old one a
+// session lifetime later.
 package oauthlogin
 
 import (

@@ -138,7 +138,7 @@ func (m *Manager) Refresh(ctx context.Context, s *Session) (*Session, error) {
 
 // refreshSession is Refresh, or with ifExpiring the lazy refresh of
 // TokenSource and POST {prefix}refresh?ifExpiring=1: only a token that
-// expires within Config.RefreshMargin is renewed, else s is returned as is.
+// expires within Config.Sessions.RefreshMargin is renewed, else s is returned as is.
 func (m *Manager) refreshSession(ctx context.Context, s *Session, ifExpiring bool) (*Session, error) {
 	rp, ok := m.lookup(s.Provider)
 	if !ok {
@@ -376,7 +376,7 @@ func (m *Manager) clampExpiry(exp time.Time) time.Time {
 }
 
 // TokenSource returns the provider token of s as an oauth2.TokenSource
-// that refreshes itself when the token expires within Config.RefreshMargin
+// that refreshes itself when the token expires within Config.Sessions.RefreshMargin
 // (and only then), persisting new tokens.
 func (m *Manager) TokenSource(ctx context.Context, s *Session) oauth2.TokenSource {
 	return &sessionTokenSource{m: m, ctx: ctx, s: s}

@@ -9,7 +9,7 @@
 // the refresh lock. Use it as Config.Store:
 //
 //	m, err := oauthlogin.New(oauthlogin.Config{
-//		BaseURL:         "https://app.example.com",
+//		BaseURL:  "https://app.example.com",
 //		Keys:     oauthlogin.Keys{Cookie: keys},
 //		Store:    cookiestore.New(redisstore.New(client), keys...),
 //		Sessions: oauthlogin.SessionOptions{Lifetime: time.Hour}, // see "Logout" below

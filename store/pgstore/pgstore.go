@@ -1,5 +1,6 @@
-// Package pgstore keeps oauthlogin's sessions, identities and one-time
-// keys in PostgreSQL through pgx, and is a Locker. It is its own module,
+// Package pgstore keeps oauthlogin's sessions, identities, one-time
+// keys and the refresh lock in PostgreSQL through pgx: an oauthlogin.Store
+// (Config{Store: pgstore.New(pool)}). It is its own module,
 // so only apps that use it get pgx in their build:
 //
 //	go get github.com/oauthlogin/oauthlogin/store/pgstore
@@ -15,8 +16,8 @@ import (
 	"github.com/oauthlogin/oauthlogin/store/sqlstore"
 )
 
-// Store is the SQL store, here on PostgreSQL: an oauthlogin.SessionStore,
-// IdentityStore, OneTimeStore and Locker, safe for concurrent use by any
+// Store is the SQL store, here on PostgreSQL: an oauthlogin.Store (with the
+// SessionLister and SessionToucher capabilities), safe for concurrent use by any
 // number of goroutines and app instances.
 type Store = sqlstore.Store
 

@@ -15,7 +15,7 @@ func ExampleNew() {
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
 	m, err := oauthlogin.New(oauthlogin.Config{
 		BaseURL: "https://app.example.com",
-		Keys:    oauthlogin.Keys{Cookie: []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()}}, // load yours from a secret store
+		Keys:    oauthlogin.Keys{Cookie: []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()}}, // load yours with oauthlogin.CookieKeysFromEnv
 		Store:   redisstore.New(rdb),
 	})
 	if err != nil {

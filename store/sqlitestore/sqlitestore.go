@@ -1,5 +1,6 @@
-// Package sqlitestore keeps oauthlogin's sessions, identities and one-time
-// keys in SQLite through database/sql, and is a Locker. It is its own
+// Package sqlitestore keeps oauthlogin's sessions, identities, one-time
+// keys and the refresh lock in SQLite through database/sql: an
+// oauthlogin.Store (Config{Store: sqlitestore.New(db)}). It is its own
 // module and imports no SQLite driver: open the *sql.DB with the one you
 // choose (modernc.org/sqlite, pure Go, is the one tested).
 //
@@ -16,8 +17,8 @@ import (
 	"github.com/oauthlogin/oauthlogin/store/sqlstore"
 )
 
-// Store is the SQL store, here on SQLite: an oauthlogin.SessionStore,
-// IdentityStore, OneTimeStore and Locker, safe for concurrent use by any
+// Store is the SQL store, here on SQLite: an oauthlogin.Store (with the
+// SessionLister and SessionToucher capabilities), safe for concurrent use by any
 // number of goroutines.
 type Store = sqlstore.Store
 
