@@ -147,25 +147,11 @@ func (d *Deployment) SessionToken(b *oauthlogintest.Browser) string {
 // status and the JSON body (nil when the body is not JSON).
 func (d *Deployment) Do(i int, method, path, token string) (int, map[string]any) {
 	d.t.Helper()
-	req, err := http.NewRequest(method, d.Inst[i].Server.URL+path, nil)
-	if err != nil {
-		d.t.Fatal(err)
+	a := testapp.WithSession(d.Client, method, d.Inst[i].Server.URL+path, "oauthlogin_session", token)
+	if a.Err != nil {
+		d.t.Fatal(a.Err)
 	}
-	req.Header.Set("Sec-Fetch-Site", "same-origin")
-	if token != "" {
-		req.AddCookie(&http.Cookie{Name: "oauthlogin_session", Value: token})
-	}
-	resp, err := d.Client.Do(req)
-	if err != nil {
-		d.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	var v map[string]any
-	if json.Unmarshal(body, &v) != nil {
-		v = nil
-	}
-	return resp.StatusCode, v
+	return a.Status, a.Body
 }
 
 // Secrets logs b in and returns the secrets that must never be stored in
