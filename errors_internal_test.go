@@ -229,3 +229,10 @@ func sentinelErrors() []*Error {
 	}
 	return out
 }
+
+func TestRedact(t *testing.T) {
+	got := redact(`oidc: expected "abc" got "s3cret-state", code s3cret-code`, "s3cret-state", "", "s3cret-code")
+	if strings.Contains(got, "s3cret") || strings.Count(got, "[redacted]") != 2 {
+		t.Fatalf("redact = %q", got)
+	}
+}

@@ -203,3 +203,31 @@ func TestAppRedirectTargetRefusesPaths(t *testing.T) {
 		t.Fatalf("the absolute form is refused: %v", err)
 	}
 }
+
+// A flow cookie past its Expires (on the Manager's clock) ends the login
+// with flow_expired, even if the browser still sends it.
+func TestFlowExpired(t *testing.T) {
+	m, err := New(Config{BaseURL: "http://localhost", Keys: Keys{Cookie: []CookieKey{GenerateCookieKey()}}, Sessions: SessionOptions{FlowLifetime: time.Minute}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	m.now = func() time.Time { return now }
+	f := &flow{Provider: "p", State: randomToken(32), Success: "http://localhost/ok", Failure: "http://localhost/failed", Expires: now.Add(time.Minute).Unix()}
+	w := httptest.NewRecorder()
+	if err := m.setFlowCookie(w, f, false); err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest("GET", "/auth/p/callback?state="+f.State, nil)
+	for _, c := range w.Result().Cookies() {
+		r.AddCookie(c)
+	}
+	if _, _, err := m.findFlow(r, "p", f.State); err != nil {
+		t.Fatalf("live flow: %v", err)
+	}
+	m.now = func() time.Time { return now.Add(time.Minute) }
+	got, _, err := m.findFlow(r, "p", f.State)
+	if !errors.Is(err, errFlowExpired) || got == nil {
+		t.Fatalf("expired flow: %v, %v; want the flow and errFlowExpired", got, err)
+	}
+}

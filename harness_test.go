@@ -1,12 +1,10 @@
 package oauthlogin_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -16,23 +14,32 @@ import (
 	"time"
 
 	"github.com/oauthlogin/oauthlogin"
+	"github.com/oauthlogin/oauthlogin/internal/testapp"
 	"github.com/oauthlogin/oauthlogin/oauthlogintest"
 	"github.com/oauthlogin/oauthlogin/providers"
 )
 
-// harness is a host app with oauthlogin mounted at /auth/, a fake provider
-// registered as "test", and the app's own /done and /failed pages.
+// harness is the shared test app (internal/testapp) over a memory store,
+// with the Managers' clock under the test's control and a /private page
+// behind RequireSession.
 type harness struct {
 	t     testing.TB
+	a     *testapp.App
 	idp   *oauthlogintest.Server
 	app   *httptest.Server
 	m     *oauthlogin.Manager
 	store *oauthlogin.MemoryStore
 	prov  *providers.OIDCProvider
-	logs  *secretLog
+	logs  secretLog
 	cfg   oauthlogin.Config
 	clock *testClock // the Managers' clock: the real one until a test moves it
 }
+
+// secretLog is the shared test log under the name the tests use.
+type secretLog struct{ *testapp.Log }
+
+// secret records v as a value the log must never hold.
+func (l secretLog) secret(v string) { l.Secret(v) }
 
 // testClock is the real clock moved ahead by a test, or stopped.
 type testClock struct {
@@ -75,39 +82,21 @@ func (h *harness) pastRefreshReuse() { h.clock.advance(oauthlogin.RefreshReuse +
 // newHarness starts a fake provider and an app; edit adjusts the Config.
 func newHarness(t testing.TB, edit ...func(*oauthlogin.Config)) *harness {
 	t.Helper()
-	h := &harness{t: t, idp: oauthlogintest.NewServer(), store: oauthlogin.NewMemoryStore(), logs: &secretLog{}, clock: &testClock{}}
-	t.Cleanup(h.idp.Close)
-	t.Cleanup(h.logs.check(t)) // runs last: after the app has stopped
-	h.app = httptest.NewUnstartedServer(nil)
-	cfg := oauthlogin.Config{
-		BaseURL: "http://" + h.app.Listener.Addr().String(),
-		Keys:    oauthlogin.Keys{Cookie: []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()}},
-		Store:   h.store,
-		// The tests read the provider access token from the session JSON.
-		Sessions: oauthlogin.SessionOptions{ExposeProviderAccessToken: true},
-		Logger:   slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	}
+	h := &harness{t: t, store: oauthlogin.NewMemoryStore(), clock: &testClock{}}
+	h.a = testapp.New(t, h.store)
+	h.idp, h.app, h.logs = h.a.IdP, h.a.Server, secretLog{h.a.Log}
 	for _, e := range edit {
-		e(&cfg)
+		e(&h.a.Config)
 	}
-	m, err := oauthlogin.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	oauthlogin.SetClock(m, h.clock.now)
-	h.m, h.cfg = m, cfg
+	h.m, h.cfg = h.a.NewManager(), h.a.Config
+	oauthlogin.SetClock(h.m, h.clock.now)
 	h.prov = h.register("test", providers.Config{AllowedScopes: []string{"repo", "calendar"}})
-	mux := http.NewServeMux()
-	mux.Handle("/auth/", m.Handler())
-	mux.HandleFunc("GET /done", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "done") })
-	mux.HandleFunc("GET /failed", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "failed") })
-	mux.Handle("GET /private", m.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux := testapp.Mux(h.m)
+	mux.Handle("GET /private", h.m.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, _ := oauthlogin.SessionFromContext(r.Context())
 		io.WriteString(w, s.UserID)
 	})))
-	h.app.Config.Handler = h.logs.watch(mux)
-	h.app.Start()
-	t.Cleanup(h.app.Close)
+	h.a.Start(mux)
 	return h
 }
 
@@ -115,60 +104,32 @@ func newHarness(t testing.TB, edit ...func(*oauthlogin.Config)) *harness {
 // another instance of the app would have, with the "test" provider.
 func (h *harness) twin() *oauthlogin.Manager {
 	h.t.Helper()
-	m, err := oauthlogin.New(h.cfg)
-	if err != nil {
-		h.t.Fatal(err)
-	}
+	m := h.a.NewManager()
 	oauthlogin.SetClock(m, h.clock.now)
-	p, err := providers.OIDC(context.Background(), "test", h.idp.URL, providers.Config{ClientID: h.idp.ClientID, ClientSecret: h.idp.ClientSecret})
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	if err := m.Register(p); err != nil {
-		h.t.Fatal(err)
-	}
+	testapp.Register(h.t, m, h.idp, "test", providers.Config{})
 	return m
 }
 
 // register adds the fake provider under another name.
 func (h *harness) register(name string, pc providers.Config) *providers.OIDCProvider {
 	h.t.Helper()
-	pc.ClientID, pc.ClientSecret = h.idp.ClientID, h.idp.ClientSecret
-	h.logs.secret(h.idp.ClientSecret)
-	p, err := providers.OIDC(context.Background(), name, h.idp.URL, pc)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	if err := h.m.Register(p); err != nil {
-		h.t.Fatal(err)
-	}
-	return p
+	return h.a.Register(h.m, h.idp, name, pc)
 }
 
 func (h *harness) beginURL(provider string, extra ...string) string {
-	q := url.Values{"success": {h.app.URL + "/done"}, "failure": {h.app.URL + "/failed"}}
-	for i := 0; i+1 < len(extra); i += 2 {
-		q.Add(extra[i], extra[i+1])
-	}
-	return h.app.URL + "/auth/" + provider + "?" + q.Encode()
+	return h.a.BeginURL(provider, extra...)
 }
 
 // login runs a whole login in b and returns the page it ends on.
 func (h *harness) login(b *oauthlogintest.Browser, extra ...string) *oauthlogintest.Page {
 	h.t.Helper()
-	page, err := b.Visit(context.Background(), h.beginURL("test", extra...), nil)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return page
+	return h.a.Login(b, extra...)
 }
 
 // mustSucceed checks that a login ended on the success page.
 func (h *harness) mustSucceed(page *oauthlogintest.Page) {
 	h.t.Helper()
-	if page.URL.Path != "/done" || page.Status != http.StatusOK {
-		h.t.Fatalf("login ended at %s (%d): %s", page.URL, page.Status, page.Body)
-	}
+	testapp.MustSucceed(h.t, page)
 }
 
 // mustFail checks that a login ended on the failure page with code.
@@ -188,33 +149,13 @@ func (h *harness) mustFail(page *oauthlogintest.Page, code string) {
 // do sends a request from browser b (its cookies) to the app.
 func (h *harness) do(b *oauthlogintest.Browser, method, path string, header ...string) *http.Response {
 	h.t.Helper()
-	req, err := http.NewRequest(method, h.app.URL+path, nil)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := b.Client.Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	h.t.Cleanup(func() { resp.Body.Close() })
-	return resp
+	return h.a.Do(b.Client, method, path, nil, header...)
 }
 
 // session fetches GET /auth/session for b: the JSON and the status.
 func (h *harness) session(b *oauthlogintest.Browser) (map[string]any, int) {
 	h.t.Helper()
-	resp := h.do(b, "GET", "/auth/session")
-	var v map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
-		h.t.Fatalf("session body: %v", err)
-	}
-	if tok, ok := v["providerAccessToken"].(string); ok {
-		h.logs.secret(tok)
-	}
-	return v, resp.StatusCode
+	return h.a.Session(b)
 }
 
 // mustHaveNoSession checks that b is signed out and that the fake account
@@ -236,77 +177,12 @@ func (h *harness) mustHaveNoSession(b *oauthlogintest.Browser) {
 
 func mustParse(t testing.TB, raw string) *url.URL {
 	t.Helper()
-	u, err := url.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u
+	return testapp.MustParse(t, raw)
 }
 
 func decode(t *testing.T, resp *http.Response, v any) {
 	t.Helper()
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
 		t.Fatalf("%s: %v", resp.Request.URL, err)
-	}
-}
-
-// secretLog is the Manager's log in tests. It collects the secrets that
-// pass through the app (state, code, cookie values, provider tokens, the
-// client secret) and, when the test ends, fails it if any log record holds
-// one of them.
-type secretLog struct {
-	mu      sync.Mutex
-	buf     bytes.Buffer
-	secrets map[string]bool
-}
-
-func (l *secretLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *secretLog) secret(v string) {
-	if len(v) < 8 { // too short to be a secret, and would match by chance
-		return
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.secrets == nil {
-		l.secrets = make(map[string]bool)
-	}
-	l.secrets[v] = true
-}
-
-// watch wraps the app to collect the secrets in its requests and responses.
-func (l *secretLog) watch(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		for _, k := range []string{"state", "code"} {
-			for _, v := range r.URL.Query()[k] {
-				l.secret(v)
-			}
-		}
-		for _, c := range r.Cookies() {
-			l.secret(c.Value)
-		}
-		next.ServeHTTP(w, r)
-		for _, sc := range w.Header().Values("Set-Cookie") {
-			if c, err := http.ParseSetCookie(sc); err == nil {
-				l.secret(c.Value)
-			}
-		}
-	})
-}
-
-func (l *secretLog) check(t testing.TB) func() {
-	return func() {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		logs := l.buf.String()
-		for s := range l.secrets {
-			if strings.Contains(logs, s) {
-				t.Errorf("a secret reached the log: %q in\n%s", s, logs)
-			}
-		}
 	}
 }

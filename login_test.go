@@ -13,6 +13,7 @@ import (
 
 	"github.com/oauthlogin/oauthlogin"
 	"github.com/oauthlogin/oauthlogin/oauthlogintest"
+	"github.com/oauthlogin/oauthlogin/providers"
 )
 
 func TestLogin(t *testing.T) {
@@ -368,5 +369,58 @@ func TestLoginPathRedirects(t *testing.T) {
 	page, err = oauthlogintest.NewBrowser().Visit(context.Background(), h.app.URL+"/auth/test?"+q.Encode(), nil)
 	if err != nil || page.URL.Path != "/failed" || page.URL.Host != mustParse(t, h.app.URL).Host || page.URL.Query().Get("error") != oauthlogin.ErrTokenExchange.Code() {
 		t.Fatalf("a refused login landed on %v, %v", page, err)
+	}
+}
+
+// A form_post provider's callback is a cross-site POST: over https its flow
+// cookie is SameSite=None (and Secure), and the POSTed response is checked
+// like a query one.
+func TestFormPostProvider(t *testing.T) {
+	idp := oauthlogintest.NewServer()
+	t.Cleanup(idp.Close)
+	const base = "https://app.example.com"
+	m, err := oauthlogin.New(oauthlogin.Config{BaseURL: base, Keys: oauthlogin.Keys{Cookie: []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := providers.OIDC(context.Background(), "test", idp.URL, providers.Config{
+		ClientID: idp.ClientID, ClientSecret: idp.ClientSecret,
+		AuthParams: url.Values{"response_mode": {"form_post"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Register(p); err != nil {
+		t.Fatal(err)
+	}
+	rc := recorded{t, idp}
+	begin, cb := rc.begin(m, base)
+	if q := mustParse(t, begin.Header.Get("Location")).Query(); q.Get("response_mode") != "form_post" {
+		t.Fatalf("authorization request without response_mode: %v", q)
+	}
+	flow := begin.Cookies()[0]
+	if flow.SameSite != http.SameSiteNoneMode || !flow.Secure {
+		t.Fatalf("flow cookie for a form_post provider: %+v", flow)
+	}
+	// The fake answers with a redirect; replay its parameters as the form POST.
+	post := httptest.NewRequest("POST", base+"/auth/test/callback", strings.NewReader(cb.URL.RawQuery))
+	post.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	post.AddCookie(flow)
+	resp := rc.callback(m, post)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != base+"/" { // 303 after a POST
+		t.Fatalf("form_post callback = %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	// A POST without the state fails like a GET would.
+	_, cb = rc.begin(m, base)
+	q := cb.URL.Query()
+	q.Del("state")
+	post = httptest.NewRequest("POST", base+"/auth/test/callback", strings.NewReader(q.Encode()))
+	post.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for _, c := range cb.Cookies() {
+		post.AddCookie(c)
+	}
+	resp = rc.callback(m, post)
+	if loc := resp.Header.Get("Location"); !strings.Contains(loc, "error="+"state_missing") {
+		t.Fatalf("form_post callback without state = %d %s", resp.StatusCode, loc)
 	}
 }

@@ -2,60 +2,16 @@ package oauthlogin_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/oauthlogin/oauthlogin"
+	"github.com/oauthlogin/oauthlogin/internal/testapp"
 	"github.com/oauthlogin/oauthlogin/oauthlogintest"
 	"github.com/oauthlogin/oauthlogin/providers"
 )
-
-// holdToken makes the fake provider's token endpoint wait until release
-// is called (or the client gives up). entered receives once a request is
-// waiting.
-func holdToken(idp *oauthlogintest.Server) (entered <-chan struct{}, release func()) {
-	hold, entered, release := oauthlogintest.Hold()
-	idp.Behave(oauthlogintest.Behavior{Intercept: map[string]func(http.Handler) http.Handler{"token": hold}})
-	return entered, release
-}
-
-// answer is a response read to the end, for requests made off the test's
-// goroutine.
-type answer struct {
-	status int
-	body   map[string]any
-	err    error
-}
-
-// send makes a request with the session cookie token, and returns its
-// answer on a channel.
-func send(method, url, cookieName, token string) <-chan answer {
-	out := make(chan answer, 1)
-	go func() {
-		req, err := http.NewRequest(method, url, nil)
-		if err != nil {
-			out <- answer{err: err}
-			return
-		}
-		req.Header.Set("Sec-Fetch-Site", "same-origin")
-		req.AddCookie(&http.Cookie{Name: cookieName, Value: token})
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			out <- answer{err: err}
-			return
-		}
-		defer resp.Body.Close()
-		raw, _ := io.ReadAll(resp.Body)
-		var v map[string]any
-		json.Unmarshal(raw, &v)
-		out <- answer{status: resp.StatusCode, body: v}
-	}()
-	return out
-}
 
 // sessionCookie returns the name and value of b's session cookie.
 func (h *harness) sessionCookie(b *oauthlogintest.Browser) (string, string) {
@@ -92,22 +48,22 @@ func TestRefreshNeverResurrectsSession(t *testing.T) {
 				id, user := v["id"].(string), v["userId"].(string)
 				name, token := h.sessionCookie(b)
 
-				entered, release := holdToken(h.idp)
-				refresh := send("POST", h.app.URL+"/auth/refresh", name, token)
+				entered, release := testapp.HoldToken(h.idp)
+				refresh := testapp.Send(http.DefaultClient, "POST", h.app.URL+"/auth/refresh", name, token)
 				<-entered
-				if got := <-send(logout.method, h.app.URL+logout.path, name, token); got.status != http.StatusNoContent {
-					t.Fatalf("round %d: %s = %d %v", round, logout.name, got.status, got.body)
+				if got := <-testapp.Send(http.DefaultClient, logout.method, h.app.URL+logout.path, name, token); got.Status != http.StatusNoContent {
+					t.Fatalf("round %d: %s = %d %v", round, logout.name, got.Status, got.Body)
 				}
 				release()
 				got := <-refresh
-				if got.err != nil {
-					t.Fatal(got.err)
+				if got.Err != nil {
+					t.Fatal(got.Err)
 				}
-				if got.status != http.StatusUnauthorized || got.body["error"] != oauthlogin.ErrNoSession.Code() {
-					t.Fatalf("round %d: the refresh that outlived the logout = %d %v, want 401 no_session", round, got.status, got.body)
+				if got.Status != http.StatusUnauthorized || got.Body["error"] != oauthlogin.ErrNoSession.Code() {
+					t.Fatalf("round %d: the refresh that outlived the logout = %d %v, want 401 no_session", round, got.Status, got.Body)
 				}
-				if got := <-send("GET", h.app.URL+"/auth/session", name, token); got.status != http.StatusUnauthorized {
-					t.Fatalf("round %d: the cookie works again after logout: %d %v", round, got.status, got.body)
+				if got := <-testapp.Send(http.DefaultClient, "GET", h.app.URL+"/auth/session", name, token); got.Status != http.StatusUnauthorized {
+					t.Fatalf("round %d: the cookie works again after logout: %d %v", round, got.Status, got.Body)
 				}
 				if s, err := h.store.Session(context.Background(), id); !errors.Is(err, oauthlogin.ErrNotFound) {
 					t.Fatalf("round %d: the store holds the session again: %+v, %v", round, s, err)
@@ -160,8 +116,8 @@ func TestUnlinkEndsIdentitySessions(t *testing.T) {
 	if !cleared {
 		t.Fatal("unlinking the current session's identity did not clear its cookie")
 	}
-	if got := <-send("GET", h.app.URL+"/auth/session", laptopName, laptopToken); got.status != http.StatusUnauthorized {
-		t.Fatalf("the unlinking session's cookie still works: %d %v", got.status, got.body)
+	if got := <-testapp.Send(http.DefaultClient, "GET", h.app.URL+"/auth/session", laptopName, laptopToken); got.Status != http.StatusUnauthorized {
+		t.Fatalf("the unlinking session's cookie still works: %d %v", got.Status, got.Body)
 	}
 	if _, status := h.session(phone); status != http.StatusUnauthorized {
 		t.Fatalf("another device's session of the unlinked identity = %d, want 401", status)

@@ -12,7 +12,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -23,20 +22,24 @@ import (
 	"time"
 
 	"github.com/oauthlogin/oauthlogin"
+	"github.com/oauthlogin/oauthlogin/internal/testapp"
 	"github.com/oauthlogin/oauthlogin/oauthlogintest"
 	"github.com/oauthlogin/oauthlogin/providers"
 )
 
-// harness is a host app with oauthlogin mounted at /auth/, a fake OpenID
-// provider registered as "test", and the app's /done and /failed pages.
+// harness is the shared test app (internal/testapp) over a store that
+// counts its writes, with the suite's own spies: on the provider (every
+// secret passing through it is one the log must not hold) and on the app
+// (session cookies set, the longest Set-Cookie, the last callback).
 type harness struct {
 	t     testing.TB
+	a     *testapp.App
 	idp   *oauthlogintest.Server
 	app   *httptest.Server
 	m     *oauthlogin.Manager
 	cfg   oauthlogin.Config
 	store *countingStore
-	log   *captureLog
+	log   captureLog
 	pc    providers.Config // of "test", as registered
 	tr    *http.Transport  // of the Manager's and the providers' clients
 
@@ -83,62 +86,35 @@ func newHarness(t testing.TB, opts ...option) *harness {
 	for _, o := range opts {
 		o(&st)
 	}
-	h := &harness{t: t, idp: oauthlogintest.NewServer(), store: newCountingStore(), log: newCaptureLog(), tr: &http.Transport{}}
-	t.Cleanup(h.idp.Close)
-	t.Cleanup(h.log.check(t)) // runs last, after the app has stopped
+	h := &harness{t: t, store: newCountingStore(), tr: &http.Transport{}}
+	h.a = testapp.New(t, h.store)
+	h.idp, h.app, h.log = h.a.IdP, h.a.Server, captureLog{h.a.Log}
+	t.Cleanup(func() { recordsSeen.add(h.log.Count()) }) // after the app has stopped
 	t.Cleanup(h.tr.CloseIdleConnections)
 	if st.secret != "" {
 		h.idp.SetClientSecret(st.secret)
 	}
-	h.app = httptest.NewUnstartedServer(nil)
-	cfg := oauthlogin.Config{
-		BaseURL: "http://" + h.app.Listener.Addr().String(),
-		Keys:    oauthlogin.Keys{Cookie: []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()}},
-		Store:   h.store,
-		// The tests read the provider access token from the session JSON.
-		Sessions:   oauthlogin.SessionOptions{ExposeProviderAccessToken: true},
-		HTTPClient: &http.Client{Timeout: st.timeout, Transport: h.tr},
-		Logger:     slog.New(h.log),
-	}
+	h.a.Config.HTTPClient = &http.Client{Timeout: st.timeout, Transport: h.tr}
 	for _, e := range st.cfg {
-		e(&cfg)
+		e(&h.a.Config)
 	}
-	m, err := oauthlogin.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.m, h.cfg = m, cfg
+	h.m, h.cfg = h.a.NewManager(), h.a.Config
 	h.behave(st.discovery)
 	pc := st.provider
 	if pc.HTTPClient == nil {
 		pc.HTTPClient = &http.Client{Timeout: st.timeout, Transport: h.tr}
 	}
-	h.register(m, h.idp, "test", pc)
+	h.register(h.m, h.idp, "test", pc)
 	h.pc = pc
 	h.behave(oauthlogintest.Behavior{})
-	mux := http.NewServeMux()
-	mux.Handle("/auth/", m.Handler())
-	mux.HandleFunc("GET /done", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "done") })
-	mux.HandleFunc("GET /failed", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "failed") })
-	h.app.Config.Handler = h.watch(mux)
-	h.app.Start()
-	t.Cleanup(h.app.Close)
+	h.a.Start(h.watch(testapp.Mux(h.m)))
 	return h
 }
 
 // register adds idp to m as provider name, with the fake's client.
 func (h *harness) register(m *oauthlogin.Manager, idp *oauthlogintest.Server, name string, pc providers.Config) *providers.OIDCProvider {
 	h.t.Helper()
-	pc.ClientID, pc.ClientSecret = idp.ClientID, idp.ClientSecret
-	h.log.secret(idp.ClientSecret)
-	p, err := providers.OIDC(context.Background(), name, idp.URL, pc)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	if err := m.Register(p); err != nil {
-		h.t.Fatal(err)
-	}
-	return p
+	return h.a.Register(m, idp, name, pc)
 }
 
 // addIDP starts a second fake provider and registers it as name.
@@ -227,16 +203,11 @@ func (c *capturingWriter) Write(p []byte) (int, error) {
 
 func (c *capturingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 
-// watch wraps the app: it collects the secrets in requests and responses,
-// counts session cookies set and keeps the last callback request.
+// watch wraps the app (inside the log's own Watch, which collects the
+// secrets in requests and responses): it counts session cookies set and
+// keeps the last callback request.
 func (h *harness) watch(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		for _, k := range []string{"state", "code"} {
-			h.log.secret(r.URL.Query()[k]...)
-		}
-		for _, c := range r.Cookies() {
-			h.log.secret(c.Value)
-		}
 		if strings.HasSuffix(r.URL.Path, "/callback") {
 			h.mu.Lock()
 			h.lastCB = &callbackRq{url: "http://" + r.Host + r.URL.RequestURI(), cookies: r.Cookies()}
@@ -251,7 +222,6 @@ func (h *harness) watch(next http.Handler) http.Handler {
 			if err != nil {
 				continue
 			}
-			h.log.secret(c.Value)
 			if strings.Contains(c.Name, "session") && c.Value != "" {
 				h.mu.Lock()
 				h.sessionSet++
@@ -262,26 +232,18 @@ func (h *harness) watch(next http.Handler) http.Handler {
 }
 
 func (h *harness) beginURL(provider string, extra ...string) string {
-	q := url.Values{"success": {h.app.URL + "/done"}, "failure": {h.app.URL + "/failed"}}
-	for i := 0; i+1 < len(extra); i += 2 {
-		q.Set(extra[i], extra[i+1])
-	}
-	return h.app.URL + "/auth/" + provider + "?" + q.Encode()
+	return h.a.BeginURL(provider, extra...)
 }
 
 // login runs a whole login with the "test" provider in b.
 func (h *harness) login(b *oauthlogintest.Browser, extra ...string) *oauthlogintest.Page {
 	h.t.Helper()
-	return h.visit(b, h.beginURL("test", extra...))
+	return h.a.Login(b, extra...)
 }
 
 func (h *harness) visit(b *oauthlogintest.Browser, u string) *oauthlogintest.Page {
 	h.t.Helper()
-	page, err := b.Visit(context.Background(), u, nil)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return page
+	return testapp.Visit(context.Background(), h.t, b, u)
 }
 
 // toCallback runs a login up to the callback and returns the callback URL
@@ -300,9 +262,7 @@ func (h *harness) toCallback(b *oauthlogintest.Browser, provider string, extra .
 // mustSucceed checks that a login ended on the success page with a session.
 func (h *harness) mustSucceed(b *oauthlogintest.Browser, page *oauthlogintest.Page) map[string]any {
 	h.t.Helper()
-	if page.URL.Path != "/done" || page.Status != http.StatusOK {
-		h.t.Fatalf("login ended at %s (%d): %s", page.URL, page.Status, page.Body)
-	}
+	testapp.MustSucceed(h.t, page)
 	s, status := h.session(b)
 	if status != http.StatusOK {
 		h.t.Fatalf("no session after a successful login: %d %v", status, s)
@@ -313,35 +273,15 @@ func (h *harness) mustSucceed(b *oauthlogintest.Browser, page *oauthlogintest.Pa
 // session fetches GET /auth/session for b.
 func (h *harness) session(b *oauthlogintest.Browser) (map[string]any, int) {
 	h.t.Helper()
-	resp := h.do(b, "GET", "/auth/session", nil)
-	var v map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
-		h.t.Fatalf("session body: %v", err)
-	}
-	if tok, ok := v["providerAccessToken"].(string); ok {
-		h.log.secret(tok)
-	}
-	return v, resp.StatusCode
+	return h.a.Session(b)
 }
 
 // do sends a request from b (with its cookies) to the app, unfollowed.
 func (h *harness) do(b *oauthlogintest.Browser, method, path string, body io.Reader, header ...string) *http.Response {
 	h.t.Helper()
-	req, err := http.NewRequest(method, h.app.URL+path, body)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
 	c := *b.Client
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	resp, err := c.Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	h.t.Cleanup(func() { resp.Body.Close() })
-	return resp
+	return h.a.Do(&c, method, path, body, header...)
 }
 
 // refused checks everything a refused login leaves behind: the failure page
@@ -456,11 +396,7 @@ func serve(m *oauthlogin.Manager, method, target string, cookies []*http.Cookie,
 
 func mustParse(t testing.TB, raw string) *url.URL {
 	t.Helper()
-	u, err := url.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u
+	return testapp.MustParse(t, raw)
 }
 
 // countingStore is a MemoryStore that counts the writes that make users,
@@ -512,87 +448,17 @@ func (s *countingStore) writes() string {
 	}, ", ")
 }
 
-// captureLog is a slog.Handler that keeps every record, formatted, and the
-// secrets seen in the test; when the test ends it fails it if a record
-// holds one.
-type captureLog struct {
-	text slog.Handler
-	*logState
-}
+// captureLog is the shared test log under the names the suite uses.
+type captureLog struct{ *testapp.Log }
 
-type logState struct {
-	mu      sync.Mutex
-	buf     bytes.Buffer
-	records int
-	secrets map[string]bool
-}
-
-func newCaptureLog() *captureLog {
-	st := &logState{secrets: make(map[string]bool)}
-	return &captureLog{text: slog.NewTextHandler(lockedWriter{st}, &slog.HandlerOptions{Level: slog.LevelDebug}), logState: st}
-}
-
-type lockedWriter struct{ st *logState }
-
-func (w lockedWriter) Write(p []byte) (int, error) { return w.st.buf.Write(p) }
-
-func (l *captureLog) Enabled(context.Context, slog.Level) bool { return true }
-
-func (l *captureLog) Handle(ctx context.Context, r slog.Record) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.records++
-	return l.text.Handle(ctx, r)
-}
-
-func (l *captureLog) WithAttrs(as []slog.Attr) slog.Handler {
-	return &captureLog{text: l.text.WithAttrs(as), logState: l.logState}
-}
-
-func (l *captureLog) WithGroup(name string) slog.Handler {
-	return &captureLog{text: l.text.WithGroup(name), logState: l.logState}
-}
-
-// secret records values that must never be logged. Values under 8 bytes
-// would match by chance and are not secrets anyway.
-func (l *captureLog) secret(vs ...string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, v := range vs {
-		if len(v) >= 8 {
-			l.secrets[v] = true
-		}
-	}
-}
+// secret records values that must never be logged.
+func (l captureLog) secret(vs ...string) { l.Secret(vs...) }
 
 // count returns the number of records logged.
-func (l *captureLog) count() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.records
-}
+func (l captureLog) count() int { return l.Count() }
 
 // contains reports whether a log record holds s.
-func (l *captureLog) contains(s string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Contains(l.buf.String(), s)
-}
-
-// check returns the end-of-test check.
-func (l *captureLog) check(t testing.TB) func() {
-	return func() {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		logs := l.buf.String()
-		for s := range l.secrets {
-			if strings.Contains(logs, s) {
-				t.Errorf("a secret reached the log: %.80q in\n%.2000s", s, logs)
-			}
-		}
-		recordsSeen.add(l.records)
-	}
-}
+func (l captureLog) contains(s string) bool { return l.Contains(s) }
 
 // recordsSeen counts log records over the whole suite, so that the secret
 // check is known not to be vacuous (see TestSecretHygiene).

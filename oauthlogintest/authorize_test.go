@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/oauthlogin/oauthlogin/internal/testapp"
 	"github.com/oauthlogin/oauthlogin/oauthlogintest"
 )
 
@@ -29,7 +30,7 @@ func TestAuthorizeBehaviors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			idp := newIDP(t)
+			idp := testapp.NewIdP(t)
 			idp.Behave(tt.behavior)
 			q := authorize(t, clientConfig(idp).AuthCodeURL("st"))
 			for k, v := range tt.want {
@@ -47,7 +48,7 @@ func TestAuthorizeBehaviors(t *testing.T) {
 
 func TestAuthorizeKeepsRedirectQuery(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	cfg := clientConfig(idp)
 	cfg.RedirectURL = callbackURL + "?tenant=7"
 	q := authorize(t, cfg.AuthCodeURL("st"))
@@ -61,7 +62,7 @@ func TestAuthorizeKeepsRedirectQuery(t *testing.T) {
 
 func TestAuthorizeRefusesBadRequests(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	cfg := clientConfig(idp)
 	redirectErrors := []struct {
 		name string
@@ -101,7 +102,7 @@ func TestAuthorizeRefusesBadRequests(t *testing.T) {
 
 func TestAuthorizeAllowsCustomSchemes(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	cfg := clientConfig(idp)
 	cfg.RedirectURL = "com.example.app:/oauth"
 	page, err := oauthlogintest.NewBrowser().Visit(t.Context(), cfg.AuthCodeURL("st"), nil)

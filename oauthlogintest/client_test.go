@@ -5,12 +5,13 @@ import (
 	"net/url"
 	"testing"
 
+	"github.com/oauthlogin/oauthlogin/internal/testapp"
 	"golang.org/x/oauth2"
 )
 
 func TestClientSecretBasicEncodesSpecialCharacters(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	idp.SetClientSecret("a:b%c+d e é")
 	if idp.ClientSecret != "a:b%c+d e é" {
 		t.Fatalf("ClientSecret = %q", idp.ClientSecret)
@@ -24,7 +25,7 @@ func TestClientSecretBasicEncodesSpecialCharacters(t *testing.T) {
 
 func TestWrongClientIsInvalidClient(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	for _, style := range []oauth2.AuthStyle{oauth2.AuthStyleInHeader, oauth2.AuthStyleInParams} {
 		cfg := clientConfig(idp)
 		cfg.Endpoint.AuthStyle = style
@@ -39,7 +40,7 @@ func TestWrongClientIsInvalidClient(t *testing.T) {
 
 func TestBasicCredentialsMustBeFormEncoded(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	idp.SetClientSecret("p+q")
 	// A client that forgets to form-encode sends "p+q", which decodes to "p q".
 	resp := postForm(t, idp.URL+"/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"x"}}, func(r *http.Request) {
@@ -55,7 +56,7 @@ func TestBasicCredentialsMustBeFormEncoded(t *testing.T) {
 
 func TestTwoClientAuthMethodsAreRefused(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"x"}, "client_secret": {idp.ClientSecret}}
 	resp := postForm(t, idp.URL+"/token", form, func(r *http.Request) {
 		r.SetBasicAuth(idp.ClientID, idp.ClientSecret)

@@ -6,12 +6,13 @@ import (
 	"testing"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/oauthlogin/oauthlogin/internal/testapp"
 	"golang.org/x/oauth2"
 )
 
 func TestCodeFlowWithPKCE(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	cfg := clientConfig(idp)
 	verifierStr := oauth2.GenerateVerifier()
 
@@ -64,7 +65,7 @@ func TestCodeFlowWithPKCE(t *testing.T) {
 
 func TestWrongVerifierIsInvalidGrant(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	cfg := clientConfig(idp)
 	q := authorize(t, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
 	_, err := cfg.Exchange(t.Context(), q.Get("code"), oauth2.VerifierOption(oauth2.GenerateVerifier()))
@@ -75,7 +76,7 @@ func TestWrongVerifierIsInvalidGrant(t *testing.T) {
 
 func TestMissingVerifierIsInvalidGrant(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	cfg := clientConfig(idp)
 	q := authorize(t, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
 	_, err := cfg.Exchange(t.Context(), q.Get("code"))
@@ -86,7 +87,7 @@ func TestMissingVerifierIsInvalidGrant(t *testing.T) {
 
 func TestVerifierWithoutChallengeIsInvalidGrant(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	cfg := clientConfig(idp)
 	q := authorize(t, cfg.AuthCodeURL("s"))
 	_, err := cfg.Exchange(t.Context(), q.Get("code"), oauth2.VerifierOption(oauth2.GenerateVerifier()))
@@ -97,7 +98,7 @@ func TestVerifierWithoutChallengeIsInvalidGrant(t *testing.T) {
 
 func TestCodeWithoutPKCE(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	cfg := clientConfig(idp)
 	q := authorize(t, cfg.AuthCodeURL("s"))
 	if _, err := cfg.Exchange(t.Context(), q.Get("code")); err != nil {
@@ -107,7 +108,7 @@ func TestCodeWithoutPKCE(t *testing.T) {
 
 func TestCodeReplayRevokesTokens(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	cfg := clientConfig(idp)
 	verifierStr := oauth2.GenerateVerifier()
 	q := authorize(t, cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(verifierStr)))
@@ -133,7 +134,7 @@ func TestCodeReplayRevokesTokens(t *testing.T) {
 
 func TestRedirectURIMismatchIsInvalidGrant(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	cfg := clientConfig(idp)
 	q := authorize(t, cfg.AuthCodeURL("s"))
 	other := *cfg
@@ -146,7 +147,7 @@ func TestRedirectURIMismatchIsInvalidGrant(t *testing.T) {
 
 func TestUnknownCodeIsInvalidGrant(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	_, err := clientConfig(idp).Exchange(t.Context(), "no-such-code")
 	if code := errorCode(t, err); code != "invalid_grant" {
 		t.Errorf("error = %q, want invalid_grant", code)
@@ -155,7 +156,7 @@ func TestUnknownCodeIsInvalidGrant(t *testing.T) {
 
 func TestNoIDTokenWithoutOpenIDScope(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	cfg := clientConfig(idp)
 	cfg.Scopes = []string{"email"}
 	tok := login(t, cfg)
@@ -166,7 +167,7 @@ func TestNoIDTokenWithoutOpenIDScope(t *testing.T) {
 
 func TestTokenEndpointResponseHeadersAndGrantTypes(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	resp := postForm(t, idp.URL+"/token", url.Values{"grant_type": {"password"}, "username": {"ada"}}, func(r *http.Request) {
 		r.SetBasicAuth(idp.ClientID, idp.ClientSecret)
 	})

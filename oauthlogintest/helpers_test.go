@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -15,20 +14,13 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/oauthlogin/oauthlogin/internal/testapp"
 	"github.com/oauthlogin/oauthlogin/oauthlogintest"
 )
 
 // callbackURL is the client's redirect URI. Nothing listens there: the
 // test browser stops before requesting it.
 const callbackURL = "http://app.example/callback"
-
-// newIDP starts a provider that is closed when the test ends.
-func newIDP(t *testing.T) *oauthlogintest.Server {
-	t.Helper()
-	idp := oauthlogintest.NewServer()
-	t.Cleanup(idp.Close)
-	return idp
-}
 
 // clientConfig is an OIDC client of idp.
 func clientConfig(idp *oauthlogintest.Server) *oauth2.Config {
@@ -73,18 +65,7 @@ func login(t *testing.T, cfg *oauth2.Config) *oauth2.Token {
 // codeFlow is login for goroutines other than the test's: it reports
 // failures as errors.
 func codeFlow(ctx context.Context, cfg *oauth2.Config) (*oauth2.Token, error) {
-	verifier := oauth2.GenerateVerifier()
-	authURL := cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier), oidc.Nonce("n-1"))
-	page, err := oauthlogintest.NewBrowser().Visit(ctx, authURL, func(u *url.URL) bool {
-		return strings.HasPrefix(u.String(), callbackURL)
-	})
-	if err != nil {
-		return nil, err
-	}
-	if page.Location == nil || page.Location.Query().Get("code") == "" {
-		return nil, fmt.Errorf("authorize answered %d, location %v", page.Status, page.Location)
-	}
-	return cfg.Exchange(ctx, page.Location.Query().Get("code"), oauth2.VerifierOption(verifier))
+	return testapp.CodeFlow(ctx, *cfg, "n-1")
 }
 
 // rawIDToken returns the id_token of tok, failing the test without one.
@@ -160,14 +141,6 @@ func postForm(t *testing.T, target string, form url.Values, edit func(*http.Requ
 }
 
 // TestMain runs the tests with an http.DefaultTransport that keeps no idle
-// connections. Tests here run in parallel and some talk through the
-// default client (x/oauth2 and go-oidc use it without a client in their
-// context), and every httptest.Server.Close closes the default transport's
-// idle connections, which can break a connection another test has just
-// taken from the pool ("http: CloseIdleConnections called").
-func TestMain(m *testing.M) {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.DisableKeepAlives = true
-	http.DefaultTransport = tr
-	os.Exit(m.Run())
-}
+// connections (see testapp.RunWithoutKeepAlives): tests here run in
+// parallel and some talk through the default client.
+func TestMain(m *testing.M) { os.Exit(testapp.RunWithoutKeepAlives(m)) }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oauthlogin/oauthlogin/internal/testapp"
 	"github.com/oauthlogin/oauthlogin/oauthlogintest"
 )
 
@@ -64,7 +65,7 @@ func TestIDTokenRejectedByGoOIDC(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			idp := newIDP(t)
+			idp := testapp.NewIdP(t)
 			idp.Behave(tt.behavior)
 			raw := rawIDToken(t, login(t, clientConfig(idp)))
 			if _, err := verifier(t, idp).Verify(t.Context(), raw); err == nil {
@@ -80,7 +81,7 @@ func TestIDTokenRejectedByGoOIDC(t *testing.T) {
 
 func TestUnknownKIDMakesTheClientRefetchJWKS(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	cfg := clientConfig(idp)
 	v := verifier(t, idp)
 	if _, err := v.Verify(t.Context(), rawIDToken(t, login(t, cfg))); err != nil {
@@ -155,7 +156,7 @@ func TestIDTokenClaimKnobs(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			idp := newIDP(t)
+			idp := testapp.NewIdP(t)
 			idp.Behave(tt.behavior)
 			raw := rawIDToken(t, login(t, clientConfig(idp)))
 			header, claims := decodeJWT(t, raw)
@@ -166,7 +167,7 @@ func TestIDTokenClaimKnobs(t *testing.T) {
 
 func TestNonceMismatchIsVisible(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	idp.Behave(oauthlogintest.Behavior{IDTokenNonce: "replayed"})
 	// go-oidc leaves the nonce comparison to the caller; show it differs.
 	idt, err := verifier(t, idp).Verify(t.Context(), rawIDToken(t, login(t, clientConfig(idp))))
@@ -180,7 +181,7 @@ func TestNonceMismatchIsVisible(t *testing.T) {
 
 func TestOmitKIDStillVerifies(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	idp.Behave(oauthlogintest.Behavior{OmitKID: true})
 	if _, err := verifier(t, idp).Verify(t.Context(), rawIDToken(t, login(t, clientConfig(idp)))); err != nil {
 		t.Errorf("a token without kid, signed by a published key: %v", err)
@@ -189,7 +190,7 @@ func TestOmitKIDStillVerifies(t *testing.T) {
 
 func TestOmitIDToken(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	idp.Behave(oauthlogintest.Behavior{OmitIDToken: true})
 	if tok := login(t, clientConfig(idp)); tok.Extra("id_token") != nil {
 		t.Error("id_token despite OmitIDToken")

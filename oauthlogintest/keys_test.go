@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/oauthlogin/oauthlogin/internal/testapp"
 	"github.com/oauthlogin/oauthlogin/oauthlogintest"
 )
 
@@ -31,7 +32,7 @@ func jwks(t *testing.T, idp *oauthlogintest.Server) []map[string]string {
 
 func TestJWKS(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	keys := jwks(t, idp)
 	if len(keys) != 1 {
 		t.Fatalf("%d keys, want 1", len(keys))
@@ -52,7 +53,7 @@ func TestJWKS(t *testing.T) {
 
 func TestRotateKey(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	cfg := clientConfig(idp)
 	v := verifier(t, idp)
 	before := rawIDToken(t, login(t, cfg))
@@ -80,7 +81,7 @@ func TestRotateKey(t *testing.T) {
 
 func TestConcurrentRotationGivesDistinctKIDs(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	var wg sync.WaitGroup
 	for range 3 {
 		wg.Go(idp.RotateKey)

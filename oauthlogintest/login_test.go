@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/oauthlogin/oauthlogin/internal/testapp"
 	"github.com/oauthlogin/oauthlogin/oauthlogintest"
 )
 
@@ -39,7 +40,7 @@ func (p *loginPage) requests() []oauthlogintest.LoginRequest {
 // interactiveIDP starts a provider with a recording login page.
 func interactiveIDP(t *testing.T) (*oauthlogintest.Server, *loginPage) {
 	t.Helper()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	page := &loginPage{}
 	idp.SetLoginPage(page.serve)
 	return idp, page

@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/oauthlogin/oauthlogin/internal/testapp"
 	"github.com/oauthlogin/oauthlogin/oauthlogintest"
 )
 
@@ -18,7 +19,7 @@ func refresh(t *testing.T, cfg *oauth2.Config, refreshToken string) (*oauth2.Tok
 
 func TestRefreshWithoutRotation(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	cfg := clientConfig(idp)
 	tok := login(t, cfg)
 	for range 2 {
@@ -43,7 +44,7 @@ func TestRefreshWithoutRotation(t *testing.T) {
 
 func TestRefreshWithRotation(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	cfg := clientConfig(idp)
 	tok := login(t, cfg)
 	idp.Behave(oauthlogintest.Behavior{RotateRefreshTokens: true})
@@ -76,7 +77,7 @@ func TestRefreshWithRotation(t *testing.T) {
 
 func TestRefreshWithIDToken(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	cfg := clientConfig(idp)
 	tok := login(t, cfg)
 	idp.Behave(oauthlogintest.Behavior{IDTokenOnRefresh: true})
@@ -98,7 +99,7 @@ func TestRefreshWithIDToken(t *testing.T) {
 
 func TestOmitRefreshToken(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	idp.Behave(oauthlogintest.Behavior{OmitRefreshToken: true})
 	tok := login(t, clientConfig(idp))
 	if tok.RefreshToken != "" {
@@ -108,7 +109,7 @@ func TestOmitRefreshToken(t *testing.T) {
 
 func TestRefreshScopeCannotGrow(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	cfg := clientConfig(idp)
 	tok := login(t, cfg)
 	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}}

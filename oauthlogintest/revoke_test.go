@@ -4,11 +4,13 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
+
+	"github.com/oauthlogin/oauthlogin/internal/testapp"
 )
 
 func TestRevokeAccessToken(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	cfg := clientConfig(idp)
 	tok := login(t, cfg)
 	resp := postForm(t, idp.URL+"/revoke", url.Values{"token": {tok.AccessToken}, "token_type_hint": {"access_token"}}, func(r *http.Request) {
@@ -33,7 +35,7 @@ func TestRevokeAccessToken(t *testing.T) {
 
 func TestRevokeRefreshTokenEndsTheGrant(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	cfg := clientConfig(idp)
 	tok := login(t, cfg)
 	resp := postForm(t, idp.URL+"/revoke", url.Values{
@@ -58,7 +60,7 @@ func TestRevokeRefreshTokenEndsTheGrant(t *testing.T) {
 
 func TestRevokeNeedsClientAuth(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	resp := postForm(t, idp.URL+"/revoke", url.Values{"token": {"t"}}, func(r *http.Request) {
 		r.SetBasicAuth(idp.ClientID, "wrong")
 	})

@@ -12,12 +12,13 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 
+	"github.com/oauthlogin/oauthlogin/internal/testapp"
 	"github.com/oauthlogin/oauthlogin/oauthlogintest"
 )
 
 func TestRawResponse(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	idp.Behave(oauthlogintest.Behavior{Raw: map[string]oauthlogintest.RawResponse{
 		"userinfo": {Status: 502, ContentType: "text/html", Body: []byte("<html>down</html>")},
 		"jwks":     {ContentType: "application/json", Body: []byte("0123456789"), Size: 1 << 20},
@@ -79,7 +80,7 @@ func TestRawResponseDripAndHang(t *testing.T) {
 
 func TestIntercept(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	var auth atomic.Value
 	idp.Behave(oauthlogintest.Behavior{Intercept: map[string]func(http.Handler) http.Handler{
 		"userinfo": func(next http.Handler) http.Handler {
@@ -104,7 +105,7 @@ func TestIntercept(t *testing.T) {
 
 func TestUserInfoRefusesTokenInQuery(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	tok := login(t, clientConfig(idp))
 	req, _ := http.NewRequest("GET", idp.URL+"/userinfo?access_token="+tok.AccessToken, nil)
 	tok.SetAuthHeader(req)
@@ -120,7 +121,7 @@ func TestUserInfoRefusesTokenInQuery(t *testing.T) {
 
 func TestDiscoveryMerge(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	idp.Behave(oauthlogintest.Behavior{Discovery: map[string]any{
 		"code_challenge_methods_supported":               []string{"plain"},
 		"authorization_response_iss_parameter_supported": nil,
@@ -148,7 +149,7 @@ func TestDiscoveryMerge(t *testing.T) {
 // LastIDToken captures a token; IDToken sends it again in a later login.
 func TestIDTokenReplay(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	cfg := clientConfig(idp)
 	first := rawIDToken(t, login(t, cfg))
 	if idp.LastIDToken() != first {
@@ -162,7 +163,7 @@ func TestIDTokenReplay(t *testing.T) {
 
 func TestAccessTokenSize(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	idp.Behave(oauthlogintest.Behavior{AccessTokenSize: 8192})
 	tok := login(t, clientConfig(idp))
 	if len(tok.AccessToken) != 8192 {
@@ -182,7 +183,7 @@ func TestAccessTokenSize(t *testing.T) {
 
 func TestTokenAlgorithms(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	cfg := clientConfig(idp)
 
 	// ES256 with a published key: go-oidc accepts it only when told to.
@@ -245,7 +246,7 @@ func TestTokenAlgorithms(t *testing.T) {
 
 func TestTokenHeader(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	idp.Behave(oauthlogintest.Behavior{TokenHeader: map[string]any{"jku": "https://attacker.example/jwks", "typ": nil}, EmbedJWK: true, UnknownKID: true})
 	raw := rawIDToken(t, login(t, clientConfig(idp)))
 	h, _ := decodeJWT(t, raw)
@@ -260,7 +261,7 @@ func TestTokenHeader(t *testing.T) {
 
 func TestTokenAlgUnknown(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	idp.Behave(oauthlogintest.Behavior{TokenAlg: "ES384"})
 	if _, err := codeFlow(t.Context(), clientConfig(idp)); err == nil {
 		t.Fatal("a token was issued for an unknown TokenAlg")

@@ -12,12 +12,13 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/oauthlogin/oauthlogin/internal/testapp"
 	"github.com/oauthlogin/oauthlogin/oauthlogintest"
 )
 
 func TestNewServerDefaults(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	u, err := url.Parse(idp.URL)
 	if err != nil {
 		t.Fatal(err)
@@ -28,14 +29,14 @@ func TestNewServerDefaults(t *testing.T) {
 	if idp.ClientID != "oauthlogin-test-client" {
 		t.Errorf("ClientID = %q", idp.ClientID)
 	}
-	if other := newIDP(t); len(idp.ClientSecret) != 43 || other.ClientSecret == idp.ClientSecret {
+	if other := testapp.NewIdP(t); len(idp.ClientSecret) != 43 || other.ClientSecret == idp.ClientSecret {
 		t.Errorf("ClientSecret = %q, not 32 random bytes", idp.ClientSecret)
 	}
 }
 
 func TestDiscovery(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	resp, err := http.Get(idp.URL + "/.well-known/openid-configuration")
 	if err != nil {
 		t.Fatal(err)
@@ -88,7 +89,7 @@ func TestDiscovery(t *testing.T) {
 
 func TestDiscoveryIssuerMismatch(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	idp.Behave(oauthlogintest.Behavior{DiscoveryIssuer: "https://evil.example"})
 	if _, err := oidc.NewProvider(t.Context(), idp.URL); err == nil {
 		t.Error("go-oidc accepted a discovery document for another issuer")
@@ -97,7 +98,7 @@ func TestDiscoveryIssuerMismatch(t *testing.T) {
 
 func TestHits(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	cfg := clientConfig(idp)
 	tok := login(t, cfg)
 	p, err := oidc.NewProvider(t.Context(), idp.URL)
@@ -126,7 +127,7 @@ func TestHits(t *testing.T) {
 // and the behavior changes, for the race detector.
 func TestConcurrentLogins(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	cfg := clientConfig(idp)
 	const n = 16
 	raws := make([]string, n)

@@ -9,12 +9,13 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/oauthlogin/oauthlogin/internal/testapp"
 	"github.com/oauthlogin/oauthlogin/oauthlogintest"
 )
 
 func TestTokenStatus(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	idp.Behave(oauthlogintest.Behavior{TokenStatus: http.StatusInternalServerError})
 	cfg := clientConfig(idp)
 	cfg.Endpoint.AuthStyle = oauth2.AuthStyleInHeader
@@ -31,7 +32,7 @@ func TestTokenStatus(t *testing.T) {
 
 func TestTokenError(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	idp.Behave(oauthlogintest.Behavior{TokenError: "slow_down"})
 	cfg := clientConfig(idp)
 	cfg.Endpoint.AuthStyle = oauth2.AuthStyleInHeader
@@ -44,7 +45,7 @@ func TestTokenError(t *testing.T) {
 
 func TestTokenDelayAnswersLate(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	idp.Behave(oauthlogintest.Behavior{TokenDelay: 20 * time.Millisecond})
 	start := time.Now()
 	login(t, clientConfig(idp))

@@ -9,6 +9,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/oauthlogin/oauthlogin/internal/testapp"
 	"github.com/oauthlogin/oauthlogin/oauthlogintest"
 )
 
@@ -35,7 +36,7 @@ func userInfoStatus(t *testing.T, idp *oauthlogintest.Server, token string) int 
 
 func TestUserInfo(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	tok := login(t, clientConfig(idp))
 	p, err := oidc.NewProvider(t.Context(), idp.URL)
 	if err != nil {
@@ -63,7 +64,7 @@ func TestUserInfo(t *testing.T) {
 
 func TestUserInfoByPOST(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	tok := login(t, clientConfig(idp))
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, idp.URL+"/userinfo", nil)
 	if err != nil {
@@ -82,7 +83,7 @@ func TestUserInfoByPOST(t *testing.T) {
 
 func TestUserInfoRefusesBadTokens(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	if got := userInfoStatus(t, idp, ""); got != http.StatusUnauthorized {
 		t.Errorf("no token: %d", got)
 	}
@@ -102,7 +103,7 @@ func TestUserInfoRefusesBadTokens(t *testing.T) {
 
 func TestUserInfoKeepsTheUserOfTheToken(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	cfg := clientConfig(idp)
 	ada := login(t, cfg)
 	idp.SetUser(oauthlogintest.User{Subject: "42", Email: "grace@example.com"})
@@ -136,7 +137,7 @@ func TestUserInfoKeepsTheUserOfTheToken(t *testing.T) {
 
 func TestUserInfoBehavior(t *testing.T) {
 	t.Parallel()
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	tok := login(t, clientConfig(idp))
 	p, err := oidc.NewProvider(t.Context(), idp.URL)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/oauthlogin/oauthlogin"
+	"github.com/oauthlogin/oauthlogin/internal/testapp"
 	"github.com/oauthlogin/oauthlogin/oauthlogintest"
 	"github.com/oauthlogin/oauthlogin/providers"
 )
@@ -30,7 +31,7 @@ func TestClientAuthentication(t *testing.T) {
 		{"InParams", oauth2.AuthStyleInParams},
 	} {
 		t.Run(style.name, func(t *testing.T) {
-			idp := newIDP(t)
+			idp := testapp.NewIdP(t)
 			idp.SetClientSecret(awkwardSecret)
 			p := newOIDC(t, idp, providers.Config{ClientSecret: awkwardSecret, AuthStyle: style.style})
 			tok := login(t, p, "n")
@@ -58,7 +59,7 @@ func TestRevoke(t *testing.T) {
 		{"InParams", oauth2.AuthStyleInParams},
 	} {
 		t.Run(style.name, func(t *testing.T) {
-			idp := newIDP(t)
+			idp := testapp.NewIdP(t)
 			idp.SetClientSecret(awkwardSecret)
 			p := newOIDC(t, idp, providers.Config{ClientSecret: awkwardSecret, AuthStyle: style.style})
 			tok := login(t, p, "n")
@@ -87,7 +88,7 @@ func TestRevoke(t *testing.T) {
 }
 
 func TestRevokeRefused(t *testing.T) {
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	p := newOIDC(t, idp, providers.Config{ClientSecret: "not-the-secret"})
 	err := p.Revoke(t.Context(), "some-token", "access_token")
 	if err == nil {
@@ -111,7 +112,7 @@ func TestRevokeUnreachable(t *testing.T) {
 }
 
 func TestRevokeOAuth2(t *testing.T) {
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	p := newOAuth2(t, idp, providers.Spec{})
 	tok := login(t, p, "")
 	err := p.Revoke(t.Context(), tok.AccessToken, "access_token")

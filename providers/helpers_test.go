@@ -2,14 +2,13 @@ package providers_test
 
 import (
 	"context"
-	"net/http"
-	"net/url"
 	"os"
 	"testing"
 
 	"golang.org/x/oauth2"
 
 	"github.com/oauthlogin/oauthlogin"
+	"github.com/oauthlogin/oauthlogin/internal/testapp"
 	"github.com/oauthlogin/oauthlogin/oauthlogintest"
 	"github.com/oauthlogin/oauthlogin/providers"
 )
@@ -29,14 +28,6 @@ var (
 // redirectURI is where the fake provider sends the browser back. Nothing
 // listens there: the Browser stops before requesting it.
 const redirectURI = "http://127.0.0.1:1/cb"
-
-// newIDP starts a fake provider that is closed when the test ends.
-func newIDP(t testing.TB) *oauthlogintest.Server {
-	t.Helper()
-	idp := oauthlogintest.NewServer()
-	t.Cleanup(idp.Close)
-	return idp
-}
 
 // newOIDC returns an OIDC provider for idp with cfg, its credentials
 // filled in from idp unless cfg sets them.
@@ -91,40 +82,10 @@ func login(t testing.TB, p configurer, nonce string) *oauth2.Token {
 // exchange's error.
 func tryLogin(ctx context.Context, cfg oauth2.Config, nonce string) (*oauth2.Token, error) {
 	cfg.RedirectURL = redirectURI
-	verifier := oauth2.GenerateVerifier()
-	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(verifier)}
-	if nonce != "" {
-		opts = append(opts, oauth2.SetAuthURLParam("nonce", nonce))
-	}
-	back, _ := url.Parse(redirectURI)
-	page, err := oauthlogintest.NewBrowser().Visit(ctx, cfg.AuthCodeURL("state-1", opts...),
-		func(u *url.URL) bool { return u.Host == back.Host })
-	if err != nil {
-		return nil, err
-	}
-	if page.Location == nil {
-		return nil, &loginError{"the provider did not redirect back: " + string(page.Body)}
-	}
-	q := page.Location.Query()
-	if q.Get("code") == "" {
-		return nil, &loginError{"no code in the redirect: " + page.Location.String()}
-	}
-	return cfg.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(verifier))
+	return testapp.CodeFlow(ctx, cfg, nonce)
 }
-
-type loginError struct{ msg string }
-
-func (e *loginError) Error() string { return "login: " + e.msg }
 
 // TestMain runs the tests with an http.DefaultTransport that keeps no idle
-// connections. Tests here run in parallel and some talk through the
-// default client (x/oauth2 and go-oidc use it without a client in their
-// context), and every httptest.Server.Close closes the default transport's
-// idle connections, which can break a connection another test has just
-// taken from the pool ("http: CloseIdleConnections called").
-func TestMain(m *testing.M) {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.DisableKeepAlives = true
-	http.DefaultTransport = tr
-	os.Exit(m.Run())
-}
+// connections (see testapp.RunWithoutKeepAlives): tests here run in
+// parallel and some talk through the default client.
+func TestMain(m *testing.M) { os.Exit(testapp.RunWithoutKeepAlives(m)) }

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/oauthlogin/oauthlogin"
+	"github.com/oauthlogin/oauthlogin/internal/testapp"
 	"github.com/oauthlogin/oauthlogin/oauthlogintest"
 	"github.com/oauthlogin/oauthlogin/providers"
 )
@@ -90,7 +91,7 @@ func TestOAuth2Config(t *testing.T) {
 }
 
 func TestOAuth2IdentifyDefaultMapper(t *testing.T) {
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	p := newOAuth2(t, idp, providers.Spec{})
 	tok := login(t, p, "")
 	if _, ok := tok.Extra("id_token").(string); ok {
@@ -122,7 +123,7 @@ func TestOAuth2IdentifyDefaultMapper(t *testing.T) {
 }
 
 func TestOAuth2IdentifyFields(t *testing.T) {
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	p := newOAuth2(t, idp, providers.Spec{Profile: providers.Fields{
 		Subject:  "preferred_username",
 		Email:    "email",
@@ -146,7 +147,7 @@ func TestOAuth2IdentifyFields(t *testing.T) {
 }
 
 func TestOAuth2IdentifyProfileFunc(t *testing.T) {
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	var calls int
 	p := newOAuth2(t, idp, providers.Spec{Profile: providers.ProfileFunc(func(raw []byte) (*oauthlogin.Profile, error) {
 		calls++
@@ -180,7 +181,7 @@ func TestOAuth2IdentifyProfileFunc(t *testing.T) {
 func TestOAuth2IdentifyUserInfoFailure(t *testing.T) {
 	for _, status := range []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusInternalServerError, http.StatusServiceUnavailable} {
 		t.Run(http.StatusText(status), func(t *testing.T) {
-			idp := newIDP(t)
+			idp := testapp.NewIdP(t)
 			p := newOAuth2(t, idp, providers.Spec{})
 			tok := login(t, p, "")
 			idp.Behave(oauthlogintest.Behavior{UserInfoStatus: status})
@@ -192,7 +193,7 @@ func TestOAuth2IdentifyUserInfoFailure(t *testing.T) {
 }
 
 func TestOAuth2IdentifyBadToken(t *testing.T) {
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	p := newOAuth2(t, idp, providers.Spec{})
 	_, err := p.Identify(t.Context(), &oauth2.Token{AccessToken: "not-a-token"}, "")
 	if !errors.Is(err, oauthlogin.ErrProfileUnavailable) {

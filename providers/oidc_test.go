@@ -15,12 +15,13 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/oauthlogin/oauthlogin"
+	"github.com/oauthlogin/oauthlogin/internal/testapp"
 	"github.com/oauthlogin/oauthlogin/oauthlogintest"
 	"github.com/oauthlogin/oauthlogin/providers"
 )
 
 func TestOIDCConfig(t *testing.T) {
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	params := url.Values{"prompt": {"consent"}}
 	p, err := providers.OIDC(t.Context(), "fake", idp.URL, providers.Config{
 		ClientID:      idp.ClientID,
@@ -66,7 +67,7 @@ func equal(a, b any) bool {
 }
 
 func TestOIDCScopes(t *testing.T) {
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	scopes := []string{"openid", "groups"}
 	p := newOIDC(t, idp, providers.Config{Scopes: scopes})
 	scopes[1] = "changed-after-construction"
@@ -87,7 +88,7 @@ func TestOIDCScopes(t *testing.T) {
 }
 
 func TestOIDCAuthStyleOverride(t *testing.T) {
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	p := newOIDC(t, idp, providers.Config{AuthStyle: oauth2.AuthStyleInParams})
 	if got := p.OAuth2Config().Endpoint.AuthStyle; got != oauth2.AuthStyleInParams {
 		t.Errorf("AuthStyle = %v, want AuthStyleInParams from Config", got)
@@ -95,7 +96,7 @@ func TestOIDCAuthStyleOverride(t *testing.T) {
 }
 
 func TestOIDCDiscoveryIssuerMismatch(t *testing.T) {
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	idp.Behave(oauthlogintest.Behavior{DiscoveryIssuer: "https://other.example"})
 	p, err := providers.OIDC(t.Context(), "test", idp.URL, providers.Config{ClientID: idp.ClientID})
 	if err == nil || p != nil {
@@ -107,7 +108,7 @@ func TestOIDCDiscoveryIssuerMismatch(t *testing.T) {
 }
 
 func TestOIDCIssuerTrailingSlash(t *testing.T) {
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	// The issuer must match exactly (OpenID Connect Discovery §4.3).
 	if _, err := providers.OIDC(t.Context(), "test", idp.URL+"/", providers.Config{ClientID: idp.ClientID}); err == nil {
 		t.Error("OIDC accepted an issuer URL that differs from the discovered issuer by a slash")
@@ -128,7 +129,7 @@ func TestOIDCUnreachable(t *testing.T) {
 }
 
 func TestOIDCCanceledContext(t *testing.T) {
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	if _, err := providers.OIDC(ctx, "test", idp.URL, providers.Config{ClientID: idp.ClientID}); !errors.Is(err, context.Canceled) {
@@ -137,7 +138,7 @@ func TestOIDCCanceledContext(t *testing.T) {
 }
 
 func TestOIDCEmptyClientID(t *testing.T) {
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	p, err := providers.OIDC(t.Context(), "test", idp.URL, providers.Config{ClientSecret: "s"})
 	if !errors.Is(err, oauthlogin.ErrConfig) || p != nil {
 		t.Fatalf("OIDC without ClientID = %v, %v; want ErrConfig", p, err)
@@ -145,7 +146,7 @@ func TestOIDCEmptyClientID(t *testing.T) {
 }
 
 func TestOIDCUsesHTTPClient(t *testing.T) {
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	var mu sync.Mutex
 	var seen []string
 	client := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
@@ -175,7 +176,7 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 func TestOIDCDiscoveryOnce(t *testing.T) {
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	p := newOIDC(t, idp, providers.Config{})
 	if n := idp.Hits("discovery"); n != 1 {
 		t.Fatalf("discovery hits after OIDC = %d, want 1", n)
@@ -194,7 +195,7 @@ func TestOIDCDiscoveryOnce(t *testing.T) {
 }
 
 func TestOIDCIdentify(t *testing.T) {
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	idp.SetUser(oauthlogintest.User{
 		Subject:       "u-42",
 		Email:         "grace@example.com",
@@ -250,7 +251,7 @@ func equalProfile(a, b oauthlogin.Profile) bool {
 }
 
 func TestOIDCIdentifyUnverifiedEmail(t *testing.T) {
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	idp.SetUser(oauthlogintest.User{Subject: "u-1", Email: "u@example.com"})
 	p := newOIDC(t, idp, providers.Config{})
 	got, err := p.Identify(t.Context(), login(t, p, "n"), "n")
@@ -263,7 +264,7 @@ func TestOIDCIdentifyUnverifiedEmail(t *testing.T) {
 }
 
 func TestOIDCIdentifyNonce(t *testing.T) {
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	p := newOIDC(t, idp, providers.Config{})
 	tok := login(t, p, "the-nonce")
 	if _, err := p.Identify(t.Context(), tok, "another-nonce"); !errors.Is(err, oauthlogin.ErrInvalidIDToken) {
@@ -287,7 +288,7 @@ func TestOIDCIdentifyNonce(t *testing.T) {
 }
 
 func TestOIDCIdentifyNoIDToken(t *testing.T) {
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	p := newOIDC(t, idp, providers.Config{})
 	idp.Behave(oauthlogintest.Behavior{OmitIDToken: true})
 	tok := login(t, p, "n")
@@ -300,7 +301,7 @@ func TestOIDCIdentifyNoIDToken(t *testing.T) {
 }
 
 func TestOIDCIdentifyAccessTokenHash(t *testing.T) {
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	p := newOIDC(t, idp, providers.Config{})
 	tok := login(t, p, "n")
 	// Another access token than the one the ID token's at_hash names.
@@ -313,7 +314,7 @@ func TestOIDCIdentifyAccessTokenHash(t *testing.T) {
 }
 
 func TestOIDCJWKSFetchedOnce(t *testing.T) {
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	p := newOIDC(t, idp, providers.Config{})
 	if n := idp.Hits("jwks"); n != 0 {
 		t.Errorf("jwks hits after OIDC = %d, want 0 (keys are fetched when first needed)", n)
@@ -329,7 +330,7 @@ func TestOIDCJWKSFetchedOnce(t *testing.T) {
 }
 
 func TestOIDCKeyRotation(t *testing.T) {
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	p := newOIDC(t, idp, providers.Config{})
 	old := login(t, p, "n")
 	if _, err := p.Identify(t.Context(), old, "n"); err != nil {
@@ -358,7 +359,7 @@ func TestOIDCKeyRotation(t *testing.T) {
 }
 
 func TestOIDCUnknownKID(t *testing.T) {
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	p := newOIDC(t, idp, providers.Config{})
 	idp.Behave(oauthlogintest.Behavior{UnknownKID: true})
 	if _, err := p.Identify(t.Context(), login(t, p, "n"), "n"); !errors.Is(err, oauthlogin.ErrInvalidIDToken) {
@@ -367,7 +368,7 @@ func TestOIDCUnknownKID(t *testing.T) {
 }
 
 func TestOIDCOmitKID(t *testing.T) {
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	p := newOIDC(t, idp, providers.Config{})
 	idp.Behave(oauthlogintest.Behavior{OmitKID: true})
 	got, err := p.Identify(t.Context(), login(t, p, "n"), "n")
@@ -402,7 +403,7 @@ func TestOIDCTrustedAudiences(t *testing.T) {
 		{"SingleAudienceAzpClient", nil, []string{"CLIENT"}, "CLIENT", true},
 		{"SingleAudienceAzpOther", []string{other}, []string{"CLIENT"}, other, false},
 	}
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			aud := slices.Clone(tt.aud)
@@ -431,7 +432,7 @@ func TestOIDCTrustedAudiences(t *testing.T) {
 }
 
 func TestOIDCUserInfoSubjectMismatch(t *testing.T) {
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	p := newOIDC(t, idp, providers.Config{})
 	tok := login(t, p, "n")
 	idp.Behave(oauthlogintest.Behavior{UserInfoSubject: "someone-else"})
@@ -443,7 +444,7 @@ func TestOIDCUserInfoSubjectMismatch(t *testing.T) {
 func TestOIDCUserInfoFailure(t *testing.T) {
 	for _, status := range []int{http.StatusUnauthorized, http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable} {
 		t.Run(http.StatusText(status), func(t *testing.T) {
-			idp := newIDP(t)
+			idp := testapp.NewIdP(t)
 			p := newOIDC(t, idp, providers.Config{})
 			tok := login(t, p, "n")
 			idp.Behave(oauthlogintest.Behavior{UserInfoStatus: status})
@@ -466,7 +467,7 @@ func TestOIDCUserInfoFailure(t *testing.T) {
 // depend on scheduling.
 func TestOIDCIdentifyConcurrentRotation(t *testing.T) {
 	const n = 16
-	idp := newIDP(t)
+	idp := testapp.NewIdP(t)
 	p := newOIDC(t, idp, providers.Config{})
 	if _, err := p.Identify(t.Context(), login(t, p, "warm"), "warm"); err != nil {
 		t.Fatal(err)

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/oauthlogin/oauthlogin"
+	"github.com/oauthlogin/oauthlogin/internal/testapp"
 	"github.com/oauthlogin/oauthlogin/oauthlogintest"
 	"github.com/oauthlogin/oauthlogin/providers"
 	"golang.org/x/oauth2"
@@ -75,8 +76,7 @@ type Deployment struct {
 // request to the instance that Route picks, by default the first.
 func NewDeployment(t testing.TB, store Backend, n int) *Deployment {
 	t.Helper()
-	d := &Deployment{t: t, IdP: oauthlogintest.NewServer(), Client: &http.Client{Timeout: 30 * time.Second}}
-	t.Cleanup(d.IdP.Close)
+	d := &Deployment{t: t, IdP: testapp.NewIdP(t), Client: &http.Client{Timeout: 30 * time.Second}}
 	d.Route(func(*http.Request) int { return 0 })
 	d.Front = httptest.NewUnstartedServer(&httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
@@ -86,31 +86,15 @@ func NewDeployment(t testing.TB, store Backend, n int) *Deployment {
 			pr.Out.Host = pr.In.Host
 		},
 	})
-	keys := []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()}
-	cfg := oauthlogin.Config{
-		BaseURL:  "http://" + d.Front.Listener.Addr().String(),
-		Keys:     oauthlogin.Keys{Cookie: keys},
-		Store:    store,
-		Sessions: oauthlogin.SessionOptions{ExposeProviderAccessToken: true},
-		Logger:   slog.New(slog.DiscardHandler),
-	}
+	cfg := testapp.Config("http://"+d.Front.Listener.Addr().String(), store, slog.New(slog.DiscardHandler))
 	for range n {
 		m, err := oauthlogin.New(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, err := providers.OIDC(context.Background(), "test", d.IdP.URL, providers.Config{ClientID: d.IdP.ClientID, ClientSecret: d.IdP.ClientSecret})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := m.Register(p); err != nil {
-			t.Fatal(err)
-		}
+		testapp.Register(t, m, d.IdP, "test", providers.Config{})
 		inst := &Instance{M: m}
-		mux := http.NewServeMux()
-		mux.Handle("/auth/", m.Handler())
-		mux.HandleFunc("GET /done", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "done") })
-		mux.HandleFunc("GET /failed", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "failed") })
+		mux := testapp.Mux(m)
 		inst.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			inst.served.Add(1)
 			mux.ServeHTTP(w, r)
@@ -133,24 +117,16 @@ func (d *Deployment) Served(i int) int64 { return d.Inst[i].served.Load() }
 // test unless it ends on the success page.
 func (d *Deployment) Login(b *oauthlogintest.Browser) {
 	d.t.Helper()
-	page := d.TryLogin(b)
-	if page.URL.Path != "/done" || page.Status != http.StatusOK {
-		d.t.Fatalf("login ended at %s (%d): %s", page.URL, page.Status, page.Body)
-	}
+	testapp.MustSucceed(d.t, d.TryLogin(b))
 }
 
 // TryLogin runs a whole login through the front server in b and returns
 // the page it ends on.
 func (d *Deployment) TryLogin(b *oauthlogintest.Browser) *oauthlogintest.Page {
 	d.t.Helper()
-	q := url.Values{"success": {d.Front.URL + "/done"}, "failure": {d.Front.URL + "/failed"}}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	page, err := b.Visit(ctx, d.Front.URL+"/auth/test?"+q.Encode(), nil)
-	if err != nil {
-		d.t.Fatal(err)
-	}
-	return page
+	return testapp.Visit(ctx, d.t, b, testapp.BeginURL(d.Front.URL, "test"))
 }
 
 // SessionToken returns the session cookie's value (the session's secret
@@ -171,25 +147,11 @@ func (d *Deployment) SessionToken(b *oauthlogintest.Browser) string {
 // status and the JSON body (nil when the body is not JSON).
 func (d *Deployment) Do(i int, method, path, token string) (int, map[string]any) {
 	d.t.Helper()
-	req, err := http.NewRequest(method, d.Inst[i].Server.URL+path, nil)
-	if err != nil {
-		d.t.Fatal(err)
+	a := testapp.WithSession(d.Client, method, d.Inst[i].Server.URL+path, "oauthlogin_session", token)
+	if a.Err != nil {
+		d.t.Fatal(a.Err)
 	}
-	req.Header.Set("Sec-Fetch-Site", "same-origin")
-	if token != "" {
-		req.AddCookie(&http.Cookie{Name: "oauthlogin_session", Value: token})
-	}
-	resp, err := d.Client.Do(req)
-	if err != nil {
-		d.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	var v map[string]any
-	if json.Unmarshal(body, &v) != nil {
-		v = nil
-	}
-	return resp.StatusCode, v
+	return a.Status, a.Body
 }
 
 // Secrets logs b in and returns the secrets that must never be stored in

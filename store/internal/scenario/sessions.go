@@ -2,54 +2,19 @@ package scenario
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/oauthlogin/oauthlogin"
+	"github.com/oauthlogin/oauthlogin/internal/testapp"
 	"github.com/oauthlogin/oauthlogin/oauthlogintest"
 )
 
-// holdToken makes the provider's token endpoint wait until release is
-// called (or the client gives up); entered receives once a request waits.
-func (d *Deployment) holdToken() (entered <-chan struct{}, release func()) {
-	hold, entered, release := oauthlogintest.Hold()
-	d.IdP.Behave(oauthlogintest.Behavior{Intercept: map[string]func(http.Handler) http.Handler{"token": hold}})
-	return entered, release
-}
-
-type answer struct {
-	status int
-	body   map[string]any
-	err    error
-}
-
 // send is Do off the test's goroutine: the answer comes on the channel.
-func (d *Deployment) send(i int, method, path, token string) <-chan answer {
-	out := make(chan answer, 1)
-	go func() {
-		req, err := http.NewRequest(method, d.Inst[i].Server.URL+path, nil)
-		if err != nil {
-			out <- answer{err: err}
-			return
-		}
-		req.Header.Set("Sec-Fetch-Site", "same-origin")
-		req.AddCookie(&http.Cookie{Name: "oauthlogin_session", Value: token})
-		resp, err := d.Client.Do(req)
-		if err != nil {
-			out <- answer{err: err}
-			return
-		}
-		defer resp.Body.Close()
-		raw, _ := io.ReadAll(resp.Body)
-		var v map[string]any
-		json.Unmarshal(raw, &v)
-		out <- answer{status: resp.StatusCode, body: v}
-	}()
-	return out
+func (d *Deployment) send(i int, method, path, token string) <-chan testapp.Answer {
+	return testapp.Send(d.Client, method, d.Inst[i].Server.URL+path, "oauthlogin_session", token)
 }
 
 // RefreshAfterLogout checks, through two Managers over store, that a
@@ -73,7 +38,7 @@ func RefreshAfterLogout(t *testing.T, store Backend) {
 		}
 		id, user := v["id"].(string), v["userId"].(string)
 
-		entered, release := d.holdToken()
+		entered, release := testapp.HoldToken(d.IdP)
 		refresh := d.send(0, "POST", "/auth/refresh", token)
 		<-entered
 		logout := "/auth/session"
@@ -85,11 +50,11 @@ func RefreshAfterLogout(t *testing.T, store Backend) {
 		}
 		release()
 		got := <-refresh
-		if got.err != nil {
-			t.Fatal(got.err)
+		if got.Err != nil {
+			t.Fatal(got.Err)
 		}
-		if got.status != http.StatusUnauthorized || got.body["error"] != oauthlogin.ErrNoSession.Code() {
-			t.Fatalf("round %d: the refresh that outlived DELETE %s = %d %v, want 401 no_session", round, logout, got.status, got.body)
+		if got.Status != http.StatusUnauthorized || got.Body["error"] != oauthlogin.ErrNoSession.Code() {
+			t.Fatalf("round %d: the refresh that outlived DELETE %s = %d %v, want 401 no_session", round, logout, got.Status, got.Body)
 		}
 		for i := range 2 {
 			if status, v := d.Do(i, "GET", "/auth/session", token); status != http.StatusUnauthorized {

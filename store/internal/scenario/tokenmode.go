@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/oauthlogin/oauthlogin"
+	"github.com/oauthlogin/oauthlogin/internal/testapp"
 	"github.com/oauthlogin/oauthlogin/oauthlogintest"
 	"github.com/oauthlogin/oauthlogin/providers"
 )
@@ -34,28 +35,17 @@ type nativeApp struct {
 
 func newNativeApp(t *testing.T, store oauthlogin.Store) *nativeApp {
 	t.Helper()
-	a := &nativeApp{t: t, idp: oauthlogintest.NewServer()}
-	t.Cleanup(a.idp.Close)
-	keys := []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()}
+	a := &nativeApp{t: t, idp: testapp.NewIdP(t)}
 	front := httptest.NewUnstartedServer(nil) // one BaseURL for both: the redirect URI must not change
+	cfg := testapp.Config("http://"+front.Listener.Addr().String(), store, slog.New(slog.DiscardHandler))
+	cfg.Sessions = oauthlogin.SessionOptions{} // the provider access token stays hidden
+	cfg.NativeApps = oauthlogin.NativeApps{Schemes: []string{appScheme}}
 	for range 2 {
-		m, err := oauthlogin.New(oauthlogin.Config{
-			BaseURL:    "http://" + front.Listener.Addr().String(),
-			Keys:       oauthlogin.Keys{Cookie: keys},
-			Store:      store,
-			NativeApps: oauthlogin.NativeApps{Schemes: []string{appScheme}},
-			Logger:     slog.New(slog.DiscardHandler),
-		})
+		m, err := oauthlogin.New(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, err := providers.OIDC(context.Background(), "test", a.idp.URL, providers.Config{ClientID: a.idp.ClientID, ClientSecret: a.idp.ClientSecret})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := m.Register(p); err != nil {
-			t.Fatal(err)
-		}
+		testapp.Register(t, m, a.idp, "test", providers.Config{})
 		srv := httptest.NewServer(m.Handler())
 		t.Cleanup(srv.Close)
 		a.inst = append(a.inst, srv)

@@ -104,9 +104,7 @@ func TestCallbackAtOtherHostExplains(t *testing.T) {
 		!strings.Contains(v["message"], "must arrive at "+h.app.URL) || strings.Contains(v["message"], "localhost") {
 		t.Fatalf("callback at localhost = %d %v, want 400 state_mismatch naming %s only", status, v, h.app.URL)
 	}
-	h.logs.mu.Lock()
-	logs := h.logs.buf.String()
-	h.logs.mu.Unlock()
+	logs := h.logs.String()
 	if !strings.Contains(logs, "callback at another host than BaseURL's finds no flow") || !strings.Contains(logs, "host=localhost:") {
 		t.Fatalf("no debug record of the host in:\n%s", logs)
 	}

@@ -21,7 +21,7 @@ import (
 // error_description and as the error code, once hostile is set; before,
 // it only collects the secrets of honest answers.
 type echoer struct {
-	logs    *secretLog
+	logs    secretLog
 	mu      sync.Mutex
 	hostile bool
 	secrets []string
