@@ -69,9 +69,12 @@ type sessionCodec interface {
 // newSessionCodec returns where store keeps sessions, and its
 // SessionToucher (nil when it has none): the store's capabilities are
 // asserted here, once.
-func newSessionCodec(store Store, lifetime time.Duration) (sessionCodec, SessionToucher) {
+func newSessionCodec(store Store, lifetime time.Duration, now time.Time) (sessionCodec, SessionToucher, error) {
 	if sealer, ok := store.(SessionSealer); ok {
-		return sealedSessions{sealer}, nil
+		if err := sealerWorks(sealer, now); err != nil {
+			return nil, nil, fmt.Errorf("%w: store %T cannot seal sessions (cookiestore.New given no keys, or bad ones?): %w", ErrConfig, store, err)
+		}
+		return sealedSessions{sealer}, nil, nil
 	}
 	lister, _ := store.(SessionLister)
 	toucher, _ := store.(SessionToucher)
@@ -79,7 +82,27 @@ func newSessionCodec(store Store, lifetime time.Duration) (sessionCodec, Session
 	if lifetime > oldPendingSpan {
 		c.oldPendingSpan = oldPendingSpan
 	}
-	return c, toucher
+	return c, toucher, nil
+}
+
+// sealerWorks seals a throwaway session and opens it again: a sealer with
+// no keys (cookiestore.New(inner) with its keys forgotten) or keys it
+// cannot use fails here, at New, not at the first login's callback. It
+// costs one seal and one open, and no I/O.
+func sealerWorks(sealer SessionSealer, now time.Time) error {
+	probe := &Session{ID: "oauthlogin.check", UserID: "oauthlogin.check", Created: now, LastSeen: now, Expires: now.Add(time.Hour)}
+	token, err := sealer.SealSession(probe)
+	if err != nil {
+		return err
+	}
+	got, err := sealer.OpenSession(token)
+	if err != nil {
+		return fmt.Errorf("it does not open the session it sealed: %w", err)
+	}
+	if got.ID != probe.ID {
+		return errors.New("it opens another session than the one it sealed")
+	}
+	return nil
 }
 
 // oldPendingSpan is the longest span from Created to Expires of what a

@@ -19,19 +19,19 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// The key CookieKey.String prints is the key CookieKeysFromEnv reads.
-func TestCookieKeyStringRoundTrip(t *testing.T) {
+// The key CookieKey.Encode reveals is the key CookieKeysFromEnv reads.
+func TestCookieKeyEncodeRoundTrip(t *testing.T) {
 	k1, k2 := GenerateCookieKey(), GenerateCookieKey()
-	if s := k1.String(); len(s) != 2*cookieKeySize || strings.Trim(s, "0123456789abcdef") != "" {
-		t.Fatalf("String() = %d characters, want %d lower-case hex digits", len(s), 2*cookieKeySize)
+	if s := k1.Encode(); len(s) != 2*cookieKeySize || strings.Trim(s, "0123456789abcdef") != "" {
+		t.Fatalf("Encode() = %d characters, want %d lower-case hex digits", len(s), 2*cookieKeySize)
 	}
-	t.Setenv("TEST_COOKIE_KEYS", k1.String()+", "+k2.String())
+	t.Setenv("TEST_COOKIE_KEYS", k1.Encode()+", "+k2.Encode())
 	keys, err := CookieKeysFromEnv("TEST_COOKIE_KEYS")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(keys) != 2 || !sameKey(keys[0], k1) || !sameKey(keys[1], k2) {
-		t.Fatal("CookieKeysFromEnv did not read back the keys String wrote, in order")
+		t.Fatal("CookieKeysFromEnv did not read back the keys Encode wrote, in order")
 	}
 	if _, err := newKeyring(keys, nil, 60); err != nil {
 		t.Fatalf("the keys read do not make a keyring: %v", err)
@@ -64,7 +64,7 @@ func TestCookieKeysFromEnvEncodings(t *testing.T) {
 // Each way a variable can be wrong has an error that says what is wrong,
 // names the variable and the key's position, and never quotes the key.
 func TestCookieKeysFromEnvErrors(t *testing.T) {
-	good := GenerateCookieKey().String()
+	good := GenerateCookieKey().Encode()
 	short := hex.EncodeToString(randomBytes(64))
 	shortB64 := base64.StdEncoding.EncodeToString(randomBytes(48)) + "Zm9v"
 	for _, tc := range []struct {
@@ -116,8 +116,8 @@ func TestCookieKeysFromEnvErrors(t *testing.T) {
 func FuzzCookieKeysFromEnv(f *testing.F) {
 	k := GenerateCookieKey()
 	raw := append(append([]byte{}, k.Hash...), k.Block...)
-	f.Add(k.String())
-	f.Add(k.String() + "," + base64.RawURLEncoding.EncodeToString(raw))
+	f.Add(k.Encode())
+	f.Add(k.Encode() + "," + base64.RawURLEncoding.EncodeToString(raw))
 	f.Add(base64.StdEncoding.EncodeToString(raw) + " ,")
 	f.Add("")
 	f.Add(",")
@@ -144,7 +144,7 @@ func FuzzCookieKeysFromEnv(f *testing.F) {
 			if len(k.Hash) != 64 || len(k.Block) != 32 {
 				t.Fatalf("key %d: %d + %d bytes", i, len(k.Hash), len(k.Block))
 			}
-			written[i] = k.String()
+			written[i] = k.Encode()
 		}
 		again, err := parseCookieKeys("K", strings.Join(written, ","))
 		if err != nil || len(again) != len(keys) {

@@ -101,7 +101,9 @@ func New(cfg Config) (*Manager, error) {
 			m.baseOriginListed = true
 		}
 	}
-	m.codec, m.toucher = newSessionCodec(m.store, cfg.Sessions.Lifetime)
+	if m.codec, m.toucher, err = newSessionCodec(m.store, cfg.Sessions.Lifetime, m.now()); err != nil {
+		return nil, err
+	}
 	if cfg.Sessions.IdleTimeout > 0 && m.toucher == nil {
 		return nil, fmt.Errorf("%w: Sessions.IdleTimeout needs a store that records when a session was last used (a SessionToucher), and %T does not: it keeps sessions in the client or cannot touch them", ErrConfig, m.store)
 	}
