@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -237,5 +239,63 @@ func TestUnreadableTokensWarnOnce(t *testing.T) {
 	}
 	if warnings != 1 {
 		t.Fatalf("%d warnings about unreadable provider tokens, want exactly 1 (records: %d)", warnings, len(logs.records))
+	}
+}
+
+// A CookieKey never prints itself: fmt (%v, %+v, %#v, %s), JSON (slog's
+// JSON handler encodes a Config so) and slog all show
+// "CookieKey(redacted)"; only Encode reveals the key. SECURITY.md's
+// "Leaked logs" attacker; issue 16 (attack report, defect 4).
+func TestCookieKeyRedacted(t *testing.T) {
+	k := GenerateCookieKey()
+	secret := k.Encode()
+	keys := Keys{Cookie: []CookieKey{k}}
+	js, err := json.Marshal(keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("cfg", "keys", keys, "key", k)
+	slog.New(slog.NewTextHandler(&buf, nil)).Info("cfg", "keys", keys, "key", k)
+	for _, out := range []string{
+		fmt.Sprintf("%v", keys), fmt.Sprintf("%+v", keys), fmt.Sprintf("%#v", keys), fmt.Sprint(k),
+		fmt.Sprintf("%#v", k), string(js), buf.String(),
+	} {
+		if !strings.Contains(out, "CookieKey(redacted)") {
+			t.Errorf("%q does not say the key is redacted", out)
+		}
+		hexHash, b64Hash := hex.EncodeToString(k.Hash[:8]), base64.StdEncoding.EncodeToString(k.Hash[:9])
+		if strings.Contains(out, secret[:16]) || strings.Contains(out, hexHash) || strings.Contains(out, b64Hash) {
+			t.Errorf("%q holds the key", out)
+		}
+	}
+}
+
+// Keys with few distinct byte values are refused as not random, and a
+// generated key never is: issue 16 (attack report, defect 11).
+func TestCookieKeysFromEnvRefusesWeakKeys(t *testing.T) {
+	weak := make([]byte, cookieKeySize)
+	for i := range weak {
+		weak[i] = byte(i % (minDistinctBytes - 1))
+	}
+	for _, v := range []string{hex.EncodeToString(weak), base64.StdEncoding.EncodeToString(weak), strings.Repeat("00", cookieKeySize)} {
+		t.Setenv("TEST_COOKIE_KEYS", GenerateCookieKey().Encode()+","+v)
+		_, err := CookieKeysFromEnv("TEST_COOKIE_KEYS")
+		if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "key 2 of 2 is not random") {
+			t.Errorf("weak key: %v", err)
+		}
+	}
+	enough := make([]byte, cookieKeySize)
+	for i := range enough {
+		enough[i] = byte(i % minDistinctBytes)
+	}
+	t.Setenv("TEST_COOKIE_KEYS", hex.EncodeToString(enough))
+	if _, err := CookieKeysFromEnv("TEST_COOKIE_KEYS"); err != nil {
+		t.Errorf("a key of %d distinct bytes: %v", minDistinctBytes, err)
+	}
+	for range 1000 {
+		if k := GenerateCookieKey(); !looksRandom(append(append([]byte{}, k.Hash...), k.Block...)) {
+			t.Fatal("a generated key looks not random")
+		}
 	}
 }
