@@ -267,8 +267,8 @@ func schemeSyntax(s string) bool {
 // of them. Only then is Begin's redirect to BaseURL's host safe: a request
 // whose Host a reverse proxy rewrote (nginx's default proxy_pass sends its
 // upstream's name) arrives at the same name however often it is sent to
-// BaseURL, and a redirect would loop; a proxy cannot give a loopback name
-// with BaseURL's own port on BaseURL's machine.
+// BaseURL, and a redirect would loop. A proxy on BaseURL's machine can
+// forward a loopback name with the default port, so:
 //
 // A request a proxy forwarded (X-Forwarded-Host, X-Forwarded-Proto or
 // Forwarded present) is never an alias: a local TLS proxy in front of
