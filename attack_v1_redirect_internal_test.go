@@ -1,10 +1,11 @@
 package oauthlogin
 
 import (
+	"crypto/tls"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 )
@@ -148,6 +149,9 @@ func TestAttackV1LoopbackAliasNoLoop(t *testing.T) {
 		if strings.HasPrefix(m.base.Host, "[") {
 			r.Host = "127.0.0.2:8080"
 		}
+		if m.base.Scheme == "https" {
+			r.TLS = &tls.ConnectionState{} // a browser at https://127.0.0.2 (a port-less Host's port is the request's own)
+		}
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, r)
 		if w.Code != http.StatusFound {
@@ -172,10 +176,10 @@ func TestAttackV1LoopbackAliasNoLoop(t *testing.T) {
 // proxy forwards the same way: an endless redirect loop on every sign-in.
 // loopbackAlias's comment says a proxy cannot do this; it can when the
 // upstream port is the default one.
+// Enforces issue 16 (attack report, defect 5): "the request's own port
+// default comes from the request (r.TLS), and no alias redirect when
+// X-Forwarded-Host/X-Forwarded-Proto/Forwarded headers are present".
 func TestAttackV1LoopbackAliasProxyLoop(t *testing.T) {
-	if os.Getenv("OAUTHLOGIN_ATTACK") == "" {
-		t.Skip("known defect: a port-less forwarded Host 127.0.0.1 behind a local TLS proxy loops on BaseURL https://localhost")
-	}
 	m := attackManager(t, "https://localhost")
 	h := m.Handler()
 	for i := range 2 {
@@ -195,10 +199,9 @@ func TestAttackV1LoopbackAliasProxyLoop(t *testing.T) {
 // With BaseURL https://app.example.com/app, "Empty means the base URL"
 // (redirectTarget) is not what happens: an empty success goes to the
 // origin's root, another app's page when the host is shared (or a 404).
+// Enforces redirectTarget's documented default, "Empty means the base
+// URL" (issue 16, attack report, defect 6).
 func TestAttackV1EmptySuccessIgnoresBasePath(t *testing.T) {
-	if os.Getenv("OAUTHLOGIN_ATTACK") == "" {
-		t.Skip("known defect: an empty success/failure goes to the origin's /, not BaseURL's path")
-	}
 	m := attackManager(t, "https://app.example.com/app")
 	got, err := m.redirectTarget("")
 	if err != nil || !strings.HasPrefix(got, "https://app.example.com/app") {
@@ -213,10 +216,10 @@ func TestAttackV1EmptySuccessIgnoresBasePath(t *testing.T) {
 // send its users' post-login landing to any sibling app. "/app/%2e%2e/other"
 // passes a prefix check on the string, yet browsers (WHATWG URL) read
 // %2e%2e as ".." and go to /other too.
+// Enforces issue 16 (attack report, defect 7) and the route table's
+// success/failure rule: with a BaseURL path, a path target, resolved and
+// with dot segments (%2e too) read as browsers do, stays under it.
 func TestAttackV1PathEscapesBasePrefix(t *testing.T) {
-	if os.Getenv("OAUTHLOGIN_ATTACK") == "" {
-		t.Skip("known defect (design): a path success/failure may leave BaseURL's path prefix")
-	}
 	m := attackManager(t, "https://app.example.com/app")
 	for _, raw := range []string{"/other", "/app/../other", "/app/%2e%2e/other"} {
 		got, err := m.redirectTarget(raw)
@@ -255,10 +258,9 @@ func TestAttackV1FailureQueryOnPathWithQuery(t *testing.T) {
 // as the app wrote them. Seen in Chromium too: "/?//host" comes back
 // as "/?%2F%2Fhost=&error=...". The app's failure
 // page then misses the state it put in its own URL.
+// Enforces issue 16 (attack report, defect 8): the failure redirect adds
+// "error=<code>" to the raw query and keeps every other parameter as written.
 func TestAttackV1FailureQueryDropsParams(t *testing.T) {
-	if os.Getenv("OAUTHLOGIN_ATTACK") == "" {
-		t.Skip("known defect: withQuery drops failure-URL query parameters that url.ParseQuery rejects")
-	}
 	m := attackManager(t, "https://app.example.com")
 	for _, raw := range []string{"/failed?a=1;b=2", "/failed?next=%zz&tab=1", "/failed?flag", "/failed?next=/a/b"} {
 		out, err := m.redirectTarget(raw)
@@ -283,10 +285,9 @@ func TestAttackV1FailureQueryDropsParams(t *testing.T) {
 // escapes are decoded ("/a%2Fb" serves and registers /a/b/auth/...). A
 // configuration error should be ErrConfig at New, never a panic at
 // startup or routes other than the ones BaseURL names.
+// Enforces issue 16 (attack report, defect 10) and §7 "New should say
+// what is wrong": BaseURL's path is checked at New (TestBaseURLPathMustBePlain).
 func TestAttackV1BaseURLPathUnchecked(t *testing.T) {
-	if os.Getenv("OAUTHLOGIN_ATTACK") == "" {
-		t.Skip("known defect (config): BaseURL paths with ServeMux syntax or escapes pass New; Handler panics or routes differ")
-	}
 	for _, base := range []string{"https://x.example/{$}", "https://x.example/a/{b...}", "https://x.example/..", "https://x.example/a//b", "https://x.example/{tenant}", "https://x.example/a%2Fb"} {
 		m, err := New(Config{BaseURL: base, Keys: Keys{Cookie: []CookieKey{GenerateCookieKey()}}})
 		if err != nil {
@@ -311,5 +312,100 @@ func TestAttackV1BaseURLPathUnchecked(t *testing.T) {
 				t.Errorf("BaseURL %s: routes and redirect URI under %q", base, m.prefix)
 			}
 		}()
+	}
+}
+
+// BaseURL's path and Config.Prefix are plain segments, checked at New
+// (ErrConfig): issue 16 (attack report, defect 10), §7 "New should say
+// what is wrong before the first login".
+func TestBaseURLPathMustBePlain(t *testing.T) {
+	for _, tc := range []struct {
+		base, prefix string
+		ok           bool
+	}{
+		{"https://x.example", "", true},
+		{"https://x.example/", "", true},
+		{"https://x.example/app", "", true},
+		{"https://x.example/app/", "", true},
+		{"https://x.example/a-b/c_d.e~f/", "/v1.auth/", true},
+		{"https://x.example", "/", true},
+		{"https://x.example/{$}", "", false},
+		{"https://x.example/a/{b...}", "", false},
+		{"https://x.example/{tenant}", "", false},
+		{"https://x.example/..", "", false},
+		{"https://x.example/a/./b", "", false},
+		{"https://x.example/a//b", "", false},
+		{"https://x.example/a%2Fb", "", false},
+		{"https://x.example/a%62", "", false},
+		{"https://x.example/a b", "", false},
+		{"https://x.example", "/{p}/", false},
+		{"https://x.example", "/a//", false},
+		{"https://x.example", "/../", false},
+		{"https://x.example", "/a%2Fb/", false},
+	} {
+		_, err := New(Config{BaseURL: tc.base, Prefix: tc.prefix, Keys: Keys{Cookie: []CookieKey{GenerateCookieKey()}}})
+		if tc.ok && err != nil {
+			t.Errorf("BaseURL %s, Prefix %q: %v", tc.base, tc.prefix, err)
+		}
+		if !tc.ok && !errors.Is(err, ErrConfig) {
+			t.Errorf("BaseURL %s, Prefix %q: New = %v, want ErrConfig", tc.base, tc.prefix, err)
+		}
+	}
+}
+
+// An absolute success URL on BaseURL's origin stays under BaseURL's path
+// too, unless the app lists that origin in RedirectOrigins; and a path
+// under it, with dot segments that stay inside, is kept (issue 16, attack
+// report, defect 7).
+func TestRedirectStaysUnderBasePath(t *testing.T) {
+	m := attackManager(t, "https://app.example.com/app")
+	for raw, want := range map[string]string{
+		"/app":                             "https://app.example.com/app",
+		"/app/me?x=1":                      "https://app.example.com/app/me?x=1",
+		"https://app.example.com/app/x":    "https://app.example.com/app/x",
+		"https://app.example.com/other":    "",
+		"https://app.example.com/app/../x": "",
+		"https://app.example.com/app%2Fx":  "",
+		"/app%2Fx":                         "",
+		"/apple":                           "",
+		"/app/.%2e/x":                      "",
+		"":                                 "https://app.example.com/app/",
+	} {
+		got, err := m.redirectTarget(raw)
+		if want == "" && err == nil {
+			t.Errorf("%q = %q, want refused", raw, got)
+		}
+		if want != "" && (err != nil || got != want) {
+			t.Errorf("%q = %q, %v; want %q", raw, got, err, want)
+		}
+	}
+	listed, err := New(Config{BaseURL: "https://app.example.com/app", RedirectOrigins: []string{"https://app.example.com"}, Keys: Keys{Cookie: []CookieKey{GenerateCookieKey()}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := listed.redirectTarget("https://app.example.com/other"); err != nil || got != "https://app.example.com/other" {
+		t.Errorf("with BaseURL's origin listed: %q, %v", got, err)
+	}
+	if got, err := listed.redirectTarget("/other"); err == nil {
+		t.Errorf("a path leaves BaseURL's path even with the origin listed: %q", got)
+	}
+}
+
+// withQuery puts its pairs first, replaces the app's own parameters of
+// those names, and keeps the rest of the raw query and the fragment byte
+// for byte (issue 16, attack report, defect 8).
+func TestWithQueryKeepsRawQuery(t *testing.T) {
+	for _, tc := range []struct{ raw, want string }{
+		{"https://a.example/f?a=1;b=2", "https://a.example/f?error=x&a=1;b=2"},
+		{"https://a.example/f?flag&next=/a/b", "https://a.example/f?error=x&flag&next=/a/b"},
+		{"https://a.example/f?next=%zz&error=old&err%6Fr=old2#frag?x", "https://a.example/f?error=x&next=%zz#frag?x"},
+		{"myapp-callback://auth?s=1", "myapp-callback://auth?error=x&s=1"},
+	} {
+		if got := withQuery(tc.raw, "error", "x"); got != tc.want {
+			t.Errorf("withQuery(%q) = %q, want %q", tc.raw, got, tc.want)
+		}
+	}
+	if got := withQuery("myapp-callback://auth", "userId", "u", "secret", "s"); got != "myapp-callback://auth?secret=s&userId=u" {
+		t.Errorf("token-mode success = %q", got)
 	}
 }

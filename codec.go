@@ -69,27 +69,79 @@ type sessionCodec interface {
 // newSessionCodec returns where store keeps sessions, and its
 // SessionToucher (nil when it has none): the store's capabilities are
 // asserted here, once.
-func newSessionCodec(store Store) (sessionCodec, SessionToucher) {
+func newSessionCodec(store Store, lifetime time.Duration, now time.Time) (sessionCodec, SessionToucher, error) {
 	if sealer, ok := store.(SessionSealer); ok {
-		return sealedSessions{sealer}, nil
+		if err := sealerWorks(sealer, now); err != nil {
+			return nil, nil, fmt.Errorf("%w: store %T cannot seal sessions (cookiestore.New given no keys, or bad ones?): %w", ErrConfig, store, err)
+		}
+		return sealedSessions{sealer}, nil, nil
 	}
 	lister, _ := store.(SessionLister)
 	toucher, _ := store.(SessionToucher)
-	return storedSessions{store: store, lister: lister}, toucher
+	c := storedSessions{store: store, lister: lister}
+	if lifetime > oldPendingSpan {
+		c.oldPendingSpan = oldPendingSpan
+	}
+	return c, toucher, nil
+}
+
+// sealerWorks seals a throwaway session and opens it again: a sealer with
+// no keys (cookiestore.New(inner) with its keys forgotten) or keys it
+// cannot use fails here, at New, not at the first login's callback. It
+// costs one seal and one open, and no I/O.
+func sealerWorks(sealer SessionSealer, now time.Time) error {
+	probe := &Session{ID: "oauthlogin.check", UserID: "oauthlogin.check", Created: now, LastSeen: now, Expires: now.Add(time.Hour)}
+	token, err := sealer.SealSession(probe)
+	if err != nil {
+		return err
+	}
+	got, err := sealer.OpenSession(token)
+	if err != nil {
+		return fmt.Errorf("it does not open the session it sealed: %w", err)
+	}
+	if got.ID != probe.ID {
+		return errors.New("it opens another session than the one it sealed")
+	}
+	return nil
+}
+
+// oldPendingSpan is the longest span from Created to Expires of what a
+// version before v1 stored as a token-mode pending record: under the hash
+// of its secret, like a session, with a Session.Pending flag that v1
+// removed. A custom store that kept Session as JSON or by its exported
+// fields drops that flag and returns such a record as a session, whose
+// one-time secret would then be a bearer token until it expires. Those
+// records lived secretLifetime (5 minutes); the minute more allows for a
+// store that keeps times coarsely. A session lives Sessions.Lifetime, so
+// when that is longer, a stored record that lived no longer than this was
+// never a session, and is refused (exactly: no v1 session is that short).
+const oldPendingSpan = secretLifetime + time.Minute
+
+// wasPending reports whether s, read from the store under a session ID,
+// is a pre-v1 pending record (see oldPendingSpan).
+func (c storedSessions) wasPending(s *Session) bool {
+	return c.oldPendingSpan > 0 && s.Expires.Sub(s.Created) <= c.oldPendingSpan
 }
 
 // storedSessions keeps sessions in the store, each under the hash of its
 // token.
 type storedSessions struct {
-	store  Store
-	lister SessionLister // nil when the store cannot list sessions
+	store Store
+	// oldPendingSpan refuses pre-v1 pending records (see oldPendingSpan);
+	// zero when Sessions.Lifetime is so short that sessions look like them.
+	oldPendingSpan time.Duration
+	lister         SessionLister // nil when the store cannot list sessions
 }
 
 // errNoLister answers what needs a SessionLister.
 var errNoLister = fmt.Errorf("%w: the store cannot list sessions", errors.ErrUnsupported)
 
 func (c storedSessions) load(ctx context.Context, token string) (*Session, error) {
-	return c.store.Session(ctx, hashID(token)) // a hash has no ".": never a pending record
+	s, err := c.store.Session(ctx, hashID(token)) // a hash has no ".": never a pending record
+	if err == nil && c.wasPending(s) {
+		return nil, fmt.Errorf("%w: a token-mode pending record of a version before v1, not a session", ErrNotFound)
+	}
+	return s, err
 }
 
 func (c storedSessions) issue(ctx context.Context, s *Session, token string) (string, error) {
@@ -132,7 +184,7 @@ func (c storedSessions) list(ctx context.Context, userID string) ([]*Session, er
 	if err != nil {
 		return nil, err
 	}
-	return slices.DeleteFunc(all, func(v *Session) bool { return isPendingID(v.ID) }), nil
+	return slices.DeleteFunc(all, func(v *Session) bool { return isPendingID(v.ID) || c.wasPending(v) }), nil
 }
 
 func (c storedSessions) identitySessions(ctx context.Context, userID, identityID string) ([]*Session, bool, error) {

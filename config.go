@@ -162,6 +162,14 @@ func (cfg Config) withDefaults() (Config, *url.URL, error) {
 	if !strings.HasPrefix(cfg.Prefix, "/") || !strings.HasSuffix(cfg.Prefix, "/") {
 		return cfg, nil, fmt.Errorf("%w: Prefix %q must start and end with /", ErrConfig, cfg.Prefix)
 	}
+	if !plainPath(base.EscapedPath()) {
+		return cfg, nil, fmt.Errorf("%w: BaseURL %q: its path must be plain segments of letters, digits, \"-\", \".\", \"_\" and \"~\" "+
+			"(no empty, \".\" or \"..\" segment, no percent-escape, no ServeMux pattern such as {name})", ErrConfig, cfg.BaseURL)
+	}
+	if !plainPath(cfg.Prefix) {
+		return cfg, nil, fmt.Errorf("%w: Prefix %q must be plain segments of letters, digits, \"-\", \".\", \"_\" and \"~\" "+
+			"(no empty, \".\" or \"..\" segment, no percent-escape, no ServeMux pattern such as {name})", ErrConfig, cfg.Prefix)
+	}
 	if cfg.Store == nil {
 		cfg.Store = NewMemoryStore()
 	}
@@ -185,6 +193,31 @@ func (cfg Config) withDefaults() (Config, *url.URL, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return cfg, base, nil
+}
+
+// plainPath reports whether p, an escaped URL path, is empty or "/" and
+// segments of RFC 3986 unreserved characters, with at most one trailing
+// "/": a path that routes, cookies and the redirect URI all read the same
+// way, and that ServeMux takes literally ("{name}", "{$}" are patterns;
+// "//", "." and ".." are cleaned; escapes are decoded).
+func plainPath(p string) bool {
+	if p == "" || p == "/" {
+		return true
+	}
+	if p[0] != '/' {
+		return false
+	}
+	for seg := range strings.SplitSeq(strings.TrimSuffix(p[1:], "/"), "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return false
+		}
+		for i := 0; i < len(seg); i++ {
+			if c := seg[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // redirectOrigins returns the origins that success and failure URLs may

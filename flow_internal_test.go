@@ -155,34 +155,48 @@ type openIDStub struct{ OpenIDProvider }
 
 // success and failure may be paths, resolved against BaseURL; nothing that
 // a browser could read as another host, or that resolves to one, passes.
+// With a BaseURL path ("/app/"), a path must stay under it (issue 16,
+// attack report, defect 7): the same paths, written under /app, resolve
+// the same way, and those that climb out of it are refused.
 func TestPathRedirectTargets(t *testing.T) {
-	for _, base := range []string{"https://app.example.com", "https://app.example.com/app/"} {
-		m, err := New(Config{BaseURL: base, Keys: Keys{Cookie: []CookieKey{GenerateCookieKey()}}, RedirectOrigins: []string{"https://good.example"}})
+	for _, tc := range []struct{ base, under string }{{"https://app.example.com", ""}, {"https://app.example.com/app/", "/app"}} {
+		m, err := New(Config{BaseURL: tc.base, Keys: Keys{Cookie: []CookieKey{GenerateCookieKey()}}, RedirectOrigins: []string{"https://good.example"}})
 		if err != nil {
 			t.Fatal(err)
 		}
+		base, p := tc.base, tc.under
 		for raw, want := range map[string]string{
 			"/":              "https://app.example.com/",
 			"/me":            "https://app.example.com/me",
 			"/me?tab=1#top":  "https://app.example.com/me?tab=1#top",
 			"/a/../me":       "https://app.example.com/me",
-			"/..":            "https://app.example.com/",
-			"/../../me":      "https://app.example.com/me",
 			"/%2F%2Fevil":    "https://app.example.com/%2F%2Fevil",
 			"/%5Cevil":       "https://app.example.com/%5Cevil",
 			"/@evil.example": "https://app.example.com/@evil.example",
 			"/me?q=%22x%22":  "https://app.example.com/me?q=%22x%22",
 		} {
-			got, err := m.redirectTarget(raw)
+			want = strings.Replace(want, "app.example.com", "app.example.com"+p, 1)
+			got, err := m.redirectTarget(p + raw)
 			if err != nil || got != want {
-				t.Errorf("BaseURL %s: redirectTarget(%q) = %q, %v; want %q", base, raw, got, err, want)
+				t.Errorf("BaseURL %s: redirectTarget(%q) = %q, %v; want %q", base, p+raw, got, err, want)
 			}
 		}
-		for _, raw := range []string{
+		if p == "" {
+			for raw, want := range map[string]string{"/..": "https://app.example.com/", "/../../me": "https://app.example.com/me"} {
+				if got, err := m.redirectTarget(raw); err != nil || got != want {
+					t.Errorf("BaseURL %s: redirectTarget(%q) = %q, %v; want %q", base, raw, got, err, want)
+				}
+			}
+		}
+		refused := []string{
 			"//evil.example", "//evil.example/me", "/\\evil.example", "\\\\evil.example", "\\/evil.example",
 			"/me\\..\\..\\evil", "/me\r\nLocation: https://evil.example", "/\tevil", "/me\x00", "/me\x7f", "/ me",
 			"me", "./me", "../me", "?x=1", "#x", "evil.example/me", "/" + strings.Repeat("a", maxRedirect),
-		} {
+		}
+		if p != "" {
+			refused = append(refused, "/", "/me", "/..", "/../../me", p+"/..", p+"/../me", p+"/%2e%2e/me", p+"le", p+"%2Fme")
+		}
+		for _, raw := range refused {
 			if got, err := m.redirectTarget(raw); !errors.Is(err, errRedirectNotAllowed) || got != "" {
 				t.Errorf("BaseURL %s: redirectTarget(%q) = %q, %v; want errRedirectNotAllowed", base, raw, got, err)
 			}

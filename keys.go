@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -30,21 +31,45 @@ type CookieKey struct {
 
 // GenerateCookieKey returns a fresh CookieKey from crypto/rand: 64 bytes of
 // hash key and 32 of block key. Store it: sessions' cookies and sealed tokens
-// cannot be read without it. Its String form is what CookieKeysFromEnv
+// cannot be read without it. Its Encode form is what CookieKeysFromEnv
 // reads.
 func GenerateCookieKey() CookieKey {
 	return CookieKey{Hash: randomBytes(64), Block: randomBytes(32)}
 }
 
-// String returns the key in the form CookieKeysFromEnv reads: the hex of
-// Hash followed by Block (192 hex digits for a generated key), so that
+// Encode reveals the key: it returns the secret key itself, in the form
+// CookieKeysFromEnv reads (the hex of Hash followed by Block, 192 hex
+// digits for a generated key), so that
 //
-//	fmt.Println(oauthlogin.GenerateCookieKey())
+//	fmt.Println(oauthlogin.GenerateCookieKey().Encode())
 //
-// prints a key to put in the environment. The result is the key itself,
-// a secret: print it only to make one, never to a log.
-func (k CookieKey) String() string {
+// prints a key to put in the environment. Call it only to make a key,
+// and never log its result. String, GoString and LogValue never reveal
+// the key (fmt, %+v of a Config and log/slog print it redacted).
+func (k CookieKey) Encode() string {
 	return hex.EncodeToString(k.Hash) + hex.EncodeToString(k.Block)
+}
+
+// redactedCookieKey is how a CookieKey prints.
+const redactedCookieKey = "CookieKey(redacted)"
+
+// String returns "CookieKey(redacted)", never the key: a Config or key
+// formatted with fmt (%v, %+v, %s) or written to a log shows no secret.
+// Encode reveals the key.
+func (k CookieKey) String() string { return redactedCookieKey }
+
+// GoString returns "CookieKey(redacted)", for fmt's %#v.
+func (k CookieKey) GoString() string { return redactedCookieKey }
+
+// LogValue returns "CookieKey(redacted)": log/slog never writes the key
+// (slog.LogValuer).
+func (k CookieKey) LogValue() slog.Value { return slog.StringValue(redactedCookieKey) }
+
+// MarshalJSON returns "CookieKey(redacted)" as a JSON string, so that a
+// Config encoded to JSON (slog's JSON handler encodes structs so) shows no
+// secret. A key is not stored as JSON: keep Encode's form.
+func (k CookieKey) MarshalJSON() ([]byte, error) {
+	return json.Marshal(redactedCookieKey)
 }
 
 // cookieKeySize is the size of one key in the environment: 64 bytes of
@@ -54,10 +79,12 @@ const cookieKeySize = 64 + 32
 // CookieKeysFromEnv reads Config.Keys.Cookie from the environment variable
 // name: a comma-separated list of keys, newest first (it seals; the others
 // still open, for rotation). Each key is 96 random bytes, 64 of hash key and
-// 32 of block key, written in hex (CookieKey.String's form) or in base64
+// 32 of block key, written in hex (CookieKey.Encode's form) or in base64
 // (standard or URL alphabet, padded or not); spaces around a key are
-// ignored. GenerateCookieKey makes one, and its String method writes it
-// in hex (the quick start's -genkey flag prints one).
+// ignored. GenerateCookieKey makes one, and its Encode method writes it
+// in hex (the quick start's -genkey flag prints one). A key of fewer than
+// minDistinctBytes distinct byte values (all zeros, a repeated pattern, a
+// placeholder) is refused as not random.
 //
 // Keep the keys across restarts: provider tokens stored under a key that
 // is gone cannot be read any more. An error names the variable, the key's
@@ -84,9 +111,33 @@ func parseCookieKeys(name, value string) ([]CookieKey, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: key %d of %d %s", ErrConfig, name, i+1, len(parts), err)
 		}
+		if !looksRandom(raw) {
+			return nil, fmt.Errorf("%w: %s: key %d of %d is not random (fewer than %d distinct byte values in its %d bytes: a placeholder or a repeated pattern?); make one with GenerateCookieKey",
+				ErrConfig, name, i+1, len(parts), minDistinctBytes, cookieKeySize)
+		}
 		keys = append(keys, CookieKey{Hash: raw[:64:64], Block: raw[64:]})
 	}
 	return keys, nil
+}
+
+// minDistinctBytes is the fewest distinct byte values a key from the
+// environment may hold. 96 random bytes hold about 80 (fewer than 40 with
+// a probability below 2^-100); all zeros, "abab…" or a typed placeholder
+// hold a handful.
+const minDistinctBytes = 16
+
+// looksRandom reports whether raw holds at least minDistinctBytes
+// distinct byte values.
+func looksRandom(raw []byte) bool {
+	var seen [256]bool
+	n := 0
+	for _, c := range raw {
+		if !seen[c] {
+			seen[c] = true
+			n++
+		}
+	}
+	return n >= minDistinctBytes
 }
 
 // decodeCookieKey decodes one key: hex when every character is a hex

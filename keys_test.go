@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -19,19 +21,19 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// The key CookieKey.String prints is the key CookieKeysFromEnv reads.
-func TestCookieKeyStringRoundTrip(t *testing.T) {
+// The key CookieKey.Encode reveals is the key CookieKeysFromEnv reads.
+func TestCookieKeyEncodeRoundTrip(t *testing.T) {
 	k1, k2 := GenerateCookieKey(), GenerateCookieKey()
-	if s := k1.String(); len(s) != 2*cookieKeySize || strings.Trim(s, "0123456789abcdef") != "" {
-		t.Fatalf("String() = %d characters, want %d lower-case hex digits", len(s), 2*cookieKeySize)
+	if s := k1.Encode(); len(s) != 2*cookieKeySize || strings.Trim(s, "0123456789abcdef") != "" {
+		t.Fatalf("Encode() = %d characters, want %d lower-case hex digits", len(s), 2*cookieKeySize)
 	}
-	t.Setenv("TEST_COOKIE_KEYS", k1.String()+", "+k2.String())
+	t.Setenv("TEST_COOKIE_KEYS", k1.Encode()+", "+k2.Encode())
 	keys, err := CookieKeysFromEnv("TEST_COOKIE_KEYS")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(keys) != 2 || !sameKey(keys[0], k1) || !sameKey(keys[1], k2) {
-		t.Fatal("CookieKeysFromEnv did not read back the keys String wrote, in order")
+		t.Fatal("CookieKeysFromEnv did not read back the keys Encode wrote, in order")
 	}
 	if _, err := newKeyring(keys, nil, 60); err != nil {
 		t.Fatalf("the keys read do not make a keyring: %v", err)
@@ -64,7 +66,7 @@ func TestCookieKeysFromEnvEncodings(t *testing.T) {
 // Each way a variable can be wrong has an error that says what is wrong,
 // names the variable and the key's position, and never quotes the key.
 func TestCookieKeysFromEnvErrors(t *testing.T) {
-	good := GenerateCookieKey().String()
+	good := GenerateCookieKey().Encode()
 	short := hex.EncodeToString(randomBytes(64))
 	shortB64 := base64.StdEncoding.EncodeToString(randomBytes(48)) + "Zm9v"
 	for _, tc := range []struct {
@@ -116,8 +118,8 @@ func TestCookieKeysFromEnvErrors(t *testing.T) {
 func FuzzCookieKeysFromEnv(f *testing.F) {
 	k := GenerateCookieKey()
 	raw := append(append([]byte{}, k.Hash...), k.Block...)
-	f.Add(k.String())
-	f.Add(k.String() + "," + base64.RawURLEncoding.EncodeToString(raw))
+	f.Add(k.Encode())
+	f.Add(k.Encode() + "," + base64.RawURLEncoding.EncodeToString(raw))
 	f.Add(base64.StdEncoding.EncodeToString(raw) + " ,")
 	f.Add("")
 	f.Add(",")
@@ -144,7 +146,7 @@ func FuzzCookieKeysFromEnv(f *testing.F) {
 			if len(k.Hash) != 64 || len(k.Block) != 32 {
 				t.Fatalf("key %d: %d + %d bytes", i, len(k.Hash), len(k.Block))
 			}
-			written[i] = k.String()
+			written[i] = k.Encode()
 		}
 		again, err := parseCookieKeys("K", strings.Join(written, ","))
 		if err != nil || len(again) != len(keys) {
@@ -237,5 +239,63 @@ func TestUnreadableTokensWarnOnce(t *testing.T) {
 	}
 	if warnings != 1 {
 		t.Fatalf("%d warnings about unreadable provider tokens, want exactly 1 (records: %d)", warnings, len(logs.records))
+	}
+}
+
+// A CookieKey never prints itself: fmt (%v, %+v, %#v, %s), JSON (slog's
+// JSON handler encodes a Config so) and slog all show
+// "CookieKey(redacted)"; only Encode reveals the key. SECURITY.md's
+// "Leaked logs" attacker; issue 16 (attack report, defect 4).
+func TestCookieKeyRedacted(t *testing.T) {
+	k := GenerateCookieKey()
+	secret := k.Encode()
+	keys := Keys{Cookie: []CookieKey{k}}
+	js, err := json.Marshal(keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("cfg", "keys", keys, "key", k)
+	slog.New(slog.NewTextHandler(&buf, nil)).Info("cfg", "keys", keys, "key", k)
+	for _, out := range []string{
+		fmt.Sprintf("%v", keys), fmt.Sprintf("%+v", keys), fmt.Sprintf("%#v", keys), fmt.Sprint(k),
+		fmt.Sprintf("%#v", k), string(js), buf.String(),
+	} {
+		if !strings.Contains(out, "CookieKey(redacted)") {
+			t.Errorf("%q does not say the key is redacted", out)
+		}
+		hexHash, b64Hash := hex.EncodeToString(k.Hash[:8]), base64.StdEncoding.EncodeToString(k.Hash[:9])
+		if strings.Contains(out, secret[:16]) || strings.Contains(out, hexHash) || strings.Contains(out, b64Hash) {
+			t.Errorf("%q holds the key", out)
+		}
+	}
+}
+
+// Keys with few distinct byte values are refused as not random, and a
+// generated key never is: issue 16 (attack report, defect 11).
+func TestCookieKeysFromEnvRefusesWeakKeys(t *testing.T) {
+	weak := make([]byte, cookieKeySize)
+	for i := range weak {
+		weak[i] = byte(i % (minDistinctBytes - 1))
+	}
+	for _, v := range []string{hex.EncodeToString(weak), base64.StdEncoding.EncodeToString(weak), strings.Repeat("00", cookieKeySize)} {
+		t.Setenv("TEST_COOKIE_KEYS", GenerateCookieKey().Encode()+","+v)
+		_, err := CookieKeysFromEnv("TEST_COOKIE_KEYS")
+		if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "key 2 of 2 is not random") {
+			t.Errorf("weak key: %v", err)
+		}
+	}
+	enough := make([]byte, cookieKeySize)
+	for i := range enough {
+		enough[i] = byte(i % minDistinctBytes)
+	}
+	t.Setenv("TEST_COOKIE_KEYS", hex.EncodeToString(enough))
+	if _, err := CookieKeysFromEnv("TEST_COOKIE_KEYS"); err != nil {
+		t.Errorf("a key of %d distinct bytes: %v", minDistinctBytes, err)
+	}
+	for range 1000 {
+		if k := GenerateCookieKey(); !looksRandom(append(append([]byte{}, k.Hash...), k.Block...)) {
+			t.Fatal("a generated key looks not random")
+		}
 	}
 }

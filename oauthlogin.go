@@ -171,6 +171,8 @@ type Manager struct {
 	checkTimeout     time.Duration // checkTimeout, shorter in tests
 	after            func(time.Duration) <-chan time.Time
 	flight           singleflight.Group
+	checks           singleflight.Group // Check's one read in flight
+	baseOriginListed bool               // Config.RedirectOrigins names BaseURL's origin: all its paths allowed
 	backoff          backoff
 	unreadableTokens sync.Once // logs that stored provider tokens cannot be opened
 	services         serviceCache
@@ -212,7 +214,14 @@ func New(cfg Config) (*Manager, error) {
 		after:          time.After,
 		providers:      make(map[string]*registered),
 	}
-	m.codec, m.toucher = newSessionCodec(m.store)
+	for _, o := range cfg.RedirectOrigins {
+		if u, err := url.Parse(o); err == nil && origin(u) == origin(base) {
+			m.baseOriginListed = true
+		}
+	}
+	if m.codec, m.toucher, err = newSessionCodec(m.store, cfg.Sessions.Lifetime, m.now()); err != nil {
+		return nil, err
+	}
 	if cfg.Sessions.IdleTimeout > 0 && m.toucher == nil {
 		return nil, fmt.Errorf("%w: Sessions.IdleTimeout needs a store that records when a session was last used (a SessionToucher), and %T does not: it keeps sessions in the client or cannot touch them", ErrConfig, m.store)
 	}
@@ -348,31 +357,60 @@ const checkKey = "oauthlogin.check"
 // Check reaches the Manager's store once, with a cheap read, and returns
 // an error that names the store (its Go type) and wraps the store's own
 // error, or ErrStoreUnavailable when the store did not answer within 5
-// seconds (or ctx's deadline, if sooner). New does no I/O, so call Check
-// when the app starts, to find a store that cannot be reached then rather
-// than at the first login.
+// seconds (or ctx's deadline, if sooner). A ctx the caller cancels is not
+// the store's fault: Check then returns an error wrapping ctx's. New does
+// no I/O, so call Check when the app starts, to find a store that cannot
+// be reached then rather than at the first login.
+//
+// Concurrent calls share one read of the store: a health endpoint that
+// calls Check per probe leaves at most one read in flight, even on a
+// store that ignores its context.
 func (m *Manager) Check(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, m.checkTimeout)
 	defer cancel()
-	done := make(chan error, 1) // a store that ignores ctx must not hold Check past its timeout
-	go func() {
-		_, err := m.store.Identity(ctx, checkKey, checkKey)
+	// The shared read runs on a context of its own (ctx's values, the
+	// Manager's timeout): one caller giving up does not end it for the
+	// others. The goroutine DoChan starts is the only one, whoever waits.
+	ch := m.checks.DoChan("check", func() (any, error) {
+		pctx, pcancel := context.WithTimeout(context.WithoutCancel(ctx), m.checkTimeout)
+		defer pcancel()
+		_, err := m.store.Identity(pctx, checkKey, checkKey)
 		if errors.Is(err, ErrNotFound) {
-			err = nil
+			return nil, nil
 		}
-		done <- err
-	}()
+		if err != nil && pctx.Err() != nil && errors.Is(err, pctx.Err()) {
+			return nil, m.checkTimedOut(pctx.Err())
+		}
+		return nil, err
+	})
 	var err error
 	select {
-	case err = <-done:
+	case res := <-ch:
+		err = res.Err
 	case <-ctx.Done():
-		err = ctx.Err()
+		if errors.Is(ctx.Err(), context.Canceled) {
+			return fmt.Errorf("oauthlogin: check: store %T: the caller gave up before it answered: %w", m.store, ctx.Err())
+		}
+		err = m.checkTimedOut(ctx.Err())
 	}
-	if ctxErr := ctx.Err(); err != nil && ctxErr != nil && errors.Is(err, ctxErr) {
-		return fmt.Errorf("oauthlogin: check: store %T did not answer in time: %w: %w", m.store, ErrStoreUnavailable, ctxErr)
+	var timedOut *checkTimeoutError
+	if errors.As(err, &timedOut) {
+		return err
 	}
 	if err != nil {
 		return fmt.Errorf("oauthlogin: check: store %T: %w", m.store, err)
 	}
 	return nil
+}
+
+// checkTimeoutError is a Check whose store did not answer in time.
+type checkTimeoutError struct{ err error }
+
+func (e *checkTimeoutError) Error() string { return e.err.Error() }
+func (e *checkTimeoutError) Unwrap() error { return e.err }
+
+// checkTimedOut is the error of a store that did not answer before ctxErr
+// (a deadline: Check's own, or the caller's).
+func (m *Manager) checkTimedOut(ctxErr error) error {
+	return &checkTimeoutError{fmt.Errorf("oauthlogin: check: store %T did not answer in time: %w: %w", m.store, ErrStoreUnavailable, ctxErr)}
 }

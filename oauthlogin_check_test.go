@@ -88,10 +88,14 @@ func TestCheckNamesFailingStore(t *testing.T) {
 	}
 }
 
-// A store that does not answer ends Check when the caller's context ends:
-// ErrStoreUnavailable, naming the store.
+// A store that does not answer ends Check when the caller's context ends.
+// A caller that cancels gets its own error, naming the store, and never
+// ErrStoreUnavailable (the store was not shown slow: issue 16, attack
+// report, defect 3); a caller's deadline that passes is the store's
+// ErrStoreUnavailable, as Check's own timeout is.
 func TestCheckBlockedStoreCallerContext(t *testing.T) {
 	slow := &probedStore{MemoryStore: NewMemoryStore(), block: true, entered: make(chan struct{}), release: make(chan struct{})}
+	defer close(slow.release)
 	m := checkManager(t, Config{Store: slow})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -99,9 +103,40 @@ func TestCheckBlockedStoreCallerContext(t *testing.T) {
 	<-slow.entered
 	cancel()
 	err := <-done
-	if !errors.Is(err, ErrStoreUnavailable) || !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "store *oauthlogin.probedStore") {
-		t.Fatalf("Check = %v", err)
+	if errors.Is(err, ErrStoreUnavailable) || !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "store *oauthlogin.probedStore") {
+		t.Fatalf("Check, canceled by its caller = %v", err)
 	}
+
+	slow2 := &probedStore{MemoryStore: NewMemoryStore(), block: true, entered: make(chan struct{}), release: make(chan struct{})}
+	defer close(slow2.release)
+	m2 := checkManager(t, Config{Store: slow2})
+	ctx2, cancel2 := context.WithDeadline(context.Background(), time.Unix(0, 0)) // already passed
+	defer cancel2()
+	err = m2.Check(ctx2)
+	if !errors.Is(err, ErrStoreUnavailable) || !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "store *oauthlogin.probedStore") {
+		t.Fatalf("Check, past its caller's deadline = %v", err)
+	}
+}
+
+// Checks while a read of the store is in flight share it: one read,
+// however many callers give up on it (issue 16, attack report, defect 2).
+// A second read would close slow.entered again, and panic.
+func TestCheckSharesOneRead(t *testing.T) {
+	slow := &probedStore{MemoryStore: NewMemoryStore(), block: true, entered: make(chan struct{}), release: make(chan struct{})}
+	m := checkManager(t, Config{Store: slow})
+	m.checkTimeout = time.Hour // the read stays in flight until released
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for range 20 {
+		if err := m.Check(ctx); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Check(canceled) = %v", err)
+		}
+	}
+	<-slow.entered
+	if slow.ids != 1 {
+		t.Fatalf("20 Checks read the store %d times, want once", slow.ids)
+	}
+	close(slow.release)
 }
 
 // Check has a deadline of its own, and keeps it even against a store that

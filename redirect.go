@@ -24,7 +24,7 @@ func (m *Manager) target(mode, raw string) (string, error) {
 // absolute, so the browser is sent exactly what was checked.
 func (m *Manager) redirectTarget(raw string) (string, error) {
 	if raw == "" {
-		return m.base.Scheme + "://" + m.base.Host + "/", nil
+		return m.base.Scheme + "://" + m.base.Host + m.basePath() + "/", nil
 	}
 	if raw[0] == '/' {
 		return m.pathTarget(raw)
@@ -60,7 +60,40 @@ func (m *Manager) pathTarget(raw string) (string, error) {
 	if origin(u) != origin(m.base) || u.User != nil {
 		return "", fmt.Errorf("%w: the path leaves BaseURL's origin", errRedirectNotAllowed)
 	}
+	if !m.underBasePath(u) {
+		return "", fmt.Errorf("%w: the path leaves BaseURL's path %s", errRedirectNotAllowed, m.basePath())
+	}
 	return serialize(u)
+}
+
+// basePath is BaseURL's path without its trailing "/": "" for a BaseURL
+// at the root of its origin. New made sure it is plain (plainPath).
+func (m *Manager) basePath() string { return strings.TrimSuffix(m.base.Path, "/") }
+
+// underBasePath reports whether u, on BaseURL's origin, stays under
+// BaseURL's path: an app mounted at https://host/app sends its users to
+// https://host/app or below, never to a sibling app on the same host.
+// u's path must start with BaseURL's in both its escaped and decoded
+// forms ("/app%2Fx" is one segment, not under /app/), and its decoded
+// form must hold no "." or ".." segment: browsers (WHATWG URL) take
+// "%2e%2e" for "..", and would climb out of the prefix after the check.
+// A BaseURL at the root allows every path.
+func (m *Manager) underBasePath(u *url.URL) bool {
+	base := m.basePath()
+	if base == "" {
+		return true
+	}
+	for _, p := range []string{u.Path, u.EscapedPath()} {
+		if p != base && !strings.HasPrefix(p, base+"/") {
+			return false
+		}
+	}
+	for seg := range strings.SplitSeq(u.Path, "/") {
+		if seg == "." || seg == ".." {
+			return false
+		}
+	}
+	return true
 }
 
 // originTarget validates an absolute success or failure URL: http(s), no
@@ -73,6 +106,9 @@ func (m *Manager) originTarget(raw string) (string, error) {
 	}
 	if !m.allowedOrigins[origin(u)] {
 		return "", fmt.Errorf("%w: origin %s is not in Config.RedirectOrigins", errRedirectNotAllowed, origin(u))
+	}
+	if origin(u) == origin(m.base) && !m.baseOriginListed && !m.underBasePath(u) {
+		return "", fmt.Errorf("%w: the URL leaves BaseURL's path %s (list its origin in Config.RedirectOrigins to allow the whole origin)", errRedirectNotAllowed, m.basePath())
 	}
 	return serialize(u)
 }
@@ -231,12 +267,35 @@ func schemeSyntax(s string) bool {
 // of them. Only then is Begin's redirect to BaseURL's host safe: a request
 // whose Host a reverse proxy rewrote (nginx's default proxy_pass sends its
 // upstream's name) arrives at the same name however often it is sent to
-// BaseURL, and a redirect would loop; a proxy cannot give a loopback name
-// with BaseURL's own port on BaseURL's machine.
+// BaseURL, and a redirect would loop. A proxy on BaseURL's machine can
+// forward a loopback name with the default port, so:
+//
+// A request a proxy forwarded (X-Forwarded-Host, X-Forwarded-Proto or
+// Forwarded present) is never an alias: a local TLS proxy in front of
+// https://localhost may forward "Host: 127.0.0.1" every time. And a Host
+// without a port takes the default of the scheme the request itself came
+// over (r.TLS), not BaseURL's: plain HTTP on port 80 is not BaseURL's 443.
 func (m *Manager) loopbackAlias(r *http.Request) bool {
-	host, port := splitHost(r.Host, m.base.Scheme)
+	if forwarded(r) {
+		return false
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	host, port := splitHost(r.Host, scheme)
 	want, wantPort := splitHost(m.base.Host, m.base.Scheme)
 	return port == wantPort && !strings.EqualFold(host, want) && isLoopback(host) && isLoopback(want)
+}
+
+// forwarded reports whether r carries a reverse proxy's forwarding headers.
+func forwarded(r *http.Request) bool {
+	for _, h := range []string{"X-Forwarded-Host", "X-Forwarded-Proto", "Forwarded"} {
+		if _, ok := r.Header[h]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 // otherHost reports whether r arrived at another host name than BaseURL's.
@@ -327,17 +386,34 @@ func redirect(w http.ResponseWriter, r *http.Request, to string) {
 	w.WriteHeader(http.StatusFound)
 }
 
-// withQuery returns raw (a URL checked by redirectTarget) with the
-// key, value pairs set in its query.
+// withQuery returns raw (a URL checked by redirectTarget or
+// appRedirectTarget) with the key, value pairs put first in its query,
+// before any fragment. The rest of the query is kept byte for byte (a
+// parameter url.ParseQuery would reject, a ";", "?flag" stay as the app
+// wrote them), except parameters named by one of the keys, which the
+// pairs replace: the app's own "error=" never stands beside the Manager's.
 func withQuery(raw string, kv ...string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return raw
-	}
-	q := u.Query()
+	rest, frag, hasFrag := strings.Cut(raw, "#")
+	rest, query, _ := strings.Cut(rest, "?")
+	set := make(url.Values, len(kv)/2)
 	for i := 0; i+1 < len(kv); i += 2 {
-		q.Set(kv[i], kv[i+1])
+		set.Set(kv[i], kv[i+1])
 	}
-	u.RawQuery = q.Encode()
-	return u.String()
+	var b strings.Builder
+	b.WriteString(rest)
+	b.WriteByte('?')
+	b.WriteString(set.Encode())
+	for part := range strings.SplitSeq(query, "&") {
+		key, _, _ := strings.Cut(part, "=")
+		if k, err := url.QueryUnescape(key); part == "" || err == nil && set.Has(k) {
+			continue
+		}
+		b.WriteByte('&')
+		b.WriteString(part)
+	}
+	if hasFrag {
+		b.WriteByte('#')
+		b.WriteString(frag)
+	}
+	return b.String()
 }

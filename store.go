@@ -49,6 +49,18 @@ type Store interface {
 // in the client. The Manager also stores token-mode pending records here,
 // under IDs that no session can have (they contain a "."), and never
 // loads one as a session.
+//
+// Upgrading a custom store from before v1: those versions stored a
+// token-mode pending record under the hash of its secret, like a session,
+// marked by a Session.Pending field that v1 removed. A store that keeps
+// Session as JSON or by its exported fields drops that mark when it reads
+// such a record back. The Manager refuses every record it reads under a
+// session ID whose Expires is at most 6 minutes after its Created (a
+// pending record lived 5; no session lives that short while
+// Config.Sessions.Lifetime is longer than 6 minutes), so an old secret is
+// never a bearer token. With a Sessions.Lifetime of 6 minutes or less
+// that check is off: then delete the old pending records (or wait 5
+// minutes with the app stopped) before upgrading.
 type SessionStore interface {
 	// Session returns the session with the given ID. A session that does
 	// not exist or whose Expires has passed is (nil, ErrNotFound).

@@ -2,6 +2,7 @@ package oauthlogin
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -33,5 +34,47 @@ func TestTokenSecretExpires(t *testing.T) {
 	m.Handler().ServeHTTP(w, r)
 	if w.Code != http.StatusUnauthorized || !strings.Contains(w.Body.String(), errInvalidSecret.Code()) {
 		t.Fatalf("expired secret = %d %s", w.Code, w.Body)
+	}
+}
+
+// A record a store returns under a session ID that lived no longer than a
+// pre-v1 pending record (secretLifetime, plus a minute for coarse clocks)
+// is not a session, neither loaded nor listed; unless Sessions.Lifetime is
+// so short that real sessions look the same. Issue 16 (attack report,
+// defect 1), store.go's upgrade note.
+func TestOldPendingRecordRefused(t *testing.T) {
+	ctx := context.Background()
+	now := time.Now()
+	for _, tc := range []struct {
+		lifetime, span time.Duration
+		session        bool
+	}{
+		{30 * 24 * time.Hour, secretLifetime, false},
+		{30 * 24 * time.Hour, secretLifetime + time.Minute, false},
+		{30 * 24 * time.Hour, secretLifetime + time.Minute + time.Second, true},
+		{30 * 24 * time.Hour, 30 * 24 * time.Hour, true},
+		{secretLifetime + time.Minute, secretLifetime, true}, // sessions this short: no check
+		{secretLifetime, secretLifetime, true},
+	} {
+		store := NewMemoryStore()
+		codec, _, err := newSessionCodec(store, tc.lifetime, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		token := randomToken(32)
+		if err := store.SaveSession(ctx, &Session{ID: hashID(token), UserID: "u", Created: now, LastSeen: now, Expires: now.Add(tc.span)}); err != nil {
+			t.Fatal(err)
+		}
+		s, err := codec.load(ctx, token)
+		if got := err == nil && s != nil; got != tc.session {
+			t.Errorf("Lifetime %v, a record of span %v: loaded = %v (%v), want %v", tc.lifetime, tc.span, got, err, tc.session)
+		}
+		if !tc.session && !errors.Is(err, ErrNotFound) {
+			t.Errorf("Lifetime %v, span %v: %v, want ErrNotFound", tc.lifetime, tc.span, err)
+		}
+		list, err := codec.list(ctx, "u")
+		if err != nil || (len(list) == 1) != tc.session {
+			t.Errorf("Lifetime %v, span %v: listed %d, %v", tc.lifetime, tc.span, len(list), err)
+		}
 	}
 }

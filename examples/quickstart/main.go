@@ -28,7 +28,7 @@ func main() {
 	genkey := flag.Bool("genkey", false, "print a new cookie key for COOKIE_KEYS and exit")
 	flag.Parse()
 	if *genkey {
-		fmt.Println(oauthlogin.GenerateCookieKey()) // a secret: store it with your other secrets
+		fmt.Println(oauthlogin.GenerateCookieKey().Encode()) // reveals the key, a secret: store it with your other secrets
 		return
 	}
 	app, err := newApp(context.Background())

@@ -19,7 +19,7 @@ func startApp(t *testing.T) (*httptest.Server, *oauthlogintest.Server) {
 	idp := oauthlogintest.NewServer()
 	t.Cleanup(idp.Close)
 	srv := httptest.NewUnstartedServer(nil)
-	t.Setenv("COOKIE_KEYS", oauthlogin.GenerateCookieKey().String())
+	t.Setenv("COOKIE_KEYS", oauthlogin.GenerateCookieKey().Encode())
 	t.Setenv("BASE_URL", "http://"+srv.Listener.Addr().String())
 	t.Setenv("OIDC_ISSUER", idp.URL)
 	t.Setenv("OIDC_CLIENT_ID", idp.ClientID)
@@ -69,7 +69,7 @@ func TestQuickstartConfigErrors(t *testing.T) {
 	idp := oauthlogintest.NewServer()
 	issuer := idp.URL
 	idp.Close()
-	t.Setenv("COOKIE_KEYS", oauthlogin.GenerateCookieKey().String())
+	t.Setenv("COOKIE_KEYS", oauthlogin.GenerateCookieKey().Encode())
 	t.Setenv("OIDC_ISSUER", issuer)
 	t.Setenv("OIDC_CLIENT_ID", "id")
 	if _, err := newApp(context.Background()); err == nil || !strings.Contains(err.Error(), "discovery") {

@@ -1,12 +1,15 @@
-// Package cookiestore keeps oauthlogin sessions entirely in the client: the
-// session cookie (or bearer token) is the session itself, authenticated and
-// encrypted with gorilla/securecookie. No server stores anything, so an app
-// without a database, or with many instances and no shared store, can sign
-// users in.
+// Package cookiestore keeps oauthlogin sessions in the client: the session
+// cookie (or bearer token) is the session itself, authenticated and
+// encrypted with gorilla/securecookie, so no store holds sessions.
 //
 // It wraps another store, which keeps everything else: identities, the
 // single-use marks (login states, token-mode secrets, device handles) and
-// the refresh lock. Use it as Config.Store:
+// the refresh lock. That inner store is still server state: an app with
+// several instances must give them one shared inner store
+// (store/redisstore, store/pgstore), or a login begun on one instance
+// fails on another and two instances may spend one refresh token;
+// oauthlogin.NewMemoryStore() as the inner store suits one instance only.
+// Use it as Config.Store:
 //
 //	m, err := oauthlogin.New(oauthlogin.Config{
 //		BaseURL:  "https://app.example.com",
@@ -15,8 +18,8 @@
 //		Sessions: oauthlogin.SessionOptions{Lifetime: time.Hour}, // see "Logout" below
 //	})
 //
-// With several instances the inner store must be one they share (Redis,
-// PostgreSQL, ...); oauthlogin.NewMemoryStore() serves one instance only.
+// New checks nothing itself: oauthlogin.New seals and opens a throwaway
+// session with the Store, and refuses one given no keys (ErrConfig).
 //
 // Long sessions (big provider tokens) are split across numbered cookies
 // (name.0, name.1, ...), each Set-Cookie header under 4096 bytes, and put
@@ -68,7 +71,9 @@ type Store struct {
 }
 
 // New returns a Store over inner, sealing sessions with the first key and
-// opening them with any of them (rotation). The keys may be the Manager's
+// opening them with any of them (rotation). It needs at least one key:
+// oauthlogin.New refuses a Store given none (ErrConfig), before the first
+// login. The keys may be the Manager's
 // Keys.Cookie; a session sealed by one Store opens in any other with one of
 // its keys, so every instance of the app shares them.
 func New(inner oauthlogin.Store, keys ...oauthlogin.CookieKey) *Store {

@@ -311,3 +311,24 @@ func TestIdleTimeoutRefused(t *testing.T) {
 		t.Fatalf("IdleTimeout with client-held sessions: %v, want ErrConfig", err)
 	}
 }
+
+// A Store given no keys, or keys it cannot use, is refused at New
+// (ErrConfig), not at the first login's callback: issue 16 §7, attack
+// report defect 9.
+func TestNewRefusesStoreWithoutKeys(t *testing.T) {
+	good := []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()}
+	for name, keys := range map[string][]oauthlogin.CookieKey{
+		"no keys":       nil,
+		"no hash key":   {{Block: good[0].Block}},
+		"bad block key": {{Hash: good[0].Hash, Block: []byte("short")}},
+	} {
+		_, err := oauthlogin.New(oauthlogin.Config{
+			BaseURL: "https://app.example.com",
+			Keys:    oauthlogin.Keys{Cookie: good},
+			Store:   cookiestore.New(oauthlogin.NewMemoryStore(), keys...),
+		})
+		if !errors.Is(err, oauthlogin.ErrConfig) || !strings.Contains(err.Error(), "cookiestore.Store") {
+			t.Errorf("%s: New = %v, want ErrConfig naming the store", name, err)
+		}
+	}
+}
