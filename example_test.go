@@ -214,20 +214,20 @@ func ExampleManager_Refresh() {
 }
 
 // CookieKeysFromEnv reads the keys an app keeps in its secrets store:
-// newest first, each 96 bytes in hex (CookieKey.String) or base64. Its
+// newest first, each 96 bytes in hex (CookieKey.Encode) or base64. Its
 // errors name the variable and the key, never the key's value.
 func ExampleCookieKeysFromEnv() {
 	// In an app the variable is set outside: from the output of
-	// fmt.Println(oauthlogin.GenerateCookieKey()), kept with its secrets.
+	// fmt.Println(oauthlogin.GenerateCookieKey().Encode()), kept with its secrets.
 	newKey, oldKey := oauthlogin.GenerateCookieKey(), oauthlogin.GenerateCookieKey()
-	os.Setenv("EXAMPLE_COOKIE_KEYS", newKey.String()+","+oldKey.String())
+	os.Setenv("EXAMPLE_COOKIE_KEYS", newKey.Encode()+","+oldKey.Encode())
 	defer os.Unsetenv("EXAMPLE_COOKIE_KEYS")
 
 	keys, err := oauthlogin.CookieKeysFromEnv("EXAMPLE_COOKIE_KEYS")
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(len(keys), keys[0].String() == newKey.String())
+	fmt.Println(len(keys), keys[0].Encode() == newKey.Encode())
 
 	os.Setenv("EXAMPLE_COOKIE_KEYS", "not-a-key")
 	_, err = oauthlogin.CookieKeysFromEnv("EXAMPLE_COOKIE_KEYS")
