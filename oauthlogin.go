@@ -122,12 +122,13 @@
 // # Keys
 //
 // [Keys.Cookie] seals the login cookies and, unless [Keys.Token] is set,
-// the stored provider tokens. [GenerateCookieKey] makes a key (its String
-// form is hex); [CookieKeysFromEnv] reads a comma-separated list of them,
-// newest first, from an environment variable. Keep the keys across restarts and share them between instances:
-// a new key on a persistent store makes every stored provider token
-// unreadable. To rotate, put a new key first and drop the old one a
-// session lifetime later.
+// the stored provider tokens. [GenerateCookieKey] makes a key, and
+// [CookieKey.Encode] writes it in hex (fmt and slog print keys redacted);
+// [CookieKeysFromEnv] reads a comma-separated list of them, newest first,
+// from an environment variable. Keep the keys across restarts and share
+// them between instances: a new key on a persistent store makes every
+// stored provider token unreadable. To rotate, put a new key first and
+// drop the old one a session lifetime later.
 package oauthlogin
 
 import (
