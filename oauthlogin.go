@@ -54,7 +54,8 @@ type Manager struct {
 	after            func(time.Duration) <-chan time.Time
 	flight           singleflight.Group
 	backoff          backoff
-	unreadableTokens sync.Once // logs that stored provider tokens cannot be opened
+	refreshes        refreshTimes // when this process last refreshed each identity
+	unreadableTokens sync.Once    // logs that stored provider tokens cannot be opened
 	services         serviceCache
 
 	mu        sync.RWMutex
