@@ -236,7 +236,10 @@ func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key strin
 	// Just refreshed (by any instance, or by this one on its own clock):
 	// fresh enough for any caller, even when the provider's tokens live
 	// shorter than RefreshMargin and so are "expiring" from the start.
-	if recentlyRefreshed(refreshed, start, now) || recentlyRefreshed(m.refreshes.last(key), start, now) {
+	// Only tokens a refresh obtained (stamped) count: this process's own
+	// last refresh says nothing of tokens a login has put there since,
+	// which a caller who asks for a refresh gets renewed.
+	if !refreshed.IsZero() && (recentlyRefreshed(refreshed, start, now) || recentlyRefreshed(m.refreshes.last(key), start, now)) {
 		return cur, nil
 	}
 	// The refresh must end while the lock is ours, whatever the HTTP
