@@ -163,3 +163,50 @@ func TestRefreshClockSkewCoalesced(t *testing.T) {
 		t.Fatalf("6 refreshes alternating between two instances 60 s apart, at one instant, made %d provider refreshes", got)
 	}
 }
+
+// A revoking logout of a session holding the identity's tokens (here
+// after its refresh, which renewed them) drops them from the identity's
+// other sessions too (a refresh token's revocation ends the grant's
+// access tokens, RFC 7009 §2.1): their session JSON says so, and a lazy
+// refresh, which would answer a copy far from expiry as is, hands out no
+// revoked token. Without a revocation, or when the session's tokens were
+// of another grant (its own login, which the identity's tokens have
+// replaced since), the other sessions keep theirs.
+func TestRevokingLogoutDropsIdentityTokens(t *testing.T) {
+	for _, tc := range []struct {
+		name            string
+		revoke, refresh bool
+		dropped         bool
+	}{
+		{"Revoked", true, true, true},
+		{"NotRevoked", false, true, false},
+		{"OtherGrant", true, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, func(c *oauthlogin.Config) { c.Sessions.RevokeOnLogout = tc.revoke })
+			h.clock.stop()
+			a, b := oauthlogintest.NewBrowser(), oauthlogintest.NewBrowser()
+			h.mustSucceed(h.login(a))
+			h.mustSucceed(h.login(b))
+			if tc.refresh {
+				if resp := h.do(a, "POST", "/auth/refresh"); resp.StatusCode != http.StatusOK {
+					t.Fatalf("refresh = %d", resp.StatusCode)
+				}
+			}
+			if resp := h.do(a, "DELETE", "/auth/session"); resp.StatusCode != http.StatusNoContent {
+				t.Fatalf("logout = %d", resp.StatusCode)
+			}
+			v, _ := h.session(b)
+			tok, _ := v["providerAccessToken"].(string)
+			if v["hasProviderRefreshToken"] != !tc.dropped || (tok != "") != !tc.dropped {
+				t.Fatalf("the other session after the logout: %v, want its provider tokens dropped: %v", v, tc.dropped)
+			}
+			resp := h.do(b, "POST", "/auth/refresh?ifExpiring=1")
+			var got map[string]any
+			decode(t, resp, &got)
+			if tok, _ := got["providerAccessToken"].(string); resp.StatusCode == http.StatusOK && tok != "" && h.idp.Revoked(tok) {
+				t.Fatalf("POST /auth/refresh?ifExpiring=1 after the logout = 200 with a revoked token")
+			}
+		})
+	}
+}
