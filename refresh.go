@@ -42,7 +42,8 @@ const refreshReuse = 10 * time.Second
 // finished within the last 10 seconds is reused), and answers 200 with the
 // session JSON, which carries the new providerAccessTokenExpiry. With
 // ifExpiring=1 it renews the token only when it expires within
-// Config.Sessions.RefreshMargin, like TokenSource. Other query parameters (such as
+// Config.Sessions.RefreshMargin, like TokenSource, and then, too, reuses a
+// refresh finished within the last 10 seconds. Other query parameters (such as
 // the force=1 of earlier versions) are ignored.
 //
 // Errors: no refresh token, 400 no_refresh_token; the provider revoked the
@@ -141,7 +142,8 @@ func (m *Manager) Refresh(ctx context.Context, s *Session) (*Session, error) {
 
 // refreshSession is Refresh, or with ifExpiring the lazy refresh of
 // TokenSource and POST {prefix}refresh?ifExpiring=1: only a token that
-// expires within Config.RefreshMargin is renewed, else s is returned as is.
+// expires within Config.RefreshMargin is renewed, else s is returned as is;
+// either way a refresh within refreshReuse is reused.
 func (m *Manager) refreshSession(ctx context.Context, s *Session, ifExpiring bool) (*Session, error) {
 	rp, ok := m.lookup(s.Provider)
 	if !ok {
@@ -204,7 +206,11 @@ func (m *Manager) refreshSession(ctx context.Context, s *Session, ifExpiring boo
 
 // refreshIdentity refreshes an identity's tokens under its lock, unless
 // they are fresh already (refreshed recently, or with ifExpiring, not
-// expiring), and returns the tokens to use.
+// expiring), and returns the tokens to use. This process's last refresh
+// of the identity, on its own clock, counts as recent too (refreshTimes):
+// another instance whose clock differs by more than refreshReuse stamps
+// its refreshes out of this one's window, and without the floor two such
+// instances called alternately would each refresh every time.
 func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key string, s *Session, start time.Time, ifExpiring bool) (*oauth2.Token, error) {
 	if wait := m.backoff.wait(key, m.now()); wait > 0 {
 		return nil, fmt.Errorf("%w: backing off after failures: %w", ErrProviderUnavailable, retryAfter(wait))
@@ -489,7 +495,11 @@ func (m *Manager) clampExpiry(exp time.Time) time.Time {
 
 // TokenSource returns the provider token of s as an oauth2.TokenSource
 // that refreshes itself when the token expires within Config.RefreshMargin
-// (and only then), persisting new tokens.
+// (and only then), persisting new tokens. Like Refresh, it reuses a
+// refresh of the identity finished within the last 10 seconds: tokens
+// that live shorter than the margin are renewed at most that often, and
+// in between the source returns the last refresh's token although it is
+// within the margin.
 func (m *Manager) TokenSource(ctx context.Context, s *Session) oauth2.TokenSource {
 	return &sessionTokenSource{m: m, ctx: ctx, s: s}
 }
