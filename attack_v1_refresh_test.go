@@ -210,3 +210,21 @@ func TestRevokingLogoutDropsIdentityTokens(t *testing.T) {
 		})
 	}
 }
+
+// A login since this instance's last refresh of the identity puts its own
+// tokens there, unstamped: a refresh asked for within the window renews
+// them at the provider rather than taking them as the refresh just made.
+func TestRefreshAfterNewLoginNotReused(t *testing.T) {
+	h := newHarness(t)
+	h.clock.stop()
+	a, b := oauthlogintest.NewBrowser(), oauthlogintest.NewBrowser()
+	h.mustSucceed(h.login(a))
+	if resp := h.do(a, "POST", "/auth/refresh"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("refresh = %d", resp.StatusCode)
+	}
+	h.mustSucceed(h.login(b)) // the same identity: its tokens are now this login's
+	hits := h.idp.Hits("token")
+	if resp := h.do(b, "POST", "/auth/refresh"); resp.StatusCode != http.StatusOK || h.idp.Hits("token")-hits != 1 {
+		t.Fatalf("refresh after a new login = %d, %d provider requests, want 1", resp.StatusCode, h.idp.Hits("token")-hits)
+	}
+}
