@@ -117,26 +117,32 @@ func (m *Manager) logout(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// revoke asks the provider to revoke a session's tokens.
+// revoke asks the provider to revoke a session's tokens; when it did, and
+// they are the identity's, they go from the identity and its other
+// sessions too (forgetRevoked), so that no refresh hands them out again.
 func (m *Manager) revoke(ctx context.Context, s *Session) {
 	if tok, err := m.ProviderToken(s); err == nil && tok != nil {
-		m.revokeToken(ctx, s.Provider, tok)
+		if m.revokeToken(ctx, s.Provider, tok) {
+			m.forgetRevoked(ctx, s, tok)
+		}
 	}
 }
 
 // revokeToken revokes provider tokens (RFC 7009): the refresh token first
 // (which ends its access tokens too, §2.1), then the access token, for
 // providers that revoke only what they are given. Failures are logged,
-// never shown: the local record is gone either way.
-func (m *Manager) revokeToken(ctx context.Context, provider string, tok *oauth2.Token) {
+// never shown: the local record is gone either way. It reports whether
+// the provider revoked a token.
+func (m *Manager) revokeToken(ctx context.Context, provider string, tok *oauth2.Token) bool {
 	rp, ok := m.lookup(provider)
 	if !ok {
-		return
+		return false
 	}
 	rv, ok := rp.p.(Revoker)
 	if !ok {
-		return
+		return false
 	}
+	revoked := false
 	for _, t := range []struct{ token, hint string }{{tok.RefreshToken, "refresh_token"}, {tok.AccessToken, "access_token"}} {
 		if t.token == "" {
 			continue
@@ -145,9 +151,11 @@ func (m *Manager) revokeToken(ctx context.Context, provider string, tok *oauth2.
 			if !errors.Is(err, errors.ErrUnsupported) {
 				m.log.WarnContext(ctx, "oauthlogin: token revocation failed", "provider", provider, "hint", t.hint, "err", logDetail(err, t.token, rp.oauth.ClientSecret))
 			}
-			return
+			return revoked
 		}
+		revoked = true
 	}
+	return revoked
 }
 
 // sessionListJSON is one of a user's sessions in GET {prefix}sessions:
@@ -361,6 +369,8 @@ func (m *Manager) unlink(w http.ResponseWriter, r *http.Request) {
 	if tok, err := m.openTokens(r.Context(), id.ProviderTokens, "identity:"+id.ID); err == nil && tok != nil {
 		m.revokeToken(r.Context(), id.Provider, tok)
 	}
+	// Nothing can reuse the revoked tokens: the identity record (whose ID
+	// every refresh of it is keyed on) and its sessions are gone.
 	m.emit(r, Event{Type: EventUnlink, UserID: s.UserID, Provider: id.Provider, IdentityID: id.ID, SessionID: s.ID})
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -98,7 +98,12 @@ type SessionOptions struct {
 	// minutes.
 	FlowLifetime time.Duration
 	// RefreshMargin is how long before its expiry a provider access token
-	// is refreshed; default 5 minutes.
+	// is refreshed; default 5 minutes. A token that lives less than the
+	// margin (or that the provider announces already expired) is due from
+	// the moment it is issued: the lazy refresh (TokenSource, Client, POST
+	// {prefix}refresh?ifExpiring=1) then renews it at most once every 10
+	// seconds per identity, handing out the token of the last refresh in
+	// between, even though it expires within the margin.
 	RefreshMargin time.Duration
 	// ExposeProviderAccessToken puts the provider access token in the
 	// session JSON (providerAccessToken), for a client that calls the
@@ -106,7 +111,11 @@ type SessionOptions struct {
 	// (Manager.Client, TokenSource).
 	ExposeProviderAccessToken bool
 	// RevokeOnLogout revokes the session's provider token (RFC 7009) on
-	// logout, for providers that support it; default false.
+	// logout, for providers that support it; default false. When the
+	// provider revoked them and they are the identity's current tokens
+	// (the grant the identity refreshes with), they are dropped from the
+	// identity and from its other sessions too, as when a refresh finds
+	// the grant revoked.
 	RevokeOnLogout bool
 }
 

@@ -175,7 +175,8 @@ type Manager struct {
 	checks           singleflight.Group // Check's one read in flight
 	baseOriginListed bool               // Config.RedirectOrigins names BaseURL's origin: all its paths allowed
 	backoff          backoff
-	unreadableTokens sync.Once // logs that stored provider tokens cannot be opened
+	refreshes        refreshTimes // when this process last refreshed each identity
+	unreadableTokens sync.Once    // logs that stored provider tokens cannot be opened
 	services         serviceCache
 
 	mu        sync.RWMutex

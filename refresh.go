@@ -24,13 +24,16 @@ const refreshBudget = refreshLockTTL - 5*time.Second
 // expires_in becomes a year.
 const maxTokenLifetime = 365 * 24 * time.Hour
 
-// refreshReuse is how long a finished refresh is reused: Refresh, and
-// POST {prefix}refresh, within refreshReuse of the identity's last refresh
-// return its tokens without asking the provider, so that a client in a
-// loop cannot hammer it. It is measured on the identity's sealed tokens
-// (when a refresh obtained them), so it holds across instances that share
-// the store; a difference of more than refreshReuse between the instances'
-// clocks only costs a provider request.
+// refreshReuse is how long a finished refresh is reused: Refresh, POST
+// {prefix}refresh and the lazy refresh (TokenSource, ifExpiring=1) within
+// refreshReuse of the identity's last refresh return its tokens without
+// asking the provider, so that a client in a loop cannot hammer it, even
+// with tokens that live shorter than RefreshMargin. It is measured on the
+// identity's sealed tokens (when a refresh obtained them), so it holds
+// across instances that share the store, and on this instance's own clock
+// since it last refreshed the identity, so that instances whose clocks
+// differ by more than refreshReuse (each finding the other's stamp out of
+// the window) still ask the provider at most once each per window.
 const refreshReuse = 10 * time.Second
 
 // serveRefresh serves POST {prefix}refresh, Appwrite's "update OAuth
@@ -39,7 +42,8 @@ const refreshReuse = 10 * time.Second
 // finished within the last 10 seconds is reused), and answers 200 with the
 // session JSON, which carries the new providerAccessTokenExpiry. With
 // ifExpiring=1 it renews the token only when it expires within
-// Config.Sessions.RefreshMargin, like TokenSource. Other query parameters (such as
+// Config.Sessions.RefreshMargin, like TokenSource, and then, too, reuses a
+// refresh finished within the last 10 seconds. Other query parameters (such as
 // the force=1 of earlier versions) are ignored.
 //
 // Errors: no refresh token, 400 no_refresh_token; the provider revoked the
@@ -138,7 +142,8 @@ func (m *Manager) Refresh(ctx context.Context, s *Session) (*Session, error) {
 
 // refreshSession is Refresh, or with ifExpiring the lazy refresh of
 // TokenSource and POST {prefix}refresh?ifExpiring=1: only a token that
-// expires within Config.Sessions.RefreshMargin is renewed, else s is returned as is.
+// expires within Config.Sessions.RefreshMargin is renewed, else s is returned as is;
+// either way a refresh within refreshReuse is reused.
 func (m *Manager) refreshSession(ctx context.Context, s *Session, ifExpiring bool) (*Session, error) {
 	rp, ok := m.lookup(s.Provider)
 	if !ok {
@@ -154,10 +159,7 @@ func (m *Manager) refreshSession(ctx context.Context, s *Session, ifExpiring boo
 			return s, nil
 		}
 	}
-	// Keyed on the identity record too: a session of an identity unlinked
-	// since, whose provider account signed in again as a new identity
-	// (maybe another user's), shares nothing with that identity's refresh.
-	key := rp.issuer + "\x00" + s.ProviderUID + "\x00" + s.IdentityID
+	key := refreshKey(rp.issuer, s.ProviderUID, s.IdentityID)
 	// A lazy caller may find the tokens fresh and not refresh: one who
 	// asked for a refresh must not take that answer, so the two kinds fly
 	// apart (and meet at the identity's lock).
@@ -204,7 +206,11 @@ func (m *Manager) refreshSession(ctx context.Context, s *Session, ifExpiring boo
 
 // refreshIdentity refreshes an identity's tokens under its lock, unless
 // they are fresh already (refreshed recently, or with ifExpiring, not
-// expiring), and returns the tokens to use.
+// expiring), and returns the tokens to use. This process's last refresh
+// of the identity, on its own clock, counts as recent too (refreshTimes):
+// another instance whose clock differs by more than refreshReuse stamps
+// its refreshes out of this one's window, and without the floor two such
+// instances called alternately would each refresh every time.
 func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key string, s *Session, start time.Time, ifExpiring bool) (*oauth2.Token, error) {
 	if wait := m.backoff.wait(key, m.now()); wait > 0 {
 		return nil, fmt.Errorf("%w: backing off after failures: %w", ErrProviderUnavailable, retryAfter(wait))
@@ -229,8 +235,18 @@ func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key strin
 		return nil, ErrNoRefreshToken
 	}
 	cur.Expiry = id.ProviderAccessTokenExpiry
-	if now := m.now(); ifExpiring && !m.expiring(cur.Expiry, now) || !ifExpiring && recentlyRefreshed(refreshed, start, now) {
-		return cur, nil // refreshed by another caller meanwhile, or just now
+	now := m.now()
+	if ifExpiring && !m.expiring(cur.Expiry, now) {
+		return cur, nil // refreshed by another caller meanwhile
+	}
+	// Just refreshed (by any instance, or by this one on its own clock):
+	// fresh enough for any caller, even when the provider's tokens live
+	// shorter than RefreshMargin and so are "expiring" from the start.
+	// Only tokens a refresh obtained (stamped) count: this process's own
+	// last refresh says nothing of tokens a login has put there since,
+	// which a caller who asks for a refresh gets renewed.
+	if !refreshed.IsZero() && (recentlyRefreshed(refreshed, start, now) || recentlyRefreshed(m.refreshes.last(key), start, now)) {
+		return cur, nil
 	}
 	// The refresh must end while the lock is ours, whatever the HTTP
 	// client's timeout: another instance takes an expired lock and would
@@ -245,12 +261,9 @@ func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key strin
 			// The grant is gone: so are its tokens, here and in every
 			// session that signed in with this identity.
 			m.backoff.reset(key)
-			revoked := m.now()
-			id.ProviderTokens, id.ProviderAccessTokenExpiry, id.Updated = nil, time.Time{}, revoked
-			if uerr := m.store.UpdateIdentity(ctx, id); uerr != nil {
+			if uerr := m.dropGrant(ctx, key, id); uerr != nil {
 				return nil, uerr
 			}
-			m.dropIdentitySessionTokens(ctx, id, revoked)
 			return nil, ErrProviderTokenRevoked
 		}
 		wait := m.backoff.fail(key, m.now())
@@ -278,7 +291,7 @@ func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key strin
 		}
 	}
 	tok.Expiry = m.clampExpiry(tok.Expiry)
-	now := m.now()
+	now = m.now()
 	sealed, err := m.keys.sealRefreshed(tok, now, "identity:"+id.ID)
 	if err != nil {
 		return nil, err
@@ -287,8 +300,113 @@ func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key strin
 	if err := m.store.UpdateIdentity(ctx, id); err != nil {
 		return nil, err
 	}
+	m.refreshes.note(key, now)
 	m.backoff.reset(key)
 	return tok, nil
+}
+
+// refreshKey names the refresh of an identity: its flight, lock,
+// backoff and the time this process last refreshed it. Keyed on the
+// identity record too: a session of an identity unlinked since, whose
+// provider account signed in again as a new identity (maybe another
+// user's), shares nothing with that identity's refresh.
+func refreshKey(issuer, subject, identityID string) string {
+	return issuer + "\x00" + subject + "\x00" + identityID
+}
+
+// dropGrant removes identity id's provider tokens, whose grant is gone
+// (the provider answered invalid_grant, or a logout revoked them), from it
+// and from every session that signed in with it, so that no refresh hands
+// them out again. The caller holds the identity's refresh lock.
+func (m *Manager) dropGrant(ctx context.Context, key string, id *Identity) error {
+	m.refreshes.forget(key)
+	revoked := m.now()
+	id.ProviderTokens, id.ProviderAccessTokenExpiry, id.Updated = nil, time.Time{}, revoked
+	if err := m.store.UpdateIdentity(ctx, id); err != nil {
+		return err
+	}
+	m.dropIdentitySessionTokens(ctx, id, revoked)
+	return nil
+}
+
+// forgetRevoked runs after a logout revoked tok, session s's provider
+// tokens, at the provider (RFC 7009). When they are its identity's tokens
+// (the same refresh token, or the same access token), the identity's
+// canonical tokens are the revoked ones, and revoking a refresh token
+// ends the grant's access tokens too (RFC 7009 §2.1): they go from the
+// identity and from its other sessions (dropGrant), so that neither the
+// reuse of a recent refresh nor a session's copy hands them out. Tokens
+// the identity has replaced since (a rotated refresh token, a new login)
+// are left to the provider's answer at their next refresh.
+func (m *Manager) forgetRevoked(ctx context.Context, s *Session, tok *oauth2.Token) {
+	rp, ok := m.lookup(s.Provider)
+	if !ok {
+		return
+	}
+	key := refreshKey(rp.issuer, s.ProviderUID, s.IdentityID)
+	m.refreshes.forget(key)
+	unlock, err := m.store.Lock(ctx, "oauthlogin:refresh:"+key, refreshLockTTL)
+	if err != nil {
+		m.log.WarnContext(ctx, "oauthlogin: could not drop revoked provider tokens from the identity", "err", err)
+		return
+	}
+	defer unlock(ctx)
+	id, err := m.sameIdentity(ctx, rp.issuer, s.ProviderUID, s.IdentityID, s.UserID)
+	if err != nil {
+		return // unlinked: nothing of it is left to reuse
+	}
+	cur, err := m.openTokens(ctx, id.ProviderTokens, "identity:"+id.ID)
+	if err != nil || cur == nil {
+		return
+	}
+	same := tok.RefreshToken != "" && cur.RefreshToken == tok.RefreshToken ||
+		tok.AccessToken != "" && cur.AccessToken == tok.AccessToken
+	if !same {
+		return
+	}
+	if err := m.dropGrant(ctx, key, id); err != nil {
+		m.log.WarnContext(ctx, "oauthlogin: could not drop revoked provider tokens from the identity", "err", err)
+	}
+}
+
+// refreshTimes remembers when this process last refreshed each identity,
+// on its own clock: the floor of the reuse window that another instance's
+// clock cannot move. Entries older than refreshReuse are swept as the map
+// grows, so it holds about the identities refreshed in the last window.
+type refreshTimes struct {
+	mu    sync.Mutex
+	at    map[string]time.Time
+	sweep int // the size at which stale entries are swept next
+}
+
+func (r *refreshTimes) note(key string, now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.at == nil {
+		r.at = make(map[string]time.Time)
+	}
+	if len(r.at) >= r.sweep {
+		for k, t := range r.at {
+			if !recentlyRefreshed(t, now, now) {
+				delete(r.at, k)
+			}
+		}
+		r.sweep = max(64, 2*len(r.at))
+	}
+	r.at[key] = now
+}
+
+// last is when this process last refreshed key; zero when not recently.
+func (r *refreshTimes) last(key string) time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.at[key]
+}
+
+func (r *refreshTimes) forget(key string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.at, key)
 }
 
 // updateSessionTokens sets the provider tokens of a session that still
@@ -377,7 +495,11 @@ func (m *Manager) clampExpiry(exp time.Time) time.Time {
 
 // TokenSource returns the provider token of s as an oauth2.TokenSource
 // that refreshes itself when the token expires within Config.Sessions.RefreshMargin
-// (and only then), persisting new tokens.
+// (and only then), persisting new tokens. Like Refresh, it reuses a
+// refresh of the identity finished within the last 10 seconds: tokens
+// that live shorter than the margin are renewed at most that often, and
+// in between the source returns the last refresh's token although it is
+// within the margin.
 func (m *Manager) TokenSource(ctx context.Context, s *Session) oauth2.TokenSource {
 	return &sessionTokenSource{m: m, ctx: ctx, s: s}
 }
