@@ -228,11 +228,11 @@ func BenchmarkAuthenticated(b *testing.B) {
 	}
 }
 
-// BenchmarkRefresh is POST {prefix}refresh?ifExpiring=1 on a session whose
-// provider token expires within the refresh margin: the token request over
-// loopback, and the identity and session writes. (Without ifExpiring, calls
-// within 10 seconds of the last refresh reuse it and ask the provider
-// nothing.)
+// BenchmarkRefresh is POST {prefix}refresh on a session fresh from a
+// login: the token request over loopback, and the identity and session
+// writes. (Calls within 10 seconds of the identity's last refresh reuse it
+// and ask the provider nothing; BenchmarkRefreshReused in the root package
+// measures those.)
 func BenchmarkRefresh(b *testing.B) {
 	w := getWorld(b)
 	b.Run("oauthlogin", func(b *testing.B) {

@@ -69,8 +69,8 @@ func newWorld() (*world, error) {
 	if err := add(NewOauthloginApp("oauthlogin", w.fake, w.back, nil, 0)); err != nil {
 		return nil, err
 	}
-	// Provider tokens that last a minute are always within the 5-minute
-	// refresh margin: every POST refresh?ifExpiring=1 refreshes.
+	// Provider tokens that last a minute, always within the 5-minute
+	// refresh margin.
 	if err := add(NewOauthloginApp("oauthlogin-refresh", w.fake, w.back, nil, 60)); err != nil {
 		return nil, err
 	}
