@@ -125,6 +125,10 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("signin-demo")),
 		chromedp.WaitVisible(chromedp.ID("signin-demo2")),
 		chromedp.Click(chromedp.ID("signin-demo")),
+		// The click navigates: wait for the provider's page to be shown
+		// before reading it, or the read can race the document's swap.
+		chromedp.WaitVisible(chromedp.ID("demo-banner")),
+		chromedp.WaitVisible(chromedp.ID("approve")),
 	)
 	banner := value(t, tab, "reading the demo banner", chromedp.Text(chromedp.ID("demo-banner")))
 	if !strings.Contains(banner, "demo provider — not for production") {
