@@ -109,3 +109,44 @@ func TestAttackV2RevokingLogoutWipesConcurrentLogin(t *testing.T) {
 		t.Errorf("POST /auth/refresh from the new login's session = %d; session now %v", resp.StatusCode, v)
 	}
 }
+
+// The same missing lock on the login side, from a refresh: a refresh
+// reads the identity under its lock, asks the provider, and writes the
+// whole record back; a login of the same account that lands meanwhile (it
+// takes no lock) is overwritten, so the identity's canonical tokens are
+// the previous grant's again while the new login's session holds the new
+// grant's. The identity now says the new session's tokens are "another
+// grant" and the old session's are the identity's: when the OLD session
+// signs out with RevokeOnLogout, its revoked tokens match the identity's,
+// and dropGrant strips the NEW session's valid, never-revoked tokens (the
+// "OtherGrant" case of TestRevokingLogoutDropsIdentityTokens, which must
+// keep them).
+func TestAttackV2RefreshOverwritesConcurrentLogin(t *testing.T) {
+	if os.Getenv("OAUTHLOGIN_ATTACK") == "" {
+		t.Skip("known defect: a refresh's identity write overwrites a concurrent login's tokens (lost update)")
+	}
+	h, hs := newHookHarness(t, func(c *oauthlogin.Config) { c.Sessions.RevokeOnLogout = true })
+	a, b := oauthlogintest.NewBrowser(), oauthlogintest.NewBrowser()
+	h.mustSucceed(h.login(a))
+	var page *oauthlogintest.Page
+	hs.arm(func(v *oauthlogin.Identity) bool { return v.ProviderTokens != nil }, func() { page = h.login(b) })
+	if resp := h.do(a, "POST", "/auth/refresh"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("refresh = %d", resp.StatusCode)
+	}
+	if page == nil {
+		t.Fatal("setup: the refresh wrote no identity")
+	}
+	h.mustSucceed(page)
+	before, _ := h.session(b)
+	if before["hasProviderRefreshToken"] != true {
+		t.Fatalf("setup: b's session has no refresh token: %v", before)
+	}
+	if resp := h.do(a, "DELETE", "/auth/session"); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("logout = %d", resp.StatusCode)
+	}
+	v, _ := h.session(b)
+	tok, _ := v["providerAccessToken"].(string)
+	if tok == "" || h.idp.Revoked(tok) || v["hasProviderRefreshToken"] != true {
+		t.Errorf("the older session's revoking logout stripped the newer login's own, unrevoked tokens (revoked at provider: %v): %v", tok != "" && h.idp.Revoked(tok), v)
+	}
+}
