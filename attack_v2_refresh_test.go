@@ -150,3 +150,42 @@ func TestAttackV2RefreshOverwritesConcurrentLogin(t *testing.T) {
 		t.Errorf("the older session's revoking logout stripped the newer login's own, unrevoked tokens (revoked at provider: %v): %v", tok != "" && h.idp.Revoked(tok), v)
 	}
 }
+
+// RFC 9700 §4.14.2 / RFC 6749 §10.4: with refresh token rotation, a spent
+// refresh token must never be sent again (the provider takes it for a
+// stolen one and revokes the grant). A login whose provider answers
+// without a refresh token (Google without prompt=consent, and any provider
+// that issues one only at first consent) keeps the identity's current one
+// (identity.go): it reads it outside the refresh lock, and writes it back
+// later. A refresh of the same identity that rotates it in between (the
+// user's other tab, a background TokenSource) is undone: the identity
+// holds the spent refresh token again, the next refresh presents it, and
+// the provider revokes the whole grant: every session of the user loses
+// its provider tokens (409 provider_token_revoked).
+func TestAttackV2LoginRestoresSpentRefreshToken(t *testing.T) {
+	if os.Getenv("OAUTHLOGIN_ATTACK") == "" {
+		t.Skip("known defect: a login that keeps the identity's refresh token writes back a spent one over a concurrent rotation")
+	}
+	h, hs := newHookHarness(t, nil)
+	h.idp.Behave(oauthlogintest.Behavior{RotateRefreshTokens: true})
+	a, b := oauthlogintest.NewBrowser(), oauthlogintest.NewBrowser()
+	h.mustSucceed(h.login(a))
+	// The provider issues no refresh token for a later login; a refresh
+	// still rotates (RotateRefreshTokens comes first).
+	h.idp.Behave(oauthlogintest.Behavior{RotateRefreshTokens: true, OmitRefreshToken: true})
+	var status int
+	hs.arm(func(v *oauthlogin.Identity) bool { return v.ProviderTokens != nil }, func() {
+		status = h.do(a, "POST", "/auth/refresh").StatusCode // rotates RT1 -> RT2
+	})
+	h.mustSucceed(h.login(b)) // read RT1 before the refresh, writes it back after
+	if status != http.StatusOK {
+		t.Fatalf("setup: the concurrent refresh = %d", status)
+	}
+	h.pastRefreshReuse()
+	if resp := h.do(b, "POST", "/auth/refresh"); resp.StatusCode != http.StatusOK {
+		t.Errorf("the next refresh = %d: it presented the spent refresh token and the provider revoked the grant", resp.StatusCode)
+	}
+	if resp := h.do(a, "POST", "/auth/refresh"); resp.StatusCode != http.StatusOK {
+		t.Errorf("the other session's refresh = %d: the grant is gone", resp.StatusCode)
+	}
+}
