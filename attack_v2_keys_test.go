@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -86,6 +87,31 @@ func TestAttackV2TokenKeysPrinted(t *testing.T) {
 				t.Errorf("%s prints a token key", how)
 				break
 			}
+		}
+	}
+}
+
+// SECURITY.md: "Keys with fewer than 16 distinct byte values are
+// refused". Only CookieKeysFromEnv refuses them: the same all-zero or
+// typed-placeholder key given to New directly (read from a config file,
+// a []byte("...") literal), as a cookie key or as a token key, is
+// accepted, and with it anyone who guesses the placeholder forges flow
+// cookies (and, with cookiestore, sessions: any user's) or opens every
+// stored provider refresh token.
+func TestAttackV2NewAcceptsWeakKeys(t *testing.T) {
+	if os.Getenv("OAUTHLOGIN_ATTACK") == "" {
+		t.Skip("known defect: New accepts keys CookieKeysFromEnv refuses as not random")
+	}
+	good := oauthlogin.GenerateCookieKey()
+	for name, keys := range map[string]oauthlogin.Keys{
+		"zero cookie key":   {Cookie: []oauthlogin.CookieKey{{Hash: make([]byte, 64), Block: make([]byte, 32)}}},
+		"typed cookie key":  {Cookie: []oauthlogin.CookieKey{{Hash: []byte("changemechangemechangemechangeme"), Block: []byte("changemechangemechangemechangeme")}}},
+		"zero token key":    {Cookie: []oauthlogin.CookieKey{good}, Token: [][]byte{make([]byte, 32)}},
+		"second cookie key": {Cookie: []oauthlogin.CookieKey{good, {Hash: make([]byte, 32), Block: make([]byte, 16)}}},
+	} {
+		_, err := oauthlogin.New(oauthlogin.Config{BaseURL: "https://app.example", Keys: keys})
+		if !errors.Is(err, oauthlogin.ErrConfig) {
+			t.Errorf("%s: New = %v, want ErrConfig (not random)", name, err)
 		}
 	}
 }
