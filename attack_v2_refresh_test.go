@@ -189,3 +189,42 @@ func TestAttackV2LoginRestoresSpentRefreshToken(t *testing.T) {
 		t.Errorf("the other session's refresh = %d: the grant is gone", resp.StatusCode)
 	}
 }
+
+// The refresh's whole-record write also resurrects the identity's other
+// fields as they were when it read them: a login that records the
+// provider account's new email (the old mailbox was given up, or is no
+// longer verified) is undone by a refresh in flight, and the identity
+// keeps the old verified address in the email index. With
+// EmailLinkProviders, whoever holds that address next (a reassigned
+// mailbox) and signs in with another listed provider is linked into this
+// user's account (OpenID Connect Core §5.7: email is not a stable
+// identifier; the app relies on the library keeping it current).
+func TestAttackV2RefreshResurrectsOldVerifiedEmail(t *testing.T) {
+	if os.Getenv("OAUTHLOGIN_ATTACK") == "" {
+		t.Skip("known defect: a refresh's identity write restores the email a concurrent login replaced")
+	}
+	h, hs := newHookHarness(t, func(c *oauthlogin.Config) { c.EmailLinkProviders = []string{"test"} })
+	a, b := oauthlogintest.NewBrowser(), oauthlogintest.NewBrowser()
+	h.mustSucceed(h.login(a))
+	ctx := context.Background()
+	if ids, _ := h.store.IdentitiesByEmail(ctx, "ada@example.com"); len(ids) != 1 {
+		t.Fatalf("setup: the identity is not indexed under its verified email: %v", ids)
+	}
+	h.idp.SetUser(oauthlogintest.User{Subject: "user-1", Email: "ada@new.example", EmailVerified: true, Name: "Ada Lovelace"})
+	var page *oauthlogintest.Page
+	hs.arm(func(v *oauthlogin.Identity) bool { return v.ProviderTokens != nil }, func() { page = h.login(b) })
+	if resp := h.do(a, "POST", "/auth/refresh"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("refresh = %d", resp.StatusCode)
+	}
+	h.mustSucceed(page)
+	id, err := h.store.Identity(ctx, h.idp.URL, "user-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id.VerifiedEmail != "ada@new.example" {
+		t.Errorf("after a login reported ada@new.example, the identity's verified email is %q", id.VerifiedEmail)
+	}
+	if ids, _ := h.store.IdentitiesByEmail(ctx, "ada@example.com"); len(ids) != 0 {
+		t.Errorf("the identity is still indexed under the address its provider no longer reports")
+	}
+}
