@@ -3,9 +3,9 @@ package oauthlogin_test
 import (
 	"context"
 	"net/http"
-	"os"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/oauthlogin/oauthlogin"
 	"github.com/oauthlogin/oauthlogin/oauthlogintest"
@@ -17,9 +17,53 @@ import (
 // and the write that follows it, deterministically.
 type hookStore struct {
 	*oauthlogin.MemoryStore
-	mu    sync.Mutex
-	match func(*oauthlogin.Identity) bool
-	hook  func()
+	mu     sync.Mutex
+	match  func(*oauthlogin.Identity) bool
+	hook   func()
+	onLock chan<- struct{} // told when a Lock call must wait
+}
+
+// Lock takes the lock; when onLock is set and the lock is held, it tells
+// onLock before it waits.
+func (s *hookStore) Lock(ctx context.Context, key string, ttl time.Duration) (func(context.Context) error, error) {
+	s.mu.Lock()
+	c := s.onLock
+	s.mu.Unlock()
+	if c != nil {
+		try, cancel := context.WithCancel(ctx)
+		cancel() // a done context makes a try-lock
+		if unlock, err := s.MemoryStore.Lock(try, key, ttl); err == nil {
+			return unlock, nil
+		}
+		select {
+		case c <- struct{}{}:
+		default:
+		}
+	}
+	return s.MemoryStore.Lock(ctx, key, ttl)
+}
+
+// concurrently runs f on a goroutine of its own, as another request
+// would, and returns once f has finished or waits for a lock (the
+// identity's refresh lock, which the caller, inside a hook, holds: f then
+// goes on once the caller's critical section ends). wait waits for f.
+func (s *hookStore) concurrently(f func()) (wait func()) {
+	done, waiting := make(chan struct{}), make(chan struct{}, 1)
+	s.mu.Lock()
+	s.onLock = waiting
+	s.mu.Unlock()
+	go func() {
+		defer close(done)
+		f()
+	}()
+	select {
+	case <-done:
+	case <-waiting:
+	}
+	s.mu.Lock()
+	s.onLock = nil
+	s.mu.Unlock()
+	return func() { <-done }
 }
 
 func (s *hookStore) arm(match func(*oauthlogin.Identity) bool, hook func()) {
@@ -69,19 +113,23 @@ func newHookHarness(t *testing.T, edit func(*oauthlogin.Config)) (*harness, *hoo
 // wiped: the new session's next refresh then answers no_refresh_token
 // and drops the session's own valid refresh token as well.)
 func TestAttackV2RevokingLogoutWipesConcurrentLogin(t *testing.T) {
-	if os.Getenv("OAUTHLOGIN_ATTACK") == "" {
-		t.Skip("known defect: a revoking logout's drop of the identity's tokens races a concurrent new login and wipes that login's tokens")
-	}
 	h, hs := newHookHarness(t, func(c *oauthlogin.Config) { c.Sessions.RevokeOnLogout = true })
 	a, b := oauthlogintest.NewBrowser(), oauthlogintest.NewBrowser()
 	h.mustSucceed(h.login(a))
 	var page *oauthlogintest.Page
+	var wait func()
 	// The drop's write is the identity update with no tokens: b's login
-	// completes just before it, after forgetRevoked read the identity.
-	hs.arm(func(v *oauthlogin.Identity) bool { return v.ProviderTokens == nil }, func() { page = h.login(b) })
+	// runs just before it, after forgetRevoked read the identity.
+	hs.arm(func(v *oauthlogin.Identity) bool { return v.ProviderTokens == nil }, func() {
+		wait = hs.concurrently(func() { page = h.login(b) })
+	})
 	if resp := h.do(a, "DELETE", "/auth/session"); resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("logout = %d", resp.StatusCode)
 	}
+	if wait == nil {
+		t.Fatal("setup: the logout never dropped the identity's tokens")
+	}
+	wait()
 	if page == nil {
 		t.Fatal("setup: the logout never dropped the identity's tokens")
 	}
@@ -122,19 +170,23 @@ func TestAttackV2RevokingLogoutWipesConcurrentLogin(t *testing.T) {
 // "OtherGrant" case of TestRevokingLogoutDropsIdentityTokens, which must
 // keep them).
 func TestAttackV2RefreshOverwritesConcurrentLogin(t *testing.T) {
-	if os.Getenv("OAUTHLOGIN_ATTACK") == "" {
-		t.Skip("known defect: a refresh's identity write overwrites a concurrent login's tokens (lost update)")
-	}
 	h, hs := newHookHarness(t, func(c *oauthlogin.Config) { c.Sessions.RevokeOnLogout = true })
 	a, b := oauthlogintest.NewBrowser(), oauthlogintest.NewBrowser()
 	h.mustSucceed(h.login(a))
 	var page *oauthlogintest.Page
-	hs.arm(func(v *oauthlogin.Identity) bool { return v.ProviderTokens != nil }, func() { page = h.login(b) })
+	var wait func()
+	hs.arm(func(v *oauthlogin.Identity) bool { return v.ProviderTokens != nil }, func() {
+		wait = hs.concurrently(func() { page = h.login(b) })
+	})
 	if resp := h.do(a, "POST", "/auth/refresh"); resp.StatusCode != http.StatusOK {
 		t.Fatalf("refresh = %d", resp.StatusCode)
 	}
-	if page == nil {
+	if wait == nil {
 		t.Fatal("setup: the refresh wrote no identity")
+	}
+	wait()
+	if page == nil {
+		t.Fatal("setup: the login did not finish")
 	}
 	h.mustSucceed(page)
 	before, _ := h.session(b)
@@ -163,9 +215,6 @@ func TestAttackV2RefreshOverwritesConcurrentLogin(t *testing.T) {
 // the provider revokes the whole grant: every session of the user loses
 // its provider tokens (409 provider_token_revoked).
 func TestAttackV2LoginRestoresSpentRefreshToken(t *testing.T) {
-	if os.Getenv("OAUTHLOGIN_ATTACK") == "" {
-		t.Skip("known defect: a login that keeps the identity's refresh token writes back a spent one over a concurrent rotation")
-	}
 	h, hs := newHookHarness(t, nil)
 	h.idp.Behave(oauthlogintest.Behavior{RotateRefreshTokens: true})
 	a, b := oauthlogintest.NewBrowser(), oauthlogintest.NewBrowser()
@@ -174,10 +223,15 @@ func TestAttackV2LoginRestoresSpentRefreshToken(t *testing.T) {
 	// still rotates (RotateRefreshTokens comes first).
 	h.idp.Behave(oauthlogintest.Behavior{RotateRefreshTokens: true, OmitRefreshToken: true})
 	var status int
+	var wait func()
 	hs.arm(func(v *oauthlogin.Identity) bool { return v.ProviderTokens != nil }, func() {
-		status = h.do(a, "POST", "/auth/refresh").StatusCode // rotates RT1 -> RT2
+		wait = hs.concurrently(func() { status = h.do(a, "POST", "/auth/refresh").StatusCode }) // rotates RT1 -> RT2
 	})
-	h.mustSucceed(h.login(b)) // read RT1 before the refresh, writes it back after
+	h.mustSucceed(h.login(b)) // the refresh runs while it writes the identity
+	if wait == nil {
+		t.Fatal("setup: the login wrote no identity")
+	}
+	wait()
 	if status != http.StatusOK {
 		t.Fatalf("setup: the concurrent refresh = %d", status)
 	}
@@ -200,9 +254,6 @@ func TestAttackV2LoginRestoresSpentRefreshToken(t *testing.T) {
 // user's account (OpenID Connect Core §5.7: email is not a stable
 // identifier; the app relies on the library keeping it current).
 func TestAttackV2RefreshResurrectsOldVerifiedEmail(t *testing.T) {
-	if os.Getenv("OAUTHLOGIN_ATTACK") == "" {
-		t.Skip("known defect: a refresh's identity write restores the email a concurrent login replaced")
-	}
 	h, hs := newHookHarness(t, func(c *oauthlogin.Config) { c.EmailLinkProviders = []string{"test"} })
 	a, b := oauthlogintest.NewBrowser(), oauthlogintest.NewBrowser()
 	h.mustSucceed(h.login(a))
@@ -212,10 +263,17 @@ func TestAttackV2RefreshResurrectsOldVerifiedEmail(t *testing.T) {
 	}
 	h.idp.SetUser(oauthlogintest.User{Subject: "user-1", Email: "ada@new.example", EmailVerified: true, Name: "Ada Lovelace"})
 	var page *oauthlogintest.Page
-	hs.arm(func(v *oauthlogin.Identity) bool { return v.ProviderTokens != nil }, func() { page = h.login(b) })
+	var wait func()
+	hs.arm(func(v *oauthlogin.Identity) bool { return v.ProviderTokens != nil }, func() {
+		wait = hs.concurrently(func() { page = h.login(b) })
+	})
 	if resp := h.do(a, "POST", "/auth/refresh"); resp.StatusCode != http.StatusOK {
 		t.Fatalf("refresh = %d", resp.StatusCode)
 	}
+	if wait == nil {
+		t.Fatal("setup: the refresh wrote no identity")
+	}
+	wait()
 	h.mustSucceed(page)
 	id, err := h.store.Identity(ctx, h.idp.URL, "user-1")
 	if err != nil {

@@ -91,6 +91,27 @@ func (m *Manager) signIn(ctx context.Context, rp *registered, p *Profile, tok *o
 	if linkUser != "" && id.UserID != linkUser {
 		return nil, "", ErrIdentityConflict
 	}
+	// The identity's tokens and email change under its refresh lock, as
+	// a refresh's and a revoking logout's do: read again under it, so
+	// that neither writes back what the other replaced (a spent refresh
+	// token, a previous grant's tokens, an old email).
+	lctx, cancel := context.WithTimeout(ctx, refreshLockTTL)
+	defer cancel()
+	unlock, err := m.store.Lock(lctx, "oauthlogin:refresh:"+refreshKey(rp.issuer, p.Subject, id.ID), refreshLockTTL)
+	if err != nil {
+		return nil, "", err
+	}
+	defer unlock(ctx)
+	cur, err := m.store.Identity(ctx, rp.issuer, p.Subject)
+	if err != nil {
+		return nil, "", err
+	}
+	if cur.ID != id.ID || linkUser != "" && cur.UserID != linkUser {
+		// Unlinked and signed in again meanwhile: another identity,
+		// whose lock this is not. The login fails; it may be retried.
+		return nil, "", fmt.Errorf("%w: the identity changed during the login", ErrIdentityConflict)
+	}
+	id = cur
 	id.ProviderEmail, id.VerifiedEmail, id.Updated = p.Email, verified, now
 	if tok != nil && tok.RefreshToken == "" {
 		// Providers that issue a refresh token only at first consent
