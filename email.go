@@ -8,7 +8,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-// NormalizeEmail returns the form of an email address that linking by
+// normalizeEmail returns the form of an email address that linking by
 // email compares, and ok false for an address that must link nothing.
 // Linking merges accounts, so the form never makes two distinct mailboxes
 // equal; the price is that some spellings of one mailbox do not link.
@@ -36,7 +36,7 @@ import (
 //     canonical form needs IDNA (UTS #46), whose case and compatibility
 //     mappings a plain lower-casing would get wrong (the Kelvin sign
 //     lower-cases to k), so such an address links nothing.
-func NormalizeEmail(email string) (normalized string, ok bool) {
+func normalizeEmail(email string) (normalized string, ok bool) {
 	if len(email) > 320 || !utf8.ValidString(email) || strings.IndexFunc(email, unusable) >= 0 {
 		return "", false
 	}
@@ -82,6 +82,6 @@ func replacedByNFC(r rune) bool {
 // sameVerifiedEmail reports whether a stored identity's reported email
 // normalizes to verified.
 func sameVerifiedEmail(reported, verified string) bool {
-	n, ok := NormalizeEmail(reported)
+	n, ok := normalizeEmail(reported)
 	return ok && n == verified
 }

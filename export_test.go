@@ -8,3 +8,6 @@ func SetClock(m *Manager, now func() time.Time) { m.now = now }
 
 // RefreshReuse is refreshReuse, for the external tests.
 const RefreshReuse = refreshReuse
+
+// NormalizeEmailForTest is normalizeEmail, for the external tests.
+var NormalizeEmailForTest = normalizeEmail

@@ -50,7 +50,7 @@ func (m *Manager) signIn(ctx context.Context, rp *registered, p *Profile, tok *o
 	}
 	verified := ""
 	if p.EmailVerified {
-		verified, _ = NormalizeEmail(p.Email) // an unusable email links nothing
+		verified, _ = normalizeEmail(p.Email) // an unusable email links nothing
 	}
 	now := m.now()
 	id, err := m.store.Identity(ctx, rp.issuer, p.Subject)
@@ -142,7 +142,7 @@ func (m *Manager) userFor(ctx context.Context, rp *registered, p *Profile, verif
 			return "", "", err
 		}
 		for _, id := range ids {
-			// The stored form may predate NormalizeEmail's rules (an NFKC
+			// The stored form may predate normalizeEmail's rules (an NFKC
 			// fold, say): the address the provider reported must still
 			// normalize to it.
 			if slices.Contains(m.cfg.EmailLinkProviders, id.Provider) && sameVerifiedEmail(id.ProviderEmail, verified) {

@@ -35,7 +35,7 @@ func TestNormalizeEmail(t *testing.T) {
 		"ada@example.com\u2028x": "",
 		"ADA@EXAMPLE.COM":        "ADA@example.com",
 	} {
-		got, ok := oauthlogin.NormalizeEmail(in)
+		got, ok := oauthlogin.NormalizeEmailForTest(in)
 		if got != want || ok != (want != "") {
 			t.Errorf("NormalizeEmail(%q) = %q, %v; want %q", in, got, ok, want)
 		}
