@@ -319,7 +319,7 @@ func TestKeysRedacted(t *testing.T) {
 	slog.New(slog.NewTextHandler(&text, nil)).Info("cfg", "config", cfg, "keys", keys)
 	slog.New(slog.NewJSONHandler(&jsl, nil)).Info("cfg", "keys", keys, "ptr", &keys)
 	for how, out := range map[string]string{
-		"%v": fmt.Sprintf("%v", keys), "%+v": fmt.Sprintf("%+v", keys), "%#v": fmt.Sprintf("%#v", keys), "%s": fmt.Sprintf("%s", keys),
+		"%v": fmt.Sprintf("%v", keys), "%+v": fmt.Sprintf("%+v", keys), "%#v": fmt.Sprintf("%#v", keys), "String": keys.String(),
 		"%+v &Keys": fmt.Sprintf("%+v", &keys), "%+v Config": fmt.Sprintf("%+v", cfg), "%#v Config": fmt.Sprintf("%#v", cfg),
 		"json": string(js), "slog text": text.String(), "slog json": jsl.String(),
 	} {
