@@ -12,10 +12,21 @@ func (r retryAfter) Error() string { return "retry after " + time.Duration(r).St
 
 // backoff spaces out refresh attempts for an identity whose provider keeps
 // failing: 1 s after the first failure, doubling to at most a minute.
+// Entries whose wait is over by more than backoffForget are swept as the
+// map grows (as refreshTimes is) and at a failure backoffForget after the
+// last sweep, so it holds about the identities that failed in the last
+// few minutes, not every one that ever failed once. A sweep costs one pass
+// over the map, at most once per doubling or per backoffForget.
 type backoff struct {
-	mu    sync.Mutex
-	state map[string]backoffState
+	mu      sync.Mutex
+	state   map[string]backoffState
+	sweep   int       // the size at which stale entries are swept next
+	sweptAt time.Time // when they were swept last
 }
+
+// backoffForget is how long after its wait is over an entry is kept: a
+// failure within it still counts as one more in a row (a longer wait).
+const backoffForget = 5 * time.Minute
 
 type backoffState struct {
 	failures int
@@ -34,7 +45,19 @@ func (b *backoff) fail(key string, now time.Time) time.Duration {
 	if b.state == nil {
 		b.state = make(map[string]backoffState)
 	}
+	if len(b.state) >= b.sweep || now.Sub(b.sweptAt) > backoffForget {
+		for k, st := range b.state {
+			if now.Sub(st.until) > backoffForget {
+				delete(b.state, k)
+			}
+		}
+		b.sweep = max(64, 2*len(b.state))
+		b.sweptAt = now
+	}
 	st := b.state[key]
+	if now.Sub(st.until) > backoffForget {
+		st = backoffState{} // not swept yet: forgotten all the same
+	}
 	st.failures++
 	wait := backoffDelay(st.failures)
 	st.until = now.Add(wait)

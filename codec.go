@@ -79,7 +79,7 @@ func newSessionCodec(store Store, lifetime time.Duration, now time.Time) (sessio
 	lister, _ := store.(SessionLister)
 	toucher, _ := store.(SessionToucher)
 	c := storedSessions{store: store, lister: lister}
-	if lifetime > oldPendingSpan {
+	if lifetime >= oldPendingRuleFrom {
 		c.oldPendingSpan = oldPendingSpan
 	}
 	return c, toucher, nil
@@ -115,7 +115,16 @@ func sealerWorks(sealer SessionSealer, now time.Time) error {
 // store that keeps times coarsely. A session lives Sessions.Lifetime, so
 // when that is longer, a stored record that lived no longer than this was
 // never a session, and is refused (exactly: no v1 session is that short).
+// The rule is on only from a Lifetime of oldPendingRuleFrom.
 const oldPendingSpan = secretLifetime + time.Minute
+
+// oldPendingRuleFrom is the shortest Sessions.Lifetime for which
+// oldPendingSpan's rule is on: 2 minutes over the span, so that a session
+// whose Created and Expires a store keeps coarsely (to the second, or
+// worse) never spans oldPendingSpan or less. Just over the span (say 6
+// minutes and half a second), a session stored to the second would span
+// exactly 6 minutes and be refused.
+const oldPendingRuleFrom = oldPendingSpan + 2*time.Minute
 
 // wasPending reports whether s, read from the store under a session ID,
 // is a pre-v1 pending record (see oldPendingSpan).
@@ -128,7 +137,8 @@ func (c storedSessions) wasPending(s *Session) bool {
 type storedSessions struct {
 	store Store
 	// oldPendingSpan refuses pre-v1 pending records (see oldPendingSpan);
-	// zero when Sessions.Lifetime is so short that sessions look like them.
+	// zero when Sessions.Lifetime is below oldPendingRuleFrom, so short
+	// that sessions, stored coarsely, could look like them.
 	oldPendingSpan time.Duration
 	lister         SessionLister // nil when the store cannot list sessions
 }

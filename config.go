@@ -70,7 +70,11 @@ type Config struct {
 }
 
 // Keys are the Manager's secret keys. Keep them across restarts and share
-// them between instances.
+// them between instances. Each must be random: New refuses a key (a
+// cookie key's Hash or Block, a Token key) of fewer than 16 distinct byte
+// values (half its length, for one shorter than 32 bytes), as
+// CookieKeysFromEnv does; all zeros or a typed placeholder is no key.
+// Keys prints redacted (fmt, log/slog, JSON): a logged Config shows none.
 type Keys struct {
 	// Cookie seal the per-login flow cookies; required. The first key
 	// seals; all open, so a new key is put first and an old one dropped a

@@ -72,6 +72,29 @@ func (k CookieKey) MarshalJSON() ([]byte, error) {
 	return json.Marshal(redactedCookieKey)
 }
 
+// redactedKeys is how a Keys prints.
+const redactedKeys = "Keys(redacted)"
+
+// String returns "Keys(redacted)", never a key: Keys.Token are bare
+// byte slices, so without it a Config formatted with fmt (%v, %+v, %s)
+// or written to a log would show the keys that seal every stored
+// provider token.
+func (k Keys) String() string { return redactedKeys }
+
+// GoString returns "Keys(redacted)", for fmt's %#v.
+func (k Keys) GoString() string { return redactedKeys }
+
+// LogValue returns "Keys(redacted)": log/slog never writes the keys
+// (slog.LogValuer).
+func (k Keys) LogValue() slog.Value { return slog.StringValue(redactedKeys) }
+
+// MarshalJSON returns "Keys(redacted)" as a JSON string, so that a Config
+// encoded to JSON (slog's JSON handler encodes structs so) shows no
+// secret. Keys are not stored as JSON: keep CookieKey.Encode's form.
+func (k Keys) MarshalJSON() ([]byte, error) {
+	return json.Marshal(redactedKeys)
+}
+
 // cookieKeySize is the size of one key in the environment: 64 bytes of
 // hash key, then 32 of block key.
 const cookieKeySize = 64 + 32
@@ -111,22 +134,28 @@ func parseCookieKeys(name, value string) ([]CookieKey, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: key %d of %d %s", ErrConfig, name, i+1, len(parts), err)
 		}
-		if !looksRandom(raw) {
-			return nil, fmt.Errorf("%w: %s: key %d of %d is not random (fewer than %d distinct byte values in its %d bytes: a placeholder or a repeated pattern?); make one with GenerateCookieKey",
-				ErrConfig, name, i+1, len(parts), minDistinctBytes, cookieKeySize)
+		if err := checkKeyRandom(fmt.Sprintf("%s: key %d of %d", name, i+1, len(parts)), raw); err != nil {
+			return nil, err
 		}
 		keys = append(keys, CookieKey{Hash: raw[:64:64], Block: raw[64:]})
 	}
 	return keys, nil
 }
 
-// minDistinctBytes is the fewest distinct byte values a key from the
-// environment may hold. 96 random bytes hold about 80 (fewer than 40 with
-// a probability below 2^-100); all zeros, "abab…" or a typed placeholder
-// hold a handful.
+// minDistinctBytes is the fewest distinct byte values a key of 32 bytes
+// or more may hold (a shorter one: half its length). 96 random bytes hold
+// about 80 (fewer than 16 with a probability below 2^-300), 32 about 30
+// (fewer than 16: below 2^-54), 16 about 15 (fewer than 8: below 2^-40);
+// all zeros, "abab…" or a typed placeholder hold a handful.
 const minDistinctBytes = 16
 
-// looksRandom reports whether raw holds at least minDistinctBytes
+// minDistinct is the fewest distinct byte values a key of n bytes may
+// hold: minDistinctBytes, or half of n for a key shorter than 32 bytes.
+func minDistinct(n int) int {
+	return min(minDistinctBytes, n/2)
+}
+
+// looksRandom reports whether raw holds at least minDistinct(len(raw))
 // distinct byte values.
 func looksRandom(raw []byte) bool {
 	var seen [256]bool
@@ -137,7 +166,19 @@ func looksRandom(raw []byte) bool {
 			n++
 		}
 	}
-	return n >= minDistinctBytes
+	return n >= minDistinct(len(raw))
+}
+
+// checkKeyRandom refuses a key that is not random (see looksRandom): the
+// one check of every key, from CookieKeysFromEnv and given to New alike
+// (Keys.Cookie's Hash and Block, Keys.Token). Its error wraps ErrConfig
+// and names the key by what ("Keys.Token[0]"), never by its bytes.
+func checkKeyRandom(what string, key []byte) error {
+	if looksRandom(key) {
+		return nil
+	}
+	return fmt.Errorf("%w: %s is not random (fewer than %d distinct byte values in its %d bytes: a placeholder or a repeated pattern?); make keys with crypto/rand (GenerateCookieKey makes cookie keys)",
+		ErrConfig, what, minDistinct(len(key)), len(key))
 }
 
 // decodeCookieKey decodes one key: hex when every character is a hex
@@ -195,12 +236,19 @@ func newKeyring(cookieKeys []CookieKey, tokenKeys [][]byte, flowTTL time.Duratio
 		if n := len(ck.Block); n != 16 && n != 24 && n != 32 {
 			return nil, fmt.Errorf("%w: Keys.Cookie[%d].Block has %d bytes, want 16, 24 or 32", ErrConfig, i, n)
 		}
+		if err := checkKeyRandom(fmt.Sprintf("Keys.Cookie[%d].Hash", i), ck.Hash); err != nil {
+			return nil, err
+		}
+		if err := checkKeyRandom(fmt.Sprintf("Keys.Cookie[%d].Block", i), ck.Block); err != nil {
+			return nil, err
+		}
 		sc := securecookie.New(ck.Hash, ck.Block)
 		sc.SetSerializer(securecookie.JSONEncoder{})
 		sc.MaxAge(int(flowTTL / time.Second))
 		k.codecs = append(k.codecs, sc)
 	}
-	if len(tokenKeys) == 0 {
+	given := len(tokenKeys) > 0 // else derived below: random already
+	if !given {
 		for _, ck := range cookieKeys {
 			secret := append(append([]byte{}, ck.Hash...), ck.Block...)
 			key, err := hkdf.Key(sha256.New, secret, nil, "oauthlogin provider tokens v1", 32)
@@ -213,6 +261,11 @@ func newKeyring(cookieKeys []CookieKey, tokenKeys [][]byte, flowTTL time.Duratio
 	for i, tk := range tokenKeys {
 		if len(tk) != 32 {
 			return nil, fmt.Errorf("%w: Keys.Token[%d] has %d bytes, want 32", ErrConfig, i, len(tk))
+		}
+		if given {
+			if err := checkKeyRandom(fmt.Sprintf("Keys.Token[%d]", i), tk); err != nil {
+				return nil, err
+			}
 		}
 		block, err := aes.NewCipher(tk)
 		if err != nil {

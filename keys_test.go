@@ -244,7 +244,8 @@ func TestUnreadableTokensWarnOnce(t *testing.T) {
 
 // A CookieKey never prints itself: fmt (%v, %+v, %#v, %s), JSON (slog's
 // JSON handler encodes a Config so) and slog all show
-// "CookieKey(redacted)"; only Encode reveals the key. SECURITY.md's
+// "CookieKey(redacted)" (a Keys holding it, "Keys(redacted)"); only Encode
+// reveals the key. SECURITY.md's
 // "Leaked logs" attacker; issue 16 (attack report, defect 4).
 func TestCookieKeyRedacted(t *testing.T) {
 	k := GenerateCookieKey()
@@ -257,12 +258,14 @@ func TestCookieKeyRedacted(t *testing.T) {
 	var buf bytes.Buffer
 	slog.New(slog.NewJSONHandler(&buf, nil)).Info("cfg", "keys", keys, "key", k)
 	slog.New(slog.NewTextHandler(&buf, nil)).Info("cfg", "keys", keys, "key", k)
-	for _, out := range []string{
-		fmt.Sprintf("%v", keys), fmt.Sprintf("%+v", keys), fmt.Sprintf("%#v", keys), fmt.Sprint(k),
-		fmt.Sprintf("%#v", k), string(js), buf.String(),
+	// A Keys prints as a whole "Keys(redacted)" (TestKeysRedacted).
+	for out, want := range map[string]string{
+		fmt.Sprintf("%v", keys): "Keys(redacted)", fmt.Sprintf("%+v", keys): "Keys(redacted)", fmt.Sprintf("%#v", keys): "Keys(redacted)",
+		fmt.Sprint(k): "CookieKey(redacted)", fmt.Sprintf("%#v", k): "CookieKey(redacted)", string(js): "Keys(redacted)",
+		buf.String(): "CookieKey(redacted)", buf.String() + " ": "Keys(redacted)",
 	} {
-		if !strings.Contains(out, "CookieKey(redacted)") {
-			t.Errorf("%q does not say the key is redacted", out)
+		if !strings.Contains(out, want) {
+			t.Errorf("%q does not say the key is redacted (%s)", out, want)
 		}
 		hexHash, b64Hash := hex.EncodeToString(k.Hash[:8]), base64.StdEncoding.EncodeToString(k.Hash[:9])
 		if strings.Contains(out, secret[:16]) || strings.Contains(out, hexHash) || strings.Contains(out, b64Hash) {
@@ -296,6 +299,87 @@ func TestCookieKeysFromEnvRefusesWeakKeys(t *testing.T) {
 	for range 1000 {
 		if k := GenerateCookieKey(); !looksRandom(append(append([]byte{}, k.Hash...), k.Block...)) {
 			t.Fatal("a generated key looks not random")
+		}
+	}
+}
+
+// Keys print redacted as a whole: its Token keys are bare byte slices,
+// which fmt (%v, %+v, %#v, %s, directly or in a Config), log/slog's text
+// and JSON handlers and encoding/json would otherwise print. SECURITY.md's
+// "Leaked logs" attacker; RFC 6749 §10.4.
+func TestKeysRedacted(t *testing.T) {
+	tk := randomBytes(32)
+	keys := Keys{Cookie: []CookieKey{GenerateCookieKey()}, Token: [][]byte{tk}}
+	cfg := Config{BaseURL: "https://app.example", Keys: keys}
+	js, err := json.Marshal(struct{ Keys Keys }{keys}) // a Config holds funcs: JSON cannot encode it
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text, jsl bytes.Buffer
+	slog.New(slog.NewTextHandler(&text, nil)).Info("cfg", "config", cfg, "keys", keys)
+	slog.New(slog.NewJSONHandler(&jsl, nil)).Info("cfg", "keys", keys, "ptr", &keys)
+	for how, out := range map[string]string{
+		"%v": fmt.Sprintf("%v", keys), "%+v": fmt.Sprintf("%+v", keys), "%#v": fmt.Sprintf("%#v", keys), "String": keys.String(),
+		"%+v &Keys": fmt.Sprintf("%+v", &keys), "%+v Config": fmt.Sprintf("%+v", cfg), "%#v Config": fmt.Sprintf("%#v", cfg),
+		"json": string(js), "slog text": text.String(), "slog json": jsl.String(),
+	} {
+		if !strings.Contains(out, redactedKeys) {
+			t.Errorf("%s: %q does not say the keys are redacted", how, out)
+		}
+		for _, form := range []string{hex.EncodeToString(tk[:8]), base64.StdEncoding.EncodeToString(tk[:9]), strings.Trim(fmt.Sprint(tk[:8]), "[]")} {
+			if strings.Contains(out, form) {
+				t.Errorf("%s holds a token key: %q", how, out)
+			}
+		}
+	}
+}
+
+// New refuses every key it is given that is not random, as
+// CookieKeysFromEnv does (the one checkKeyRandom): a cookie key's Hash or
+// Block, any of them, and a Token key; its error names the key, never its
+// bytes. A key shorter than 32 bytes needs half its length in distinct
+// byte values. SECURITY.md ("Keys with fewer than 16 distinct byte values
+// are refused"); RFC 4086 §3.
+func TestNewRefusesWeakKeys(t *testing.T) {
+	good := GenerateCookieKey()
+	pattern := func(n, distinct int) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(0x41 + i%distinct)
+		}
+		return b
+	}
+	for _, tc := range []struct {
+		keys Keys
+		name string // "" when accepted
+	}{
+		{Keys{Cookie: []CookieKey{{Hash: []byte("changemechangemechangemechangeme"), Block: good.Block}}}, "Keys.Cookie[0].Hash"},
+		{Keys{Cookie: []CookieKey{{Hash: good.Hash, Block: make([]byte, 32)}}}, "Keys.Cookie[0].Block"},
+		{Keys{Cookie: []CookieKey{good, {Hash: good.Hash, Block: pattern(32, minDistinctBytes-1)}}}, "Keys.Cookie[1].Block"},
+		{Keys{Cookie: []CookieKey{good}, Token: [][]byte{randomBytes(32), pattern(32, minDistinctBytes-1)}}, "Keys.Token[1]"},
+		{Keys{Cookie: []CookieKey{{Hash: good.Hash, Block: pattern(16, 7)}}}, "Keys.Cookie[0].Block"},
+		{Keys{Cookie: []CookieKey{{Hash: good.Hash, Block: pattern(16, 8)}}}, ""},
+		{Keys{Cookie: []CookieKey{{Hash: pattern(32, minDistinctBytes), Block: pattern(32, minDistinctBytes)}}, Token: [][]byte{pattern(32, minDistinctBytes)}}, ""},
+		{Keys{Cookie: []CookieKey{{Hash: good.Hash, Block: randomBytes(16)}}, Token: [][]byte{randomBytes(32)}}, ""},
+	} {
+		_, err := New(Config{BaseURL: "https://app.example", Keys: tc.keys})
+		if tc.name == "" {
+			if err != nil {
+				t.Errorf("New refuses keys random enough: %v", err)
+			}
+			continue
+		}
+		if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), tc.name+" is not random") {
+			t.Errorf("%s: New = %v, want ErrConfig naming it not random", tc.name, err)
+			continue
+		}
+		for _, k := range append([][]byte{good.Hash, good.Block}, tc.keys.Token...) {
+			if strings.Contains(err.Error(), hex.EncodeToString(k[:8])) || strings.Contains(err.Error(), base64.StdEncoding.EncodeToString(k[:9])) {
+				t.Errorf("%s: the error holds a key: %v", tc.name, err)
+			}
+		}
+		if strings.Contains(err.Error(), "changeme") || strings.Contains(err.Error(), "ABCDEF") {
+			t.Errorf("%s: the error quotes the key: %v", tc.name, err)
 		}
 	}
 }

@@ -57,10 +57,11 @@ type Store interface {
 // such a record back. The Manager refuses every record it reads under a
 // session ID whose Expires is at most 6 minutes after its Created (a
 // pending record lived 5; no session lives that short while
-// Config.Sessions.Lifetime is longer than 6 minutes), so an old secret is
-// never a bearer token. With a Sessions.Lifetime of 6 minutes or less
-// that check is off: then delete the old pending records (or wait 5
-// minutes with the app stopped) before upgrading.
+// Config.Sessions.Lifetime is 8 minutes or more), so an old secret is
+// never a bearer token. With a Sessions.Lifetime under 8 minutes that
+// check is off (the 2 minutes' margin keeps a session whose times the
+// store rounds from looking 6 minutes long): then delete the old pending
+// records (or wait 5 minutes with the app stopped) before upgrading.
 type SessionStore interface {
 	// Session returns the session with the given ID. A session that does
 	// not exist or whose Expires has passed is (nil, ErrNotFound).

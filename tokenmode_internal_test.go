@@ -53,7 +53,9 @@ func TestOldPendingRecordRefused(t *testing.T) {
 		{30 * 24 * time.Hour, secretLifetime + time.Minute, false},
 		{30 * 24 * time.Hour, secretLifetime + time.Minute + time.Second, true},
 		{30 * 24 * time.Hour, 30 * 24 * time.Hour, true},
-		{secretLifetime + time.Minute, secretLifetime, true}, // sessions this short: no check
+		{secretLifetime + time.Minute, secretLifetime, true},     // sessions this short: no check
+		{oldPendingRuleFrom - time.Second, secretLifetime, true}, // under the margin: no check
+		{oldPendingRuleFrom, secretLifetime, false},              // from the margin on: checked
 		{secretLifetime, secretLifetime, true},
 	} {
 		store := NewMemoryStore()
