@@ -71,7 +71,7 @@ func TestAttackV1CookieKeysFromEnvNeverEchoes(t *testing.T) {
 // logs" attacker must not find a key there. Before v1 the same log showed
 // byte slices, still a leak, but not a paste-ready key.
 // Enforces SECURITY.md's "Leaked logs" attacker and issue 16 (attack
-// report, defect 4): String, GoString, LogValue redact; only Encode reveals.
+// report, defect 4): String, GoString, MarshalJSON redact; only Encode reveals.
 func TestAttackV1CookieKeyFormattedLeaks(t *testing.T) {
 	k := oauthlogin.GenerateCookieKey()
 	cfg := oauthlogin.Config{BaseURL: "https://app.example.com", Keys: oauthlogin.Keys{Cookie: []oauthlogin.CookieKey{k}}}

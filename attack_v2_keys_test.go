@@ -40,7 +40,7 @@ func printedConfig(cfg oauthlogin.Config) map[string]string {
 	return out
 }
 
-// Cookie keys print redacted (String, GoString, LogValue, MarshalJSON),
+// Cookie keys print redacted (String, GoString, MarshalJSON),
 // through a Config, a Keys and a []CookieKey alike.
 func TestAttackV2CookieKeysRedactedEverywhere(t *testing.T) {
 	ck := oauthlogin.GenerateCookieKey()
@@ -73,7 +73,7 @@ func TestAttackV2CookieKeysRedactedEverywhere(t *testing.T) {
 // reads the logs can open the provider refresh tokens in the store
 // (RFC 6749 §10.4: refresh tokens must be kept confidential in storage).
 // CHANGES/README promise "redacted printing" for keys. Enforces RFC 6749
-// §10.4 through Keys' String, GoString, LogValue and MarshalJSON (keys.go).
+// §10.4 through Keys' String, GoString and MarshalJSON (keys.go).
 func TestAttackV2TokenKeysPrinted(t *testing.T) {
 	tk := bytes.Repeat([]byte{0xA7}, 32)
 	copy(tk, "token-key-0123456789")

@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -44,7 +43,7 @@ func GenerateCookieKey() CookieKey {
 //	fmt.Println(oauthlogin.GenerateCookieKey().Encode())
 //
 // prints a key to put in the environment. Call it only to make a key,
-// and never log its result. String, GoString and LogValue never reveal
+// and never log its result. String, GoString and MarshalJSON never reveal
 // the key (fmt, %+v of a Config and log/slog print it redacted).
 func (k CookieKey) Encode() string {
 	return hex.EncodeToString(k.Hash) + hex.EncodeToString(k.Block)
@@ -54,16 +53,13 @@ func (k CookieKey) Encode() string {
 const redactedCookieKey = "CookieKey(redacted)"
 
 // String returns "CookieKey(redacted)", never the key: a Config or key
-// formatted with fmt (%v, %+v, %s) or written to a log shows no secret.
-// Encode reveals the key.
+// formatted with fmt (%v, %+v, %s) or written to a log shows no secret
+// (log/slog's text handler formats with %+v, its JSON handler calls
+// MarshalJSON). Encode reveals the key.
 func (k CookieKey) String() string { return redactedCookieKey }
 
 // GoString returns "CookieKey(redacted)", for fmt's %#v.
 func (k CookieKey) GoString() string { return redactedCookieKey }
-
-// LogValue returns "CookieKey(redacted)": log/slog never writes the key
-// (slog.LogValuer).
-func (k CookieKey) LogValue() slog.Value { return slog.StringValue(redactedCookieKey) }
 
 // MarshalJSON returns "CookieKey(redacted)" as a JSON string, so that a
 // Config encoded to JSON (slog's JSON handler encodes structs so) shows no
@@ -83,10 +79,6 @@ func (k Keys) String() string { return redactedKeys }
 
 // GoString returns "Keys(redacted)", for fmt's %#v.
 func (k Keys) GoString() string { return redactedKeys }
-
-// LogValue returns "Keys(redacted)": log/slog never writes the keys
-// (slog.LogValuer).
-func (k Keys) LogValue() slog.Value { return slog.StringValue(redactedKeys) }
 
 // MarshalJSON returns "Keys(redacted)" as a JSON string, so that a Config
 // encoded to JSON (slog's JSON handler encodes structs so) shows no
