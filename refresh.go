@@ -369,46 +369,6 @@ func (m *Manager) forgetRevoked(ctx context.Context, s *Session, tok *oauth2.Tok
 	}
 }
 
-// refreshTimes remembers when this process last refreshed each identity,
-// on its own clock: the floor of the reuse window that another instance's
-// clock cannot move. Entries older than refreshReuse are swept as the map
-// grows, so it holds about the identities refreshed in the last window.
-type refreshTimes struct {
-	mu    sync.Mutex
-	at    map[string]time.Time
-	sweep int // the size at which stale entries are swept next
-}
-
-func (r *refreshTimes) note(key string, now time.Time) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.at == nil {
-		r.at = make(map[string]time.Time)
-	}
-	if len(r.at) >= r.sweep {
-		for k, t := range r.at {
-			if !recentlyRefreshed(t, now, now) {
-				delete(r.at, k)
-			}
-		}
-		r.sweep = max(64, 2*len(r.at))
-	}
-	r.at[key] = now
-}
-
-// last is when this process last refreshed key; zero when not recently.
-func (r *refreshTimes) last(key string) time.Time {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.at[key]
-}
-
-func (r *refreshTimes) forget(key string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	delete(r.at, key)
-}
-
 // updateSessionTokens sets the provider tokens of a session that still
 // exists, after a refresh found them gone; the app session itself stays.
 // A session deleted meanwhile stays deleted (the update creates nothing).
@@ -455,19 +415,6 @@ func (m *Manager) dropIdentitySessionTokens(ctx context.Context, id *Identity, r
 			m.updateSessionTokens(ctx, v.ID, nil, time.Time{})
 		}
 	}
-}
-
-// recentlyRefreshed reports whether tokens a refresh obtained at refreshed
-// (zero: a login) are to be reused by a call that started at start, now:
-// when they were obtained since the call started (another caller's, while
-// it waited for the lock) or within refreshReuse before now. Never when
-// they are stamped more than refreshReuse ahead: another instance's clock
-// may run ahead, and a clock far ahead must not stop refreshes for longer.
-func recentlyRefreshed(refreshed, start, now time.Time) bool {
-	if refreshed.IsZero() || !refreshed.Before(now.Add(refreshReuse)) {
-		return false
-	}
-	return refreshed.After(start) || refreshed.After(now.Add(-refreshReuse))
 }
 
 // expiring reports whether a token expiring at exp needs a refresh now.
