@@ -81,9 +81,8 @@ func (m *Manager) writeSessionToken(w http.ResponseWriter, r *http.Request, s *S
 // getSession serves GET {prefix}session: 200 with the current session as
 // JSON, or 401 {"error":"no_session"}.
 func (m *Manager) getSession(w http.ResponseWriter, r *http.Request) {
-	s, err := m.requestSession(r)
-	if err != nil {
-		m.writeError(w, r, err)
+	s := m.answerSession(w, r)
+	if s == nil {
 		return
 	}
 	m.writeSession(w, r, s)
@@ -178,9 +177,8 @@ type sessionListJSON struct {
 // drops the first on its own clock, and the second not at all). Pending
 // token-mode records are no sessions and are left out too.
 func (m *Manager) listSessions(w http.ResponseWriter, r *http.Request) {
-	s, err := m.requestSession(r)
-	if err != nil {
-		m.writeError(w, r, err)
+	s := m.answerSession(w, r)
+	if s == nil {
 		return
 	}
 	all, err := m.codec.list(r.Context(), s.UserID)
@@ -232,9 +230,8 @@ func (m *Manager) endSession(w http.ResponseWriter, r *http.Request) {
 	if !m.sameOrigin(w, r) {
 		return
 	}
-	s, err := m.requestSession(r)
-	if err != nil {
-		m.writeError(w, r, err)
+	s := m.answerSession(w, r)
+	if s == nil {
 		return
 	}
 	target, err := m.codec.byID(r.Context(), r.PathValue("id"))
@@ -264,9 +261,8 @@ func (m *Manager) endAllSessions(w http.ResponseWriter, r *http.Request) {
 	if !m.sameOrigin(w, r) {
 		return
 	}
-	s, err := m.requestSession(r)
-	if err != nil {
-		m.writeError(w, r, err)
+	s := m.answerSession(w, r)
+	if s == nil {
 		return
 	}
 	if err := m.codec.endUser(r.Context(), s.UserID); err != nil {
@@ -293,9 +289,8 @@ type identityJSON struct {
 // listIdentities serves GET {prefix}identities: the current user's identities as
 // JSON {"total": n, "identities": [...]}, or 401.
 func (m *Manager) listIdentities(w http.ResponseWriter, r *http.Request) {
-	s, err := m.requestSession(r)
-	if err != nil {
-		m.writeError(w, r, err)
+	s := m.answerSession(w, r)
+	if s == nil {
 		return
 	}
 	ids, err := m.store.UserIdentities(r.Context(), s.UserID)
@@ -336,9 +331,8 @@ func (m *Manager) unlink(w http.ResponseWriter, r *http.Request) {
 	if !m.sameOrigin(w, r) {
 		return
 	}
-	s, err := m.requestSession(r)
-	if err != nil {
-		m.writeError(w, r, err)
+	s := m.answerSession(w, r)
+	if s == nil {
 		return
 	}
 	ids, err := m.store.UserIdentities(r.Context(), s.UserID)

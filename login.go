@@ -102,9 +102,8 @@ func (m *Manager) begin(w http.ResponseWriter, r *http.Request) {
 			m.writeError(w, r, errLinkRequiresPost)
 			return
 		}
-		s, err := m.requestSession(r)
-		if err != nil {
-			m.writeError(w, r, err)
+		s := m.answerSession(w, r)
+		if s == nil {
 			return
 		}
 		f.LinkUser, f.LinkSession = s.UserID, s.ID

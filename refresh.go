@@ -55,9 +55,8 @@ func (m *Manager) serveRefresh(w http.ResponseWriter, r *http.Request) {
 	if !m.sameOrigin(w, r) {
 		return
 	}
-	s, err := m.requestSession(r)
-	if err != nil {
-		m.writeError(w, r, err)
+	s := m.answerSession(w, r)
+	if s == nil {
 		return
 	}
 	ifExpiring := r.URL.Query().Get("ifExpiring")

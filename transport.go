@@ -56,6 +56,18 @@ func (m *Manager) RequireSession(next http.Handler) http.Handler {
 	})
 }
 
+// answerSession returns the request's session, or answers the request's
+// error (401 no_session without one) and returns nil: how the JSON routes
+// that need a session begin.
+func (m *Manager) answerSession(w http.ResponseWriter, r *http.Request) *Session {
+	s, err := m.requestSession(r)
+	if err != nil {
+		m.writeError(w, r, err)
+		return nil
+	}
+	return s
+}
+
 // requestSession returns the session of r: from the context when middleware
 // already loaded it, otherwise from an "Authorization: Bearer" session
 // token or else the session cookie, with one hash and one store lookup. No
