@@ -80,19 +80,7 @@ func TestPendingRecordIsNoSession(t *testing.T) {
 	q := nativeLogin(t, h, "myapp-callback://auth", "myapp-callback://auth/failed").Query()
 	secret := q.Get("secret")
 	h.logs.secret(secret)
-	if resp := withBearer(t, "GET", h.app.URL+"/auth/session", secret); resp.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("the secret as a bearer token = %d, want 401", resp.StatusCode)
-	}
-	req, _ := http.NewRequest("GET", h.app.URL+"/auth/session", nil)
-	req.AddCookie(&http.Cookie{Name: "oauthlogin_session", Value: secret})
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("the secret as the session cookie = %d, want 401", resp.StatusCode)
-	}
+	secretIsNoSession(t, h, secret)
 	all, err := h.store.UserSessions(context.Background(), q.Get("userId"))
 	if err != nil || len(all) != 2 {
 		t.Fatalf("stored records = %d, %v; want the session and the pending record", len(all), err)
@@ -106,7 +94,7 @@ func TestPendingRecordIsNoSession(t *testing.T) {
 	if pending != 1 {
 		t.Fatalf("%d stored records under the pending namespace, want 1", pending)
 	}
-	resp = h.do(b, "GET", "/auth/sessions")
+	resp := h.do(b, "GET", "/auth/sessions")
 	var list struct {
 		Total    int              `json:"total"`
 		Sessions []map[string]any `json:"sessions"`
@@ -131,8 +119,24 @@ func TestSealedPendingRecordIsNoSession(t *testing.T) {
 	q := nativeLogin(t, h, "myapp-callback://auth", "myapp-callback://auth/failed").Query()
 	secret := q.Get("secret")
 	h.logs.secret(secret)
+	secretIsNoSession(t, h, secret)
+	resp, s := exchange(t, h, q.Get("userId"), secret)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("exchange = %d", resp.StatusCode)
+	}
+	token, _ := s["secret"].(string)
+	h.logs.secret(token)
+	if resp := withBearer(t, "GET", h.app.URL+"/auth/session", token); resp.StatusCode != http.StatusOK {
+		t.Fatalf("the session from the exchange = %d", resp.StatusCode)
+	}
+}
+
+// secretIsNoSession checks that a token-mode secret opens no session,
+// sent as a bearer token or as the session cookie: 401 both ways.
+func secretIsNoSession(t *testing.T, h *harness, secret string) {
+	t.Helper()
 	if resp := withBearer(t, "GET", h.app.URL+"/auth/session", secret); resp.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("the sealed secret as a bearer token = %d, want 401", resp.StatusCode)
+		t.Fatalf("the secret as a bearer token = %d, want 401", resp.StatusCode)
 	}
 	req, _ := http.NewRequest("GET", h.app.URL+"/auth/session", nil)
 	req.AddCookie(&http.Cookie{Name: "oauthlogin_session", Value: secret})
@@ -142,15 +146,6 @@ func TestSealedPendingRecordIsNoSession(t *testing.T) {
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("the sealed secret as the session cookie = %d, want 401", resp.StatusCode)
-	}
-	resp, s := exchange(t, h, q.Get("userId"), secret)
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("exchange = %d", resp.StatusCode)
-	}
-	token, _ := s["secret"].(string)
-	h.logs.secret(token)
-	if resp := withBearer(t, "GET", h.app.URL+"/auth/session", token); resp.StatusCode != http.StatusOK {
-		t.Fatalf("the session from the exchange = %d", resp.StatusCode)
+		t.Fatalf("the secret as the session cookie = %d, want 401", resp.StatusCode)
 	}
 }
