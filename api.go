@@ -146,7 +146,7 @@ func (m *Manager) revokeToken(ctx context.Context, provider string, tok *oauth2.
 		if t.token == "" {
 			continue
 		}
-		if err := rv.Revoke(m.clientContext(ctx), t.token, t.hint); err != nil {
+		if err := rv.Revoke(rp.clientContext(ctx), t.token, t.hint); err != nil {
 			if !errors.Is(err, errors.ErrUnsupported) {
 				m.log.WarnContext(ctx, "oauthlogin: token revocation failed", "provider", provider, "hint", t.hint, "err", logDetail(err, t.token, rp.oauth.ClientSecret))
 			}

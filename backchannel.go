@@ -37,7 +37,43 @@ func noRedirects(c *http.Client) *http.Client {
 	return &cp
 }
 
-// clientContext carries the Manager's HTTP client to x/oauth2.
-func (m *Manager) clientContext(ctx context.Context) context.Context {
+// resourceContext carries the Manager's HTTP client to x/oauth2, for
+// requests to a provider's APIs (Client, ServiceClient).
+func (m *Manager) resourceContext(ctx context.Context) context.Context {
 	return context.WithValue(ctx, oauth2.HTTPClient, m.client)
+}
+
+// clientContext carries rp's back-channel client to x/oauth2 (and
+// go-oidc, which reads the same context key).
+func (rp *registered) clientContext(ctx context.Context) context.Context {
+	return context.WithValue(ctx, oauth2.HTTPClient, rp.client)
+}
+
+// providerClient returns the client of rp's back-channel requests: the
+// Manager's, through a transport that authenticates the client with a JWT
+// where the provider asks for one (clientauth.go) and sends DPoP proofs
+// where the request's context carries a key (dpop.go).
+func providerClient(c *http.Client, rp *registered) *http.Client {
+	cp := *c
+	base := cp.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	cp.Transport = &backTransport{base: base, rp: rp}
+	return &cp
+}
+
+// backTransport is the transport of a provider's back-channel requests.
+type backTransport struct {
+	base http.RoundTripper
+	rp   *registered
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *backTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	req, err := t.rp.authenticate(req)
+	if err != nil {
+		return nil, err
+	}
+	return t.rp.roundTripDPoP(t.base, req)
 }

@@ -114,7 +114,7 @@ func (m *Manager) startDevice(ctx context.Context, provider string) (*DeviceCode
 	if rp.oauth.Endpoint.DeviceAuthURL == "" {
 		return nil, nil, fmt.Errorf("%w: provider %s has no device authorization endpoint", ErrDeviceUnsupported, provider)
 	}
-	da, err := rp.oauth.DeviceAuth(m.clientContext(ctx))
+	da, err := rp.oauth.DeviceAuth(rp.clientContext(ctx))
 	if err != nil {
 		return nil, nil, wrap(errProviderError, err)
 	}
@@ -179,7 +179,7 @@ func (m *Manager) pollDevice(ctx context.Context, rp *registered, h *deviceHandl
 	if cfg.Endpoint.AuthStyle != oauth2.AuthStyleInParams && cfg.ClientSecret != "" {
 		req.SetBasicAuth(url.QueryEscape(cfg.ClientID), url.QueryEscape(cfg.ClientSecret))
 	}
-	resp, err := m.client.Do(req)
+	resp, err := rp.client.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrProviderUnavailable, err)
 	}
@@ -233,7 +233,7 @@ func (m *Manager) pollDevice(ctx context.Context, rp *registered, h *deviceHandl
 // finishDevice identifies the user of an approved device authorization
 // and starts a bearer session, as a callback would.
 func (m *Manager) finishDevice(r *http.Request, rp *registered, tok *oauth2.Token) (*Session, string, error) {
-	profile, err := rp.identify(m.clientContext(r.Context()), tok, "", nil) // no nonce, no authorization response in the device flow
+	profile, err := rp.identify(rp.clientContext(r.Context()), tok, "", nil) // no nonce, no authorization response in the device flow
 	if err != nil {
 		return nil, "", err
 	}
@@ -241,7 +241,7 @@ func (m *Manager) finishDevice(r *http.Request, rp *registered, tok *oauth2.Toke
 	if err != nil {
 		return nil, "", err
 	}
-	s, token, err := m.saveNewSession(r, id, tok)
+	s, token, err := m.saveNewSession(r, id, tok, profile)
 	if err != nil {
 		return nil, "", err
 	}

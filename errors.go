@@ -99,6 +99,10 @@ var (
 	// token (invalid_grant); the provider tokens are gone, the app session
 	// stays. Signing in with the provider again gets new ones.
 	ErrProviderTokenRevoked *Error = &Error{"provider_token_revoked", http.StatusConflict, "provider token revoked", "the provider revoked the token: sign in again to get a new one"}
+	// ErrInvalidLogoutToken: a back-channel logout token failed
+	// validation (LogoutProvider.VerifyLogoutToken), or its jti was used
+	// before.
+	ErrInvalidLogoutToken *Error = &Error{"invalid_logout_token", http.StatusBadRequest, "invalid logout token", "the logout token is invalid"}
 )
 
 // The errors only HTTP clients see: the failure redirect's error
@@ -150,6 +154,34 @@ var (
 	// errCrossOrigin: a cookie-authenticated request that changes state came
 	// from another origin (http.CrossOriginProtection).
 	errCrossOrigin = &Error{"cross_origin", http.StatusForbidden, "cross-origin request refused", "cross-origin request refused"}
+
+	// errLoginRequired, errInteractionRequired, errConsentRequired and
+	// errAccountSelectionRequired are the provider's answers to prompt=none
+	// (OpenID Connect Core §3.1.2.6), each under its own code so that an
+	// app can fall back to an interactive login.
+	errLoginRequired            = &Error{"login_required", http.StatusUnauthorized, "the provider needs the user to sign in", "the provider needs the user to sign in"}
+	errInteractionRequired      = &Error{"interaction_required", http.StatusUnauthorized, "the provider needs the user to interact", "the provider needs the user to interact"}
+	errConsentRequired          = &Error{"consent_required", http.StatusUnauthorized, "the provider needs the user's consent", "the provider needs the user's consent"}
+	errAccountSelectionRequired = &Error{"account_selection_required", http.StatusUnauthorized, "the provider needs the user to choose an account", "the provider needs the user to choose an account"}
+	// errAuthTooOld: a login begun with max_age came back with an ID token
+	// whose auth_time is missing or older than max_age allows.
+	errAuthTooOld = &Error{"auth_too_old", http.StatusUnauthorized, "the authentication is older than max_age allows", "the provider's authentication is missing or older than asked"}
+	// errACRNotMet: a login begun with acr_values came back with an ID
+	// token whose acr is none of them (step-up authentication).
+	errACRNotMet = &Error{"acr_not_satisfied", http.StatusUnauthorized, "the authentication context is not one asked for", "the provider did not authenticate the user as strongly as asked"}
+	// errAuthParam: a begin's prompt, login_hint, max_age, acr_values or
+	// ui_locales is malformed, or not allowed for the provider.
+	errAuthParam = &Error{"invalid_auth_param", http.StatusBadRequest, "invalid authorization request parameter", "an authorization request parameter is malformed or not allowed"}
+	// errPushFailed: the provider's pushed authorization request
+	// endpoint (RFC 9126) failed or refused the request.
+	errPushFailed = &Error{"par_failed", http.StatusBadGateway, "pushed authorization request failed", "the provider refused or failed the pushed authorization request"}
+	// errLogoutState: the browser came back from the provider's logout
+	// without the state that the logout sent, or with another.
+	errLogoutState = &Error{"logout_state_mismatch", http.StatusBadRequest, "logout state mismatch", "the return from the provider's logout matches no logout of this browser"}
+	// errDPoP: a DPoP-bound token request or answer failed: the provider
+	// refused the proof, or answered a DPoP request with another
+	// token_type.
+	errDPoP = &Error{"dpop_failed", http.StatusBadGateway, "DPoP failed", "the provider refused or ignored the DPoP proof"}
 )
 
 // The answers without a sentinel of their own: errors.ErrUnsupported (a

@@ -63,6 +63,17 @@ var wireErrors = []struct {
 	{"ErrProviderTokenRevoked", ErrProviderTokenRevoked, "provider_token_revoked", 409},
 	{"errImplicitFlow", errImplicitFlow, "unsupported_response_type", 400},
 	{"errCrossOrigin", errCrossOrigin, "cross_origin", 403},
+	{"ErrInvalidLogoutToken", ErrInvalidLogoutToken, "invalid_logout_token", 400},
+	{"errLoginRequired", errLoginRequired, "login_required", 401}, // OpenID Connect Core §3.1.2.6
+	{"errInteractionRequired", errInteractionRequired, "interaction_required", 401},
+	{"errConsentRequired", errConsentRequired, "consent_required", 401},
+	{"errAccountSelectionRequired", errAccountSelectionRequired, "account_selection_required", 401},
+	{"errAuthTooOld", errAuthTooOld, "auth_too_old", 401},
+	{"errACRNotMet", errACRNotMet, "acr_not_satisfied", 401},
+	{"errAuthParam", errAuthParam, "invalid_auth_param", 400},
+	{"errPushFailed", errPushFailed, "par_failed", 502},
+	{"errLogoutState", errLogoutState, "logout_state_mismatch", 400},
+	{"errDPoP", errDPoP, "dpop_failed", 502},
 }
 
 // internalErrors are the *Error values that answer without a sentinel of

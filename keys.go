@@ -290,6 +290,12 @@ type sealedToken struct {
 	// nanoseconds; zero for tokens from a login): what a Refresh within
 	// refreshReuse of it reuses, on any instance.
 	Refreshed int64 `json:"f,omitempty"`
+	// IDToken is the ID token that came with the tokens (OpenID
+	// providers), kept for the id_token_hint of RP-initiated logout.
+	IDToken string `json:"i,omitempty"`
+	// DPoPKey is the private key the tokens are bound to (RFC 9449), when
+	// the provider has DPoP on.
+	DPoPKey []byte `json:"k,omitempty"`
 }
 
 var errUnseal = errors.New("oauthlogin: cannot open sealed provider tokens")

@@ -308,7 +308,7 @@ func (m *Manager) finish(w http.ResponseWriter, r *http.Request, rp *registered,
 	if err := m.checkResponse(r, rp, f, params); err != nil {
 		return "", err
 	}
-	ctx := m.clientContext(r.Context())
+	ctx := rp.clientContext(r.Context())
 	tok, err := rp.exchange(ctx, params.Get("code"), oauth2.VerifierOption(f.Verifier))
 	if err != nil {
 		return "", wrap(ErrTokenExchange, err)
@@ -324,9 +324,9 @@ func (m *Manager) finish(w http.ResponseWriter, r *http.Request, rp *registered,
 	}
 	to, s := f.Success, (*Session)(nil)
 	if f.Mode == modeToken {
-		to, s, err = m.startTokenSession(r, f, id)
+		to, s, err = m.startTokenSession(r, f, id, profile)
 	} else {
-		s, err = m.startSession(w, r, id, tok)
+		s, err = m.startSession(w, r, id, tok, profile)
 	}
 	if err != nil {
 		return "", err

@@ -289,6 +289,7 @@ func (m *Manager) Register(p Provider) error {
 		sep = "&"
 	}
 	rp.authPrefix = oc.Endpoint.AuthURL + sep + fixed.Encode()
+	rp.client = providerClient(m.client, rp)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, dup := m.providers[name]; dup {

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"golang.org/x/oauth2"
 )
@@ -16,7 +18,8 @@ import (
 //
 // Optional capabilities are separate interfaces checked with a type
 // assertion: [OpenIDProvider], [ScopeAllower], [AuthParamser], [Revoker],
-// [Exchanger], [CallbackIdentifier].
+// [Exchanger], [CallbackIdentifier], [LogoutProvider], [ClientAsserter],
+// [AuthorizationPusher], [DPoPProvider].
 type Provider interface {
 	// Name is the provider's URL segment and the Provider field of sessions
 	// and identities: short, lower-case, stable ("github", "google").
@@ -97,6 +100,70 @@ type CallbackIdentifier interface {
 	IdentifyCallback(ctx context.Context, token *oauth2.Token, nonce string, response url.Values) (*Profile, error)
 }
 
+// LogoutProvider is implemented by OpenID providers that take part in
+// logout: OpenID Connect RP-Initiated Logout 1.0 (the Manager sends the
+// browser to the provider's end_session_endpoint) and Back-Channel Logout
+// 1.0 (the provider tells the Manager, server to server, that a session
+// ended).
+type LogoutProvider interface {
+	// EndSessionEndpoint is the provider's end_session_endpoint, or ""
+	// when it has none (then logout is local only).
+	EndSessionEndpoint() string
+	// VerifyLogoutToken verifies a back-channel logout token as
+	// Back-Channel Logout 1.0 §2.6 asks (all but the jti's single use,
+	// which the Manager checks across instances) and returns its claims.
+	// Errors wrap ErrInvalidLogoutToken.
+	VerifyLogoutToken(ctx context.Context, raw string) (*LogoutToken, error)
+}
+
+// LogoutToken is what a verified back-channel logout token says: which
+// provider session (SID) or which account (Subject) ended. At least one
+// of them is set.
+type LogoutToken struct {
+	// ID is the token's jti, which the Manager accepts once.
+	ID string
+	// Subject is the account's subject as the provider's identities hold
+	// it (Profile.Subject), or "".
+	Subject string
+	// SID is the provider's session id (the sid claim), or "".
+	SID      string
+	IssuedAt time.Time
+	Expires  time.Time
+}
+
+// ClientAsserter is implemented by providers whose client authenticates
+// with a signed JWT (RFC 7523 §2.2; OpenID Connect Core §9
+// private_key_jwt and client_secret_jwt) instead of sending a client
+// secret. The Manager adds client_assertion_type and a fresh
+// client_assertion to every form it posts to the provider that
+// authenticates the client: code exchange, refresh, device authorization,
+// client credentials and pushed authorization requests. Such a provider's
+// OAuth2Config has an empty ClientSecret and AuthStyleInParams.
+type ClientAsserter interface {
+	// ClientAssertion returns a new assertion (fresh jti, short exp) for a
+	// request to endpoint.
+	ClientAssertion(ctx context.Context, endpoint string) (string, error)
+}
+
+// AuthorizationPusher is implemented by providers with a pushed
+// authorization request endpoint (RFC 9126).
+type AuthorizationPusher interface {
+	// PushedAuthorization returns the endpoint, and whether a begin pushes
+	// its authorization request there (the provider requires it, or the
+	// host turned it on). "" means the provider has none.
+	PushedAuthorization() (endpoint string, push bool)
+}
+
+// DPoPProvider is implemented by providers that can bind tokens to a key
+// of the client (RFC 9449).
+type DPoPProvider interface {
+	// DPoP reports whether the host turned DPoP on for this provider:
+	// then every token request and every resource request through
+	// Manager.Client carries a DPoP proof (ES256, a key per identity), and
+	// only token_type DPoP is accepted.
+	DPoP() bool
+}
+
 // Profile is a provider's user, normalized.
 type Profile struct {
 	// Subject is the provider's stable user id (providerUid). Never empty.
@@ -111,6 +178,15 @@ type Profile struct {
 	// Raw is the provider's user document (userinfo or ID token claims) as
 	// received, for the host app to read what the fields above leave out.
 	Raw json.RawMessage
+
+	// SID, AuthTime and ACR are facts of this login that an OpenID
+	// provider's verified ID token states: the provider's session id (sid,
+	// which back-channel logout names), when the user authenticated
+	// (auth_time) and how (acr). They are empty when the token does not
+	// say, and for plain OAuth 2.0 providers.
+	SID      string
+	AuthTime time.Time
+	ACR      string
 }
 
 // registered is a provider with everything a login needs computed once.
@@ -130,6 +206,8 @@ type registered struct {
 	// formPost: the provider answers with response_mode=form_post, a
 	// cross-site POST that carries only SameSite=None cookies.
 	formPost bool
+	// client sends the provider's back-channel requests (providerClient).
+	client *http.Client
 }
 
 // authURL is the authorization request of a flow: the fixed prefix, then

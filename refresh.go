@@ -253,7 +253,7 @@ func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key strin
 	// reuse answers by revoking the grant (RFC 9700 §4.14.2).
 	pctx, cancel := context.WithTimeout(ctx, m.refreshBudget)
 	defer cancel()
-	tok, err := rp.refresh(m.clientContext(pctx), cur.RefreshToken)
+	tok, err := rp.refresh(rp.clientContext(pctx), cur.RefreshToken)
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) && re.ErrorCode == "invalid_grant" {
@@ -453,7 +453,7 @@ func (m *Manager) TokenSource(ctx context.Context, s *Session) oauth2.TokenSourc
 // Client returns an HTTP client for the provider's API that sends the
 // session's access token and refreshes it when it expires.
 func (m *Manager) Client(ctx context.Context, s *Session) *http.Client {
-	return oauth2.NewClient(m.clientContext(ctx), m.TokenSource(ctx, s))
+	return oauth2.NewClient(m.resourceContext(ctx), m.TokenSource(ctx, s))
 }
 
 type sessionTokenSource struct {

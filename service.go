@@ -42,7 +42,7 @@ func (m *Manager) ServiceTokenSource(ctx context.Context, provider string, param
 		}
 		// The source outlives the caller's request: keep its values (the
 		// client), not its cancellation.
-		return &serviceSource{base: cc.TokenSource(m.clientContext(context.WithoutCancel(ctx))), now: m.now}
+		return &serviceSource{base: cc.TokenSource(rp.clientContext(context.WithoutCancel(ctx))), now: m.now}
 	}), nil
 }
 
@@ -99,7 +99,7 @@ func (m *Manager) ServiceClient(ctx context.Context, provider string, scopes ...
 	if err != nil {
 		return nil, err
 	}
-	return oauth2.NewClient(m.clientContext(ctx), ts), nil
+	return oauth2.NewClient(m.resourceContext(ctx), ts), nil
 }
 
 // serviceSource adds failure backoff to a cached client credentials source

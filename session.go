@@ -23,6 +23,16 @@ type Session struct {
 	// provider and providerUid).
 	Provider    string
 	ProviderUID string
+	// ProviderSID is the provider's session id of the login (the ID
+	// token's sid), which a back-channel logout names; "" when the
+	// provider sent none.
+	ProviderSID string
+	// AuthTime and ACR are when and how the user authenticated at the
+	// provider for this session, as its verified ID token said (auth_time,
+	// acr): what a step-up login (max_age, acr_values) checked. Zero and ""
+	// when the provider did not say.
+	AuthTime time.Time
+	ACR      string
 	// ProviderAccessTokenExpiry is when the provider access token expires;
 	// zero when the provider did not say.
 	ProviderAccessTokenExpiry time.Time
@@ -42,8 +52,8 @@ type Session struct {
 
 // startSession creates a new session (a new id every login: no fixation),
 // ends the one the browser had, and sets the cookie.
-func (m *Manager) startSession(w http.ResponseWriter, r *http.Request, id *Identity, tok *oauth2.Token) (*Session, error) {
-	s, token, err := m.saveNewSession(r, id, tok)
+func (m *Manager) startSession(w http.ResponseWriter, r *http.Request, id *Identity, tok *oauth2.Token, p *Profile) (*Session, error) {
+	s, token, err := m.saveNewSession(r, id, tok, p)
 	if err != nil {
 		return nil, err
 	}
@@ -60,8 +70,9 @@ func (m *Manager) startSession(w http.ResponseWriter, r *http.Request, id *Ident
 }
 
 // saveNewSession stores a new session of an identity, with tok (which may
-// be nil) sealed to it, and returns it with its secret token.
-func (m *Manager) saveNewSession(r *http.Request, id *Identity, tok *oauth2.Token) (*Session, string, error) {
+// be nil) sealed to it and the login's facts from p (sid, auth_time, acr;
+// p may be nil), and returns it with its secret token.
+func (m *Manager) saveNewSession(r *http.Request, id *Identity, tok *oauth2.Token, p *Profile) (*Session, string, error) {
 	now := m.now()
 	token := randomToken(32)
 	s := &Session{
@@ -76,6 +87,7 @@ func (m *Manager) saveNewSession(r *http.Request, id *Identity, tok *oauth2.Toke
 		IP:          clientIP(r),
 		UserAgent:   truncate(r.UserAgent(), 256),
 	}
+	s.setLoginFacts(p)
 	if tok != nil {
 		sealed, err := m.keys.seal(tok, "session:"+s.ID)
 		if err != nil {
@@ -97,6 +109,14 @@ func (m *Manager) saveNewSession(r *http.Request, id *Identity, tok *oauth2.Toke
 		return nil, "", err
 	}
 	return s, token, nil
+}
+
+// setLoginFacts records what the login's verified ID token said of the
+// provider's session: sid, auth_time and acr.
+func (s *Session) setLoginFacts(p *Profile) {
+	if p != nil {
+		s.ProviderSID, s.AuthTime, s.ACR = p.SID, p.AuthTime, p.ACR
+	}
 }
 
 // identityStands checks that id is still the stored identity of its

@@ -105,6 +105,18 @@ type SessionLister interface {
 	UserSessions(ctx context.Context, userID string) ([]*Session, error)
 }
 
+// ProviderSessionDeleter is the optional capability of ending sessions by
+// the provider's session id, which a back-channel logout token naming a
+// sid needs. The Manager asserts it once, at New. Without it, a logout
+// token with a sub ends the sessions of that account as an unlink does
+// (see SessionLister), and one with a sid only is refused (400).
+type ProviderSessionDeleter interface {
+	// DeleteProviderSessions removes every session whose Provider is
+	// provider and whose ProviderSID is sid. None is not an error; sid is
+	// never empty.
+	DeleteProviderSessions(ctx context.Context, provider, sid string) error
+}
+
 // SessionToucher is the optional capability of recording when a session
 // was last used, which Config.Sessions.IdleTimeout needs: New refuses an
 // IdleTimeout with a store that lacks it. The Manager asserts it once, at

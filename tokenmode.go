@@ -159,7 +159,7 @@ func canonicalSealed(s string) bool {
 // which the app
 // exchanges for a session at POST {prefix}session. It returns the success
 // URL with userId and secret.
-func (m *Manager) startTokenSession(r *http.Request, f *flow, id *Identity) (string, *Session, error) {
+func (m *Manager) startTokenSession(r *http.Request, f *flow, id *Identity, p *Profile) (string, *Session, error) {
 	now := m.now()
 	bind := binding(f.Challenge)
 	pending := &Session{
@@ -173,6 +173,7 @@ func (m *Manager) startTokenSession(r *http.Request, f *flow, id *Identity) (str
 		IP:          clientIP(r),
 		UserAgent:   truncate(r.UserAgent(), 256),
 	}
+	pending.setLoginFacts(p)
 	secret, err := m.codec.savePending(r.Context(), pending, bind)
 	if err != nil {
 		return "", nil, err
@@ -280,7 +281,7 @@ func (m *Manager) newSessionFor(r *http.Request, pending *Session) (*Session, st
 		if tok != nil {
 			tok.Expiry = id.ProviderAccessTokenExpiry
 		}
-		s, token, err = m.saveNewSession(r, id, tok)
+		s, token, err = m.saveNewSession(r, id, tok, &Profile{SID: pending.ProviderSID, AuthTime: pending.AuthTime, ACR: pending.ACR})
 	}
 	if errors.Is(err, ErrNotFound) {
 		// Unlinked since the login, or during the exchange (a
