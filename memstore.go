@@ -10,7 +10,8 @@ import (
 
 // MemoryStore is a Store that keeps sessions, identities, single-use marks
 // and locks in process memory: the default when Config names no store. It
-// implements SessionLister and SessionToucher too. It is safe for concurrent
+// implements SessionLister, SessionToucher and ProviderSessionDeleter too.
+// It is safe for concurrent
 // use, honours expiry, and loses everything when the process ends, so it
 // serves one instance only. The zero value is not usable: call
 // NewMemoryStore.
@@ -22,35 +23,45 @@ type MemoryStore struct {
 	// userSessions lists each user's session ids. A user has few sessions,
 	// and a slice costs a fraction of an inner map's memory per user.
 	userSessions map[string][]string
-	identities   map[string]*Identity  // by ID
-	accounts     map[accountKey]string // (issuer, subject) -> identity id
-	users        map[string][]string   // user id -> identity ids, oldest first
-	emails       map[string][]string   // verified email -> identity ids, oldest first
-	once         map[string]time.Time
-	locks        map[string]*memLock
-	lastSweep    time.Time
+	// providerSessions lists the session ids of each provider session
+	// (Session.ProviderSID), for DeleteProviderSessions; sessions without
+	// a sid are not in it.
+	providerSessions map[providerSID][]string
+	identities       map[string]*Identity  // by ID
+	accounts         map[accountKey]string // (issuer, subject) -> identity id
+	users            map[string][]string   // user id -> identity ids, oldest first
+	emails           map[string][]string   // verified email -> identity ids, oldest first
+	once             map[string]time.Time
+	locks            map[string]*memLock
+	lastSweep        time.Time
 }
 
 var (
 	_ Store          = (*MemoryStore)(nil)
 	_ SessionLister  = (*MemoryStore)(nil)
 	_ SessionToucher = (*MemoryStore)(nil)
+
+	_ ProviderSessionDeleter = (*MemoryStore)(nil)
 )
 
 type accountKey struct{ issuer, subject string }
 
+// providerSID names a provider's session: the key of providerSessions.
+type providerSID struct{ provider, sid string }
+
 // NewMemoryStore returns an empty MemoryStore.
 func NewMemoryStore() *MemoryStore {
 	return &MemoryStore{
-		now:          time.Now,
-		sessions:     make(map[string]*Session),
-		userSessions: make(map[string][]string),
-		identities:   make(map[string]*Identity),
-		accounts:     make(map[accountKey]string),
-		users:        make(map[string][]string),
-		emails:       make(map[string][]string),
-		once:         make(map[string]time.Time),
-		locks:        make(map[string]*memLock),
+		now:              time.Now,
+		sessions:         make(map[string]*Session),
+		userSessions:     make(map[string][]string),
+		providerSessions: make(map[providerSID][]string),
+		identities:       make(map[string]*Identity),
+		accounts:         make(map[accountKey]string),
+		users:            make(map[string][]string),
+		emails:           make(map[string][]string),
+		once:             make(map[string]time.Time),
+		locks:            make(map[string]*memLock),
 	}
 }
 
@@ -100,11 +111,15 @@ func (s *MemoryStore) SaveSession(ctx context.Context, v *Session) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sweep(now)
-	if old, ok := s.sessions[c.ID]; ok && old.UserID != c.UserID {
+	if old, ok := s.sessions[c.ID]; ok && (old.UserID != c.UserID || old.Provider != c.Provider || old.ProviderSID != c.ProviderSID) {
 		s.deleteSession(c.ID)
 	}
 	if _, ok := s.sessions[c.ID]; !ok {
 		s.userSessions[c.UserID] = append(s.userSessions[c.UserID], c.ID)
+		if c.ProviderSID != "" {
+			k := providerSID{c.Provider, c.ProviderSID}
+			s.providerSessions[k] = append(s.providerSessions[k], c.ID)
+		}
 	}
 	s.sessions[c.ID] = c
 	return nil
@@ -121,18 +136,32 @@ func (s *MemoryStore) DeleteSession(ctx context.Context, id string) error {
 	return nil
 }
 
-// deleteSession removes a session and its index entry. Callers hold mu.
+// deleteSession removes a session and its index entries. Callers hold mu.
 func (s *MemoryStore) deleteSession(id string) {
 	v, ok := s.sessions[id]
 	if !ok {
 		return
 	}
 	delete(s.sessions, id)
-	ids := slices.DeleteFunc(s.userSessions[v.UserID], func(x string) bool { return x == id })
+	unindex(s.userSessions, v.UserID, id)
+	s.unindexProvider(v)
+}
+
+// unindexProvider drops session v from its provider session's list.
+// Callers hold mu.
+func (s *MemoryStore) unindexProvider(v *Session) {
+	if v.ProviderSID != "" {
+		unindex(s.providerSessions, providerSID{v.Provider, v.ProviderSID}, v.ID)
+	}
+}
+
+// unindex drops id from index[k], and the entry when it is left empty.
+func unindex[K comparable](index map[K][]string, k K, id string) {
+	ids := slices.DeleteFunc(index[k], func(x string) bool { return x == id })
 	if len(ids) == 0 {
-		delete(s.userSessions, v.UserID)
+		delete(index, k)
 	} else {
-		s.userSessions[v.UserID] = ids
+		index[k] = ids
 	}
 }
 
@@ -199,10 +228,29 @@ func (s *MemoryStore) DeleteUserSessions(ctx context.Context, userID string) err
 	}
 	s.mu.Lock()
 	for _, id := range s.userSessions[userID] {
-		delete(s.sessions, id)
+		if v, ok := s.sessions[id]; ok {
+			delete(s.sessions, id)
+			s.unindexProvider(v)
+		}
 	}
 	delete(s.userSessions, userID)
 	s.mu.Unlock()
+	return nil
+}
+
+// DeleteProviderSessions implements ProviderSessionDeleter: it removes
+// the sessions of the provider session (provider, sid), and their index
+// entries, under the store's lock.
+func (s *MemoryStore) DeleteProviderSessions(ctx context.Context, provider, sid string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// deleteSession changes the list: range over a copy.
+	for _, id := range slices.Clone(s.providerSessions[providerSID{provider, sid}]) {
+		s.deleteSession(id)
+	}
 	return nil
 }
 
