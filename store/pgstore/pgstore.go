@@ -17,7 +17,8 @@ import (
 )
 
 // Store is the SQL store, here on PostgreSQL: an oauthlogin.Store (with the
-// SessionLister and SessionToucher capabilities), safe for concurrent use by any
+// SessionLister, SessionToucher and ProviderSessionDeleter capabilities), safe
+// for concurrent use by any
 // number of goroutines and app instances.
 type Store = sqlstore.Store
 

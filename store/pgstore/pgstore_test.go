@@ -94,6 +94,28 @@ func TestMigrate(t *testing.T) {
 	})
 }
 
+// Tables created by version 1 of the schema gain the login facts'
+// columns and the sid index at the next Migrate; their rows read with
+// empty facts.
+func TestPostgresUpgradeFromV1(t *testing.T) {
+	p := pool(t)
+	ctx := context.Background()
+	var b [6]byte
+	rand.Read(b[:])
+	schema := "oauthlogintest_" + hex.EncodeToString(b[:])
+	t.Cleanup(func() { p.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`) })
+	if _, err := p.Exec(ctx, `CREATE SCHEMA `+pgx.Identifier{schema}.Sanitize()); err != nil {
+		t.Fatal(err)
+	}
+	sqltest.UpgradeFromV1(t, pgstore.New(p, pgstore.Options{Schema: schema}),
+		func(q string, args ...any) error { _, err := p.Exec(ctx, q, args...); return err },
+		func(name string) string { return pgx.Identifier{schema, name}.Sanitize() }, false)
+	var n int
+	if err := p.QueryRow(ctx, `SELECT count(*) FROM pg_indexes WHERE schemaname = $1 AND indexname = 'oauthlogin_sessions_provider_sid'`, schema).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("the sid index after the upgrade: %d, %v", n, err)
+	}
+}
+
 func TestPurge(t *testing.T) {
 	t.Run("Postgres", func(t *testing.T) { s, _ := newPostgres(t, pool(t)); sqltest.Purge(t, s) })
 }

@@ -18,7 +18,8 @@ import (
 )
 
 // Store is the SQL store, here on SQLite: an oauthlogin.Store (with the
-// SessionLister and SessionToucher capabilities), safe for concurrent use by any
+// SessionLister, SessionToucher and ProviderSessionDeleter capabilities), safe
+// for concurrent use by any
 // number of goroutines.
 type Store = sqlstore.Store
 

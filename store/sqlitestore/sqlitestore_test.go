@@ -56,6 +56,24 @@ func TestMigrate(t *testing.T) {
 	})
 }
 
+// Tables created by version 1 of the schema gain the login facts'
+// columns and the sid index at the next Migrate; their rows read with
+// empty facts.
+func TestSQLiteUpgradeFromV1(t *testing.T) {
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "test.db")+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	sqltest.UpgradeFromV1(t, sqlitestore.New(db),
+		func(q string, args ...any) error { _, err := db.Exec(q, args...); return err },
+		func(name string) string { return `"` + name + `"` }, true)
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'oauthlogin_sessions_provider_sid'`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("the sid index after the upgrade: %d, %v", n, err)
+	}
+}
+
 func TestPurge(t *testing.T) {
 	t.Run("SQLite", func(t *testing.T) { s, _ := newSQLite(t); sqltest.Purge(t, s) })
 }

@@ -11,7 +11,9 @@
 //
 // The schema is created and upgraded by Migrate, which records the
 // versions it applied in oauthlogin_schema_migrations; run it at start-up
-// (it is safe to run from several instances at once). Tables:
+// (it is safe to run from several instances at once); version 2 adds the
+// sessions' provider_sid, auth_time and acr columns to tables made by
+// version 1, and a partial index on (provider, provider_sid). Tables:
 // oauthlogin_sessions, oauthlogin_identities (UNIQUE on issuer and
 // subject, so that one provider account can never be linked twice, whatever
 // the callers do), oauthlogin_one_time and, on SQLite, oauthlogin_locks.
@@ -58,8 +60,8 @@ const (
 	sqlite
 )
 
-// Store is an oauthlogin.Store, with the SessionLister and SessionToucher
-// capabilities, on PostgreSQL or SQLite. It is safe for concurrent use by any
+// Store is an oauthlogin.Store, with the SessionLister, SessionToucher and
+// ProviderSessionDeleter capabilities, on PostgreSQL or SQLite. It is safe for concurrent use by any
 // number of goroutines and, on PostgreSQL, app instances. Create it with
 // pgstore.New or sqlitestore.New, then call Migrate.
 type Store struct {
@@ -77,6 +79,8 @@ var (
 	_ oauthlogin.Store          = (*Store)(nil)
 	_ oauthlogin.SessionLister  = (*Store)(nil)
 	_ oauthlogin.SessionToucher = (*Store)(nil)
+
+	_ oauthlogin.ProviderSessionDeleter = (*Store)(nil)
 )
 
 // New returns a Store on db, which store/pgstore (pgstore.New) or
@@ -149,7 +153,7 @@ func (s *Store) rewrite(q string) string {
 // until it expires (minutes after it was written) or DeleteUserSessions
 // removes it. The column stays, so that no migration is needed.
 const (
-	sessionColumns  = "user_id, identity_id, provider, provider_uid, provider_access_token_expiry, provider_tokens, created, last_seen, expires, ip, user_agent"
+	sessionColumns  = "user_id, identity_id, provider, provider_uid, provider_sid, auth_time, acr, provider_access_token_expiry, provider_tokens, created, last_seen, expires, ip, user_agent"
 	identityColumns = "id, user_id, issuer, provider, subject, provider_email, verified_email, provider_access_token_expiry, provider_tokens, created, updated"
 )
 
@@ -157,7 +161,7 @@ const (
 // tables.
 type queries struct {
 	session, saveSession, deleteSession, touchSession, userSessions, deleteUserSessions string
-	updateSessionTokens, consume                                                        string
+	updateSessionTokens, deleteProviderSessions, consume                                string
 	identity, createIdentity, updateIdentity, userIdentities, identitiesByEmail         string
 	lockIdentities, deleteIdentity, deleteLastSafe, identityOwned                       string
 	lock, unlock                                                                        string
@@ -168,9 +172,10 @@ func (s *Store) buildQueries() queries {
 	return queries{
 		session: r(`SELECT ` + sessionColumns + ` FROM {sessions} WHERE id = $1 AND expires > $2 AND NOT pending`),
 		saveSession: r(`INSERT INTO {sessions} (id, ` + sessionColumns + `, pending)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 			ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, identity_id = excluded.identity_id,
 				provider = excluded.provider, provider_uid = excluded.provider_uid,
+				provider_sid = excluded.provider_sid, auth_time = excluded.auth_time, acr = excluded.acr,
 				provider_access_token_expiry = excluded.provider_access_token_expiry,
 				provider_tokens = excluded.provider_tokens, created = excluded.created,
 				last_seen = excluded.last_seen, pending = excluded.pending, expires = excluded.expires,
@@ -182,6 +187,9 @@ func (s *Store) buildQueries() queries {
 			WHERE id = $1 AND expires > $4`),
 		userSessions:       r(`SELECT id, ` + sessionColumns + ` FROM {sessions} WHERE user_id = $1 AND expires > $2 AND NOT pending ORDER BY created, id`),
 		deleteUserSessions: r(`DELETE FROM {sessions} WHERE user_id = $1`),
+		// The partial index on (provider, provider_sid) serves it: sid is
+		// never '' here.
+		deleteProviderSessions: r(`DELETE FROM {sessions} WHERE provider = $1 AND provider_sid = $2 AND provider_sid <> ''`),
 
 		// A mark that has expired is replaced; one that has not makes the
 		// statement change nothing (0 rows): already used.
@@ -244,9 +252,9 @@ func (s *Store) Session(ctx context.Context, id string) (*oauthlogin.Session, er
 // is "".
 func scanSession(row scanner, id string) (*oauthlogin.Session, error) {
 	v := &oauthlogin.Session{ID: id}
-	var expiry, created, lastSeen, expires int64
-	dest := []any{&v.UserID, &v.IdentityID, &v.Provider, &v.ProviderUID, &expiry, &v.ProviderTokens,
-		&created, &lastSeen, &expires, &v.IP, &v.UserAgent}
+	var authTime, expiry, created, lastSeen, expires int64
+	dest := []any{&v.UserID, &v.IdentityID, &v.Provider, &v.ProviderUID, &v.ProviderSID, &authTime, &v.ACR,
+		&expiry, &v.ProviderTokens, &created, &lastSeen, &expires, &v.IP, &v.UserAgent}
 	if id == "" {
 		dest = append([]any{&v.ID}, dest...)
 	}
@@ -254,6 +262,7 @@ func scanSession(row scanner, id string) (*oauthlogin.Session, error) {
 		return nil, err
 	}
 	v.ProviderAccessTokenExpiry, v.Created, v.LastSeen, v.Expires = fromMicros(expiry), fromMicros(created), fromMicros(lastSeen), fromMicros(expires)
+	v.AuthTime = fromMicros(authTime)
 	return v, nil
 }
 
@@ -261,6 +270,7 @@ func scanSession(row scanner, id string) (*oauthlogin.Session, error) {
 // the session with v.ID in one upsert, keeping no reference to v.
 func (s *Store) SaveSession(ctx context.Context, v *oauthlogin.Session) error {
 	_, err := s.q.exec(ctx, s.sql.saveSession, v.ID, v.UserID, v.IdentityID, v.Provider, v.ProviderUID,
+		v.ProviderSID, micros(v.AuthTime), v.ACR,
 		micros(v.ProviderAccessTokenExpiry), v.ProviderTokens, micros(v.Created), micros(v.LastSeen),
 		micros(v.Expires), v.IP, v.UserAgent, false)
 	if err != nil {
@@ -333,6 +343,17 @@ func (s *Store) UserSessions(ctx context.Context, userID string) ([]*oauthlogin.
 func (s *Store) DeleteUserSessions(ctx context.Context, userID string) error {
 	if _, err := s.q.exec(ctx, s.sql.deleteUserSessions, userID); err != nil {
 		return storeError("delete user sessions", err)
+	}
+	return nil
+}
+
+// DeleteProviderSessions implements oauthlogin.ProviderSessionDeleter:
+// one DELETE of the sessions (and pending records) of the provider session
+// (provider, sid), through the index on those columns. A session has no
+// other index row to remove: the user's list is a query on user_id.
+func (s *Store) DeleteProviderSessions(ctx context.Context, provider, sid string) error {
+	if _, err := s.q.exec(ctx, s.sql.deleteProviderSessions, provider, sid); err != nil {
+		return storeError("delete provider sessions", err)
 	}
 	return nil
 }

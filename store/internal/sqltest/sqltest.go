@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -122,5 +123,142 @@ func BenchSaveSession(b *testing.B, s *sqlstore.Store) {
 		if err := s.SaveSession(ctx, v); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// schemaV1 is the schema that version 1 of store/sqlstore created (its
+// migration 1, as shipped), frozen here so that the upgrade from it is
+// tested whatever later migrations do. {name} is a table's name as the
+// caller qualifies it, {bytes} and {bool} the dialect's types.
+var schemaV1 = []string{
+	`CREATE TABLE {oauthlogin_sessions} (
+		id TEXT PRIMARY KEY,
+		user_id TEXT NOT NULL,
+		identity_id TEXT NOT NULL,
+		provider TEXT NOT NULL,
+		provider_uid TEXT NOT NULL,
+		provider_access_token_expiry BIGINT NOT NULL,
+		provider_tokens {bytes},
+		created BIGINT NOT NULL,
+		last_seen BIGINT NOT NULL,
+		pending {bool} NOT NULL,
+		expires BIGINT NOT NULL,
+		ip TEXT NOT NULL,
+		user_agent TEXT NOT NULL
+	)`,
+	`CREATE INDEX oauthlogin_sessions_user ON {oauthlogin_sessions} (user_id, created)`,
+	`CREATE INDEX oauthlogin_sessions_expires ON {oauthlogin_sessions} (expires)`,
+	`CREATE TABLE {oauthlogin_identities} (
+		id TEXT PRIMARY KEY,
+		user_id TEXT NOT NULL,
+		issuer TEXT NOT NULL,
+		provider TEXT NOT NULL,
+		subject TEXT NOT NULL,
+		provider_email TEXT NOT NULL,
+		verified_email TEXT NOT NULL,
+		provider_access_token_expiry BIGINT NOT NULL,
+		provider_tokens {bytes},
+		created BIGINT NOT NULL,
+		updated BIGINT NOT NULL,
+		UNIQUE (issuer, subject)
+	)`,
+	`CREATE TABLE {oauthlogin_one_time} (key TEXT PRIMARY KEY, expires BIGINT NOT NULL)`,
+	`CREATE TABLE {oauthlogin_schema_migrations} (version INTEGER PRIMARY KEY, applied BIGINT NOT NULL)`,
+	`INSERT INTO {oauthlogin_schema_migrations} (version, applied) VALUES (1, 0)`,
+}
+
+// UpgradeFromV1 creates the version 1 schema through exec, with a
+// session row as version 1 wrote it, then migrates s (a store on the same
+// database and schema) and checks that the old session reads with empty
+// login facts (ProviderSID "", a zero AuthTime, ACR ""), still lists,
+// touches and updates, and that a new session keeps its facts and is found
+// by DeleteProviderSessions while the old one is not. table qualifies a
+// table's name; sqlite picks the dialect's types and placeholders.
+func UpgradeFromV1(t *testing.T, s *sqlstore.Store, exec func(q string, args ...any) error, table func(name string) string, sqlite bool) {
+	t.Helper()
+	ctx := context.Background()
+	bytesType, boolType, ph := "BYTEA", "BOOLEAN", "$"
+	if sqlite {
+		bytesType, boolType, ph = "BLOB", "INTEGER", "?"
+	}
+	stmts := schemaV1
+	if sqlite {
+		stmts = append(stmts[:len(stmts):len(stmts)], `CREATE TABLE {oauthlogin_locks} (name TEXT PRIMARY KEY, token TEXT NOT NULL, expires BIGINT NOT NULL)`)
+	}
+	for _, q := range stmts {
+		for _, tbl := range []string{"oauthlogin_sessions", "oauthlogin_identities", "oauthlogin_one_time", "oauthlogin_schema_migrations", "oauthlogin_locks"} {
+			q = strings.ReplaceAll(q, "{"+tbl+"}", table(tbl))
+		}
+		q = strings.NewReplacer("{bytes}", bytesType, "{bool}", boolType).Replace(q)
+		if err := exec(q); err != nil {
+			t.Fatalf("creating the version 1 schema: %v", err)
+		}
+	}
+	now := time.Now().Truncate(time.Second).UTC()
+	insert := `INSERT INTO ` + table("oauthlogin_sessions") + ` (id, user_id, identity_id, provider, provider_uid,
+		provider_access_token_expiry, provider_tokens, created, last_seen, pending, expires, ip, user_agent)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
+	insert = strings.ReplaceAll(insert, "$", ph)
+	old := &oauthlogin.Session{ID: "old", UserID: "u", IdentityID: "i", Provider: "idp", ProviderUID: "sub",
+		ProviderAccessTokenExpiry: now.Add(time.Hour), ProviderTokens: []byte("sealed"), Created: now, LastSeen: now,
+		Expires: now.Add(time.Hour), IP: "192.0.2.1", UserAgent: "ua"}
+	var pending any = false
+	if sqlite {
+		pending = 0
+	}
+	if err := exec(insert, old.ID, old.UserID, old.IdentityID, old.Provider, old.ProviderUID, old.ProviderAccessTokenExpiry.UnixMicro(),
+		old.ProviderTokens, old.Created.UnixMicro(), old.LastSeen.UnixMicro(), pending, old.Expires.UnixMicro(), old.IP, old.UserAgent); err != nil {
+		t.Fatalf("a version 1 session row: %v", err)
+	}
+
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatalf("Migrate from version 1: %v", err)
+	}
+	got, err := s.Session(ctx, "old")
+	if err != nil || got.ProviderSID != "" || !got.AuthTime.IsZero() || got.ACR != "" ||
+		got.UserID != old.UserID || got.IdentityID != old.IdentityID || got.Provider != old.Provider || got.ProviderUID != old.ProviderUID ||
+		string(got.ProviderTokens) != "sealed" || !got.ProviderAccessTokenExpiry.Equal(old.ProviderAccessTokenExpiry) ||
+		!got.Created.Equal(old.Created) || !got.LastSeen.Equal(old.LastSeen) || !got.Expires.Equal(old.Expires) ||
+		got.IP != old.IP || got.UserAgent != old.UserAgent {
+		t.Fatalf("the version 1 session after the upgrade: %+v, %v; want it whole, with empty login facts", got, err)
+	}
+	if err := s.TouchSession(ctx, "old", now.Add(time.Minute)); err != nil {
+		t.Fatalf("touching the old session: %v", err)
+	}
+	if err := s.UpdateSessionTokens(ctx, "old", []byte("refreshed"), now.Add(2*time.Hour)); err != nil {
+		t.Fatalf("updating the old session's tokens: %v", err)
+	}
+	fresh := *old
+	fresh.ID, fresh.ProviderSID, fresh.AuthTime, fresh.ACR = "new", "sid-1", now.Add(-time.Minute), "urn:mfa"
+	if err := s.SaveSession(ctx, &fresh); err != nil {
+		t.Fatal(err)
+	}
+	list, err := s.UserSessions(ctx, "u")
+	if err != nil || len(list) != 2 {
+		t.Fatalf("UserSessions after the upgrade = %d sessions, %v; want 2", len(list), err)
+	}
+	for _, v := range list {
+		switch v.ID {
+		case "old":
+			if v.ProviderSID != "" || !v.AuthTime.IsZero() || v.ACR != "" || string(v.ProviderTokens) != "refreshed" {
+				t.Fatalf("the old session listed: %+v", v)
+			}
+		case "new":
+			if v.ProviderSID != "sid-1" || !v.AuthTime.Equal(fresh.AuthTime) || v.ACR != "urn:mfa" {
+				t.Fatalf("the new session listed: %+v", v)
+			}
+		}
+	}
+	if err := s.DeleteProviderSessions(ctx, "idp", "sid-1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Session(ctx, "new"); err != oauthlogin.ErrNotFound {
+		t.Fatalf("the new session after DeleteProviderSessions: %v, want ErrNotFound", err)
+	}
+	if _, err := s.Session(ctx, "old"); err != nil {
+		t.Fatalf("the old session (no sid) after DeleteProviderSessions: %v", err)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatalf("Migrate again: %v", err)
 	}
 }
