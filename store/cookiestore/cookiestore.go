@@ -35,6 +35,10 @@
 // list, signing out other devices and Sessions.IdleTimeout need a server store; with
 // this one the Manager answers the first two 501 unsupported, and New
 // refuses an IdleTimeout.
+// A back-channel logout from the provider (OpenID Connect Back-Channel
+// Logout) cannot reach them either: the Store is no
+// oauthlogin.ProviderSessionDeleter, and the Manager refuses such a
+// logout rather than acknowledge one it cannot carry out.
 //
 // Refresh after logout: a refresh (POST {prefix}refresh) that was in
 // flight when the browser logged out still answers with the session it
@@ -96,14 +100,25 @@ func (s *Store) SealSession(v *oauthlogin.Session) (string, error) {
 	if len(s.codecs) == 0 {
 		return "", fmt.Errorf("cookiestore: %w: no keys", oauthlogin.ErrConfig)
 	}
-	return securecookie.EncodeMulti(name, v, s.codecs...)
+	return securecookie.EncodeMulti(name, sealedFrom(v), s.codecs...)
 }
 
-// sealed is what a token holds: a session, and the Pending flag with
-// which an older version marked a token-mode login's pending record.
+// sealed is what a token holds: a session as JSON, its login facts left
+// out when empty (most providers send no acr, many no sid: no cookie
+// grows by their empty fields), and the Pending flag with which an older
+// version marked a token-mode login's pending record. A token sealed
+// before the facts existed opens with them empty.
 type sealed struct {
 	oauthlogin.Session
-	Pending bool
+	// These hide the Session's fields of the same names from JSON.
+	ProviderSID string    `json:",omitempty"`
+	AuthTime    time.Time `json:",omitzero"`
+	ACR         string    `json:",omitempty"`
+	Pending     bool      `json:",omitempty"`
+}
+
+func sealedFrom(v *oauthlogin.Session) *sealed {
+	return &sealed{Session: *v, ProviderSID: v.ProviderSID, AuthTime: v.AuthTime, ACR: v.ACR}
 }
 
 // OpenSession implements oauthlogin.SessionSealer: a token that is forged,
@@ -118,5 +133,6 @@ func (s *Store) OpenSession(token string) (*oauthlogin.Session, error) {
 	if v.Pending || !s.now().Before(v.Expires) {
 		return nil, oauthlogin.ErrNotFound
 	}
+	v.Session.ProviderSID, v.Session.AuthTime, v.Session.ACR = v.ProviderSID, v.AuthTime, v.ACR
 	return &v.Session, nil
 }

@@ -18,8 +18,7 @@ import (
 
 // Store is the SQL store, here on PostgreSQL: an oauthlogin.Store (with the
 // SessionLister, SessionToucher and ProviderSessionDeleter capabilities), safe
-// for concurrent use by any
-// number of goroutines and app instances.
+// for concurrent use by any number of goroutines and app instances.
 type Store = sqlstore.Store
 
 // Options configures a Store: the schema that holds the tables, and the

@@ -19,8 +19,7 @@ import (
 
 // Store is the SQL store, here on SQLite: an oauthlogin.Store (with the
 // SessionLister, SessionToucher and ProviderSessionDeleter capabilities), safe
-// for concurrent use by any
-// number of goroutines.
+// for concurrent use by any number of goroutines.
 type Store = sqlstore.Store
 
 // Options configures a Store: the lock's polling and detached timeouts
