@@ -171,6 +171,32 @@ func decodeSession(id, data string, lastSeen time.Time) (*oauthlogin.Session, er
 	return v, nil
 }
 
+// encodeFacts encodes the facts of a session's login (ProviderSID,
+// AuthTime, ACR), a hash field of their own, so that records written
+// before them still decode and instances of the version before, during
+// an upgrade, still read the records this one writes. A login without
+// any is nil: no field.
+func encodeFacts(v *oauthlogin.Session) []byte {
+	if v.ProviderSID == "" && v.AuthTime.IsZero() && v.ACR == "" {
+		return nil
+	}
+	w := make(writer, 0, 16+len(v.ProviderSID)+len(v.ACR))
+	w = append(w, codecVersion)
+	w.str(v.ProviderSID)
+	w.time(v.AuthTime)
+	w.str(v.ACR)
+	return w
+}
+
+// decodeFacts sets v's login facts from encodeFacts' data.
+func decodeFacts(data string, v *oauthlogin.Session) error {
+	r := newReader(data)
+	v.ProviderSID = r.str()
+	v.AuthTime = r.time()
+	v.ACR = r.str()
+	return r.done()
+}
+
 // encodeTime is a hash field holding one time (a session's LastSeen).
 func encodeTime(t time.Time) []byte {
 	w := writer{codecVersion}

@@ -12,8 +12,8 @@ import (
 // The codec lists fields by hand: a field added to Session or Identity
 // must be added to it, or it would be silently lost. This test notices.
 func TestCodecCoversEveryField(t *testing.T) {
-	if n := reflect.TypeFor[oauthlogin.Session]().NumField(); n != 12 {
-		t.Errorf("oauthlogin.Session has %d fields, the codec knows 12: update encodeSession and decodeSession", n)
+	if n := reflect.TypeFor[oauthlogin.Session]().NumField(); n != 15 {
+		t.Errorf("oauthlogin.Session has %d fields, the codec knows 15 (the record, LastSeen, the tokens' fields and the login facts): update encodeSession and decodeSession, or encodeFacts", n)
 	}
 	if n := reflect.TypeFor[oauthlogin.Identity]().NumField(); n != 11 {
 		t.Errorf("oauthlogin.Identity has %d fields, the codec knows 11: update the identity codec", n)
@@ -50,6 +50,33 @@ func TestCodecRoundTrip(t *testing.T) {
 	gotID, err := decodeIdentity("x", string(encodeIdentityFixed(id)), string(encodeIdentityMutable(id)))
 	if err != nil || !reflect.DeepEqual(gotID, id) {
 		t.Fatalf("identity round trip: %+v, %v", gotID, err)
+	}
+}
+
+// The login facts are a field of their own: they round-trip exactly (a
+// zero AuthTime stays zero), a login without any writes no field, and a
+// cut or foreign value does not decode.
+func TestCodecLoginFacts(t *testing.T) {
+	if b := encodeFacts(&oauthlogin.Session{UserID: "u", Provider: "p"}); b != nil {
+		t.Fatalf("a login without facts encodes %q, want no field", b)
+	}
+	for _, want := range []oauthlogin.Session{
+		{ProviderSID: "sid", AuthTime: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC), ACR: "urn:mfa"},
+		{ProviderSID: "sid"},
+		{AuthTime: time.Unix(1, 0).UTC()},
+		{ACR: "0"},
+	} {
+		b := encodeFacts(&want)
+		var got oauthlogin.Session
+		if err := decodeFacts(string(b), &got); err != nil || got.ProviderSID != want.ProviderSID || !got.AuthTime.Equal(want.AuthTime) ||
+			got.AuthTime.IsZero() != want.AuthTime.IsZero() || got.ACR != want.ACR {
+			t.Fatalf("facts round trip: %+v, %v; want %+v", got, err, want)
+		}
+		for i := range len(b) {
+			if err := decodeFacts(string(b[:i]), &got); err == nil {
+				t.Fatalf("facts cut at %d bytes decoded", i)
+			}
+		}
 	}
 }
 

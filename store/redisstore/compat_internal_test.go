@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -79,5 +80,72 @@ func TestOldPendingRecordIsNoSession(t *testing.T) {
 	}
 	if n, err := rdb.Exists(ctx, key).Result(); err != nil || n != 0 {
 		t.Fatalf("DeleteUserSessions left the old pending record: %d, %v", n, err)
+	}
+}
+
+// A session record written by the version before the login facts (no f
+// or p field) still reads, with empty facts, is in no provider session's
+// index, and ends cleanly: alone, with its user's sessions, or replaced
+// by a record with a sid.
+func TestSessionRecordWithoutLoginFacts(t *testing.T) {
+	s, rdb := testStore(t)
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Second)
+	write := func(id, user string) *oauthlogin.Session {
+		t.Helper()
+		v := &oauthlogin.Session{ID: id, UserID: user, IdentityID: "i", Provider: "idp", ProviderUID: "sub", Created: now, LastSeen: now, Expires: now.Add(time.Hour)}
+		key := s.sessionKey(id)
+		// The fields and the index as the version before wrote them.
+		if err := rdb.HSet(ctx, key, "u", user, "v", encodeSession(v), "l", encodeTime(v.LastSeen),
+			"t", "sealed", "x", encodeTime(now.Add(time.Hour)), "e", unixMilli(v.Expires)).Err(); err != nil {
+			t.Fatal(err)
+		}
+		rdb.PExpireAt(ctx, key, v.Expires)
+		rdb.ZAdd(ctx, s.userSessionsKey(user), redis.Z{Score: float64(v.Expires.UnixMilli()), Member: id})
+		return v
+	}
+	write("old1", "u")
+	write("old2", "u")
+	write("old3", "w")
+	got, err := s.Session(ctx, "old1")
+	if err != nil || got.ProviderSID != "" || !got.AuthTime.IsZero() || got.ACR != "" || got.UserID != "u" || string(got.ProviderTokens) != "sealed" {
+		t.Fatalf("a record without login facts = %+v, %v", got, err)
+	}
+	if list, err := s.UserSessions(ctx, "u"); err != nil || len(list) != 2 || list[0].ProviderSID != "" || !list[0].AuthTime.IsZero() {
+		t.Fatalf("UserSessions = %+v, %v", list, err)
+	}
+	if err := s.DeleteProviderSessions(ctx, "idp", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Session(ctx, "old1"); err != nil {
+		t.Fatalf("a record without a sid was ended by a provider session: %v", err)
+	}
+	if err := s.DeleteSession(ctx, "old1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := rdb.ZRange(ctx, s.userSessionsKey("u"), 0, -1).Val(); !slices.Equal(got, []string{"old2"}) {
+		t.Fatalf("the user index after DeleteSession = %v, want [old2]", got)
+	}
+	// Replaced by a session with a sid (the same ID: never in practice,
+	// but the store allows it), it joins that index.
+	v := write("old2", "u")
+	v.ProviderSID, v.ACR = "x", "urn:mfa"
+	if err := s.SaveSession(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Session(ctx, "old2"); err != nil || got.ProviderSID != "x" || got.ACR != "urn:mfa" {
+		t.Fatalf("after the replacement: %+v, %v", got, err)
+	}
+	if err := s.DeleteProviderSessions(ctx, "idp", "x"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Session(ctx, "old2"); !errors.Is(err, oauthlogin.ErrNotFound) {
+		t.Fatalf("after DeleteProviderSessions: %v, want ErrNotFound", err)
+	}
+	if err := s.DeleteUserSessions(ctx, "w"); err != nil {
+		t.Fatal(err)
+	}
+	if n := rdb.Exists(ctx, s.sessionKey("old3"), s.userSessionsKey("w"), s.userSessionsKey("u")).Val(); n != 0 {
+		t.Fatalf("%d keys left after the deletes", n)
 	}
 }
