@@ -3,17 +3,15 @@ package sqlstore
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/oauthlogin/oauthlogin/store/internal/sqldriver"
 )
 
 // migration is one version of the schema. Statements use {table} markers
-// and the type markers {bytes} and {bool}, filled in per dialect, and
-// {zerotime}, the zero time.Time as stored; those marked sqliteOnly are
-// skipped on PostgreSQL, those marked pgOnly on SQLite.
+// and the type markers {bytes} and {bool}, filled in per dialect; those
+// marked sqliteOnly are skipped on PostgreSQL, those marked pgOnly on
+// SQLite.
 type migration struct {
 	version int
 	stmts   []stmt
@@ -77,18 +75,18 @@ var migrations = []migration{{
 }, {
 	// The facts of the login (Session.ProviderSID, AuthTime, ACR) and the
 	// index that DeleteProviderSessions uses. Rows from before read as
-	// ProviderSID "", a zero AuthTime ({zerotime}, the zero time.Time in
-	// Unix microseconds) and ACR "". The defaults are constants, so
+	// ProviderSID "", a zero AuthTime (auth_time 0: see authMicros) and
+	// ACR "". The defaults are constants, so
 	// PostgreSQL adds the columns without rewriting the table. The index is
 	// partial: sessions without a sid (every older row) are not in it.
 	version: 2,
 	stmts: []stmt{
 		{sql: `ALTER TABLE {sessions} ADD COLUMN IF NOT EXISTS provider_sid TEXT NOT NULL DEFAULT ''`, pgOnly: true},
-		{sql: `ALTER TABLE {sessions} ADD COLUMN IF NOT EXISTS auth_time BIGINT NOT NULL DEFAULT {zerotime}`, pgOnly: true},
+		{sql: `ALTER TABLE {sessions} ADD COLUMN IF NOT EXISTS auth_time BIGINT NOT NULL DEFAULT 0`, pgOnly: true},
 		{sql: `ALTER TABLE {sessions} ADD COLUMN IF NOT EXISTS acr TEXT NOT NULL DEFAULT ''`, pgOnly: true},
 		// SQLite has no IF NOT EXISTS here; the migration runs once.
 		{sql: `ALTER TABLE {sessions} ADD COLUMN provider_sid TEXT NOT NULL DEFAULT ''`, sqliteOnly: true},
-		{sql: `ALTER TABLE {sessions} ADD COLUMN auth_time BIGINT NOT NULL DEFAULT {zerotime}`, sqliteOnly: true},
+		{sql: `ALTER TABLE {sessions} ADD COLUMN auth_time BIGINT NOT NULL DEFAULT 0`, sqliteOnly: true},
 		{sql: `ALTER TABLE {sessions} ADD COLUMN acr TEXT NOT NULL DEFAULT ''`, sqliteOnly: true},
 		{sql: `CREATE INDEX IF NOT EXISTS {index:sessions_provider_sid} ON {sessions} (provider, provider_sid) WHERE provider_sid <> ''`},
 	},
@@ -108,8 +106,7 @@ func (s *Store) ddl(q string) string {
 	if s.dialect == sqlite {
 		bytes, boolean = "BLOB", "INTEGER"
 	}
-	q = strings.NewReplacer("{bytes}", bytes, "{bool}", boolean,
-		"{zerotime}", strconv.FormatInt(micros(time.Time{}), 10)).Replace(q)
+	q = strings.NewReplacer("{bytes}", bytes, "{bool}", boolean).Replace(q)
 	// Index names: unqualified (an index lives in its table's schema).
 	for {
 		i := strings.Index(q, "{index:")

@@ -225,6 +225,24 @@ func micros(t time.Time) int64 { return t.UnixMicro() }
 
 func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }
 
+// authMicros is a session's AuthTime as stored: Unix microseconds, but 0
+// for the zero time (no auth_time), the value of the rows from before the
+// column. (The instant of the Unix epoch itself is no login time.) A
+// small value also costs the drivers no allocation.
+func authMicros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return micros(t)
+}
+
+func fromAuthMicros(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return fromMicros(v)
+}
+
 // storeError wraps a database failure in oauthlogin.ErrStoreUnavailable (a
 // 503 for the Manager); context errors stay visible to errors.Is.
 func storeError(op string, err error) error {
@@ -252,17 +270,19 @@ func (s *Store) Session(ctx context.Context, id string) (*oauthlogin.Session, er
 // is "".
 func scanSession(row scanner, id string) (*oauthlogin.Session, error) {
 	v := &oauthlogin.Session{ID: id}
-	var authTime, expiry, created, lastSeen, expires int64
-	dest := []any{&v.UserID, &v.IdentityID, &v.Provider, &v.ProviderUID, &v.ProviderSID, &authTime, &v.ACR,
-		&expiry, &v.ProviderTokens, &created, &lastSeen, &expires, &v.IP, &v.UserAgent}
+	// The times in one array: one allocation for the five, as Scan's
+	// destinations escape.
+	var t [5]int64 // auth_time, token expiry, created, last_seen, expires
+	dest := []any{&v.UserID, &v.IdentityID, &v.Provider, &v.ProviderUID, &v.ProviderSID, &t[0], &v.ACR,
+		&t[1], &v.ProviderTokens, &t[2], &t[3], &t[4], &v.IP, &v.UserAgent}
 	if id == "" {
 		dest = append([]any{&v.ID}, dest...)
 	}
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
-	v.ProviderAccessTokenExpiry, v.Created, v.LastSeen, v.Expires = fromMicros(expiry), fromMicros(created), fromMicros(lastSeen), fromMicros(expires)
-	v.AuthTime = fromMicros(authTime)
+	v.AuthTime = fromAuthMicros(t[0])
+	v.ProviderAccessTokenExpiry, v.Created, v.LastSeen, v.Expires = fromMicros(t[1]), fromMicros(t[2]), fromMicros(t[3]), fromMicros(t[4])
 	return v, nil
 }
 
@@ -270,7 +290,7 @@ func scanSession(row scanner, id string) (*oauthlogin.Session, error) {
 // the session with v.ID in one upsert, keeping no reference to v.
 func (s *Store) SaveSession(ctx context.Context, v *oauthlogin.Session) error {
 	_, err := s.q.exec(ctx, s.sql.saveSession, v.ID, v.UserID, v.IdentityID, v.Provider, v.ProviderUID,
-		v.ProviderSID, micros(v.AuthTime), v.ACR,
+		v.ProviderSID, authMicros(v.AuthTime), v.ACR,
 		micros(v.ProviderAccessTokenExpiry), v.ProviderTokens, micros(v.Created), micros(v.LastSeen),
 		micros(v.Expires), v.IP, v.UserAgent, false)
 	if err != nil {
