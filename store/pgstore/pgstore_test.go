@@ -109,11 +109,42 @@ func TestPostgresUpgradeFromV1(t *testing.T) {
 	}
 	sqltest.UpgradeFromV1(t, pgstore.New(p, pgstore.Options{Schema: schema}),
 		func(q string, args ...any) error { _, err := p.Exec(ctx, q, args...); return err },
-		func(name string) string { return pgx.Identifier{schema, name}.Sanitize() }, false)
+		func(name string) string { return pgx.Identifier{schema, name}.Sanitize() }, false, nil)
 	var n int
 	if err := p.QueryRow(ctx, `SELECT count(*) FROM pg_indexes WHERE schemaname = $1 AND indexname = 'oauthlogin_sessions_provider_sid'`, schema).Scan(&n); err != nil || n != 1 {
 		t.Fatalf("the sid index after the upgrade: %d, %v", n, err)
 	}
+}
+
+// store/README.md's advice for a large table: the operator adds migration
+// 2's columns and builds its index concurrently (outside a transaction)
+// before Migrate, which then skips them.
+func TestPostgresUpgradePrepared(t *testing.T) {
+	p := pool(t)
+	ctx := context.Background()
+	var b [6]byte
+	rand.Read(b[:])
+	schema := "oauthlogintest_" + hex.EncodeToString(b[:])
+	t.Cleanup(func() { p.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`) })
+	if _, err := p.Exec(ctx, `CREATE SCHEMA `+pgx.Identifier{schema}.Sanitize()); err != nil {
+		t.Fatal(err)
+	}
+	sessions := pgx.Identifier{schema, "oauthlogin_sessions"}.Sanitize()
+	sqltest.UpgradeFromV1(t, pgstore.New(p, pgstore.Options{Schema: schema}),
+		func(q string, args ...any) error { _, err := p.Exec(ctx, q, args...); return err },
+		func(name string) string { return pgx.Identifier{schema, name}.Sanitize() }, false,
+		func() {
+			for _, q := range []string{
+				`ALTER TABLE ` + sessions + ` ADD COLUMN IF NOT EXISTS provider_sid TEXT NOT NULL DEFAULT ''`,
+				`ALTER TABLE ` + sessions + ` ADD COLUMN IF NOT EXISTS auth_time BIGINT NOT NULL DEFAULT 0`,
+				`ALTER TABLE ` + sessions + ` ADD COLUMN IF NOT EXISTS acr TEXT NOT NULL DEFAULT ''`,
+				`CREATE INDEX CONCURRENTLY IF NOT EXISTS oauthlogin_sessions_provider_sid ON ` + sessions + ` (provider, provider_sid) WHERE provider_sid <> ''`,
+			} {
+				if _, err := p.Exec(ctx, q); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
 }
 
 func TestPurge(t *testing.T) {

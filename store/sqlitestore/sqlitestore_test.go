@@ -67,7 +67,7 @@ func TestSQLiteUpgradeFromV1(t *testing.T) {
 	defer db.Close()
 	sqltest.UpgradeFromV1(t, sqlitestore.New(db),
 		func(q string, args ...any) error { _, err := db.Exec(q, args...); return err },
-		func(name string) string { return `"` + name + `"` }, true)
+		func(name string) string { return `"` + name + `"` }, true, nil)
 	var n int
 	if err := db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'oauthlogin_sessions_provider_sid'`).Scan(&n); err != nil || n != 1 {
 		t.Fatalf("the sid index after the upgrade: %d, %v", n, err)

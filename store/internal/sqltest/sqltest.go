@@ -173,8 +173,9 @@ var schemaV1 = []string{
 // login facts (ProviderSID "", a zero AuthTime, ACR ""), still lists,
 // touches and updates, and that a new session keeps its facts and is found
 // by DeleteProviderSessions while the old one is not. table qualifies a
-// table's name; sqlite picks the dialect's types and placeholders.
-func UpgradeFromV1(t *testing.T, s *sqlstore.Store, exec func(q string, args ...any) error, table func(name string) string, sqlite bool) {
+// table's name; sqlite picks the dialect's types and placeholders;
+// prepare, when not nil, runs before Migrate (an operator's own steps).
+func UpgradeFromV1(t *testing.T, s *sqlstore.Store, exec func(q string, args ...any) error, table func(name string) string, sqlite bool, prepare func()) {
 	t.Helper()
 	ctx := context.Background()
 	bytesType, boolType, ph := "BYTEA", "BOOLEAN", "$"
@@ -211,6 +212,9 @@ func UpgradeFromV1(t *testing.T, s *sqlstore.Store, exec func(q string, args ...
 		t.Fatalf("a version 1 session row: %v", err)
 	}
 
+	if prepare != nil {
+		prepare()
+	}
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatalf("Migrate from version 1: %v", err)
 	}
