@@ -182,7 +182,9 @@ const attempts = 64
 // errContention is a write that kept finding its records changed.
 var errContention = errors.New("the records kept changing under the write")
 
-var saveSessionScript = redis.NewScript(`
+var saveSessionScript = redis.NewScript(saveSessionLua)
+
+const saveSessionLua = `
 -- KEYS: the session, its user's index, its provider session's index (when
 -- ARGV[10] is set), then the indexes of the record it replaces that the
 -- new one is not in. ARGV: 1 user, 2 record, 3 LastSeen, 4 Expires (ms),
@@ -240,7 +242,7 @@ if ARGV[10] ~= '' then
 	index(KEYS[3])
 end
 return 1
-`)
+`
 
 // Session implements oauthlogin.SessionStore: a session that does not
 // exist or whose Expires has passed (by this process's clock; Redis also
@@ -364,7 +366,9 @@ func (s *Store) sessionIndexes(ctx context.Context, id string) (found bool, user
 	return found, user, pkey, nil
 }
 
-var deleteSessionScript = redis.NewScript(`
+var deleteSessionScript = redis.NewScript(deleteSessionLua)
+
+const deleteSessionLua = `
 -- KEYS: the session, its user's index, its provider session's index (when
 -- ARGV[3] is set). ARGV: 1 id, 2 the user and 3 the provider session index
 -- ('' for none) as the caller read them.
@@ -381,7 +385,7 @@ if ARGV[3] ~= '' then
 	redis.call('ZREM', KEYS[3], ARGV[1])
 end
 return 1
-`)
+`
 
 // DeleteSession implements oauthlogin.SessionStore: it reads which
 // indexes the session is in, then removes it and its entries in them in
@@ -410,13 +414,15 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	return storeError("delete session", errContention)
 }
 
-var touchSessionScript = redis.NewScript(`
+var touchSessionScript = redis.NewScript(touchSessionLua)
+
+const touchSessionLua = `
 if redis.call('EXISTS', KEYS[1]) == 0 then
 	return 0
 end
 redis.call('HSET', KEYS[1], 'l', ARGV[1])
 return 1
-`)
+`
 
 // TouchSession implements oauthlogin.SessionToucher: it writes LastSeen
 // alone (a hash field of its own), so a concurrent SaveSession's tokens are
@@ -436,7 +442,9 @@ func (s *Store) TouchSession(ctx context.Context, id string, lastSeen time.Time)
 // exists and, when its record says when it expires (e), has not expired
 // at ARGV[3]; 0 otherwise. It never creates a key, and leaves the key's
 // TTL, the other fields and the user index as they are.
-var updateSessionTokensScript = redis.NewScript(`
+var updateSessionTokensScript = redis.NewScript(updateSessionTokensLua)
+
+const updateSessionTokensLua = `
 if redis.call('EXISTS', KEYS[1]) == 0 then
 	return 0
 end
@@ -446,7 +454,7 @@ if e and tonumber(e) <= tonumber(ARGV[3]) then
 end
 redis.call('HSET', KEYS[1], 't', ARGV[1], 'x', ARGV[2])
 return 1
-`)
+`
 
 // UpdateSessionTokens implements oauthlogin.SessionStore: one script
 // checks that the session exists and has not expired, and writes the
@@ -532,7 +540,9 @@ func (s *Store) UserSessions(ctx context.Context, userID string) ([]*oauthlogin.
 // the ids it could not end (new in the index, or changed since the read):
 // the caller reads those and calls again. None left: the index is
 // deleted.
-var endIndexedScript = redis.NewScript(`
+var endIndexedScript = redis.NewScript(endIndexedLua)
+
+const endIndexedLua = `
 local n = tonumber(ARGV[3])
 local known = {}
 for i = 1, n do
@@ -572,7 +582,7 @@ if #left == 0 then
 	redis.call('DEL', KEYS[1])
 end
 return left
-`)
+`
 
 // endIndexed ends every session in an index (see endIndexedScript): the
 // first pass reads its members, each later one the indexes of the
