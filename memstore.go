@@ -11,10 +11,9 @@ import (
 // MemoryStore is a Store that keeps sessions, identities, single-use marks
 // and locks in process memory: the default when Config names no store. It
 // implements SessionLister, SessionToucher and ProviderSessionDeleter too.
-// It is safe for concurrent
-// use, honours expiry, and loses everything when the process ends, so it
-// serves one instance only. The zero value is not usable: call
-// NewMemoryStore.
+// It is safe for concurrent use, honours expiry, and loses everything when
+// the process ends, so it serves one instance only. The zero value is not
+// usable: call NewMemoryStore.
 type MemoryStore struct {
 	now func() time.Time
 
@@ -23,17 +22,18 @@ type MemoryStore struct {
 	// userSessions lists each user's session ids. A user has few sessions,
 	// and a slice costs a fraction of an inner map's memory per user.
 	userSessions map[string][]string
-	// providerSessions lists the session ids of each provider session
+	identities   map[string]*Identity  // by ID
+	accounts     map[accountKey]string // (issuer, subject) -> identity id
+	users        map[string][]string   // user id -> identity ids, oldest first
+	emails       map[string][]string   // verified email -> identity ids, oldest first
+	once         map[string]time.Time
+	locks        map[string]*memLock
+	lastSweep    time.Time
+
+	// sidSessions lists the session ids of each provider session
 	// (Session.ProviderSID), for DeleteProviderSessions; sessions without
 	// a sid are not in it.
-	providerSessions map[providerSID][]string
-	identities       map[string]*Identity  // by ID
-	accounts         map[accountKey]string // (issuer, subject) -> identity id
-	users            map[string][]string   // user id -> identity ids, oldest first
-	emails           map[string][]string   // verified email -> identity ids, oldest first
-	once             map[string]time.Time
-	locks            map[string]*memLock
-	lastSweep        time.Time
+	sidSessions map[providerSID][]string
 }
 
 var (
@@ -46,22 +46,22 @@ var (
 
 type accountKey struct{ issuer, subject string }
 
-// providerSID names a provider's session: the key of providerSessions.
+// providerSID names a provider's session: the key of sidSessions.
 type providerSID struct{ provider, sid string }
 
 // NewMemoryStore returns an empty MemoryStore.
 func NewMemoryStore() *MemoryStore {
 	return &MemoryStore{
-		now:              time.Now,
-		sessions:         make(map[string]*Session),
-		userSessions:     make(map[string][]string),
-		providerSessions: make(map[providerSID][]string),
-		identities:       make(map[string]*Identity),
-		accounts:         make(map[accountKey]string),
-		users:            make(map[string][]string),
-		emails:           make(map[string][]string),
-		once:             make(map[string]time.Time),
-		locks:            make(map[string]*memLock),
+		now:          time.Now,
+		sessions:     make(map[string]*Session),
+		userSessions: make(map[string][]string),
+		sidSessions:  make(map[providerSID][]string),
+		identities:   make(map[string]*Identity),
+		accounts:     make(map[accountKey]string),
+		users:        make(map[string][]string),
+		emails:       make(map[string][]string),
+		once:         make(map[string]time.Time),
+		locks:        make(map[string]*memLock),
 	}
 }
 
@@ -118,7 +118,7 @@ func (s *MemoryStore) SaveSession(ctx context.Context, v *Session) error {
 		s.userSessions[c.UserID] = append(s.userSessions[c.UserID], c.ID)
 		if c.ProviderSID != "" {
 			k := providerSID{c.Provider, c.ProviderSID}
-			s.providerSessions[k] = append(s.providerSessions[k], c.ID)
+			s.sidSessions[k] = append(s.sidSessions[k], c.ID)
 		}
 	}
 	s.sessions[c.ID] = c
@@ -151,7 +151,7 @@ func (s *MemoryStore) deleteSession(id string) {
 // Callers hold mu.
 func (s *MemoryStore) unindexProvider(v *Session) {
 	if v.ProviderSID != "" {
-		unindex(s.providerSessions, providerSID{v.Provider, v.ProviderSID}, v.ID)
+		unindex(s.sidSessions, providerSID{v.Provider, v.ProviderSID}, v.ID)
 	}
 }
 
@@ -248,7 +248,7 @@ func (s *MemoryStore) DeleteProviderSessions(ctx context.Context, provider, sid 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	// deleteSession changes the list: range over a copy.
-	for _, id := range slices.Clone(s.providerSessions[providerSID{provider, sid}]) {
+	for _, id := range slices.Clone(s.sidSessions[providerSID{provider, sid}]) {
 		s.deleteSession(id)
 	}
 	return nil

@@ -26,7 +26,7 @@ func TestMemoryStoreProviderIndexFollowsSessions(t *testing.T) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		n := 0
-		for _, ids := range s.providerSessions {
+		for _, ids := range s.sidSessions {
 			n += len(ids)
 		}
 		return n
@@ -60,7 +60,7 @@ func TestMemoryStoreProviderIndexFollowsSessions(t *testing.T) {
 	now = now.Add(2 * time.Minute) // e expires; the next write sweeps
 	save("f", "u4", "", later)
 	s.mu.Lock()
-	left := len(s.providerSessions)
+	left := len(s.sidSessions)
 	s.mu.Unlock()
 	if left != 0 {
 		t.Fatalf("the index keeps %d provider sessions after every session with a sid ended", left)
