@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -146,5 +147,29 @@ func TestOldPendingRowIsNoSession(t *testing.T) {
 	var n int
 	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM oauthlogin_sessions`).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("rows after DeleteUserSessions = %d, %v; want 0", n, err)
+	}
+}
+
+// DeleteProviderSessions finds the sessions through the partial index on
+// (provider, provider_sid), not by scanning the table: the query says
+// provider_sid <> ” so that SQLite may use an index with that WHERE.
+func TestSQLiteProviderSessionsUseIndex(t *testing.T) {
+	_, db := newSQLite(t)
+	rows, err := db.Query(`EXPLAIN QUERY PLAN DELETE FROM oauthlogin_sessions WHERE provider = ?1 AND provider_sid = ?2 AND provider_sid <> ''`, "idp", "sid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if len(plan) == 0 || !strings.Contains(strings.Join(plan, "; "), "oauthlogin_sessions_provider_sid") {
+		t.Fatalf("query plan %q does not use the sid index", plan)
 	}
 }
