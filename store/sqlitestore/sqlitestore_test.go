@@ -152,7 +152,8 @@ func TestOldPendingRowIsNoSession(t *testing.T) {
 
 // DeleteProviderSessions finds the sessions through the partial index on
 // (provider, provider_sid), not by scanning the table: the query says
-// provider_sid <> ” so that SQLite may use an index with that WHERE.
+// provider_sid is not empty, so that SQLite may use an index with that
+// WHERE.
 func TestSQLiteProviderSessionsUseIndex(t *testing.T) {
 	_, db := newSQLite(t)
 	rows, err := db.Query(`EXPLAIN QUERY PLAN DELETE FROM oauthlogin_sessions WHERE provider = ?1 AND provider_sid = ?2 AND provider_sid <> ''`, "idp", "sid")

@@ -6,7 +6,7 @@ import (
 )
 
 // DeleteProviderSessions' statement repeats the sid index's WHERE
-// (provider_sid <> ”): without it neither SQLite nor a generic
+// (a non-empty provider_sid): without it neither SQLite nor a generic
 // PostgreSQL plan may use the partial index, and the delete scans every
 // session (sqlitestore.TestSQLiteProviderSessionsUseIndex shows the plan
 // of this statement's shape).
