@@ -51,6 +51,11 @@ type flow struct {
 	// Challenge is a token-mode app's own S256 code_challenge, which its
 	// secret is bound to (see appChallenge).
 	Challenge string `json:"c,omitempty"`
+	// MaxAge and ACRValues are the begin's max_age (seconds) and
+	// acr_values, which the callback checks against the ID token's
+	// auth_time and acr (checkLoginFacts).
+	MaxAge    *int64 `json:"ma,omitempty"`
+	ACRValues string `json:"acr,omitempty"`
 }
 
 // flowCookieName names the flow cookie after a 128-bit digest of its

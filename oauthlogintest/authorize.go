@@ -17,6 +17,18 @@ const codeLifetime = time.Minute
 // instead of approving it.
 func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	b := s.currentBehavior()
+	if q.Has("request_uri") {
+		pushed, ok := s.takePushed(q)
+		if !ok {
+			http.Error(w, "oauthlogintest: unknown, used, expired or another client's request_uri", http.StatusBadRequest)
+			return
+		}
+		q = pushed
+	} else if b.RequirePAR {
+		http.Error(w, "oauthlogintest: this server requires pushed authorization requests (Behavior.RequirePAR)", http.StatusBadRequest)
+		return
+	}
 	back, ok := parseRedirectURI(q.Get("redirect_uri"))
 	if !ok {
 		http.Error(w, "oauthlogintest: redirect_uri must be an absolute URL without a fragment", http.StatusBadRequest)
@@ -26,7 +38,6 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "oauthlogintest: unknown client_id", http.StatusBadRequest)
 		return
 	}
-	b := s.currentBehavior()
 	fail := func(code, description string) {
 		s.redirectBack(w, r, q, back, url.Values{"error": {code}, "error_description": {description}})
 	}
@@ -43,8 +54,10 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		fail("invalid_request", "code_challenge is not a base64url SHA-256")
 	case b.AuthorizeError != "":
 		fail(b.AuthorizeError, "scripted by oauthlogintest.Behavior.AuthorizeError")
+	case s.promptNoneError(q, b) != "":
+		fail(s.promptNoneError(q, b), "prompt=none and the user cannot be signed in without interaction")
 	default:
-		if page := s.currentLoginPage(); page != nil {
+		if page := s.currentLoginPage(); page != nil && !hasPrompt(q, "none") {
 			req := s.holdLogin(q, back, challenge)
 			w.Header().Set("Cache-Control", "no-store")
 			page(w, r, req)
@@ -53,7 +66,7 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		u := s.user
 		s.mu.Unlock()
-		s.redirectBack(w, r, q, back, url.Values{"code": {s.approve(q, challenge, u)}})
+		s.redirectBack(w, r, q, back, url.Values{"code": {s.approve(q, challenge, u, false)}})
 	}
 }
 
@@ -88,20 +101,24 @@ func (s *Server) redirectBack(w http.ResponseWriter, r *http.Request, q url.Valu
 	w.WriteHeader(status)
 }
 
-// approve records a grant for user u and returns its code.
-func (s *Server) approve(q url.Values, challenge string, u User) string {
+// approve records a grant for user u and returns its code. fresh means
+// the user has just authenticated (a login page approved the request).
+func (s *Server) approve(q url.Values, challenge string, u User, fresh bool) string {
 	now := time.Now()
 	code := randomString()
+	b := s.currentBehavior()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	authTime, acr := s.authenticateLocked(q, u, b, now, fresh)
 	s.codes[code] = &grant{
+		acr:         acr,
 		clientID:    q.Get("client_id"),
 		redirectURI: q.Get("redirect_uri"),
 		challenge:   challenge,
 		nonce:       q.Get("nonce"),
 		scope:       q.Get("scope"),
 		user:        u,
-		authTime:    now,
+		authTime:    authTime,
 		expires:     now.Add(codeLifetime),
 	}
 	return code
