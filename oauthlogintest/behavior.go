@@ -157,9 +157,9 @@ type Behavior struct {
 
 	// Raw replaces the answer of endpoints, by the names [Server.Hits]
 	// uses ("discovery", "jwks", "authorize", "token", "userinfo",
-	// "revoke", "device", "par"), with a scripted HTTP response: HTML or truncated JSON
-	// where JSON belongs, a 100 MB body, a body that drips, or no answer
-	// at all. Requests are still counted.
+	// "revoke", "device", "par"), with a scripted HTTP response: HTML or
+	// truncated JSON where JSON belongs, a 100 MB body, a body that
+	// drips, or no answer at all. Requests are still counted.
 	Raw map[string]RawResponse
 	// Intercept wraps the handlers of endpoints, by the same names as Raw,
 	// in middleware of the test's own: to observe requests (the
