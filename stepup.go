@@ -56,11 +56,12 @@ func (rp *registered) loginParams(q url.Values, f *flow) (url.Values, error) {
 			var age int64
 			if age, err = checkMaxAge(v); err == nil {
 				v = strconv.FormatInt(age, 10)
-				f.MaxAge = &age
+				f.stepUp().MaxAge = &age
 			}
 		case "acr_values":
-			v, err = checkACRValues(v)
-			f.ACRValues = v
+			if v, err = checkACRValues(v); err == nil {
+				f.stepUp().ACRValues = v
+			}
 		case "ui_locales":
 			v, err = checkUILocales(v)
 		}
@@ -204,23 +205,35 @@ func languageTag(tag string) bool {
 // max_age (plus authTimeLeeway for clock skew); with acr_values, which are
 // treated as essential, acr must be one of them.
 func (m *Manager) checkLoginFacts(f *flow, p *Profile) error {
-	if f.MaxAge != nil {
+	su := f.StepUp
+	if su == nil {
+		return nil
+	}
+	if su.MaxAge != nil {
 		if p.AuthTime.IsZero() {
 			return fmt.Errorf("%w: the ID token has no auth_time", errAuthTooOld)
 		}
-		if age := m.now().Sub(p.AuthTime); age > time.Duration(*f.MaxAge)*time.Second+authTimeLeeway {
-			return fmt.Errorf("%w: the user authenticated %s ago, max_age is %ds", errAuthTooOld, age.Truncate(time.Second), *f.MaxAge)
+		if age := m.now().Sub(p.AuthTime); age > time.Duration(*su.MaxAge)*time.Second+authTimeLeeway {
+			return fmt.Errorf("%w: the user authenticated %s ago, max_age is %ds", errAuthTooOld, age.Truncate(time.Second), *su.MaxAge)
 		}
 	}
-	if f.ACRValues != "" {
+	if su.ACRValues != "" {
 		if p.ACR == "" {
 			return fmt.Errorf("%w: the ID token has no acr", errACRNotMet)
 		}
-		if !slices.Contains(strings.Split(f.ACRValues, " "), p.ACR) {
+		if !slices.Contains(strings.Split(su.ACRValues, " "), p.ACR) {
 			return fmt.Errorf("%w: acr %q is none of those asked for", errACRNotMet, truncate(p.ACR, 64))
 		}
 	}
 	return nil
+}
+
+// stepUp returns f's step-up record, made on first use.
+func (f *flow) stepUp() *stepUp {
+	if f.StepUp == nil {
+		f.StepUp = &stepUp{}
+	}
+	return f.StepUp
 }
 
 // promptErrors are the authorization errors OpenID Connect Core §3.1.2.6

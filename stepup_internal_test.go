@@ -35,8 +35,8 @@ func TestLoginParamsSealed(t *testing.T) {
 	rp := &registered{name: "p", oidc: fakeOpenID{}}
 	f := &flow{}
 	got, err := rp.loginParams(url.Values{"max_age": {"000"}, "acr_values": {"urn:a b"}}, f)
-	if err != nil || got.Get("max_age") != "0" || f.MaxAge == nil || *f.MaxAge != 0 || f.ACRValues != "urn:a b" {
-		t.Fatalf("loginParams = %v, %v; flow MaxAge %v, ACRValues %q", got, err, f.MaxAge, f.ACRValues)
+	if err != nil || got.Get("max_age") != "0" || f.StepUp == nil || f.StepUp.MaxAge == nil || *f.StepUp.MaxAge != 0 || f.StepUp.ACRValues != "urn:a b" {
+		t.Fatalf("loginParams = %v, %v; flow StepUp %+v", got, err, f.StepUp)
 	}
 }
 
