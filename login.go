@@ -22,6 +22,14 @@ import (
 // with a session, and answers 303; link=1 on a GET is refused, so that no
 // cross-site link or image can start a link.
 //
+// The per-login parameters prompt, login_hint, max_age, acr_values and
+// ui_locales (OpenID Connect Core §3.1.2.1) are checked (loginParams) and
+// passed on, replacing the provider's own of the same name; max_age and
+// acr_values are sealed in the flow and checked at the callback. A
+// provider that pushes its requests (RFC 9126) gets them all at its PAR
+// endpoint first; a failed push ends the login at the failure URL with
+// par_failed, and sets no flow cookie.
+//
 // A begin that arrives at another loopback name for BaseURL's host
 // (127.0.0.1 for localhost) is sent there first, with the same path and
 // query, since the flow cookie must be set where the callback arrives; a
