@@ -214,3 +214,27 @@ type pusherAt struct {
 
 func (p pusherAt) Name() string                        { return p.name }
 func (p pusherAt) PushedAuthorization() (string, bool) { return p.endpoint, true }
+
+// A provider whose client authenticates with a JWT (a ClientAsserter)
+// never sends its secret to the PAR endpoint, neither Basic nor in the
+// form: the back-channel transport adds the assertion (RFC 7523 §2.2).
+func TestPARClientAsserterSendsNoSecret(t *testing.T) {
+	h := newHarness(t)
+	var p pushed
+	h.idp.Behave(oauthlogintest.Behavior{Intercept: map[string]func(http.Handler) http.Handler{"par": p.intercept}})
+	if err := h.m.Register(asserterAt{pusherAt{h.prov, "jwt", h.idp.URL + "/par"}}); err != nil {
+		t.Fatal(err)
+	}
+	h.beginAt(oauthlogintest.NewBrowser(), "jwt")
+	if len(p.forms) != 1 {
+		t.Fatalf("%d pushes, want 1", len(p.forms))
+	}
+	if p.forms[0].Has("client_secret") || p.auth[0] != "" || p.forms[0].Get("client_id") != h.idp.ClientID {
+		t.Fatalf("pushed form %v, Authorization %q: want client_id and no secret", p.forms[0], p.auth[0])
+	}
+}
+
+// asserterAt is a pusher that authenticates its client with a JWT.
+type asserterAt struct{ pusherAt }
+
+func (asserterAt) ClientAssertion(context.Context, string) (string, error) { return "assertion", nil }
