@@ -14,7 +14,10 @@ const codeLifetime = time.Minute
 // approves the current user without asking and redirects back with a
 // code, or with the error the request or the Behavior calls for. With a
 // login page set (SetLoginPage) it holds a valid request for the page
-// instead of approving it.
+// instead of approving it. A request that names a pushed one by
+// request_uri (RFC 9126 §4) is the pushed one; with Behavior.RequirePAR,
+// any other is refused. prompt=none is never shown the login page: it is
+// approved at once or answered with an error (promptNoneError).
 func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	b := s.currentBehavior()
@@ -43,6 +46,7 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	}
 
 	challenge, method := q.Get("code_challenge"), q.Get("code_challenge_method")
+	noneErr := s.promptNoneError(q, b)
 	switch {
 	case q.Get("response_type") != "code":
 		fail("unsupported_response_type", "only response_type=code is supported")
@@ -54,8 +58,8 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		fail("invalid_request", "code_challenge is not a base64url SHA-256")
 	case b.AuthorizeError != "":
 		fail(b.AuthorizeError, "scripted by oauthlogintest.Behavior.AuthorizeError")
-	case s.promptNoneError(q, b) != "":
-		fail(s.promptNoneError(q, b), "prompt=none and the user cannot be signed in without interaction")
+	case noneErr != "":
+		fail(noneErr, "prompt=none, and the user cannot be signed in without interaction")
 	default:
 		if page := s.currentLoginPage(); page != nil && !hasPrompt(q, "none") {
 			req := s.holdLogin(q, back, challenge)
@@ -111,7 +115,6 @@ func (s *Server) approve(q url.Values, challenge string, u User, fresh bool) str
 	defer s.mu.Unlock()
 	authTime, acr := s.authenticateLocked(q, u, b, now, fresh)
 	s.codes[code] = &grant{
-		acr:         acr,
 		clientID:    q.Get("client_id"),
 		redirectURI: q.Get("redirect_uri"),
 		challenge:   challenge,
@@ -119,6 +122,7 @@ func (s *Server) approve(q url.Values, challenge string, u User, fresh bool) str
 		scope:       q.Get("scope"),
 		user:        u,
 		authTime:    authTime,
+		acr:         acr,
 		expires:     now.Add(codeLifetime),
 	}
 	return code
