@@ -46,7 +46,7 @@ func TestPARLogin(t *testing.T) {
 	h := newHarness(t)
 	var p pushed
 	h.idp.Behave(oauthlogintest.Behavior{Intercept: map[string]func(http.Handler) http.Handler{"par": p.intercept}})
-	h.register("par", providers.Config{PushAuthorizationRequests: true})
+	h.register("par", providers.Config{PushAuthorizationRequests: true, AuthParams: url.Values{"hd": {"example.com"}, "login_hint": {"provider@example.com"}}})
 	b := oauthlogintest.NewBrowser()
 	page := h.beginAt(b, "par", "login_hint", "ada@example.com", "acr_values", "mfa")
 	if page.Status != http.StatusFound || page.Location == nil {
@@ -63,8 +63,9 @@ func TestPARLogin(t *testing.T) {
 	for k, v := range map[string]string{
 		"client_id": h.idp.ClientID, "response_type": "code", "redirect_uri": h.app.URL + "/auth/par/callback",
 		"scope": "openid email profile", "code_challenge_method": "S256", "login_hint": "ada@example.com", "acr_values": "mfa",
+		"hd": "example.com",
 	} {
-		if form.Get(k) != v {
+		if len(form[k]) != 1 || form.Get(k) != v {
 			t.Errorf("pushed %s = %q, want %q", k, form.Get(k), v)
 		}
 	}
