@@ -134,3 +134,18 @@ func TestACRClaim(t *testing.T) {
 		t.Errorf("Behavior.ACR: acr = %v, want weak", got)
 	}
 }
+
+// A login page that approves a request has just authenticated the user:
+// auth_time is renewed, whatever the provider's session said.
+func TestLoginPageApprovalRenewsAuthTime(t *testing.T) {
+	t.Parallel()
+	idp := testapp.NewIdP(t)
+	idp.SetAuthTime(time.Now().Add(-time.Hour))
+	idp.SetLoginPage(func(w http.ResponseWriter, r *http.Request, req oauthlogintest.LoginRequest) {
+		idp.Approve(w, r, req.ID, oauthlogintest.User{Subject: "u"})
+	})
+	before := time.Now().Truncate(time.Second)
+	if got := authTime(t, idClaims(t, idp)); got.Before(before) {
+		t.Errorf("auth_time = %v after a login page approval, want at least %v", got, before)
+	}
+}
