@@ -51,6 +51,16 @@ type flow struct {
 	// Challenge is a token-mode app's own S256 code_challenge, which its
 	// secret is bound to (see appChallenge).
 	Challenge string `json:"c,omitempty"`
+	// StepUp is what the begin asked of the authentication, which the
+	// callback checks (checkLoginFacts); nil for most logins.
+	StepUp *stepUp `json:"su,omitempty"`
+}
+
+// stepUp is a begin's max_age (seconds) and acr_values, checked against
+// the ID token's auth_time and acr.
+type stepUp struct {
+	MaxAge    *int64 `json:"ma,omitempty"`
+	ACRValues string `json:"acr,omitempty"`
 }
 
 // flowCookieName names the flow cookie after a 128-bit digest of its

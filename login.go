@@ -22,6 +22,14 @@ import (
 // with a session, and answers 303; link=1 on a GET is refused, so that no
 // cross-site link or image can start a link.
 //
+// The per-login parameters prompt, login_hint, max_age, acr_values and
+// ui_locales (OpenID Connect Core §3.1.2.1) are checked (loginParams) and
+// passed on, replacing the provider's own of the same name; max_age and
+// acr_values are sealed in the flow and checked at the callback. A
+// provider that pushes its requests (RFC 9126) gets them all at its PAR
+// endpoint first; a failed push ends the login at the failure URL with
+// par_failed, and sets no flow cookie.
+//
 // A begin that arrives at another loopback name for BaseURL's host
 // (127.0.0.1 for localhost) is sent there first, with the same path and
 // query, since the flow cookie must be set where the callback arrives; a
@@ -93,6 +101,11 @@ func (m *Manager) begin(w http.ResponseWriter, r *http.Request) {
 		Mode:      mode,
 		Challenge: challenge,
 	}
+	extra, err := rp.loginParams(q, f)
+	if err != nil {
+		m.writeError(w, r, err)
+		return
+	}
 	if q.Get("link") != "" {
 		if mode == modeToken {
 			m.writeError(w, r, fmt.Errorf("%w: link with mode=token", errUnsupportedMode))
@@ -109,12 +122,28 @@ func (m *Manager) begin(w http.ResponseWriter, r *http.Request) {
 		f.LinkUser, f.LinkSession = s.UserID, s.ID
 	}
 	f.Nonce = f.nonce(rp)
+	var to string
+	switch {
+	case extra == nil && rp.pushURL == "":
+		to = rp.authURL(f, scope)
+	case rp.pushURL == "":
+		to = rp.authBase + rp.authParams(f, scope, extra).Encode()
+	default:
+		// A failed push sets no flow cookie: the login ends here, at the
+		// failure URL, like a failed callback.
+		if to, err = rp.push(r.Context(), rp.authParams(f, scope, extra)); err != nil {
+			m.log.InfoContext(r.Context(), "oauthlogin: pushed authorization request failed", "provider", rp.name,
+				"code", Code(err), "err", logDetail(err, f.Verifier, rp.oauth.ClientSecret))
+			redirect(w, r, withQuery(f.Failure, "error", Code(err)))
+			return
+		}
+	}
 	m.endExcessFlows(w, r)
 	if err := m.setFlowCookie(w, f, rp.formPost); err != nil {
 		m.writeError(w, r, err)
 		return
 	}
-	redirect(w, r, rp.authURL(f, scope))
+	redirect(w, r, to)
 }
 
 // scope returns the scope parameter for a begin request: the provider's
@@ -283,6 +312,9 @@ func (m *Manager) checkResponse(r *http.Request, rp *registered, f *flow, params
 		if e == "access_denied" {
 			return ErrProviderDenied
 		}
+		if pe, ok := promptErrors[e]; ok {
+			return pe
+		}
 		return fmt.Errorf("%w: %q", errProviderError, truncate(e, 64))
 	}
 	code := params.Get("code")
@@ -316,6 +348,9 @@ func (m *Manager) finish(w http.ResponseWriter, r *http.Request, rp *registered,
 	tok.Expiry = m.clampExpiry(tok.Expiry)
 	profile, err := rp.identify(ctx, tok, f.nonce(rp), params)
 	if err != nil {
+		return "", err
+	}
+	if err := m.checkLoginFacts(f, profile); err != nil {
 		return "", err
 	}
 	id, event, err := m.signIn(r.Context(), rp, profile, tok, f.LinkUser)

@@ -289,6 +289,10 @@ func (m *Manager) Register(p Provider) error {
 		sep = "&"
 	}
 	rp.authPrefix = oc.Endpoint.AuthURL + sep + fixed.Encode()
+	rp.authFixed, rp.authBase = fixed, oc.Endpoint.AuthURL+sep
+	if err := rp.setPush(); err != nil {
+		return err
+	}
 	rp.client = providerClient(m.client, rp)
 	m.mu.Lock()
 	defer m.mu.Unlock()

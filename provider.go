@@ -203,6 +203,14 @@ type registered struct {
 	// change (client_id, redirect_uri, response_type, the provider's
 	// own), built once: a begin appends scope, state, PKCE and nonce.
 	authPrefix string
+	// authFixed are the parameters of authPrefix, and authBase the
+	// authorization URL followed by "?" or "&": a begin with per-login
+	// parameters, or one that pushes its request, builds it from them.
+	authFixed url.Values
+	authBase  string
+	// pushURL is the pushed authorization request endpoint (RFC 9126)
+	// when begins push their requests there, else "".
+	pushURL string
 	// formPost: the provider answers with response_mode=form_post, a
 	// cross-site POST that carries only SameSite=None cookies.
 	formPost bool

@@ -14,9 +14,24 @@ const codeLifetime = time.Minute
 // approves the current user without asking and redirects back with a
 // code, or with the error the request or the Behavior calls for. With a
 // login page set (SetLoginPage) it holds a valid request for the page
-// instead of approving it.
+// instead of approving it. A request that names a pushed one by
+// request_uri (RFC 9126 §4) is the pushed one; with Behavior.RequirePAR,
+// any other is refused. prompt=none is never shown the login page: it is
+// approved at once or answered with an error (promptNoneError).
 func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	b := s.currentBehavior()
+	if q.Has("request_uri") {
+		pushed, ok := s.takePushed(q)
+		if !ok {
+			http.Error(w, "oauthlogintest: unknown, used, expired or another client's request_uri", http.StatusBadRequest)
+			return
+		}
+		q = pushed
+	} else if b.RequirePAR {
+		http.Error(w, "oauthlogintest: this server requires pushed authorization requests (Behavior.RequirePAR)", http.StatusBadRequest)
+		return
+	}
 	back, ok := parseRedirectURI(q.Get("redirect_uri"))
 	if !ok {
 		http.Error(w, "oauthlogintest: redirect_uri must be an absolute URL without a fragment", http.StatusBadRequest)
@@ -26,12 +41,12 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "oauthlogintest: unknown client_id", http.StatusBadRequest)
 		return
 	}
-	b := s.currentBehavior()
 	fail := func(code, description string) {
 		s.redirectBack(w, r, q, back, url.Values{"error": {code}, "error_description": {description}})
 	}
 
 	challenge, method := q.Get("code_challenge"), q.Get("code_challenge_method")
+	noneErr := s.promptNoneError(q, b)
 	switch {
 	case q.Get("response_type") != "code":
 		fail("unsupported_response_type", "only response_type=code is supported")
@@ -43,8 +58,10 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		fail("invalid_request", "code_challenge is not a base64url SHA-256")
 	case b.AuthorizeError != "":
 		fail(b.AuthorizeError, "scripted by oauthlogintest.Behavior.AuthorizeError")
+	case noneErr != "":
+		fail(noneErr, "prompt=none, and the user cannot be signed in without interaction")
 	default:
-		if page := s.currentLoginPage(); page != nil {
+		if page := s.currentLoginPage(); page != nil && !hasPrompt(q, "none") {
 			req := s.holdLogin(q, back, challenge)
 			w.Header().Set("Cache-Control", "no-store")
 			page(w, r, req)
@@ -53,7 +70,7 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		u := s.user
 		s.mu.Unlock()
-		s.redirectBack(w, r, q, back, url.Values{"code": {s.approve(q, challenge, u)}})
+		s.redirectBack(w, r, q, back, url.Values{"code": {s.approve(q, challenge, u, false)}})
 	}
 }
 
@@ -88,12 +105,15 @@ func (s *Server) redirectBack(w http.ResponseWriter, r *http.Request, q url.Valu
 	w.WriteHeader(status)
 }
 
-// approve records a grant for user u and returns its code.
-func (s *Server) approve(q url.Values, challenge string, u User) string {
+// approve records a grant for user u and returns its code. fresh means
+// the user has just authenticated (a login page approved the request).
+func (s *Server) approve(q url.Values, challenge string, u User, fresh bool) string {
 	now := time.Now()
 	code := randomString()
+	b := s.currentBehavior()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	authTime, acr := s.authenticateLocked(q, u, b, now, fresh)
 	s.codes[code] = &grant{
 		clientID:    q.Get("client_id"),
 		redirectURI: q.Get("redirect_uri"),
@@ -101,7 +121,8 @@ func (s *Server) approve(q url.Values, challenge string, u User) string {
 		nonce:       q.Get("nonce"),
 		scope:       q.Get("scope"),
 		user:        u,
-		authTime:    now,
+		authTime:    authTime,
+		acr:         acr,
 		expires:     now.Add(codeLifetime),
 	}
 	return code

@@ -31,6 +31,22 @@ type Behavior struct {
 	// OmitAuthorizeIssuer leaves iss out of the authorization response.
 	OmitAuthorizeIssuer bool
 
+	// PromptNoneError answers every prompt=none authorization request
+	// with this error (consent_required, interaction_required,
+	// account_selection_required, ...) instead of approving it. Without
+	// it, prompt=none gets login_required only when nobody is signed in
+	// at the provider (SetAuthTime) or a new authentication is asked for.
+	PromptNoneError string
+	// ACR is the acr claim of the ID tokens of logins approved from now
+	// on, whatever acr_values asked for: a provider that cannot or will
+	// not step up. Claims{"acr": nil} leaves acr out.
+	ACR string
+	// RequirePAR makes the authorization endpoint refuse (400) requests
+	// that do not name a pushed authorization request by request_uri,
+	// and discovery announce require_pushed_authorization_requests (RFC
+	// 9126 §5).
+	RequirePAR bool
+
 	// DiscoveryIssuer is the issuer the discovery document announces;
 	// empty means Server.URL.
 	DiscoveryIssuer string
@@ -141,9 +157,9 @@ type Behavior struct {
 
 	// Raw replaces the answer of endpoints, by the names [Server.Hits]
 	// uses ("discovery", "jwks", "authorize", "token", "userinfo",
-	// "revoke"), with a scripted HTTP response: HTML or truncated JSON
-	// where JSON belongs, a 100 MB body, a body that drips, or no answer
-	// at all. Requests are still counted.
+	// "revoke", "device", "par"), with a scripted HTTP response: HTML or
+	// truncated JSON where JSON belongs, a 100 MB body, a body that
+	// drips, or no answer at all. Requests are still counted.
 	Raw map[string]RawResponse
 	// Intercept wraps the handlers of endpoints, by the same names as Raw,
 	// in middleware of the test's own: to observe requests (the

@@ -27,10 +27,14 @@ func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 		"grant_types_supported":                      []string{"authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code", "client_credentials"},
 		"scopes_supported":                           []string{"openid", "email", "profile", "offline_access"},
 		"claims_supported": []string{
-			"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "azp", "at_hash",
+			"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "azp", "at_hash", "acr",
 			"email", "email_verified", "name", "preferred_username", "picture",
 		},
 		"authorization_response_iss_parameter_supported": true,
+		"pushed_authorization_request_endpoint":          s.issuer + "/par",
+	}
+	if b.RequirePAR {
+		doc["require_pushed_authorization_requests"] = true
 	}
 	for k, v := range b.Discovery {
 		if v == nil {

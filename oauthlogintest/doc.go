@@ -18,6 +18,12 @@
 //	POST     /token
 //	GET|POST /userinfo
 //	POST     /revoke
+//	POST     /par       pushed authorization requests (RFC 9126)
+//
+// The authorization endpoint honours prompt (none is answered
+// login_required while nobody is signed in at the provider, see
+// [Server.SetAuthTime]; login authenticates the user again), max_age
+// (auth_time in every ID token) and acr_values (the acr claim).
 //
 // A typical test:
 //

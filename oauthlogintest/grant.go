@@ -16,6 +16,7 @@ type grant struct {
 	scope       string
 	user        User // snapshot taken at approval
 	authTime    time.Time
+	acr         string    // the acr claim of its ID tokens; "" for none
 	expires     time.Time // of the code
 	used        bool      // the code has been redeemed (or tried)
 }

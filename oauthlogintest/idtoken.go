@@ -32,6 +32,9 @@ func (s *Server) idToken(g *grant, b Behavior, accessToken string, now time.Time
 		c["iat"] = now.Add(b.IssuedAtOffset).Unix()
 	}
 	c["auth_time"] = g.authTime.Unix()
+	if g.acr != "" {
+		c["acr"] = g.acr
+	}
 	nonce := g.nonce
 	if refreshed {
 		nonce = ""

@@ -77,7 +77,7 @@ func (s *Server) Approve(w http.ResponseWriter, r *http.Request, id string, u Us
 		unknownLogin(w)
 		return
 	}
-	s.redirectBack(w, r, p.query, p.back, url.Values{"code": {s.approve(p.query, p.challenge, u)}})
+	s.redirectBack(w, r, p.query, p.back, url.Values{"code": {s.approve(p.query, p.challenge, u, true)}})
 }
 
 // Deny finishes the held login request id as refused by the user: it

@@ -67,6 +67,12 @@ type Server struct {
 	loginPage   func(http.ResponseWriter, *http.Request, LoginRequest) // nil: approve at once
 	loginTTL    time.Duration                                          // of held login requests
 	logins      map[string]*pendingLogin
+
+	// authTime is when the user last authenticated at the provider
+	// (SetAuthTime); zero when nobody is signed in.
+	authTime time.Time
+	// pushed are the pushed authorization requests, by request_uri.
+	pushed map[string]*pushedRequest
 }
 
 // NewServer starts a Server on 127.0.0.1 with a random port. It approves
@@ -99,6 +105,7 @@ func NewServer() *Server {
 		devices:   make(map[string]*deviceGrant),
 		loginTTL:  loginLifetime,
 		logins:    make(map[string]*pendingLogin),
+		pushed:    make(map[string]*pushedRequest),
 	}
 	s.clientID = s.ClientID
 	s.secret = s.ClientSecret
@@ -149,7 +156,7 @@ func (s *Server) SetClientSecret(secret string) {
 
 // Hits reports how many requests an endpoint has served so far. Endpoint
 // names are "discovery", "jwks", "authorize", "token", "userinfo",
-// "revoke" and "device"; any other name reports 0.
+// "revoke", "device" and "par"; any other name reports 0.
 func (s *Server) Hits(endpoint string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -183,6 +190,7 @@ func (s *Server) routes() *http.ServeMux {
 	s.handle(mux, "userinfo", s.serveUserInfo, "GET /userinfo", "POST /userinfo")
 	s.handle(mux, "revoke", s.serveRevoke, "POST /revoke")
 	s.handle(mux, "device", s.serveDevice, "POST /device")
+	s.handle(mux, "par", s.servePAR, "POST /par")
 	return mux
 }
 

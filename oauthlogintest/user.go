@@ -9,6 +9,10 @@ type User struct {
 	Name          string // name
 	Username      string // preferred_username
 	Picture       string // picture
+	// ACR is the acr claim of the user's ID tokens when the login asks for
+	// no acr_values (those get the first value asked, or Behavior.ACR);
+	// empty leaves acr out.
+	ACR string
 }
 
 // defaultUser is the account a new Server approves until SetUser is called.

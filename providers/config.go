@@ -69,6 +69,14 @@ type Config struct {
 	// of the client whose CheckRedirect refuses them, so that a 3xx answer
 	// fails and no credential is sent to another URL.
 	HTTPClient *http.Client
+
+	// PushAuthorizationRequests makes begins push their authorization
+	// requests to the provider's pushed authorization request endpoint
+	// (RFC 9126) and send the browser there with a request_uri only.
+	// Providers whose discovery sets require_pushed_authorization_requests
+	// push without it. Construction fails when the provider has no such
+	// endpoint.
+	PushAuthorizationRequests bool
 }
 
 // signingAlgs returns the ID token algorithms: the host's, else the

@@ -111,6 +111,9 @@ func OAuth2(name string, spec Spec, cfg Config) (*OAuth2Provider, error) {
 	if spec.Endpoint.AuthURL == "" || spec.Endpoint.TokenURL == "" || (spec.UserInfoURL == "" && spec.TokenUserField == "") {
 		return nil, fmt.Errorf("providers: %s: %w: Spec needs AuthURL, TokenURL and UserInfoURL", name, oauthlogin.ErrConfig)
 	}
+	if cfg.PushAuthorizationRequests {
+		return nil, fmt.Errorf("providers: %s: %w: PushAuthorizationRequests needs an OpenID provider whose discovery names a pushed authorization request endpoint", name, oauthlogin.ErrConfig)
+	}
 	switch spec.UserInfoMethod {
 	case "", http.MethodGet, http.MethodPost:
 	default:

@@ -42,6 +42,11 @@ type OIDCProvider struct {
 	// matchIssuer, with checkIssuer, accepts an authorization response's
 	// iss other than issuer (MatchIssuer).
 	matchIssuer func(iss string) bool
+
+	// pushURL is discovery's pushed_authorization_request_endpoint, and
+	// push whether begins push their requests there (PushedAuthorization).
+	pushURL string
+	push    bool
 }
 
 // oidcOptions is an OpenID provider's declaration beyond its issuer.
@@ -74,6 +79,10 @@ type discovery struct {
 	AuthMethods         []string `json:"token_endpoint_auth_methods_supported"`
 	IssParamSupported   bool     `json:"authorization_response_iss_parameter_supported"`
 	CodeChallengeMethod []string `json:"code_challenge_methods_supported"`
+
+	// RFC 9126 §5.
+	PushEndpoint string `json:"pushed_authorization_request_endpoint"`
+	RequirePush  bool   `json:"require_pushed_authorization_requests"`
 }
 
 // OIDC returns a provider for an OpenID Connect issuer. It fetches the
@@ -155,7 +164,13 @@ func newOIDC(ctx context.Context, name, issuerURL string, cfg Config, o oidcOpti
 		return nil, fmt.Errorf("providers: %s: discovery: the document has no jwks_uri", name)
 	}
 	keys := newKeySet(d.JWKSURI, cfg.HTTPClient, algs)
+	push, err := pushedAuthorization(name, cfg, d)
+	if err != nil {
+		return nil, err
+	}
 	return &OIDCProvider{
+		pushURL:     d.PushEndpoint,
+		push:        push,
 		base:        b,
 		issuer:      issuerURL,
 		issInResp:   d.IssParamSupported,
@@ -223,6 +238,9 @@ func (p *OIDCProvider) Identify(ctx context.Context, tok *oauth2.Token, nonce st
 	profile, err := p.claims.Profile(claims)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", oauthlogin.ErrInvalidIDToken, err)
+	}
+	if err := loginFacts(idt, profile); err != nil {
+		return nil, err
 	}
 	if p.userInfoURL == "" {
 		return profile, nil
