@@ -23,7 +23,7 @@ func Auth0(ctx context.Context, domain string, cfg Config) (*OIDCProvider, error
 	if err := needHost("auth0", "domain", domain); err != nil {
 		return nil, err
 	}
-	return newOIDC(ctx, "auth0", "https://"+domain+"/", cfg, oidcOptions{offlineScopes: []string{"offline_access"}})
+	return newOIDC(ctx, "auth0", "https://"+domain+"/", cfg, oidcOptions{offlineScopes: []string{"offline_access"}, audience: AudienceIssuer})
 }
 
 // Authentik returns an authentik application: domain is the authentik
@@ -106,7 +106,7 @@ func Okta(ctx context.Context, domain string, cfg Config) (*OIDCProvider, error)
 		return nil, err
 	}
 	return newOIDC(ctx, "okta", "https://"+strings.TrimSuffix(domain, "/"), cfg,
-		oidcOptions{offlineScopes: []string{"offline_access"}})
+		oidcOptions{offlineScopes: []string{"offline_access"}, audience: AudienceEndpoint})
 }
 
 // Salesforce returns Salesforce: login.salesforce.com, test.salesforce.com
