@@ -48,7 +48,7 @@ type AppleProvider struct {
 	teamID string
 	keyID  string
 	key    *ecdsa.PrivateKey
-	signer jose.Signer // ES256 with key, kid keyID
+	signer jose.Signer // ES256 with key, kid keyID; made on first use
 	now    func() time.Time
 
 	mu        sync.Mutex
@@ -89,10 +89,6 @@ func Apple(ctx context.Context, key AppleKey, cfg Config) (*AppleProvider, error
 	if cfg.ClientAuth != nil {
 		return nil, fmt.Errorf("providers: apple: %w: ClientAuth is not for Apple, whose client secret is a JWT signed with the AppleKey", oauthlogin.ErrConfig)
 	}
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: priv}, (&jose.SignerOptions{}).WithHeader("kid", key.KeyID))
-	if err != nil {
-		return nil, fmt.Errorf("providers: apple: %w: %w", oauthlogin.ErrConfig, err)
-	}
 	cfg.ClientSecret = ""
 	p, err := newOIDC(ctx, "apple", appleIssuer, cfg, oidcOptions{
 		scopes:     []string{"openid", "name", "email"},
@@ -103,7 +99,7 @@ func Apple(ctx context.Context, key AppleKey, cfg Config) (*AppleProvider, error
 	if err != nil {
 		return nil, err
 	}
-	return &AppleProvider{OIDCProvider: p, teamID: key.TeamID, keyID: key.KeyID, key: priv, signer: signer, now: time.Now}, nil
+	return &AppleProvider{OIDCProvider: p, teamID: key.TeamID, keyID: key.KeyID, key: priv, now: time.Now}, nil
 }
 
 func parseAppleKey(pemBytes []byte) (*ecdsa.PrivateKey, error) {
@@ -132,6 +128,13 @@ func (p *AppleProvider) ClientSecret() (string, error) {
 		return p.secret, nil
 	}
 	exp := now.Add(appleSecretTTL)
+	if p.signer == nil {
+		signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: p.key}, (&jose.SignerOptions{}).WithHeader("kid", p.keyID))
+		if err != nil {
+			return "", fmt.Errorf("providers: apple: %w", err)
+		}
+		p.signer = signer
+	}
 	// Apple's client secret is a JWT client assertion of its own shape
 	// (iss the team, not the client), signed by the same code.
 	s, err := signJWT(p.signer, map[string]any{
