@@ -67,6 +67,10 @@ type Server struct {
 	loginPage   func(http.ResponseWriter, *http.Request, LoginRequest) // nil: approve at once
 	loginTTL    time.Duration                                          // of held login requests
 	logins      map[string]*pendingLogin
+
+	// clientAuth is how the client authenticates (SetClientAuthMethod,
+	// SetClientKey), with the jti of the client assertions seen.
+	clientAuth clientAuth
 }
 
 // NewServer starts a Server on 127.0.0.1 with a random port. It approves
