@@ -247,7 +247,9 @@ func postJSON(t *testing.T, u string, form url.Values) map[string]any {
 func TestClientAuthAssertionReplayRefused(t *testing.T) {
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	c := newClientAuthApp(t, func(s *oauthlogintest.Server) { s.SetClientKey(key.Public(), "") },
-		func() (*providers.ClientAuth, error) { return providers.PrivateKeyJWT(pemKey(t, key), providers.JWTOptions{}) }, false)
+		func() (*providers.ClientAuth, error) {
+			return providers.PrivateKeyJWT(pemKey(t, key), providers.JWTOptions{})
+		}, false)
 	b := oauthlogintest.NewBrowser()
 	testapp.MustSucceed(t, c.a.Login(b))
 	if resp := c.a.Do(b.Client, "POST", "/auth/refresh", nil); resp.StatusCode != http.StatusOK {
