@@ -116,7 +116,8 @@ func (s *Server) authenticateAssertion(r *http.Request) *oauthError {
 	invalid := func(why string) *oauthError {
 		return &oauthError{http.StatusUnauthorized, "invalid_client", why}
 	}
-	if _, _, basic := r.BasicAuth(); basic || r.Header.Get("Authorization") != "" || r.PostForm.Has("client_secret") {
+	asserted := r.PostForm.Has("client_assertion") || r.PostForm.Has("client_assertion_type")
+	if _, _, basic := r.BasicAuth(); asserted && (basic || r.Header.Get("Authorization") != "" || r.PostForm.Has("client_secret")) {
 		return &oauthError{http.StatusBadRequest, "invalid_request", "more than one client authentication method"}
 	}
 	if r.PostForm.Get("client_assertion_type") != jwtBearer {
