@@ -38,7 +38,9 @@ var errClientAuth = errors.New("oauthlogin: client authentication")
 // request (RFC 6749 §2.3), and a secret must never travel beside a key.
 //
 // The clone's Body, GetBody and ContentLength agree, so that a resend
-// (DPoP's nonce retry) sends the same form.
+// (DPoP's nonce retry) sends the same form, with a fresh assertion when
+// the provider's is of the same length (every JWS of one key and claims
+// shape is, until the year 2286).
 func (rp *registered) authenticate(req *http.Request) (*http.Request, error) {
 	ca, ok := rp.p.(ClientAsserter)
 	if !ok || req.Method != http.MethodPost || req.URL == nil {
@@ -76,6 +78,28 @@ func (rp *registered) authenticate(req *http.Request) (*http.Request, error) {
 			return nil, fmt.Errorf("%w: provider %s: the form to %s has a %s and a client assertion", errClientAuth, rp.name, endpoint, k)
 		}
 	}
+	sent := assertedForm(body, assertion)
+	out := req.Clone(req.Context())
+	out.Body = io.NopCloser(bytes.NewReader(sent))
+	out.GetBody = func() (io.ReadCloser, error) {
+		// A resend (DPoP's nonce retry) carries a fresh assertion, as a
+		// provider may hold the first one's jti spent; one of another
+		// length would contradict ContentLength, so then the first.
+		if a, err := ca.ClientAssertion(out.Context(), endpoint); err == nil {
+			if again := assertedForm(body, a); len(again) == len(sent) {
+				return io.NopCloser(bytes.NewReader(again)), nil
+			}
+		}
+		return io.NopCloser(bytes.NewReader(sent)), nil
+	}
+	out.ContentLength = int64(len(sent))
+	out.Header.Del("Content-Length")
+	return out, nil
+}
+
+// assertedForm is the form body with client_assertion_type and
+// client_assertion appended.
+func assertedForm(body []byte, assertion string) []byte {
 	var b bytes.Buffer
 	b.Grow(len(body) + len(assertion) + 100)
 	b.Write(body)
@@ -83,13 +107,7 @@ func (rp *registered) authenticate(req *http.Request) (*http.Request, error) {
 		b.WriteByte('&')
 	}
 	b.WriteString(url.Values{"client_assertion_type": {jwtBearerAssertion}, "client_assertion": {assertion}}.Encode())
-	sent := b.Bytes()
-	out := req.Clone(req.Context())
-	out.Body = io.NopCloser(bytes.NewReader(sent))
-	out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(sent)), nil }
-	out.ContentLength = int64(len(sent))
-	out.Header.Del("Content-Length")
-	return out, nil
+	return b.Bytes()
 }
 
 // formBody reads req's form: from GetBody when the request has one, else

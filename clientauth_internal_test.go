@@ -3,6 +3,7 @@ package oauthlogin
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -23,6 +24,8 @@ type asserterProvider struct {
 
 	mu        sync.Mutex
 	endpoints []string
+	// longer makes every assertion after the first one byte longer.
+	longer bool
 }
 
 func (p *asserterProvider) ClientAssertion(_ context.Context, endpoint string) (string, error) {
@@ -32,7 +35,11 @@ func (p *asserterProvider) ClientAssertion(_ context.Context, endpoint string) (
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.endpoints = append(p.endpoints, endpoint)
-	return "assertion-for-" + endpoint, nil
+	n := len(p.endpoints)
+	if p.longer && n > 1 {
+		return fmt.Sprintf("assertion-%03d-for-%s-", n, endpoint), nil
+	}
+	return fmt.Sprintf("assertion-%03d-for-%s", n, endpoint), nil
 }
 
 func (p *asserterProvider) PushedAuthorization() (string, bool) { return p.par, p.par != "" }
@@ -78,19 +85,28 @@ func formRequest(t *testing.T, method, u, body string) (*http.Request, *closeTra
 // TestAuthenticateAddsAssertion: a POSTed form to the token, device
 // authorization or PAR endpoint gets client_assertion_type and a
 // client_assertion made for that endpoint (RFC 7523 §2.2), after the
-// form's own parameters; Body, GetBody and ContentLength agree (a resend,
-// such as DPoP's nonce retry, sends the same form); the original body is
+// form's own parameters; Body, GetBody and ContentLength agree; a resend
+// through GetBody (DPoP's nonce retry) carries a fresh assertion, since
+// the provider may hold the first one's jti spent; the original body is
 // closed and the original request left as it was.
 func TestAuthenticateAddsAssertion(t *testing.T) {
 	base := "https://idp.example"
 	p := &asserterProvider{deviceProvider: deviceProvider{base}, par: base + "/par"}
 	rp := assertingRP(t, p)
+	form := func(n int, endpoint string) string {
+		return "grant_type=x&client_id=tv-client&" + url.Values{
+			"client_assertion":      {fmt.Sprintf("assertion-%03d-for-%s", n, endpoint)},
+			"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
+		}.Encode()
+	}
+	n := 0
 	for _, endpoint := range []string{base + "/token", base + "/device", base + "/par"} {
 		req, tracker := formRequest(t, http.MethodPost, endpoint, "grant_type=x&client_id=tv-client")
 		out, err := rp.authenticate(req)
 		if err != nil {
 			t.Fatalf("%s: %v", endpoint, err)
 		}
+		n++
 		if out == req {
 			t.Fatalf("%s: the request was changed in place or not at all", endpoint)
 		}
@@ -98,26 +114,41 @@ func TestAuthenticateAddsAssertion(t *testing.T) {
 			t.Errorf("%s: the original body was not closed", endpoint)
 		}
 		body, _ := io.ReadAll(out.Body)
-		want := "grant_type=x&client_id=tv-client&" + url.Values{
-			"client_assertion":      {"assertion-for-" + endpoint},
-			"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
-		}.Encode()
-		if string(body) != want {
+		if want := form(n, endpoint); string(body) != want {
 			t.Errorf("%s: body %q, want %q", endpoint, body, want)
 		}
-		if out.ContentLength != int64(len(want)) {
-			t.Errorf("%s: ContentLength %d, want %d", endpoint, out.ContentLength, len(want))
+		if out.ContentLength != int64(len(body)) {
+			t.Errorf("%s: ContentLength %d, body %d bytes", endpoint, out.ContentLength, len(body))
 		}
 		again, err := out.GetBody()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if b, _ := io.ReadAll(again); string(b) != want {
-			t.Errorf("%s: GetBody gives %q", endpoint, b)
+		n++
+		if b, _ := io.ReadAll(again); string(b) != form(n, endpoint) {
+			t.Errorf("%s: GetBody gives %q, want a fresh assertion", endpoint, b)
 		}
 	}
-	if len(p.endpoints) != 3 || p.endpoints[2] != base+"/par" {
+	if len(p.endpoints) != 6 || p.endpoints[4] != base+"/par" || p.endpoints[5] != base+"/par" {
 		t.Errorf("assertions were made for %v", p.endpoints)
+	}
+}
+
+// TestAuthenticateResendKeepsLength: when the fresh assertion of a resend
+// would change the body's length, GetBody gives the first body again,
+// which matches ContentLength.
+func TestAuthenticateResendKeepsLength(t *testing.T) {
+	base := "https://idp.example"
+	rp := assertingRP(t, &asserterProvider{deviceProvider: deviceProvider{base}, longer: true})
+	req, _ := formRequest(t, http.MethodPost, base+"/token", "a=b")
+	out, err := rp.authenticate(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _ := io.ReadAll(out.Body)
+	again, _ := out.GetBody()
+	if b, _ := io.ReadAll(again); string(b) != string(first) || int64(len(b)) != out.ContentLength {
+		t.Fatalf("GetBody gives %q (%d bytes, ContentLength %d), want %q", b, len(b), out.ContentLength, first)
 	}
 }
 
@@ -229,7 +260,7 @@ func TestBackTransportAuthenticatesThroughClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if len(got) != 2 || got[0].Get("client_assertion") != "assertion-for-"+base+"/token" || got[0].Get("grant_type") != "refresh_token" {
+	if len(got) != 2 || !strings.HasSuffix(got[0].Get("client_assertion"), "-for-"+base+"/token") || got[0].Get("grant_type") != "refresh_token" {
 		t.Fatalf("refresh form = %v", got)
 	}
 	if got[1].Has("client_assertion") {
