@@ -9,6 +9,8 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha1"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
@@ -73,6 +75,12 @@ type JWTOptions struct {
 	Algorithm string
 	// Audience is the aud claim; default the provider's documented one.
 	Audience Audience
+	// Certificate is the key's X.509 certificate (PEM or DER), for
+	// providers that identify the key by the certificate's thumbprint
+	// rather than a kid, as Microsoft Entra ID does: the assertions then
+	// carry x5t#S256 and x5t (RFC 7515 §4.1.8, §4.1.7). Its public key
+	// must be the private key's. private_key_jwt only.
+	Certificate []byte
 }
 
 // ClientAuth is a JWT client authentication method (RFC 7523 §2.2,
@@ -84,6 +92,7 @@ type ClientAuth struct {
 	key    any // crypto.Signer; nil for client_secret_jwt (Config.ClientSecret)
 	kid    string
 	aud    Audience
+	x5t    [2]string // x5t#S256 and x5t of JWTOptions.Certificate, or empty
 }
 
 // PrivateKeyJWT authenticates the client with assertions signed by its
@@ -109,7 +118,36 @@ func PrivateKeyJWT(key []byte, opts JWTOptions) (*ClientAuth, error) {
 	if err != nil {
 		return nil, fmt.Errorf("providers: %w: PrivateKeyJWT: %w", oauthlogin.ErrConfig, err)
 	}
-	return &ClientAuth{method: methodPrivateKeyJWT, alg: alg, key: priv, kid: kid, aud: opts.Audience}, nil
+	ca := &ClientAuth{method: methodPrivateKeyJWT, alg: alg, key: priv, kid: kid, aud: opts.Audience}
+	if opts.Certificate != nil {
+		if ca.x5t, err = thumbprints(opts.Certificate, priv.Public()); err != nil {
+			return nil, fmt.Errorf("providers: %w: PrivateKeyJWT: %w", oauthlogin.ErrConfig, err)
+		}
+	}
+	return ca, nil
+}
+
+// thumbprints returns the x5t#S256 and x5t of a PEM or DER certificate
+// whose public key is pub.
+func thumbprints(cert []byte, pub crypto.PublicKey) ([2]string, error) {
+	der := cert
+	if block, _ := pem.Decode(cert); block != nil {
+		if block.Type != "CERTIFICATE" {
+			return [2]string{}, fmt.Errorf("the certificate's PEM block is %q, not CERTIFICATE", block.Type)
+		}
+		der = block.Bytes
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		return [2]string{}, fmt.Errorf("the certificate does not parse: %w", err)
+	}
+	if k, ok := pub.(interface{ Equal(crypto.PublicKey) bool }); !ok || !k.Equal(c.PublicKey) {
+		return [2]string{}, errors.New("the certificate is not the key's")
+	}
+	s256 := sha256.Sum256(c.Raw)
+	s1 := sha1.Sum(c.Raw) // x5t is SHA-1 by definition (RFC 7515 §4.1.7); a name, not a signature
+	enc := base64.RawURLEncoding
+	return [2]string{enc.EncodeToString(s256[:]), enc.EncodeToString(s1[:])}, nil
 }
 
 // ClientSecretJWT authenticates the client with assertions signed with
@@ -266,6 +304,9 @@ func newAsserter(name string, auth *ClientAuth, clientID, secret, tokenURL, issu
 	opts := (&jose.SignerOptions{}).WithType("JWT")
 	if auth.kid != "" {
 		opts = opts.WithHeader("kid", auth.kid)
+	}
+	if auth.x5t[0] != "" {
+		opts = opts.WithHeader("x5t#S256", auth.x5t[0]).WithHeader("x5t", auth.x5t[1])
 	}
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: auth.alg, Key: key}, opts)
 	if err != nil {

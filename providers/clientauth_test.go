@@ -8,11 +8,16 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha1"
+	"crypto/sha256"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"io"
+	"math/big"
 	"net/http"
 	"net/url"
 	"strings"
@@ -447,3 +452,42 @@ func TestNoClientAuthIsUnsupported(t *testing.T) {
 type roundTripper func(*http.Request) (*http.Response, error)
 
 func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestPrivateKeyJWTCertificateThumbprint: with the key's certificate,
+// assertions carry its thumbprints, x5t#S256 (SHA-256 of the DER, RFC 7515
+// §4.1.8) and x5t (SHA-1, §4.1.7), which Microsoft Entra ID identifies the
+// key by; a certificate of another key is refused.
+func TestPrivateKeyJWTCertificateThumbprint(t *testing.T) {
+	key := rsaTestKey()
+	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "client"}, NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := providers.PrivateKeyJWT(pkcs8(t, other), providers.JWTOptions{Certificate: der}); !errors.Is(err, oauthlogin.ErrConfig) {
+		t.Fatalf("another key's certificate: %v", err)
+	}
+	auth, err := providers.PrivateKeyJWT(pkcs8(t, key), providers.JWTOptions{Certificate: pemBlock("CERTIFICATE", der)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	idp := testapp.NewIdP(t)
+	idp.SetClientKey(key.Public(), "")
+	p, err := providers.OIDC(t.Context(), "test", idp.URL, providers.Config{ClientID: idp.ClientID, ClientAuth: auth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := p.ClientAssertion(t.Context(), idp.URL+"/token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _ := parseAssertion(t, raw, key.Public())
+	s256, s1 := sha256.Sum256(der), sha1.Sum(der)
+	if h.ExtraHeaders["x5t#S256"] != base64.RawURLEncoding.EncodeToString(s256[:]) || h.ExtraHeaders["x5t"] != base64.RawURLEncoding.EncodeToString(s1[:]) {
+		t.Fatalf("headers %v", h.ExtraHeaders)
+	}
+	if status := clientCredentials(t, idp.URL, idp.ClientID, raw); status != http.StatusOK {
+		t.Fatalf("the fake provider answered %d", status)
+	}
+}
