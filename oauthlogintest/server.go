@@ -21,7 +21,9 @@ import (
 //
 // The provider is honest unless told otherwise with [Server.Behave]. It
 // knows one confidential client, which authenticates with
-// client_secret_basic or client_secret_post. Authorization codes are valid
+// client_secret_basic or client_secret_post, or with a JWT
+// (private_key_jwt, client_secret_jwt) after [Server.SetClientKey] or
+// [Server.SetClientAuthMethod]. Authorization codes are valid
 // for a minute and spent by their first redemption, even a failed one.
 // Every code exchange returns a refresh token, and an ID token when the
 // openid scope was requested. The authorization endpoint approves the

@@ -47,8 +47,8 @@ type Audience int
 
 const (
 	// AudienceDefault is what the provider documents: the issuer for
-	// Auth0, the endpoint each request goes to for Okta, else
-	// AudienceTokenEndpoint.
+	// Auth0 and Keycloak, the endpoint each request goes to for Okta,
+	// else AudienceTokenEndpoint.
 	AudienceDefault Audience = iota
 	// AudienceTokenEndpoint is the token endpoint URL, for every request
 	// (OpenID Connect Core §9), also those to the revocation, device

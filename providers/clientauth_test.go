@@ -297,7 +297,9 @@ func TestClientAssertionClaims(t *testing.T) {
 // of the Auth0 tenant or custom domain that receives the assertion",
 // i.e. its issuer with the trailing slash; Okta: "aud: The full URL of
 // the resource that you're using the JWT to authenticate to", i.e. each
-// endpoint; Microsoft Entra: its token endpoint. Providers whose
+// endpoint; Keycloak: its realm's issuer, which it accepts beside the
+// token endpoint and which OpenID Connect Core §9 (errata set 2) makes the
+// audience; Microsoft Entra: its token endpoint. Providers whose
 // discovery does not list private_key_jwt (Google) are refused.
 func TestClientAuthCatalogueAudiences(t *testing.T) {
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -315,7 +317,7 @@ func TestClientAuthCatalogueAudiences(t *testing.T) {
 		}, func(e string) string { return e }},
 		{"keycloak", func(ctx context.Context, cfg providers.Config) (*providers.OIDCProvider, error) {
 			return providers.Keycloak(ctx, "https://sso.example.com", "acme", cfg)
-		}, nil},
+		}, func(string) string { return "https://sso.example.com/realms/acme" }},
 		{"microsoft", func(ctx context.Context, cfg providers.Config) (*providers.OIDCProvider, error) {
 			return providers.Microsoft(ctx, "", cfg)
 		}, nil},
@@ -489,5 +491,50 @@ func TestPrivateKeyJWTCertificateThumbprint(t *testing.T) {
 	}
 	if status := clientCredentials(t, idp.URL, idp.ClientID, raw); status != http.StatusOK {
 		t.Fatalf("the fake provider answered %d", status)
+	}
+}
+
+// TestClientAssertionConcurrent: a provider makes assertions for
+// concurrent requests (refreshes of several sessions, say); run with
+// -race. Each has its own jti.
+func TestClientAssertionConcurrent(t *testing.T) {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	idp := testapp.NewIdP(t)
+	idp.SetClientKey(key.Public(), "")
+	auth, _ := providers.PrivateKeyJWT(pkcs8(t, key), providers.JWTOptions{})
+	p, err := providers.OIDC(t.Context(), "test", idp.URL, providers.Config{ClientID: idp.ClientID, ClientAuth: auth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		jtis = map[string]bool{}
+	)
+	for range 16 {
+		wg.Go(func() {
+			raw, err := p.ClientAssertion(context.Background(), idp.URL+"/token")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.ES256})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			var c jwt.Claims
+			if err := tok.Claims(key.Public(), &c); err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			jtis[c.ID] = true
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if len(jtis) != 16 {
+		t.Fatalf("%d distinct jti in 16 assertions", len(jtis))
 	}
 }
