@@ -31,6 +31,8 @@ import (
 // Config is what the host app knows about its client at a provider.
 type Config struct {
 	// ClientID and ClientSecret are the app's credentials at the provider.
+	// With ClientAuth, ClientSecret is the HMAC key of client_secret_jwt,
+	// never sent, and must be empty for private_key_jwt.
 	ClientID     string
 	ClientSecret string
 	// Scopes replaces the provider's default scopes when not nil.
