@@ -138,10 +138,15 @@ type LogoutToken struct {
 // client_assertion to every form it posts to the provider that
 // authenticates the client: code exchange, refresh, device authorization,
 // client credentials and pushed authorization requests. Such a provider's
-// OAuth2Config has an empty ClientSecret and AuthStyleInParams.
+// OAuth2Config has an empty ClientSecret and AuthStyleInParams; a form
+// that carries a client_secret or Basic credentials as well is refused,
+// not sent. Revocation goes through the provider's own Revoker, which adds
+// the assertion itself.
 type ClientAsserter interface {
 	// ClientAssertion returns a new assertion (fresh jti, short exp) for a
-	// request to endpoint.
+	// request to endpoint. A provider type that has the method but is not
+	// set up for JWT client authentication returns an error wrapping
+	// errors.ErrUnsupported: its requests are then sent as they are.
 	ClientAssertion(ctx context.Context, endpoint string) (string, error)
 }
 

@@ -22,8 +22,13 @@ func parsePostForm(r *http.Request) *oauthError {
 // authenticateClient checks the client's credentials, sent either with
 // client_secret_basic or client_secret_post, never both (RFC 6749 §2.3.1).
 // With Basic, the id and secret are form-urlencoded before base64 encoding.
-// r.PostForm must be parsed.
+// r.PostForm must be parsed. A client registered for a JWT method
+// (SetClientAuthMethod), or a request with a client assertion, is
+// checked by authenticateAssertion instead.
 func (s *Server) authenticateClient(r *http.Request) *oauthError {
+	if s.jwtClientAuth() || r.PostForm.Has("client_assertion") || r.PostForm.Has("client_assertion_type") {
+		return s.authenticateAssertion(r)
+	}
 	id, secret, basic := r.BasicAuth()
 	switch {
 	case basic:

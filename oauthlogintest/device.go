@@ -29,7 +29,14 @@ func (s *Server) serveDevice(w http.ResponseWriter, r *http.Request) {
 		e.write(w)
 		return
 	}
-	if r.PostForm.Get("client_id") != s.clientID {
+	if s.jwtClientAuth() || r.PostForm.Has("client_assertion") {
+		// A client registered for a JWT method authenticates here as at
+		// the token endpoint (RFC 8628 §3.1).
+		if e := s.authenticateClient(r); e != nil {
+			e.write(w)
+			return
+		}
+	} else if r.PostForm.Get("client_id") != s.clientID {
 		if user, _, ok := r.BasicAuth(); !ok || user != url.QueryEscape(s.clientID) {
 			writeError(w, http.StatusUnauthorized, "invalid_client", "unknown client")
 			return

@@ -36,6 +36,13 @@ func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 	if b.RequirePAR {
 		doc["require_pushed_authorization_requests"] = true
 	}
+	methods, algs := s.authMethods()
+	doc["token_endpoint_auth_methods_supported"] = methods
+	doc["revocation_endpoint_auth_methods_supported"] = methods
+	if algs != nil {
+		doc["token_endpoint_auth_signing_alg_values_supported"] = algs
+		doc["revocation_endpoint_auth_signing_alg_values_supported"] = algs
+	}
 	for k, v := range b.Discovery {
 		if v == nil {
 			delete(doc, k)

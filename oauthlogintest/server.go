@@ -21,7 +21,9 @@ import (
 //
 // The provider is honest unless told otherwise with [Server.Behave]. It
 // knows one confidential client, which authenticates with
-// client_secret_basic or client_secret_post. Authorization codes are valid
+// client_secret_basic or client_secret_post, or with a JWT
+// (private_key_jwt, client_secret_jwt) after [Server.SetClientKey] or
+// [Server.SetClientAuthMethod]. Authorization codes are valid
 // for a minute and spent by their first redemption, even a failed one.
 // Every code exchange returns a refresh token, and an ID token when the
 // openid scope was requested. The authorization endpoint approves the
@@ -73,6 +75,10 @@ type Server struct {
 	authTime time.Time
 	// pushed are the pushed authorization requests, by request_uri.
 	pushed map[string]*pushedRequest
+
+	// clientAuth is how the client authenticates (SetClientAuthMethod,
+	// SetClientKey), with the jti of the client assertions seen.
+	clientAuth clientAuth
 }
 
 // NewServer starts a Server on 127.0.0.1 with a random port. It approves

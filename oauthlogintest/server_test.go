@@ -128,12 +128,15 @@ func TestHits(t *testing.T) {
 func TestConcurrentLogins(t *testing.T) {
 	t.Parallel()
 	idp := testapp.NewIdP(t)
-	cfg := clientConfig(idp)
 	const n = 16
 	raws := make([]string, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
+			// A Config each: x/oauth2 caches the auth style in it
+			// atomically, and codeFlow's copy of a shared one would race
+			// with that (a race of the test, not of the server).
+			cfg := clientConfig(idp)
 			tok, err := codeFlow(t.Context(), cfg)
 			if err != nil {
 				t.Error(err)

@@ -4,20 +4,16 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/sha256"
 	"crypto/x509"
-	"encoding/asn1"
-	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
 	"net/url"
 	"sync"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
 	"golang.org/x/oauth2"
 
 	"github.com/oauthlogin/oauthlogin"
@@ -52,6 +48,7 @@ type AppleProvider struct {
 	teamID string
 	keyID  string
 	key    *ecdsa.PrivateKey
+	signer jose.Signer // ES256 with key, kid keyID; made on first use
 	now    func() time.Time
 
 	mu        sync.Mutex
@@ -88,6 +85,9 @@ func Apple(ctx context.Context, key AppleKey, cfg Config) (*AppleProvider, error
 	priv, err := parseAppleKey(key.PrivateKey)
 	if err != nil {
 		return nil, fmt.Errorf("providers: apple: %w: %w", oauthlogin.ErrConfig, err)
+	}
+	if cfg.ClientAuth != nil {
+		return nil, fmt.Errorf("providers: apple: %w: ClientAuth is not for Apple, whose client secret is a JWT signed with the AppleKey", oauthlogin.ErrConfig)
 	}
 	cfg.ClientSecret = ""
 	p, err := newOIDC(ctx, "apple", appleIssuer, cfg, oidcOptions{
@@ -128,7 +128,16 @@ func (p *AppleProvider) ClientSecret() (string, error) {
 		return p.secret, nil
 	}
 	exp := now.Add(appleSecretTTL)
-	s, err := signES256(p.key, map[string]any{"alg": "ES256", "kid": p.keyID}, map[string]any{
+	if p.signer == nil {
+		signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: p.key}, (&jose.SignerOptions{}).WithHeader("kid", p.keyID))
+		if err != nil {
+			return "", fmt.Errorf("providers: apple: %w", err)
+		}
+		p.signer = signer
+	}
+	// Apple's client secret is a JWT client assertion of its own shape
+	// (iss the team, not the client), signed by the same code.
+	s, err := signJWT(p.signer, map[string]any{
 		"iss": p.teamID,
 		"iat": now.Unix(),
 		"exp": exp.Unix(),
@@ -140,34 +149,6 @@ func (p *AppleProvider) ClientSecret() (string, error) {
 	}
 	p.secret, p.secretExp = s, exp
 	return s, nil
-}
-
-// signES256 makes a compact JWS with ES256 (RFC 7518 §3.4: the signature
-// is R and S, 32 bytes each).
-func signES256(key *ecdsa.PrivateKey, header, claims map[string]any) (string, error) {
-	h, err := json.Marshal(header)
-	if err != nil {
-		return "", err
-	}
-	c, err := json.Marshal(claims)
-	if err != nil {
-		return "", err
-	}
-	enc := base64.RawURLEncoding
-	signing := enc.EncodeToString(h) + "." + enc.EncodeToString(c)
-	digest := sha256.Sum256([]byte(signing))
-	der, err := ecdsa.SignASN1(rand.Reader, key, digest[:])
-	if err != nil {
-		return "", err
-	}
-	var sig struct{ R, S *big.Int }
-	if _, err := asn1.Unmarshal(der, &sig); err != nil {
-		return "", err
-	}
-	raw := make([]byte, 64)
-	sig.R.FillBytes(raw[:32])
-	sig.S.FillBytes(raw[32:])
-	return signing + "." + enc.EncodeToString(raw), nil
 }
 
 // Exchange implements oauthlogin.Exchanger: the code exchange with the

@@ -31,6 +31,8 @@ import (
 // Config is what the host app knows about its client at a provider.
 type Config struct {
 	// ClientID and ClientSecret are the app's credentials at the provider.
+	// With ClientAuth, ClientSecret is the HMAC key of client_secret_jwt,
+	// never sent, and must be empty for private_key_jwt.
 	ClientID     string
 	ClientSecret string
 	// Scopes replaces the provider's default scopes when not nil.
@@ -77,6 +79,17 @@ type Config struct {
 	// push without it. Construction fails when the provider has no such
 	// endpoint.
 	PushAuthorizationRequests bool
+
+	// ClientAuth, when set, authenticates the client with a signed JWT
+	// instead of sending its secret (RFC 7523 §2.2, OpenID Connect Core
+	// §9): PrivateKeyJWT or ClientSecretJWT. Every request that
+	// authenticates the client carries a fresh assertion: code exchange,
+	// refresh, device authorization and token, client credentials, pushed
+	// authorization and revocation. An OpenID provider whose discovery
+	// lists token_endpoint_auth_methods_supported without the method, or
+	// token_endpoint_auth_signing_alg_values_supported without the
+	// algorithm, is refused. AuthStyle must then be left unset.
+	ClientAuth *ClientAuth
 }
 
 // signingAlgs returns the ID token algorithms: the host's, else the
@@ -107,9 +120,15 @@ type base struct {
 	authParams url.Values
 	client     *http.Client
 	revokeURL  string
+	// assert makes client assertions (Config.ClientAuth); nil: the client
+	// secret authenticates the client.
+	assert *asserter
 }
 
-func newBase(name string, cfg Config, ep oauth2.Endpoint, defaultScopes []string, revokeURL string) (base, error) {
+// newBase builds what every provider shares. issuer is an OpenID
+// provider's ("" for plain OAuth 2.0) and defaultAud the audience of
+// client assertions that the provider documents.
+func newBase(name string, cfg Config, ep oauth2.Endpoint, defaultScopes []string, revokeURL, issuer string, defaultAud Audience) (base, error) {
 	if err := checkName(name); err != nil {
 		return base{}, err
 	}
@@ -121,6 +140,20 @@ func newBase(name string, cfg Config, ep oauth2.Endpoint, defaultScopes []string
 	}
 	if ep.AuthStyle == oauth2.AuthStyleAutoDetect {
 		ep.AuthStyle = oauth2.AuthStyleInHeader
+	}
+	var assert *asserter
+	if cfg.ClientAuth != nil {
+		if cfg.AuthStyle != oauth2.AuthStyleAutoDetect {
+			return base{}, fmt.Errorf("providers: %s: %w: AuthStyle and ClientAuth are both set", name, oauthlogin.ErrConfig)
+		}
+		var err error
+		if assert, err = newAsserter(name, cfg.ClientAuth, cfg.ClientID, cfg.ClientSecret, ep.TokenURL, issuer, defaultAud); err != nil {
+			return base{}, err
+		}
+		// The assertion goes in the form beside client_id; the secret
+		// (client_secret_jwt's HMAC key) is never sent.
+		cfg.ClientSecret = ""
+		ep.AuthStyle = oauth2.AuthStyleInParams
 	}
 	scopes := defaultScopes
 	if cfg.Scopes != nil {
@@ -143,6 +176,7 @@ func newBase(name string, cfg Config, ep oauth2.Endpoint, defaultScopes []string
 		authParams: cfg.AuthParams,
 		client:     client,
 		revokeURL:  revokeURL,
+		assert:     assert,
 	}, nil
 }
 
@@ -192,6 +226,17 @@ func (b *base) revoke(ctx context.Context, token, hint, secret string) error {
 		if secret != "" {
 			form.Set("client_secret", secret)
 		}
+	}
+	if b.assert != nil {
+		// RFC 7009 §2.1: the client authenticates as at the token
+		// endpoint; with a JWT, never with a secret beside it.
+		assertion, err := b.assert.assertion(b.revokeURL)
+		if err != nil {
+			return err
+		}
+		form.Del("client_secret")
+		form.Set("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+		form.Set("client_assertion", assertion)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.revokeURL, strings.NewReader(form.Encode()))
 	if err != nil {

@@ -120,7 +120,7 @@ func OAuth2(name string, spec Spec, cfg Config) (*OAuth2Provider, error) {
 		return nil, fmt.Errorf("providers: %s: %w: UserInfoMethod must be GET or POST", name, oauthlogin.ErrConfig)
 	}
 	cfg, scopes := withDefaults(cfg, spec.Scopes, spec.AuthParams, spec.OfflineScopes, spec.OfflineParams)
-	b, err := newBase(name, cfg, spec.Endpoint, scopes, spec.RevocationURL)
+	b, err := newBase(name, cfg, spec.Endpoint, scopes, spec.RevocationURL, "", AudienceDefault)
 	if err != nil {
 		return nil, err
 	}

@@ -66,6 +66,10 @@ type oidcOptions struct {
 	// discovery, when set, replaces go-oidc's discovery (whose issuer must
 	// equal the issuer URL exactly).
 	discovery func(ctx context.Context, client *http.Client) (*oidc.Provider, discovery, error)
+
+	// audience is the aud of client assertions that the provider
+	// documents (Config.ClientAuth); AudienceDefault: the token endpoint.
+	audience Audience
 }
 
 // discovery holds the discovery fields go-oidc does not expose.
@@ -83,6 +87,10 @@ type discovery struct {
 	// RFC 9126 §5.
 	PushEndpoint string `json:"pushed_authorization_request_endpoint"`
 	RequirePush  bool   `json:"require_pushed_authorization_requests"`
+
+	// AuthSigningAlgs are the JWS algorithms the token endpoint accepts
+	// for private_key_jwt and client_secret_jwt.
+	AuthSigningAlgs []string `json:"token_endpoint_auth_signing_alg_values_supported"`
 }
 
 // OIDC returns a provider for an OpenID Connect issuer. It fetches the
@@ -141,9 +149,17 @@ func newOIDC(ctx context.Context, name, issuerURL string, cfg Config, o oidcOpti
 	if revocation == "" {
 		revocation = d.RevokeEndpoint
 	}
-	b, err := newBase(name, cfg, ep, scopes, revocation)
+	if d.Issuer != "" {
+		issuerURL = d.Issuer
+	}
+	b, err := newBase(name, cfg, ep, scopes, revocation, issuerURL, o.audience)
 	if err != nil {
 		return nil, err
+	}
+	if b.assert != nil {
+		if err := b.assert.checkMetadata(name, d.AuthMethods, d.AuthSigningAlgs); err != nil {
+			return nil, err
+		}
 	}
 	userInfo := op.UserInfoEndpoint()
 	if o.noUserInfo {
@@ -152,9 +168,6 @@ func newOIDC(ctx context.Context, name, issuerURL string, cfg Config, o oidcOpti
 	mapper := o.claims
 	if mapper == nil {
 		mapper = StandardClaims()
-	}
-	if d.Issuer != "" {
-		issuerURL = d.Issuer
 	}
 	algs, err := signingAlgs(name, cfg.IDTokenSigningAlgs, o.algs)
 	if err != nil {

@@ -19,11 +19,13 @@ import (
 // ("example.eu.auth0.com"). Auth0's issuer ends with a slash, as Auth0's
 // own OIDC client library requires. Config.OfflineAccess adds the
 // offline_access scope, which Auth0's "Get Refresh Tokens" page asks for.
+// Client assertions (Config.ClientAuth) name the tenant's URL, its issuer,
+// as aud, as Auth0's "Authenticate with Private Key JWT" asks.
 func Auth0(ctx context.Context, domain string, cfg Config) (*OIDCProvider, error) {
 	if err := needHost("auth0", "domain", domain); err != nil {
 		return nil, err
 	}
-	return newOIDC(ctx, "auth0", "https://"+domain+"/", cfg, oidcOptions{offlineScopes: []string{"offline_access"}})
+	return newOIDC(ctx, "auth0", "https://"+domain+"/", cfg, oidcOptions{offlineScopes: []string{"offline_access"}, audience: AudienceIssuer})
 }
 
 // Authentik returns an authentik application: domain is the authentik
@@ -77,7 +79,9 @@ func GitLab(ctx context.Context, baseURL string, cfg Config) (*OIDCProvider, err
 // Keycloak returns a Keycloak realm: baseURL is the server's URL
 // ("https://sso.example.com", with the /auth path of old versions if it
 // has one) and realm the realm's name. Keycloak always issues refresh
-// tokens.
+// tokens. Client assertions (Config.ClientAuth) name the realm's issuer
+// as aud, which Keycloak accepts beside its token endpoint and which the
+// current OpenID Connect Core §9 asks for.
 func Keycloak(ctx context.Context, baseURL, realm string, cfg Config) (*OIDCProvider, error) {
 	issuer, err := baseIssuer("keycloak", baseURL)
 	if err != nil {
@@ -86,7 +90,7 @@ func Keycloak(ctx context.Context, baseURL, realm string, cfg Config) (*OIDCProv
 	if realm == "" {
 		return nil, fmt.Errorf("providers: keycloak: %w: the realm is empty", oauthlogin.ErrConfig)
 	}
-	return newOIDC(ctx, "keycloak", issuer+"/realms/"+url.PathEscape(realm), cfg, oidcOptions{})
+	return newOIDC(ctx, "keycloak", issuer+"/realms/"+url.PathEscape(realm), cfg, oidcOptions{audience: AudienceIssuer})
 }
 
 // LinkedIn returns Sign In with LinkedIn using OpenID Connect (not the
@@ -99,14 +103,16 @@ func LinkedIn(ctx context.Context, cfg Config) (*OIDCProvider, error) {
 // Okta returns an Okta authorization server: domain is the Okta domain
 // ("example.okta.com"), followed by the custom authorization server's path
 // when there is one ("example.okta.com/oauth2/default").
-// Config.OfflineAccess adds the offline_access scope.
+// Config.OfflineAccess adds the offline_access scope. Client assertions
+// (Config.ClientAuth) name the URL of the endpoint they are sent to as
+// aud, as Okta's "Build a JWT for client authentication" asks.
 func Okta(ctx context.Context, domain string, cfg Config) (*OIDCProvider, error) {
 	host, _, _ := strings.Cut(domain, "/")
 	if err := needHost("okta", "domain", host); err != nil {
 		return nil, err
 	}
 	return newOIDC(ctx, "okta", "https://"+strings.TrimSuffix(domain, "/"), cfg,
-		oidcOptions{offlineScopes: []string{"offline_access"}})
+		oidcOptions{offlineScopes: []string{"offline_access"}, audience: AudienceEndpoint})
 }
 
 // Salesforce returns Salesforce: login.salesforce.com, test.salesforce.com
