@@ -70,11 +70,12 @@ func (rp *registered) authParams(f *flow, scope string, extra url.Values) url.Va
 // pushed request: client_id and request_uri only (§4). The client
 // authenticates as at the token endpoint: HTTP Basic with the form-encoded
 // id and secret (RFC 6749 §2.3.1) or the secret in the form, by the
-// provider's AuthStyle; a ClientAsserter's assertion is added by the
-// transport, with no secret. Errors wrap errPushFailed.
+// provider's AuthStyle; a provider that asserts its client (private_key_jwt,
+// client_secret_jwt) has no secret in its OAuth2Config, and the transport
+// adds the assertion. Errors wrap errPushFailed.
 func (rp *registered) push(ctx context.Context, params url.Values) (string, error) {
 	basic := false
-	if _, asserts := rp.p.(ClientAsserter); !asserts && rp.oauth.ClientSecret != "" {
+	if rp.oauth.ClientSecret != "" {
 		if rp.oauth.Endpoint.AuthStyle == oauth2.AuthStyleInParams {
 			params.Set("client_secret", rp.oauth.ClientSecret)
 		} else {

@@ -235,7 +235,14 @@ func TestPARClientAsserterSendsNoSecret(t *testing.T) {
 	}
 }
 
-// asserterAt is a pusher that authenticates its client with a JWT.
+// asserterAt is a pusher that authenticates its client with a JWT: like
+// the providers package's, its OAuth2Config has no secret.
 type asserterAt struct{ pusherAt }
+
+func (p asserterAt) OAuth2Config() oauth2.Config {
+	c := p.pusherAt.OAuth2Config()
+	c.ClientSecret, c.Endpoint.AuthStyle = "", oauth2.AuthStyleInParams
+	return c
+}
 
 func (asserterAt) ClientAssertion(context.Context, string) (string, error) { return "assertion", nil }
