@@ -319,6 +319,9 @@ func (k *keyring) sealRefreshed(t *oauth2.Token, refreshed time.Time, aad string
 	if !refreshed.IsZero() {
 		st.Refreshed = refreshed.UnixNano()
 	}
+	if key := tokenDPoPKey(t); key != nil {
+		st.DPoPKey = key.bytes()
+	}
 	return k.sealValue(st, aad)
 }
 
@@ -342,7 +345,15 @@ func (k *keyring) openRefreshed(sealed []byte, aad string) (*oauth2.Token, time.
 	if st.Refreshed != 0 {
 		refreshed = time.Unix(0, st.Refreshed)
 	}
-	return &oauth2.Token{AccessToken: st.Access, RefreshToken: st.Refresh, TokenType: st.Type}, refreshed, nil
+	tok := &oauth2.Token{AccessToken: st.Access, RefreshToken: st.Refresh, TokenType: st.Type}
+	if len(st.DPoPKey) > 0 {
+		key, err := parseDPoPKey(st.DPoPKey)
+		if err != nil {
+			return nil, time.Time{}, errUnseal
+		}
+		tok = withTokenDPoPKey(tok, key)
+	}
+	return tok, refreshed, nil
 }
 
 // sealValue encrypts the JSON of v with AES-GCM under the first token

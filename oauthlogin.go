@@ -290,6 +290,9 @@ func (m *Manager) Register(p Provider) error {
 	}
 	rp.authPrefix = oc.Endpoint.AuthURL + sep + fixed.Encode()
 	rp.client = providerClient(m.client, rp)
+	if dp, ok := p.(DPoPProvider); ok && dp.DPoP() {
+		rp.dpop = newDPoPState(func() time.Time { return m.now() })
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, dup := m.providers[name]; dup {

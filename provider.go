@@ -208,6 +208,8 @@ type registered struct {
 	formPost bool
 	// client sends the provider's back-channel requests (providerClient).
 	client *http.Client
+	// dpop is the DPoP state of a provider with DPoP on (dpop.go), else nil.
+	dpop *dpopState
 }
 
 // authURL is the authorization request of a flow: the fixed prefix, then
@@ -256,7 +258,8 @@ func (rp *registered) identify(ctx context.Context, tok *oauth2.Token, nonce str
 
 // exchange redeems an authorization code, through the provider's
 // Exchanger when it has one.
-// The token_type must be Bearer (checkTokenType).
+// The token_type must be Bearer (checkTokenType), or DPoP when ctx
+// carries a DPoP key (rp.dpopContext): then the tokens carry the key.
 func (rp *registered) exchange(ctx context.Context, code string, opts ...oauth2.AuthCodeOption) (*oauth2.Token, error) {
 	var (
 		tok *oauth2.Token
@@ -271,6 +274,9 @@ func (rp *registered) exchange(ctx context.Context, code string, opts ...oauth2.
 	if err != nil {
 		return nil, err
 	}
+	if rp.dpop != nil {
+		return checkBoundTokenType(tok, ctxDPoPKey(ctx))
+	}
 	if err := checkTokenType(tok); err != nil {
 		return nil, err
 	}
@@ -279,7 +285,9 @@ func (rp *registered) exchange(ctx context.Context, code string, opts ...oauth2.
 
 // refresh redeems a refresh token, through the provider's Exchanger when it
 // has one. An empty access token makes x/oauth2 refresh at once.
-// A token_type other than Bearer is ErrRefreshFailed (checkTokenType).
+// A token_type other than Bearer is ErrRefreshFailed (checkTokenType);
+// with a DPoP key in ctx, one other than DPoP is dpop_failed and
+// ErrRefreshFailed.
 func (rp *registered) refresh(ctx context.Context, refreshToken string) (*oauth2.Token, error) {
 	var (
 		tok *oauth2.Token
@@ -293,6 +301,13 @@ func (rp *registered) refresh(ctx context.Context, refreshToken string) (*oauth2
 	}
 	if err != nil {
 		return nil, err
+	}
+	if rp.dpop != nil {
+		tok, err = checkBoundTokenType(tok, ctxDPoPKey(ctx))
+		if errors.Is(err, errDPoP) {
+			return nil, fmt.Errorf("%w: %w", err, ErrRefreshFailed)
+		}
+		return tok, err
 	}
 	if err := checkTokenType(tok); err != nil {
 		return nil, wrap(ErrRefreshFailed, err)

@@ -253,7 +253,15 @@ func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key strin
 	// reuse answers by revoking the grant (RFC 9700 §4.14.2).
 	pctx, cancel := context.WithTimeout(ctx, m.refreshBudget)
 	defer cancel()
-	tok, err := rp.refresh(rp.clientContext(pctx), cur.RefreshToken)
+	rctx := rp.clientContext(pctx)
+	if rp.dpop != nil {
+		// The refresh token is bound to the key sealed with it (a token
+		// from before DPoP was turned on: to a new one from now on).
+		if rctx, _, err = rp.dpopContext(rctx, tokenDPoPKey(cur)); err != nil {
+			return nil, err
+		}
+	}
+	tok, err := rp.refresh(rctx, cur.RefreshToken)
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) && re.ErrorCode == "invalid_grant" {
@@ -269,6 +277,8 @@ func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key strin
 		switch {
 		case errors.Is(err, ErrRefreshFailed): // an answer refused here (checkTokenType)
 			return nil, fmt.Errorf("%w: %w", err, retryAfter(wait))
+		case dpopRefused(err): // the proof refused (RFC 9449 §5)
+			return nil, fmt.Errorf("%w: %w: %w: %w", errDPoP, ErrRefreshFailed, retryAfter(wait), err)
 		case re != nil && re.Response != nil && re.Response.StatusCode < 500:
 			return nil, wrap(ErrRefreshFailed, err)
 		}
@@ -451,8 +461,19 @@ func (m *Manager) TokenSource(ctx context.Context, s *Session) oauth2.TokenSourc
 }
 
 // Client returns an HTTP client for the provider's API that sends the
-// session's access token and refreshes it when it expires.
+// session's access token and refreshes it when it expires. For a provider
+// with DPoP on, a DPoP-bound token goes as "Authorization: DPoP" with a
+// proof (RFC 9449 §7: ath, htm, htu, and the server's nonce, retried once
+// on use_dpop_nonce) by the key sealed with it.
 func (m *Manager) Client(ctx context.Context, s *Session) *http.Client {
+	if rp, ok := m.lookup(s.Provider); ok && rp.dpop != nil {
+		base := m.client.Transport
+		if base == nil {
+			base = http.DefaultTransport
+		}
+		src := oauth2.ReuseTokenSource(nil, m.TokenSource(ctx, s))
+		return &http.Client{Transport: &dpopTransport{src: src, base: base, state: rp.dpop}}
+	}
 	return oauth2.NewClient(m.resourceContext(ctx), m.TokenSource(ctx, s))
 }
 

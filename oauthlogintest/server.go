@@ -67,6 +67,12 @@ type Server struct {
 	loginPage   func(http.ResponseWriter, *http.Request, LoginRequest) // nil: approve at once
 	loginTTL    time.Duration                                          // of held login requests
 	logins      map[string]*pendingLogin
+
+	// DPoP (dpop.go): the jti of accepted proofs, the nonce of
+	// Behavior.DPoPNonce, and how many proofs were accepted.
+	dpopJTIs   map[string]time.Time
+	dpopNonce  string
+	dpopProofs int
 }
 
 // NewServer starts a Server on 127.0.0.1 with a random port. It approves

@@ -30,6 +30,15 @@ func (s *Server) serveUserInfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token, ok := bearerToken(r)
+	var jkt string // the proof's key, for a DPoP-bound token (dpop.go)
+	if !ok {
+		var de *dpopError
+		if token, jkt, de = s.dpopToken(w, r, b); de != nil {
+			de.writeResource(w)
+			return
+		}
+		ok = token != ""
+	}
 	if !ok {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="oauthlogintest"`)
 		writeError(w, http.StatusUnauthorized, "invalid_request", "missing Bearer access token")
@@ -37,7 +46,7 @@ func (s *Server) serveUserInfo(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	t := s.access[token]
-	valid := t != nil && time.Now().Before(t.expires)
+	valid := t != nil && time.Now().Before(t.expires) && t.jkt == jkt
 	var user User
 	if valid {
 		user = t.grant.user

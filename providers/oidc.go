@@ -42,6 +42,9 @@ type OIDCProvider struct {
 	// matchIssuer, with checkIssuer, accepts an authorization response's
 	// iss other than issuer (MatchIssuer).
 	matchIssuer func(iss string) bool
+
+	// dpop: Config.DPoP (DPoP).
+	dpop bool
 }
 
 // oidcOptions is an OpenID provider's declaration beyond its issuer.
@@ -74,6 +77,8 @@ type discovery struct {
 	AuthMethods         []string `json:"token_endpoint_auth_methods_supported"`
 	IssParamSupported   bool     `json:"authorization_response_iss_parameter_supported"`
 	CodeChallengeMethod []string `json:"code_challenge_methods_supported"`
+	// DPoPAlgs is dpop_signing_alg_values_supported (RFC 9449 §5.1).
+	DPoPAlgs []string `json:"dpop_signing_alg_values_supported"`
 }
 
 // OIDC returns a provider for an OpenID Connect issuer. It fetches the
@@ -154,6 +159,9 @@ func newOIDC(ctx context.Context, name, issuerURL string, cfg Config, o oidcOpti
 	if d.JWKSURI == "" {
 		return nil, fmt.Errorf("providers: %s: discovery: the document has no jwks_uri", name)
 	}
+	if err := checkDPoP(name, cfg.DPoP, d.DPoPAlgs); err != nil {
+		return nil, err
+	}
 	keys := newKeySet(d.JWKSURI, cfg.HTTPClient, algs)
 	return &OIDCProvider{
 		base:        b,
@@ -171,6 +179,7 @@ func newOIDC(ctx context.Context, name, issuerURL string, cfg Config, o oidcOpti
 		claims:      mapper,
 		checkIssuer: o.checkIssuer,
 		matchIssuer: o.matchIssuer,
+		dpop:        cfg.DPoP,
 	}, nil
 }
 
@@ -206,6 +215,7 @@ func (p *OIDCProvider) Identify(ctx context.Context, tok *oauth2.Token, nonce st
 	if raw == "" {
 		return nil, fmt.Errorf("%w: the token response has no id_token", oauthlogin.ErrInvalidIDToken)
 	}
+	dctx := ctx // the Manager's back-channel client, for a DPoP-bound token
 	ctx = oidc.ClientContext(ctx, p.client)
 	idt, err := p.VerifyIDToken(ctx, raw, nonce)
 	if err != nil {
@@ -227,7 +237,7 @@ func (p *OIDCProvider) Identify(ctx context.Context, tok *oauth2.Token, nonce st
 	if p.userInfoURL == "" {
 		return profile, nil
 	}
-	body, err := p.getJSON(ctx, p.userInfoURL, tok.AccessToken)
+	body, err := p.userInfo(ctx, dctx, tok)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", oauthlogin.ErrProfileUnavailable, p.name, err)
 	}
