@@ -237,7 +237,10 @@ func (s *Server) dpopToken(w http.ResponseWriter, r *http.Request, b Behavior) (
 	return token, jkt, e
 }
 
-// DPoPProofs reports how many DPoP proofs the server has accepted.
+// DPoPProofs reports how many DPoP proofs the server has verified (at the
+// token and userinfo endpoints): each is valid and was sent once, though
+// the request may still have been refused for another reason (a token
+// bound to another key, say).
 func (s *Server) DPoPProofs() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
