@@ -335,3 +335,43 @@ func TestDPoPOffSendsNoProof(t *testing.T) {
 		t.Fatalf("token_type %q", tok.TokenType)
 	}
 }
+
+// RFC 9449 §5 for the device authorization grant (RFC 8628): the poll
+// that gets the tokens carries a proof, they are bound to its key, the
+// user info request and a later refresh sign with that key.
+func TestDPoPDeviceFlow(t *testing.T) {
+	h := newHarness(t, func(c *oauthlogin.Config) { c.DeviceProviders = []string{"dpop"} })
+	h.register("dpop", providers.Config{DPoP: true})
+	post := func(path string, form url.Values) (int, map[string]any) {
+		resp, err := http.Post(h.app.URL+path, "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var v map[string]any
+		json.NewDecoder(resp.Body).Decode(&v)
+		return resp.StatusCode, v
+	}
+	_, start := post("/auth/dpop/device", nil)
+	if err := h.idp.ApproveDevice(start["user_code"].(string), oauthlogintest.User{Subject: "tv-user", Email: "tv@example.com", EmailVerified: true}); err != nil {
+		t.Fatal(err)
+	}
+	status, v := post("/auth/device/token", url.Values{"handle": {start["handle"].(string)}})
+	if status != http.StatusCreated {
+		t.Fatalf("device token = %d %v", status, v)
+	}
+	h.logs.secret(v["secret"].(string))
+	if got := h.idp.DPoPProofs(); got != 2 {
+		t.Fatalf("%d verified proofs, want 2 (the poll, userinfo)", got)
+	}
+	s, err := h.store.Session(context.Background(), v["id"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok := h.providerToken(s); tok.TokenType != "DPoP" {
+		t.Fatalf("token_type %q", tok.TokenType)
+	}
+	if _, err := h.m.Refresh(context.Background(), s); err != nil || h.idp.DPoPProofs() != 3 {
+		t.Fatalf("Refresh: %v, %d verified proofs", err, h.idp.DPoPProofs())
+	}
+}
