@@ -41,7 +41,7 @@ func TestDPoPProof(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.ES256})
+		jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.ES256})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -175,5 +175,38 @@ func TestDPoPOnlyWhereOn(t *testing.T) {
 	}
 	if on.roundTripDPoP(base, req); got == "" {
 		t.Fatal("no proof with DPoP on and a key")
+	}
+}
+
+// RFC 9449 §8: the request sent again after use_dpop_nonce carries the
+// same body (req.GetBody) and a new proof (a new jti) with the nonce.
+func TestDPoPNonceRetryResendsBody(t *testing.T) {
+	key, _ := newDPoPKey()
+	var bodies, proofs []string
+	base := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		b, _ := io.ReadAll(r.Body)
+		bodies, proofs = append(bodies, string(b)), append(proofs, r.Header.Get("DPoP"))
+		resp := &http.Response{StatusCode: 200, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(`{}`))}
+		if len(bodies) == 1 {
+			resp.StatusCode = 400
+			resp.Header.Set("DPoP-Nonce", "n-1")
+			resp.Body = io.NopCloser(strings.NewReader(`{"error":"use_dpop_nonce"}`))
+		}
+		return resp, nil
+	})
+	rp := &registered{dpop: newDPoPState(time.Now)}
+	req, _ := http.NewRequestWithContext(withDPoPKey(context.Background(), key), "POST", "https://idp.example/token", strings.NewReader("grant_type=refresh_token&refresh_token=r"))
+	resp, err := rp.roundTripDPoP(base, req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("%v, %v", resp, err)
+	}
+	if len(bodies) != 2 || bodies[0] != bodies[1] || bodies[1] == "" {
+		t.Fatalf("bodies %q", bodies)
+	}
+	jws, _ := jose.ParseSignedCompact(proofs[1], []jose.SignatureAlgorithm{jose.ES256})
+	var c dpopClaims
+	json.Unmarshal(jws.UnsafePayloadWithoutVerification(), &c)
+	if c.Nonce != "n-1" || proofs[0] == proofs[1] {
+		t.Fatalf("retry's proof claims %+v", c)
 	}
 }

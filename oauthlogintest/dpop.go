@@ -72,7 +72,7 @@ func (s *Server) checkDPoP(w http.ResponseWriter, r *http.Request, accessToken s
 	case len(values) > 1:
 		return "", invalidProof("more than one DPoP header")
 	}
-	jws, err := jose.ParseSigned(values[0], []jose.SignatureAlgorithm{jose.ES256})
+	jws, err := jose.ParseSignedCompact(values[0], []jose.SignatureAlgorithm{jose.ES256})
 	if err != nil || len(jws.Signatures) != 1 {
 		return "", invalidProof("not a compact JWS in ES256")
 	}
