@@ -59,7 +59,7 @@ func invalidProof(description string) *dpopError {
 // proof's ath must be its hash. With Behavior.DPoPNonce the answer
 // carries the server's nonce, a new one after each accepted proof.
 func (s *Server) checkDPoP(w http.ResponseWriter, r *http.Request, accessToken string, b Behavior) (string, *dpopError) {
-	values := r.Header.Values("DPoP")
+	values := r.Header["Dpop"] // the canonical form of DPoP, looked up without allocating
 	if b.DPoPNonce {
 		defer func() { w.Header().Set("DPoP-Nonce", s.currentDPoPNonce()) }()
 	}

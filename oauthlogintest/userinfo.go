@@ -10,7 +10,8 @@ import (
 // needs a valid, unexpired access token as a Bearer credential in the
 // Authorization header (RFC 6750 §2.1), refuses one sent in the query or
 // form body with 400, and returns the claims of the user the token was
-// issued for.
+// issued for. A DPoP-bound token must come as "Authorization: DPoP" with
+// a proof by its key instead (RFC 9449 §7, dpop.go).
 func (s *Server) serveUserInfo(w http.ResponseWriter, r *http.Request) {
 	b := s.currentBehavior()
 	w.Header().Set("Cache-Control", "no-store")
