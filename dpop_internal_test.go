@@ -9,7 +9,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -208,5 +210,36 @@ func TestDPoPNonceRetryResendsBody(t *testing.T) {
 	json.Unmarshal(jws.UnsafePayloadWithoutVerification(), &c)
 	if c.Nonce != "n-1" || proofs[0] == proofs[1] {
 		t.Fatalf("retry's proof claims %+v", c)
+	}
+}
+
+// The nonce cache and the key's signer are shared by every request of a
+// provider: concurrent requests (go test -race) each get a proof, and
+// the nonce kept is one the server sent.
+func TestDPoPConcurrentRequests(t *testing.T) {
+	key, _ := newDPoPKey()
+	rp := &registered{dpop: newDPoPState(time.Now)}
+	base := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		h := http.Header{}
+		h.Set("DPoP-Nonce", "n-"+r.URL.Query().Get("i"))
+		if r.Header.Get("DPoP") == "" {
+			return nil, io.ErrUnexpectedEOF
+		}
+		return &http.Response{StatusCode: 200, Header: h, Body: http.NoBody}, nil
+	})
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			for range 10 {
+				req, _ := http.NewRequestWithContext(withDPoPKey(context.Background(), key), "GET", "https://rs.example/api?i="+strconv.Itoa(i), nil)
+				if _, err := rp.roundTripDPoP(base, req); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := rp.dpop.nonce("https://rs.example"); !strings.HasPrefix(n, "n-") {
+		t.Fatalf("nonce %q", n)
 	}
 }
