@@ -375,3 +375,35 @@ func TestDPoPDeviceFlow(t *testing.T) {
 		t.Fatalf("Refresh: %v, %d verified proofs", err, h.idp.DPoPProofs())
 	}
 }
+
+// Token mode: the session made when the app redeems its one-time secret
+// copies the identity's tokens with their key, so Manager.Client of that
+// session signs its proofs by the key the tokens are bound to.
+func TestDPoPTokenModeSession(t *testing.T) {
+	h := newHarness(t, func(c *oauthlogin.Config) { c.NativeApps.Schemes = []string{"myapp-callback"} })
+	h.register("dpop", providers.Config{DPoP: true})
+	q := url.Values{"mode": {"token"}, "success": {"myapp-callback://auth"}, "failure": {"myapp-callback://auth/failed"}}
+	page := visit(t, oauthlogintest.NewBrowser(), h.app.URL+"/auth/dpop?"+q.Encode())
+	if page.Location == nil || page.Location.Query().Get("secret") == "" {
+		t.Fatalf("token-mode login ended at %s (%d)", page.URL, page.Status)
+	}
+	back := page.Location.Query()
+	h.logs.secret(back.Get("secret"))
+	resp, v := exchange(t, h, back.Get("userId"), back.Get("secret"))
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("exchange = %d %v", resp.StatusCode, v)
+	}
+	h.logs.secret(v["secret"].(string))
+	s, err := h.store.Session(context.Background(), v["id"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := h.m.Client(context.Background(), s).Get(h.idp.URL + "/userinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.Body.Close()
+	if got.StatusCode != http.StatusOK || h.idp.DPoPProofs() != 3 {
+		t.Fatalf("userinfo through the token-mode session's Client = %d, %d verified proofs", got.StatusCode, h.idp.DPoPProofs())
+	}
+}
