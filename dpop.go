@@ -237,6 +237,9 @@ func (d *dpopState) roundTrip(base http.RoundTripper, req *http.Request, key *dp
 		sent := d.nonce(origin)
 		proof, err := key.proof(req.Method, req.URL, accessToken, sent, d.now())
 		if err != nil {
+			if attempt == 0 && req.Body != nil {
+				req.Body.Close() // a RoundTripper closes the body, even on error
+			}
 			return nil, fmt.Errorf("%w: %w", errDPoP, err)
 		}
 		r := req.Clone(req.Context())
