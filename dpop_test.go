@@ -310,8 +310,7 @@ func TestDPoPBearerAnswerRefused(t *testing.T) {
 }
 
 // Without DPoP on, nothing changes: no proof is sent and the tokens are
-// Bearer; and a DPoP answer to a request without a proof is refused as
-// before (token_type must be Bearer).
+// Bearer.
 func TestDPoPOffSendsNoProof(t *testing.T) {
 	h := newHarness(t)
 	var mu sync.Mutex
@@ -405,5 +404,21 @@ func TestDPoPTokenModeSession(t *testing.T) {
 	got.Body.Close()
 	if got.StatusCode != http.StatusOK || h.idp.DPoPProofs() != 3 {
 		t.Fatalf("userinfo through the token-mode session's Client = %d, %d verified proofs", got.StatusCode, h.idp.DPoPProofs())
+	}
+}
+
+// BenchmarkLoginDPoP is BenchmarkLogin with DPoP on: a key made, and two
+// proofs signed by the client and verified by the fake (token, userinfo).
+func BenchmarkLoginDPoP(b *testing.B) {
+	h := newHarness(b)
+	h.register("dpop", providers.Config{DPoP: true})
+	br := oauthlogintest.NewBrowser()
+	u := h.beginURL("dpop")
+	b.ReportAllocs()
+	for b.Loop() {
+		page, err := br.Visit(context.Background(), u, nil)
+		if err != nil || page.URL.Path != "/done" {
+			b.Fatal(err, page.URL)
+		}
 	}
 }
