@@ -422,3 +422,20 @@ func BenchmarkLoginDPoP(b *testing.B) {
 		}
 	}
 }
+
+// RFC 9449 §5: a token endpoint that refuses the proof (invalid_dpop_proof)
+// fails the login and the refresh with dpop_failed, not a generic code.
+func TestDPoPProofRefusedByProvider(t *testing.T) {
+	h := newDPoPHarness(t)
+	b := oauthlogintest.NewBrowser()
+	h.loginDPoP(b)
+	h.idp.Behave(oauthlogintest.Behavior{TokenError: "invalid_dpop_proof"})
+	h.mustFail(visit(t, oauthlogintest.NewBrowser(), h.beginURL("dpop")), "dpop_failed")
+	h.pastRefreshReuse()
+	resp := h.do(b, "POST", "/auth/refresh")
+	var v map[string]any
+	decode(t, resp, &v)
+	if resp.StatusCode != http.StatusBadGateway || v["error"] != "dpop_failed" {
+		t.Fatalf("refresh with the proof refused = %d %v, want 502 dpop_failed", resp.StatusCode, v)
+	}
+}
