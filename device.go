@@ -226,8 +226,11 @@ func (m *Manager) pollDevice(ctx context.Context, rp *registered, h *deviceHandl
 	if t.IDToken != "" {
 		tok = tok.WithExtra(map[string]any{"id_token": t.IDToken})
 	}
-	if tok, err = checkBoundTokenType(tok, key); err != nil {
+	if err := checkBoundTokenType(tok, key); err != nil {
 		return nil, exchangeError(err)
+	}
+	if key != nil {
+		tok = withTokenDPoPKey(tok, key)
 	}
 	if secs, err := t.ExpiresIn.Int64(); err == nil && secs != 0 {
 		tok.Expiry = m.now().Add(time.Duration(secs) * time.Second)

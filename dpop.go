@@ -162,6 +162,16 @@ func withTokenDPoPKey(tok *oauth2.Token, key *dpopKey) *oauth2.Token {
 	return tok.WithExtra(extra)
 }
 
+// sameDPoPKey reports whether a and b are bound to the same DPoP key, or
+// both to none.
+func sameDPoPKey(a, b *oauth2.Token) bool {
+	ka, kb := tokenDPoPKey(a), tokenDPoPKey(b)
+	if ka == nil || kb == nil {
+		return ka == kb
+	}
+	return ka.priv.Equal(kb.priv)
+}
+
 // dpopState is a DPoP provider's per-Manager state: the clock of proofs'
 // iat and the last nonce each origin gave (RFC 9449 §8, §9).
 type dpopState struct {
@@ -317,15 +327,16 @@ var errNotDPoP = errors.New("oauthlogin: the provider answered a DPoP token requ
 
 // checkBoundTokenType is checkTokenType for a token request sent with a
 // proof by key (nil: none): then only token_type DPoP is accepted (RFC
-// 9449 §5), and the tokens are bound to key (their extras carry it).
-func checkBoundTokenType(tok *oauth2.Token, key *dpopKey) (*oauth2.Token, error) {
+// 9449 §5). The caller binds the tokens to key (withTokenDPoPKey) once
+// nothing needs the token response's other extras.
+func checkBoundTokenType(tok *oauth2.Token, key *dpopKey) error {
 	if key == nil {
-		return tok, checkTokenType(tok)
+		return checkTokenType(tok)
 	}
 	if !strings.EqualFold(tok.TokenType, "DPoP") {
-		return nil, fmt.Errorf("%w: %w", errDPoP, errNotDPoP)
+		return fmt.Errorf("%w: %w", errDPoP, errNotDPoP)
 	}
-	return withTokenDPoPKey(tok, key), nil
+	return nil
 }
 
 // dpopRefused reports whether a token endpoint error is about the proof

@@ -439,3 +439,25 @@ func TestDPoPProofRefusedByProvider(t *testing.T) {
 		t.Fatalf("refresh with the proof refused = %d %v, want 502 dpop_failed", resp.StatusCode, v)
 	}
 }
+
+// A provider that issues a refresh token only at the first login answers
+// a later one without: the identity keeps the old refresh token for a
+// Bearer login, but not for a DPoP one, whose old refresh token is bound
+// to the previous login's key (RFC 9449 §5), which the new tokens do not
+// carry. The session then has no refresh token rather than one that
+// cannot work.
+func TestDPoPNewLoginDropsOldBoundRefreshToken(t *testing.T) {
+	h := newDPoPHarness(t)
+	h.loginDPoP(oauthlogintest.NewBrowser())
+	h.idp.Behave(oauthlogintest.Behavior{OmitRefreshToken: true})
+	b := oauthlogintest.NewBrowser()
+	if tok := h.providerToken(h.loginDPoP(b)); tok.RefreshToken != "" {
+		t.Fatal("the session kept the previous login's bound refresh token")
+	}
+	resp := h.do(b, "POST", "/auth/refresh")
+	var v map[string]any
+	decode(t, resp, &v)
+	if v["error"] != oauthlogin.ErrNoRefreshToken.Code() {
+		t.Fatalf("refresh = %d %v, want no_refresh_token", resp.StatusCode, v)
+	}
+}

@@ -326,6 +326,9 @@ func (m *Manager) finish(w http.ResponseWriter, r *http.Request, rp *registered,
 	if err != nil {
 		return "", err
 	}
+	if rp.dpop != nil {
+		tok = withTokenDPoPKey(tok, ctxDPoPKey(ctx)) // sealed with the tokens from here on
+	}
 	id, event, err := m.signIn(r.Context(), rp, profile, tok, f.LinkUser)
 	if err != nil {
 		return "", err

@@ -259,7 +259,7 @@ func (rp *registered) identify(ctx context.Context, tok *oauth2.Token, nonce str
 // exchange redeems an authorization code, through the provider's
 // Exchanger when it has one.
 // The token_type must be Bearer (checkTokenType), or DPoP when ctx
-// carries a DPoP key (rp.dpopContext): then the tokens carry the key.
+// carries a DPoP key (rp.dpopContext).
 func (rp *registered) exchange(ctx context.Context, code string, opts ...oauth2.AuthCodeOption) (*oauth2.Token, error) {
 	var (
 		tok *oauth2.Token
@@ -275,7 +275,12 @@ func (rp *registered) exchange(ctx context.Context, code string, opts ...oauth2.
 		return nil, err
 	}
 	if rp.dpop != nil {
-		return checkBoundTokenType(tok, ctxDPoPKey(ctx))
+		// Bound to the key after identify (finish): Identify reads the
+		// response's extras.
+		if err := checkBoundTokenType(tok, ctxDPoPKey(ctx)); err != nil {
+			return nil, err
+		}
+		return tok, nil
 	}
 	if err := checkTokenType(tok); err != nil {
 		return nil, err
@@ -287,7 +292,7 @@ func (rp *registered) exchange(ctx context.Context, code string, opts ...oauth2.
 // has one. An empty access token makes x/oauth2 refresh at once.
 // A token_type other than Bearer is ErrRefreshFailed (checkTokenType);
 // with a DPoP key in ctx, one other than DPoP is dpop_failed and
-// ErrRefreshFailed.
+// ErrRefreshFailed, and the tokens returned carry the key.
 func (rp *registered) refresh(ctx context.Context, refreshToken string) (*oauth2.Token, error) {
 	var (
 		tok *oauth2.Token
@@ -303,11 +308,14 @@ func (rp *registered) refresh(ctx context.Context, refreshToken string) (*oauth2
 		return nil, err
 	}
 	if rp.dpop != nil {
-		tok, err = checkBoundTokenType(tok, ctxDPoPKey(ctx))
-		if errors.Is(err, errDPoP) {
+		key := ctxDPoPKey(ctx)
+		if err := checkBoundTokenType(tok, key); err != nil {
 			return nil, fmt.Errorf("%w: %w", err, ErrRefreshFailed)
 		}
-		return tok, err
+		if key != nil {
+			tok = withTokenDPoPKey(tok, key)
+		}
+		return tok, nil
 	}
 	if err := checkTokenType(tok); err != nil {
 		return nil, wrap(ErrRefreshFailed, err)
