@@ -455,7 +455,9 @@ func (m *Manager) clampExpiry(exp time.Time) time.Time {
 // refresh of the identity finished within the last 10 seconds: tokens
 // that live shorter than the margin are renewed at most that often, and
 // in between the source returns the last refresh's token although it is
-// within the margin.
+// within the margin. A DPoP-bound token (token_type DPoP, a provider with
+// DPoP on) is accepted only with a proof by the key sealed with it: send
+// requests through Client.
 func (m *Manager) TokenSource(ctx context.Context, s *Session) oauth2.TokenSource {
 	return &sessionTokenSource{m: m, ctx: ctx, s: s}
 }
