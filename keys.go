@@ -300,7 +300,8 @@ type sealedToken struct {
 
 var errUnseal = errors.New("oauthlogin: cannot open sealed provider tokens")
 
-// seal encrypts a token's access and refresh values with AES-GCM under the
+// seal encrypts a token's access and refresh values (and the DPoP key
+// the tokens are bound to, if any: dpop.go) with AES-GCM under the
 // first key. aad binds the ciphertext to its record, so that sealed tokens
 // cannot be moved from one session or identity to another.
 func (k *keyring) seal(t *oauth2.Token, aad string) ([]byte, error) {
