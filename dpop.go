@@ -306,8 +306,9 @@ func askedForNonce(resp *http.Response) bool {
 }
 
 // dpopContext returns ctx with a DPoP key for a token request of rp: key
-// when given, else a fresh one; and the key. For a provider without DPoP
-// it returns ctx and nil.
+// when given (the key a refresh token is bound to), else a fresh one (a
+// login; a refresh token from before DPoP was turned on); and the key.
+// For a provider without DPoP it returns ctx and nil.
 func (rp *registered) dpopContext(ctx context.Context, key *dpopKey) (context.Context, *dpopKey, error) {
 	if rp.dpop == nil {
 		return ctx, nil, nil
@@ -353,6 +354,21 @@ func exchangeError(err error) error {
 		return fmt.Errorf("%w: %w: %w", errDPoP, ErrTokenExchange, err)
 	}
 	return wrap(ErrTokenExchange, err)
+}
+
+// dpopClient returns Manager.Client's client for a session of a provider
+// with DPoP on (dpopTransport), or nil for any other.
+func (m *Manager) dpopClient(ctx context.Context, s *Session) *http.Client {
+	rp, ok := m.lookup(s.Provider)
+	if !ok || rp.dpop == nil {
+		return nil
+	}
+	base := m.client.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	src := oauth2.ReuseTokenSource(nil, m.TokenSource(ctx, s))
+	return &http.Client{Transport: &dpopTransport{src: src, base: base, state: rp.dpop}}
 }
 
 // dpopTransport sends a session's resource requests (Manager.Client) for

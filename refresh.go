@@ -253,13 +253,9 @@ func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key strin
 	// reuse answers by revoking the grant (RFC 9700 §4.14.2).
 	pctx, cancel := context.WithTimeout(ctx, m.refreshBudget)
 	defer cancel()
-	rctx := rp.clientContext(pctx)
-	if rp.dpop != nil {
-		// The refresh token is bound to the key sealed with it (a token
-		// from before DPoP was turned on: to a new one from now on).
-		if rctx, _, err = rp.dpopContext(rctx, tokenDPoPKey(cur)); err != nil {
-			return nil, err
-		}
+	rctx, _, err := rp.dpopContext(rp.clientContext(pctx), tokenDPoPKey(cur)) // the key the refresh token is bound to
+	if err != nil {
+		return nil, err
 	}
 	tok, err := rp.refresh(rctx, cur.RefreshToken)
 	if err != nil {
@@ -455,9 +451,8 @@ func (m *Manager) clampExpiry(exp time.Time) time.Time {
 // refresh of the identity finished within the last 10 seconds: tokens
 // that live shorter than the margin are renewed at most that often, and
 // in between the source returns the last refresh's token although it is
-// within the margin. A DPoP-bound token (token_type DPoP, a provider with
-// DPoP on) is accepted only with a proof by the key sealed with it: send
-// requests through Client.
+// within the margin. A DPoP-bound token (token_type DPoP) works only with
+// a proof by its key: send requests through Client.
 func (m *Manager) TokenSource(ctx context.Context, s *Session) oauth2.TokenSource {
 	return &sessionTokenSource{m: m, ctx: ctx, s: s}
 }
@@ -468,13 +463,8 @@ func (m *Manager) TokenSource(ctx context.Context, s *Session) oauth2.TokenSourc
 // proof (RFC 9449 §7: ath, htm, htu, and the server's nonce, retried once
 // on use_dpop_nonce) by the key sealed with it.
 func (m *Manager) Client(ctx context.Context, s *Session) *http.Client {
-	if rp, ok := m.lookup(s.Provider); ok && rp.dpop != nil {
-		base := m.client.Transport
-		if base == nil {
-			base = http.DefaultTransport
-		}
-		src := oauth2.ReuseTokenSource(nil, m.TokenSource(ctx, s))
-		return &http.Client{Transport: &dpopTransport{src: src, base: base, state: rp.dpop}}
+	if c := m.dpopClient(ctx, s); c != nil {
+		return c
 	}
 	return oauth2.NewClient(m.resourceContext(ctx), m.TokenSource(ctx, s))
 }
