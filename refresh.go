@@ -458,10 +458,9 @@ func (m *Manager) TokenSource(ctx context.Context, s *Session) oauth2.TokenSourc
 }
 
 // Client returns an HTTP client for the provider's API that sends the
-// session's access token and refreshes it when it expires. For a provider
-// with DPoP on, a DPoP-bound token goes as "Authorization: DPoP" with a
-// proof (RFC 9449 §7: ath, htm, htu, and the server's nonce, retried once
-// on use_dpop_nonce) by the key sealed with it.
+// session's access token and refreshes it when it expires. A DPoP-bound
+// token goes as "Authorization: DPoP" with a proof by its key (RFC 9449
+// §7: ath, htm, htu, the server's nonce, retried once on use_dpop_nonce).
 func (m *Manager) Client(ctx context.Context, s *Session) *http.Client {
 	if c := m.dpopClient(ctx, s); c != nil {
 		return c
