@@ -71,9 +71,20 @@ type backTransport struct {
 
 // RoundTrip implements http.RoundTripper.
 func (t *backTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	return t.rp.roundTripDPoP((*authenticating)(t), req)
+}
+
+// authenticating sends a request through the back-channel transport's
+// base once the client authentication is added: below the DPoP proof, so
+// that a request sent again with a server's DPoP nonce gets a new client
+// assertion (a fresh jti) too.
+type authenticating backTransport
+
+// RoundTrip implements http.RoundTripper.
+func (t *authenticating) RoundTrip(req *http.Request) (*http.Response, error) {
 	req, err := t.rp.authenticate(req)
 	if err != nil {
 		return nil, err
 	}
-	return t.rp.roundTripDPoP(t.base, req)
+	return t.base.RoundTrip(req)
 }

@@ -267,7 +267,3 @@ func TestBackTransportAuthenticatesThroughClient(t *testing.T) {
 		t.Fatal("the Manager's own client added an assertion")
 	}
 }
-
-type roundTripFunc func(*http.Request) (*http.Response, error)
-
-func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

@@ -162,6 +162,12 @@ func (m *Manager) pollDevice(ctx context.Context, rp *registered, h *deviceHandl
 	if m.now().Unix() >= h.Expires {
 		return nil, ErrDeviceCodeExpired
 	}
+	// With DPoP, each poll's proof is by a fresh key: the tokens are
+	// bound to the key of the poll that gets them (RFC 9449 §5).
+	ctx, key, err := rp.dpopContext(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
 	cfg := rp.oauth
 	form := url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"}, "device_code": {h.DeviceCode}}
 	if cfg.Endpoint.AuthStyle == oauth2.AuthStyleInParams || cfg.ClientSecret == "" {
@@ -217,23 +223,26 @@ func (m *Manager) pollDevice(ctx context.Context, rp *registered, h *deviceHandl
 		return nil, fmt.Errorf("%w: token endpoint answered %d", ErrTokenExchange, resp.StatusCode)
 	}
 	tok := &oauth2.Token{AccessToken: t.AccessToken, TokenType: t.TokenType, RefreshToken: t.RefreshToken}
-	if err := checkTokenType(tok); err != nil {
-		return nil, wrap(ErrTokenExchange, err)
+	if t.IDToken != "" {
+		tok = tok.WithExtra(map[string]any{"id_token": t.IDToken})
+	}
+	if err := checkBoundTokenType(tok, key); err != nil {
+		return nil, exchangeError(err)
+	}
+	if key != nil {
+		tok = withTokenDPoPKey(tok, key)
 	}
 	if secs, err := t.ExpiresIn.Int64(); err == nil && secs != 0 {
 		tok.Expiry = m.now().Add(time.Duration(secs) * time.Second)
 	}
 	tok.Expiry = m.clampExpiry(tok.Expiry)
-	if t.IDToken != "" {
-		tok = tok.WithExtra(map[string]any{"id_token": t.IDToken})
-	}
 	return tok, nil
 }
 
 // finishDevice identifies the user of an approved device authorization
 // and starts a bearer session, as a callback would.
 func (m *Manager) finishDevice(r *http.Request, rp *registered, tok *oauth2.Token) (*Session, string, error) {
-	profile, err := rp.identify(rp.clientContext(r.Context()), tok, "", nil) // no nonce, no authorization response in the device flow
+	profile, err := rp.identify(tokenContext(rp.clientContext(r.Context()), tok), tok, "", nil) // no nonce, no authorization response in the device flow
 	if err != nil {
 		return nil, "", err
 	}

@@ -118,7 +118,9 @@ func (m *Manager) signIn(ctx context.Context, rp *registered, p *Profile, tok *o
 		// (Google without prompt=consent) answer a later login without
 		// one: the grant's refresh token stands, so keep it, for this
 		// login's session too, as a refresh that does not rotate does.
-		if old, err := m.openTokens(ctx, id.ProviderTokens, "identity:"+id.ID); err == nil && old != nil {
+		// A DPoP-bound refresh token is kept only with its key, which a
+		// new login does not have (dpop.go).
+		if old, err := m.openTokens(ctx, id.ProviderTokens, "identity:"+id.ID); err == nil && old != nil && sameDPoPKey(old, tok) {
 			tok.RefreshToken = old.RefreshToken
 		}
 	}

@@ -300,7 +300,8 @@ type sealedToken struct {
 
 var errUnseal = errors.New("oauthlogin: cannot open sealed provider tokens")
 
-// seal encrypts a token's access and refresh values with AES-GCM under the
+// seal encrypts a token's access and refresh values (and the DPoP key
+// the tokens are bound to, if any: dpop.go) with AES-GCM under the
 // first key. aad binds the ciphertext to its record, so that sealed tokens
 // cannot be moved from one session or identity to another.
 func (k *keyring) seal(t *oauth2.Token, aad string) ([]byte, error) {
@@ -318,6 +319,9 @@ func (k *keyring) sealRefreshed(t *oauth2.Token, refreshed time.Time, aad string
 	st := sealedToken{Access: t.AccessToken, Refresh: t.RefreshToken, Type: t.TokenType}
 	if !refreshed.IsZero() {
 		st.Refreshed = refreshed.UnixNano()
+	}
+	if key := tokenDPoPKey(t); key != nil {
+		st.DPoPKey = key.bytes()
 	}
 	return k.sealValue(st, aad)
 }
@@ -342,7 +346,15 @@ func (k *keyring) openRefreshed(sealed []byte, aad string) (*oauth2.Token, time.
 	if st.Refreshed != 0 {
 		refreshed = time.Unix(0, st.Refreshed)
 	}
-	return &oauth2.Token{AccessToken: st.Access, RefreshToken: st.Refresh, TokenType: st.Type}, refreshed, nil
+	tok := &oauth2.Token{AccessToken: st.Access, RefreshToken: st.Refresh, TokenType: st.Type}
+	if len(st.DPoPKey) > 0 {
+		key, err := parseDPoPKey(st.DPoPKey)
+		if err != nil {
+			return nil, time.Time{}, errUnseal
+		}
+		tok = withTokenDPoPKey(tok, key)
+	}
+	return tok, refreshed, nil
 }
 
 // sealValue encrypts the JSON of v with AES-GCM under the first token

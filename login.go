@@ -341,9 +341,17 @@ func (m *Manager) finish(w http.ResponseWriter, r *http.Request, rp *registered,
 		return "", err
 	}
 	ctx := rp.clientContext(r.Context())
+	if rp.dpop != nil {
+		// A fresh key for the tokens of this login (RFC 9449): the
+		// exchange's proof and the user info request's are by it.
+		var err error
+		if ctx, _, err = rp.dpopContext(ctx, nil); err != nil {
+			return "", err
+		}
+	}
 	tok, err := rp.exchange(ctx, params.Get("code"), oauth2.VerifierOption(f.Verifier))
 	if err != nil {
-		return "", wrap(ErrTokenExchange, err)
+		return "", exchangeError(err)
 	}
 	tok.Expiry = m.clampExpiry(tok.Expiry)
 	profile, err := rp.identify(ctx, tok, f.nonce(rp), params)
@@ -352,6 +360,9 @@ func (m *Manager) finish(w http.ResponseWriter, r *http.Request, rp *registered,
 	}
 	if err := m.checkLoginFacts(f, profile); err != nil {
 		return "", err
+	}
+	if rp.dpop != nil {
+		tok = withTokenDPoPKey(tok, ctxDPoPKey(ctx)) // sealed with the tokens from here on
 	}
 	id, event, err := m.signIn(r.Context(), rp, profile, tok, f.LinkUser)
 	if err != nil {

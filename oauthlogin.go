@@ -294,6 +294,9 @@ func (m *Manager) Register(p Provider) error {
 		return err
 	}
 	rp.client = providerClient(m.client, rp)
+	if dp, ok := p.(DPoPProvider); ok && dp.DPoP() {
+		rp.dpop = newDPoPState(func() time.Time { return m.now() })
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, dup := m.providers[name]; dup {

@@ -221,6 +221,8 @@ type registered struct {
 	formPost bool
 	// client sends the provider's back-channel requests (providerClient).
 	client *http.Client
+	// dpop is the DPoP state of a provider with DPoP on (dpop.go), else nil.
+	dpop *dpopState
 }
 
 // authURL is the authorization request of a flow: the fixed prefix, then
@@ -269,7 +271,8 @@ func (rp *registered) identify(ctx context.Context, tok *oauth2.Token, nonce str
 
 // exchange redeems an authorization code, through the provider's
 // Exchanger when it has one.
-// The token_type must be Bearer (checkTokenType).
+// The token_type must be Bearer (checkTokenType), or DPoP when ctx
+// carries a DPoP key (rp.dpopContext).
 func (rp *registered) exchange(ctx context.Context, code string, opts ...oauth2.AuthCodeOption) (*oauth2.Token, error) {
 	var (
 		tok *oauth2.Token
@@ -284,6 +287,14 @@ func (rp *registered) exchange(ctx context.Context, code string, opts ...oauth2.
 	if err != nil {
 		return nil, err
 	}
+	if rp.dpop != nil {
+		// Bound to the key after identify (finish): Identify reads the
+		// response's extras.
+		if err := checkBoundTokenType(tok, ctxDPoPKey(ctx)); err != nil {
+			return nil, err
+		}
+		return tok, nil
+	}
 	if err := checkTokenType(tok); err != nil {
 		return nil, err
 	}
@@ -292,7 +303,9 @@ func (rp *registered) exchange(ctx context.Context, code string, opts ...oauth2.
 
 // refresh redeems a refresh token, through the provider's Exchanger when it
 // has one. An empty access token makes x/oauth2 refresh at once.
-// A token_type other than Bearer is ErrRefreshFailed (checkTokenType).
+// A token_type other than Bearer is ErrRefreshFailed (checkTokenType);
+// with a DPoP key in ctx, one other than DPoP is dpop_failed and
+// ErrRefreshFailed, and the tokens returned carry the key.
 func (rp *registered) refresh(ctx context.Context, refreshToken string) (*oauth2.Token, error) {
 	var (
 		tok *oauth2.Token
@@ -306,6 +319,16 @@ func (rp *registered) refresh(ctx context.Context, refreshToken string) (*oauth2
 	}
 	if err != nil {
 		return nil, err
+	}
+	if rp.dpop != nil {
+		key := ctxDPoPKey(ctx)
+		if err := checkBoundTokenType(tok, key); err != nil {
+			return nil, fmt.Errorf("%w: %w", err, ErrRefreshFailed)
+		}
+		if key != nil {
+			tok = withTokenDPoPKey(tok, key)
+		}
+		return tok, nil
 	}
 	if err := checkTokenType(tok); err != nil {
 		return nil, wrap(ErrRefreshFailed, err)

@@ -253,7 +253,11 @@ func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key strin
 	// reuse answers by revoking the grant (RFC 9700 §4.14.2).
 	pctx, cancel := context.WithTimeout(ctx, m.refreshBudget)
 	defer cancel()
-	tok, err := rp.refresh(rp.clientContext(pctx), cur.RefreshToken)
+	rctx, _, err := rp.dpopContext(rp.clientContext(pctx), tokenDPoPKey(cur)) // the key the refresh token is bound to
+	if err != nil {
+		return nil, err
+	}
+	tok, err := rp.refresh(rctx, cur.RefreshToken)
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) && re.ErrorCode == "invalid_grant" {
@@ -269,6 +273,8 @@ func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key strin
 		switch {
 		case errors.Is(err, ErrRefreshFailed): // an answer refused here (checkTokenType)
 			return nil, fmt.Errorf("%w: %w", err, retryAfter(wait))
+		case dpopRefused(err): // the proof refused (RFC 9449 §5)
+			return nil, fmt.Errorf("%w: %w: %w: %w", errDPoP, ErrRefreshFailed, retryAfter(wait), err)
 		case re != nil && re.Response != nil && re.Response.StatusCode < 500:
 			return nil, wrap(ErrRefreshFailed, err)
 		}
@@ -445,14 +451,20 @@ func (m *Manager) clampExpiry(exp time.Time) time.Time {
 // refresh of the identity finished within the last 10 seconds: tokens
 // that live shorter than the margin are renewed at most that often, and
 // in between the source returns the last refresh's token although it is
-// within the margin.
+// within the margin. A DPoP-bound token (token_type DPoP) works only with
+// a proof by its key: send requests through Client.
 func (m *Manager) TokenSource(ctx context.Context, s *Session) oauth2.TokenSource {
 	return &sessionTokenSource{m: m, ctx: ctx, s: s}
 }
 
 // Client returns an HTTP client for the provider's API that sends the
-// session's access token and refreshes it when it expires.
+// session's access token and refreshes it when it expires. A DPoP-bound
+// token goes as "Authorization: DPoP" with a proof by its key (RFC 9449
+// §7: ath, htm, htu, the server's nonce, retried once on use_dpop_nonce).
 func (m *Manager) Client(ctx context.Context, s *Session) *http.Client {
+	if c := m.dpopClient(ctx, s); c != nil {
+		return c
+	}
 	return oauth2.NewClient(m.resourceContext(ctx), m.TokenSource(ctx, s))
 }
 

@@ -149,6 +149,16 @@ type Behavior struct {
 	// not publish: only a client that trusts the header accepts the token.
 	EmbedJWK bool
 
+	// DPoPNonce makes the token and userinfo endpoints require a server
+	// nonce in DPoP proofs (RFC 9449 §8, §9): a proof without the current
+	// one is answered use_dpop_nonce with the nonce in a DPoP-Nonce
+	// header, and every accepted proof rotates it (the answer carries the
+	// next).
+	DPoPNonce bool
+	// IgnoreDPoP makes the token endpoint ignore DPoP proofs, as a server
+	// without DPoP does: it issues Bearer tokens bound to no key.
+	IgnoreDPoP bool
+
 	// UserInfoStatus makes the userinfo endpoint answer with this HTTP
 	// status and a JSON error body.
 	UserInfoStatus int

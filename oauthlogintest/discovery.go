@@ -31,6 +31,7 @@ func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 			"email", "email_verified", "name", "preferred_username", "picture",
 		},
 		"authorization_response_iss_parameter_supported": true,
+		"dpop_signing_alg_values_supported":              []string{"ES256"},
 		"pushed_authorization_request_endpoint":          s.issuer + "/par",
 	}
 	if b.RequirePAR {

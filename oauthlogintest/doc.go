@@ -73,4 +73,13 @@
 //	idp.Handle("POST /login", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 //		idp.Approve(w, r, r.PostFormValue("id"), oauthlogintest.User{Subject: r.PostFormValue("email")})
 //	}))
+//
+// DPoP (RFC 9449): the token and userinfo endpoints verify a DPoP proof
+// whenever a request carries one (typ, ES256, signature by the embedded
+// jwk, htm, htu, iat, single-use jti, ath at userinfo), answer
+// token_type DPoP and bind the tokens to the key: a bound refresh token
+// needs a proof by the same key, a bound access token must come as
+// "Authorization: DPoP". [Behavior.DPoPNonce] requires rotating server
+// nonces, [Behavior.IgnoreDPoP] answers Bearer despite a proof, and
+// [Server.DPoPProofs] counts the proofs verified.
 package oauthlogintest

@@ -30,11 +30,13 @@ func (g *grant) openID() bool {
 type accessToken struct {
 	grant   *grant
 	expires time.Time
+	jkt     string // the DPoP key it is bound to; "" for a Bearer token
 }
 
 // refreshToken is an issued refresh token.
 type refreshToken struct {
 	grant *grant
+	jkt   string // the DPoP key it is bound to (dpop.go)
 }
 
 // forgetGrantLocked invalidates every access and refresh token issued from

@@ -79,6 +79,12 @@ type Server struct {
 	// clientAuth is how the client authenticates (SetClientAuthMethod,
 	// SetClientKey), with the jti of the client assertions seen.
 	clientAuth clientAuth
+
+	// DPoP (dpop.go): the jti of accepted proofs, the nonce of
+	// Behavior.DPoPNonce, and how many proofs were accepted.
+	dpopJTIs   map[string]time.Time
+	dpopNonce  string
+	dpopProofs int
 }
 
 // NewServer starts a Server on 127.0.0.1 with a random port. It approves

@@ -50,6 +50,17 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		e.write(w)
 		return
 	}
+	var jkt string
+	if !b.IgnoreDPoP {
+		var de *dpopError
+		if jkt, de = s.checkDPoP(w, r, "", b); de == nil && r.PostForm.Get("grant_type") == "refresh_token" {
+			de = s.checkRefreshBinding(r.PostForm.Get("refresh_token"), jkt)
+		}
+		if de != nil {
+			de.writeToken(w)
+			return
+		}
+	}
 
 	now := time.Now()
 	var (
@@ -77,6 +88,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		e.write(w)
 		return
 	}
+	s.bindDPoP(resp, jkt, b)
 	if g.openID() && !b.OmitIDToken && (!refreshed || b.IDTokenOnRefresh) {
 		tok := b.IDToken
 		if tok == "" {

@@ -10,7 +10,8 @@ import (
 // needs a valid, unexpired access token as a Bearer credential in the
 // Authorization header (RFC 6750 §2.1), refuses one sent in the query or
 // form body with 400, and returns the claims of the user the token was
-// issued for.
+// issued for. A DPoP-bound token must come as "Authorization: DPoP" with
+// a proof by its key instead (RFC 9449 §7, dpop.go).
 func (s *Server) serveUserInfo(w http.ResponseWriter, r *http.Request) {
 	b := s.currentBehavior()
 	w.Header().Set("Cache-Control", "no-store")
@@ -30,6 +31,15 @@ func (s *Server) serveUserInfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token, ok := bearerToken(r)
+	var jkt string // the proof's key, for a DPoP-bound token (dpop.go)
+	if !ok {
+		var de *dpopError
+		if token, jkt, de = s.dpopToken(w, r, b); de != nil {
+			de.writeResource(w)
+			return
+		}
+		ok = token != ""
+	}
 	if !ok {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="oauthlogintest"`)
 		writeError(w, http.StatusUnauthorized, "invalid_request", "missing Bearer access token")
@@ -37,7 +47,7 @@ func (s *Server) serveUserInfo(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	t := s.access[token]
-	valid := t != nil && time.Now().Before(t.expires)
+	valid := t != nil && time.Now().Before(t.expires) && t.jkt == jkt
 	var user User
 	if valid {
 		user = t.grant.user

@@ -90,6 +90,16 @@ type Config struct {
 	// token_endpoint_auth_signing_alg_values_supported without the
 	// algorithm, is refused. AuthStyle must then be left unset.
 	ClientAuth *ClientAuth
+
+	// DPoP turns on DPoP (RFC 9449) for an OpenID provider: the Manager
+	// then binds the tokens of each login to a key of its own (ES256),
+	// sends a proof with every token request and every resource request
+	// through Manager.Client, and accepts only token_type DPoP. User info
+	// requests with a DPoP-bound token go through the Manager's
+	// back-channel client (in the context), which adds the proof. Refused
+	// when discovery's dpop_signing_alg_values_supported lists algorithms
+	// but not ES256, and for plain OAuth 2.0 providers.
+	DPoP bool
 }
 
 // signingAlgs returns the ID token algorithms: the host's, else the
@@ -262,11 +272,16 @@ func (b *base) revoke(ctx context.Context, token, hint, secret string) error {
 // getJSON fetches a user document with the access token as a Bearer
 // credential, reading at most 1 MiB.
 func (b *base) getJSON(ctx context.Context, endpoint, accessToken string) ([]byte, error) {
+	return b.getAuthJSON(ctx, endpoint, "Bearer "+accessToken)
+}
+
+// getAuthJSON is getJSON with the whole Authorization header's value.
+func (b *base) getAuthJSON(ctx context.Context, endpoint, authorization string) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint, nil)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+accessToken)
+	req.Header.Set("Authorization", authorization)
 	req.Header.Set("Accept", "application/json")
 	resp, err := b.client.Do(req)
 	if err != nil {

@@ -119,6 +119,9 @@ func OAuth2(name string, spec Spec, cfg Config) (*OAuth2Provider, error) {
 	default:
 		return nil, fmt.Errorf("providers: %s: %w: UserInfoMethod must be GET or POST", name, oauthlogin.ErrConfig)
 	}
+	if cfg.DPoP {
+		return nil, fmt.Errorf("providers: %s: %w: DPoP needs an OpenID provider", name, oauthlogin.ErrConfig)
+	}
 	cfg, scopes := withDefaults(cfg, spec.Scopes, spec.AuthParams, spec.OfflineScopes, spec.OfflineParams)
 	b, err := newBase(name, cfg, spec.Endpoint, scopes, spec.RevocationURL, "", AudienceDefault)
 	if err != nil {

@@ -47,6 +47,9 @@ type OIDCProvider struct {
 	// push whether begins push their requests there (PushedAuthorization).
 	pushURL string
 	push    bool
+
+	// dpop: Config.DPoP (DPoP).
+	dpop bool
 }
 
 // oidcOptions is an OpenID provider's declaration beyond its issuer.
@@ -91,6 +94,9 @@ type discovery struct {
 	// AuthSigningAlgs are the JWS algorithms the token endpoint accepts
 	// for private_key_jwt and client_secret_jwt.
 	AuthSigningAlgs []string `json:"token_endpoint_auth_signing_alg_values_supported"`
+
+	// DPoPAlgs is dpop_signing_alg_values_supported (RFC 9449 §5.1).
+	DPoPAlgs []string `json:"dpop_signing_alg_values_supported"`
 }
 
 // OIDC returns a provider for an OpenID Connect issuer. It fetches the
@@ -176,6 +182,9 @@ func newOIDC(ctx context.Context, name, issuerURL string, cfg Config, o oidcOpti
 	if d.JWKSURI == "" {
 		return nil, fmt.Errorf("providers: %s: discovery: the document has no jwks_uri", name)
 	}
+	if err := checkDPoP(name, cfg.DPoP, d.DPoPAlgs); err != nil {
+		return nil, err
+	}
 	keys := newKeySet(d.JWKSURI, cfg.HTTPClient, algs)
 	push, err := pushedAuthorization(name, cfg, d)
 	if err != nil {
@@ -199,6 +208,7 @@ func newOIDC(ctx context.Context, name, issuerURL string, cfg Config, o oidcOpti
 		claims:      mapper,
 		checkIssuer: o.checkIssuer,
 		matchIssuer: o.matchIssuer,
+		dpop:        cfg.DPoP,
 	}, nil
 }
 
@@ -234,6 +244,7 @@ func (p *OIDCProvider) Identify(ctx context.Context, tok *oauth2.Token, nonce st
 	if raw == "" {
 		return nil, fmt.Errorf("%w: the token response has no id_token", oauthlogin.ErrInvalidIDToken)
 	}
+	dctx := ctx // the Manager's back-channel client, for a DPoP-bound token
 	ctx = oidc.ClientContext(ctx, p.client)
 	idt, err := p.VerifyIDToken(ctx, raw, nonce)
 	if err != nil {
@@ -258,7 +269,7 @@ func (p *OIDCProvider) Identify(ctx context.Context, tok *oauth2.Token, nonce st
 	if p.userInfoURL == "" {
 		return profile, nil
 	}
-	body, err := p.getJSON(ctx, p.userInfoURL, tok.AccessToken)
+	body, err := p.userInfo(ctx, dctx, tok)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", oauthlogin.ErrProfileUnavailable, p.name, err)
 	}
