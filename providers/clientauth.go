@@ -46,9 +46,13 @@ const assertionLifetime = time.Minute
 type Audience int
 
 const (
-	// AudienceDefault is what the provider documents: the issuer for
-	// Auth0 and Keycloak, the endpoint each request goes to for Okta,
-	// else AudienceTokenEndpoint.
+	// AudienceDefault is what the provider documents: the endpoint each
+	// request goes to for Okta, the token endpoint for Microsoft (whose
+	// issuer is one per tenant); else the issuer for OpenID providers, as
+	// OpenID Connect Core §9 now asks (its 2025 errata: an issuer-only
+	// audience cannot be replayed at another server's endpoint, the
+	// "audience injection" attack), and the token endpoint for plain
+	// OAuth 2.0 providers, which have no issuer.
 	AudienceDefault Audience = iota
 	// AudienceTokenEndpoint is the token endpoint URL, for every request
 	// (OpenID Connect Core §9), also those to the revocation, device
@@ -294,6 +298,9 @@ func newAsserter(name string, auth *ClientAuth, clientID, secret, tokenURL, issu
 	aud := auth.aud
 	if aud == AudienceDefault {
 		aud = defaultAud
+	}
+	if aud == AudienceDefault && issuer != "" && !strings.Contains(issuer, "{") {
+		aud = AudienceIssuer
 	}
 	if aud == AudienceDefault {
 		aud = AudienceTokenEndpoint

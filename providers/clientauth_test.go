@@ -247,7 +247,7 @@ func TestClientAuthConfigRefusals(t *testing.T) {
 
 // TestClientAssertionClaims: RFC 7523 §3 and OpenID Connect Core §9: iss
 // and sub the client id, aud the token endpoint by default (or the issuer,
-// or the endpoint the request goes to, as chosen), a jti of 256 random
+// or the endpoint the request goes to, as chosen; by default the issuer), a jti of 256 random
 // bits never repeated, iat now and exp one minute later.
 func TestClientAssertionClaims(t *testing.T) {
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -257,7 +257,7 @@ func TestClientAssertionClaims(t *testing.T) {
 		aud  providers.Audience
 		want func(endpoint string) string
 	}{
-		{providers.AudienceDefault, func(string) string { return idp.URL + "/token" }},
+		{providers.AudienceDefault, func(string) string { return idp.URL }}, // an OpenID provider: its issuer
 		{providers.AudienceTokenEndpoint, func(string) string { return idp.URL + "/token" }},
 		{providers.AudienceIssuer, func(string) string { return idp.URL }},
 		{providers.AudienceEndpoint, func(e string) string { return e }},

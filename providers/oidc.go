@@ -71,7 +71,7 @@ type oidcOptions struct {
 	discovery func(ctx context.Context, client *http.Client) (*oidc.Provider, discovery, error)
 
 	// audience is the aud of client assertions that the provider
-	// documents (Config.ClientAuth); AudienceDefault: the token endpoint.
+	// documents (Config.ClientAuth); AudienceDefault: the issuer (or the token endpoint for a template issuer).
 	audience Audience
 }
 
