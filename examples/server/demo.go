@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -28,6 +29,7 @@ type demoProvider struct {
 	redirectURI string // the only redirect URI it accepts: the app's callback
 	appOrigin   string // the app's origin, where the login form may lead
 	csrf        *http.CrossOriginProtection
+	approving   sync.Mutex // approveAs's turns
 }
 
 // startDemo starts a demo provider for the app at baseURL whose access
@@ -193,13 +195,13 @@ func (d *demoProvider) answer(w http.ResponseWriter, r *http.Request) {
 	if secondFactor {
 		acr = demoACRMultiFactor
 	}
-	d.idp.Approve(w, r, id, withACR(oauthlogintest.User{
+	d.approveAs(w, r, id, oauthlogintest.User{
 		Subject:       subjectFor(email),
 		Email:         email,
 		EmailVerified: verified,
 		Name:          name,
 		Username:      strings.ToLower(email[:strings.LastIndexByte(email, '@')]),
-	}, acr))
+	}, acr)
 }
 
 // checkUser returns what is wrong with a typed-in user, or "".

@@ -2,7 +2,11 @@
 
 package main
 
-import "github.com/oauthlogin/oauthlogin/oauthlogintest"
+import (
+	"net/http"
+
+	"github.com/oauthlogin/oauthlogin/oauthlogintest"
+)
 
 // The demo providers' part of step-up, which needs acr in the ID tokens of
 // issue 17's oauthlogintest. Until that is merged, demo_stepup_pending.go
@@ -11,9 +15,13 @@ import "github.com/oauthlogin/oauthlogin/oauthlogintest"
 // demoStepUp: the demo providers' ID tokens carry the acr of the login.
 const demoStepUp = true
 
-// withACR returns u signing in with the authentication context class acr
-// (the ID token's acr claim).
-func withACR(u oauthlogintest.User, acr string) oauthlogintest.User {
-	u.ACR = acr
-	return u
+// approveAs finishes the held login id for u, who authenticated as acr
+// says: the ID token's acr claim is acr, whatever acr_values asked for,
+// as a real provider reports what the user did. oauthlogintest sets acr
+// through its Behavior, which is the provider's, so approvals take turns.
+func (d *demoProvider) approveAs(w http.ResponseWriter, r *http.Request, id string, u oauthlogintest.User, acr string) {
+	d.approving.Lock()
+	defer d.approving.Unlock()
+	d.idp.Behave(oauthlogintest.Behavior{ACR: acr})
+	d.idp.Approve(w, r, id, u)
 }
