@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/oauthlogin/oauthlogin"
 	"github.com/oauthlogin/oauthlogin/oauthlogintest"
 )
 
@@ -206,9 +207,12 @@ func TestProviderSignOutNotices(t *testing.T) {
 func TestSignOutOfProvider(t *testing.T) {
 	idp := oauthlogintest.NewServer()
 	t.Cleanup(idp.Close)
-	app, _, b, _ := signedInWithOIDC(t, idp, nil)
+	app, _, b, profile := signedInWithOIDC(t, idp, nil)
 	needsLogout(t, app)
 	allowPostLogoutRedirect(idp, app.URL+"/auth/logout/callback")
+	if bytes.Contains(profile.Body, []byte(`id="no-end-session"`)) {
+		t.Errorf("the profile says the provider has no sign-out endpoint:\n%s", profile.Body)
+	}
 
 	back := app.URL + "/?done=provider-signed-out"
 	req, _ := http.NewRequest(http.MethodDelete, app.URL+"/auth/session?"+url.Values{"provider": {"1"}, "return": {back}}.Encode(), nil)
@@ -281,6 +285,25 @@ func TestProfileStepUpLinks(t *testing.T) {
 		if q := stepUp.Query(); stepUp.Path != "/auth/oidc" || q.Get("acr_values") != acr || q.Has("max_age") {
 			t.Errorf("acr_values link: %s", stepUp)
 		}
+	}
+}
+
+// Step-up needs an OpenID provider: a plain OAuth 2.0 one (GitHub) gets
+// no step-up links, and the profile says why.
+func TestStepUpNeedsOpenID(t *testing.T) {
+	a := &app{base: "http://app.example"}
+	if fresh, acr := a.stepUpLinks(provider{Name: "github", StepUpACR: "x"}); fresh != "" || acr != "" {
+		t.Errorf("links for a plain OAuth 2.0 provider: %q %q", fresh, acr)
+	}
+	var buf bytes.Buffer
+	err := profilePage.ExecuteTemplate(&buf, "layout", map[string]any{
+		"Session": &oauthlogin.Session{Provider: "github"}, "ProviderLabel": "GitHub", "Provider": provider{Name: "github"}, "Identities": []identity{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(buf.Bytes(), []byte(`id="no-stepup"`)) || bytes.Contains(buf.Bytes(), []byte(`id="stepup-`)) {
+		t.Errorf("profile of a GitHub session:\n%s", buf.Bytes())
 	}
 }
 
