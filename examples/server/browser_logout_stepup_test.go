@@ -122,3 +122,28 @@ func TestBrowserBackChannelURLs(t *testing.T) {
 		t.Errorf("post-logout redirect URI = %q", got)
 	}
 }
+
+// TestBrowserSignOutOfProviderLocalOnly: in Chromium, "sign out of the
+// provider too" with a provider that has no end_session_endpoint signs
+// out of the app and says that the provider's session stays.
+func TestBrowserSignOutOfProviderLocalOnly(t *testing.T) {
+	app, _ := start(t, options{getenv: oidcEnv(noEndSession(t))})
+	needsLogout(t, app)
+	tab := newChromium(t)
+	step(t, tab, "signing in",
+		chromedp.Navigate(app.URL+"/"),
+		chromedp.WaitVisible(chromedp.ID("signin-oidc")),
+		chromedp.Click(chromedp.ID("signin-oidc")),
+		chromedp.WaitVisible(chromedp.ID("no-end-session")),
+	)
+	step(t, tab, "signing out of the provider too",
+		chromedp.Click(chromedp.ID("signout-provider")),
+		chromedp.WaitVisible(chromedp.CSS(`#notice[data-done="signed-out-local"]`)),
+		chromedp.WaitVisible(chromedp.ID("signin-oidc")),
+		chromedp.Navigate(app.URL+"/profile"),
+		chromedp.WaitVisible(chromedp.ID("signin-oidc")),
+	)
+	if loc := value(t, tab, "reading the location", chromedp.Location()); loc != app.URL+"/" {
+		t.Errorf("signed out, /profile ended at %s", loc)
+	}
+}

@@ -402,3 +402,31 @@ func withoutStepUp(q url.Values) url.Values {
 	}
 	return c
 }
+
+// noEndSession returns a provider without an end_session_endpoint.
+func noEndSession(t *testing.T) *oauthlogintest.Server {
+	t.Helper()
+	idp := oauthlogintest.NewServer()
+	t.Cleanup(idp.Close)
+	idp.Behave(oauthlogintest.Behavior{Discovery: map[string]any{"end_session_endpoint": nil}})
+	return idp
+}
+
+// A provider without an end_session_endpoint: the profile says sign-out
+// will be local only, and so does the home page after the plain link
+// (RP-Initiated Logout 1.0 needs the endpoint; the library ends the app's
+// session and adds logout=local to the return URL).
+func TestSignOutOfProviderLocalOnly(t *testing.T) {
+	app, _, b, profile := signedInWithOIDC(t, noEndSession(t), nil)
+	needsLogout(t, app)
+	if !bytes.Contains(profile.Body, []byte(`id="no-end-session"`)) {
+		t.Errorf("the profile does not say the provider has no sign-out endpoint:\n%s", profile.Body)
+	}
+	home := visit(t, b, href(t, profile, app, "signout-provider-link"))
+	if home.URL.Path != "/" || home.URL.Query().Get("logout") != "local" || !bytes.Contains(home.Body, []byte(`data-done="signed-out-local"`)) {
+		t.Fatalf("after the sign-out link: %s\n%s", home.URL, home.Body)
+	}
+	if after := visit(t, b, app.URL+"/profile"); after.URL.Path != "/" {
+		t.Errorf("signed out, /profile ended at %s", after.URL)
+	}
+}
