@@ -53,6 +53,19 @@ type provider struct {
 	Name  string // the URL segment: "github", "demo"
 	Label string // for people: "GitHub", "Demo provider"
 	Demo  bool   // one of the in-process demo providers
+	// OpenID: an OpenID Connect provider, which step-up logins (max_age,
+	// acr_values) need.
+	OpenID bool
+	// StepUpACR is the acr value the step-up button asks for (acr_values),
+	// "" for none: <NAME>_STEP_UP_ACR, or demoACRMultiFactor for the demos.
+	StepUpACR string
+	// EndSession: the provider has an end_session_endpoint, so that "sign
+	// out of the provider too" reaches it; without one, logout is local.
+	EndSession bool
+	// RedirectURI and BackChannelLogoutURI are the URLs to register at the
+	// provider: the callback, and where it sends back-channel logout
+	// tokens (OpenID Connect Back-Channel Logout 1.0).
+	RedirectURI, BackChannelLogoutURI string
 }
 
 // app is the example web app: oauthlogin under /auth/, a home page, a
@@ -98,6 +111,7 @@ func newApp(ctx context.Context, o options, log io.Writer) (*app, error) {
 		a.Close()
 		return nil, err
 	}
+	a.logProviderURLs(log)
 	if len(a.providers) == 0 {
 		fmt.Fprintln(log, "no provider configured: set <PROVIDER>_CLIENT_ID and <PROVIDER>_CLIENT_SECRET (e.g. GITHUB_, GOOGLE_, or OIDC_ with OIDC_ISSUER), or leave -demo on")
 	}
@@ -131,7 +145,7 @@ func (a *app) registerProviders(ctx context.Context, o options, log io.Writer) e
 		if err != nil {
 			return fmt.Errorf("provider %s: %w", e.Name, err)
 		}
-		if err := a.register(p, label(e.Name), false); err != nil {
+		if err := a.register(p, label(e.Name), false, getenv(prefix+"STEP_UP_ACR")); err != nil {
 			return err
 		}
 		fmt.Fprintf(log, "provider %s (redirect URI %s/auth/%s/callback)\n", e.Name, o.baseURL, e.Name)
@@ -149,7 +163,7 @@ func (a *app) registerProviders(ctx context.Context, o options, log io.Writer) e
 		if err != nil {
 			return err
 		}
-		if err := a.register(p, d.label, true); err != nil {
+		if err := a.register(p, d.label, true, demoACRMultiFactor); err != nil {
 			return err
 		}
 		fmt.Fprintf(log, "provider %s: %s (demo provider, not for production; access tokens last %v)\n", d.name, demo.idp.URL, o.demoTokenTTL)
@@ -157,11 +171,43 @@ func (a *app) registerProviders(ctx context.Context, o options, log io.Writer) e
 	return nil
 }
 
-func (a *app) register(p oauthlogin.Provider, label string, demo bool) error {
+// logProviderURLs prints what to register at each provider for logout:
+// the one post-logout redirect URI, and each provider's back-channel
+// logout URL.
+func (a *app) logProviderURLs(log io.Writer) {
+	if len(a.providers) == 0 {
+		return
+	}
+	fmt.Fprintf(log, "post-logout redirect URI (register it at every provider): %s\n", a.postLogoutRedirectURI())
+	for _, p := range a.providers {
+		fmt.Fprintf(log, "provider %s: back-channel logout URL %s\n", p.Name, p.BackChannelLogoutURI)
+	}
+}
+
+// authURL is the absolute URL of one of oauthlogin's routes, path
+// relative to its prefix /auth/.
+func (a *app) authURL(path string) string {
+	return strings.TrimSuffix(a.base, "/") + "/auth/" + path
+}
+
+// postLogoutRedirectURI is where providers send the browser back after
+// "sign out of the provider too": one URL for every provider.
+func (a *app) postLogoutRedirectURI() string { return a.authURL("logout/callback") }
+
+func (a *app) register(p oauthlogin.Provider, label string, demo bool, stepUpACR string) error {
 	if err := a.m.Register(p); err != nil {
 		return err
 	}
-	a.providers = append(a.providers, provider{Name: p.Name(), Label: label, Demo: demo})
+	_, openID := p.(oauthlogin.OpenIDProvider)
+	lp, logout := p.(oauthlogin.LogoutProvider)
+	a.providers = append(a.providers, provider{
+		Name: p.Name(), Label: label, Demo: demo,
+		OpenID:               openID,
+		StepUpACR:            stepUpACR,
+		EndSession:           logout && lp.EndSessionEndpoint() != "",
+		RedirectURI:          a.authURL(p.Name() + "/callback"),
+		BackChannelLogoutURI: a.authURL(p.Name() + "/backchannel-logout"),
+	})
 	return nil
 }
 
@@ -205,25 +251,57 @@ func secureHeaders(next http.Handler) http.Handler {
 	})
 }
 
-// notice is the message a page shows after an action.
-type notice struct{ Done, Text string }
+// notice is the message a page shows after an action; Error marks one
+// that reports a failure.
+type notice struct {
+	Done, Text string
+	Error      bool
+}
 
 // noticeFor returns the notice for the value of a page's done parameter,
 // nil for none.
 func noticeFor(done string) *notice {
 	if text, ok := notices[done]; ok {
-		return &notice{done, text}
+		return &notice{Done: done, Text: text}
 	}
 	return nil
+}
+
+// homeNotice is the home page's notice for its query q. After "sign out
+// of the provider too", the library sends the browser back here with
+// logout=local when the provider had no end_session_endpoint (the app's
+// session ended, the provider's did not), or with error= when the return
+// from the provider could not be trusted (logout_state_mismatch).
+func homeNotice(q url.Values) *notice {
+	done := q.Get("done")
+	if done != "provider-signed-out" {
+		return noticeFor(done)
+	}
+	if code := q.Get("error"); code != "" {
+		text, ok := errorText[code]
+		if !ok {
+			code, text = "error", "Signing out at the provider failed with an error this page does not know."
+		}
+		// This app's session ended before the browser left for the
+		// provider: only the provider's part is in doubt.
+		return &notice{Done: code, Text: "You are signed out of this app, but not surely of the provider: " + text, Error: true}
+	}
+	if q.Get("logout") == "local" {
+		return noticeFor("signed-out-local")
+	}
+	return noticeFor(done)
 }
 
 // notices are the messages a page shows after an action, by the value of
 // its done parameter. Other values show nothing.
 var notices = map[string]string{
-	"linked":     "Linked a new identity to your account.",
-	"refreshed":  "The provider access token was refreshed.",
-	"unlinked":   "Identity unlinked.",
-	"signed-out": "You are signed out.",
+	"linked":              "Linked a new identity to your account.",
+	"refreshed":           "The provider access token was refreshed.",
+	"unlinked":            "Identity unlinked.",
+	"signed-out":          "You are signed out.",
+	"provider-signed-out": "You are signed out of this app and of the provider.",
+	"signed-out-local":    "You are signed out of this app. The provider has no sign-out endpoint, so you may still be signed in there.",
+	"stepped-up":          "You signed in again at the provider: the sign-in facts below are the new login's.",
 }
 
 // signIn is a provider's sign-in link on the home page.
@@ -235,12 +313,13 @@ type signIn struct {
 func (a *app) home(w http.ResponseWriter, r *http.Request) {
 	_, signedIn := oauthlogin.SessionFromContext(r.Context())
 	data := struct {
-		SignedIn bool
-		Notice   *notice
-		Base     string
-		SignIns  []signIn
-		HasDemo  bool
-	}{SignedIn: signedIn, Notice: noticeFor(r.URL.Query().Get("done")), Base: a.base}
+		SignedIn   bool
+		Notice     *notice
+		Base       string
+		SignIns    []signIn
+		HasDemo    bool
+		PostLogout string
+	}{SignedIn: signedIn, Notice: homeNotice(r.URL.Query()), Base: a.base, PostLogout: a.postLogoutRedirectURI()}
 	for _, p := range a.providers {
 		q := url.Values{"success": {a.base + "/profile"}, "failure": {a.base + "/error"}}
 		data.SignIns = append(data.SignIns, signIn{p, "/auth/" + p.Name + "?" + q.Encode()})
@@ -281,6 +360,11 @@ func (a *app) profile(w http.ResponseWriter, r *http.Request) {
 		LinkProviders   []provider
 		Notice          *notice
 		Base            string
+		Provider        provider // the session's
+		SignOutReturn   string   // where "sign out of the provider too" ends
+		SignOutLink     string   // the same as a plain link
+		StepUpFresh     string   // begin with max_age=0, "" for none
+		StepUpACR       string   // begin with acr_values, "" for none
 	}{
 		Session:         s,
 		ProviderLabel:   a.label(s.Provider),
@@ -288,7 +372,11 @@ func (a *app) profile(w http.ResponseWriter, r *http.Request) {
 		LinkProviders:   a.providers,
 		Notice:          noticeFor(r.URL.Query().Get("done")),
 		Base:            a.base,
+		Provider:        a.provider(s.Provider),
+		SignOutReturn:   a.base + "/?done=provider-signed-out",
 	}
+	data.SignOutLink = "/auth/logout?" + url.Values{"return": {data.SignOutReturn}}.Encode()
+	data.StepUpFresh, data.StepUpACR = a.stepUpLinks(data.Provider)
 	for _, id := range ids {
 		data.Identities = append(data.Identities, identity{
 			ID: id.ID, Provider: id.Provider, Label: a.label(id.Provider), ProviderUID: id.ProviderUID,
@@ -320,12 +408,38 @@ func (a *app) errorPage(w http.ResponseWriter, r *http.Request) {
 
 // label is the name people see for a provider.
 func (a *app) label(name string) string {
+	return a.provider(name).Label
+}
+
+// provider returns the registered provider name, or one that only has
+// the name (a session of a provider no longer registered).
+func (a *app) provider(name string) provider {
 	for _, p := range a.providers {
 		if p.Name == name {
-			return p.Label
+			return p
 		}
 	}
-	return name
+	return provider{Name: name, Label: name}
+}
+
+// stepUpLinks returns the begin links of p's step-up buttons: a login
+// that must be fresh (max_age=0: the provider asks the user to
+// authenticate again, and the callback refuses an older auth_time), and
+// one that must reach p.StepUpACR (acr_values: the callback refuses
+// another acr). Each is "" when p cannot do it: step-up needs an OpenID
+// provider.
+func (a *app) stepUpLinks(p provider) (fresh, acr string) {
+	if !p.OpenID {
+		return "", ""
+	}
+	q := url.Values{"success": {a.base + "/profile?done=stepped-up"}, "failure": {a.base + "/error"}, "max_age": {"0"}}
+	fresh = "/auth/" + p.Name + "?" + q.Encode()
+	if p.StepUpACR != "" {
+		q.Del("max_age")
+		q.Set("acr_values", p.StepUpACR)
+		acr = "/auth/" + p.Name + "?" + q.Encode()
+	}
+	return fresh, acr
 }
 
 var funcs = template.FuncMap{

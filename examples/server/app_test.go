@@ -399,7 +399,10 @@ func TestRun(t *testing.T) {
 	if err := run(log.context(), []string{"-base-url", "http://127.0.0.1:9", "-demo-token-ttl", "30s"}, getenv, log); err != nil {
 		t.Fatalf("run: %v\n%s", err, log.String())
 	}
-	for _, want := range []string{"provider demo: http://127.0.0.1:", "provider demo2: http://127.0.0.1:", "not for production", "access tokens last 30s"} {
+	for _, want := range []string{"provider demo: http://127.0.0.1:", "provider demo2: http://127.0.0.1:", "not for production", "access tokens last 30s",
+		"post-logout redirect URI (register it at every provider): http://127.0.0.1:9/auth/logout/callback\n",
+		"provider demo: back-channel logout URL http://127.0.0.1:9/auth/demo/backchannel-logout\n",
+		"provider demo2: back-channel logout URL http://127.0.0.1:9/auth/demo2/backchannel-logout\n"} {
 		if !strings.Contains(log.String(), want) {
 			t.Errorf("log lacks %q:\n%s", want, log.String())
 		}

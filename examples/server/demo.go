@@ -9,7 +9,9 @@ import (
 	"net/http"
 	"net/mail"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -27,6 +29,7 @@ type demoProvider struct {
 	redirectURI string // the only redirect URI it accepts: the app's callback
 	appOrigin   string // the app's origin, where the login form may lead
 	csrf        *http.CrossOriginProtection
+	approving   sync.Mutex // approveAs's turns
 }
 
 // startDemo starts a demo provider for the app at baseURL whose access
@@ -50,6 +53,10 @@ func startDemo(name, label, baseURL string, ttl time.Duration) (*demoProvider, e
 	}
 	idp.SetAccessTokenTTL(ttl)
 	idp.SetLoginPage(d.loginPage)
+	// The app's one post-logout redirect URI (OpenID Connect RP-Initiated
+	// Logout 1.0 §3), the only one this provider's end_session_endpoint
+	// sends browsers back to.
+	allowPostLogoutRedirect(idp, strings.TrimSuffix(baseURL, "/")+"/auth/logout/callback")
 	static, err := fs.Sub(web, "web/static")
 	if err != nil {
 		idp.Close()
@@ -77,6 +84,15 @@ func (d *demoProvider) onlyOwnHost(next http.Handler) http.Handler {
 	})
 }
 
+// The authentication context classes (acr) the demo providers sign users
+// in with: a password alone, or with a second factor (the demo's second
+// factor is a checkbox). The multi-factor one is the OpenID PAPE policy
+// URI that several real providers use for it.
+const (
+	demoACRPassword    = "urn:oauthlogin:demo:password"
+	demoACRMultiFactor = "http://schemas.openid.net/pape/policies/2007/06/multi-factor"
+)
+
 // loginForm is what the login page shows.
 type loginForm struct {
 	Provider, Label string
@@ -86,6 +102,20 @@ type loginForm struct {
 	Name, Email     string
 	EmailVerified   bool
 	Error           string
+	// MaxAge and ACRValues are the request's max_age and acr_values, as
+	// the app sent them: a step-up login. The page says what they ask.
+	MaxAge, ACRValues string
+	SecondFactor      bool // the second-factor box was ticked
+}
+
+// FreshLogin reports whether the app asks the user to authenticate again
+// now (max_age=0).
+func (f loginForm) FreshLogin() bool { return f.MaxAge == "0" }
+
+// WantsMultiFactor reports whether the app's acr_values ask for the demo's
+// multi-factor sign-in.
+func (f loginForm) WantsMultiFactor() bool {
+	return slices.Contains(strings.Fields(f.ACRValues), demoACRMultiFactor)
 }
 
 // scope is a requested scope with what it means.
@@ -109,7 +139,12 @@ func (d *demoProvider) loginPage(w http.ResponseWriter, r *http.Request, req oau
 		d.render(w, http.StatusBadRequest, loginForm{Provider: d.name, Label: d.label,
 			Error: "This sign-in request names a redirect URI that is not registered with the demo provider."})
 	default:
-		d.render(w, http.StatusOK, d.form(req))
+		f := d.form(req)
+		// The authorization request's own parameters: what a step-up
+		// login asks of the provider (OpenID Connect Core §3.1.2.1).
+		q := r.URL.Query()
+		f.MaxAge, f.ACRValues = q.Get("max_age"), q.Get("acr_values")
+		d.render(w, http.StatusOK, f)
 	}
 }
 
@@ -147,19 +182,26 @@ func (d *demoProvider) answer(w http.ResponseWriter, r *http.Request) {
 	name := strings.TrimSpace(r.PostForm.Get("name"))
 	email := strings.TrimSpace(r.PostForm.Get("email"))
 	verified := r.PostForm.Get("email_verified") != ""
+	secondFactor := r.PostForm.Get("second_factor") != ""
 	if msg := checkUser(name, email); msg != "" {
 		f := d.form(req)
 		f.Name, f.Email, f.EmailVerified, f.Error = name, email, verified, msg
+		// Shown again as the first page showed them; they only explain.
+		f.MaxAge, f.ACRValues, f.SecondFactor = r.PostForm.Get("max_age"), r.PostForm.Get("acr_values"), secondFactor
 		d.render(w, http.StatusUnprocessableEntity, f)
 		return
 	}
-	d.idp.Approve(w, r, id, oauthlogintest.User{
+	acr := demoACRPassword
+	if secondFactor {
+		acr = demoACRMultiFactor
+	}
+	d.approveAs(w, r, id, oauthlogintest.User{
 		Subject:       subjectFor(email),
 		Email:         email,
 		EmailVerified: verified,
 		Name:          name,
 		Username:      strings.ToLower(email[:strings.LastIndexByte(email, '@')]),
-	})
+	}, acr)
 }
 
 // checkUser returns what is wrong with a typed-in user, or "".

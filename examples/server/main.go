@@ -6,8 +6,12 @@
 // providers in-process ("demo" and "demo2", each on its own loopback port,
 // built on package oauthlogintest), whose login page lets you type any
 // name and email: sign in, link the second provider, refresh the provider
-// token, unlink, sign out. The demo providers are for trying things out,
-// not for production; -demo=false turns them off.
+// token, unlink, sign out. The profile page also signs out of the provider
+// too (OpenID Connect RP-Initiated Logout), and steps up: it signs in
+// again with max_age=0 (a fresh authentication) or with acr_values (a
+// stronger one: the demo's login page has a "second factor" box), and
+// shows the login's auth_time and acr. The demo providers are for trying
+// things out, not for production; -demo=false turns them off.
 //
 // Any provider of package providers' catalogue is registered when its
 // credentials are in the environment, <NAME>_CLIENT_ID and
@@ -19,7 +23,11 @@
 //	AUTH0_DOMAIN, AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET   Auth0, and so on
 //
 // Register BASE_URL/auth/<name>/callback as the redirect URI at the
-// provider. Flags: -addr (env ADDR, default 127.0.0.1:8080),
+// provider, BASE_URL/auth/logout/callback as the post-logout redirect URI,
+// and BASE_URL/auth/<name>/backchannel-logout as the back-channel logout
+// URL: the server prints them at startup, and the home page lists them.
+// <NAME>_STEP_UP_ACR, when set, is the acr value the profile page's
+// step-up button asks an OpenID provider for. Flags: -addr (env ADDR, default 127.0.0.1:8080),
 // -base-url (env BASE_URL, default http://localhost:8080), -demo (default
 // true) and -demo-token-ttl (how long the demo providers' access tokens
 // last, default 2m, so that refreshing can be seen at work).
