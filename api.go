@@ -23,6 +23,11 @@ type sessionJSON struct {
 	ProviderAccessToken       string    `json:"providerAccessToken,omitempty"`
 	ProviderAccessTokenExpiry string    `json:"providerAccessTokenExpiry"`
 	HasRefreshToken           bool      `json:"hasProviderRefreshToken"`
+	// AuthTime and ACR are when and how the user authenticated at the
+	// provider for this session (Session.AuthTime, Session.ACR), when the
+	// provider's ID token said.
+	AuthTime string `json:"authTime,omitempty"`
+	ACR      string `json:"acr,omitempty"`
 	// Secret is the session token, only in the answer that creates a
 	// bearer session.
 	Secret    string `json:"secret,omitempty"`
@@ -66,6 +71,8 @@ func (m *Manager) writeSessionToken(w http.ResponseWriter, r *http.Request, s *S
 		ProviderUID:               s.ProviderUID,
 		ProviderAccessTokenExpiry: rfc3339(s.ProviderAccessTokenExpiry),
 		HasRefreshToken:           tok != nil && tok.RefreshToken != "",
+		AuthTime:                  rfc3339(s.AuthTime),
+		ACR:                       s.ACR,
 		IP:                        s.IP,
 		UserAgent:                 s.UserAgent,
 		Current:                   true,

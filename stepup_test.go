@@ -220,8 +220,14 @@ func TestStepUpACR(t *testing.T) {
 		t.Fatalf("session ACR = %q, want pwd", got)
 	}
 	h.mustSucceed(h.login(b, "acr_values", "mfa phr"))
-	if got := h.lastSession().ACR; got != "mfa" {
+	s := h.lastSession()
+	if got := s.ACR; got != "mfa" {
 		t.Fatalf("after a step-up, session ACR = %q, want mfa", got)
+	}
+	// GET {prefix}session shows them, for a browser app's step-up check.
+	v, status := h.session(b)
+	if status != http.StatusOK || v["acr"] != "mfa" || v["authTime"] != s.AuthTime.UTC().Format(time.RFC3339) || s.AuthTime.IsZero() {
+		t.Fatalf("GET session = %d %v, want acr mfa and authTime %v", status, v, s.AuthTime)
 	}
 }
 

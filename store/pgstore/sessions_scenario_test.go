@@ -15,3 +15,8 @@ func TestPostgresIdentitySessions(t *testing.T) {
 	s, _ := newPostgres(t, pool(t))
 	scenario.IdentitySessions(t, s)
 }
+
+func TestPostgresDPoPAcrossInstances(t *testing.T) {
+	s, _ := newPostgres(t, pool(t))
+	scenario.DPoPAcrossInstances(t, s)
+}

@@ -15,3 +15,8 @@ func TestIdentitySessions(t *testing.T) {
 	s, _ := newStore(t, client(t))
 	scenario.IdentitySessions(t, s)
 }
+
+func TestDPoPAcrossInstances(t *testing.T) {
+	s, _ := newStore(t, client(t))
+	scenario.DPoPAcrossInstances(t, s)
+}

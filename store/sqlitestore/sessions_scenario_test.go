@@ -15,3 +15,8 @@ func TestSQLiteIdentitySessions(t *testing.T) {
 	s, _ := newSQLite(t)
 	scenario.IdentitySessions(t, s)
 }
+
+func TestSQLiteDPoPAcrossInstances(t *testing.T) {
+	s, _ := newSQLite(t)
+	scenario.DPoPAcrossInstances(t, s)
+}
