@@ -1,5 +1,3 @@
-//go:build oauthlogin_stepup
-
 package main
 
 import (
