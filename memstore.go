@@ -35,6 +35,8 @@ var (
 	_ Store          = (*MemoryStore)(nil)
 	_ SessionLister  = (*MemoryStore)(nil)
 	_ SessionToucher = (*MemoryStore)(nil)
+
+	_ ProviderSessionDeleter = (*MemoryStore)(nil)
 )
 
 type accountKey struct{ issuer, subject string }
@@ -203,6 +205,21 @@ func (s *MemoryStore) DeleteUserSessions(ctx context.Context, userID string) err
 	}
 	delete(s.userSessions, userID)
 	s.mu.Unlock()
+	return nil
+}
+
+// DeleteProviderSessions implements ProviderSessionDeleter.
+func (s *MemoryStore) DeleteProviderSessions(ctx context.Context, provider, sid string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, v := range s.sessions {
+		if v.Provider == provider && v.ProviderSID == sid {
+			s.deleteSession(id)
+		}
+	}
 	return nil
 }
 

@@ -102,6 +102,7 @@ func (s *Server) approve(q url.Values, challenge string, u User) string {
 		scope:       q.Get("scope"),
 		user:        u,
 		authTime:    now,
+		sid:         s.startProviderSessionLocked(u.Subject),
 		expires:     now.Add(codeLifetime),
 	}
 	return code

@@ -32,6 +32,9 @@ func (s *Server) idToken(g *grant, b Behavior, accessToken string, now time.Time
 		c["iat"] = now.Add(b.IssuedAtOffset).Unix()
 	}
 	c["auth_time"] = g.authTime.Unix()
+	if g.sid != "" {
+		c["sid"] = g.sid
+	}
 	nonce := g.nonce
 	if refreshed {
 		nonce = ""

@@ -67,6 +67,11 @@ type Server struct {
 	loginPage   func(http.ResponseWriter, *http.Request, LoginRequest) // nil: approve at once
 	loginTTL    time.Duration                                          // of held login requests
 	logins      map[string]*pendingLogin
+
+	// Logout (logout.go).
+	providerSessions map[string]*providerSession // by sid
+	issuedIDs        map[string]string           // ID token -> sid, for id_token_hint
+	postLogoutURIs   []string                    // registered post_logout_redirect_uris
 }
 
 // NewServer starts a Server on 127.0.0.1 with a random port. It approves
@@ -99,6 +104,9 @@ func NewServer() *Server {
 		devices:   make(map[string]*deviceGrant),
 		loginTTL:  loginLifetime,
 		logins:    make(map[string]*pendingLogin),
+
+		providerSessions: make(map[string]*providerSession),
+		issuedIDs:        make(map[string]string),
 	}
 	s.clientID = s.ClientID
 	s.secret = s.ClientSecret
@@ -149,7 +157,7 @@ func (s *Server) SetClientSecret(secret string) {
 
 // Hits reports how many requests an endpoint has served so far. Endpoint
 // names are "discovery", "jwks", "authorize", "token", "userinfo",
-// "revoke" and "device"; any other name reports 0.
+// "revoke", "device" and "logout"; any other name reports 0.
 func (s *Server) Hits(endpoint string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -183,6 +191,7 @@ func (s *Server) routes() *http.ServeMux {
 	s.handle(mux, "userinfo", s.serveUserInfo, "GET /userinfo", "POST /userinfo")
 	s.handle(mux, "revoke", s.serveRevoke, "POST /revoke")
 	s.handle(mux, "device", s.serveDevice, "POST /device")
+	s.handle(mux, "logout", s.serveLogout, "GET /logout", "POST /logout")
 	return mux
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -42,6 +43,11 @@ type OIDCProvider struct {
 	// matchIssuer, with checkIssuer, accepts an authorization response's
 	// iss other than issuer (MatchIssuer).
 	matchIssuer func(iss string) bool
+
+	// Logout (RP-Initiated and Back-Channel Logout 1.0), from discovery.
+	endSession      string
+	bcLogout        bool
+	bcLogoutSession bool
 }
 
 // oidcOptions is an OpenID provider's declaration beyond its issuer.
@@ -74,6 +80,11 @@ type discovery struct {
 	AuthMethods         []string `json:"token_endpoint_auth_methods_supported"`
 	IssParamSupported   bool     `json:"authorization_response_iss_parameter_supported"`
 	CodeChallengeMethod []string `json:"code_challenge_methods_supported"`
+
+	// Logout (RP-Initiated Logout 1.0 §2.1, Back-Channel Logout 1.0 §2.1).
+	EndSessionEndpoint              string `json:"end_session_endpoint"`
+	BackChannelLogoutSupported      bool   `json:"backchannel_logout_supported"`
+	BackChannelLogoutSessionSupport bool   `json:"backchannel_logout_session_supported"`
 }
 
 // OIDC returns a provider for an OpenID Connect issuer. It fetches the
@@ -171,6 +182,10 @@ func newOIDC(ctx context.Context, name, issuerURL string, cfg Config, o oidcOpti
 		claims:      mapper,
 		checkIssuer: o.checkIssuer,
 		matchIssuer: o.matchIssuer,
+
+		endSession:      d.EndSessionEndpoint,
+		bcLogout:        d.BackChannelLogoutSupported,
+		bcLogoutSession: d.BackChannelLogoutSessionSupport,
 	}, nil
 }
 
@@ -224,6 +239,9 @@ func (p *OIDCProvider) Identify(ctx context.Context, tok *oauth2.Token, nonce st
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", oauthlogin.ErrInvalidIDToken, err)
 	}
+	if profile.SID, err = sid(claims); err != nil {
+		return nil, fmt.Errorf("%w: %w", oauthlogin.ErrInvalidIDToken, err)
+	}
 	if p.userInfoURL == "" {
 		return profile, nil
 	}
@@ -241,6 +259,23 @@ func (p *OIDCProvider) Identify(ctx context.Context, tok *oauth2.Token, nonce st
 		return nil, fmt.Errorf("%w: %s: userinfo sub differs from the ID token's", oauthlogin.ErrProfileUnavailable, p.name)
 	}
 	return merge(profile, info), nil
+}
+
+// sid reads the ID token's sid claim (OpenID Connect Front-Channel and
+// Back-Channel Logout 1.0 §2.1 / §3): the provider session a back-channel
+// logout token may name. Absent is ""; anything but a string is refused.
+func sid(claims []byte) (string, error) {
+	var c struct {
+		SID json.RawMessage `json:"sid"`
+	}
+	if err := json.Unmarshal(claims, &c); err != nil || c.SID == nil {
+		return "", err
+	}
+	var s string
+	if err := json.Unmarshal(c.SID, &s); err != nil {
+		return "", errors.New("sid is not a string")
+	}
+	return s, nil
 }
 
 // merge fills the ID token's profile with what userinfo adds or updates;
