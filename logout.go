@@ -271,6 +271,10 @@ func (m *Manager) logoutCallback(w http.ResponseWriter, r *http.Request) {
 // with one logout token, which is at most 32 KiB like an ID token.
 const maxLogoutRequest = 64 << 10
 
+// maxLogoutJTI bounds a logout token's jti, which becomes a key of the
+// store's single-use marks (an index entry, in a SQL store).
+const maxLogoutJTI = 256
+
 // logoutJTIMargin is how long past a logout token's exp (or its iat plus
 // what the providers package accepts as recent, whichever is later) its
 // jti stays marked used: longer than any clock skew the token's checks
@@ -320,8 +324,8 @@ func (m *Manager) backChannelLogout(w http.ResponseWriter, r *http.Request) {
 		m.logoutRefused(w, r, wrap(ErrInvalidLogoutToken, err))
 		return
 	}
-	if lt.ID == "" || (lt.SID == "" && lt.Subject == "") {
-		m.logoutRefused(w, r, fmt.Errorf("%w: no jti, or neither sid nor sub", ErrInvalidLogoutToken))
+	if lt.ID == "" || len(lt.ID) > maxLogoutJTI || (lt.SID == "" && lt.Subject == "") {
+		m.logoutRefused(w, r, fmt.Errorf("%w: no jti, a jti over %d bytes, or neither sid nor sub", ErrInvalidLogoutToken, maxLogoutJTI))
 		return
 	}
 	if lt.SID != "" && lt.Subject == "" && m.sidDeleter() == nil {

@@ -117,6 +117,7 @@ func TestBackChannelLogoutHostileTokens(t *testing.T) {
 		"future iat":          {SID: sid, IssuedAt: now.Add(10 * time.Minute)},
 		"no iat":              {SID: sid, Claims: map[string]any{"iat": nil}},
 		"no jti":              {SID: sid, JTI: "-"},
+		"jti over 256 bytes":  {SID: sid, JTI: strings.Repeat("j", 257)},
 		"neither sid nor sub": {},
 		"typ JWT":             {SID: sid, Typ: "JWT"},
 		"alg none":            {SID: sid, Signing: oauthlogintest.Behavior{AlgNone: true}},
@@ -207,5 +208,46 @@ func TestBackChannelLogoutSIDWithoutDeleter(t *testing.T) {
 	}
 	if _, err := mem.Session(context.Background(), s); !errors.Is(err, oauthlogin.ErrNotFound) {
 		t.Fatal("the account's session outlived the logout token")
+	}
+}
+
+// Concurrent deliveries of one logout token to two instances: exactly one
+// is accepted (Store.Consume is atomic), whatever the interleaving.
+func TestBackChannelLogoutConcurrentReplay(t *testing.T) {
+	h := newLogoutHarness(t)
+	other := httptest.NewServer(h.twin().Handler())
+	t.Cleanup(other.Close)
+	h.loginSID(t, oauthlogintest.NewBrowser())
+	token := h.idp.LogoutToken(oauthlogintest.LogoutClaims{Subject: "user-1"})
+	const n = 8
+	statuses := make(chan int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		base := h.app.URL
+		if i%2 == 1 {
+			base = other.URL
+		}
+		wg.Go(func() {
+			resp, err := h.idp.SendBackChannelLogout(context.Background(), base+"/auth/test/backchannel-logout", token)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			statuses <- resp.StatusCode
+		})
+	}
+	wg.Wait()
+	close(statuses)
+	ok := 0
+	for s := range statuses {
+		if s == http.StatusOK {
+			ok++
+		} else if s != http.StatusBadRequest {
+			t.Errorf("status %d", s)
+		}
+	}
+	if ok != 1 {
+		t.Fatalf("%d deliveries accepted, want exactly 1", ok)
 	}
 }

@@ -109,3 +109,27 @@ func TestVerifyLogoutTokenMapsSubject(t *testing.T) {
 		t.Fatalf("VerifyLogoutToken = %+v, %v, want subject o-1", lt, err)
 	}
 }
+
+// FuzzLogoutClaims: whatever a signed logout token's payload holds, the
+// claim checks never panic, and what they pass has a jti, the event as a
+// JSON object, a sid or sub and no nonce (Back-Channel Logout 1.0 §2.4).
+func FuzzLogoutClaims(f *testing.F) {
+	f.Add([]byte(`{"jti":"j","sid":"s","events":{"http://schemas.openid.net/event/backchannel-logout":{}},"iat":1,"exp":2,"aud":["a"]}`))
+	f.Add([]byte(`{"jti":"j","sub":"s","events":{"http://schemas.openid.net/event/backchannel-logout":[]},"nonce":null,"aud":"a"}`))
+	f.Add([]byte(`{"events":null,"aud":7,"iat":"1"}`))
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		var c logoutClaims
+		if json.Unmarshal(payload, &c) != nil {
+			return
+		}
+		audiences(c.Aud)
+		if c.check() != nil {
+			return
+		}
+		ev := c.Events[backChannelLogoutEvent]
+		var obj map[string]json.RawMessage
+		if c.Jti == "" || json.Unmarshal(ev, &obj) != nil || obj == nil || (c.Sid == "" && c.Sub == "") || c.Nonce != nil {
+			t.Fatalf("check passed %s", payload)
+		}
+	})
+}
