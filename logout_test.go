@@ -291,3 +291,44 @@ func TestLogoutHintSurvivesRefresh(t *testing.T) {
 		t.Fatal("the hint is not the refreshed ID token")
 	}
 }
+
+// The link without a session (signed out already) goes straight to
+// return, marked local.
+func TestLogoutLinkWithoutSession(t *testing.T) {
+	h := newLogoutHarness(t)
+	page, err := oauthlogintest.NewBrowser().Visit(context.Background(), h.app.URL+"/auth/logout?return=/bye", func(*url.URL) bool { return true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page.Status != http.StatusSeeOther || page.Location.String() != h.app.URL+"/bye?logout=local" {
+		t.Fatalf("logout link without a session = %d to %v", page.Status, page.Location)
+	}
+}
+
+// With RevokeOnLogout the provider logout still revokes the tokens, and
+// still has the ID token for the hint (read before the revocation drops
+// the identity's tokens).
+func TestProviderLogoutRevokes(t *testing.T) {
+	h := newLogoutHarness(t, func(c *oauthlogin.Config) { c.Sessions.RevokeOnLogout = true })
+	b := oauthlogintest.NewBrowser()
+	h.mustSucceed(h.login(b))
+	hint := h.idp.LastIDToken()
+	s, _ := h.session(b)
+	sess, err := h.store.Session(context.Background(), s["id"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := h.m.ProviderToken(sess)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := h.do(b, "DELETE", "/auth/session?provider=1")
+	var a providerLogoutAnswer
+	decode(t, resp, &a)
+	if !a.ProviderLogout || mustParse(t, a.Redirect).Query().Get("id_token_hint") != hint {
+		t.Fatalf("answer %+v lacks the hint", a)
+	}
+	if !h.idp.Revoked(tok.RefreshToken) {
+		t.Fatal("the refresh token was not revoked")
+	}
+}
