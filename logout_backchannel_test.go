@@ -251,3 +251,19 @@ func TestBackChannelLogoutConcurrentReplay(t *testing.T) {
 		t.Fatalf("%d deliveries accepted, want exactly 1", ok)
 	}
 }
+
+// The user signs out at the provider itself: the provider's back-channel
+// logout (oauthlogintest's, as a real one sends it: sid and sub) ends the
+// session of that provider session here, and only that one.
+func TestSignOutAtProviderEndsSession(t *testing.T) {
+	h := newLogoutHarness(t)
+	h.idp.SetBackChannelLogoutURI(h.app.URL + "/auth/test/backchannel-logout")
+	b1, b2 := oauthlogintest.NewBrowser(), oauthlogintest.NewBrowser()
+	sid1, s1 := h.loginSID(t, b1)
+	_, s2 := h.loginSID(t, b2)
+	if err := h.idp.EndProviderSession(context.Background(), sid1); err != nil {
+		t.Fatal(err)
+	}
+	h.mustBeStored(t, s1, false)
+	h.mustBeStored(t, s2, true)
+}

@@ -45,6 +45,48 @@ func (s *Server) LoggedOut(sid string) bool {
 	return ps != nil && ps.ended
 }
 
+// SetBackChannelLogoutURI registers the client's backchannel_logout_uri
+// (OpenID Connect Back-Channel Logout 1.0 §2.2). While one is set, every
+// provider session that ends (at the end-session endpoint, or by
+// EndProviderSession) is announced there with a logout token naming its
+// sid and sub, before the ending returns. "" stops it.
+func (s *Server) SetBackChannelLogoutURI(uri string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.backChannelURI = uri
+}
+
+// EndProviderSession ends provider session sid as a sign-out at the
+// provider itself would (the user signing out of another app, an
+// administrator ending the session), and, with a back-channel logout URI
+// set, posts the logout token there. It returns an error when sid names
+// no session, or when the relying party did not answer the logout token
+// with 200.
+func (s *Server) EndProviderSession(ctx context.Context, sid string) error {
+	s.mu.Lock()
+	ps := s.providerSessions[sid]
+	if ps != nil {
+		ps.ended = true
+	}
+	uri := s.backChannelURI
+	s.mu.Unlock()
+	if ps == nil {
+		return fmt.Errorf("oauthlogintest: no provider session %q", sid)
+	}
+	if uri == "" {
+		return nil
+	}
+	resp, err := s.SendBackChannelLogout(ctx, uri, s.LogoutToken(LogoutClaims{Subject: ps.subject, SID: sid}))
+	if err != nil {
+		return fmt.Errorf("oauthlogintest: back-channel logout: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("oauthlogintest: back-channel logout answered %s", resp.Status)
+	}
+	return nil
+}
+
 // serveLogout is the end-session endpoint (OpenID Connect RP-Initiated
 // Logout 1.0 §2, GET or POST). It needs an id_token_hint that the token
 // endpoint issued to the client; client_id, when sent, must be the
@@ -76,10 +118,10 @@ func (s *Server) serveLogout(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "oauthlogintest: post_logout_redirect_uri is not registered", http.StatusBadRequest)
 		return
 	}
-	if ps := s.providerSessions[sid]; ps != nil {
-		ps.ended = true
-	}
 	s.mu.Unlock()
+	// A relying party that fails the back-channel logout does not stop
+	// this one: a real provider would retry later.
+	_ = s.EndProviderSession(r.Context(), sid)
 	w.Header().Set("Cache-Control", "no-store")
 	if back == "" {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

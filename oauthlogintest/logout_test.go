@@ -141,3 +141,45 @@ func TestLogoutTokenAndSender(t *testing.T) {
 		t.Fatalf("sent %v as %q", got, ctype)
 	}
 }
+
+// With a back-channel logout URI registered, an ending provider session
+// is announced there (Back-Channel Logout 1.0 §2.5), from the end-session
+// endpoint and from EndProviderSession; an RP that refuses is an error.
+func TestBackChannelLogoutOnSessionEnd(t *testing.T) {
+	idp := testapp.NewIdP(t)
+	var tokens []string
+	status := http.StatusOK
+	rp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		tokens = append(tokens, r.PostForm.Get("logout_token"))
+		w.WriteHeader(status)
+	}))
+	t.Cleanup(rp.Close)
+	idp.SetBackChannelLogoutURI(rp.URL)
+	cfg := clientConfig(idp)
+	login(t, cfg)
+	sid1, _ := jwtPart(t, idp.LastIDToken(), 1)["sid"].(string)
+	resp, err := http.Get(idp.URL + "/logout?" + url.Values{"id_token_hint": {idp.LastIDToken()}}.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	login(t, cfg)
+	sid2, _ := jwtPart(t, idp.LastIDToken(), 1)["sid"].(string)
+	if err := idp.EndProviderSession(t.Context(), sid2); err != nil {
+		t.Fatal(err)
+	}
+	if len(tokens) != 2 || jwtPart(t, tokens[0], 1)["sid"] != sid1 || jwtPart(t, tokens[1], 1)["sid"] != sid2 || jwtPart(t, tokens[1], 1)["sub"] != "user-1" {
+		t.Fatalf("logout tokens sent: %d", len(tokens))
+	}
+	if !idp.LoggedOut(sid1) || !idp.LoggedOut(sid2) {
+		t.Fatal("provider sessions not ended")
+	}
+	status = http.StatusBadRequest
+	if err := idp.EndProviderSession(t.Context(), sid2); err == nil {
+		t.Fatal("an RP's 400 is no error")
+	}
+	if err := idp.EndProviderSession(t.Context(), "no-such-sid"); err == nil {
+		t.Fatal("an unknown sid is no error")
+	}
+}

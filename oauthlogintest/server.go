@@ -72,6 +72,7 @@ type Server struct {
 	providerSessions map[string]*providerSession // by sid
 	issuedIDs        map[string]string           // ID token -> sid, for id_token_hint
 	postLogoutURIs   []string                    // registered post_logout_redirect_uris
+	backChannelURI   string                      // registered backchannel_logout_uri
 }
 
 // NewServer starts a Server on 127.0.0.1 with a random port. It approves
