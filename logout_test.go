@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/oauthlogin/oauthlogin"
 	"github.com/oauthlogin/oauthlogin/oauthlogintest"
@@ -330,5 +331,26 @@ func TestProviderLogoutRevokes(t *testing.T) {
 	}
 	if !h.idp.Revoked(tok.RefreshToken) {
 		t.Fatal("the refresh token was not revoked")
+	}
+}
+
+// A logout state is good for the flow lifetime only (on the Manager's
+// clock): a return after that is logout_state_mismatch.
+func TestLogoutCallbackExpired(t *testing.T) {
+	h := newLogoutHarness(t)
+	b := oauthlogintest.NewBrowser()
+	h.mustSucceed(h.login(b))
+	page, err := b.Visit(context.Background(), h.app.URL+"/auth/logout?return=/bye", func(u *url.URL) bool {
+		return u.Path == "/auth/logout/callback"
+	})
+	if err != nil || page.Location == nil {
+		t.Fatalf("logout did not come back to the callback: %v", err)
+	}
+	h.clock.advance(10*time.Minute + time.Second) // the default Sessions.FlowLifetime
+	if page, err = b.Visit(context.Background(), page.Location.String(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if page.URL.Path != "/bye" || page.URL.Query().Get("error") != "logout_state_mismatch" {
+		t.Fatalf("expired logout state ended at %s", page.URL)
 	}
 }
