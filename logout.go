@@ -328,7 +328,7 @@ func (m *Manager) backChannelLogout(w http.ResponseWriter, r *http.Request) {
 		m.logoutRefused(w, r, fmt.Errorf("%w: no jti, a jti over %d bytes, or neither sid nor sub", ErrInvalidLogoutToken, maxLogoutJTI))
 		return
 	}
-	if lt.SID != "" && lt.Subject == "" && m.sidDeleter() == nil {
+	if lt.SID != "" && lt.Subject == "" && m.sids == nil {
 		m.logoutRefused(w, r, fmt.Errorf("%w: store %T cannot end sessions by the provider's sid", errors.ErrUnsupported, m.store))
 		return
 	}
@@ -347,8 +347,8 @@ func (m *Manager) backChannelLogout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e := Event{Type: EventProviderLogout, Provider: rp.name}
-	if d := m.sidDeleter(); lt.SID != "" && d != nil {
-		if err := d.DeleteProviderSessions(r.Context(), rp.name, lt.SID); err != nil {
+	if lt.SID != "" && m.sids != nil {
+		if err := m.sids.DeleteProviderSessions(r.Context(), rp.name, lt.SID); err != nil {
 			m.writeError(w, r, err)
 			return
 		}
@@ -370,12 +370,6 @@ func (m *Manager) backChannelLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	m.emit(r, e)
 	w.WriteHeader(http.StatusOK)
-}
-
-// sidDeleter is the store's ProviderSessionDeleter, or nil.
-func (m *Manager) sidDeleter() ProviderSessionDeleter {
-	d, _ := m.store.(ProviderSessionDeleter)
-	return d
 }
 
 // logoutRefused answers a back-channel logout with 400 (Back-Channel

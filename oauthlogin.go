@@ -182,6 +182,10 @@ type Manager struct {
 	unreadableTokens sync.Once    // logs that stored provider tokens cannot be opened
 	services         serviceCache
 
+	// sids ends sessions by the provider's sid (back-channel logout); nil
+	// when the store cannot.
+	sids ProviderSessionDeleter
+
 	mu        sync.RWMutex
 	providers map[string]*registered
 }
@@ -227,6 +231,7 @@ func New(cfg Config) (*Manager, error) {
 	if m.codec, m.toucher, err = newSessionCodec(m.store, cfg.Sessions.Lifetime, m.now()); err != nil {
 		return nil, err
 	}
+	m.sids, _ = m.store.(ProviderSessionDeleter)
 	if cfg.Sessions.IdleTimeout > 0 && m.toucher == nil {
 		return nil, fmt.Errorf("%w: Sessions.IdleTimeout needs a store that records when a session was last used (a SessionToucher), and %T does not: it keeps sessions in the client or cannot touch them", ErrConfig, m.store)
 	}
