@@ -28,7 +28,8 @@ func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 		"scopes_supported":                           []string{"openid", "email", "profile", "offline_access"},
 		"claims_supported": []string{
 			"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "azp", "at_hash",
-			"email", "email_verified", "name", "preferred_username", "picture", "sid",
+			"email", "email_verified", "name", "preferred_username", "picture",
+			"sid",
 		},
 		"authorization_response_iss_parameter_supported": true,
 		"end_session_endpoint":                           s.issuer + "/logout",

@@ -16,11 +16,12 @@ type grant struct {
 	scope       string
 	user        User // snapshot taken at approval
 	authTime    time.Time
+	expires     time.Time // of the code
+	used        bool      // the code has been redeemed (or tried)
+
 	// sid is the provider session of the browser login that approved the
 	// grant (the ID token's sid); "" for device and client grants.
-	sid     string
-	expires time.Time // of the code
-	used    bool      // the code has been redeemed (or tried)
+	sid string
 }
 
 // openID reports whether the client asked for an OpenID Connect login.
