@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -124,12 +125,15 @@ func TestLogoutTokenAndSender(t *testing.T) {
 	if c := jwtPart(t, idp.LogoutToken(oauthlogintest.LogoutClaims{SID: "s", Nonce: "n", OmitEvents: true, Typ: "-"}), 1); c["nonce"] != "n" || c["events"] != nil {
 		t.Fatalf("misbehaving claims %v", c)
 	}
-	var got url.Values
-	var ctype string
+	type sent struct {
+		form  url.Values
+		ctype string
+	}
+	ch := make(chan sent, 1)
 	rp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		got, _ = url.ParseQuery(string(body))
-		ctype = r.Header.Get("Content-Type")
+		form, _ := url.ParseQuery(string(body))
+		ch <- sent{form, r.Header.Get("Content-Type")}
 	}))
 	t.Cleanup(rp.Close)
 	resp, err := idp.SendBackChannelLogout(context.Background(), rp.URL+"/bcl", raw)
@@ -137,8 +141,8 @@ func TestLogoutTokenAndSender(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if got.Get("logout_token") != raw || ctype != "application/x-www-form-urlencoded" {
-		t.Fatalf("sent %v as %q", got, ctype)
+	if got := <-ch; got.form.Get("logout_token") != raw || got.ctype != "application/x-www-form-urlencoded" {
+		t.Fatalf("sent %v as %q", got.form, got.ctype)
 	}
 }
 
@@ -147,10 +151,15 @@ func TestLogoutTokenAndSender(t *testing.T) {
 // endpoint and from EndProviderSession; an RP that refuses is an error.
 func TestBackChannelLogoutOnSessionEnd(t *testing.T) {
 	idp := testapp.NewIdP(t)
-	var tokens []string
-	status := http.StatusOK
+	var (
+		mu     sync.Mutex
+		tokens []string
+		status = http.StatusOK
+	)
 	rp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.ParseForm()
+		mu.Lock()
+		defer mu.Unlock()
 		tokens = append(tokens, r.PostForm.Get("logout_token"))
 		w.WriteHeader(status)
 	}))
@@ -169,6 +178,8 @@ func TestBackChannelLogoutOnSessionEnd(t *testing.T) {
 	if err := idp.EndProviderSession(t.Context(), sid2); err != nil {
 		t.Fatal(err)
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	if len(tokens) != 2 || jwtPart(t, tokens[0], 1)["sid"] != sid1 || jwtPart(t, tokens[1], 1)["sid"] != sid2 || jwtPart(t, tokens[1], 1)["sub"] != "user-1" {
 		t.Fatalf("logout tokens sent: %d", len(tokens))
 	}
@@ -176,6 +187,8 @@ func TestBackChannelLogoutOnSessionEnd(t *testing.T) {
 		t.Fatal("provider sessions not ended")
 	}
 	status = http.StatusBadRequest
+	mu.Unlock()
+	defer mu.Lock()
 	if err := idp.EndProviderSession(t.Context(), sid2); err == nil {
 		t.Fatal("an RP's 400 is no error")
 	}
