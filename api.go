@@ -98,28 +98,22 @@ func (m *Manager) getSession(w http.ResponseWriter, r *http.Request) {
 // logout serves DELETE {prefix}session: it deletes the current session from
 // the store, clears the cookie and answers 204. With Config.Sessions.RevokeOnLogout it
 // also revokes the provider tokens (RFC 7009) where the provider can.
+// With provider=1 (and an optional return URL, checked as success is) it
+// then answers 200 with where to send the browser to end the provider's
+// session too (logoutEverywhere, logout.go).
 // Cross-origin requests are refused (http.CrossOriginProtection).
 func (m *Manager) logout(w http.ResponseWriter, r *http.Request) {
 	if !m.sameOrigin(w, r) {
 		return
 	}
-	s, err := m.requestSession(r)
-	if err != nil {
-		if !errors.Is(err, errDuplicateCookie) { // writeError ends those
-			m.clearSessionCookie(w, r)
-		}
+	if r.URL.Query().Get("provider") == "1" {
+		m.logoutEverywhere(w, r)
+		return
+	}
+	if _, _, err := m.signOut(w, r, false); err != nil {
 		m.writeError(w, r, err)
 		return
 	}
-	if err := m.codec.end(r.Context(), s.ID); err != nil {
-		m.writeError(w, r, err)
-		return
-	}
-	m.clearSessionCookie(w, r)
-	if m.cfg.Sessions.RevokeOnLogout {
-		m.revoke(r.Context(), s)
-	}
-	m.emit(r, Event{Type: EventLogout, UserID: s.UserID, Provider: s.Provider, IdentityID: s.IdentityID, SessionID: s.ID})
 	w.WriteHeader(http.StatusNoContent)
 }
 

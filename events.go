@@ -16,6 +16,12 @@ const (
 	EventUnlink        EventType = "unlink"         // an identity was removed
 	EventLogout        EventType = "logout"         // a session was ended by its user
 	EventRefreshFailed EventType = "refresh_failed" // the provider refused or failed a token refresh
+	// EventProviderLogout: the provider said, by a back-channel logout
+	// token, that a session of its own ended, and the sessions that signed
+	// in with it ended here too. UserID and IdentityID are set when the
+	// token named the account (sub), empty when it named only the
+	// provider's session (sid).
+	EventProviderLogout EventType = "provider_logout"
 )
 
 // Event is a record of something that happened to a user, for the host's

@@ -317,6 +317,12 @@ func (k *keyring) sealRefreshed(t *oauth2.Token, refreshed time.Time, aad string
 		return nil, nil
 	}
 	st := sealedToken{Access: t.AccessToken, Refresh: t.RefreshToken, Type: t.TokenType}
+	if strings.HasPrefix(aad, identityAAD) {
+		// Only an identity keeps the ID token (RP-initiated logout's
+		// id_token_hint): a session, which may travel in a cookie, does
+		// not carry its weight.
+		st.IDToken, _ = t.Extra("id_token").(string)
+	}
 	if !refreshed.IsZero() {
 		st.Refreshed = refreshed.UnixNano()
 	}
@@ -347,6 +353,9 @@ func (k *keyring) openRefreshed(sealed []byte, aad string) (*oauth2.Token, time.
 		refreshed = time.Unix(0, st.Refreshed)
 	}
 	tok := &oauth2.Token{AccessToken: st.Access, RefreshToken: st.Refresh, TokenType: st.Type}
+	if st.IDToken != "" {
+		tok = tok.WithExtra(map[string]any{"id_token": st.IDToken})
+	}
 	if len(st.DPoPKey) > 0 {
 		key, err := parseDPoPKey(st.DPoPKey)
 		if err != nil {

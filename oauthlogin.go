@@ -47,7 +47,7 @@
 //	POST        {prefix}{provider}            with link=1: link to the signed-in user
 //	GET, POST   {prefix}{provider}/callback   the provider's answer
 //	GET         {prefix}session               the current session
-//	DELETE      {prefix}session               logout
+//	DELETE      {prefix}session               logout; ?provider=1: the provider's too
 //	POST        {prefix}session               token mode: userId + secret for a session
 //	POST        {prefix}refresh               renew the provider token now; ?ifExpiring=1: only near expiry
 //	GET         {prefix}identities            the user's identities
@@ -57,6 +57,9 @@
 //	GET         {prefix}sessions              the user's sessions
 //	DELETE      {prefix}sessions              sign out everywhere
 //	DELETE      {prefix}sessions/{id}         sign out one session
+//	GET         {prefix}logout                logout as a link, the provider's too (return)
+//	GET         {prefix}logout/callback       back from the provider's logout
+//	POST        {prefix}{provider}/backchannel-logout   the provider's logout token
 //
 // A login goes: begin redirects to the provider with state, PKCE (S256)
 // and, for OpenID providers, a nonce, all sealed in a short-lived cookie;
@@ -179,6 +182,10 @@ type Manager struct {
 	unreadableTokens sync.Once    // logs that stored provider tokens cannot be opened
 	services         serviceCache
 
+	// sids ends sessions by the provider's sid (back-channel logout); nil
+	// when the store cannot.
+	sids ProviderSessionDeleter
+
 	mu        sync.RWMutex
 	providers map[string]*registered
 }
@@ -224,6 +231,7 @@ func New(cfg Config) (*Manager, error) {
 	if m.codec, m.toucher, err = newSessionCodec(m.store, cfg.Sessions.Lifetime, m.now()); err != nil {
 		return nil, err
 	}
+	m.sids, _ = m.store.(ProviderSessionDeleter)
 	if cfg.Sessions.IdleTimeout > 0 && m.toucher == nil {
 		return nil, fmt.Errorf("%w: Sessions.IdleTimeout needs a store that records when a session was last used (a SessionToucher), and %T does not: it keeps sessions in the client or cannot touch them", ErrConfig, m.store)
 	}
@@ -238,7 +246,7 @@ func New(cfg Config) (*Manager, error) {
 // Register adds a provider. Its name must be unique, 1 to 64 characters
 // of a-z, 0-9, "_" and "-" starting with a letter or digit, and not one of
 // the Manager's own route names (session, sessions, refresh, identities,
-// token, device); the providers constructors check the same rule.
+// token, device, logout); the providers constructors check the same rule.
 func (m *Manager) Register(p Provider) error {
 	name := p.Name()
 	if err := providername.Check(name); err != nil {
@@ -326,7 +334,7 @@ func (m *Manager) Providers() []string {
 //	POST        {prefix}{provider}            with link=1: link to the signed-in user
 //	GET, POST   {prefix}{provider}/callback   the provider's answer
 //	GET         {prefix}session               the current session
-//	DELETE      {prefix}session               logout
+//	DELETE      {prefix}session               logout; ?provider=1: the provider's too
 //	POST        {prefix}session               token mode's userId + secret for a session
 //	POST        {prefix}refresh               renew the provider token now (Refresh);
 //	                                          ?ifExpiring=1: only near expiry
@@ -337,6 +345,9 @@ func (m *Manager) Providers() []string {
 //	GET         {prefix}sessions              the user's sessions
 //	DELETE      {prefix}sessions              sign out everywhere
 //	DELETE      {prefix}sessions/{id}         sign out one session
+//	GET         {prefix}logout                logout as a link, the provider's too (return)
+//	GET         {prefix}logout/callback       back from the provider's logout
+//	POST        {prefix}{provider}/backchannel-logout   the provider's logout token
 func (m *Manager) Handler() http.Handler {
 	mux := http.NewServeMux()
 	p := m.prefix
@@ -355,6 +366,9 @@ func (m *Manager) Handler() http.Handler {
 	mux.HandleFunc("POST "+p+"device/token", m.deviceToken)
 	mux.HandleFunc("GET "+p+"{provider}/callback", m.callback)
 	mux.HandleFunc("POST "+p+"{provider}/callback", m.callback)
+	mux.HandleFunc("GET "+p+"logout", m.logoutLink)
+	mux.HandleFunc("GET "+p+"logout/callback", m.logoutCallback)
+	mux.HandleFunc("POST "+p+"{provider}/backchannel-logout", m.backChannelLogout)
 	return mux
 }
 

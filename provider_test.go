@@ -80,7 +80,7 @@ func TestProviderNameRuleAgrees(t *testing.T) {
 		UserInfoURL: "https://idp.example/user",
 	}
 	for _, name := range []string{"google", "a", "0", "my-idp_2", strings.Repeat("z", 64), strings.Repeat("z", 65),
-		"", "Test Provider", "Google", "-a", "_a", "a.b", "a/b", "é", "session", "sessions", "refresh", "identities", "token", "device"} {
+		"", "Test Provider", "Google", "-a", "_a", "a.b", "a/b", "é", "session", "sessions", "refresh", "identities", "token", "device", "logout"} {
 		m, err := oauthlogin.New(oauthlogin.Config{BaseURL: "http://localhost:8080", Keys: oauthlogin.Keys{Cookie: []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()}}})
 		if err != nil {
 			t.Fatal(err)

@@ -297,7 +297,7 @@ func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key strin
 	}
 	tok.Expiry = m.clampExpiry(tok.Expiry)
 	now = m.now()
-	sealed, err := m.keys.sealRefreshed(tok, now, "identity:"+id.ID)
+	sealed, err := m.keys.sealRefreshed(keepIDToken(tok, cur), now, "identity:"+id.ID)
 	if err != nil {
 		return nil, err
 	}

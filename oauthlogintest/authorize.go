@@ -123,6 +123,7 @@ func (s *Server) approve(q url.Values, challenge string, u User, fresh bool) str
 		user:        u,
 		authTime:    authTime,
 		acr:         acr,
+		sid:         s.startProviderSessionLocked(u.Subject),
 		expires:     now.Add(codeLifetime),
 	}
 	return code

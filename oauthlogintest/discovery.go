@@ -29,8 +29,12 @@ func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 		"claims_supported": []string{
 			"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "azp", "at_hash", "acr",
 			"email", "email_verified", "name", "preferred_username", "picture",
+			"sid",
 		},
 		"authorization_response_iss_parameter_supported": true,
+		"end_session_endpoint":                           s.issuer + "/logout",
+		"backchannel_logout_supported":                   true,
+		"backchannel_logout_session_supported":           true,
 		"dpop_signing_alg_values_supported":              []string{"ES256"},
 		"pushed_authorization_request_endpoint":          s.issuer + "/par",
 	}

@@ -19,6 +19,10 @@ type grant struct {
 	acr         string    // the acr claim of its ID tokens; "" for none
 	expires     time.Time // of the code
 	used        bool      // the code has been redeemed (or tried)
+
+	// sid is the provider session of the browser login that approved the
+	// grant (the ID token's sid); "" for device and client grants.
+	sid string
 }
 
 // openID reports whether the client asked for an OpenID Connect login.

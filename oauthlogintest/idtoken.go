@@ -35,6 +35,9 @@ func (s *Server) idToken(g *grant, b Behavior, accessToken string, now time.Time
 	if g.acr != "" {
 		c["acr"] = g.acr
 	}
+	if g.sid != "" {
+		c["sid"] = g.sid
+	}
 	nonce := g.nonce
 	if refreshed {
 		nonce = ""

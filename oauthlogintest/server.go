@@ -85,6 +85,11 @@ type Server struct {
 	dpopJTIs   map[string]time.Time
 	dpopNonce  string
 	dpopProofs int
+	// Logout (logout.go).
+	providerSessions map[string]*providerSession // by sid
+	issuedIDs        map[string]string           // ID token -> sid, for id_token_hint
+	postLogoutURIs   []string                    // registered post_logout_redirect_uris
+	backChannelURI   string                      // registered backchannel_logout_uri
 }
 
 // NewServer starts a Server on 127.0.0.1 with a random port. It approves
@@ -118,6 +123,9 @@ func NewServer() *Server {
 		loginTTL:  loginLifetime,
 		logins:    make(map[string]*pendingLogin),
 		pushed:    make(map[string]*pushedRequest),
+
+		providerSessions: make(map[string]*providerSession),
+		issuedIDs:        make(map[string]string),
 	}
 	s.clientID = s.ClientID
 	s.secret = s.ClientSecret
@@ -168,7 +176,7 @@ func (s *Server) SetClientSecret(secret string) {
 
 // Hits reports how many requests an endpoint has served so far. Endpoint
 // names are "discovery", "jwks", "authorize", "token", "userinfo",
-// "revoke", "device" and "par"; any other name reports 0.
+// "revoke", "device", "par" and "logout"; any other name reports 0.
 func (s *Server) Hits(endpoint string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -203,6 +211,7 @@ func (s *Server) routes() *http.ServeMux {
 	s.handle(mux, "revoke", s.serveRevoke, "POST /revoke")
 	s.handle(mux, "device", s.serveDevice, "POST /device")
 	s.handle(mux, "par", s.servePAR, "POST /par")
+	s.handle(mux, "logout", s.serveLogout, "GET /logout", "POST /logout")
 	return mux
 }
 

@@ -102,6 +102,9 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		resp.IDToken = tok
 		s.mu.Lock()
 		s.lastID = tok
+		if g.sid != "" {
+			s.issuedIDs[tok] = g.sid
+		}
 		s.mu.Unlock()
 	}
 	writeJSON(w, http.StatusOK, resp)

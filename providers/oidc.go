@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -50,6 +51,11 @@ type OIDCProvider struct {
 
 	// dpop: Config.DPoP (DPoP).
 	dpop bool
+
+	// Logout (RP-Initiated and Back-Channel Logout 1.0), from discovery.
+	endSession      string
+	bcLogout        bool
+	bcLogoutSession bool
 }
 
 // oidcOptions is an OpenID provider's declaration beyond its issuer.
@@ -97,6 +103,11 @@ type discovery struct {
 
 	// DPoPAlgs is dpop_signing_alg_values_supported (RFC 9449 §5.1).
 	DPoPAlgs []string `json:"dpop_signing_alg_values_supported"`
+
+	// Logout (RP-Initiated Logout 1.0 §2.1, Back-Channel Logout 1.0 §2.1).
+	EndSessionEndpoint              string `json:"end_session_endpoint"`
+	BackChannelLogoutSupported      bool   `json:"backchannel_logout_supported"`
+	BackChannelLogoutSessionSupport bool   `json:"backchannel_logout_session_supported"`
 }
 
 // OIDC returns a provider for an OpenID Connect issuer. It fetches the
@@ -209,6 +220,10 @@ func newOIDC(ctx context.Context, name, issuerURL string, cfg Config, o oidcOpti
 		checkIssuer: o.checkIssuer,
 		matchIssuer: o.matchIssuer,
 		dpop:        cfg.DPoP,
+
+		endSession:      d.EndSessionEndpoint,
+		bcLogout:        d.BackChannelLogoutSupported,
+		bcLogoutSession: d.BackChannelLogoutSessionSupport,
 	}, nil
 }
 
@@ -266,6 +281,9 @@ func (p *OIDCProvider) Identify(ctx context.Context, tok *oauth2.Token, nonce st
 	if err := loginFacts(idt, profile); err != nil {
 		return nil, err
 	}
+	if profile.SID, err = sid(claims); err != nil {
+		return nil, fmt.Errorf("%w: %w", oauthlogin.ErrInvalidIDToken, err)
+	}
 	if p.userInfoURL == "" {
 		return profile, nil
 	}
@@ -283,6 +301,23 @@ func (p *OIDCProvider) Identify(ctx context.Context, tok *oauth2.Token, nonce st
 		return nil, fmt.Errorf("%w: %s: userinfo sub differs from the ID token's", oauthlogin.ErrProfileUnavailable, p.name)
 	}
 	return merge(profile, info), nil
+}
+
+// sid reads the ID token's sid claim (OpenID Connect Front-Channel and
+// Back-Channel Logout 1.0 §2.1 / §3): the provider session a back-channel
+// logout token may name. Absent is ""; anything but a string is refused.
+func sid(claims []byte) (string, error) {
+	var c struct {
+		SID json.RawMessage `json:"sid"`
+	}
+	if err := json.Unmarshal(claims, &c); err != nil || c.SID == nil {
+		return "", err
+	}
+	var s string
+	if err := json.Unmarshal(c.SID, &s); err != nil {
+		return "", errors.New("sid is not a string")
+	}
+	return s, nil
 }
 
 // merge fills the ID token's profile with what userinfo adds or updates;

@@ -1,5 +1,3 @@
-//go:build oauthlogin_logout
-
 package main
 
 import "github.com/oauthlogin/oauthlogin/oauthlogintest"

@@ -1,5 +1,3 @@
-//go:build oauthlogin_logout
-
 package main
 
 // The tests that need issue 17's oauthlogintest by name (LoggedOut,

@@ -11,10 +11,10 @@ import (
 
 // Rule states what a provider name must be, for error messages.
 const Rule = `1 to 64 characters of a-z, 0-9, "_" and "-", starting with a letter or digit, ` +
-	`and none of the Manager's own route names (session, sessions, refresh, identities, token, device)`
+	`and none of the Manager's own route names (session, sessions, refresh, identities, token, device, logout)`
 
 // reserved are the names the Manager's own routes use under its prefix.
-var reserved = []string{"session", "sessions", "refresh", "identities", "token", "device"}
+var reserved = []string{"session", "sessions", "refresh", "identities", "token", "device", "logout"}
 
 // Check returns an error stating Rule when name breaks it.
 func Check(name string) error {

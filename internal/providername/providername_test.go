@@ -12,7 +12,7 @@ func TestCheck(t *testing.T) {
 		}
 	}
 	for _, name := range []string{"", "Test Provider", "Google", "-a", "_a", "a b", "a/b", "a.b", "é", strings.Repeat("a", 65),
-		"session", "sessions", "refresh", "identities", "token", "device"} {
+		"session", "sessions", "refresh", "identities", "token", "device", "logout"} {
 		err := Check(name)
 		if err == nil {
 			t.Errorf("Check(%q) = nil, want an error", name)
