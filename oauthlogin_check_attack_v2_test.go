@@ -3,6 +3,7 @@ package oauthlogin_test
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 
 	"github.com/oauthlogin/oauthlogin"
@@ -10,21 +11,23 @@ import (
 
 // blockingStore holds the first Identity read until release, and records
 // whether its context was already done when released.
+// The first read is found by a flag, not by whether the test is waiting on
+// entered (buffered): the read may come before the test waits.
 type blockingStore struct {
 	*oauthlogin.MemoryStore
 	entered, release chan struct{}
 	seen             chan error
+	held             atomic.Bool
 }
 
 func (s *blockingStore) Identity(ctx context.Context, issuer, subject string) (*oauthlogin.Identity, error) {
-	select {
-	case s.entered <- struct{}{}:
+	if s.held.CompareAndSwap(false, true) {
+		s.entered <- struct{}{}
 		<-s.release
 		s.seen <- ctx.Err()
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-	default:
 	}
 	return s.MemoryStore.Identity(ctx, issuer, subject)
 }
@@ -33,7 +36,7 @@ func (s *blockingStore) Identity(ctx context.Context, issuer, subject string) (*
 // giving up (its request cancelled) neither ends the probe for the others
 // nor makes it answer them "canceled".
 func TestAttackV2CheckFirstCallerCancelDoesNotCancelProbe(t *testing.T) {
-	st := &blockingStore{MemoryStore: oauthlogin.NewMemoryStore(), entered: make(chan struct{}), release: make(chan struct{}), seen: make(chan error, 1)}
+	st := &blockingStore{MemoryStore: oauthlogin.NewMemoryStore(), entered: make(chan struct{}, 1), release: make(chan struct{}), seen: make(chan error, 1)}
 	m, err := oauthlogin.New(oauthlogin.Config{BaseURL: "https://app.example", Keys: oauthlogin.Keys{Cookie: []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()}}, Store: st})
 	if err != nil {
 		t.Fatal(err)

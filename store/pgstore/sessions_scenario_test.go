@@ -20,3 +20,8 @@ func TestPostgresDPoPAcrossInstances(t *testing.T) {
 	s, _ := newPostgres(t, pool(t))
 	scenario.DPoPAcrossInstances(t, s)
 }
+
+func TestPostgresBackChannelLogout(t *testing.T) {
+	s, _ := newPostgres(t, pool(t))
+	scenario.BackChannelLogout(t, s)
+}

@@ -20,3 +20,8 @@ func TestDPoPAcrossInstances(t *testing.T) {
 	s, _ := newStore(t, client(t))
 	scenario.DPoPAcrossInstances(t, s)
 }
+
+func TestBackChannelLogout(t *testing.T) {
+	s, _ := newStore(t, client(t))
+	scenario.BackChannelLogout(t, s)
+}

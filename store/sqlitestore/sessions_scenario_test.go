@@ -20,3 +20,8 @@ func TestSQLiteDPoPAcrossInstances(t *testing.T) {
 	s, _ := newSQLite(t)
 	scenario.DPoPAcrossInstances(t, s)
 }
+
+func TestSQLiteBackChannelLogout(t *testing.T) {
+	s, _ := newSQLite(t)
+	scenario.BackChannelLogout(t, s)
+}
