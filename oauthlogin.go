@@ -43,7 +43,8 @@
 // [Manager.Handler] serves these under [Config.Prefix] (default "/auth/");
 // the route table, not the handlers, is the API:
 //
-//	GET         {prefix}{provider}            begin a login (success, failure, scopes, mode=token)
+//	GET         {prefix}{provider}            begin a login (success, failure, scopes, mode=token,
+//	                                          prompt, login_hint, max_age, acr_values, ui_locales)
 //	POST        {prefix}{provider}            with link=1: link to the signed-in user
 //	GET, POST   {prefix}{provider}/callback   the provider's answer
 //	GET         {prefix}session               the current session
@@ -121,6 +122,26 @@
 // run the device authorization grant (RFC 8628) for TVs and CLIs, and
 // [Manager.DeviceLogin] runs it in Go. [Manager.ServiceClient] is the
 // client credentials grant.
+//
+// # Enterprise OpenID Connect
+//
+// Logout can end the provider's session too (RP-Initiated Logout 1.0):
+// the browser goes to the provider's end_session_endpoint with the
+// identity's ID token as id_token_hint and comes back through
+// {prefix}logout/callback, one URL to register at each provider. A
+// provider that supports Back-Channel Logout 1.0 posts logout tokens to
+// {prefix}{provider}/backchannel-logout, which ends the sessions of that
+// provider session (sid) or account (sub) in any server store
+// ([ProviderSessionDeleter]; the cookie store cannot). A begin with
+// max_age or acr_values is a step-up: the callback refuses an ID token
+// whose auth_time is older, or whose acr is none of those asked, and the
+// session records both ([Session.AuthTime], [Session.ACR]). Per provider
+// (package providers' Config): client authentication with a signed JWT
+// instead of a secret ([ClientAsserter]: private_key_jwt,
+// client_secret_jwt), pushed authorization requests
+// ([AuthorizationPusher], RFC 9126), and DPoP ([DPoPProvider], RFC 9449),
+// which binds the provider's tokens to a key per identity, sealed in the
+// store, so that a refresh token copied out of the store is useless.
 //
 // # Keys
 //
