@@ -322,6 +322,9 @@ func (m *Manager) Register(p Provider) error {
 	if err := rp.setPush(); err != nil {
 		return err
 	}
+	if err := rp.setStepUp(fixed); err != nil {
+		return err
+	}
 	rp.client = providerClient(m.client, rp)
 	if dp, ok := p.(DPoPProvider); ok && dp.DPoP() {
 		rp.dpop = newDPoPState(func() time.Time { return m.now() })

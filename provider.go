@@ -203,6 +203,9 @@ type registered struct {
 	oauth         oauth2.Config
 	defaultScopes []string
 	defaultScope  string
+	// stepUp is the max_age and acr_values among the provider's own
+	// AuthParams, checked at every callback (setStepUp); nil for most.
+	stepUp        *stepUp
 	allowedScopes map[string]bool
 	// authPrefix is the authorization URL with the parameters that never
 	// change (client_id, redirect_uri, response_type, the provider's

@@ -76,7 +76,55 @@ func (rp *registered) loginParams(q url.Values, f *flow) (url.Values, error) {
 		}
 		out[name] = []string{v}
 	}
+	if d := rp.stepUp; d != nil {
+		// The provider's own max_age and acr_values go with every login
+		// this begin does not override: check them as a begin's.
+		if d.MaxAge != nil && (f.StepUp == nil || f.StepUp.MaxAge == nil) {
+			f.stepUp().MaxAge = d.MaxAge
+		}
+		if d.ACRValues != "" && (f.StepUp == nil || f.StepUp.ACRValues == "") {
+			f.stepUp().ACRValues = d.ACRValues
+		}
+	}
 	return out, nil
+}
+
+// setStepUp reads max_age and acr_values among the provider's own
+// authorization parameters (providers.Config.AuthParams): every login
+// sends them, so every callback checks them as it checks a begin's, which
+// replace them. Malformed ones, or either on a plain OAuth 2.0 provider,
+// are ErrConfig.
+func (rp *registered) setStepUp(params url.Values) error {
+	var su stepUp
+	for _, name := range [...]string{"max_age", "acr_values"} {
+		vs, ok := params[name]
+		if !ok {
+			continue
+		}
+		if len(vs) != 1 {
+			return fmt.Errorf("%w: provider %s sets auth parameter %s more than once", ErrConfig, rp.name, name)
+		}
+		if rp.oidc == nil {
+			return fmt.Errorf("%w: provider %s sets auth parameter %s, which needs an OpenID provider", ErrConfig, rp.name, name)
+		}
+		if name == "max_age" {
+			age, err := checkMaxAge(vs[0])
+			if err != nil {
+				return fmt.Errorf("%w: provider %s: %w", ErrConfig, rp.name, err)
+			}
+			su.MaxAge = &age
+			continue
+		}
+		v, err := checkACRValues(vs[0])
+		if err != nil {
+			return fmt.Errorf("%w: provider %s: %w", ErrConfig, rp.name, err)
+		}
+		su.ACRValues = v
+	}
+	if su.MaxAge != nil || su.ACRValues != "" {
+		rp.stepUp = &su
+	}
+	return nil
 }
 
 // checkPrompt checks a prompt parameter: space-separated values among

@@ -2,6 +2,7 @@ package oauthlogin_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/oauthlogin/oauthlogin"
+	"github.com/oauthlogin/oauthlogin/internal/testapp"
 	"github.com/oauthlogin/oauthlogin/oauthlogintest"
 	"github.com/oauthlogin/oauthlogin/providers"
 )
@@ -277,5 +279,50 @@ func TestPromptNoneErrors(t *testing.T) {
 	for _, code := range []string{"consent_required", "interaction_required", "account_selection_required", "login_required"} {
 		h.idp.Behave(oauthlogintest.Behavior{PromptNoneError: code})
 		h.mustFail(h.login(oauthlogintest.NewBrowser(), "prompt", "none"), code)
+	}
+}
+
+// A provider configured to send acr_values or max_age with every login
+// (providers.Config.AuthParams) gets them checked like a begin's: an
+// answer that ignores them is refused (OpenID Connect Core §3.1.2.1 makes
+// acr_values voluntary for the provider, so only the check enforces
+// them), and a begin's own value replaces the provider's.
+func TestProviderAuthParamsStepUpChecked(t *testing.T) {
+	h := newHarness(t)
+	h.idp.SetUser(oauthlogintest.User{Subject: "user-1", ACR: "pwd"})
+	h.register("strict", providers.Config{AuthParams: url.Values{"acr_values": {"mfa"}}})
+	h.idp.Behave(oauthlogintest.Behavior{ACR: "pwd"})
+	b := oauthlogintest.NewBrowser()
+	h.mustFail(testapp.Visit(context.Background(), t, b, h.beginURL("strict")), "acr_not_satisfied")
+	h.mustHaveNoSession(b)
+	// The begin's acr_values replace the provider's.
+	h.mustSucceed(testapp.Visit(context.Background(), t, b, h.beginURL("strict", "acr_values", "pwd")))
+
+	h.register("fresh", providers.Config{AuthParams: url.Values{"max_age": {"60"}}})
+	h.idp.SetAuthTime(time.Now().Add(-time.Hour))
+	h.idp.Behave(oauthlogintest.Behavior{Claims: map[string]any{"auth_time": time.Now().Add(-time.Hour).Unix()}})
+	b = oauthlogintest.NewBrowser()
+	h.mustFail(testapp.Visit(context.Background(), t, b, h.beginURL("fresh")), "auth_too_old")
+	if _, status := h.session(b); status != http.StatusUnauthorized {
+		t.Fatalf("after auth_too_old, GET session = %d, want 401", status)
+	}
+}
+
+// Malformed step-up parameters among a provider's own, or any on a plain
+// OAuth 2.0 provider, are refused at Register.
+func TestProviderAuthParamsStepUpRefused(t *testing.T) {
+	h := newHarness(t)
+	for _, params := range []url.Values{
+		{"max_age": {"soon"}},
+		{"acr_values": {"a\"b"}},
+		{"max_age": {"1", "2"}},
+	} {
+		p, err := providers.OIDC(t.Context(), "bad", h.idp.URL, providers.Config{ClientID: h.idp.ClientID, ClientSecret: h.idp.ClientSecret, AuthParams: params})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.m.Register(p); !errors.Is(err, oauthlogin.ErrConfig) {
+			t.Errorf("AuthParams %v: Register = %v, want ErrConfig", params, err)
+		}
 	}
 }
