@@ -1,0 +1,47 @@
+package oauthlogin_test
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/oauthlogin/oauthlogin/oauthlogintest"
+)
+
+// RP-Initiated Logout 1.0 §2: "id_token_hint: ID Token previously issued
+// by the OP to the RP passed to the Logout Endpoint as a hint about the
+// End-User's current authenticated session with the Client." The Manager
+// keeps one ID token per identity (the latest login's, on any browser)
+// and sends it as the hint of every session of that identity. A user
+// signed in on two browsers who signs out of the provider on the first
+// sends the second browser's ID token: the provider ends the second
+// browser's provider session (sid2) and, with back-channel logout, its
+// app session too, while the first browser's provider session (sid1)
+// stays alive.
+//
+// Impact: "sign out of the provider too" on a shared or kiosk computer
+// leaves that computer signed in at the provider (the next person there
+// gets the user's account with one click), and it signs the user out on
+// a device they did not touch.
+func TestAttackV3ProviderLogoutHintIsAnotherBrowsersSession(t *testing.T) {
+	if os.Getenv("OAUTHLOGIN_ATTACK") != "1" {
+		t.Skip("attack v3: run with OAUTHLOGIN_ATTACK=1")
+	}
+	h := newLogoutHarness(t)
+	h.idp.SetBackChannelLogoutURI(h.app.URL + "/auth/test/backchannel-logout")
+	kiosk, phone := oauthlogintest.NewBrowser(), oauthlogintest.NewBrowser()
+	sid1, _ := h.loginSID(t, kiosk)
+	sid2, _ := h.loginSID(t, phone)
+	page, err := kiosk.Visit(context.Background(), h.app.URL+"/auth/logout?return=/bye", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page.URL.Path != "/bye" {
+		t.Fatalf("logout ended at %s", page.URL)
+	}
+	_, phoneStatus := h.session(phone)
+	if !h.idp.LoggedOut(sid1) || h.idp.LoggedOut(sid2) {
+		t.Fatalf("logout on the kiosk: kiosk's provider session ended = %v, the phone's = %v (phone's app session status %d); want true, false",
+			h.idp.LoggedOut(sid1), h.idp.LoggedOut(sid2), phoneStatus)
+	}
+}
