@@ -7,6 +7,10 @@ import (
 	"os"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/oauthlogin/oauthlogin"
+	"github.com/oauthlogin/oauthlogin/providers"
 
 	"github.com/oauthlogin/oauthlogin/oauthlogintest"
 )
@@ -75,5 +79,45 @@ func TestAttackV3DPoPClientSendsTokenAcrossOrigins(t *testing.T) {
 		if a == "DPoP "+tok.AccessToken {
 			t.Fatalf("the DPoP m.Client followed a redirect to %s and sent it the bound access token and a proof (%d bytes)", evil.URL, len(evil.proofs[i]))
 		}
+	}
+}
+
+// The Bearer m.Client keeps Config.HTTPClient's Timeout (oauth2.NewClient
+// copies it); the DPoP client (dpopClient) builds a bare http.Client and
+// drops it. A resource server (or anything m.Client is pointed at) that
+// accepts the connection and never answers holds the caller's goroutine
+// and connection for as long as it likes when the caller's context has no
+// deadline, which Config.HTTPClient's Timeout was set to prevent.
+// RFC 9449 §11 (security considerations) adds nothing here; this is the
+// host's own bound (README: Config.HTTPClient) silently lost for DPoP.
+//
+// Impact: goroutine and connection growth in the host, driven by a slow
+// or hostile resource server, only when DPoP is on.
+func TestAttackV3DPoPClientDropsTimeout(t *testing.T) {
+	if os.Getenv("OAUTHLOGIN_ATTACK") != "1" {
+		t.Skip("attack v3: run with OAUTHLOGIN_ATTACK=1")
+	}
+	h := newHarness(t, func(c *oauthlogin.Config) {
+		c.HTTPClient = &http.Client{Timeout: 300 * time.Millisecond}
+	})
+	h.register("dpop", providers.Config{DPoP: true})
+	b := oauthlogintest.NewBrowser()
+	s := h.loginDPoP(b)
+	release := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-time.After(5 * time.Second):
+		}
+	}))
+	t.Cleanup(slow.Close)
+	defer close(release)
+	start := time.Now()
+	resp, err := h.m.Client(context.Background(), s).Get(slow.URL + "/api")
+	if err == nil {
+		resp.Body.Close()
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("the DPoP m.Client waited %v on a resource server that does not answer; Config.HTTPClient.Timeout is 300ms", d.Round(100*time.Millisecond))
 	}
 }
