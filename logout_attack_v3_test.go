@@ -2,8 +2,10 @@ package oauthlogin_test
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/oauthlogin/oauthlogin/oauthlogintest"
 )
@@ -44,4 +46,30 @@ func TestAttackV3ProviderLogoutHintIsAnotherBrowsersSession(t *testing.T) {
 		t.Fatalf("logout on the kiosk: kiosk's provider session ended = %v, the phone's = %v (phone's app session status %d); want true, false",
 			h.idp.LoggedOut(sid1), h.idp.LoggedOut(sid2), phoneStatus)
 	}
+}
+
+// RFC 7519 §4.1.5: "The nbf (not before) claim identifies the time before
+// which the JWT MUST NOT be accepted for processing." Back-Channel Logout
+// 1.0 §2.6 step 3 validates the logout token as an ID token is validated
+// (Core §3.1.3.7), where go-oidc enforces nbf; VerifyLogoutToken only
+// checks that nbf is a NumericDate and never compares it with the clock,
+// so a logout token meant to take effect in an hour is acted on now.
+//
+// Impact: low; a token the provider marked not yet valid ends sessions
+// early (and its jti is spent, so the real delivery is refused as a
+// replay).
+func TestAttackV3LogoutTokenNotBeforeIgnored(t *testing.T) {
+	if os.Getenv("OAUTHLOGIN_ATTACK") != "1" {
+		t.Skip("attack v3: run with OAUTHLOGIN_ATTACK=1")
+	}
+	h := newLogoutHarness(t)
+	b := oauthlogintest.NewBrowser()
+	sid, s := h.loginSID(t, b)
+	later := time.Now().Add(time.Hour)
+	tok := h.idp.LogoutToken(oauthlogintest.LogoutClaims{SID: sid, Expires: later.Add(2 * time.Minute), Claims: map[string]any{"nbf": later.Unix()}})
+	status, body, _ := h.sendLogout(t, h.app.URL, "test", tok)
+	if status == http.StatusOK {
+		t.Fatalf("a logout token with nbf an hour ahead was accepted (%d %v)", status, body)
+	}
+	h.mustBeStored(t, s, true)
 }
