@@ -73,3 +73,30 @@ func TestAttackV3LogoutTokenNotBeforeIgnored(t *testing.T) {
 	}
 	h.mustBeStored(t, s, true)
 }
+
+// Back-Channel Logout 1.0 §2.6 step 3: "Validate the iss, aud, iat, and
+// exp Claims in the same way they are validated in ID Tokens", and Core
+// §3.1.3.7 step 3: "The ID Token MUST be rejected if the ID Token does not
+// list the Client as a valid audience, or if it contains additional
+// audiences not trusted by the Client." Identify refuses an ID token with
+// an untrusted extra audience (providers.Config.TrustedAudiences);
+// VerifyLogoutToken only looks for the client id in aud, so a logout
+// token addressed to another client as well is acted on.
+//
+// Impact: low to medium; the other client named in aud (which received
+// the same token) can replay it here first, ending the user's sessions on
+// this relying party and spending the jti of the real delivery.
+func TestAttackV3LogoutTokenUntrustedAudienceAccepted(t *testing.T) {
+	if os.Getenv("OAUTHLOGIN_ATTACK") != "1" {
+		t.Skip("attack v3: run with OAUTHLOGIN_ATTACK=1")
+	}
+	h := newLogoutHarness(t)
+	b := oauthlogintest.NewBrowser()
+	sid, s := h.loginSID(t, b)
+	tok := h.idp.LogoutToken(oauthlogintest.LogoutClaims{SID: sid, Audience: []string{h.idp.ClientID, "another-client"}})
+	status, body, _ := h.sendLogout(t, h.app.URL, "test", tok)
+	if status == http.StatusOK {
+		t.Fatalf("a logout token with an untrusted extra audience was accepted (%d %v)", status, body)
+	}
+	h.mustBeStored(t, s, true)
+}
