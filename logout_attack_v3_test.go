@@ -100,3 +100,29 @@ func TestAttackV3LogoutTokenUntrustedAudienceAccepted(t *testing.T) {
 	}
 	h.mustBeStored(t, s, true)
 }
+
+// Issue 17 asks for the GET logout link with "same-origin rules kept";
+// http.CrossOriginProtection, which guards DELETE {prefix}session, falls
+// back to the Origin header when a browser sends no Sec-Fetch-Site. The
+// link checks Sec-Fetch-Site only: a browser that sends none (Safari
+// before 16.4, embedded web views, privacy proxies that strip Sec-Fetch-*)
+// following a link from another site, whose Referer names that site, is
+// signed out here and sent on to the provider's end-session endpoint
+// (RP-Initiated Logout 1.0 §2), which ends the provider session too.
+//
+// Impact: low; logout CSRF (here and, through the id_token_hint, at the
+// provider) for browsers without Fetch Metadata, where the Referer says
+// plainly that the request came from elsewhere.
+func TestAttackV3LogoutLinkCrossSiteWithoutFetchMetadata(t *testing.T) {
+	if os.Getenv("OAUTHLOGIN_ATTACK") != "1" {
+		t.Skip("attack v3: run with OAUTHLOGIN_ATTACK=1")
+	}
+	h := newLogoutHarness(t)
+	b := oauthlogintest.NewBrowser()
+	h.loginSID(t, b)
+	resp := h.do(b, "GET", "/auth/logout?return=/bye", "Referer", "https://evil.example/page")
+	resp.Body.Close()
+	if _, status := h.session(b); status != http.StatusOK {
+		t.Fatalf("a logout link followed from https://evil.example (Referer, no Sec-Fetch-Site) ended the session (GET session: %d)", status)
+	}
+}
