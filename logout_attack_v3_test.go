@@ -126,3 +126,32 @@ func TestAttackV3LogoutLinkCrossSiteWithoutFetchMetadata(t *testing.T) {
 		t.Fatalf("a logout link followed from https://evil.example (Referer, no Sec-Fetch-Site) ended the session (GET session: %d)", status)
 	}
 }
+
+// Back-Channel Logout 1.0 §2.7: "the RP MUST locate the session(s)
+// identified by the iss and sid Claims and/or the iss and sub Claims";
+// §2.6 steps 9-10: "verify that any sub Logout Token Claim matches the sub
+// Claim in an ID Token issued for the current session" and likewise for
+// sid. When a logout token carries both, the Manager ends the sessions of
+// the sid (DeleteProviderSessions) and never compares the sub with the
+// sessions' ProviderUID: a token naming sid S for user B ends user A's
+// sessions of S. Providers that keep one browser session (one sid) for
+// every account signed in there (account switchers) announce user B's
+// logout with the sid A's session also holds.
+//
+// Impact: low; one user's logout at the provider ends another user's
+// sessions here (denial of service, no access gained).
+func TestAttackV3LogoutTokenSIDEndsAnotherSubjectsSession(t *testing.T) {
+	if os.Getenv("OAUTHLOGIN_ATTACK") != "1" {
+		t.Skip("attack v3: run with OAUTHLOGIN_ATTACK=1")
+	}
+	h := newLogoutHarness(t)
+	b := oauthlogintest.NewBrowser()
+	sid, s := h.loginSID(t, b)
+	tok := h.idp.LogoutToken(oauthlogintest.LogoutClaims{SID: sid, Subject: "user-2"})
+	if status, body, _ := h.sendLogout(t, h.app.URL, "test", tok); status != http.StatusOK {
+		t.Logf("refused: %d %v", status, body)
+	}
+	if _, err := h.store.Session(context.Background(), s); err != nil {
+		t.Fatalf("a logout token for sub user-2 ended user-1's session of sid %s: %v", sid, err)
+	}
+}
