@@ -317,10 +317,9 @@ func (k *keyring) sealRefreshed(t *oauth2.Token, refreshed time.Time, aad string
 		return nil, nil
 	}
 	st := sealedToken{Access: t.AccessToken, Refresh: t.RefreshToken, Type: t.TokenType}
-	if strings.HasPrefix(aad, identityAAD) {
-		// Only an identity keeps the ID token (RP-initiated logout's
-		// id_token_hint): a session, which may travel in a cookie, does
-		// not carry its weight.
+	if strings.HasPrefix(aad, sessionAAD) {
+		// Only a session keeps the ID token: its login's, the
+		// id_token_hint of its RP-initiated logout (see sessionAAD).
 		st.IDToken, _ = t.Extra("id_token").(string)
 	}
 	if !refreshed.IsZero() {

@@ -18,21 +18,51 @@ import (
 // back to {prefix}logout/callback) and Back-Channel Logout 1.0 (the
 // provider posts a logout token to {prefix}{provider}/backchannel-logout).
 
-// identityAAD starts the additional data that binds an identity's sealed
+// sessionAAD starts the additional data that binds a session's sealed
 // tokens to it; only those keep the ID token (keyring.sealRefreshed).
-const identityAAD = "identity:"
+//
+// The id_token_hint of RP-Initiated Logout names "the End-User's current
+// authenticated session with the Client" (§2): the provider session of
+// this browser's login. So a session keeps its own login's ID token, for
+// its whole life: the identity's latest ID token may come from a login in
+// another browser (another provider session), and so may one that a
+// refresh returns, since every session of an identity refreshes the
+// latest login's grant.
+const sessionAAD = "session:"
 
-// keepIDToken returns tok to be sealed for an identity: a refresh answer
-// without an ID token keeps the one cur (the identity's tokens before the
-// refresh) had, the id_token_hint of a later logout.
-func keepIDToken(tok, cur *oauth2.Token) *oauth2.Token {
-	if raw, _ := tok.Extra("id_token").(string); raw != "" || cur == nil {
+// withIDToken returns tok with raw as its id_token ("" for none), and its
+// DPoP key if it has one.
+func withIDToken(tok *oauth2.Token, raw string) *oauth2.Token {
+	extra := make(map[string]any, 2)
+	if raw != "" {
+		extra["id_token"] = raw
+	}
+	if key := tokenDPoPKey(tok); key != nil {
+		extra[dpopExtra] = key
+	}
+	return tok.WithExtra(extra)
+}
+
+// sessionTokens returns tok as a new session of rp keeps it: with the
+// login's ID token only when rp has an end-session endpoint, the one use
+// of it, so that other sessions (cookies, perhaps) do not carry its
+// weight.
+func (rp *registered) sessionTokens(tok *oauth2.Token) *oauth2.Token {
+	if tok == nil || rp.endSessionEndpoint() != "" {
 		return tok
 	}
-	if prev, _ := cur.Extra("id_token").(string); prev != "" {
-		return tok.WithExtra(map[string]any{"id_token": prev})
+	if raw, _ := tok.Extra("id_token").(string); raw == "" {
+		return tok
 	}
-	return tok
+	return withIDToken(tok, "")
+}
+
+// endSessionEndpoint is rp's end_session_endpoint, or "".
+func (rp *registered) endSessionEndpoint() string {
+	if lp, ok := rp.p.(LogoutProvider); ok {
+		return lp.EndSessionEndpoint()
+	}
+	return ""
 }
 
 // logoutState is the sealed content of the logout-state cookie: what
@@ -88,19 +118,11 @@ func (m *Manager) signOut(w http.ResponseWriter, r *http.Request, hint bool) (s 
 	return s, idToken, nil
 }
 
-// idTokenHint returns the ID token that session s's identity keeps
-// sealed, or "" when there is none (a plain OAuth provider, tokens sealed
-// under a dropped key, an identity since unlinked).
+// idTokenHint returns the ID token of session s's login, which it keeps
+// sealed (see sessionAAD), or "" when there is none (a plain OAuth
+// provider, a token-mode session, tokens sealed under a dropped key).
 func (m *Manager) idTokenHint(ctx context.Context, s *Session) string {
-	rp, ok := m.lookup(s.Provider)
-	if !ok {
-		return ""
-	}
-	id, err := m.store.Identity(ctx, rp.issuer, s.ProviderUID)
-	if err != nil || id.ID != s.IdentityID {
-		return ""
-	}
-	tok, err := m.openTokens(ctx, id.ProviderTokens, identityAAD+id.ID)
+	tok, err := m.openTokens(ctx, s.ProviderTokens, sessionAAD+s.ID)
 	if err != nil || tok == nil {
 		return ""
 	}

@@ -7,16 +7,17 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// Only an identity's sealed tokens keep the ID token (the id_token_hint
-// of RP-initiated logout); a session's, which may travel in a cookie, do
-// not carry it. Opening gives it back as the token's id_token extra.
-func TestIDTokenSealedWithIdentityOnly(t *testing.T) {
+// Only a session's sealed tokens keep the ID token (its login's, the
+// id_token_hint of its RP-initiated logout); an identity's, whose latest
+// ID token may be another browser's, do not. Opening gives it back as the
+// token's id_token extra.
+func TestIDTokenSealedWithSessionOnly(t *testing.T) {
 	k, err := newKeyring([]CookieKey{GenerateCookieKey()}, nil, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tok := (&oauth2.Token{AccessToken: "at", RefreshToken: "rt"}).WithExtra(map[string]any{"id_token": "the.id.token"})
-	for aad, want := range map[string]string{"identity:i-1": "the.id.token", "session:s-1": ""} {
+	for aad, want := range map[string]string{"identity:i-1": "", "session:s-1": "the.id.token"} {
 		sealed, err := k.seal(tok, aad)
 		if err != nil {
 			t.Fatal(err)
@@ -35,18 +36,20 @@ func TestIDTokenSealedWithIdentityOnly(t *testing.T) {
 	}
 }
 
-// keepIDToken: a refresh answer without an ID token keeps the previous
-// one; one with an ID token keeps its own.
-func TestKeepIDToken(t *testing.T) {
-	prev := (&oauth2.Token{}).WithExtra(map[string]any{"id_token": "old"})
-	if raw, _ := keepIDToken(&oauth2.Token{AccessToken: "a"}, prev).Extra("id_token").(string); raw != "old" {
-		t.Fatalf("kept %q, want old", raw)
+// withIDToken sets or removes the ID token and keeps the DPoP key, which
+// travels in the same extras.
+func TestWithIDToken(t *testing.T) {
+	key, err := newDPoPKey()
+	if err != nil {
+		t.Fatal(err)
 	}
-	fresh := (&oauth2.Token{AccessToken: "a"}).WithExtra(map[string]any{"id_token": "new"})
-	if raw, _ := keepIDToken(fresh, prev).Extra("id_token").(string); raw != "new" {
-		t.Fatalf("kept %q, want new", raw)
+	tok := withTokenDPoPKey((&oauth2.Token{AccessToken: "a"}).WithExtra(map[string]any{"id_token": "old"}), key)
+	got := withIDToken(tok, "new")
+	if raw, _ := got.Extra("id_token").(string); raw != "new" || tokenDPoPKey(got) != key || got.AccessToken != "a" {
+		t.Fatalf("withIDToken(new) = %+v, id_token %q", got, raw)
 	}
-	if got := keepIDToken(fresh, nil); got != fresh {
-		t.Fatal("keepIDToken changed a token with nothing to keep")
+	got = withIDToken(tok, "")
+	if got.Extra("id_token") != nil || tokenDPoPKey(got) != key {
+		t.Fatalf("withIDToken(\"\") kept id_token %v or lost the key", got.Extra("id_token"))
 	}
 }

@@ -189,7 +189,13 @@ func (m *Manager) refreshSession(ctx context.Context, s *Session, ifExpiring boo
 		return nil, ctx.Err()
 	}
 	c := *s
-	sealed, err := m.keys.seal(tok, "session:"+c.ID)
+	// The session keeps its own login's ID token (see sessionAAD), not
+	// one the refreshed grant has.
+	var idToken string
+	if prev, err := m.ProviderToken(s); err == nil && prev != nil {
+		idToken, _ = prev.Extra("id_token").(string)
+	}
+	sealed, err := m.keys.seal(withIDToken(tok, idToken), "session:"+c.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -297,7 +303,7 @@ func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key strin
 	}
 	tok.Expiry = m.clampExpiry(tok.Expiry)
 	now = m.now()
-	sealed, err := m.keys.sealRefreshed(keepIDToken(tok, cur), now, "identity:"+id.ID)
+	sealed, err := m.keys.sealRefreshed(tok, now, "identity:"+id.ID)
 	if err != nil {
 		return nil, err
 	}

@@ -89,6 +89,9 @@ func (m *Manager) saveNewSession(r *http.Request, id *Identity, tok *oauth2.Toke
 	}
 	s.setLoginFacts(p)
 	if tok != nil {
+		if rp, ok := m.lookup(id.Provider); ok {
+			tok = rp.sessionTokens(tok)
+		}
 		sealed, err := m.keys.seal(tok, "session:"+s.ID)
 		if err != nil {
 			return nil, "", err
