@@ -63,7 +63,9 @@ type logoutClaims struct {
 // provider's JWKS publishes in one of the ID token algorithms
 // (Config.IDTokenSigningAlgs; never "none"); typ, when present,
 // "logout+jwt" (§2.4, which also refuses an ID token sent as a logout
-// token); iss the issuer; aud containing the client id; iat present, not
+// token); iss the issuer; aud containing the client id and no audience
+// that Config.TrustedAudiences does not list; nbf, when present, passed;
+// iat present, not
 // in the future and at most two minutes old; exp present and not passed
 // (one minute of clock skew for both); jti present; an events claim with
 // the back-channel-logout member, a JSON object; a sid, a sub or both;
@@ -122,6 +124,14 @@ func (p *OIDCProvider) verifyLogoutToken(ctx context.Context, raw string) (*oaut
 	if !slices.Contains(aud, p.oauth.ClientID) {
 		return nil, errors.New("aud does not name this client")
 	}
+	for _, a := range aud {
+		// Validated as an ID token's (§2.6 step 3; Core §3.1.3.7 step
+		// 3): no untrusted extra audience, which could replay it here
+		// first and spend its jti.
+		if a != p.oauth.ClientID && !slices.Contains(p.trusted, a) {
+			return nil, fmt.Errorf("untrusted audience %q", a)
+		}
+	}
 	var iat, exp float64
 	if len(c.Iat) == 0 || json.Unmarshal(c.Iat, &iat) != nil {
 		return nil, errors.New("no iat")
@@ -138,6 +148,13 @@ func (p *OIDCProvider) verifyLogoutToken(ctx context.Context, raw string) (*oaut
 		return nil, errors.New("iat is too old")
 	case !expires.After(now.Add(-logoutTokenSkew)):
 		return nil, errors.New("the token has expired")
+	}
+	if len(c.Nbf) > 0 {
+		// RFC 7519 §4.1.5: not to be accepted before nbf.
+		var nbf float64
+		if json.Unmarshal(c.Nbf, &nbf) != nil || time.Unix(int64(nbf), 0).After(now.Add(logoutTokenSkew)) {
+			return nil, errors.New("nbf is in the future")
+		}
 	}
 	lt := &oauthlogin.LogoutToken{ID: c.Jti, SID: c.Sid, IssuedAt: issued, Expires: expires}
 	if c.Sub != "" {
