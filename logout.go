@@ -208,12 +208,18 @@ func (m *Manager) logoutEverywhere(w http.ResponseWriter, r *http.Request) {
 // end-session endpoint, or, when the provider has none or the browser had
 // no session, straight to return with logout=local. A request a browser
 // marks as coming from another site (Sec-Fetch-Site cross-site or
-// same-site) is refused with 403 cross_origin and ends nothing: a GET
-// passes http.CrossOriginProtection, so the check is here.
+// same-site; without Sec-Fetch-Site, a Referer of another origin) is
+// refused with 403 cross_origin and ends nothing: a GET passes
+// http.CrossOriginProtection, so the check is here.
 func (m *Manager) logoutLink(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	if site := r.Header.Get("Sec-Fetch-Site"); site == "cross-site" || site == "same-site" {
 		m.writeError(w, r, fmt.Errorf("%w: a logout link followed from another site (Sec-Fetch-Site: %s)", errCrossOrigin, site))
+		return
+	} else if site == "" && r.Referer() != "" && !m.sameOriginReferer(r.Referer()) {
+		// A browser without fetch metadata: its Referer, when sent, must
+		// be BaseURL's origin.
+		m.writeError(w, r, fmt.Errorf("%w: a logout link followed from another origin (Referer)", errCrossOrigin))
 		return
 	}
 	ret, err := m.redirectTarget(r.URL.Query().Get("return"))
@@ -369,29 +375,59 @@ func (m *Manager) backChannelLogout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e := Event{Type: EventProviderLogout, Provider: rp.name}
-	if lt.SID != "" && m.sids != nil {
-		if err := m.sids.DeleteProviderSessions(r.Context(), rp.name, lt.SID); err != nil {
-			m.writeError(w, r, err)
-			return
-		}
-	} else {
-		id, err := m.store.Identity(r.Context(), rp.issuer, lt.Subject)
-		switch {
-		case errors.Is(err, ErrNotFound):
-			// No identity: no session to end.
-		case err != nil:
-			m.writeError(w, r, err)
-			return
-		default:
-			if _, err := m.endIdentitySessions(r.Context(), id.UserID, id.ID); err != nil {
-				m.writeError(w, r, err)
-				return
-			}
-			e.UserID, e.IdentityID = id.UserID, id.ID
-		}
+	if e.UserID, e.IdentityID, err = m.endLoggedOut(r.Context(), rp, lt); err != nil {
+		m.writeError(w, r, err)
+		return
 	}
 	m.emit(r, e)
 	w.WriteHeader(http.StatusOK)
+}
+
+// sameOriginReferer reports whether a Referer names BaseURL's origin.
+func (m *Manager) sameOriginReferer(ref string) bool {
+	u, err := url.Parse(ref)
+	return err == nil && strings.EqualFold(u.Scheme, m.base.Scheme) && strings.EqualFold(u.Host, m.base.Host)
+}
+
+// endLoggedOut ends the sessions a verified logout token names
+// (Back-Channel Logout 1.0 §2.7): with a sub, those of that account's
+// identity, only the provider session sid's when there is one (a provider
+// may keep several accounts in one browser session); with a sid alone,
+// every session of that provider session. It returns the identity's user
+// and id, when there is one.
+func (m *Manager) endLoggedOut(ctx context.Context, rp *registered, lt *LogoutToken) (userID, identityID string, err error) {
+	if lt.Subject == "" {
+		return "", "", m.sids.DeleteProviderSessions(ctx, rp.name, lt.SID)
+	}
+	id, err := m.store.Identity(ctx, rp.issuer, lt.Subject)
+	if errors.Is(err, ErrNotFound) {
+		return "", "", nil // no identity: no session to end
+	}
+	if err != nil {
+		return "", "", err
+	}
+	if lt.SID == "" {
+		_, err = m.endIdentitySessions(ctx, id.UserID, id.ID)
+		return id.UserID, id.ID, err
+	}
+	list, all, err := m.codec.identitySessions(ctx, id.UserID, id.ID)
+	switch {
+	case err != nil:
+		return "", "", err
+	case all && m.sids != nil:
+		// No list to filter: the provider session's sessions, whoever's.
+		return id.UserID, id.ID, m.sids.DeleteProviderSessions(ctx, rp.name, lt.SID)
+	case all:
+		return id.UserID, id.ID, m.codec.endUser(ctx, id.UserID)
+	}
+	for _, v := range list {
+		if v.ProviderSID == lt.SID {
+			if err := m.codec.end(ctx, v.ID); err != nil {
+				return "", "", err
+			}
+		}
+	}
+	return id.UserID, id.ID, nil
 }
 
 // logoutRefused answers a back-channel logout with 400 (Back-Channel
