@@ -368,7 +368,13 @@ func (m *Manager) dpopClient(ctx context.Context, s *Session) *http.Client {
 		base = http.DefaultTransport
 	}
 	src := oauth2.ReuseTokenSource(nil, m.TokenSource(ctx, s))
-	return &http.Client{Transport: &dpopTransport{src: src, base: base, state: rp.dpop}}
+	// A copy of the Manager's client, as oauth2.NewClient makes for the
+	// Bearer one: its timeout, and its refusal to follow redirects, which
+	// would carry the token and a fresh proof to another origin (RFC 9449
+	// §7, RFC 9700 §4.11).
+	c := *m.client
+	c.Transport = &dpopTransport{src: src, base: base, state: rp.dpop}
+	return &c
 }
 
 // dpopTransport sends a session's resource requests (Manager.Client) for
