@@ -246,6 +246,9 @@ func (m *Manager) finishDevice(r *http.Request, rp *registered, tok *oauth2.Toke
 	if err != nil {
 		return nil, "", err
 	}
+	if err := m.checkAuthTime(profile); err != nil {
+		return nil, "", err
+	}
 	id, event, err := m.signIn(r.Context(), rp, profile, tok, "")
 	if err != nil {
 		return nil, "", err

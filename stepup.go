@@ -253,6 +253,9 @@ func languageTag(tag string) bool {
 // max_age (plus authTimeLeeway for clock skew); with acr_values, which are
 // treated as essential, acr must be one of them.
 func (m *Manager) checkLoginFacts(f *flow, p *Profile) error {
+	if err := m.checkAuthTime(p); err != nil {
+		return err
+	}
 	su := f.StepUp
 	if su == nil {
 		return nil
@@ -272,6 +275,16 @@ func (m *Manager) checkLoginFacts(f *flow, p *Profile) error {
 		if !slices.Contains(strings.Split(su.ACRValues, " "), p.ACR) {
 			return fmt.Errorf("%w: acr %q is none of those asked for", errACRNotMet, truncate(p.ACR, 64))
 		}
+	}
+	return nil
+}
+
+// checkAuthTime refuses an auth_time in the future (beyond
+// authTimeLeeway), which would pass every max_age, here and in the host's
+// own checks of Session.AuthTime, for the session's whole life.
+func (m *Manager) checkAuthTime(p *Profile) error {
+	if !p.AuthTime.IsZero() && p.AuthTime.After(m.now().Add(authTimeLeeway)) {
+		return fmt.Errorf("%w: auth_time is in the future", ErrInvalidIDToken)
 	}
 	return nil
 }
