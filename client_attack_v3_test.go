@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -60,9 +59,6 @@ func redirector(t *testing.T, to string) *httptest.Server {
 // meant for (and with a resource server that does not check htu strictly,
 // the pair is usable).
 func TestAttackV3DPoPClientSendsTokenAcrossOrigins(t *testing.T) {
-	if os.Getenv("OAUTHLOGIN_ATTACK") != "1" {
-		t.Skip("attack v3: run with OAUTHLOGIN_ATTACK=1")
-	}
 	h := newDPoPHarness(t)
 	b := oauthlogintest.NewBrowser()
 	s := h.loginDPoP(b)
@@ -94,9 +90,6 @@ func TestAttackV3DPoPClientSendsTokenAcrossOrigins(t *testing.T) {
 // Impact: goroutine and connection growth in the host, driven by a slow
 // or hostile resource server, only when DPoP is on.
 func TestAttackV3DPoPClientDropsTimeout(t *testing.T) {
-	if os.Getenv("OAUTHLOGIN_ATTACK") != "1" {
-		t.Skip("attack v3: run with OAUTHLOGIN_ATTACK=1")
-	}
 	h := newHarness(t, func(c *oauthlogin.Config) {
 		c.HTTPClient = &http.Client{Timeout: 300 * time.Millisecond}
 	})

@@ -1,7 +1,6 @@
 package oauthlogin_test
 
 import (
-	"os"
 	"testing"
 	"time"
 
@@ -20,9 +19,6 @@ import (
 // as the session lives: a permanent step-up from one bad ID token (a
 // provider clock error, a misconfigured IdP, a tenant-controlled claim).
 func TestAttackV3FutureAuthTimePassesMaxAge(t *testing.T) {
-	if os.Getenv("OAUTHLOGIN_ATTACK") != "1" {
-		t.Skip("attack v3: run with OAUTHLOGIN_ATTACK=1")
-	}
 	h := newHarness(t)
 	future := time.Now().Add(365 * 24 * time.Hour).Unix()
 	h.idp.Behave(oauthlogintest.Behavior{Claims: map[string]any{"auth_time": future}})
