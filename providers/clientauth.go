@@ -364,6 +364,17 @@ func (a *asserter) assertion(endpoint string) (string, error) {
 	})
 }
 
+// refuseClientAuth refuses Config.ClientAuth for a provider whose quirks
+// would send a request without the assertion, or send the secret that
+// client_secret_jwt must keep (RFC 7523 §2.2): none of them documents JWT
+// client authentication.
+func refuseClientAuth(name string, cfg Config, why string) error {
+	if cfg.ClientAuth != nil {
+		return fmt.Errorf("providers: %s: %w: ClientAuth is not supported: %s", name, oauthlogin.ErrConfig, why)
+	}
+	return nil
+}
+
 // signJWT signs claims into a compact JWT with go-jose: client assertions
 // and Apple's client secret.
 func signJWT(signer jose.Signer, claims any) (string, error) {

@@ -12,6 +12,9 @@ import (
 // secret go in the query of /api/3.0/users/details.json. Disqus does not
 // say whether the address is verified.
 func Disqus(cfg Config) (*OAuth2Provider, error) {
+	if err := refuseClientAuth("disqus", cfg, "its API takes the client secret in every request"); err != nil {
+		return nil, err
+	}
 	p, err := OAuth2("disqus", Spec{
 		Endpoint: oauth2.Endpoint{
 			AuthURL:   "https://disqus.com/api/oauth/2.0/authorize/",

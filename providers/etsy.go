@@ -23,6 +23,9 @@ const etsyAPI = "https://api.etsy.com/v3/application"
 // /users/me gives the user id, /users/{user_id} the profile with
 // primary_email, which Etsy does not say is verified.
 func Etsy(cfg Config) (*OAuth2Provider, error) {
+	if err := refuseClientAuth("etsy", cfg, "its API takes the client secret in every request"); err != nil {
+		return nil, err
+	}
 	p, err := OAuth2("etsy", Spec{
 		Endpoint: oauth2.Endpoint{
 			AuthURL:   "https://www.etsy.com/oauth/connect",

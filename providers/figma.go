@@ -9,6 +9,9 @@ import "golang.org/x/oauth2"
 // not asserted verified. The token URL is the one Figma moved to from
 // www.figma.com/api/oauth/token in February 2025.
 func Figma(cfg Config) (*OAuth2Provider, error) {
+	if err := refuseClientAuth("figma", cfg, "its refresh endpoint is its own, where no assertion goes"); err != nil {
+		return nil, err
+	}
 	p, err := OAuth2("figma", Spec{
 		Endpoint: oauth2.Endpoint{
 			AuthURL:  "https://www.figma.com/oauth",

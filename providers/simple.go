@@ -175,6 +175,9 @@ const notionVersion = "2025-09-03"
 // grant_type, code, redirect_uri and refresh_token. Notion does not
 // document PKCE, so the code_verifier is not sent.
 func Notion(cfg Config) (*OAuth2Provider, error) {
+	if err := refuseClientAuth("notion", cfg, "its token requests are JSON, which carry no client assertion"); err != nil {
+		return nil, err
+	}
 	p, err := OAuth2("notion", Spec{
 		Endpoint: oauth2.Endpoint{
 			AuthURL:  "https://api.notion.com/v1/oauth/authorize",
@@ -205,6 +208,9 @@ func Notion(cfg Config) (*OAuth2Provider, error) {
 // address is not asserted verified. The avatar, profile.image, is not in
 // Podio's list of contact fields; it is read when present.
 func Podio(cfg Config) (*OAuth2Provider, error) {
+	if err := refuseClientAuth("podio", cfg, "its token requests are JSON, which carry no client assertion"); err != nil {
+		return nil, err
+	}
 	p, err := OAuth2("podio", Spec{
 		Endpoint: oauth2.Endpoint{
 			AuthURL:   "https://podio.com/oauth/authorize",
