@@ -246,7 +246,10 @@ func (m *Manager) finishDevice(r *http.Request, rp *registered, tok *oauth2.Toke
 	if err != nil {
 		return nil, "", err
 	}
-	if err := m.checkAuthTime(profile); err != nil {
+	// No begin: the provider's own max_age and acr_values (its
+	// AuthParams) are the checks, which the device authorization request
+	// does not carry, so a provider that sets them must meet them anyway.
+	if err := m.checkLoginFacts(&flow{StepUp: rp.stepUp}, profile); err != nil {
 		return nil, "", err
 	}
 	id, event, err := m.signIn(r.Context(), rp, profile, tok, "")

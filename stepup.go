@@ -76,24 +76,49 @@ func (rp *registered) loginParams(q url.Values, f *flow) (url.Values, error) {
 		}
 		out[name] = []string{v}
 	}
-	if d := rp.stepUp; d != nil {
-		// The provider's own max_age and acr_values go with every login
-		// this begin does not override: check them as a begin's.
-		if d.MaxAge != nil && (f.StepUp == nil || f.StepUp.MaxAge == nil) {
-			f.stepUp().MaxAge = d.MaxAge
-		}
-		if d.ACRValues != "" && (f.StepUp == nil || f.StepUp.ACRValues == "") {
-			f.stepUp().ACRValues = d.ACRValues
-		}
+	if err := rp.tighten(f); err != nil {
+		return nil, err
 	}
 	return out, nil
+}
+
+// tighten applies the provider's own max_age and acr_values (rp.stepUp)
+// to a flow: they go with every login, and a begin, whose URL anyone can
+// write, may only ask for more: a max_age no larger, acr_values among the
+// provider's. Anything looser is errAuthParam.
+func (rp *registered) tighten(f *flow) error {
+	d := rp.stepUp
+	if d == nil {
+		return nil
+	}
+	if d.MaxAge != nil {
+		switch {
+		case f.StepUp == nil || f.StepUp.MaxAge == nil:
+			f.stepUp().MaxAge = d.MaxAge
+		case *f.StepUp.MaxAge > *d.MaxAge:
+			return fmt.Errorf("%w: max_age %d is above provider %s's %d", errAuthParam, *f.StepUp.MaxAge, rp.name, *d.MaxAge)
+		}
+	}
+	if d.ACRValues != "" {
+		if f.StepUp == nil || f.StepUp.ACRValues == "" {
+			f.stepUp().ACRValues = d.ACRValues
+			return nil
+		}
+		allowed := strings.Split(d.ACRValues, " ")
+		for v := range strings.SplitSeq(f.StepUp.ACRValues, " ") {
+			if !slices.Contains(allowed, v) {
+				return fmt.Errorf("%w: acr_values %q is not among provider %s's", errAuthParam, truncate(v, 64), rp.name)
+			}
+		}
+	}
+	return nil
 }
 
 // setStepUp reads max_age and acr_values among the provider's own
 // authorization parameters (providers.Config.AuthParams): every login
 // sends them, so every callback checks them as it checks a begin's, which
-// replace them. Malformed ones, or either on a plain OAuth 2.0 provider,
-// are ErrConfig.
+// may only tighten them (tighten); a device login checks them too.
+// Malformed ones, or either on a plain OAuth 2.0 provider, are ErrConfig.
 func (rp *registered) setStepUp(params url.Values) error {
 	var su stepUp
 	for _, name := range [...]string{"max_age", "acr_values"} {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -31,34 +30,33 @@ import (
 // (max_age=60) accepts a year-old one by &max_age=31536000. The session's
 // ACR says "pwd", but nothing tells the host that its floor was waived.
 func TestAttackV4BeginDowngradesProviderACRValues(t *testing.T) {
-	if os.Getenv("OAUTHLOGIN_ATTACK") != "1" {
-		t.Skip("attack v4: run with OAUTHLOGIN_ATTACK=1")
-	}
 	h := newHarness(t)
 	h.idp.SetUser(oauthlogintest.User{Subject: "user-1", ACR: "pwd"})
 	h.register("strict", providers.Config{AuthParams: url.Values{"acr_values": {"mfa"}}})
 	h.idp.Behave(oauthlogintest.Behavior{ACR: "pwd"})
 	b := oauthlogintest.NewBrowser()
 	page := testapp.Visit(context.Background(), t, b, h.beginURL("strict", "acr_values", "pwd"))
-	if page.URL.Path != "/failed" {
-		t.Fatalf("the provider requires acr_values=mfa, a begin asked for pwd, and the login ended at %s with acr pwd", page.URL)
+	if page.Status != http.StatusBadRequest || !strings.Contains(string(page.Body), "invalid_auth_param") {
+		t.Fatalf("the provider requires acr_values=mfa, a begin asked for pwd, and the login ended at %s (%d)", page.URL, page.Status)
 	}
+	h.mustHaveNoSession(b)
 }
 
 // As above, for max_age: the provider's max_age=60 is lifted by a begin's
-// max_age of a year.
+// max_age of a year. A begin that asks for less than the provider's
+// floor is refused: 400 invalid_auth_param, no session.
 func TestAttackV4BeginDowngradesProviderMaxAge(t *testing.T) {
-	if os.Getenv("OAUTHLOGIN_ATTACK") != "1" {
-		t.Skip("attack v4: run with OAUTHLOGIN_ATTACK=1")
-	}
 	h := newHarness(t)
 	h.register("fresh", providers.Config{AuthParams: url.Values{"max_age": {"60"}}})
 	h.idp.SetAuthTime(time.Now().Add(-time.Hour))
 	h.idp.Behave(oauthlogintest.Behavior{Claims: map[string]any{"auth_time": time.Now().Add(-time.Hour).Unix()}})
 	b := oauthlogintest.NewBrowser()
 	page := testapp.Visit(context.Background(), t, b, h.beginURL("fresh", "max_age", "31536000"))
-	if page.URL.Path != "/failed" {
-		t.Fatalf("the provider requires max_age=60, a begin asked for a year, and an authentication an hour old signed in (%s)", page.URL)
+	if page.Status != http.StatusBadRequest || !strings.Contains(string(page.Body), "invalid_auth_param") {
+		t.Fatalf("the provider requires max_age=60, a begin asked for a year, and the login ended at %s (%d)", page.URL, page.Status)
+	}
+	if _, status := h.session(b); status != http.StatusUnauthorized {
+		t.Fatalf("GET session = %d, want 401", status)
 	}
 }
 
@@ -73,9 +71,6 @@ func TestAttackV4BeginDowngradesProviderMaxAge(t *testing.T) {
 // POST {prefix}{provider}/device, a user whose ID token has no acr at all
 // (or a password-level one); the same holds for the provider's max_age.
 func TestAttackV4DeviceFlowSkipsProviderACRValues(t *testing.T) {
-	if os.Getenv("OAUTHLOGIN_ATTACK") != "1" {
-		t.Skip("attack v4: run with OAUTHLOGIN_ATTACK=1")
-	}
 	h := newHarness(t, func(c *oauthlogin.Config) { c.DeviceProviders = []string{"strict"} })
 	h.register("strict", providers.Config{AuthParams: url.Values{"acr_values": {"mfa"}}})
 	h.idp.Behave(oauthlogintest.Behavior{ACR: "pwd"})

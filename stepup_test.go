@@ -286,7 +286,7 @@ func TestPromptNoneErrors(t *testing.T) {
 // (providers.Config.AuthParams) gets them checked like a begin's: an
 // answer that ignores them is refused (OpenID Connect Core §3.1.2.1 makes
 // acr_values voluntary for the provider, so only the check enforces
-// them), and a begin's own value replaces the provider's.
+// them), and a begin may only tighten them.
 func TestProviderAuthParamsStepUpChecked(t *testing.T) {
 	h := newHarness(t)
 	h.idp.SetUser(oauthlogintest.User{Subject: "user-1", ACR: "pwd"})
@@ -295,8 +295,13 @@ func TestProviderAuthParamsStepUpChecked(t *testing.T) {
 	b := oauthlogintest.NewBrowser()
 	h.mustFail(testapp.Visit(context.Background(), t, b, h.beginURL("strict")), "acr_not_satisfied")
 	h.mustHaveNoSession(b)
-	// The begin's acr_values replace the provider's.
-	h.mustSucceed(testapp.Visit(context.Background(), t, b, h.beginURL("strict", "acr_values", "pwd")))
+	// A begin may only tighten them: acr_values among the provider's
+	// (here its only one), a max_age no larger. Looser is a 400.
+	if page := testapp.Visit(context.Background(), t, b, h.beginURL("strict", "acr_values", "pwd")); page.Status != http.StatusBadRequest {
+		t.Fatalf("a begin loosening acr_values = %d, want 400", page.Status)
+	}
+	h.idp.Behave(oauthlogintest.Behavior{ACR: "mfa"})
+	h.mustSucceed(testapp.Visit(context.Background(), t, b, h.beginURL("strict", "acr_values", "mfa")))
 
 	h.register("fresh", providers.Config{AuthParams: url.Values{"max_age": {"60"}}})
 	h.idp.SetAuthTime(time.Now().Add(-time.Hour))
