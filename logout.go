@@ -352,7 +352,7 @@ func (m *Manager) backChannelLogout(w http.ResponseWriter, r *http.Request) {
 		m.logoutRefused(w, r, wrap(ErrInvalidLogoutToken, err))
 		return
 	}
-	if lt.ID == "" || len(lt.ID) > maxLogoutJTI || (lt.SID == "" && lt.Subject == "") {
+	if lt.ID == "" || len(lt.ID) > maxLogoutJTI || len(lt.SID) > maxLoginFact || (lt.SID == "" && lt.Subject == "") {
 		m.logoutRefused(w, r, fmt.Errorf("%w: no jti, a jti over %d bytes, or neither sid nor sub", ErrInvalidLogoutToken, maxLogoutJTI))
 		return
 	}

@@ -306,13 +306,21 @@ func (m *Manager) checkLoginFacts(f *flow, p *Profile) error {
 
 // checkAuthTime refuses an auth_time in the future (beyond
 // authTimeLeeway), which would pass every max_age, here and in the host's
-// own checks of Session.AuthTime, for the session's whole life.
+// own checks of Session.AuthTime, for the session's whole life; and a sid
+// or acr over maxLoginFact bytes, which every session record (a cookie,
+// an index key) would carry.
 func (m *Manager) checkAuthTime(p *Profile) error {
 	if !p.AuthTime.IsZero() && p.AuthTime.After(m.now().Add(authTimeLeeway)) {
 		return fmt.Errorf("%w: auth_time is in the future", ErrInvalidIDToken)
 	}
+	if len(p.SID) > maxLoginFact || len(p.ACR) > maxLoginFact {
+		return fmt.Errorf("%w: sid or acr over %d bytes", ErrInvalidIDToken, maxLoginFact)
+	}
 	return nil
 }
+
+// maxLoginFact bounds the sid and acr a session records.
+const maxLoginFact = 256
 
 // stepUp returns f's step-up record, made on first use.
 func (f *flow) stepUp() *stepUp {

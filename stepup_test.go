@@ -331,3 +331,15 @@ func TestProviderAuthParamsStepUpRefused(t *testing.T) {
 		}
 	}
 }
+
+// A sid or acr over 256 bytes is refused with the ID token: every session
+// record (a cookie, a store's index key) would carry it.
+func TestLoginFactsBounded(t *testing.T) {
+	for _, claim := range []string{"sid", "acr"} {
+		h := newHarness(t)
+		h.idp.Behave(oauthlogintest.Behavior{Claims: map[string]any{claim: strings.Repeat("x", 257)}})
+		b := oauthlogintest.NewBrowser()
+		h.mustFail(h.login(b), "id_token_invalid")
+		h.mustHaveNoSession(b)
+	}
+}
