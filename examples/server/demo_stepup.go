@@ -6,12 +6,8 @@ import (
 	"github.com/oauthlogin/oauthlogin/oauthlogintest"
 )
 
-// The demo providers' part of step-up, which needs acr in the ID tokens of
-// issue 17's oauthlogintest. Until that is merged, demo_stepup_pending.go
-// stands in; the merge deletes it and this file's build constraint.
-
-// demoStepUp: the demo providers' ID tokens carry the acr of the login.
-const demoStepUp = true
+// The demo providers' part of step-up: their ID tokens carry the acr of
+// the login.
 
 // approveAs finishes the held login id for u, who authenticated as acr
 // says: the ID token's acr claim is acr, whatever acr_values asked for,

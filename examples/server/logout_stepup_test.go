@@ -20,63 +20,7 @@ import (
 // The example's part of issue 17: "sign out of the provider too"
 // (OpenID Connect RP-Initiated Logout 1.0), step-up logins (max_age,
 // acr_values: OpenID Connect Core §3.1.2.1) and the back-channel logout
-// URLs (Back-Channel Logout 1.0 §2.2). Tests that need the library's new
-// routes skip until they are merged: each probes its route first.
-
-// noFollow is a client that reports redirects instead of following them.
-var noFollow = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-
-// needsLogout skips the test while the library has no logout routes
-// (GET /auth/logout is then the begin route of an unknown provider: 404),
-// and fails it when they exist but the demo providers' logout part
-// (demo_logout.go) is still switched off.
-func needsLogout(t *testing.T, app *httptest.Server) {
-	t.Helper()
-	resp, err := noFollow.Get(app.URL + "/auth/logout?" + url.Values{"return": {app.URL + "/"}}.Encode())
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode == http.StatusNotFound {
-		t.Skip("needs issue 17 part L merged")
-	}
-	if !demoLogout {
-		t.Fatal("issue 17's logout is merged: delete demo_logout_pending.go and demo_logout.go's //go:build line")
-	}
-}
-
-// needsStepUp skips the test while begin ignores max_age (a malformed one
-// still goes to the provider, whose URL is idpURL), and fails it when
-// acr is needed (withACR) but the demo providers' step-up part
-// (demo_stepup.go) is still switched off.
-func needsStepUp(t *testing.T, app *httptest.Server, provider, idpURL string, acr bool) {
-	t.Helper()
-	resp, err := noFollow.Get(app.URL + "/auth/" + provider + "?max_age=soon")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode == http.StatusFound && strings.HasPrefix(resp.Header.Get("Location"), idpURL+"/") {
-		t.Skip("needs issue 17 part V merged")
-	}
-	if acr && !demoStepUp {
-		t.Fatal("issue 17's step-up is merged: delete demo_stepup_pending.go and demo_stepup.go's //go:build line")
-	}
-}
-
-// needsBackChannel skips the test while the library has no back-channel
-// logout route.
-func needsBackChannel(t *testing.T, app *httptest.Server, provider string) {
-	t.Helper()
-	resp, err := http.PostForm(app.URL+"/auth/"+provider+"/backchannel-logout", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusMethodNotAllowed {
-		t.Skip("needs issue 17 part L merged")
-	}
-}
+// URLs (Back-Channel Logout 1.0 §2.2).
 
 // visit GETs target with b, following redirects, and fails the test on a
 // network error.
@@ -144,8 +88,7 @@ func TestProviderURLsListed(t *testing.T) {
 // logout token it cannot verify gets 400 invalid_request, never cached
 // (Back-Channel Logout 1.0 §2.8).
 func TestBackChannelURLAnswers(t *testing.T) {
-	app, a := startDemoApp(t)
-	needsBackChannel(t, app, "demo")
+	_, a := startDemoApp(t)
 	resp, err := http.PostForm(a.providers[0].BackChannelLogoutURI, url.Values{"logout_token": {"not.a.token"}})
 	if err != nil {
 		t.Fatal(err)
@@ -208,7 +151,6 @@ func TestSignOutOfProvider(t *testing.T) {
 	idp := oauthlogintest.NewServer()
 	t.Cleanup(idp.Close)
 	app, _, b, profile := signedInWithOIDC(t, idp, nil)
-	needsLogout(t, app)
 	allowPostLogoutRedirect(idp, app.URL+"/auth/logout/callback")
 	if bytes.Contains(profile.Body, []byte(`id="no-end-session"`)) {
 		t.Errorf("the profile says the provider has no sign-out endpoint:\n%s", profile.Body)
@@ -244,7 +186,6 @@ func TestSignOutOfProviderLink(t *testing.T) {
 	idp := oauthlogintest.NewServer()
 	t.Cleanup(idp.Close)
 	app, _, b, profile := signedInWithOIDC(t, idp, nil)
-	needsLogout(t, app)
 	allowPostLogoutRedirect(idp, app.URL+"/auth/logout/callback")
 
 	home := visit(t, b, href(t, profile, app, "signout-provider-link"))
@@ -314,7 +255,6 @@ func TestStepUpFresh(t *testing.T) {
 	idp := oauthlogintest.NewServer()
 	t.Cleanup(idp.Close)
 	app, _, b, profile := signedInWithOIDC(t, idp, nil)
-	needsStepUp(t, app, "oidc", idp.URL, false)
 
 	after := visit(t, b, href(t, profile, app, "stepup-fresh"))
 	if after.URL.Path != "/profile" || !bytes.Contains(after.Body, []byte(`data-done="stepped-up"`)) || !bytes.Contains(after.Body, []byte(`<time id="auth-time"`)) {
@@ -327,7 +267,7 @@ func TestStepUpFresh(t *testing.T) {
 // without, the library refuses the login (acr_not_satisfied), since the
 // app treats acr_values as essential.
 func TestStepUpACR(t *testing.T) {
-	app, a := startDemoApp(t)
+	app, _ := startDemoApp(t)
 	b := oauthlogintest.NewBrowser()
 	page := visit(t, b, signInLink(t, b, app, "demo"))
 	login := *page.URL
@@ -336,7 +276,6 @@ func TestStepUpACR(t *testing.T) {
 	if u.Path != "/profile" {
 		t.Fatalf("sign-in ended at %s:\n%s", u, body)
 	}
-	needsStepUp(t, app, "demo", a.demos[0].idp.URL, true)
 	profile := &oauthlogintest.Page{URL: u, Body: body}
 	for _, secondFactor := range []bool{false, true} {
 		page := visit(t, b, href(t, profile, app, "stepup-acr"))
@@ -418,7 +357,6 @@ func noEndSession(t *testing.T) *oauthlogintest.Server {
 // session and adds logout=local to the return URL).
 func TestSignOutOfProviderLocalOnly(t *testing.T) {
 	app, _, b, profile := signedInWithOIDC(t, noEndSession(t), nil)
-	needsLogout(t, app)
 	if !bytes.Contains(profile.Body, []byte(`id="no-end-session"`)) {
 		t.Errorf("the profile does not say the provider has no sign-out endpoint:\n%s", profile.Body)
 	}
