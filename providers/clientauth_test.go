@@ -321,6 +321,9 @@ func TestClientAuthCatalogueAudiences(t *testing.T) {
 		{"microsoft", func(ctx context.Context, cfg providers.Config) (*providers.OIDCProvider, error) {
 			return providers.Microsoft(ctx, "", cfg)
 		}, nil},
+		{"microsoft-tenant", func(ctx context.Context, cfg providers.Config) (*providers.OIDCProvider, error) {
+			return providers.Microsoft(ctx, "72f988bf-86f1-41af-91ab-2d7cd011db47", cfg) // one tenant: still the token endpoint
+		}, nil},
 		{"google", func(ctx context.Context, cfg providers.Config) (*providers.OIDCProvider, error) {
 			return providers.Google(ctx, cfg)
 		}, nil},

@@ -144,6 +144,10 @@ func Microsoft(ctx context.Context, tenant string, cfg Config) (*OIDCProvider, e
 		return ok && fits(tid) == nil
 	}
 	return newOIDC(ctx, "microsoft", microsoftAnyTenant, cfg, oidcOptions{
+		// Entra's certificate credentials name the token endpoint as aud,
+		// for every tenant setting (a single tenant's issuer has no
+		// template, which would otherwise make the issuer the default).
+		audience:      AudienceTokenEndpoint,
 		offlineScopes: []string{"offline_access"},
 		noUserInfo:    true,
 		claims:        ProfileFunc(microsoftProfile),
