@@ -24,7 +24,7 @@ import (
 
 // DPoP (RFC 9449): for a provider whose DPoP method reports true, every
 // token request (code exchange, refresh, device poll) carries a proof
-// signed by a P-256 key of the identity, and so do the resource requests
+// signed by a P-256 key made for the login, and so do the resource requests
 // of Manager.Client. The key is made at the callback (or device poll),
 // before the token request, and travels with the tokens: in the request's
 // context to the back-channel transport, then in the tokens sealed with

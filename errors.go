@@ -163,11 +163,13 @@ var (
 	errInteractionRequired      = &Error{"interaction_required", http.StatusUnauthorized, "the provider needs the user to interact", "the provider needs the user to interact"}
 	errConsentRequired          = &Error{"consent_required", http.StatusUnauthorized, "the provider needs the user's consent", "the provider needs the user's consent"}
 	errAccountSelectionRequired = &Error{"account_selection_required", http.StatusUnauthorized, "the provider needs the user to choose an account", "the provider needs the user to choose an account"}
-	// errAuthTooOld: a login begun with max_age came back with an ID token
-	// whose auth_time is missing or older than max_age allows.
+	// errAuthTooOld: a login with max_age (the begin's or the provider's
+	// own) came back with an ID token whose auth_time is missing or older
+	// than max_age allows.
 	errAuthTooOld = &Error{"auth_too_old", http.StatusUnauthorized, "the authentication is older than max_age allows", "the provider's authentication is missing or older than asked"}
-	// errACRNotMet: a login begun with acr_values came back with an ID
-	// token whose acr is none of them (step-up authentication).
+	// errACRNotMet: a login with acr_values (the begin's or the
+	// provider's own) came back with an ID token whose acr is none of them
+	// (step-up authentication).
 	errACRNotMet = &Error{"acr_not_satisfied", http.StatusUnauthorized, "the authentication context is not one asked for", "the provider did not authenticate the user as strongly as asked"}
 	// errAuthParam: a begin's prompt, login_hint, max_age, acr_values or
 	// ui_locales is malformed, or not allowed for the provider.

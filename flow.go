@@ -51,12 +51,13 @@ type flow struct {
 	// Challenge is a token-mode app's own S256 code_challenge, which its
 	// secret is bound to (see appChallenge).
 	Challenge string `json:"c,omitempty"`
-	// StepUp is what the begin asked of the authentication, which the
-	// callback checks (checkLoginFacts); nil for most logins.
+	// StepUp is what the login asks of the authentication, the begin's
+	// and the provider's own (tighten), which the callback checks
+	// (checkLoginFacts); nil for most logins.
 	StepUp *stepUp `json:"su,omitempty"`
 }
 
-// stepUp is a begin's max_age (seconds) and acr_values, checked against
+// stepUp is a login's max_age (seconds) and acr_values, checked against
 // the ID token's auth_time and acr.
 type stepUp struct {
 	MaxAge    *int64 `json:"ma,omitempty"`

@@ -24,8 +24,10 @@ import (
 //
 // The per-login parameters prompt, login_hint, max_age, acr_values and
 // ui_locales (OpenID Connect Core §3.1.2.1) are checked (loginParams) and
-// passed on, replacing the provider's own of the same name; max_age and
-// acr_values are sealed in the flow and checked at the callback. A
+// passed on, replacing the provider's own of the same name, except that
+// max_age and acr_values may only tighten the provider's own (tighten);
+// the effective max_age and acr_values are sealed in the flow and checked
+// at the callback. A
 // provider that pushes its requests (RFC 9126) gets them all at its PAR
 // endpoint first; a failed push ends the login at the failure URL with
 // par_failed, and sets no flow cookie.

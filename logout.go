@@ -92,8 +92,8 @@ func (m *Manager) logoutCallbackURL() string {
 // signOut ends the request's session as DELETE {prefix}session always
 // did: the session goes from the store, the cookie is cleared, the
 // provider tokens are revoked with Config.Sessions.RevokeOnLogout, and an
-// EventLogout is emitted. With hint it first reads the ID token the
-// identity keeps, for the provider's logout. It returns the ended
+// EventLogout is emitted. With hint it first reads the ID token of the
+// session's own login, sealed with its tokens, for the provider's logout. It returns the ended
 // session, or the request's error (then nothing ended, and the caller
 // answers it).
 func (m *Manager) signOut(w http.ResponseWriter, r *http.Request, hint bool) (s *Session, idToken string, err error) {

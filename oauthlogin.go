@@ -127,21 +127,23 @@
 //
 // Logout can end the provider's session too (RP-Initiated Logout 1.0):
 // the browser goes to the provider's end_session_endpoint with the
-// identity's ID token as id_token_hint and comes back through
+// session's own login's ID token as id_token_hint and comes back through
 // {prefix}logout/callback, one URL to register at each provider. A
 // provider that supports Back-Channel Logout 1.0 posts logout tokens to
 // {prefix}{provider}/backchannel-logout, which ends the sessions of that
 // provider session (sid) or account (sub) in any server store
 // ([ProviderSessionDeleter]; the cookie store cannot). A begin with
-// max_age or acr_values is a step-up: the callback refuses an ID token
-// whose auth_time is older, or whose acr is none of those asked, and the
-// session records both ([Session.AuthTime], [Session.ACR]). Per provider
+// max_age or acr_values is a step-up (it may only tighten the provider's
+// own, set in its AuthParams, which every login checks): the callback
+// refuses an ID token whose auth_time is older, or whose acr is none of
+// those asked, and the session records both ([Session.AuthTime],
+// [Session.ACR]). Per provider
 // (package providers' Config): client authentication with a signed JWT
 // instead of a secret ([ClientAsserter]: private_key_jwt,
 // client_secret_jwt), pushed authorization requests
 // ([AuthorizationPusher], RFC 9126), and DPoP ([DPoPProvider], RFC 9449),
-// which binds the provider's tokens to a key per identity, sealed in the
-// store, so that a refresh token copied out of the store is useless.
+// which binds the provider's tokens to a key made at each login and
+// sealed in the store with them, so that a refresh token copied out of the store is useless.
 //
 // # Keys
 //

@@ -164,7 +164,8 @@ type AuthorizationPusher interface {
 type DPoPProvider interface {
 	// DPoP reports whether the host turned DPoP on for this provider:
 	// then every token request and every resource request through
-	// Manager.Client carries a DPoP proof (ES256, a key per identity), and
+	// Manager.Client carries a DPoP proof (ES256, a key made at each login
+	// and sealed with its tokens), and
 	// only token_type DPoP is accepted.
 	DPoP() bool
 }

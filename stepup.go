@@ -12,7 +12,8 @@ import (
 // loginParamNames are the per-login authorization request parameters a
 // begin request may carry (OpenID Connect Core §3.1.2.1), passed on to
 // the provider after checking. They override the provider's own
-// AuthParams of the same name.
+// AuthParams of the same name; max_age and acr_values may only tighten
+// them (tighten).
 var loginParamNames = [...]string{"prompt", "login_hint", "max_age", "acr_values", "ui_locales"}
 
 // Bounds on the per-login parameters.
