@@ -155,11 +155,8 @@ func tokenDPoPKey(tok *oauth2.Token) *dpopKey {
 // withTokenDPoPKey returns tok with key among its extras. A token
 // response's extras that a seal keeps (the ID token) are kept.
 func withTokenDPoPKey(tok *oauth2.Token, key *dpopKey) *oauth2.Token {
-	extra := map[string]any{dpopExtra: key}
-	if id, ok := tok.Extra("id_token").(string); ok && id != "" {
-		extra["id_token"] = id
-	}
-	return tok.WithExtra(extra)
+	id, _ := tok.Extra("id_token").(string)
+	return withSealedExtras(tok, id, key)
 }
 
 // sameDPoPKey reports whether a and b are bound to the same DPoP key, or

@@ -352,15 +352,15 @@ func (k *keyring) openRefreshed(sealed []byte, aad string) (*oauth2.Token, time.
 		refreshed = time.Unix(0, st.Refreshed)
 	}
 	tok := &oauth2.Token{AccessToken: st.Access, RefreshToken: st.Refresh, TokenType: st.Type}
-	if st.IDToken != "" {
-		tok = tok.WithExtra(map[string]any{"id_token": st.IDToken})
-	}
+	var key *dpopKey
 	if len(st.DPoPKey) > 0 {
-		key, err := parseDPoPKey(st.DPoPKey)
-		if err != nil {
+		var err error
+		if key, err = parseDPoPKey(st.DPoPKey); err != nil {
 			return nil, time.Time{}, errUnseal
 		}
-		tok = withTokenDPoPKey(tok, key)
+	}
+	if st.IDToken != "" || key != nil {
+		tok = withSealedExtras(tok, st.IDToken, key)
 	}
 	return tok, refreshed, nil
 }
@@ -393,6 +393,20 @@ func (k *keyring) openValue(sealed []byte, aad string, v any) error {
 		return nil
 	}
 	return errUnseal
+}
+
+// withSealedExtras returns tok with the extras a seal keeps and an open
+// gives back, and no others: the ID token (idToken, "" for none) and the
+// DPoP key (nil for none).
+func withSealedExtras(tok *oauth2.Token, idToken string, key *dpopKey) *oauth2.Token {
+	extra := make(map[string]any, 2)
+	if idToken != "" {
+		extra["id_token"] = idToken
+	}
+	if key != nil {
+		extra[dpopExtra] = key
+	}
+	return tok.WithExtra(extra)
 }
 
 // randomBytes returns n bytes from crypto/rand, which never fails.

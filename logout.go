@@ -33,14 +33,7 @@ const sessionAAD = "session:"
 // withIDToken returns tok with raw as its id_token ("" for none), and its
 // DPoP key if it has one.
 func withIDToken(tok *oauth2.Token, raw string) *oauth2.Token {
-	extra := make(map[string]any, 2)
-	if raw != "" {
-		extra["id_token"] = raw
-	}
-	if key := tokenDPoPKey(tok); key != nil {
-		extra[dpopExtra] = key
-	}
-	return tok.WithExtra(extra)
+	return withSealedExtras(tok, raw, tokenDPoPKey(tok))
 }
 
 // sessionTokens returns tok as a new session of rp keeps it: with the
@@ -140,11 +133,10 @@ func (m *Manager) endSessionURL(w http.ResponseWriter, s *Session, idToken, ret 
 	if !ok {
 		return "", nil
 	}
-	lp, ok := rp.p.(LogoutProvider)
-	if !ok || lp.EndSessionEndpoint() == "" {
+	ep := rp.endSessionEndpoint()
+	if ep == "" {
 		return "", nil
 	}
-	ep := lp.EndSessionEndpoint()
 	ls := logoutState{State: randomToken(32), Return: ret, Expires: m.now().Add(m.flowTTL).Unix()}
 	name := m.logoutCookieName()
 	value, err := m.keys.encodeCookie(name, &ls)
@@ -386,7 +378,7 @@ func (m *Manager) backChannelLogout(w http.ResponseWriter, r *http.Request) {
 // sameOriginReferer reports whether a Referer names BaseURL's origin.
 func (m *Manager) sameOriginReferer(ref string) bool {
 	u, err := url.Parse(ref)
-	return err == nil && strings.EqualFold(u.Scheme, m.base.Scheme) && strings.EqualFold(u.Host, m.base.Host)
+	return err == nil && origin(u) == origin(m.base)
 }
 
 // endLoggedOut ends the sessions a verified logout token names

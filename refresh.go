@@ -190,11 +190,7 @@ func (m *Manager) refreshSession(ctx context.Context, s *Session, ifExpiring boo
 	c := *s
 	// The session keeps its own login's ID token (see sessionAAD), not
 	// one the refreshed grant has.
-	var idToken string
-	if prev, err := m.ProviderToken(s); err == nil && prev != nil {
-		idToken, _ = prev.Extra("id_token").(string)
-	}
-	sealed, err := m.keys.seal(withIDToken(tok, idToken), "session:"+c.ID)
+	sealed, err := m.keys.seal(withIDToken(tok, m.idTokenHint(ctx, s)), sessionAAD+c.ID)
 	if err != nil {
 		return nil, err
 	}

@@ -279,7 +279,7 @@ func languageTag(tag string) bool {
 // max_age (plus authTimeLeeway for clock skew); with acr_values, which are
 // treated as essential, acr must be one of them.
 func (m *Manager) checkLoginFacts(f *flow, p *Profile) error {
-	if err := m.checkAuthTime(p); err != nil {
+	if err := m.checkLoginBounds(p); err != nil {
 		return err
 	}
 	su := f.StepUp
@@ -305,12 +305,12 @@ func (m *Manager) checkLoginFacts(f *flow, p *Profile) error {
 	return nil
 }
 
-// checkAuthTime refuses an auth_time in the future (beyond
+// checkLoginBounds refuses an auth_time in the future (beyond
 // authTimeLeeway), which would pass every max_age, here and in the host's
 // own checks of Session.AuthTime, for the session's whole life; and a sid
 // or acr over maxLoginFact bytes, which every session record (a cookie,
 // an index key) would carry.
-func (m *Manager) checkAuthTime(p *Profile) error {
+func (m *Manager) checkLoginBounds(p *Profile) error {
 	if !p.AuthTime.IsZero() && p.AuthTime.After(m.now().Add(authTimeLeeway)) {
 		return fmt.Errorf("%w: auth_time is in the future", ErrInvalidIDToken)
 	}
