@@ -353,7 +353,7 @@ func (m *Manager) unlink(w http.ResponseWriter, r *http.Request) {
 	}
 	// Its sessions end after the identity is gone: a login through the
 	// same provider account from now on makes a new identity.
-	all, err := m.endIdentitySessions(r.Context(), s.UserID, id.ID)
+	all, err := m.endIdentitySessions(r.Context(), s.UserID, id.ID, "")
 	if err != nil {
 		m.writeError(w, r, err)
 		return

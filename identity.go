@@ -176,11 +176,12 @@ func (m *Manager) setIdentityTokens(id *Identity, tok *oauth2.Token) error {
 }
 
 // endIdentitySessions deletes every session of user userID that signed in
-// with identity identityID, pending token-mode records included. A store
-// that cannot list sessions cannot find them: then every session of the
-// user ends, since one left standing could outlive the identity it signed
-// in with (an unlink after an account takeover, say), and all is true.
-func (m *Manager) endIdentitySessions(ctx context.Context, userID, identityID string) (all bool, err error) {
+// with identity identityID, pending token-mode records included; with a
+// sid, only those of that provider session. A store that cannot list
+// sessions cannot find them: then every session of the user ends, since
+// one left standing could outlive the identity it signed in with (an
+// unlink after an account takeover, say), and all is true.
+func (m *Manager) endIdentitySessions(ctx context.Context, userID, identityID, sid string) (all bool, err error) {
 	list, all, err := m.codec.identitySessions(ctx, userID, identityID)
 	if err != nil {
 		return false, err
@@ -189,6 +190,9 @@ func (m *Manager) endIdentitySessions(ctx context.Context, userID, identityID st
 		return true, m.codec.endUser(ctx, userID)
 	}
 	for _, v := range list {
+		if sid != "" && v.ProviderSID != sid {
+			continue
+		}
 		if err := m.codec.end(ctx, v.ID); err != nil {
 			return false, err
 		}

@@ -398,28 +398,8 @@ func (m *Manager) endLoggedOut(ctx context.Context, rp *registered, lt *LogoutTo
 	if err != nil {
 		return "", "", err
 	}
-	if lt.SID == "" {
-		_, err = m.endIdentitySessions(ctx, id.UserID, id.ID)
-		return id.UserID, id.ID, err
-	}
-	list, all, err := m.codec.identitySessions(ctx, id.UserID, id.ID)
-	switch {
-	case err != nil:
-		return "", "", err
-	case all && m.sids != nil:
-		// No list to filter: the provider session's sessions, whoever's.
-		return id.UserID, id.ID, m.sids.DeleteProviderSessions(ctx, rp.name, lt.SID)
-	case all:
-		return id.UserID, id.ID, m.codec.endUser(ctx, id.UserID)
-	}
-	for _, v := range list {
-		if v.ProviderSID == lt.SID {
-			if err := m.codec.end(ctx, v.ID); err != nil {
-				return "", "", err
-			}
-		}
-	}
-	return id.UserID, id.ID, nil
+	_, err = m.endIdentitySessions(ctx, id.UserID, id.ID, lt.SID)
+	return id.UserID, id.ID, err
 }
 
 // logoutRefused answers a back-channel logout with 400 (Back-Channel
