@@ -200,10 +200,8 @@ func (d *dpopState) remember(origin, nonce string) {
 	if nonce == "" || len(nonce) > maxDPoPNonce {
 		return
 	}
-	for i := 0; i < len(nonce); i++ {
-		if c := nonce[i]; c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
-			return
-		}
+	if !nqchars(nonce) {
+		return
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()

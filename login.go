@@ -285,12 +285,33 @@ func checkValue(name, v string, limit int) error {
 	if len(v) > limit {
 		return fmt.Errorf("%w: %s over %d bytes", errInvalidResponse, name, limit)
 	}
-	for i := 0; i < len(v); i++ {
-		if v[i] < 0x20 || v[i] > 0x7e {
-			return fmt.Errorf("%w: %s has a byte outside %%x20-7E", errInvalidResponse, name)
-		}
+	if !vschars(v) {
+		return fmt.Errorf("%w: %s has a byte outside %%x20-7E", errInvalidResponse, name)
 	}
 	return nil
+}
+
+// vschars reports whether s has only VSCHAR bytes (%x20-7E, RFC 6749
+// Appendix A).
+func vschars(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// nqchars reports whether s has only NQCHAR bytes (%x21 / %x23-5B /
+// %x5D-7E, RFC 6749 Appendix A): printable, without a space, a double
+// quote or a backslash.
+func nqchars(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // checkResponse checks the authorization response before any token

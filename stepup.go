@@ -184,10 +184,8 @@ func checkVSChars(name, v string, limit int) error {
 	if len(v) > limit {
 		return fmt.Errorf("%w: %s is over %d bytes", errAuthParam, name, limit)
 	}
-	for i := 0; i < len(v); i++ {
-		if v[i] < 0x20 || v[i] > 0x7e {
-			return fmt.Errorf("%w: %s has a byte outside %%x20-7E", errAuthParam, name)
-		}
+	if !vschars(v) {
+		return fmt.Errorf("%w: %s has a byte outside %%x20-7E", errAuthParam, name)
 	}
 	return nil
 }
@@ -217,10 +215,8 @@ func checkACRValues(v string) (string, error) {
 		if a == "" {
 			return "", fmt.Errorf("%w: acr_values has an empty value", errAuthParam)
 		}
-		for j := 0; j < len(a); j++ {
-			if c := a[j]; c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
-				return "", fmt.Errorf("%w: acr_values has a byte outside NQCHAR", errAuthParam)
-			}
+		if !nqchars(a) {
+			return "", fmt.Errorf("%w: acr_values has a byte outside NQCHAR", errAuthParam)
 		}
 		if slices.Contains(values[:i], a) {
 			return "", fmt.Errorf("%w: acr_values has a value twice", errAuthParam)
