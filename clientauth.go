@@ -142,29 +142,39 @@ func closeBody(req *http.Request) {
 	}
 }
 
-// authenticatingEndpoint reports whether u is one of rp's endpoints that
-// authenticate the client (the token, device authorization and pushed
-// authorization request endpoints), and returns it as configured.
-func (rp *registered) authenticatingEndpoint(u *url.URL) (string, bool) {
-	candidates := [...]string{rp.oauth.Endpoint.TokenURL, rp.oauth.Endpoint.DeviceAuthURL, ""}
-	if ap, ok := rp.p.(AuthorizationPusher); ok {
-		candidates[2], _ = ap.PushedAuthorization()
-	}
+// authEndpoint is an endpoint that authenticates the client, as
+// configured and parsed once (setAuthEndpoints).
+type authEndpoint struct {
+	raw string
+	u   *url.URL
+}
+
+// setAuthEndpoints parses, once at Register, rp's endpoints that
+// authenticate the client: the token, device authorization and pushed
+// authorization request endpoints.
+func (rp *registered) setAuthEndpoints() {
+	candidates := [...]string{rp.oauth.Endpoint.TokenURL, rp.oauth.Endpoint.DeviceAuthURL, rp.pushURL}
 	for _, c := range candidates {
-		if c != "" && sameEndpoint(u, c) {
-			return c, true
+		if u, err := url.Parse(c); c != "" && err == nil {
+			rp.authEndpoints = append(rp.authEndpoints, authEndpoint{c, u})
+		}
+	}
+}
+
+// authenticatingEndpoint reports whether u is one of rp's endpoints that
+// authenticate the client, and returns it as configured.
+func (rp *registered) authenticatingEndpoint(u *url.URL) (string, bool) {
+	for _, e := range rp.authEndpoints {
+		if sameEndpoint(u, e.u) {
+			return e.raw, true
 		}
 	}
 	return "", false
 }
 
-// sameEndpoint reports whether u is the endpoint raw: same scheme, host
+// sameEndpoint reports whether u is the endpoint e: same scheme, host
 // (case-insensitively), path and query.
-func sameEndpoint(u *url.URL, raw string) bool {
-	e, err := url.Parse(raw)
-	if err != nil {
-		return false
-	}
+func sameEndpoint(u, e *url.URL) bool {
 	return strings.EqualFold(u.Scheme, e.Scheme) && strings.EqualFold(u.Host, e.Host) &&
 		u.EscapedPath() == e.EscapedPath() && u.RawQuery == e.RawQuery
 }

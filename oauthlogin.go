@@ -324,6 +324,7 @@ func (m *Manager) Register(p Provider) error {
 	if err := rp.setPush(); err != nil {
 		return err
 	}
+	rp.setAuthEndpoints()
 	if err := rp.setStepUp(fixed); err != nil {
 		return err
 	}

@@ -220,6 +220,9 @@ type registered struct {
 	// pushURL is the pushed authorization request endpoint (RFC 9126)
 	// when begins push their requests there, else "".
 	pushURL string
+	// authEndpoints are the endpoints whose requests authenticate the
+	// client (setAuthEndpoints).
+	authEndpoints []authEndpoint
 	// formPost: the provider answers with response_mode=form_post, a
 	// cross-site POST that carries only SameSite=None cookies.
 	formPost bool
