@@ -363,14 +363,11 @@ func (m *Manager) finish(w http.ResponseWriter, r *http.Request, rp *registered,
 	if err := m.checkResponse(r, rp, f, params); err != nil {
 		return "", err
 	}
-	ctx := rp.clientContext(r.Context())
-	if rp.dpop != nil {
-		// A fresh key for the tokens of this login (RFC 9449): the
-		// exchange's proof and the user info request's are by it.
-		var err error
-		if ctx, _, err = rp.dpopContext(ctx, nil); err != nil {
-			return "", err
-		}
+	// With DPoP, a fresh key for the tokens of this login (RFC 9449): the
+	// exchange's proof and the user info request's are by it.
+	ctx, key, err := rp.dpopContext(rp.clientContext(r.Context()), nil)
+	if err != nil {
+		return "", err
 	}
 	tok, err := rp.exchange(ctx, params.Get("code"), oauth2.VerifierOption(f.Verifier))
 	if err != nil {
@@ -384,8 +381,8 @@ func (m *Manager) finish(w http.ResponseWriter, r *http.Request, rp *registered,
 	if err := m.checkLoginFacts(f, profile); err != nil {
 		return "", err
 	}
-	if rp.dpop != nil {
-		tok = withTokenDPoPKey(tok, ctxDPoPKey(ctx)) // sealed with the tokens from here on
+	if key != nil {
+		tok = withTokenDPoPKey(tok, key) // sealed with the tokens from here on
 	}
 	id, event, err := m.signIn(r.Context(), rp, profile, tok, f.LinkUser)
 	if err != nil {

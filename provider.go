@@ -294,15 +294,9 @@ func (rp *registered) exchange(ctx context.Context, code string, opts ...oauth2.
 	if err != nil {
 		return nil, err
 	}
-	if rp.dpop != nil {
-		// Bound to the key after identify (finish): Identify reads the
-		// response's extras.
-		if err := checkBoundTokenType(tok, ctxDPoPKey(ctx)); err != nil {
-			return nil, err
-		}
-		return tok, nil
-	}
-	if err := checkTokenType(tok); err != nil {
+	// A DPoP token is bound to its key after identify (finish), which
+	// reads the response's extras.
+	if err := checkBoundTokenType(tok, ctxDPoPKey(ctx)); err != nil {
 		return nil, err
 	}
 	return tok, nil
