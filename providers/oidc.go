@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -278,11 +277,8 @@ func (p *OIDCProvider) Identify(ctx context.Context, tok *oauth2.Token, nonce st
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", oauthlogin.ErrInvalidIDToken, err)
 	}
-	if err := loginFacts(idt, profile); err != nil {
+	if err := loginFacts(claims, profile); err != nil {
 		return nil, err
-	}
-	if profile.SID, err = sid(claims); err != nil {
-		return nil, fmt.Errorf("%w: %w", oauthlogin.ErrInvalidIDToken, err)
 	}
 	if p.userInfoURL == "" {
 		return profile, nil
@@ -305,20 +301,6 @@ func (p *OIDCProvider) Identify(ctx context.Context, tok *oauth2.Token, nonce st
 
 // sid reads the ID token's sid claim (OpenID Connect Front-Channel and
 // Back-Channel Logout 1.0 §2.1 / §3): the provider session a back-channel
-// logout token may name. Absent is ""; anything but a string is refused.
-func sid(claims []byte) (string, error) {
-	var c struct {
-		SID json.RawMessage `json:"sid"`
-	}
-	if err := json.Unmarshal(claims, &c); err != nil || c.SID == nil {
-		return "", err
-	}
-	var s string
-	if err := json.Unmarshal(c.SID, &s); err != nil {
-		return "", errors.New("sid is not a string")
-	}
-	return s, nil
-}
 
 // merge fills the ID token's profile with what userinfo adds or updates;
 // Raw becomes the userinfo document.

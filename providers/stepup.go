@@ -1,26 +1,28 @@
 package providers
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"time"
 
-	"github.com/coreos/go-oidc/v3/oidc"
-
 	"github.com/oauthlogin/oauthlogin"
 )
 
-// loginFacts fills p's AuthTime and ACR from the verified ID token's
-// auth_time and acr claims (OpenID Connect Core §2), which the Manager
-// checks against a login's max_age and acr_values. auth_time was checked
-// to be a NumericDate by VerifyIDToken; acr must be a string.
-func loginFacts(idt *oidc.IDToken, p *oauthlogin.Profile) error {
+// loginFacts fills p's AuthTime, ACR and SID from the verified ID token's
+// claims, decoded once: auth_time and acr (OpenID Connect Core §2), which
+// the Manager checks against a login's max_age and acr_values, and sid
+// (Back-Channel Logout 1.0 §2.1), which a logout token may name.
+// auth_time was checked to be a NumericDate by VerifyIDToken; acr and sid
+// must be strings.
+func loginFacts(claims []byte, p *oauthlogin.Profile) error {
 	var c struct {
 		AuthTime *float64 `json:"auth_time"`
 		ACR      *string  `json:"acr"`
+		SID      *string  `json:"sid"`
 	}
-	if err := idt.Claims(&c); err != nil {
-		return fmt.Errorf("%w: auth_time or acr: %w", oauthlogin.ErrInvalidIDToken, err)
+	if err := json.Unmarshal(claims, &c); err != nil {
+		return fmt.Errorf("%w: auth_time, acr or sid: %w", oauthlogin.ErrInvalidIDToken, err)
 	}
 	if c.AuthTime != nil {
 		sec, frac := math.Modf(*c.AuthTime)
@@ -28,6 +30,9 @@ func loginFacts(idt *oidc.IDToken, p *oauthlogin.Profile) error {
 	}
 	if c.ACR != nil {
 		p.ACR = *c.ACR
+	}
+	if c.SID != nil {
+		p.SID = *c.SID
 	}
 	return nil
 }
