@@ -8,18 +8,19 @@ import (
 	"github.com/oauthlogin/oauthlogin/store/internal/sqldriver"
 )
 
-// migration is one version of the schema. Statements use {table} markers
-// and the type markers {bytes} and {bool}, filled in per dialect; those
-// marked sqliteOnly are skipped on PostgreSQL, those marked pgOnly on
-// SQLite.
+// migration is one version of the schema. Statements use {table} markers,
+// the type markers {bytes} and {bool} and the marker {add column} (ADD
+// COLUMN IF NOT EXISTS on PostgreSQL, ADD COLUMN on SQLite, which has no
+// IF NOT EXISTS there), filled in per dialect; those marked sqliteOnly are
+// skipped on PostgreSQL.
 type migration struct {
 	version int
 	stmts   []stmt
 }
 
 type stmt struct {
-	sql                string
-	sqliteOnly, pgOnly bool
+	sql        string
+	sqliteOnly bool
 }
 
 // migrations are applied in order, each once. Never edit one that has
@@ -81,13 +82,9 @@ var migrations = []migration{{
 	// partial: sessions without a sid (every older row) are not in it.
 	version: 2,
 	stmts: []stmt{
-		{sql: `ALTER TABLE {sessions} ADD COLUMN IF NOT EXISTS provider_sid TEXT NOT NULL DEFAULT ''`, pgOnly: true},
-		{sql: `ALTER TABLE {sessions} ADD COLUMN IF NOT EXISTS auth_time BIGINT NOT NULL DEFAULT 0`, pgOnly: true},
-		{sql: `ALTER TABLE {sessions} ADD COLUMN IF NOT EXISTS acr TEXT NOT NULL DEFAULT ''`, pgOnly: true},
-		// SQLite has no IF NOT EXISTS here; the migration runs once.
-		{sql: `ALTER TABLE {sessions} ADD COLUMN provider_sid TEXT NOT NULL DEFAULT ''`, sqliteOnly: true},
-		{sql: `ALTER TABLE {sessions} ADD COLUMN auth_time BIGINT NOT NULL DEFAULT 0`, sqliteOnly: true},
-		{sql: `ALTER TABLE {sessions} ADD COLUMN acr TEXT NOT NULL DEFAULT ''`, sqliteOnly: true},
+		{sql: `ALTER TABLE {sessions} {add column} provider_sid TEXT NOT NULL DEFAULT ''`},
+		{sql: `ALTER TABLE {sessions} {add column} auth_time BIGINT NOT NULL DEFAULT 0`},
+		{sql: `ALTER TABLE {sessions} {add column} acr TEXT NOT NULL DEFAULT ''`},
 		{sql: `CREATE INDEX IF NOT EXISTS {index:sessions_provider_sid} ON {sessions} (provider, provider_sid) WHERE provider_sid <> ''`},
 	},
 }}
@@ -102,11 +99,11 @@ const migrateLockKey = "oauthlogin:migrate"
 
 // ddl fills in a migration statement for the store's dialect.
 func (s *Store) ddl(q string) string {
-	bytes, boolean := "BYTEA", "BOOLEAN"
+	bytes, boolean, addColumn := "BYTEA", "BOOLEAN", "ADD COLUMN IF NOT EXISTS"
 	if s.dialect == sqlite {
-		bytes, boolean = "BLOB", "INTEGER"
+		bytes, boolean, addColumn = "BLOB", "INTEGER", "ADD COLUMN" // the migration runs once
 	}
-	q = strings.NewReplacer("{bytes}", bytes, "{bool}", boolean).Replace(q)
+	q = strings.NewReplacer("{bytes}", bytes, "{bool}", boolean, "{add column}", addColumn).Replace(q)
 	// Index names: unqualified (an index lives in its table's schema).
 	for {
 		i := strings.Index(q, "{index:")
@@ -189,7 +186,7 @@ func (s *Store) migrate(ctx context.Context, q querier) error {
 			continue
 		}
 		for _, st := range m.stmts {
-			if st.sqliteOnly && s.dialect != sqlite || st.pgOnly && s.dialect == sqlite {
+			if st.sqliteOnly && s.dialect != sqlite {
 				continue
 			}
 			if _, err := q.exec(ctx, s.ddl(st.sql)); err != nil {
