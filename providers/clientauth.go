@@ -27,6 +27,10 @@ import (
 	"github.com/oauthlogin/oauthlogin"
 )
 
+// jwtBearerAssertion is the client_assertion_type of a JWT client
+// assertion (RFC 7523 §2.2).
+const jwtBearerAssertion = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
 // Client authentication methods (OpenID Connect Core §9), as discovery's
 // token_endpoint_auth_methods_supported names them.
 const (

@@ -244,8 +244,7 @@ func (b *base) revoke(ctx context.Context, token, hint, secret string) error {
 		if err != nil {
 			return err
 		}
-		form.Del("client_secret")
-		form.Set("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+		form.Set("client_assertion_type", jwtBearerAssertion)
 		form.Set("client_assertion", assertion)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.revokeURL, strings.NewReader(form.Encode()))
