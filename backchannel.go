@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"golang.org/x/oauth2"
@@ -35,6 +36,32 @@ func noRedirects(c *http.Client) *http.Client {
 	cp := *c
 	cp.CheckRedirect = func(*http.Request, []*http.Request) error { return errRedirect }
 	return &cp
+}
+
+// clientForm returns a POST of form to endpoint, one of rp's, that
+// authenticates the client as x/oauth2 does at the token endpoint (RFC
+// 6749 §2.3.1): HTTP Basic with the form-encoded id and secret, or both in
+// the form for AuthStyleInParams; for a client without a secret (one that
+// asserts itself, whose assertion the transport adds), client_id alone.
+func (rp *registered) clientForm(ctx context.Context, endpoint string, form url.Values) (*http.Request, error) {
+	id, secret := rp.oauth.ClientID, rp.oauth.ClientSecret
+	basic := secret != "" && rp.oauth.Endpoint.AuthStyle != oauth2.AuthStyleInParams
+	if !basic {
+		form.Set("client_id", id)
+		if secret != "" {
+			form.Set("client_secret", secret)
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	if basic {
+		req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
+	}
+	return req, nil
 }
 
 // resourceContext carries the Manager's HTTP client to x/oauth2, for

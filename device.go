@@ -13,7 +13,6 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -168,22 +167,10 @@ func (m *Manager) pollDevice(ctx context.Context, rp *registered, h *deviceHandl
 	if err != nil {
 		return nil, err
 	}
-	cfg := rp.oauth
 	form := url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"}, "device_code": {h.DeviceCode}}
-	if cfg.Endpoint.AuthStyle == oauth2.AuthStyleInParams || cfg.ClientSecret == "" {
-		form.Set("client_id", cfg.ClientID)
-		if cfg.ClientSecret != "" {
-			form.Set("client_secret", cfg.ClientSecret)
-		}
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, cfg.Endpoint.TokenURL, strings.NewReader(form.Encode()))
+	req, err := rp.clientForm(ctx, rp.oauth.Endpoint.TokenURL, form)
 	if err != nil {
 		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	if cfg.Endpoint.AuthStyle != oauth2.AuthStyleInParams && cfg.ClientSecret != "" {
-		req.SetBasicAuth(url.QueryEscape(cfg.ClientID), url.QueryEscape(cfg.ClientSecret))
 	}
 	resp, err := rp.client.Do(req)
 	if err != nil {

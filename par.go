@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"golang.org/x/oauth2"
 )
@@ -74,22 +73,9 @@ func (rp *registered) authParams(f *flow, scope string, extra url.Values) url.Va
 // client_secret_jwt) has no secret in its OAuth2Config, and the transport
 // adds the assertion. Errors wrap errPushFailed.
 func (rp *registered) push(ctx context.Context, params url.Values) (string, error) {
-	basic := false
-	if rp.oauth.ClientSecret != "" {
-		if rp.oauth.Endpoint.AuthStyle == oauth2.AuthStyleInParams {
-			params.Set("client_secret", rp.oauth.ClientSecret)
-		} else {
-			basic = true
-		}
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rp.pushURL, strings.NewReader(params.Encode()))
+	req, err := rp.clientForm(ctx, rp.pushURL, params)
 	if err != nil {
 		return "", wrap(errPushFailed, err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	if basic {
-		req.SetBasicAuth(url.QueryEscape(rp.oauth.ClientID), url.QueryEscape(rp.oauth.ClientSecret))
 	}
 	resp, err := rp.client.Do(req)
 	if err != nil {
