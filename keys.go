@@ -281,6 +281,18 @@ func (k *keyring) decodeCookie(name, value string, v any) error {
 	return securecookie.DecodeMulti(name, value, v, k.codecs...)
 }
 
+// sessionAAD starts the additional data that binds a session's sealed
+// tokens to it; only those keep the ID token (keyring.sealRefreshed).
+//
+// The id_token_hint of RP-Initiated Logout names "the End-User's current
+// authenticated session with the Client" (§2): the provider session of
+// this browser's login. So a session keeps its own login's ID token, for
+// its whole life: the identity's latest ID token may come from a login in
+// another browser (another provider session), and so may one that a
+// refresh returns, since every session of an identity refreshes the
+// latest login's grant.
+const sessionAAD = "session:"
+
 // sealedToken is the plaintext layout of sealed provider tokens.
 type sealedToken struct {
 	Access  string `json:"a,omitempty"`

@@ -18,18 +18,6 @@ import (
 // back to {prefix}logout/callback) and Back-Channel Logout 1.0 (the
 // provider posts a logout token to {prefix}{provider}/backchannel-logout).
 
-// sessionAAD starts the additional data that binds a session's sealed
-// tokens to it; only those keep the ID token (keyring.sealRefreshed).
-//
-// The id_token_hint of RP-Initiated Logout names "the End-User's current
-// authenticated session with the Client" (§2): the provider session of
-// this browser's login. So a session keeps its own login's ID token, for
-// its whole life: the identity's latest ID token may come from a login in
-// another browser (another provider session), and so may one that a
-// refresh returns, since every session of an identity refreshes the
-// latest login's grant.
-const sessionAAD = "session:"
-
 // withIDToken returns tok with raw as its id_token ("" for none), and its
 // DPoP key if it has one.
 func withIDToken(tok *oauth2.Token, raw string) *oauth2.Token {

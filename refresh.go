@@ -394,7 +394,7 @@ func (m *Manager) withoutRefreshToken(s *Session) (*Session, bool) {
 		return s, false
 	}
 	tok.RefreshToken = ""
-	sealed, err := m.keys.seal(tok, "session:"+s.ID)
+	sealed, err := m.keys.seal(tok, sessionAAD+s.ID)
 	if err != nil {
 		return s, false
 	}

@@ -92,7 +92,7 @@ func (m *Manager) saveNewSession(r *http.Request, id *Identity, tok *oauth2.Toke
 		if rp, ok := m.lookup(id.Provider); ok {
 			tok = rp.sessionTokens(tok)
 		}
-		sealed, err := m.keys.seal(tok, "session:"+s.ID)
+		sealed, err := m.keys.seal(tok, sessionAAD+s.ID)
 		if err != nil {
 			return nil, "", err
 		}
@@ -149,7 +149,7 @@ func (m *Manager) sameIdentity(ctx context.Context, issuer, subject, identityID,
 // when the session holds none. Expiry is the session's
 // ProviderAccessTokenExpiry.
 func (m *Manager) ProviderToken(s *Session) (*oauth2.Token, error) {
-	tok, err := m.openTokens(context.Background(), s.ProviderTokens, "session:"+s.ID)
+	tok, err := m.openTokens(context.Background(), s.ProviderTokens, sessionAAD+s.ID)
 	if tok != nil {
 		tok.Expiry = s.ProviderAccessTokenExpiry
 	}
