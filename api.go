@@ -110,7 +110,7 @@ func (m *Manager) logout(w http.ResponseWriter, r *http.Request) {
 		m.logoutEverywhere(w, r)
 		return
 	}
-	if _, _, err := m.signOut(w, r, false); err != nil {
+	if _, err := m.signOut(w, r); err != nil {
 		m.writeError(w, r, err)
 		return
 	}

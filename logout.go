@@ -73,30 +73,26 @@ func (m *Manager) logoutCallbackURL() string {
 // signOut ends the request's session as DELETE {prefix}session always
 // did: the session goes from the store, the cookie is cleared, the
 // provider tokens are revoked with Config.Sessions.RevokeOnLogout, and an
-// EventLogout is emitted. With hint it first reads the ID token of the
-// session's own login, sealed with its tokens, for the provider's logout. It returns the ended
-// session, or the request's error (then nothing ended, and the caller
-// answers it).
-func (m *Manager) signOut(w http.ResponseWriter, r *http.Request, hint bool) (s *Session, idToken string, err error) {
-	s, err = m.requestSession(r)
+// EventLogout is emitted. It returns the ended session (whose sealed
+// tokens still hold its login's ID token, the provider logout's hint), or
+// the request's error (then nothing ended, and the caller answers it).
+func (m *Manager) signOut(w http.ResponseWriter, r *http.Request) (*Session, error) {
+	s, err := m.requestSession(r)
 	if err != nil {
 		if !errors.Is(err, errDuplicateCookie) { // writeError ends those
 			m.clearSessionCookie(w, r)
 		}
-		return nil, "", err
-	}
-	if hint {
-		idToken = m.idTokenHint(r.Context(), s)
+		return nil, err
 	}
 	if err := m.codec.end(r.Context(), s.ID); err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	m.clearSessionCookie(w, r)
 	if m.cfg.Sessions.RevokeOnLogout {
 		m.revoke(r.Context(), s)
 	}
 	m.emit(r, Event{Type: EventLogout, UserID: s.UserID, Provider: s.Provider, IdentityID: s.IdentityID, SessionID: s.ID})
-	return s, idToken, nil
+	return s, nil
 }
 
 // idTokenHint returns the ID token of session s's login, which it keeps
@@ -116,7 +112,7 @@ func (m *Manager) idTokenHint(ctx context.Context, s *Session) string {
 // post_logout_redirect_uri, state) and sets the logout-state cookie that
 // the callback checks; "" when the provider has no end_session_endpoint
 // (then the logout was local only).
-func (m *Manager) endSessionURL(w http.ResponseWriter, s *Session, idToken, ret string) (string, error) {
+func (m *Manager) endSessionURL(ctx context.Context, w http.ResponseWriter, s *Session, ret string) (string, error) {
 	rp, ok := m.lookup(s.Provider)
 	if !ok {
 		return "", nil
@@ -141,7 +137,7 @@ func (m *Manager) endSessionURL(w http.ResponseWriter, s *Session, idToken, ret 
 		SameSite: http.SameSiteLaxMode,
 	})
 	v := url.Values{"client_id": {rp.oauth.ClientID}, "post_logout_redirect_uri": {m.logoutCallbackURL()}, "state": {ls.State}}
-	if idToken != "" {
+	if idToken := m.idTokenHint(ctx, s); idToken != "" {
 		v.Set("id_token_hint", idToken)
 	}
 	sep := "?"
@@ -169,12 +165,12 @@ func (m *Manager) logoutEverywhere(w http.ResponseWriter, r *http.Request) {
 		m.writeError(w, r, err)
 		return
 	}
-	s, idToken, err := m.signOut(w, r, true)
+	s, err := m.signOut(w, r)
 	if err != nil {
 		m.writeError(w, r, err)
 		return
 	}
-	to, err := m.endSessionURL(w, s, idToken, ret)
+	to, err := m.endSessionURL(r.Context(), w, s, ret)
 	if err != nil {
 		m.writeError(w, r, err)
 		return
@@ -207,7 +203,7 @@ func (m *Manager) logoutLink(w http.ResponseWriter, r *http.Request) {
 		m.writeError(w, r, err)
 		return
 	}
-	s, idToken, err := m.signOut(w, r, true)
+	s, err := m.signOut(w, r)
 	switch {
 	case errors.Is(err, ErrNoSession) && !errors.Is(err, errDuplicateCookie):
 		seeOther(w, withQuery(ret, "logout", "local"))
@@ -216,7 +212,7 @@ func (m *Manager) logoutLink(w http.ResponseWriter, r *http.Request) {
 		m.writeError(w, r, err)
 		return
 	}
-	to, err := m.endSessionURL(w, s, idToken, ret)
+	to, err := m.endSessionURL(r.Context(), w, s, ret)
 	if err != nil {
 		m.writeError(w, r, err)
 		return
