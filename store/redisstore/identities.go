@@ -140,7 +140,7 @@ return 0
 `)
 
 // dropRecordScript deletes an identity record of user ARGV[1] whose
-// creation state is ARGV[2] ('c', or ” for a complete one).
+// creation state is ARGV[2] ('c', or "" for a complete one).
 var dropRecordScript = redis.NewScript(`
 local r = redis.call('HMGET', KEYS[1], 'u', 's')
 if r[1] == ARGV[1] and (r[2] or '') == ARGV[2] then

@@ -42,7 +42,7 @@ import (
 // stays until its expiry, and costs only its bytes.
 
 // saveSessionScript writes a session record, replacing any record with
-// its id, and returns the user and provider session index (” for none)
+// its id, and returns the user and provider session index ("" for none)
 // of the record it replaced.
 var saveSessionScript = redis.NewScript(`
 -- ARGV: 1 user, 2 record, 3 LastSeen, 4 Expires (ms), 5 tokens,
@@ -187,8 +187,8 @@ func (s *Store) SaveSession(ctx context.Context, v *oauthlogin.Session) error {
 }
 
 // endSessionScript deletes a session record if its field ARGV[1] (u or
-// p) is ARGV[2], or whatever it holds when ARGV[1] is ”. It returns the
-// user and provider session index (” for none) of the record it
+// p) is ARGV[2], or whatever it holds when ARGV[1] is "". It returns the
+// user and provider session index ("" for none) of the record it
 // deleted, or nothing when it deleted none.
 var endSessionScript = redis.NewScript(`
 local r = redis.call('HMGET', KEYS[1], 'u', 'p')
