@@ -156,9 +156,9 @@ return 0
 // ErrIdentityExists too.
 func (s *Store) CreateIdentity(ctx context.Context, v *oauthlogin.Identity) error {
 	akey, ikey, ekey := s.accountKey(v.Issuer, v.ProviderUID), s.identityKey(v.ID), s.emailKey(v.VerifiedEmail)
-	claim, lease := claimValue(v.ID, v.UserID), claimLease.Milliseconds()
+	claim, lease := claimValue(v.ID, v.UserID), s.lease.Milliseconds()
 	fixed, mutable := encodeIdentityFixed(v), encodeIdentityMutable(v)
-	wait := newBackoff(time.Now().Add(claimLease + time.Second))
+	wait := newBackoff(time.Now().Add(s.lease + time.Second))
 	for changes := 0; changes < 64; {
 		b := s.batch()
 		claimed := b.run(ctx, claimScript, akey, claim, lease)

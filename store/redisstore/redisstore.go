@@ -67,6 +67,7 @@ type Store struct {
 	prefix          string
 	lockPoll        time.Duration
 	detachedTimeout time.Duration
+	lease           time.Duration // claimLease; shorter in tests
 	now             func() time.Time
 }
 
@@ -92,6 +93,7 @@ func New(rdb redis.UniversalClient, options ...Options) *Store {
 		prefix:          opts.Prefix,
 		lockPoll:        opts.LockPoll,
 		detachedTimeout: opts.DetachedTimeout,
+		lease:           claimLease,
 		now:             time.Now,
 	}
 	if s.prefix == "" {
