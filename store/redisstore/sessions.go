@@ -173,11 +173,15 @@ func (s *Store) SaveSession(ctx context.Context, v *oauthlogin.Session) error {
 	if err != nil || len(old) != 2 {
 		return storeError("save session", fmt.Errorf("the save script answered %v, %v", old, err))
 	}
+	movedUser, movedSID := old[0] != "" && old[0] != v.UserID, old[1] != "" && old[1] != pkey
+	if !movedUser && !movedSID {
+		return nil
+	}
 	b = s.batch()
-	if old[0] != "" && old[0] != v.UserID {
+	if movedUser {
 		b.p.ZRem(ctx, s.userSessionsKey(old[0]), v.ID)
 	}
-	if old[1] != "" && old[1] != pkey {
+	if movedSID {
 		b.p.ZRem(ctx, old[1], v.ID)
 	}
 	if err := b.exec(ctx, s.rdb); err != nil {
