@@ -163,7 +163,7 @@ func (s *Store) CreateIdentity(ctx context.Context, v *oauthlogin.Identity) erro
 		b := s.batch()
 		claimed := b.run(ctx, claimScript, akey, claim, lease)
 		created := b.run(ctx, createRecordScript, ikey, v.UserID, akey, ekey, fixed, mutable, lease)
-		if err := b.exec(ctx, s.rdb); err != nil {
+		if err := b.exec(ctx); err != nil {
 			return storeError("create identity", err)
 		}
 		held, err := claimed.Slice()
@@ -173,7 +173,7 @@ func (s *Store) CreateIdentity(ctx context.Context, v *oauthlogin.Identity) erro
 		fresh := created.Val() == int64(1)
 		if held[0] != int64(1) {
 			if fresh {
-				if err := dropRecordScript.Run(ctx, s.rdb, []string{ikey}, v.UserID, "c").Err(); err != nil {
+				if err := s.script(ctx, dropRecordScript, ikey, v.UserID, "c").Err(); err != nil {
 					return storeError("create identity", err)
 				}
 			}
@@ -189,7 +189,7 @@ func (s *Store) CreateIdentity(ctx context.Context, v *oauthlogin.Identity) erro
 			continue
 		}
 		if !fresh {
-			if err := releaseScript.Run(ctx, s.rdb, []string{akey}, claim, "").Err(); err != nil {
+			if err := s.script(ctx, releaseScript, akey, claim, "").Err(); err != nil {
 				return storeError("create identity", err)
 			}
 			return oauthlogin.ErrIdentityExists
@@ -208,19 +208,19 @@ func (s *Store) CreateIdentity(ctx context.Context, v *oauthlogin.Identity) erro
 // meanwhile and the caller starts again.
 func (s *Store) finishCreate(ctx context.Context, v *oauthlogin.Identity, akey, ikey, ekey, claim string) (done bool, err error) {
 	b := s.batch()
-	b.p.SAdd(ctx, s.userIdentitiesKey(v.UserID), v.ID)
+	b.write(s.userIdentitiesKey(v.UserID), func(p redis.Pipeliner) redis.Cmder { return p.SAdd(ctx, s.userIdentitiesKey(v.UserID), v.ID) })
 	if ekey != "" {
-		b.p.SAdd(ctx, ekey, v.ID)
+		b.write(ekey, func(p redis.Pipeliner) redis.Cmder { return p.SAdd(ctx, ekey, v.ID) })
 	}
 	kept := b.run(ctx, keepClaimScript, akey, claim)
-	if err := b.exec(ctx, s.rdb); err != nil {
+	if err := b.exec(ctx); err != nil {
 		return false, storeError("create identity", err)
 	}
 	if kept.Val() != int64(1) {
 		// Another creator took the account after the lease lapsed.
 		return false, s.abandon(ctx, v, ikey, ekey)
 	}
-	n, err := commitScript.Run(ctx, s.rdb, []string{ikey}).Int()
+	n, err := s.script(ctx, commitScript, ikey).Int()
 	if err != nil {
 		return false, storeError("create identity", err)
 	}
@@ -231,11 +231,11 @@ func (s *Store) finishCreate(ctx context.Context, v *oauthlogin.Identity, akey, 
 func (s *Store) abandon(ctx context.Context, v *oauthlogin.Identity, ikey, ekey string) error {
 	b := s.batch()
 	b.run(ctx, dropRecordScript, ikey, v.UserID, "c")
-	b.p.SRem(ctx, s.userIdentitiesKey(v.UserID), v.ID)
+	b.write(s.userIdentitiesKey(v.UserID), func(p redis.Pipeliner) redis.Cmder { return p.SRem(ctx, s.userIdentitiesKey(v.UserID), v.ID) })
 	if ekey != "" {
-		b.p.SRem(ctx, ekey, v.ID)
+		b.write(ekey, func(p redis.Pipeliner) redis.Cmder { return p.SRem(ctx, ekey, v.ID) })
 	}
-	if err := b.exec(ctx, s.rdb); err != nil {
+	if err := b.exec(ctx); err != nil {
 		return storeError("create identity", err)
 	}
 	return nil
@@ -279,7 +279,7 @@ func (s *Store) settleClaim(ctx context.Context, akey, holder string, pttl int64
 
 // release clears a claim that holds holder (or old).
 func (s *Store) release(ctx context.Context, akey, holder, old string) error {
-	if err := releaseScript.Run(ctx, s.rdb, []string{akey}, holder, old).Err(); err != nil {
+	if err := s.script(ctx, releaseScript, akey, holder, old).Err(); err != nil {
 		return storeError("create identity", err)
 	}
 	return nil
@@ -300,7 +300,7 @@ return e
 // verified email changed, it moves the identity between the email sets.
 func (s *Store) UpdateIdentity(ctx context.Context, v *oauthlogin.Identity) error {
 	ekey := s.emailKey(v.VerifiedEmail)
-	old, err := updateIdentityScript.Run(ctx, s.rdb, []string{s.identityKey(v.ID)}, encodeIdentityMutable(v), ekey).Text()
+	old, err := s.script(ctx, updateIdentityScript, s.identityKey(v.ID), encodeIdentityMutable(v), ekey).Text()
 	if errors.Is(err, redis.Nil) {
 		return oauthlogin.ErrNotFound
 	}
@@ -312,12 +312,12 @@ func (s *Store) UpdateIdentity(ctx context.Context, v *oauthlogin.Identity) erro
 	}
 	b := s.batch()
 	if old != "" {
-		b.p.SRem(ctx, old, v.ID)
+		b.write(old, func(p redis.Pipeliner) redis.Cmder { return p.SRem(ctx, old, v.ID) })
 	}
 	if ekey != "" {
-		b.p.SAdd(ctx, ekey, v.ID)
+		b.write(ekey, func(p redis.Pipeliner) redis.Cmder { return p.SAdd(ctx, ekey, v.ID) })
 	}
-	if err := b.exec(ctx, s.rdb); err != nil {
+	if err := b.exec(ctx); err != nil {
 		return storeError("update identity", err)
 	}
 	return nil
@@ -337,12 +337,21 @@ func (s *Store) Identity(ctx context.Context, issuer, subject string) (*oauthlog
 	}
 	id, user := parseClaim(claim)
 	b := s.batch()
-	rec := b.p.HMGet(ctx, s.identityKey(id), "u", "a", "s", "f", "m")
+	var rec *redis.SliceCmd
 	var member *redis.BoolCmd
+	ikey := s.identityKey(id)
+	b.read(ikey, func(p redis.Pipeliner) redis.Cmder {
+		rec = p.HMGet(ctx, ikey, "u", "a", "s", "f", "m")
+		return rec
+	})
 	if user != "" {
-		member = b.p.SIsMember(ctx, s.userIdentitiesKey(user), id)
+		ukey := s.userIdentitiesKey(user)
+		b.read(ukey, func(p redis.Pipeliner) redis.Cmder {
+			member = p.SIsMember(ctx, ukey, id)
+			return member
+		})
 	}
-	if err := b.exec(ctx, s.rdb); err != nil {
+	if err := b.exec(ctx); err != nil {
 		return nil, storeError("get identity", err)
 	}
 	r := rec.Val()
@@ -388,9 +397,13 @@ func (s *Store) records(ctx context.Context, ids []string, fields ...string) ([]
 	b := s.batch()
 	cmds := make([]*redis.SliceCmd, len(ids))
 	for i, id := range ids {
-		cmds[i] = b.p.HMGet(ctx, s.identityKey(id), fields...)
+		key := s.identityKey(id)
+		b.read(key, func(p redis.Pipeliner) redis.Cmder {
+			cmds[i] = p.HMGet(ctx, key, fields...)
+			return cmds[i]
+		})
 	}
-	if err := b.exec(ctx, s.rdb); err != nil {
+	if err := b.exec(ctx); err != nil {
 		return nil, err
 	}
 	out := make([][]any, len(ids))
@@ -456,9 +469,14 @@ func (s *Store) IdentitiesByEmail(ctx context.Context, email string) ([]*oauthlo
 			return nil, storeError("identities by email", err)
 		}
 		found = append(found, v)
-		members = append(members, b.p.SIsMember(ctx, s.userIdentitiesKey(u), ids[i]))
+		j, key, id := len(members), s.userIdentitiesKey(u), ids[i]
+		members = append(members, nil)
+		b.read(key, func(p redis.Pipeliner) redis.Cmder {
+			members[j] = p.SIsMember(ctx, key, id)
+			return members[j]
+		})
 	}
-	if err := b.exec(ctx, s.rdb); err != nil {
+	if err := b.exec(ctx); err != nil {
 		return nil, storeError("identities by email", err)
 	}
 	out := make([]*oauthlogin.Identity, 0, len(found))
@@ -519,7 +537,7 @@ func (s *Store) DeleteIdentity(ctx context.Context, userID, id string) error {
 	if target == nil {
 		return oauthlogin.ErrNotFound
 	}
-	n, err := unlinkScript.Run(ctx, s.rdb, []string{s.userIdentitiesKey(userID)}, others...).Int()
+	n, err := s.script(ctx, unlinkScript, s.userIdentitiesKey(userID), others...).Int()
 	if err != nil {
 		return storeError("delete identity", err)
 	}
@@ -542,9 +560,9 @@ func (s *Store) dropIdentity(ctx context.Context, userID, id, akey, ekey string)
 		b.run(ctx, releaseScript, akey, claimValue(id, userID), id)
 	}
 	if ekey != "" {
-		b.p.SRem(ctx, ekey, id)
+		b.write(ekey, func(p redis.Pipeliner) redis.Cmder { return p.SRem(ctx, ekey, id) })
 	}
-	if err := b.exec(ctx, s.rdb); err != nil {
+	if err := b.exec(ctx); err != nil {
 		return storeError("delete identity", err)
 	}
 	return nil

@@ -54,6 +54,18 @@ type Options struct {
 	// context that is already done (a try-lock) and the release that
 	// unlock makes with one; default 2s.
 	DetachedTimeout time.Duration
+	// Replicas is how many replicas must have each write before the store
+	// reports it done (Redis WAIT, on the connection that made the write):
+	// then a failover to a replica loses nothing the store acknowledged,
+	// no session, identity, single-use mark or refresh lock. A write that
+	// fewer replicas confirm within ReplicaTimeout fails with
+	// ErrStoreUnavailable (it may or may not survive a failover). 0, the
+	// default, does not wait: Redis replicates asynchronously, so a master
+	// that fails may take its last writes with it. It needs a
+	// *redis.Client (a failover client is one) or a *redis.ClusterClient.
+	Replicas int
+	// ReplicaTimeout bounds the wait for Replicas; default 1s.
+	ReplicaTimeout time.Duration
 }
 
 // Store is a Redis-backed oauthlogin.Store, with the SessionLister,
@@ -67,6 +79,8 @@ type Store struct {
 	prefix          string
 	lockPoll        time.Duration
 	detachedTimeout time.Duration
+	replicas        int
+	replicaTimeout  time.Duration
 	lease           time.Duration // claimLease; shorter in tests
 	now             func() time.Time
 }
@@ -93,6 +107,8 @@ func New(rdb redis.UniversalClient, options ...Options) *Store {
 		prefix:          opts.Prefix,
 		lockPoll:        opts.LockPoll,
 		detachedTimeout: opts.DetachedTimeout,
+		replicas:        max(opts.Replicas, 0),
+		replicaTimeout:  opts.ReplicaTimeout,
 		lease:           claimLease,
 		now:             time.Now,
 	}
@@ -104,6 +120,9 @@ func New(rdb redis.UniversalClient, options ...Options) *Store {
 	}
 	if s.detachedTimeout <= 0 {
 		s.detachedTimeout = 2 * time.Second
+	}
+	if s.replicaTimeout <= 0 {
+		s.replicaTimeout = time.Second
 	}
 	return s
 }
@@ -188,7 +207,7 @@ func newToken() string {
 // unset (SET PXAT: it expires by itself at expires), holding a token of
 // this call, so that a retried send is not mistaken for a reuse.
 func (s *Store) Consume(ctx context.Context, key string, expires time.Time) error {
-	n, err := markScript.Run(ctx, s.rdb, []string{s.oneTimeKey(key)}, newToken(), unixMilli(expires), "").Int()
+	n, err := s.script(ctx, markScript, s.oneTimeKey(key), newToken(), unixMilli(expires), "").Int()
 	switch {
 	case err != nil:
 		return storeError("consume", err)
@@ -223,13 +242,13 @@ func (s *Store) Lock(ctx context.Context, key string, ttl time.Duration) (func(c
 	unlock := func(ctx context.Context) error {
 		uctx, cancel := s.attemptContext(ctx)
 		defer cancel()
-		if err := unlockScript.Run(uctx, s.rdb, []string{k}, tok).Err(); err != nil {
+		if err := s.script(uctx, unlockScript, k, tok).Err(); err != nil {
 			return storeError("unlock", err)
 		}
 		return nil
 	}
 	return lockpoll.Acquire(ctx, s.lockPoll, s.detachedTimeout, func(ctx context.Context) (lockpoll.Unlock, error) {
-		n, err := markScript.Run(ctx, s.rdb, []string{k}, tok, 0, ttl.Milliseconds()).Int()
+		n, err := s.script(ctx, markScript, k, tok, 0, ttl.Milliseconds()).Int()
 		switch {
 		case err != nil:
 			return nil, storeError("lock", err)

@@ -166,7 +166,7 @@ func (s *Store) SaveSession(ctx context.Context, v *oauthlogin.Session) error {
 	saved := b.run(ctx, saveSessionScript, s.sessionKey(v.ID),
 		v.UserID, encodeSession(&rest), encodeTime(v.LastSeen), exp,
 		v.ProviderTokens, encodeTime(v.ProviderAccessTokenExpiry), encodeFacts(v), pkey)
-	if err := b.exec(ctx, s.rdb); err != nil {
+	if err := b.exec(ctx); err != nil {
 		return storeError("save session", err)
 	}
 	old, err := saved.StringSlice()
@@ -179,12 +179,12 @@ func (s *Store) SaveSession(ctx context.Context, v *oauthlogin.Session) error {
 	}
 	b = s.batch()
 	if movedUser {
-		b.p.ZRem(ctx, s.userSessionsKey(old[0]), v.ID)
+		b.write(s.userSessionsKey(old[0]), func(p redis.Pipeliner) redis.Cmder { return p.ZRem(ctx, s.userSessionsKey(old[0]), v.ID) })
 	}
 	if movedSID {
-		b.p.ZRem(ctx, old[1], v.ID)
+		b.write(old[1], func(p redis.Pipeliner) redis.Cmder { return p.ZRem(ctx, old[1], v.ID) })
 	}
-	if err := b.exec(ctx, s.rdb); err != nil {
+	if err := b.exec(ctx); err != nil {
 		return storeError("save session", err)
 	}
 	return nil
@@ -210,13 +210,13 @@ return {r[1], r[2] or ''}
 // record, then its entries in its user's and provider session's indexes;
 // a missing session is not an error.
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
-	ended, err := endSessionScript.Run(ctx, s.rdb, []string{s.sessionKey(id)}, "", "").StringSlice()
+	ended, err := s.script(ctx, endSessionScript, s.sessionKey(id), "", "").StringSlice()
 	if err != nil {
 		return storeError("delete session", err)
 	}
 	b := s.batch()
 	s.leaveIndexes(ctx, b, id, ended, "")
-	if err := b.exec(ctx, s.rdb); err != nil {
+	if err := b.exec(ctx); err != nil {
 		return storeError("delete session", err)
 	}
 	return nil
@@ -230,10 +230,10 @@ func (s *Store) leaveIndexes(ctx context.Context, b *batch, id string, ended []s
 		return
 	}
 	if k := s.userSessionsKey(ended[0]); k != skip {
-		b.p.ZRem(ctx, k, id)
+		b.write(k, func(p redis.Pipeliner) redis.Cmder { return p.ZRem(ctx, k, id) })
 	}
 	if k := ended[1]; k != "" && k != skip {
-		b.p.ZRem(ctx, k, id)
+		b.write(k, func(p redis.Pipeliner) redis.Cmder { return p.ZRem(ctx, k, id) })
 	}
 }
 
@@ -249,7 +249,7 @@ return 1
 // alone (a hash field of its own), so a concurrent SaveSession's tokens are
 // never overwritten.
 func (s *Store) TouchSession(ctx context.Context, id string, lastSeen time.Time) error {
-	n, err := touchSessionScript.Run(ctx, s.rdb, []string{s.sessionKey(id)}, encodeTime(lastSeen)).Int()
+	n, err := s.script(ctx, touchSessionScript, s.sessionKey(id), encodeTime(lastSeen)).Int()
 	if err != nil {
 		return storeError("touch session", err)
 	}
@@ -281,8 +281,7 @@ return 1
 // and nothing is created. LastSeen and the rest of the record are other
 // fields, so a concurrent TouchSession is never undone.
 func (s *Store) UpdateSessionTokens(ctx context.Context, id string, tokens []byte, expiry time.Time) error {
-	n, err := updateSessionTokensScript.Run(ctx, s.rdb, []string{s.sessionKey(id)},
-		tokens, encodeTime(expiry), s.now().UnixMilli()).Int()
+	n, err := s.script(ctx, updateSessionTokensScript, s.sessionKey(id), tokens, encodeTime(expiry), s.now().UnixMilli()).Int()
 	if err != nil {
 		return storeError("update session tokens", err)
 	}
@@ -301,7 +300,7 @@ return redis.call('ZRANGE', KEYS[1], 0, -1)
 
 // indexed returns the ids an index holds, its expired entries dropped.
 func (s *Store) indexed(ctx context.Context, index string) ([]string, error) {
-	return indexMembersScript.Run(ctx, s.rdb, []string{index}, s.now().UnixMilli()).StringSlice()
+	return s.script(ctx, indexMembersScript, index, s.now().UnixMilli()).StringSlice()
 }
 
 // UserSessions implements oauthlogin.SessionLister: the user's unexpired
@@ -316,9 +315,13 @@ func (s *Store) UserSessions(ctx context.Context, userID string) ([]*oauthlogin.
 	b := s.batch()
 	reads := make([]*redis.SliceCmd, len(ids))
 	for i, id := range ids {
-		reads[i] = b.p.HMGet(ctx, s.sessionKey(id), "u", "v", "l", "t", "x", "f")
+		key := s.sessionKey(id)
+		b.read(key, func(p redis.Pipeliner) redis.Cmder {
+			reads[i] = p.HMGet(ctx, key, "u", "v", "l", "t", "x", "f")
+			return reads[i]
+		})
 	}
-	if err := b.exec(ctx, s.rdb); err != nil {
+	if err := b.exec(ctx); err != nil {
 		return nil, storeError("user sessions", err)
 	}
 	now := s.now()
@@ -364,7 +367,7 @@ func (s *Store) endIndexed(ctx context.Context, op, index, field, value string) 
 	for i, id := range ids {
 		calls[i] = b.run(ctx, endSessionScript, s.sessionKey(id), field, value)
 	}
-	if err := b.exec(ctx, s.rdb); err != nil {
+	if err := b.exec(ctx); err != nil {
 		return storeError(op, err)
 	}
 	b = s.batch()
@@ -377,9 +380,9 @@ func (s *Store) endIndexed(ctx context.Context, op, index, field, value string) 
 		}
 	}
 	if len(ended) > 0 {
-		b.p.ZRem(ctx, index, ended...)
+		b.write(index, func(p redis.Pipeliner) redis.Cmder { return p.ZRem(ctx, index, ended...) })
 	}
-	if err := b.exec(ctx, s.rdb); err != nil {
+	if err := b.exec(ctx); err != nil {
 		return storeError(op, err)
 	}
 	return nil
