@@ -45,6 +45,7 @@ func (h *v5Hook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 		err := next(ctx, cmd)
 		if h.after != nil {
 			h.after(ctx, cmd)
+			return cmd.Err() // after may set the command's error
 		}
 		return err
 	}
@@ -121,6 +122,59 @@ func await(t *testing.T, ch <-chan struct{}, what string) bool {
 // ordered by hooks on the two clients.
 func TestAttackV5StaleClaimReleaseTwoIdentities(t *testing.T) {
 	attackV5(t)
+	base, errA, errB := staleClaimRace(t)
+	ctx := context.Background()
+	listA := identityIDs(t)(base.UserIdentities(ctx, "userA"))
+	listB := identityIDs(t)(base.UserIdentities(ctx, "userB"))
+	if got, err := base.Identity(ctx, "https://idp.test", "sub"); err == nil {
+		t.Logf("Identity(issuer, sub) = %s of %s", got.ID, got.UserID)
+	}
+	if errA == nil && errB == nil {
+		t.Errorf("both concurrent creators of one provider account succeeded (want exactly one)")
+	}
+	if len(listA)+len(listB) > 1 {
+		t.Errorf("two live identities of one (issuer, subject): userA has %v, userB has %v", listA, listB)
+	}
+}
+
+// DeleteIdentity: "ErrLastIdentity when it is the user's only one (their
+// last way to sign in), and then nothing changes."
+//
+// The zombie that TestAttackV5StaleClaimReleaseTwoIdentities leaves (a
+// complete record in its user's set whose claim now names another
+// identity) is counted by DeleteIdentity as another way in
+// (identities.go:512-516 look only at the record and the set, never at the
+// claim), though Identity never returns it. Its user links a second
+// account and unlinks it: the unlink succeeds, and the user is left with
+// no identity that signs in.
+func TestAttackV5ZombieIdentityBypassesLastIdentity(t *testing.T) {
+	attackV5(t)
+	base, errA, _ := staleClaimRace(t)
+	if errA != nil {
+		t.Skipf("the race did not leave a zombie (CreateIdentity(A) = %v)", errA)
+	}
+	ctx := context.Background()
+	mustCreate(t, base, newIdentity("idC", "userA", "sub-c"))
+	if _, err := base.Identity(ctx, "https://idp.test", "sub-c"); err != nil {
+		t.Fatalf("Identity(sub-c) = %v", err)
+	}
+	err := base.DeleteIdentity(ctx, "userA", "idC")
+	ways := 0
+	for _, v := range identityIDs(t)(base.UserIdentities(ctx, "userA")) {
+		for _, sub := range []string{"sub", "sub-c"} {
+			if got, gerr := base.Identity(ctx, "https://idp.test", sub); gerr == nil && got.ID == v {
+				ways++
+			}
+		}
+	}
+	if err == nil && ways == 0 {
+		t.Errorf("DeleteIdentity(userA, idC) = nil: userA is left with no identity that signs in (want ErrLastIdentity)")
+	}
+}
+
+// staleClaimRace runs the interleaving described above and returns the
+// store and the two creators' answers.
+func staleClaimRace(t *testing.T) (*Store, error, error) {
 	base, ctrl := testStore(t)
 	ctx := context.Background()
 	for _, sc := range []*redis.Script{claimScript, createRecordScript, keepClaimScript, commitScript, releaseScript, dropRecordScript} {
@@ -185,19 +239,7 @@ func TestAttackV5StaleClaimReleaseTwoIdentities(t *testing.T) {
 	}()
 	wg.Wait()
 	t.Logf("CreateIdentity(A) = %v, CreateIdentity(B) = %v", errA, errB)
-
-	listA := identityIDs(t)(base.UserIdentities(ctx, "userA"))
-	listB := identityIDs(t)(base.UserIdentities(ctx, "userB"))
-	got, gerr := base.Identity(ctx, a.Issuer, a.ProviderUID)
-	if gerr == nil {
-		t.Logf("Identity(issuer, sub) = %s of %s", got.ID, got.UserID)
-	}
-	if errA == nil && errB == nil {
-		t.Errorf("both concurrent creators of one provider account succeeded (want exactly one)")
-	}
-	if len(listA)+len(listB) > 1 {
-		t.Errorf("two live identities of one (issuer, subject): userA has %v, userB has %v", listA, listB)
-	}
+	return base, errA, errB
 }
 
 // UpdateIdentity: "replaces the stored identity with the same ID";
@@ -332,4 +374,49 @@ func TestAttackV5ClockSkewSignOutMissesSession(t *testing.T) {
 	if got, err := slow.Session(ctx, "s1"); err == nil {
 		t.Errorf("session %s survived DeleteUserSessions and DeleteProviderSessions from another instance (served until %v)", got.ID, got.Expires)
 	}
+}
+
+// Store.Lock: "waiting while another holder has it, until ctx ends (then
+// it returns ctx's error) ... unlock releases ... even when given a
+// context that is done ..., so that a cancelled caller never leaves a
+// lock held until its TTL."
+//
+// When the caller's context ends while the lock script is in flight
+// (Redis ran it; the client gave up on the reply), Lock returns ctx's
+// error and no unlock (redisstore.go:229-231 via lockpoll.Acquire), but
+// the key holds the caller's token: nobody can release it, and every
+// other instance's refresh of that identity waits out the whole TTL. A
+// compare-and-delete of the token on that error path would free it.
+func TestAttackV5CancelledLockStaysHeld(t *testing.T) {
+	attackV5(t)
+	base, _ := testStore(t)
+	if err := markScript.Load(context.Background(), base.rdb).Err(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	hook := &v5Hook{after: func(_ context.Context, cmd redis.Cmder) {
+		if isScript(cmd, markScript) && cancel != nil {
+			// The request ended while the reply was on its way: go-redis
+			// answers ctx's error; the script has run.
+			cancel()
+			cancel = nil
+			cmd.SetErr(context.Canceled)
+		}
+	}}
+	s := New(v5Client(t, hook), Options{Prefix: base.prefix})
+	unlock, err := s.Lock(ctx, "refresh:x", time.Hour)
+	if err == nil {
+		unlock(context.Background())
+		t.Skip("Lock succeeded")
+	}
+	t.Logf("Lock = %v", err)
+	done, stop := context.WithCancel(context.Background())
+	stop()
+	unlock2, err := base.Lock(done, "refresh:x", time.Hour) // try-lock
+	if err != nil {
+		t.Errorf("after a cancelled Lock, the lock stays held by nobody until its TTL (try-lock = %v)", err)
+		return
+	}
+	unlock2(context.Background())
 }
