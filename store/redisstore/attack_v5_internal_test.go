@@ -420,3 +420,38 @@ func TestAttackV5CancelledLockStaysHeld(t *testing.T) {
 	}
 	unlock2(context.Background())
 }
+
+// SessionStore.DeleteUserSessions: "so that a session saved before it
+// began is gone when it returns". The package comment: the user index is
+// "itself expiring with its last session".
+//
+// indexScript (sessions.go:77) decides whether to move the index's expiry
+// by comparing Redis' PTTL with exp - now, where now is the calling
+// instance's clock, and then sets PEXPIREAT exp outright. From an
+// instance whose clock lags Redis', saving a session that expires before
+// one already indexed shortens the index's life to the new session's
+// expiry: the index key vanishes while the longer session lives on, and a
+// sign-out everywhere in between finds nothing to end. (A max with the
+// current expiry, or PEXPIREAT only when exp exceeds PEXPIRETIME, would
+// not depend on the clocks.)
+func TestAttackV5LaggingClockShortensUserIndex(t *testing.T) {
+	attackV5(t)
+	good, rdb := testStore(t)
+	lagging := New(rdb, Options{Prefix: good.prefix})
+	lagging.now = func() time.Time { return time.Now().Add(-10 * time.Minute) }
+	ctx := context.Background()
+	now := time.Now().Truncate(time.Millisecond)
+	long := &oauthlogin.Session{ID: "long", UserID: "u", Created: now, LastSeen: now, Expires: now.Add(8 * time.Minute)}
+	if err := good.SaveSession(ctx, long); err != nil {
+		t.Fatal(err)
+	}
+	lnow := lagging.now()
+	short := &oauthlogin.Session{ID: "short", UserID: "u", Created: lnow, LastSeen: lnow, Expires: now.Add(5 * time.Minute)}
+	if err := lagging.SaveSession(ctx, short); err != nil {
+		t.Fatal(err)
+	}
+	ttl := rdb.PTTL(ctx, good.userSessionsKey("u")).Val()
+	if left := time.Until(long.Expires); ttl < left-time.Second {
+		t.Errorf("user index expires in %v, but its session %q lives %v more: a sign-out in between misses it", ttl.Round(time.Second), long.ID, left.Round(time.Second))
+	}
+}
