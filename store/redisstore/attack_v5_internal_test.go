@@ -455,3 +455,67 @@ func TestAttackV5LaggingClockShortensUserIndex(t *testing.T) {
 		t.Errorf("user index expires in %v, but its session %q lives %v more: a sign-out in between misses it", ttl.Round(time.Second), long.ID, left.Round(time.Second))
 	}
 }
+
+// The race of TestAttackV5StaleClaimReleaseTwoIdentities without hooks: on
+// the 3-master cluster, 12 creators of one account on 4 Store values, with
+// the claim lease shortened to 2 ms so that a creation outlives its lease
+// as a real one stalled for 15 s would. Some round ends with two
+// successful creators and two live identities of one (issuer, subject)
+// (observed: within 10 to 300 rounds; every such round had a commit that
+// found its record lapsed, then a release of the winner's claim). Bounded
+// at 3000 rounds; stops at the first violation.
+func TestAttackV5ShortLeaseTwoIdentitiesOnCluster(t *testing.T) {
+	attackV5(t)
+	addrs := scenario.Env(t, "OAUTHLOGIN_TEST_REDIS_CLUSTER", "Redis Cluster")
+	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: strings.Split(addrs, ",")})
+	t.Cleanup(func() { rdb.Close() })
+	base, _ := testStore(t) // for a fresh prefix
+	prefix := base.prefix + "cluster:"
+	t.Cleanup(func() {
+		rdb.ForEachMaster(context.Background(), func(ctx context.Context, c *redis.Client) error {
+			iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+			for iter.Next(ctx) {
+				c.Del(ctx, iter.Val())
+			}
+			return iter.Err()
+		})
+	})
+	ctx := context.Background()
+	var stores []*Store
+	for range 4 {
+		st := New(rdb, Options{Prefix: prefix})
+		st.lease = 2 * time.Millisecond
+		stores = append(stores, st)
+	}
+	for round := range 3000 {
+		sub := fmt.Sprintf("sub%d", round)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		won := 0
+		for g := range 12 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				v := newIdentity(fmt.Sprintf("id%d-%d", round, g), fmt.Sprintf("u%d-%d", round, g), sub)
+				err := stores[g%4].CreateIdentity(ctx, v)
+				mu.Lock()
+				defer mu.Unlock()
+				if err == nil {
+					won++
+				}
+			}()
+		}
+		wg.Wait()
+		live := 0
+		for g := range 12 {
+			list, err := stores[0].UserIdentities(ctx, fmt.Sprintf("u%d-%d", round, g))
+			if err != nil {
+				t.Fatal(err)
+			}
+			live += len(list)
+		}
+		if won > 1 || live > 1 {
+			t.Fatalf("round %d: %d concurrent creators of one account succeeded, %d live identities of it (want exactly one)", round, won, live)
+		}
+	}
+}
