@@ -519,3 +519,61 @@ func TestAttackV5ShortLeaseTwoIdentitiesOnCluster(t *testing.T) {
 		}
 	}
 }
+
+// v5FailHook fails (without sending) every pipeline that fail selects,
+// as a connection that broke on the way would.
+type v5FailHook struct {
+	fail func(cmds []redis.Cmder) bool
+}
+
+func (h *v5FailHook) DialHook(next redis.DialHook) redis.DialHook          { return next }
+func (h *v5FailHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+func (h *v5FailHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if h.fail(cmds) {
+			err := errors.New("connection reset by peer (simulated)")
+			for _, c := range cmds {
+				c.SetErr(err)
+			}
+			return err
+		}
+		return next(ctx, cmds)
+	}
+}
+
+// DeleteIdentity: "removes identity id of user userID in one atomic step
+// ... and then nothing changes". Manager.unlink (api.go) looks the
+// identity up with UserIdentities, calls DeleteIdentity, and only when it
+// succeeds ends the identity's sessions and revokes its tokens.
+//
+// DeleteIdentity's first step (unlinkScript, identities.go:522) already
+// hides the identity from every reader; if the rest (dropIdentity,
+// identities.go:533) fails, DeleteIdentity answers a store error, yet the
+// identity is gone from UserIdentities. The user's retry of the unlink is
+// then a 404 at UserIdentities, DeleteIdentity is never retried (the
+// package comment counts on "a retried DeleteIdentity"), and the
+// identity's sessions (say, those of an attacker on the compromised
+// provider account the user is unlinking) are never ended.
+func TestAttackV5FailedUnlinkHidesIdentity(t *testing.T) {
+	attackV5(t)
+	base, _ := testStore(t)
+	ctx := context.Background()
+	a, b := newIdentity("a", "u", "sub-a"), newIdentity("b", "u", "sub-b")
+	mustCreate(t, base, a)
+	mustCreate(t, base, b)
+	if err := dropRecordScript.Load(ctx, base.rdb).Err(); err != nil {
+		t.Fatal(err)
+	}
+	broken := New(v5Client(t, &v5FailHook{fail: func(cmds []redis.Cmder) bool {
+		return slices.ContainsFunc(cmds, func(c redis.Cmder) bool { return isScript(c, dropRecordScript) })
+	}}), Options{Prefix: base.prefix})
+	err := broken.DeleteIdentity(ctx, "u", "a")
+	if err == nil {
+		t.Skip("DeleteIdentity succeeded")
+	}
+	t.Logf("DeleteIdentity(u, a) = %v", err)
+	ids := identityIDs(t)(base.UserIdentities(ctx, "u"))
+	if !slices.Contains(ids, "a") {
+		t.Errorf("DeleteIdentity failed, yet UserIdentities(u) = %v: the identity it did not delete is hidden, so the unlink cannot be retried and its sessions are never ended", ids)
+	}
+}
