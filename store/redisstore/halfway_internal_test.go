@@ -54,7 +54,7 @@ func TestIdentityCreationStoppedAfterClaim(t *testing.T) {
 	ctx := context.Background()
 	v := newIdentity("i1", "u1", "sub")
 	akey := s.accountKey(v.Issuer, v.ProviderUID)
-	rdb.Set(ctx, akey, claimValue("ghost", "u0"), s.lease)
+	rdb.Set(ctx, akey, claimValue("ghost", "u0", newNonce()), s.lease)
 	if _, err := s.Identity(ctx, v.Issuer, v.ProviderUID); !errors.Is(err, oauthlogin.ErrNotFound) {
 		t.Fatalf("Identity of a claim with no record = %v, want ErrNotFound", err)
 	}
@@ -77,7 +77,7 @@ func TestIdentityCreationStoppedBeforeCommit(t *testing.T) {
 	ctx := context.Background()
 	ghost := newIdentity("ghost", "u0", "sub")
 	akey, ikey := s.accountKey(ghost.Issuer, ghost.ProviderUID), s.identityKey("ghost")
-	rdb.Set(ctx, akey, claimValue("ghost", "u0"), 0)
+	rdb.Set(ctx, akey, claimValue("ghost", "u0", newNonce()), 0)
 	rdb.HSet(ctx, ikey, "u", "u0", "a", akey, "e", "", "f", encodeIdentityFixed(ghost), "m", encodeIdentityMutable(ghost), "s", "c")
 	rdb.PExpire(ctx, ikey, s.lease)
 	rdb.SAdd(ctx, s.userIdentitiesKey("u0"), "ghost")
@@ -106,7 +106,7 @@ func TestIdentityClaimWithoutRecord(t *testing.T) {
 	s, rdb := testStore(t)
 	ctx := context.Background()
 	v := newIdentity("i1", "u1", "sub")
-	rdb.Set(ctx, s.accountKey(v.Issuer, v.ProviderUID), claimValue("ghost", "u0"), 0)
+	rdb.Set(ctx, s.accountKey(v.Issuer, v.ProviderUID), claimValue("ghost", "u0", newNonce()), 0)
 	mustCreate(t, s, v)
 	if got, err := s.Identity(ctx, v.Issuer, v.ProviderUID); err != nil || got.ID != "i1" {
 		t.Fatalf("Identity = %+v, %v, want i1", got, err)

@@ -48,19 +48,37 @@ import (
 // provider account claimed.
 const claimLease = 15 * time.Second
 
-// claimValue is what the account key holds: the identity and its user.
-func claimValue(id, user string) string {
-	return "\x01" + strconv.Itoa(len(id)) + ":" + id + user
+// claimValue is what the account key holds: a nonce of the claim, then
+// the identity and its user. Each attempt of a creation claims with a
+// nonce of its own, so a claim observed once is never mistaken for a
+// later one of the same creator: a release of the first (compare and
+// delete) leaves the second alone.
+func claimValue(id, user, nonce string) string {
+	return "\x01" + nonce + claimBody(id, user)
 }
 
-// parseClaim reads a claim; one from before claims named the user gives
-// "" for it.
+// claimBody is the part of a claim that names the identity and its user.
+func claimBody(id, user string) string {
+	return strconv.Itoa(len(id)) + ":" + id + user
+}
+
+// claimNonceLen is the length of a claim's nonce (hex).
+const claimNonceLen = 16
+
+// newNonce returns a claim's nonce.
+func newNonce() string { return newToken()[:claimNonceLen] }
+
+// parseClaim reads a claim; one from before claims named the user (the
+// bare identity id) gives "" for it.
 func parseClaim(v string) (id, user string) {
 	rest, ok := strings.CutPrefix(v, "\x01")
 	if !ok {
 		return v, ""
 	}
-	n, rest, ok := strings.Cut(rest, ":")
+	if len(rest) < claimNonceLen {
+		return "", ""
+	}
+	n, rest, ok := strings.Cut(rest[claimNonceLen:], ":")
 	l, err := strconv.Atoi(n)
 	if !ok || err != nil || l < 0 || l > len(rest) {
 		return "", ""
@@ -130,10 +148,16 @@ end
 return 0
 `)
 
-// releaseScript deletes a key that holds ARGV[1] or ARGV[2].
+// releaseScript deletes a claim that is exactly ARGV[1], or whose body
+// (past the mark and the nonce) is ARGV[2], or that is the bare identity
+// id ARGV[3] (a claim from before claims named the user); an empty one matches
+// nothing.
 var releaseScript = redis.NewScript(`
 local v = redis.call('GET', KEYS[1])
-if v and (v == ARGV[1] or v == ARGV[2]) then
+if not v then
+	return 0
+end
+if v == ARGV[1] or v == ARGV[3] or (ARGV[2] ~= '' and string.byte(v, 1) == 1 and string.sub(v, 18) == ARGV[2]) then
 	return redis.call('DEL', KEYS[1])
 end
 return 0
@@ -156,10 +180,11 @@ return 0
 // ErrIdentityExists too.
 func (s *Store) CreateIdentity(ctx context.Context, v *oauthlogin.Identity) error {
 	akey, ikey, ekey := s.accountKey(v.Issuer, v.ProviderUID), s.identityKey(v.ID), s.emailKey(v.VerifiedEmail)
-	claim, lease := claimValue(v.ID, v.UserID), s.lease.Milliseconds()
+	lease := s.lease.Milliseconds()
 	fixed, mutable := encodeIdentityFixed(v), encodeIdentityMutable(v)
 	wait := newBackoff(time.Now().Add(s.lease + time.Second))
 	for changes := 0; changes < 64; {
+		claim := claimValue(v.ID, v.UserID, newNonce())
 		b := s.batch()
 		claimed := b.run(ctx, claimScript, akey, claim, lease)
 		created := b.run(ctx, createRecordScript, ikey, v.UserID, akey, ekey, fixed, mutable, lease)
@@ -189,7 +214,7 @@ func (s *Store) CreateIdentity(ctx context.Context, v *oauthlogin.Identity) erro
 			continue
 		}
 		if !fresh {
-			if err := s.script(ctx, releaseScript, akey, claim, "").Err(); err != nil {
+			if err := s.script(ctx, releaseScript, akey, claim, "", "").Err(); err != nil {
 				return storeError("create identity", err)
 			}
 			return oauthlogin.ErrIdentityExists
@@ -250,7 +275,7 @@ func (s *Store) settleClaim(ctx context.Context, akey, holder string, pttl int64
 	id, user := parseClaim(holder)
 	if id == "" {
 		// Unreadable: treat as a claim whose record is gone.
-		return false, s.release(ctx, akey, holder, "")
+		return false, s.release(ctx, akey, holder)
 	}
 	rec, err := s.rdb.HMGet(ctx, s.identityKey(id), "u", "a", "s", "e").Result()
 	if err != nil {
@@ -263,7 +288,7 @@ func (s *Store) settleClaim(ctx context.Context, akey, holder string, pttl int64
 		// Being created (or a crashed creation, until the lease ends).
 		return true, wait.sleep(ctx)
 	case !found, rec[1] != any(akey), user != "" && u != user:
-		return false, s.release(ctx, akey, holder, "")
+		return false, s.release(ctx, akey, holder)
 	}
 	member, err := s.rdb.SIsMember(ctx, s.userIdentitiesKey(u), id).Result()
 	if err != nil {
@@ -277,46 +302,71 @@ func (s *Store) settleClaim(ctx context.Context, akey, holder string, pttl int64
 	return false, s.dropIdentity(ctx, u, id, akey, e)
 }
 
-// release clears a claim that holds holder (or old).
-func (s *Store) release(ctx context.Context, akey, holder, old string) error {
-	if err := s.script(ctx, releaseScript, akey, holder, old).Err(); err != nil {
+// release clears a claim that is still holder.
+func (s *Store) release(ctx context.Context, akey, holder string) error {
+	if err := s.script(ctx, releaseScript, akey, holder, "", "").Err(); err != nil {
 		return storeError("create identity", err)
 	}
 	return nil
 }
 
+// updateIdentityScript replaces the mutable record of a complete
+// identity and returns the email key it had and its user; false for none.
 var updateIdentityScript = redis.NewScript(`
-local e = redis.call('HGET', KEYS[1], 'e')
-if not e then
+local r = redis.call('HMGET', KEYS[1], 'e', 's', 'u')
+if not r[1] or r[2] then
 	return false
 end
 redis.call('HSET', KEYS[1], 'm', ARGV[1], 'e', ARGV[2])
-return e
+return {r[1], r[3]}
 `)
 
 // UpdateIdentity implements oauthlogin.IdentityStore. It replaces only
-// the mutable record (emails, tokens, expiry, Updated), so Issuer,
-// Provider, ProviderUID, UserID and Created cannot change; then, if the
-// verified email changed, it moves the identity between the email sets.
+// the mutable record (emails, tokens, expiry, Updated) of a complete
+// identity that its user's set holds (ErrNotFound otherwise), so Issuer, Provider, ProviderUID, UserID and Created cannot
+// change. In the same round trip the identity joins its verified email's
+// set (again, if it is there already: an update stopped halfway is
+// finished by the next); if the email changed, it leaves the old one's.
 func (s *Store) UpdateIdentity(ctx context.Context, v *oauthlogin.Identity) error {
 	ekey := s.emailKey(v.VerifiedEmail)
-	old, err := s.script(ctx, updateIdentityScript, s.identityKey(v.ID), encodeIdentityMutable(v), ekey).Text()
-	if errors.Is(err, redis.Nil) {
-		return oauthlogin.ErrNotFound
-	}
-	if err != nil {
-		return storeError("update identity", err)
-	}
-	if old == ekey {
-		return nil
-	}
 	b := s.batch()
-	if old != "" {
-		b.write(old, func(p redis.Pipeliner) redis.Cmder { return p.SRem(ctx, old, v.ID) })
-	}
+	updated := b.run(ctx, updateIdentityScript, s.identityKey(v.ID), encodeIdentityMutable(v), ekey)
 	if ekey != "" {
 		b.write(ekey, func(p redis.Pipeliner) redis.Cmder { return p.SAdd(ctx, ekey, v.ID) })
 	}
+	var member *redis.BoolCmd
+	ukey := s.userIdentitiesKey(v.UserID)
+	b.read(ukey, func(p redis.Pipeliner) redis.Cmder {
+		member = p.SIsMember(ctx, ukey, v.ID)
+		return member
+	})
+	if err := b.exec(ctx); err != nil {
+		return storeError("update identity", err)
+	}
+	res, err := updated.StringSlice()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return storeError("update identity", err)
+	}
+	if err == nil && len(res) == 2 && res[1] != v.UserID {
+		// v's UserID is not the stored one (it cannot change): ask the
+		// stored user's set.
+		member = s.rdb.SIsMember(ctx, s.userIdentitiesKey(res[1]), v.ID)
+		if err := member.Err(); err != nil {
+			return storeError("update identity", err)
+		}
+	}
+	if err != nil || len(res) != 2 || !member.Val() {
+		// Gone, being created, or unlinked (its user's set no longer
+		// holds it): no identity to update. The email set's entry, if
+		// new, is skipped by readers (they check the record).
+		return oauthlogin.ErrNotFound
+	}
+	old := res[0]
+	if old == ekey || old == "" {
+		return nil
+	}
+	b = s.batch()
+	b.write(old, func(p redis.Pipeliner) redis.Cmder { return p.SRem(ctx, old, v.ID) })
 	if err := b.exec(ctx); err != nil {
 		return storeError("update identity", err)
 	}
@@ -507,10 +557,12 @@ return -1
 
 // DeleteIdentity implements oauthlogin.IdentityStore. The ownership check
 // and the last-identity check are one script on the user's set, given the
-// user's other live identities (read first): of concurrent deletes of a
-// user's last two identities, one succeeds. The record, the claim and the
-// email entry go next; a deletion that stopped after the first step is
-// finished by a retry (or by the account's next login).
+// user's other identities that can sign in (read first: complete, in the
+// set, and named by their account's claim): of concurrent deletes of a
+// user's last two identities, one succeeds. Once that script has removed
+// the identity from the set it no longer signs in, and DeleteIdentity
+// succeeds; the record, the claim and the email entry go next, and what a
+// failure there leaves is removed by the account's next login.
 func (s *Store) DeleteIdentity(ctx context.Context, userID, id string) error {
 	ids, err := s.rdb.SMembers(ctx, s.userIdentitiesKey(userID)).Result()
 	if err != nil {
@@ -524,31 +576,51 @@ func (s *Store) DeleteIdentity(ctx context.Context, userID, id string) error {
 		return storeError("delete identity", err)
 	}
 	var target []any
-	others := []any{id}
+	var others []string
+	var claims []*redis.StringCmd
+	b := s.batch()
 	for i, r := range recs {
 		switch {
 		case r[0] != any(userID) || r[1] != nil:
 		case ids[i] == id:
 			target = r
 		default:
-			others = append(others, ids[i])
+			akey, _ := r[2].(string)
+			j := len(claims)
+			others, claims = append(others, ids[i]), append(claims, nil)
+			b.read(akey, func(p redis.Pipeliner) redis.Cmder {
+				claims[j] = p.Get(ctx, akey)
+				return claims[j]
+			})
 		}
 	}
 	if target == nil {
 		return oauthlogin.ErrNotFound
 	}
-	n, err := s.script(ctx, unlinkScript, s.userIdentitiesKey(userID), others...).Int()
+	if err := b.exec(ctx); err != nil {
+		return storeError("delete identity", err)
+	}
+	args := []any{id}
+	for j, other := range others {
+		if claimed, _ := parseClaim(claims[j].Val()); claimed == other {
+			args = append(args, other)
+		}
+	}
+	n, err := s.script(ctx, unlinkScript, s.userIdentitiesKey(userID), args...).Int()
 	if err != nil {
 		return storeError("delete identity", err)
 	}
+	akey, _ := target[2].(string)
+	ekey, _ := target[3].(string)
 	if n == -1 {
 		return oauthlogin.ErrLastIdentity
 	}
-	// 0: not in the set, but the user's live record: a deletion that
-	// stopped halfway, which this one finishes.
-	akey, _ := target[2].(string)
-	ekey, _ := target[3].(string)
-	return s.dropIdentity(ctx, userID, id, akey, ekey)
+	// 1, or 0: no longer in the set, but still the user's record (a
+	// delete that stopped halfway, or whose answer was lost): this one
+	// finishes it. The identity signs in no more either way; what fails
+	// below, the account's next login removes.
+	_ = s.dropIdentity(ctx, userID, id, akey, ekey)
+	return nil
 }
 
 // dropIdentity deletes an identity that its user's set no longer holds:
@@ -557,7 +629,7 @@ func (s *Store) dropIdentity(ctx context.Context, userID, id, akey, ekey string)
 	b := s.batch()
 	b.run(ctx, dropRecordScript, s.identityKey(id), userID, "")
 	if akey != "" {
-		b.run(ctx, releaseScript, akey, claimValue(id, userID), id)
+		b.run(ctx, releaseScript, akey, "", claimBody(id, userID), id)
 	}
 	if ekey != "" {
 		b.write(ekey, func(p redis.Pipeliner) redis.Cmder { return p.SRem(ctx, ekey, id) })

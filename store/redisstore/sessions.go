@@ -65,11 +65,14 @@ return {old[1] or '', old[2] or ''}
 
 // indexScript adds a session to an index (a sorted set scored by expiry),
 // drops the entries that have expired, and keeps the index alive as long
-// as its longest-lived session.
+// as its longest-lived session. Expiry is judged by the server's clock,
+// the one that expires the records: an app instance whose clock runs
+// ahead must not drop the entry of a session that is still there.
 var indexScript = redis.NewScript(`
--- ARGV: 1 session id, 2 its Expires (ms), 3 now (ms).
+-- ARGV: 1 session id, 2 its Expires (ms).
 local exp = tonumber(ARGV[2])
-local now = tonumber(ARGV[3])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if exp > now then
 	redis.call('ZADD', KEYS[1], exp, ARGV[1])
@@ -155,13 +158,13 @@ func sessionFrom(id string, data, seen, tokens, expiry, facts any) (*oauthlogin.
 func (s *Store) SaveSession(ctx context.Context, v *oauthlogin.Session) error {
 	rest := *v // the tokens go to fields of their own
 	rest.ProviderTokens, rest.ProviderAccessTokenExpiry = nil, time.Time{}
-	exp, now := unixMilli(v.Expires), s.now().UnixMilli()
+	exp := unixMilli(v.Expires)
 	pkey := ""
 	b := s.batch()
-	b.run(ctx, indexScript, s.userSessionsKey(v.UserID), v.ID, exp, now)
+	b.run(ctx, indexScript, s.userSessionsKey(v.UserID), v.ID, exp)
 	if v.ProviderSID != "" {
 		pkey = s.providerSessionsKey(v.Provider, v.ProviderSID)
-		b.run(ctx, indexScript, pkey, v.ID, exp, now)
+		b.run(ctx, indexScript, pkey, v.ID, exp)
 	}
 	saved := b.run(ctx, saveSessionScript, s.sessionKey(v.ID),
 		v.UserID, encodeSession(&rest), encodeTime(v.LastSeen), exp,
@@ -237,21 +240,33 @@ func (s *Store) leaveIndexes(ctx context.Context, b *batch, id string, ended []s
 	}
 }
 
-var touchSessionScript = redis.NewScript(`
+// setLiveScript sets fields of a session that exists and has not
+// expired (its e field) by the server's clock nor by the caller's
+// (ARGV[1], ms): 1; 0 otherwise. ARGV[2..] are field, value pairs. It
+// never creates a key, and leaves the key's TTL, the other fields and the
+// indexes as they are.
+var setLiveScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then
 	return 0
 end
-redis.call('HSET', KEYS[1], 'l', ARGV[1])
+local e = redis.call('HGET', KEYS[1], 'e')
+if e then
+	local t = redis.call('TIME')
+	local now = math.max(tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), tonumber(ARGV[1]))
+	if tonumber(e) <= now then
+		return 0
+	end
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
 return 1
 `)
 
-// TouchSession implements oauthlogin.SessionToucher: it writes LastSeen
-// alone (a hash field of its own), so a concurrent SaveSession's tokens are
-// never overwritten.
-func (s *Store) TouchSession(ctx context.Context, id string, lastSeen time.Time) error {
-	n, err := s.script(ctx, touchSessionScript, s.sessionKey(id), encodeTime(lastSeen)).Int()
+// setLive runs setLiveScript: ErrNotFound when the session is gone or
+// expired.
+func (s *Store) setLive(ctx context.Context, op, id string, fields ...any) error {
+	n, err := s.script(ctx, setLiveScript, s.sessionKey(id), append([]any{s.now().UnixMilli()}, fields...)...).Int()
 	if err != nil {
-		return storeError("touch session", err)
+		return storeError(op, err)
 	}
 	if n == 0 {
 		return oauthlogin.ErrNotFound
@@ -259,21 +274,12 @@ func (s *Store) TouchSession(ctx context.Context, id string, lastSeen time.Time)
 	return nil
 }
 
-// updateSessionTokensScript writes the token fields of a session that
-// exists and, when its record says when it expires (e), has not expired
-// at ARGV[3]; 0 otherwise. It never creates a key, and leaves the key's
-// TTL, the other fields and the user index as they are.
-var updateSessionTokensScript = redis.NewScript(`
-if redis.call('EXISTS', KEYS[1]) == 0 then
-	return 0
-end
-local e = redis.call('HGET', KEYS[1], 'e')
-if e and tonumber(e) <= tonumber(ARGV[3]) then
-	return 0
-end
-redis.call('HSET', KEYS[1], 't', ARGV[1], 'x', ARGV[2])
-return 1
-`)
+// TouchSession implements oauthlogin.SessionToucher: it writes LastSeen
+// alone (a hash field of its own), so a concurrent SaveSession's tokens are
+// never overwritten. A session that is gone or expired is ErrNotFound.
+func (s *Store) TouchSession(ctx context.Context, id string, lastSeen time.Time) error {
+	return s.setLive(ctx, "touch session", id, "l", encodeTime(lastSeen))
+}
 
 // UpdateSessionTokens implements oauthlogin.SessionStore: one script
 // checks that the session exists and has not expired, and writes the
@@ -281,26 +287,20 @@ return 1
 // and nothing is created. LastSeen and the rest of the record are other
 // fields, so a concurrent TouchSession is never undone.
 func (s *Store) UpdateSessionTokens(ctx context.Context, id string, tokens []byte, expiry time.Time) error {
-	n, err := s.script(ctx, updateSessionTokensScript, s.sessionKey(id), tokens, encodeTime(expiry), s.now().UnixMilli()).Int()
-	if err != nil {
-		return storeError("update session tokens", err)
-	}
-	if n == 0 {
-		return oauthlogin.ErrNotFound
-	}
-	return nil
+	return s.setLive(ctx, "update session tokens", id, "t", tokens, "x", encodeTime(expiry))
 }
 
-// indexMembersScript drops an index's expired entries and returns the
-// others.
+// indexMembersScript drops an index's expired entries (by the server's
+// clock) and returns the others.
 var indexMembersScript = redis.NewScript(`
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+local t = redis.call('TIME')
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
 return redis.call('ZRANGE', KEYS[1], 0, -1)
 `)
 
 // indexed returns the ids an index holds, its expired entries dropped.
 func (s *Store) indexed(ctx context.Context, index string) ([]string, error) {
-	return s.script(ctx, indexMembersScript, index, s.now().UnixMilli()).StringSlice()
+	return s.script(ctx, indexMembersScript, index).StringSlice()
 }
 
 // UserSessions implements oauthlogin.SessionLister: the user's unexpired
