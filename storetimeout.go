@@ -16,7 +16,7 @@ const defaultStoreTimeout = 5 * time.Second
 // New, on the store itself. Every call through them is bounded by
 // Config.StoreTimeout (timedStore), except on the memory store.
 type storeCalls struct {
-	raw     Store // Config.Store itself, for SessionSealer and for naming it
+	raw     Store // Config.Store itself, asserted for SessionSealer
 	store   Store
 	lister  SessionLister
 	toucher SessionToucher
