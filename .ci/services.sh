@@ -42,11 +42,13 @@ _ol_apt_install() {
 	_ol_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >/dev/null
 }
 
-# _ol_free_port prints a TCP port on 127.0.0.1 that nothing listens on.
+# _ol_free_port prints a TCP port on 127.0.0.1 that nothing listens on,
+# below Linux's ephemeral range (32768 and up), where outgoing connections
+# take their local ports.
 _ol_free_port() {
 	local port i
 	for i in $(seq 1 50); do
-		port=$((20000 + RANDOM % 30000))
+		port=$((20000 + RANDOM % 12000))
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 			echo "$port"
 			return 0
@@ -125,26 +127,43 @@ _ol_start_redis_cluster() {
 		echo "services.sh: using Redis Cluster at $OAUTHLOGIN_TEST_REDIS_CLUSTER"
 		return 0
 	fi
-	local port i
+	local i
 	_ol_cluster_addrs=()
 	for i in 1 2 3; do
-		port=$(_ol_free_port) || return 1
-		mkdir -p "$_ol_dir/cluster-$port"
-		redis-server --bind 127.0.0.1 --port "$port" --cluster-enabled yes \
-			--cluster-config-file "$_ol_dir/cluster-$port/nodes.conf" --cluster-node-timeout 1000 \
-			--save '' --appendonly no --daemonize yes --dir "$_ol_dir/cluster-$port" \
-			--pidfile "$_ol_dir/cluster-$port/redis.pid" --logfile "$_ol_dir/cluster-$port/redis.log" ||
-			{ _ol_fail "redis-server (cluster node) did not start"; return 1; }
-		_ol_cluster_ports+=("$port")
-		if ! _ol_wait 100 _ol_redis_up "127.0.0.1:$port"; then
-			cat "$_ol_dir/cluster-$port/redis.log" >&2 2>/dev/null
-			_ol_fail "Redis cluster node on 127.0.0.1:$port did not answer within 10 s"
-			return 1
-		fi
-		_ol_cluster_addrs+=("127.0.0.1:$port")
+		_ol_start_cluster_node || return 1
 	done
 	redis-cli --cluster create "${_ol_cluster_addrs[@]}" --cluster-replicas 0 --cluster-yes >"$_ol_dir/cluster-create.log" 2>&1 &
 	_ol_cluster_create=$!
+}
+
+# _ol_start_cluster_node starts one node of the cluster on free ports (the
+# client's and the cluster bus's), trying other ports when those are taken.
+_ol_start_cluster_node() {
+	local port bus try dir i
+	for try in 1 2 3; do
+		port=$(_ol_free_port) || return 1
+		bus=$(_ol_free_port) || return 1
+		[ "$port" != "$bus" ] || continue
+		dir=$_ol_dir/cluster-$port
+		mkdir -p "$dir"
+		redis-server --bind 127.0.0.1 --port "$port" --cluster-enabled yes --cluster-port "$bus" \
+			--cluster-config-file "$dir/nodes.conf" --cluster-node-timeout 1000 \
+			--save '' --appendonly no --daemonize yes --dir "$dir" \
+			--pidfile "$dir/redis.pid" --logfile "$dir/redis.log" ||
+			{ _ol_fail "redis-server (cluster node) did not start"; return 1; }
+		_ol_cluster_ports+=("$port")
+		for i in $(seq 1 100); do
+			if _ol_redis_up "127.0.0.1:$port"; then
+				_ol_cluster_addrs+=("127.0.0.1:$port")
+				return 0
+			fi
+			grep -q aborting "$dir/redis.log" 2>/dev/null && break
+			sleep 0.1
+		done
+	done
+	cat "$dir/redis.log" >&2 2>/dev/null
+	_ol_fail "no Redis cluster node answered (3 tries)"
+	return 1
 }
 
 _ol_await_redis_cluster() {
