@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"time"
@@ -219,7 +220,7 @@ func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key strin
 	if err != nil {
 		return nil, err
 	}
-	defer unlock(ctx)
+	defer releaseRefreshLock(ctx, unlock, time.Now())
 	id, err := m.sameIdentity(ctx, rp.issuer, s.ProviderUID, s.IdentityID, s.UserID)
 	if errors.Is(err, ErrNotFound) {
 		return nil, ErrNoRefreshToken // unlinked meanwhile, or since signed in again as another record
@@ -311,6 +312,35 @@ func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key strin
 	return tok, nil
 }
 
+// releaseRefreshLock releases an identity's refresh lock, taken at taken.
+// When the store fails the release (it is down, or restarting), the lock
+// would outlive the fault: a store that keeps it across a restart (Redis
+// with an append-only file, a Redis Cluster replica) would hold off every
+// refresh and login of the identity until the lock's ttl ends. So the
+// release is tried again in the background, after jittered pauses that
+// double from 50ms to 2s, until it succeeds or the lock would have
+// expired anyway. A release only ever ends the caller's own hold
+// (Locker's contract), so a late one is harmless.
+func releaseRefreshLock(ctx context.Context, unlock func(context.Context) error, taken time.Time) {
+	ctx = context.WithoutCancel(ctx)
+	if unlock(ctx) == nil {
+		return
+	}
+	go func() {
+		for wait := 50 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
+			pause := wait/2 + rand.N(wait/2)
+			if time.Since(taken)+pause >= refreshLockTTL {
+				return
+			}
+			timer := time.NewTimer(pause)
+			<-timer.C
+			if unlock(ctx) == nil {
+				return
+			}
+		}
+	}()
+}
+
 // refreshKey names the refresh of an identity: its flight, lock,
 // backoff and the time this process last refreshed it. Keyed on the
 // identity record too: a session of an identity unlinked since, whose
@@ -356,7 +386,7 @@ func (m *Manager) forgetRevoked(ctx context.Context, s *Session, tok *oauth2.Tok
 		m.log.WarnContext(ctx, "oauthlogin: could not drop revoked provider tokens from the identity", "err", err)
 		return
 	}
-	defer unlock(ctx)
+	defer releaseRefreshLock(ctx, unlock, time.Now())
 	id, err := m.sameIdentity(ctx, rp.issuer, s.ProviderUID, s.IdentityID, s.UserID)
 	if err != nil {
 		return // unlinked: nothing of it is left to reuse

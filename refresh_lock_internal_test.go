@@ -3,8 +3,11 @@ package oauthlogin
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -71,5 +74,79 @@ func TestRefreshEndsWithinItsLock(t *testing.T) {
 	got, err := store.Identity(ctx, id.Issuer, "s")
 	if err != nil || !got.Updated.Equal(id.Updated) {
 		t.Fatalf("the identity changed after a refresh that gave up: %v", err)
+	}
+}
+
+// failingUnlocker is a MemoryStore whose lock releases fail the first
+// fails times, as they do while the store's server restarts.
+type failingUnlocker struct {
+	*MemoryStore
+	fails   int32
+	unlocks atomic.Int32
+}
+
+func (f *failingUnlocker) Lock(ctx context.Context, key string, ttl time.Duration) (func(context.Context) error, error) {
+	unlock, err := f.MemoryStore.Lock(ctx, key, ttl)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context) error {
+		if f.unlocks.Add(1) <= f.fails {
+			return fmt.Errorf("%w: the server is restarting", ErrStoreUnavailable)
+		}
+		return unlock(ctx)
+	}, nil
+}
+
+// A refresh lock whose release the store fails (its server restarting)
+// is released once the store answers again, not left until its ttl: a
+// store that keeps locks across a restart (Redis with an append-only
+// file) would otherwise hold off the identity's refreshes for 30s.
+func TestRefreshLockReleaseRetried(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"access_token":"new","token_type":"Bearer","expires_in":3600}`)
+	}))
+	t.Cleanup(srv.Close)
+	store := &failingUnlocker{MemoryStore: NewMemoryStore(), fails: 3}
+	m, err := New(Config{BaseURL: "http://localhost", Keys: Keys{Cookie: []CookieKey{GenerateCookieKey()}}, Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Register(stubProvider{srv.URL}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	now := time.Now()
+	id := &Identity{ID: "i", UserID: "u", Issuer: "https://idp.example", Provider: "stub", ProviderUID: "s", Updated: now.Add(-time.Hour)}
+	if err := m.setIdentityTokens(id, &oauth2.Token{AccessToken: "old-access", RefreshToken: "old-refresh"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.CreateIdentity(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	s := &Session{ID: "laptop", UserID: "u", IdentityID: "i", Provider: "stub", ProviderUID: "s", Created: now, Expires: now.Add(time.Hour)}
+	if err := store.SaveSession(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Refresh(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	done, cancel := context.WithCancel(ctx)
+	cancel() // a try-lock
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		unlock, err := store.MemoryStore.Lock(done, "oauthlogin:refresh:"+id.Issuer+"\x00s\x00i", refreshLockTTL)
+		if err == nil {
+			unlock(ctx)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the refresh lock is still held 10s after the refresh, its release tried %d times", store.unlocks.Load())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := store.unlocks.Load(); n != store.fails+1 {
+		t.Fatalf("the release was tried %d times, want %d", n, store.fails+1)
 	}
 }
