@@ -304,12 +304,36 @@ func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key strin
 		return nil, err
 	}
 	id.ProviderTokens, id.ProviderAccessTokenExpiry, id.Updated = sealed, tok.Expiry, now
-	if err := m.store.UpdateIdentity(ctx, id); err != nil {
+	if err := m.saveRefreshed(ctx, pctx, id); err != nil {
 		return nil, err
 	}
 	m.refreshes.note(key, now)
 	m.backoff.reset(key)
 	return tok, nil
+}
+
+// saveRefreshed writes the identity's refreshed tokens. The provider has
+// spent the refresh token it was given when it rotates them: a write that
+// the store fails would leave the identity with the spent token, which the
+// next refresh would send again, and a provider that detects reuse
+// answers that by revoking the grant (RFC 9700 §4.14.2). So a write that
+// fails with ErrStoreUnavailable (the store's server restarting, failing
+// over) is tried again after short jittered pauses while budget, the
+// refresh's, lasts: the lock is still ours.
+func (m *Manager) saveRefreshed(ctx, budget context.Context, id *Identity) error {
+	for {
+		err := m.store.UpdateIdentity(ctx, id)
+		if err == nil || !errors.Is(err, ErrStoreUnavailable) {
+			return err
+		}
+		timer := time.NewTimer(25*time.Millisecond + rand.N(75*time.Millisecond))
+		select {
+		case <-timer.C:
+		case <-budget.Done():
+			timer.Stop()
+			return err
+		}
+	}
 }
 
 // releaseRefreshLock releases an identity's refresh lock, taken at taken.
