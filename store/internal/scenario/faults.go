@@ -125,7 +125,7 @@ func FaultsUnderLoad(t *testing.T, store Backend, f Fault) {
 		l.users[s.subject] = s.user
 		l.before = append(l.before, s)
 	}
-	leaks := libraryGoroutines(t.Name())
+	running, _ := libraryGoroutines(t.Name())
 
 	var wg sync.WaitGroup
 	defer func() { l.stop.Store(true); wg.Wait() }() // when the fault fails the test
@@ -161,9 +161,10 @@ func FaultsUnderLoad(t *testing.T, store Backend, f Fault) {
 	}
 	l.checkAfter()
 	d.Client.CloseIdleConnections()
-	var left []string
-	if !waitFor(10*time.Second, func() bool { left = libraryGoroutines(t.Name()); return len(left) <= len(leaks) }) {
-		t.Errorf("%d goroutines of the library or the store driver left running (%d before the load):\n%s", len(left), len(leaks), strings.Join(left, "\n\n"))
+	var left int
+	var stacks []string
+	if !waitFor(10*time.Second, func() bool { left, stacks = libraryGoroutines(t.Name()); return left <= running }) {
+		t.Errorf("%d goroutines of the library or the store driver left running (%d before the load):\n%s", left, running, strings.Join(stacks, "\n\n"))
 	}
 }
 
@@ -413,24 +414,28 @@ func (l *faultLoad) fail(format string, args ...any) {
 	}
 }
 
-// libraryGoroutines returns the stacks of the goroutines labelled with
-// name that run code of the library, of a store or of a store's driver,
-// other than the test's own goroutine.
-func libraryGoroutines(name string) []string {
+// libraryGoroutines returns how many goroutines labelled with name run
+// code of the library, of a store or of a store's driver, other than the
+// test's own goroutine, and their stacks.
+func libraryGoroutines(name string) (int, []string) {
 	var buf bytes.Buffer
 	pprof.Lookup("goroutine").WriteTo(&buf, 1)
 	label := fmt.Sprintf("%q:%q", "scenario", name)
-	var out []string
+	n := 0
+	var stacks []string
 	for rec := range strings.SplitSeq(buf.String(), "\n\n") {
 		if !strings.Contains(rec, label) || strings.Contains(rec, "scenario.FaultsUnderLoad") {
 			continue
 		}
 		for _, code := range []string{"github.com/oauthlogin/oauthlogin.", "oauthlogin/store/", "go-redis", "jackc/"} {
 			if strings.Contains(rec, code) {
-				out = append(out, rec)
+				var count int
+				fmt.Sscanf(rec, "%d @", &count) // aggregated: "count @ pcs"
+				n += count
+				stacks = append(stacks, rec)
 				break
 			}
 		}
 	}
-	return out
+	return n, stacks
 }
