@@ -21,5 +21,5 @@ func TestPostgresFaultsRestart(t *testing.T) {
 	if err := s.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	scenario.FaultsUnderLoad(t, s, scenario.Fault{Server: srv})
+	scenario.FaultsUnderLoad(t, s, scenario.Fault{Server: srv, Close: p.Close})
 }

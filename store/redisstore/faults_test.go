@@ -18,7 +18,7 @@ func TestFaultsRedisRestart(t *testing.T) {
 	srv := scenario.StartRedis(t)
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, DialTimeout: time.Second})
 	t.Cleanup(func() { rdb.Close() })
-	scenario.FaultsUnderLoad(t, redisstore.New(rdb), scenario.Fault{Server: srv})
+	scenario.FaultsUnderLoad(t, redisstore.New(rdb), scenario.Fault{Server: srv, Close: func() { rdb.Close() }})
 }
 
 // A master of a Redis Cluster (three masters, each with a replica) is
@@ -36,5 +36,6 @@ func TestFaultsRedisClusterFailover(t *testing.T) {
 		Inject: func(t testing.TB) {
 			t.Logf("a master was down for %v", c.Failover(t).Round(time.Millisecond))
 		},
+		Close: func() { rdb.Close() },
 	})
 }
