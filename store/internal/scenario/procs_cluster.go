@@ -17,9 +17,10 @@ import (
 const clusterTimeout = 20 * time.Second
 
 // RedisCluster is a private Redis Cluster of three masters, each with one
-// replica, every node with an append-only file synced on every write and
-// a node timeout of one second, so that a test can kill a master, see its
-// replica take over, and start the old master again as a replica.
+// replica, every node with an append-only file synced on every write, a
+// node timeout of one second and no delay before a full resync, so that a
+// test can kill a master, see its replica take over, and start the old
+// master again as a replica, in a few seconds.
 type RedisCluster struct {
 	Nodes []*ClusterNode
 	cli   string

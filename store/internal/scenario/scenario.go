@@ -2,8 +2,9 @@
 // runs beyond the storetest conformance suite: a real login through an
 // oauthlogin.Manager backed by the store, with the fake provider of
 // oauthlogintest; encryption at rest; several instances behind a load
-// balancer; and the store's server going away and coming back. It also
-// starts private server processes for the outage tests.
+// balancer; the store's server going away and coming back; and faults
+// (restarts, a cluster failover) under load from two instances. It also
+// starts private server processes for the outage and fault tests.
 package scenario
 
 import (
