@@ -101,7 +101,7 @@ func (m *Manager) signIn(ctx context.Context, rp *registered, p *Profile, tok *o
 	if err != nil {
 		return nil, "", err
 	}
-	defer unlock(ctx)
+	defer releaseRefreshLock(ctx, unlock, time.Now())
 	cur, err := m.store.Identity(ctx, rp.issuer, p.Subject)
 	if err != nil {
 		return nil, "", err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"time"
@@ -219,7 +220,7 @@ func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key strin
 	if err != nil {
 		return nil, err
 	}
-	defer unlock(ctx)
+	defer releaseRefreshLock(ctx, unlock, time.Now())
 	id, err := m.sameIdentity(ctx, rp.issuer, s.ProviderUID, s.IdentityID, s.UserID)
 	if errors.Is(err, ErrNotFound) {
 		return nil, ErrNoRefreshToken // unlinked meanwhile, or since signed in again as another record
@@ -303,12 +304,65 @@ func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key strin
 		return nil, err
 	}
 	id.ProviderTokens, id.ProviderAccessTokenExpiry, id.Updated = sealed, tok.Expiry, now
-	if err := m.store.UpdateIdentity(ctx, id); err != nil {
+	if err := m.saveRefreshed(ctx, pctx, id); err != nil {
 		return nil, err
 	}
 	m.refreshes.note(key, now)
 	m.backoff.reset(key)
 	return tok, nil
+}
+
+// saveRefreshed writes the identity's refreshed tokens. The provider has
+// spent the refresh token it was given when it rotates them: a write that
+// the store fails would leave the identity with the spent token, which the
+// next refresh would send again, and a provider that detects reuse
+// answers that by revoking the grant (RFC 9700 §4.14.2). So a write that
+// fails with ErrStoreUnavailable (the store's server restarting, failing
+// over) is tried again after short jittered pauses while budget, the
+// refresh's, lasts: the lock is still ours.
+func (m *Manager) saveRefreshed(ctx, budget context.Context, id *Identity) error {
+	for {
+		err := m.store.UpdateIdentity(ctx, id)
+		if err == nil || !errors.Is(err, ErrStoreUnavailable) {
+			return err
+		}
+		timer := time.NewTimer(25*time.Millisecond + rand.N(75*time.Millisecond))
+		select {
+		case <-timer.C:
+		case <-budget.Done():
+			timer.Stop()
+			return err
+		}
+	}
+}
+
+// releaseRefreshLock releases an identity's refresh lock, taken at taken.
+// When the store fails the release (it is down, or restarting), the lock
+// would outlive the fault: a store that keeps it across a restart (Redis
+// with an append-only file, a Redis Cluster replica) would hold off every
+// refresh and login of the identity until the lock's ttl ends. So the
+// release is tried again in the background, after jittered pauses that
+// double from 50ms to 2s, until it succeeds or the lock would have
+// expired anyway. A release only ever ends the caller's own hold
+// (Locker's contract), so a late one is harmless.
+func releaseRefreshLock(ctx context.Context, unlock func(context.Context) error, taken time.Time) {
+	ctx = context.WithoutCancel(ctx)
+	if unlock(ctx) == nil {
+		return
+	}
+	go func() {
+		for wait := 50 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
+			pause := wait/2 + rand.N(wait/2)
+			if time.Since(taken)+pause >= refreshLockTTL {
+				return
+			}
+			timer := time.NewTimer(pause)
+			<-timer.C
+			if unlock(ctx) == nil {
+				return
+			}
+		}
+	}()
 }
 
 // refreshKey names the refresh of an identity: its flight, lock,
@@ -356,7 +410,7 @@ func (m *Manager) forgetRevoked(ctx context.Context, s *Session, tok *oauth2.Tok
 		m.log.WarnContext(ctx, "oauthlogin: could not drop revoked provider tokens from the identity", "err", err)
 		return
 	}
-	defer unlock(ctx)
+	defer releaseRefreshLock(ctx, unlock, time.Now())
 	id, err := m.sameIdentity(ctx, rp.issuer, s.ProviderUID, s.IdentityID, s.UserID)
 	if err != nil {
 		return // unlinked: nothing of it is left to reuse
