@@ -339,3 +339,124 @@ func TestAttackV6StoreTimeoutNonsenseAccepted(t *testing.T) {
 		}
 	}
 }
+
+// v6LateWriteStore's first identity write reaches the server but is
+// applied late (a failing-over primary, a write stuck in a connection's
+// buffer): the client's bound ends it first (ErrStoreUnavailable), and it
+// lands when release is closed.
+type v6LateWriteStore struct {
+	*MemoryStore
+	writes  atomic.Int32
+	release chan struct{}
+	landed  chan struct{}
+}
+
+func (s *v6LateWriteStore) UpdateIdentity(ctx context.Context, v *Identity) error {
+	if s.writes.Add(1) != 1 {
+		return s.MemoryStore.UpdateIdentity(ctx, v)
+	}
+	cp := *v
+	cp.ProviderTokens = append([]byte(nil), v.ProviderTokens...)
+	go func() {
+		<-s.release
+		s.MemoryStore.UpdateIdentity(context.Background(), &cp)
+		close(s.landed)
+	}()
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// TestAttackV6StaleRetriedWriteOverwritesNewer: saveRefreshed retries a
+// write whose first attempt timed out on the client only; UpdateIdentity
+// is a blind overwrite, so when that first attempt lands after a later
+// refresh (another instance) stored newer tokens, the identity goes back
+// to a spent refresh token, and the next refresh sends it again: the
+// provider revokes the grant.
+//
+// Brief: "a write of the identity's tokens that lands after a newer one
+// (lost update)"; Refresh: "A rotated refresh token is saved with its
+// access token in one write; the old one is never sent again"; RFC 9700
+// §4.14.2.
+func TestAttackV6StaleRetriedWriteOverwritesNewer(t *testing.T) {
+	v6Skip(t)
+	prov := &v6Provider{spent: map[string]bool{}}
+	srv := httptest.NewServer(prov)
+	t.Cleanup(srv.Close)
+	store := &v6LateWriteStore{MemoryStore: NewMemoryStore(), release: make(chan struct{}), landed: make(chan struct{})}
+	keys := Keys{Cookie: []CookieKey{GenerateCookieKey()}}
+	newM := func(skew time.Duration) *Manager {
+		m, err := New(Config{BaseURL: "http://localhost", Keys: keys, Store: store, StoreTimeout: 200 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.now = func() time.Time { return time.Now().Add(skew) } // later refreshes, past refreshReuse
+		if err := m.Register(stubProvider{srv.URL}); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	a, b, c := newM(0), newM(refreshReuse+time.Second), newM(2*(refreshReuse+time.Second))
+	ctx := context.Background()
+	now := time.Now()
+	id := &Identity{ID: "i", UserID: "u", Issuer: "https://idp.example", Provider: "stub", ProviderUID: "s", Updated: now.Add(-time.Hour)}
+	if err := a.setIdentityTokens(id, &oauth2.Token{AccessToken: "a-0", RefreshToken: "r-0"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.CreateIdentity(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	s := &Session{ID: "laptop", UserID: "u", IdentityID: "i", Provider: "stub", ProviderUID: "s", Created: now, Expires: now.Add(time.Hour)}
+	if err := store.SaveSession(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Refresh(ctx, s); err != nil { // r-0 -> r-1; first write times out, the retry succeeds
+		t.Fatalf("A: %v", err)
+	}
+	if _, err := b.Refresh(ctx, s); err != nil { // r-1 -> r-2
+		t.Fatalf("B: %v", err)
+	}
+	close(store.release) // A's first write (r-1) lands now
+	select {
+	case <-store.landed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the late write never landed")
+	}
+	_, err := c.Refresh(ctx, s)
+	prov.mu.Lock()
+	defer prov.mu.Unlock()
+	if len(prov.reused) > 0 {
+		t.Fatalf("refresh token(s) %q sent twice (C: %v): A's timed-out first write landed over B's newer tokens, and UpdateIdentity has no condition", prov.reused, err)
+	}
+}
+
+// v6NetTimeoutStore answers identity reads as a driver that sets its
+// connection's deadline from ctx does: when the deadline passes, an
+// i/o timeout (os.ErrDeadlineExceeded), not ctx's error.
+type v6NetTimeoutStore struct{ *MemoryStore }
+
+func (s *v6NetTimeoutStore) Identity(ctx context.Context, issuer, subject string) (*Identity, error) {
+	<-ctx.Done()
+	return nil, fmt.Errorf("read tcp 10.0.0.7:5432: i/o timeout: %w", os.ErrDeadlineExceeded)
+}
+
+// TestAttackV6CheckMissesNetTimeout: Check's own deadline (5s, equal to
+// the default StoreTimeout, so timedStore hands the store Check's context
+// and leaves the error alone) ends a store whose driver reports a net
+// timeout: Check returns the raw driver error, not ErrStoreUnavailable.
+// timedStore itself counts os.ErrDeadlineExceeded as a timeout; Check
+// matches only ctx's error.
+//
+// Check: "returns ... ErrStoreUnavailable when the store did not answer
+// within 5 seconds (or Config.StoreTimeout, or ctx's deadline, if
+// sooner)".
+func TestAttackV6CheckMissesNetTimeout(t *testing.T) {
+	v6Skip(t)
+	m, err := New(Config{BaseURL: "http://localhost", Keys: Keys{Cookie: []CookieKey{GenerateCookieKey()}}, Store: &v6NetTimeoutStore{NewMemoryStore()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.checkTimeout = 100 * time.Millisecond // Check's 5s, shorter (StoreTimeout stays 5s)
+	if err := m.Check(context.Background()); !errors.Is(err, ErrStoreUnavailable) {
+		t.Fatalf("Check on a store whose driver timed out = %v, want ErrStoreUnavailable", err)
+	}
+}
