@@ -460,3 +460,40 @@ func TestAttackV6CheckMissesNetTimeout(t *testing.T) {
 		t.Fatalf("Check on a store whose driver timed out = %v, want ErrStoreUnavailable", err)
 	}
 }
+
+// v6PlainStore is a MemoryStore the Manager does not recognize as one,
+// so its calls are bounded.
+type v6PlainStore struct{ *MemoryStore }
+
+// TestAttackV6HugeStoreTimeoutLockOverflow: Lock's bound is ttl +
+// StoreTimeout, which overflows for a StoreTimeout near the largest
+// Duration (an app's "no timeout, really": time.Duration(math.MaxInt64)),
+// which New accepts: the bound is negative, the Lock a try-lock, and a
+// lock held by anyone fails at once with ErrStoreUnavailable (503)
+// instead of waiting for its holder.
+//
+// Config.StoreTimeout: "Lock, which may wait for the lock's holder, gets
+// the lock's ttl on top"; Store.Lock: "waiting while another holder has
+// it".
+func TestAttackV6HugeStoreTimeoutLockOverflow(t *testing.T) {
+	v6Skip(t)
+	raw := &v6PlainStore{NewMemoryStore()}
+	m, err := New(Config{BaseURL: "http://localhost", Keys: Keys{Cookie: []CookieKey{GenerateCookieKey()}}, Store: raw, StoreTimeout: time.Duration(1<<63 - 1)})
+	if err != nil {
+		t.Skipf("New refuses the value: %v", err)
+	}
+	ctx := context.Background()
+	held, err := raw.Lock(ctx, "k", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		time.Sleep(200 * time.Millisecond) // the holder finishes its work
+		held(ctx)
+	}()
+	unlock, err := m.store.Lock(ctx, "k", refreshLockTTL)
+	if err != nil {
+		t.Fatalf("Lock on a lock held for 200ms, StoreTimeout MaxInt64: %v (ttl+StoreTimeout overflowed to a negative bound)", err)
+	}
+	unlock(ctx)
+}
