@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -31,12 +32,19 @@ type v6Provider struct {
 	spent  map[string]bool
 	n      int
 	reused []string
+	delay  time.Duration // a slow first answer (a simulated latency, not synchronization)
 }
 
 func (p *v6Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.ParseForm()
 	rt := r.PostForm.Get("refresh_token")
 	p.mu.Lock()
+	if d := p.delay; d > 0 {
+		p.delay = 0
+		p.mu.Unlock()
+		time.Sleep(d)
+		p.mu.Lock()
+	}
 	defer p.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	if p.spent[rt] {
@@ -62,6 +70,7 @@ type v6FailoverStore struct {
 	secondRead   chan struct{} // closed once the second lock holder has read the identity
 	writing      chan struct{} // closed at the first identity write
 	writingOnce  sync.Once
+	readDelay    time.Duration // a slow read while failing over (simulated latency)
 }
 
 func (s *v6FailoverStore) Lock(ctx context.Context, key string, ttl time.Duration) (func(context.Context) error, error) {
@@ -73,6 +82,9 @@ func (s *v6FailoverStore) Lock(ctx context.Context, key string, ttl time.Duratio
 }
 
 func (s *v6FailoverStore) Identity(ctx context.Context, issuer, subject string) (*Identity, error) {
+	if s.outage.Load() && !s.secondLocked.Load() && s.readDelay > 0 {
+		time.Sleep(s.readDelay)
+	}
 	id, err := s.MemoryStore.Identity(ctx, issuer, subject)
 	if s.secondLocked.Load() {
 		s.readOnce.Do(func() {
@@ -118,13 +130,31 @@ func (s *v6FailoverStore) UpdateIdentity(ctx context.Context, v *Identity) error
 func TestAttackV6RetriedWriteOutlivesLock(t *testing.T) {
 	v6Skip(t)
 	t.Parallel()
-	prov := &v6Provider{spent: map[string]bool{}}
+	v6RetriedWriteOutlivesLock(t, 20*time.Second, 0, 0)
+}
+
+// TestAttackV6RetriedWriteOutlivesLockDefaultTimeout is
+// TestAttackV6RetriedWriteOutlivesLock with the default StoreTimeout (5s)
+// and default HTTP client: the budget starts after the identity read
+// under the lock (here 3s, within StoreTimeout), the provider answers in
+// 7.5s (within the client's 10s), and the writes hang: the fourth attempt
+// begins at ~25.6s, inside the budget (28s), and is in flight at 30s when
+// the lock expires. refreshLockTTL-refreshBudget (5s) leaves no room for
+// the time spent under the lock before the budget starts. (~31s)
+func TestAttackV6RetriedWriteOutlivesLockDefaultTimeout(t *testing.T) {
+	v6Skip(t)
+	t.Parallel()
+	v6RetriedWriteOutlivesLock(t, 0, 3*time.Second, 7500*time.Millisecond)
+}
+
+func v6RetriedWriteOutlivesLock(t *testing.T, storeTimeout, readDelay, providerDelay time.Duration) {
+	prov := &v6Provider{spent: map[string]bool{}, delay: providerDelay}
 	srv := httptest.NewServer(prov)
 	t.Cleanup(srv.Close)
-	store := &v6FailoverStore{MemoryStore: NewMemoryStore(), secondRead: make(chan struct{}), writing: make(chan struct{})}
+	store := &v6FailoverStore{MemoryStore: NewMemoryStore(), secondRead: make(chan struct{}), writing: make(chan struct{}), readDelay: readDelay}
 	keys := Keys{Cookie: []CookieKey{GenerateCookieKey()}}
 	newM := func() *Manager {
-		m, err := New(Config{BaseURL: "http://localhost", Keys: keys, Store: store, StoreTimeout: 20 * time.Second})
+		m, err := New(Config{BaseURL: "http://localhost", Keys: keys, Store: store, StoreTimeout: storeTimeout})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -152,7 +182,7 @@ func TestAttackV6RetriedWriteOutlivesLock(t *testing.T) {
 	go func() { _, err := a.Refresh(ctx, s); errA <- err }()
 	select {
 	case <-store.writing: // A has spent r-0 at the provider and is writing r-1
-	case <-time.After(10 * time.Second):
+	case <-time.After(20 * time.Second):
 		t.Fatal("instance A never wrote the refreshed identity")
 	}
 	go func() { _, err := b.Refresh(ctx, s); errB <- err }()
@@ -496,4 +526,78 @@ func TestAttackV6HugeStoreTimeoutLockOverflow(t *testing.T) {
 		t.Fatalf("Lock on a lock held for 200ms, StoreTimeout MaxInt64: %v (ttl+StoreTimeout overflowed to a negative bound)", err)
 	}
 	unlock(ctx)
+}
+
+// v6LogoutProvider verifies every back-channel logout token as one fixed
+// token (jti j1, for account s).
+type v6LogoutProvider struct{ stubProvider }
+
+func (v6LogoutProvider) EndSessionEndpoint() string { return "" }
+func (v6LogoutProvider) VerifyLogoutToken(context.Context, string) (*LogoutToken, error) {
+	now := time.Now()
+	return &LogoutToken{ID: "j1", Subject: "s", IssuedAt: now, Expires: now.Add(2 * time.Minute)}, nil
+}
+
+// v6SlowOnceStore's first identity read does not answer within the
+// Manager's bound (a blip: the store's server failing over).
+type v6SlowOnceStore struct {
+	*MemoryStore
+	reads atomic.Int32
+}
+
+func (s *v6SlowOnceStore) Identity(ctx context.Context, issuer, subject string) (*Identity, error) {
+	if s.reads.Add(1) == 1 {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	return s.MemoryStore.Identity(ctx, issuer, subject)
+}
+
+// TestAttackV6BackChannelLogoutLostOnStoreTimeout: a back-channel logout
+// whose session deletion the store times out answers 503 (retry), but
+// its jti was consumed before: the provider's retry of the same logout
+// token is refused as a replay (400), and the session it names is never
+// ended. A store blip turns a provider logout into a no-op.
+//
+// Config.StoreTimeout: a store that has not answered "fails the request
+// with ErrStoreUnavailable (503 store_unavailable, Retry-After)", i.e.
+// retry later; Back-Channel Logout 1.0 §2.8 (the RP ends the sessions
+// the token names); the Consume at logout.go before endLoggedOut is not
+// undone when endLoggedOut fails.
+func TestAttackV6BackChannelLogoutLostOnStoreTimeout(t *testing.T) {
+	v6Skip(t)
+	store := &v6SlowOnceStore{MemoryStore: NewMemoryStore()}
+	m, err := New(Config{BaseURL: "http://localhost", Keys: Keys{Cookie: []CookieKey{GenerateCookieKey()}}, Store: store, StoreTimeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Register(v6LogoutProvider{stubProvider{"http://127.0.0.1:1/token"}}); err != nil {
+		t.Fatal(err)
+	}
+	rp, _ := m.lookup("stub")
+	ctx := context.Background()
+	now := time.Now()
+	if err := store.MemoryStore.CreateIdentity(ctx, &Identity{ID: "i", UserID: "u", Issuer: rp.issuer, Provider: "stub", ProviderUID: "s", Created: now, Updated: now}); err != nil {
+		t.Fatal(err)
+	}
+	s := &Session{ID: "laptop", UserID: "u", IdentityID: "i", Provider: "stub", ProviderUID: "s", Created: now, LastSeen: now, Expires: now.Add(time.Hour)}
+	if err := store.SaveSession(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	h := m.Handler()
+	post := func() *httptest.ResponseRecorder {
+		req := httptest.NewRequest("POST", "/auth/stub/backchannel-logout", strings.NewReader("logout_token=x"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	first := post()
+	if first.Code != http.StatusServiceUnavailable {
+		t.Fatalf("first delivery, store timed out: %d %s, want 503", first.Code, first.Body)
+	}
+	retry := post() // the provider retries the same logout token
+	if _, err := store.MemoryStore.Session(ctx, "laptop"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("after a 503 and the provider's retry (answered %d %s), the logged-out session still exists: the jti was consumed by the failed delivery", retry.Code, strings.TrimSpace(retry.Body.String()))
+	}
 }
