@@ -250,7 +250,8 @@ func TestPostgresLockSurvivesRestart(t *testing.T) {
 	if err := holder.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	unlock, err := holder.Lock(ctx, "oauthlogin:refresh:k", time.Minute)
+	const key = "oauthlogin:refresh:https://idp.example\x00sub\x00id" // as the Manager names an identity's refresh
+	unlock, err := holder.Lock(ctx, key, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +261,7 @@ func TestPostgresLockSurvivesRestart(t *testing.T) {
 	other := pgstore.New(connect(t, srv.URL), pgstore.Options{}) // another instance, on connections made after the restart
 	done, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := other.Lock(done, "oauthlogin:refresh:k", time.Minute); !errors.Is(err, context.Canceled) {
+	if _, err := other.Lock(done, key, time.Minute); !errors.Is(err, context.Canceled) {
 		t.Fatalf("a try-lock by another instance after the restart: %v, want context.Canceled (the lock still held)", err)
 	}
 	// The holder's pool may first hand out connections that died with
@@ -275,7 +276,7 @@ func TestPostgresLockSurvivesRestart(t *testing.T) {
 			t.Fatalf("unlock after the restart: %v", err)
 		}
 	}
-	again, err := other.Lock(done, "oauthlogin:refresh:k", time.Minute)
+	again, err := other.Lock(done, key, time.Minute)
 	if err != nil {
 		t.Fatalf("a try-lock after the holder unlocked: %v", err)
 	}

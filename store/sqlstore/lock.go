@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	mrand "math/rand/v2"
 	"time"
 
 	"github.com/oauthlogin/oauthlogin/store/internal/lockpoll"
@@ -28,7 +29,10 @@ func lockID(namespace, key string) int64 {
 // like any other, on both dialects: it outlives the connection that wrote
 // it and a restart or crash of the database server, and ends only by
 // unlock or when its ttl has passed (a crashed instance's lock, after its
-// ttl). It holds no connection while held.
+// ttl). It holds no connection while held. An attempt that fails may
+// still have written its row (the answer lost with the connection): the
+// store then deletes that row by the attempt's token in the background,
+// until the server answers (releaseLost).
 //
 // Expiry is judged by the clock of the instance that takes or tests the
 // lock (and of the one that calls Purge), as for sessions and one-time
@@ -66,16 +70,63 @@ func (s *Store) tryLock(ctx context.Context, key string, ttl time.Duration) (fun
 	rand.Read(b[:])
 	token := hex.EncodeToString(b[:])
 	now := s.now()
-	n, err := s.q.exec(ctx, s.sql.lock, key, token, micros(now.Add(ttl)), micros(now))
-	if err != nil || n == 0 {
+	name := s.lockName(key)
+	n, err := s.q.exec(ctx, s.sql.lock, name, token, micros(now.Add(ttl)), micros(now))
+	if err != nil {
+		s.releaseLost(ctx, name, token, now.Add(ttl))
 		return nil, err
+	}
+	if n == 0 {
+		return nil, nil
 	}
 	return func(ctx context.Context) error {
 		uctx, cancel := s.attemptContext(ctx)
 		defer cancel()
-		if _, err := s.q.exec(uctx, s.sql.unlock, key, token); err != nil {
+		if _, err := s.q.exec(uctx, s.sql.unlock, name, token); err != nil {
 			return storeError("unlock", err)
 		}
 		return nil
 	}, nil
+}
+
+// lockName is the row name of the lock key. PostgreSQL's TEXT takes no NUL
+// and only valid UTF-8, and a key may hold anything (the Manager's join an
+// issuer, a subject and an id with NULs), so there the name is the key's
+// SHA-256 in hex. SQLite keeps the key itself, as its lock rows have
+// named it since version 1, so that instances from before version 3 and
+// after exclude each other.
+func (s *Store) lockName(key string) string {
+	if s.dialect == sqlite {
+		return key
+	}
+	h := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(h[:])
+}
+
+// releaseLost releases the lock row that a failed attempt may have written
+// even so (the server committed it, then the answer was lost with the
+// connection, or ctx ended while the statement ran): no caller knows its
+// token, so it would hold the lock off until expires. It deletes the row
+// by token in the background, at once and, while the store fails (down,
+// or restarting), again after jittered pauses that double from 50ms to 2s,
+// until a delete succeeds or the row has expired anyway. A delete by the
+// attempt's token never ends another holder's lock.
+func (s *Store) releaseLost(ctx context.Context, name, token string, expires time.Time) {
+	ctx = context.WithoutCancel(ctx)
+	go func() {
+		for wait := 50 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
+			rctx, cancel := context.WithTimeout(ctx, s.detachedTimeout)
+			_, err := s.q.exec(rctx, s.sql.unlock, name, token)
+			cancel()
+			if err == nil {
+				return
+			}
+			pause := wait/2 + mrand.N(wait/2)
+			if !s.now().Add(pause).Before(expires) {
+				return
+			}
+			timer := time.NewTimer(pause)
+			<-timer.C
+		}
+	}()
 }
