@@ -23,8 +23,9 @@ func lockID(namespace, key string) int64 {
 
 // Lock implements oauthlogin.Store.
 //
-// A lock is a lease: a row of oauthlogin_locks (name, token, expires),
-// inserted unless a row for the name exists that has not expired; unlock
+// A lock is a lease: a row of oauthlogin_locks (name, token, expires; the
+// name is the key, or on PostgreSQL its hash: lockName), inserted unless
+// a row for the name exists that has not expired; unlock
 // deletes the row only if it holds this caller's token. The row is data
 // like any other, on both dialects: it outlives the connection that wrote
 // it and a restart or crash of the database server, and ends only by
