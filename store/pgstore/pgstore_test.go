@@ -243,7 +243,8 @@ func TestPostgresLockHoldsNoConnection(t *testing.T) {
 // the server's sessions. Once the server is back the holder's unlock
 // frees it.
 func TestPostgresLockSurvivesRestart(t *testing.T) {
-	pool(t) // the same skip rule as the other tests
+	t.Parallel() // a private server
+	pool(t)      // the same skip rule as the other tests
 	srv := scenario.StartPostgres(t)
 	ctx := context.Background()
 	holder := pgstore.New(connect(t, srv.URL), pgstore.Options{})
