@@ -65,8 +65,3 @@ type pgConn struct {
 }
 
 func (c pgConn) Release() { c.c.Release() }
-
-func (c pgConn) Destroy(ctx context.Context) {
-	c.c.Conn().Close(ctx)
-	c.c.Release()
-}

@@ -25,11 +25,10 @@ type Store = sqlstore.Store
 // lock's polling and detached timeouts.
 type Options = sqlstore.Options
 
-// New returns a Store on a PostgreSQL pool; call Migrate before use. Each
-// lock held through Lock occupies one of the pool's connections for its
-// life (an advisory lock belongs to a connection), so size the pool for
-// the concurrent refreshes as well as the queries. The store does not
-// close the pool. Options are optional (New(pool) takes the defaults); of
+// New returns a Store on a PostgreSQL pool; call Migrate before use. A
+// lock held through Lock is a row (see sqlstore's Store.Lock), which
+// survives a restart of the server and holds no connection. The store
+// does not close the pool. Options are optional (New(pool) takes the defaults); of
 // several only the first counts.
 func New(pool *pgxpool.Pool, opts ...Options) *Store {
 	return sqlstore.New(pgDB{pool: pool, pgQ: pgQ{pool}}, sqlstore.First(opts))

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,7 +16,7 @@ import (
 )
 
 // A bounded pool stays bounded when the store is busy: with MaxConns 1
-// and that connection held by a refresh lock, a call waits for a
+// and that connection held elsewhere in the app, a call waits for a
 // connection instead of opening another, and Config.StoreTimeout ends the
 // wait with 503 store_unavailable, not a hang. Once the lock is
 // released the same call goes through.
@@ -41,11 +42,13 @@ func TestBoundedPoolWaitEndsAtStoreTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := t.Context()
-	unlock, err := st.Lock(ctx, "pool-bound", time.Minute) // holds the pool's one connection
+	held, err := p.Acquire(ctx) // the pool's one connection
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { unlock(context.Background()) }) // before the schema's drop, which needs the connection
+	var once sync.Once
+	release := func() { once.Do(held.Release) }
+	t.Cleanup(release) // before the schema's drop, which needs the connection
 	// The request's own deadline is far off: only StoreTimeout can end
 	// the wait as a 503 (the request's deadline would be a 500).
 	session := func() *httptest.ResponseRecorder {
@@ -63,9 +66,7 @@ func TestBoundedPoolWaitEndsAtStoreTimeout(t *testing.T) {
 	if n := p.Stat().TotalConns(); n != 1 {
 		t.Fatalf("the pool has %d connections, want 1 (MaxConns)", n)
 	}
-	if err := unlock(ctx); err != nil {
-		t.Fatal(err)
-	}
+	release()
 	if w := session(); w.Code != http.StatusUnauthorized {
 		t.Fatalf("GET /auth/session once the connection is free = %d %s, want 401 (no such session)", w.Code, w.Body)
 	}

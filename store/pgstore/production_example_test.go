@@ -14,9 +14,9 @@ import (
 // A pool for production: bounded, with connections replaced over time but
 // not all at once, and dials bounded by connect_timeout. pgx ends a query
 // whose context ends and waits for a free connection only as long as the
-// context allows, so Config.StoreTimeout bounds every store call. Each
-// held refresh lock keeps a connection: MaxConns covers the refreshes in
-// flight as well as the queries.
+// context allows, so Config.StoreTimeout bounds every store call. A held
+// refresh lock is a row and keeps no connection: MaxConns covers the
+// queries in flight.
 func ExampleNew_production() {
 	ctx := context.Background()
 	cfg, err := pgxpool.ParseConfig("postgres://app@db.internal/app?sslmode=verify-full&connect_timeout=5")

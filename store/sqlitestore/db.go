@@ -77,7 +77,3 @@ type stdConn struct {
 }
 
 func (c stdConn) Release() { c.c.Close() }
-
-// Destroy gives the connection back: database/sql offers no way to close
-// one connection of its pool, and the SQLite store holds no lock on one.
-func (c stdConn) Destroy(context.Context) { c.c.Close() }

@@ -75,8 +75,30 @@ func TestSQLiteUpgradeFromV1(t *testing.T) {
 	}
 }
 
+// A schema of version 2 migrates to version 3 (a no-op on SQLite, which
+// had the lock table), and a lock held before the upgrade stays held.
+func TestSQLiteUpgradeFromV2(t *testing.T) {
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "test.db")+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	sqltest.UpgradeFromV2(t, sqlitestore.New(db),
+		func(q string, args ...any) error { _, err := db.Exec(q, args...); return err },
+		func(name string) string { return `"` + name + `"` }, true)
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM oauthlogin_schema_migrations`).Scan(&n); err != nil || n != 3 {
+		t.Fatalf("%d migrations recorded after the upgrade from version 2 (%v), want 3", n, err)
+	}
+}
+
 func TestPurge(t *testing.T) {
-	t.Run("SQLite", func(t *testing.T) { s, _ := newSQLite(t); sqltest.Purge(t, s) })
+	t.Run("SQLite", func(t *testing.T) {
+		s, db := newSQLite(t)
+		sqltest.Purge(t, s,
+			func(q string, args ...any) error { _, err := db.Exec(q, args...); return err },
+			func(name string) string { return `"` + name + `"` })
+	})
 }
 
 func TestSQLiteEncryptedAtRest(t *testing.T) {

@@ -6,16 +6,16 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"sync"
+	mrand "math/rand/v2"
 	"time"
 
 	"github.com/oauthlogin/oauthlogin/store/internal/lockpoll"
-	"github.com/oauthlogin/oauthlogin/store/internal/sqldriver"
 )
 
 // lockID maps a lock name, within a namespace (the schema), to the 64-bit
 // key of a PostgreSQL advisory lock: the first 8 bytes of a SHA-256. Two
-// names colliding would only make them share one lock.
+// names colliding would only make them share one lock. Only Migrate takes
+// one (a transaction-level advisory lock).
 func lockID(namespace, key string) int64 {
 	h := sha256.Sum256([]byte(namespace + "\x00" + key))
 	return int64(binary.BigEndian.Uint64(h[:8]))
@@ -23,19 +23,23 @@ func lockID(namespace, key string) int64 {
 
 // Lock implements oauthlogin.Store.
 //
-// On PostgreSQL it takes a session-level advisory lock
-// (pg_try_advisory_lock, keyed by a 64-bit hash of the schema and key) on a
-// pool connection that it keeps for the lock's life. An advisory lock ends
-// only when it is unlocked or its connection ends, never by itself, so the
-// ttl is enforced here: after ttl the store closes that connection, which
-// ends the lock on the server. A crashed instance's locks end when the
-// server notices its connections are gone (at once for a process crash;
-// for a lost network, after TCP keepalive gives up).
+// A lock is a lease: a row of oauthlogin_locks (name, token, expires; the
+// name is the key, or on PostgreSQL its hash: lockName), inserted unless
+// a row for the name exists that has not expired; unlock
+// deletes the row only if it holds this caller's token. The row is data
+// like any other, on both dialects: it outlives the connection that wrote
+// it and a restart or crash of the database server, and ends only by
+// unlock or when its ttl has passed (a crashed instance's lock, after its
+// ttl). It holds no connection while held. An attempt that fails may
+// still have written its row (the answer lost with the connection): the
+// store then deletes that row by the attempt's token in the background,
+// until the server answers (releaseLost).
 //
-// On SQLite a lock is a row (name, token, expires) inserted unless a row
-// for the name exists that has not expired; unlock deletes the row only if
-// it holds this caller's token. That is sound for every connection and
-// process that shares the database file.
+// Expiry is judged by the clock of the instance that takes or tests the
+// lock (and of the one that calls Purge), as for sessions and one-time
+// keys: a lease shared across instances assumes their clocks agree within
+// a small fraction of the ttl (the Manager's refresh ends 5 s before its
+// 30 s lease does; NTP keeps clocks far closer than that).
 //
 // While the lock is held elsewhere Lock polls, with jittered pauses
 // growing to Options.LockPoll, until ctx ends. With a ctx that is already done it
@@ -45,12 +49,8 @@ func lockID(namespace, key string) int64 {
 // not keep others waiting for the ttl.
 func (s *Store) Lock(ctx context.Context, key string, ttl time.Duration) (func(context.Context) error, error) {
 	ttl = max(ttl, time.Millisecond)
-	try := s.tryLockSQLite
-	if s.dialect == postgres {
-		try = s.tryLockPostgres
-	}
 	return lockpoll.Acquire(ctx, s.lockPoll, s.detachedTimeout, func(ctx context.Context) (lockpoll.Unlock, error) {
-		unlock, err := try(ctx, key, ttl)
+		unlock, err := s.tryLock(ctx, key, ttl)
 		if err != nil {
 			return nil, storeError("lock", err)
 		}
@@ -64,89 +64,70 @@ func (s *Store) attemptContext(ctx context.Context) (context.Context, context.Ca
 	return lockpoll.AttemptContext(ctx, s.detachedTimeout)
 }
 
-// tryLockPostgres makes one attempt; a nil unlock and nil error mean the
-// lock is held elsewhere.
-func (s *Store) tryLockPostgres(ctx context.Context, key string, ttl time.Duration) (func(context.Context) error, error) {
-	id := lockID(s.schema, key)
-	conn, err := s.db.Conn(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var ok bool
-	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, id).Scan(&ok); err != nil {
-		// The lock may have been taken just before the failure: end the
-		// connection rather than return it to the pool holding a lock.
-		closeConn(conn)
-		return nil, err
-	}
-	if !ok {
-		conn.Release()
-		return nil, nil
-	}
-	h := &pgHold{conn: conn}
-	h.timer = time.AfterFunc(ttl, func() {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		if h.conn != nil {
-			closeConn(h.conn)
-			h.conn = nil
-		}
-	})
-	return func(ctx context.Context) error {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		if h.conn == nil {
-			return nil // expired: the lock ended with its connection
-		}
-		h.timer.Stop()
-		uctx, cancel := s.attemptContext(ctx)
-		defer cancel()
-		var released bool
-		err := h.conn.QueryRow(uctx, `SELECT pg_advisory_unlock($1)`, id).Scan(&released)
-		if err != nil || !released {
-			closeConn(h.conn) // ends the lock whatever state the connection is in
-		} else {
-			h.conn.Release()
-		}
-		h.conn = nil
-		if err != nil {
-			return storeError("unlock", err)
-		}
-		return nil
-	}, nil
-}
-
-// pgHold is a held advisory lock: the connection it lives on, until unlock
-// or the ttl timer, whichever comes first, ends it.
-type pgHold struct {
-	mu    sync.Mutex
-	conn  sqldriver.Conn
-	timer *time.Timer
-}
-
-// closeConn closes a pool connection and gives it back, so that the pool
-// discards it; the server ends its session and with it its advisory locks.
-func closeConn(c sqldriver.Conn) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	c.Destroy(ctx)
-}
-
-func (s *Store) tryLockSQLite(ctx context.Context, key string, ttl time.Duration) (func(context.Context) error, error) {
+// tryLock makes one attempt; a nil unlock and nil error mean the lock is
+// held elsewhere.
+func (s *Store) tryLock(ctx context.Context, key string, ttl time.Duration) (func(context.Context) error, error) {
 	var b [16]byte
 	rand.Read(b[:])
 	token := hex.EncodeToString(b[:])
 	now := s.now()
-	n, err := s.q.exec(ctx, s.sql.lock, key, token, micros(now.Add(ttl)), micros(now))
-	if err != nil || n == 0 {
+	name := s.lockName(key)
+	n, err := s.q.exec(ctx, s.sql.lock, name, token, micros(now.Add(ttl)), micros(now))
+	if err != nil {
+		s.releaseLost(ctx, name, token, now.Add(ttl))
 		return nil, err
+	}
+	if n == 0 {
+		return nil, nil
 	}
 	return func(ctx context.Context) error {
 		uctx, cancel := s.attemptContext(ctx)
 		defer cancel()
-		if _, err := s.q.exec(uctx, s.sql.unlock, key, token); err != nil {
+		if _, err := s.q.exec(uctx, s.sql.unlock, name, token); err != nil {
 			return storeError("unlock", err)
 		}
 		return nil
 	}, nil
+}
+
+// lockName is the row name of the lock key. PostgreSQL's TEXT takes no NUL
+// and only valid UTF-8, and a key may hold anything (the Manager's join an
+// issuer, a subject and an id with NULs), so there the name is the key's
+// SHA-256 in hex. SQLite keeps the key itself, as its lock rows have
+// named it since version 1, so that instances from before version 3 and
+// after exclude each other.
+func (s *Store) lockName(key string) string {
+	if s.dialect == sqlite {
+		return key
+	}
+	h := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(h[:])
+}
+
+// releaseLost releases the lock row that a failed attempt may have written
+// even so (the server committed it, then the answer was lost with the
+// connection, or ctx ended while the statement ran): no caller knows its
+// token, so it would hold the lock off until expires. It deletes the row
+// by token in the background, at once and, while the store fails (down,
+// or restarting), again after jittered pauses that double from 50ms to 2s,
+// until a delete succeeds or the row has expired anyway. A delete by the
+// attempt's token never ends another holder's lock.
+func (s *Store) releaseLost(ctx context.Context, name, token string, expires time.Time) {
+	ctx = context.WithoutCancel(ctx)
+	go func() {
+		for wait := 50 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
+			rctx, cancel := context.WithTimeout(ctx, s.detachedTimeout)
+			_, err := s.q.exec(rctx, s.sql.unlock, name, token)
+			cancel()
+			if err == nil {
+				return
+			}
+			pause := wait/2 + mrand.N(wait/2)
+			if !s.now().Add(pause).Before(expires) {
+				return
+			}
+			timer := time.NewTimer(pause)
+			<-timer.C
+		}
+	}()
 }

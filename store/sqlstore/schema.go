@@ -66,7 +66,8 @@ var migrations = []migration{{
 			expires BIGINT NOT NULL
 		)`},
 		{sql: `CREATE INDEX {index:one_time_expires} ON {one_time} (expires)`},
-		// PostgreSQL locks with advisory locks; SQLite with lease rows.
+		// Lease rows for Lock; on PostgreSQL, which locked with advisory
+		// locks then, version 3 creates the table.
 		{sql: `CREATE TABLE {locks} (
 			name TEXT PRIMARY KEY,
 			token TEXT NOT NULL,
@@ -87,11 +88,25 @@ var migrations = []migration{{
 		{sql: `ALTER TABLE {sessions} {add column} acr TEXT NOT NULL DEFAULT ''`},
 		{sql: `CREATE INDEX IF NOT EXISTS {index:sessions_provider_sid} ON {sessions} (provider, provider_sid) WHERE provider_sid <> ''`},
 	},
+}, {
+	// Lock's lease rows on PostgreSQL too, where Lock took session-level
+	// advisory locks before, which a restart of the server ended under
+	// their holders. SQLite has had the table since version 1. The table
+	// holds a row per lock held (or expired and not yet taken again or
+	// purged): no index beyond its key.
+	version: 3,
+	stmts: []stmt{
+		{sql: `CREATE TABLE IF NOT EXISTS {locks} (
+			name TEXT PRIMARY KEY,
+			token TEXT NOT NULL,
+			expires BIGINT NOT NULL
+		)`},
+	},
 }}
 
 // SchemaVersion is the schema version this package's Migrate brings a
 // database to.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // migrateLockKey is the advisory lock that serializes Migrate on
 // PostgreSQL across instances.
@@ -201,18 +216,14 @@ func (s *Store) migrate(ctx context.Context, q querier) error {
 	return nil
 }
 
-// Purge deletes the sessions and one-time keys that have expired (and on
-// SQLite, expired lock rows) and returns how many rows it removed. Expired
-// records are never returned, so Purge only reclaims space: call it every
-// so often, from one instance or several.
+// Purge deletes the sessions, one-time keys and lock rows that have
+// expired and returns how many rows it removed. Expired records are never
+// returned (an expired lock is free to take), so Purge only reclaims
+// space: call it every so often, from one instance or several.
 func (s *Store) Purge(ctx context.Context) (int64, error) {
 	now := micros(s.now())
-	tables := []string{"sessions", "one_time"}
-	if s.dialect == sqlite {
-		tables = append(tables, "locks")
-	}
 	var total int64
-	for _, t := range tables {
+	for _, t := range []string{"sessions", "one_time", "locks"} {
 		n, err := s.q.exec(ctx, s.rewrite(`DELETE FROM {`+t+`} WHERE expires <= $1`), now)
 		if err != nil {
 			return total, storeError("purge", err)

@@ -7,18 +7,20 @@
 //
 // One core serves both: the schema and the queries are written once,
 // and differ only where the dialects do (column types, placeholders, how
-// DeleteIdentity and Lock are made atomic).
+// DeleteIdentity is made atomic).
 //
 // The schema is created and upgraded by Migrate, which records the
 // versions it applied in oauthlogin_schema_migrations; run it at start-up
 // (it is safe to run from several instances at once); version 2 adds the
 // sessions' provider_sid, auth_time and acr columns to tables made by
-// version 1, and a partial index on (provider, provider_sid). Tables:
-// oauthlogin_sessions, oauthlogin_identities (UNIQUE on issuer and
+// version 1, and a partial index on (provider, provider_sid); version 3
+// adds oauthlogin_locks on PostgreSQL (SQLite has had it since version 1).
+// Tables: oauthlogin_sessions, oauthlogin_identities (UNIQUE on issuer and
 // subject, so that one provider account can never be linked twice, whatever
-// the callers do), oauthlogin_one_time and, on SQLite, oauthlogin_locks.
-// Expired sessions and one-time keys are invisible at once but stay on disk
-// until Purge removes them: call it every so often (hourly, say).
+// the callers do), oauthlogin_one_time and oauthlogin_locks (Lock's lease
+// rows). Expired sessions, one-time keys and locks are invisible at once
+// but stay on disk until Purge removes them: call it every so often
+// (hourly, say).
 //
 // Times are stored as Unix microseconds (BIGINT), as precise as
 // PostgreSQL's own timestamps. Provider tokens arrive sealed (AES-GCM) from
@@ -41,7 +43,7 @@ import (
 type Options struct {
 	// Schema is the PostgreSQL schema that holds the tables; Migrate
 	// creates it when missing. Empty means the connection's search_path.
-	// Advisory lock keys include it, so stores in different schemas of one
+	// Locks are rows of its tables, so stores in different schemas of one
 	// database never share a lock. SQLite ignores it.
 	Schema string
 	// LockPoll is the longest pause between two attempts of Lock to take a

@@ -852,7 +852,8 @@ func OneTime(t *testing.T, newStore func(t *testing.T) Store) {
 }
 
 // Locker checks the lock of the oauthlogin.Store contract (Lock): one
-// holder at a time, release only by the holder, expiry after the TTL,
+// holder at a time for any key string (NUL and non-UTF-8 bytes included),
+// release only by the holder, expiry after the TTL,
 // waiting that ends with the context, and a done context making a
 // try-lock.
 func Locker(t *testing.T, newLocker func(t *testing.T) Store) {
@@ -878,6 +879,34 @@ func Locker(t *testing.T, newLocker func(t *testing.T) Store) {
 		if most != 1 {
 			t.Fatalf("%d holders at once", most)
 		}
+	})
+	t.Run("AnyKey", func(t *testing.T) {
+		// The Manager's keys join an issuer, a subject and an id with NUL
+		// bytes; a key need not be valid UTF-8 either.
+		l := newLocker(t)
+		key := "oauthlogin:refresh:https://idp.example\x00sub\xff\x00id"
+		unlock, err := l.Lock(ctx, key, time.Minute)
+		if err != nil {
+			t.Fatalf("Lock on a key with NUL and non-UTF-8 bytes: %v", err)
+		}
+		done, cancel := context.WithCancel(ctx)
+		cancel()
+		if _, err := l.Lock(done, key, time.Minute); !errors.Is(err, context.Canceled) {
+			t.Fatalf("a try-lock on the held key: %v, want context.Canceled", err)
+		}
+		other, err := l.Lock(done, "oauthlogin:refresh:https://idp.example\x00sub\xff\x00other", time.Minute)
+		if err != nil {
+			t.Fatalf("a try-lock on a key that differs after a NUL: %v", err)
+		}
+		other(ctx)
+		if err := unlock(ctx); err != nil {
+			t.Fatal(err)
+		}
+		again, err := l.Lock(done, key, time.Minute)
+		if err != nil {
+			t.Fatalf("a try-lock after unlock: %v", err)
+		}
+		again(ctx)
 	})
 	t.Run("WaitEndsWithContext", func(t *testing.T) {
 		l := newLocker(t)

@@ -37,15 +37,11 @@ type Querier interface {
 }
 
 // Conn is one connection taken from the pool for its holder alone, until
-// Release or Destroy.
+// Release.
 type Conn interface {
 	Querier
 	// Release gives the connection back to the pool.
 	Release()
-	// Destroy closes the connection, which ends its server session and
-	// the session-level locks it holds, and gives it back so that the pool
-	// discards it.
-	Destroy(ctx context.Context)
 }
 
 // DB is a connection pool and what the core needs of its driver beyond

@@ -5,7 +5,9 @@ package sqltest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -35,12 +37,24 @@ func MigrateConcurrently(t *testing.T, newStore func() *sqlstore.Store) {
 	}
 }
 
-// Purge checks that Purge removes the expired session and one-time key,
-// and only those, of a migrated, empty store.
-func Purge(t *testing.T, s *sqlstore.Store) {
+// Purge checks that Purge removes the expired session, one-time key and
+// lock row, and only those, of a migrated, empty store. exec runs a
+// statement on the store's database, and table qualifies a table's name:
+// the expired lock row is written through them (a lock taken through the
+// store would need a wait to expire).
+func Purge(t *testing.T, s *sqlstore.Store, exec func(q string, args ...any) error, table func(name string) string) {
 	t.Helper()
 	ctx := context.Background()
 	now := time.Now()
+	if err := exec(fmt.Sprintf(`INSERT INTO %s (name, token, expires) VALUES ('expired', 'gone', %d)`,
+		table("oauthlogin_locks"), now.Add(-time.Minute).UnixMicro())); err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := s.Lock(ctx, "live", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock(ctx)
 	for i, exp := range []time.Time{now.Add(-time.Minute), now.Add(time.Hour)} {
 		v := &oauthlogin.Session{ID: fmt.Sprint("s", i), UserID: "u", Created: now, LastSeen: now, Expires: exp}
 		if err := s.SaveSession(ctx, v); err != nil {
@@ -53,14 +67,19 @@ func Purge(t *testing.T, s *sqlstore.Store) {
 	if err := s.Consume(ctx, "new", now.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := s.Purge(ctx); err != nil || n != 2 {
-		t.Fatalf("Purge = %d, %v; want 2 rows", n, err)
+	if n, err := s.Purge(ctx); err != nil || n != 3 {
+		t.Fatalf("Purge = %d, %v; want 3 rows (a session, a one-time key, a lock)", n, err)
 	}
 	if _, err := s.Session(ctx, "s1"); err != nil {
 		t.Fatalf("a live session was purged: %v", err)
 	}
 	if err := s.Consume(ctx, "new", now.Add(time.Minute)); err != oauthlogin.ErrAlreadyUsed {
 		t.Fatalf("a live one-time key was purged: %v", err)
+	}
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := s.Lock(done, "live", time.Minute); !errors.Is(err, context.Canceled) {
+		t.Fatalf("a live lock was purged: a try-lock on it = %v, want context.Canceled", err)
 	}
 	if n, err := s.Purge(ctx); err != nil || n != 0 {
 		t.Fatalf("second Purge = %d, %v; want 0", n, err)
@@ -167,6 +186,89 @@ var schemaV1 = []string{
 	`INSERT INTO {oauthlogin_schema_migrations} (version, applied) VALUES (1, 0)`,
 }
 
+// schemaV2 is what version 2 of store/sqlstore added to schemaV1 (its
+// migration 2, as shipped), frozen likewise.
+var schemaV2 = []string{
+	`ALTER TABLE {oauthlogin_sessions} ADD COLUMN provider_sid TEXT NOT NULL DEFAULT ''`,
+	`ALTER TABLE {oauthlogin_sessions} ADD COLUMN auth_time BIGINT NOT NULL DEFAULT 0`,
+	`ALTER TABLE {oauthlogin_sessions} ADD COLUMN acr TEXT NOT NULL DEFAULT ''`,
+	`CREATE INDEX oauthlogin_sessions_provider_sid ON {oauthlogin_sessions} (provider, provider_sid) WHERE provider_sid <> ''`,
+	`INSERT INTO {oauthlogin_schema_migrations} (version, applied) VALUES (2, 0)`,
+}
+
+// createSchema creates the frozen schema of the given version (1 or 2)
+// through exec, with SQLite's lock table, which version 1 created there
+// (on PostgreSQL, Lock took advisory locks until version 3).
+func createSchema(t *testing.T, version int, exec func(q string, args ...any) error, table func(name string) string, sqlite bool) {
+	t.Helper()
+	bytesType, boolType := "BYTEA", "BOOLEAN"
+	if sqlite {
+		bytesType, boolType = "BLOB", "INTEGER"
+	}
+	stmts := slices.Clone(schemaV1)
+	if sqlite {
+		stmts = append(stmts, `CREATE TABLE {oauthlogin_locks} (name TEXT PRIMARY KEY, token TEXT NOT NULL, expires BIGINT NOT NULL)`)
+	}
+	if version >= 2 {
+		stmts = append(stmts, schemaV2...)
+	}
+	for _, q := range stmts {
+		for _, tbl := range []string{"oauthlogin_sessions", "oauthlogin_identities", "oauthlogin_one_time", "oauthlogin_schema_migrations", "oauthlogin_locks"} {
+			q = strings.ReplaceAll(q, "{"+tbl+"}", table(tbl))
+		}
+		q = strings.NewReplacer("{bytes}", bytesType, "{bool}", boolType).Replace(q)
+		if err := exec(q); err != nil {
+			t.Fatalf("creating the version %d schema: %v", version, err)
+		}
+	}
+}
+
+// UpgradeFromV2 creates the version 2 schema through exec (on SQLite with
+// a lock held by an instance of version 2: a live row of its lock table),
+// then migrates s (a store on the same database and schema) and checks
+// that Lock works: one holder, a try-lock on a held lock fails, unlock
+// frees it; and on SQLite, that the lock taken before the upgrade is
+// still held. table qualifies a table's name; sqlite picks the dialect.
+func UpgradeFromV2(t *testing.T, s *sqlstore.Store, exec func(q string, args ...any) error, table func(name string) string, sqlite bool) {
+	t.Helper()
+	ctx := context.Background()
+	createSchema(t, 2, exec, table, sqlite)
+	if sqlite {
+		if err := exec(fmt.Sprintf(`INSERT INTO %s (name, token, expires) VALUES ('held', 'v2', %d)`,
+			table("oauthlogin_locks"), time.Now().Add(time.Hour).UnixMicro())); err != nil {
+			t.Fatalf("a version 2 lock row: %v", err)
+		}
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatalf("Migrate from version 2: %v", err)
+	}
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	unlock, err := s.Lock(ctx, "k", time.Minute)
+	if err != nil {
+		t.Fatalf("Lock after the upgrade from version 2: %v", err)
+	}
+	if _, err := s.Lock(done, "k", time.Minute); !errors.Is(err, context.Canceled) {
+		t.Fatalf("a try-lock on a held lock after the upgrade: %v, want context.Canceled", err)
+	}
+	if err := unlock(ctx); err != nil {
+		t.Fatalf("unlock after the upgrade: %v", err)
+	}
+	again, err := s.Lock(done, "k", time.Minute)
+	if err != nil {
+		t.Fatalf("a try-lock on the unlocked lock: %v", err)
+	}
+	again(ctx)
+	if sqlite {
+		if _, err := s.Lock(done, "held", time.Minute); !errors.Is(err, context.Canceled) {
+			t.Fatalf("the lock held before the upgrade, after it: %v, want still held (context.Canceled)", err)
+		}
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatalf("Migrate again: %v", err)
+	}
+}
+
 // UpgradeFromV1 creates the version 1 schema through exec, with a
 // session row as version 1 wrote it, then migrates s (a store on the same
 // database and schema) and checks that the old session reads with empty
@@ -178,23 +280,11 @@ var schemaV1 = []string{
 func UpgradeFromV1(t *testing.T, s *sqlstore.Store, exec func(q string, args ...any) error, table func(name string) string, sqlite bool, prepare func()) {
 	t.Helper()
 	ctx := context.Background()
-	bytesType, boolType, ph := "BYTEA", "BOOLEAN", "$"
+	ph := "$"
 	if sqlite {
-		bytesType, boolType, ph = "BLOB", "INTEGER", "?"
+		ph = "?"
 	}
-	stmts := schemaV1
-	if sqlite {
-		stmts = append(stmts[:len(stmts):len(stmts)], `CREATE TABLE {oauthlogin_locks} (name TEXT PRIMARY KEY, token TEXT NOT NULL, expires BIGINT NOT NULL)`)
-	}
-	for _, q := range stmts {
-		for _, tbl := range []string{"oauthlogin_sessions", "oauthlogin_identities", "oauthlogin_one_time", "oauthlogin_schema_migrations", "oauthlogin_locks"} {
-			q = strings.ReplaceAll(q, "{"+tbl+"}", table(tbl))
-		}
-		q = strings.NewReplacer("{bytes}", bytesType, "{bool}", boolType).Replace(q)
-		if err := exec(q); err != nil {
-			t.Fatalf("creating the version 1 schema: %v", err)
-		}
-	}
+	createSchema(t, 1, exec, table, sqlite)
 	now := time.Now().Truncate(time.Second).UTC()
 	insert := `INSERT INTO ` + table("oauthlogin_sessions") + ` (id, user_id, identity_id, provider, provider_uid,
 		provider_access_token_expiry, provider_tokens, created, last_seen, pending, expires, ip, user_agent)
