@@ -38,8 +38,9 @@ func lockID(namespace, key string) int64 {
 // Expiry is judged by the clock of the instance that takes or tests the
 // lock (and of the one that calls Purge), as for sessions and one-time
 // keys: a lease shared across instances assumes their clocks agree within
-// a small fraction of the ttl (the Manager's refresh ends 5 s before its
-// 30 s lease does; NTP keeps clocks far closer than that).
+// a small fraction of the ttl (no work of the Manager under its refresh
+// lock starts later than 3 s before its 30 s lease ends; NTP keeps clocks
+// far closer than that).
 //
 // While the lock is held elsewhere Lock polls, with jittered pauses
 // growing to Options.LockPoll, until ctx ends. With a ctx that is already done it
