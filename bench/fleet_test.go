@@ -1,0 +1,457 @@
+package bench
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+	_ "modernc.org/sqlite"
+
+	"github.com/oauthlogin/oauthlogin"
+	"github.com/oauthlogin/oauthlogin/store/cookiestore"
+	"github.com/oauthlogin/oauthlogin/store/pgstore"
+	"github.com/oauthlogin/oauthlogin/store/redisstore"
+	"github.com/oauthlogin/oauthlogin/store/sqlitestore"
+)
+
+// fleetKinds are the stores of the scale figures, in table order.
+var fleetKinds = []string{"memory", "cookie", "redis", "redis-cluster", "postgres", "sqlite"}
+
+// Pool sizes of each instance: go-redis's default (10 per GOMAXPROCS),
+// and 16 connections for the SQL stores (pgxpool's default is 4 on 2
+// cores, too few for 64 concurrent requests).
+const sqlPool = 16
+
+// fleet is two app instances (Managers) sharing one store, as two
+// processes of an app would: each its own client or pool to the same
+// server or file. The memory row has one instance, since two
+// MemoryStores share nothing.
+type fleet struct {
+	kind     string
+	managers []http.Handler
+	// seed is the store sessions are seeded through (SaveSession) and
+	// whose size is measured.
+	seed Store
+	// token gives the client's token of SampleSession(i) (its
+	// SampleToken, or for the cookie store the sealed session).
+	token func(i int) (string, error)
+	// size is what the store takes now, in bytes (nil: not measured);
+	// detail says where it goes.
+	size   func(ctx context.Context) (int64, error)
+	detail func(ctx context.Context) string
+	// seedCopy, when set, seeds through another store and copies what
+	// it wrote (see clusterFleet).
+	seedCopy func(ctx context.Context, from, to int) error
+	closers  []func()
+}
+
+func (f *fleet) close() {
+	for i := len(f.closers) - 1; i >= 0; i-- {
+		f.closers[i]()
+	}
+}
+
+// openFleet opens a fleet on the named store, skipping when its server
+// is not configured: OAUTHLOGIN_TEST_REDIS, OAUTHLOGIN_TEST_REDIS_CLUSTER
+// (host:port of the masters, comma-separated), OAUTHLOGIN_TEST_POSTGRES.
+func openFleet(tb testing.TB, kind string) *fleet {
+	tb.Helper()
+	ctx := context.Background()
+	f := &fleet{kind: kind, token: func(i int) (string, error) { return SampleToken(i), nil }}
+	var stores []Store
+	switch kind {
+	case "memory":
+		f.seed = oauthlogin.NewMemoryStore()
+		stores = []Store{f.seed}
+	case "cookie":
+		// The session is the sealed cookie; the inner store (identities,
+		// single-use marks) is not on the path of a session check.
+		key := oauthlogin.GenerateCookieKey()
+		cs := cookiestore.New(oauthlogin.NewMemoryStore(), key)
+		f.token = func(i int) (string, error) { return cs.SealSession(SampleSession(i)) }
+		stores = []Store{cs, cookiestore.New(oauthlogin.NewMemoryStore(), key)}
+	case "redis":
+		addr := os.Getenv("OAUTHLOGIN_TEST_REDIS")
+		if addr == "" {
+			tb.Skip("OAUTHLOGIN_TEST_REDIS is not set")
+		}
+		prefix := "bench-" + randomString(6) + ":"
+		for range 2 {
+			rdb := redis.NewClient(&redis.Options{Addr: addr})
+			if err := rdb.Ping(ctx).Err(); err != nil {
+				tb.Skipf("Redis at %s: %v", addr, err)
+			}
+			f.closers = append(f.closers, func() { rdb.Close() })
+			stores = append(stores, redisstore.New(rdb, redisstore.Options{Prefix: prefix}))
+		}
+		rdb := redis.NewClient(&redis.Options{Addr: addr})
+		f.closers = append(f.closers, func() { unlinkPrefix(ctx, rdb, prefix); rdb.Close() })
+		f.size = func(ctx context.Context) (int64, error) { return usedMemory(ctx, rdb) }
+		f.detail = func(ctx context.Context) string { return keyUsage(ctx, rdb, prefix) }
+	case "redis-cluster":
+		f.clusterFleet(tb, &stores)
+	case "postgres":
+		dsn := os.Getenv("OAUTHLOGIN_TEST_POSTGRES")
+		if dsn == "" {
+			tb.Skip("OAUTHLOGIN_TEST_POSTGRES is not set")
+		}
+		schema := "bench_" + strings.ToLower(strings.NewReplacer("-", "", "_", "").Replace(randomString(6)))
+		var pool *pgxpool.Pool
+		for range 2 {
+			cfg, err := pgxpool.ParseConfig(dsn)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			cfg.MaxConns = sqlPool
+			pool, err = pgxpool.NewWithConfig(ctx, cfg)
+			if err == nil {
+				err = pool.Ping(ctx)
+			}
+			if err != nil {
+				tb.Skipf("PostgreSQL: %v", err)
+			}
+			f.closers = append(f.closers, pool.Close)
+			s := pgstore.New(pool, pgstore.Options{Schema: schema})
+			if err := s.Migrate(ctx); err != nil {
+				tb.Fatal(err)
+			}
+			stores = append(stores, s)
+		}
+		f.closers = append(f.closers, func() { pool.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE") })
+		table := schema + ".oauthlogin_sessions"
+		f.size = func(ctx context.Context) (n int64, err error) {
+			err = pool.QueryRow(ctx, "SELECT pg_total_relation_size($1::regclass)", table).Scan(&n)
+			return n, err
+		}
+		f.detail = func(ctx context.Context) string {
+			var heap, toast, index int64
+			err := pool.QueryRow(ctx, `SELECT pg_relation_size($1::regclass),
+				pg_total_relation_size($1::regclass) - pg_relation_size($1::regclass) - pg_indexes_size($1::regclass),
+				pg_indexes_size($1::regclass)`, table).Scan(&heap, &toast, &index)
+			if err != nil {
+				return err.Error()
+			}
+			return fmt.Sprintf("table %d B, toast %d B, indexes %d B", heap, toast, index)
+		}
+	case "sqlite":
+		path := filepath.Join(tb.TempDir(), "bench.db")
+		var db *sql.DB
+		for range 2 {
+			var err error
+			// WAL with synchronous=NORMAL: a commit is durable at the next
+			// checkpoint, not at once (SQLite's advice for WAL).
+			db, err = sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)")
+			if err != nil {
+				tb.Fatal(err)
+			}
+			db.SetMaxOpenConns(sqlPool)
+			db.SetMaxIdleConns(sqlPool)
+			f.closers = append(f.closers, func() { db.Close() })
+			s := sqlitestore.New(db)
+			if err := s.Migrate(ctx); err != nil {
+				tb.Fatal(err)
+			}
+			stores = append(stores, s)
+		}
+		f.size = func(ctx context.Context) (int64, error) {
+			if _, err := db.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+				return 0, err
+			}
+			st, err := os.Stat(path)
+			if err != nil {
+				return 0, err
+			}
+			return st.Size(), nil
+		}
+	default:
+		tb.Fatalf("unknown store %q", kind)
+	}
+	if f.seed == nil {
+		f.seed = stores[0]
+	}
+	keys := oauthlogin.Keys{Cookie: []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()}}
+	for _, s := range stores {
+		m, err := oauthlogin.New(oauthlogin.Config{BaseURL: "http://127.0.0.1", Keys: keys, Store: s})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		f.managers = append(f.managers, m.Handler())
+	}
+	return f
+}
+
+// clusterFleet is the Redis Cluster fleet: keys without a hash tag, so
+// every session is in its own slot and the cluster spreads them.
+func (f *fleet) clusterFleet(tb testing.TB, stores *[]Store) {
+	tb.Helper()
+	ctx := context.Background()
+	addrs := os.Getenv("OAUTHLOGIN_TEST_REDIS_CLUSTER")
+	if addrs == "" {
+		tb.Skip("OAUTHLOGIN_TEST_REDIS_CLUSTER is not set")
+	}
+	prefix := "bench-" + randomString(6) + ":"
+	var rdb *redis.ClusterClient
+	for range 2 {
+		rdb = redis.NewClusterClient(&redis.ClusterOptions{Addrs: strings.Split(addrs, ",")})
+		if err := rdb.Ping(ctx).Err(); err != nil {
+			tb.Skipf("Redis Cluster at %s: %v", addrs, err)
+		}
+		f.closers = append(f.closers, func() { rdb.Close() })
+		*stores = append(*stores, redisstore.New(rdb, redisstore.Options{Prefix: prefix}))
+	}
+	f.closers = append(f.closers, func() {
+		rdb.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+			unlinkPrefix(ctx, node, prefix)
+			return nil
+		})
+	})
+	f.size = func(ctx context.Context) (int64, error) {
+		var total atomic.Int64
+		err := rdb.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+			n, err := usedMemory(ctx, node)
+			total.Add(n)
+			return err
+		})
+		return total.Load(), err
+	}
+	f.detail = func(ctx context.Context) string {
+		var b strings.Builder
+		rdb.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+			n, _ := node.DBSize(ctx).Result()
+			fmt.Fprintf(&b, "%s: %d keys; ", node.Options().Addr, n)
+			return nil
+		})
+		return b.String()
+	}
+	// A store whose scripts touch keys of several slots cannot write on
+	// a cluster (CROSSSLOT); session checks read one key. Such a store
+	// is seeded through a single node with the same prefix, and each
+	// key it wrote is copied to its slot's master (DUMP, RESTORE).
+	if err := (*stores)[0].SaveSession(ctx, SampleSession(-1)); err != nil {
+		if !strings.Contains(err.Error(), "CROSSSLOT") {
+			tb.Fatal(err)
+		}
+		single := os.Getenv("OAUTHLOGIN_TEST_REDIS")
+		if single == "" {
+			tb.Skip("this redisstore cannot write on a cluster (CROSSSLOT) and OAUTHLOGIN_TEST_REDIS, to seed through, is not set")
+		}
+		src := redis.NewClient(&redis.Options{Addr: single})
+		f.closers = append(f.closers, func() { src.Close() })
+		via := redisstore.New(src, redisstore.Options{Prefix: prefix})
+		f.seedCopy = func(ctx context.Context, from, to int) error {
+			if err := seedRange(ctx, via, from, to, 64); err != nil {
+				return err
+			}
+			return copyPrefix(ctx, src, rdb, prefix)
+		}
+	}
+}
+
+// seedRange saves SampleSession(i) for i in [from, to) from workers
+// goroutines.
+func seedRange(ctx context.Context, s Store, from, to, workers int) error {
+	var next atomic.Int64
+	next.Store(int64(from))
+	var wg sync.WaitGroup
+	errs := make([]error, workers)
+	for w := range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= to {
+					return
+				}
+				if err := s.SaveSession(ctx, SampleSession(i)); err != nil {
+					errs[w] = fmt.Errorf("session %d: %w", i, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// seedSessions adds SampleSession(i) for i in [from, to) to the fleet's
+// store.
+func (f *fleet) seedSessions(ctx context.Context, from, to int) error {
+	switch {
+	case f.kind == "cookie" || from >= to:
+		return nil // the cookie is the session
+	case f.seedCopy != nil:
+		return f.seedCopy(ctx, from, to)
+	}
+	workers := 64
+	if f.kind == "sqlite" {
+		workers = 8 // one writer at a time; more only wait on the lock
+	}
+	return seedRange(ctx, f.seed, from, to, workers)
+}
+
+// copyPrefix moves every key under prefix from src to the cluster, with
+// its TTL, and deletes it from src.
+func copyPrefix(ctx context.Context, src *redis.Client, dst *redis.ClusterClient, prefix string) error {
+	iter := src.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	var batch []string
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		pipe := src.Pipeline()
+		dumps := make([]*redis.StringCmd, len(batch))
+		ttls := make([]*redis.DurationCmd, len(batch))
+		for i, k := range batch {
+			dumps[i], ttls[i] = pipe.Dump(ctx, k), pipe.PTTL(ctx, k)
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return err
+		}
+		out := dst.Pipeline()
+		for i, k := range batch {
+			ttl := ttls[i].Val()
+			if ttl < 0 {
+				ttl = 0
+			}
+			out.RestoreReplace(ctx, k, ttl, dumps[i].Val())
+		}
+		if _, err := out.Exec(ctx); err != nil {
+			return err
+		}
+		err := src.Unlink(ctx, batch...).Err()
+		batch = batch[:0]
+		return err
+	}
+	for iter.Next(ctx) {
+		batch = append(batch, iter.Val())
+		if len(batch) == 1000 {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return err
+	}
+	return flush()
+}
+
+// unlinkPrefix deletes every key under prefix.
+func unlinkPrefix(ctx context.Context, rdb *redis.Client, prefix string) {
+	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	var batch []string
+	for iter.Next(ctx) {
+		if batch = append(batch, iter.Val()); len(batch) == 1000 {
+			rdb.Unlink(ctx, batch...)
+			batch = batch[:0]
+		}
+	}
+	if len(batch) > 0 {
+		rdb.Unlink(ctx, batch...)
+	}
+}
+
+// usedMemory is INFO memory's used_memory: what the server allocated.
+func usedMemory(ctx context.Context, rdb *redis.Client) (int64, error) {
+	info, err := rdb.Info(ctx, "memory").Result()
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.Lines(info) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "used_memory:"); ok {
+			return strconv.ParseInt(v, 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("no used_memory in INFO memory")
+}
+
+// keyUsage is MEMORY USAGE of SampleSession(0)'s keys: the session hash
+// and its user's index.
+func keyUsage(ctx context.Context, rdb *redis.Client, prefix string) string {
+	s := SampleSession(0)
+	hash, err := rdb.MemoryUsage(ctx, prefix+"s:"+s.ID).Result()
+	if err != nil {
+		return err.Error()
+	}
+	index, err := rdb.MemoryUsage(ctx, prefix+"us:"+s.UserID).Result()
+	if err != nil {
+		return err.Error()
+	}
+	return fmt.Sprintf("MEMORY USAGE s:<id> %d B, us:<user> %d B", hash, index)
+}
+
+// checkRequest is GET /auth/session with the token as a bearer session.
+func checkRequest(token string) *http.Request {
+	r := httptest.NewRequest(http.MethodGet, "/auth/session", nil)
+	r.Header.Set("Authorization", "Bearer "+token)
+	return r
+}
+
+// BenchmarkSessionCheck is GET /auth/session, the session as JSON,
+// through the Manager's handler (no HTTP), from 32 goroutines per CPU,
+// sent in turn to two Managers that share the store. Each op is one
+// check, of one of up to 1,000 seeded sessions; checks/s is the
+// throughput. The memory row has one Manager (two MemoryStores would
+// not share sessions); the cookie row's two Managers share their keys.
+func BenchmarkSessionCheck(b *testing.B) {
+	type row struct {
+		f    *fleet
+		reqs []*http.Request
+	}
+	rows := map[string]*row{}
+	defer func() {
+		for _, r := range rows {
+			r.f.close()
+		}
+	}()
+	ctx := context.Background()
+	for _, kind := range fleetKinds {
+		b.Run(kind, func(b *testing.B) {
+			// Called once per b.N: the fleet is opened once, and seeded
+			// with what this b.N needs before the timer starts.
+			r := rows[kind]
+			if r == nil {
+				r = &row{f: openFleet(b, kind)}
+				rows[kind] = r
+			}
+			want := min(max(b.N, 1), 1000)
+			if err := r.f.seedSessions(ctx, len(r.reqs), want); err != nil {
+				b.Fatal(err)
+			}
+			for i := len(r.reqs); i < want; i++ {
+				tok, err := r.f.token(i)
+				if err != nil {
+					b.Fatal(err)
+				}
+				r.reqs = append(r.reqs, checkRequest(tok))
+			}
+			reqs, managers := r.reqs, r.f.managers
+			var next atomic.Int64
+			b.SetParallelism(32)
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				s := newSink()
+				for pb.Next() {
+					n := int(next.Add(1))
+					if code := serve(managers[n%len(managers)], s, reqs[n%len(reqs)]); code != http.StatusOK {
+						b.Errorf("session %d: %d", n%len(reqs), code)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "checks/s")
+		})
+	}
+}
