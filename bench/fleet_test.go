@@ -41,9 +41,8 @@ const sqlPool = 16
 type fleet struct {
 	kind     string
 	managers []http.Handler
-	// seed is the store sessions are seeded through (SaveSession) and
-	// whose size is measured.
-	seed Store
+	// store is the store sessions are seeded in.
+	store Store
 	// token gives the client's token of SampleSession(i) (its
 	// SampleToken, or for the cookie store the sealed session).
 	token func(i int) (string, error)
@@ -51,10 +50,11 @@ type fleet struct {
 	// detail says where it goes.
 	size   func(ctx context.Context) (int64, error)
 	detail func(ctx context.Context) string
-	// seedCopy, when set, seeds through another store and copies what
-	// it wrote (see clusterFleet).
-	seedCopy func(ctx context.Context, from, to int) error
-	closers  []func()
+	// via, when set, is the store to seed through, and copy copies
+	// what it wrote to the fleet's (see clusterFleet).
+	via     Store
+	copy    func(ctx context.Context) error
+	closers []func()
 }
 
 func (f *fleet) close() {
@@ -73,8 +73,7 @@ func openFleet(tb testing.TB, kind string) *fleet {
 	var stores []Store
 	switch kind {
 	case "memory":
-		f.seed = oauthlogin.NewMemoryStore()
-		stores = []Store{f.seed}
+		stores = []Store{oauthlogin.NewMemoryStore()}
 	case "cookie":
 		// The session is the sealed cookie; the inner store (identities,
 		// single-use marks) is not on the path of a session check.
@@ -132,7 +131,10 @@ func openFleet(tb testing.TB, kind string) *fleet {
 		f.closers = append(f.closers, func() { pool.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE") })
 		table := schema + ".oauthlogin_sessions"
 		f.size = func(ctx context.Context) (n int64, err error) {
-			err = pool.QueryRow(ctx, "SELECT pg_total_relation_size($1::regclass)", table).Scan(&n)
+			// Every table of the schema, with its indexes and TOAST.
+			err = pool.QueryRow(ctx, `SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint
+				FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+				WHERE n.nspname = $1 AND c.relkind = 'r'`, schema).Scan(&n)
 			return n, err
 		}
 		f.detail = func(ctx context.Context) string {
@@ -143,7 +145,7 @@ func openFleet(tb testing.TB, kind string) *fleet {
 			if err != nil {
 				return err.Error()
 			}
-			return fmt.Sprintf("table %d B, toast %d B, indexes %d B", heap, toast, index)
+			return fmt.Sprintf("sessions: table %d B, TOAST %d B, indexes %d B", heap, toast, index)
 		}
 	case "sqlite":
 		path := filepath.Join(tb.TempDir(), "bench.db")
@@ -178,9 +180,7 @@ func openFleet(tb testing.TB, kind string) *fleet {
 	default:
 		tb.Fatalf("unknown store %q", kind)
 	}
-	if f.seed == nil {
-		f.seed = stores[0]
-	}
+	f.store = stores[0]
 	keys := oauthlogin.Keys{Cookie: []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()}}
 	for _, s := range stores {
 		m, err := oauthlogin.New(oauthlogin.Config{BaseURL: "http://127.0.0.1", Keys: keys, Store: s})
@@ -249,19 +249,13 @@ func (f *fleet) clusterFleet(tb testing.TB, stores *[]Store) {
 		}
 		src := redis.NewClient(&redis.Options{Addr: single})
 		f.closers = append(f.closers, func() { src.Close() })
-		via := redisstore.New(src, redisstore.Options{Prefix: prefix})
-		f.seedCopy = func(ctx context.Context, from, to int) error {
-			if err := seedRange(ctx, via, from, to, 64); err != nil {
-				return err
-			}
-			return copyPrefix(ctx, src, rdb, prefix)
-		}
+		f.via = redisstore.New(src, redisstore.Options{Prefix: prefix})
+		f.copy = func(ctx context.Context) error { return copyPrefix(ctx, src, rdb, prefix) }
 	}
 }
 
-// seedRange saves SampleSession(i) for i in [from, to) from workers
-// goroutines.
-func seedRange(ctx context.Context, s Store, from, to, workers int) error {
+// parallel calls op(i) for i in [from, to) from workers goroutines.
+func parallel(from, to, workers int, op func(i int) error) error {
 	var next atomic.Int64
 	next.Store(int64(from))
 	var wg sync.WaitGroup
@@ -273,8 +267,8 @@ func seedRange(ctx context.Context, s Store, from, to, workers int) error {
 				if i >= to {
 					return
 				}
-				if err := s.SaveSession(ctx, SampleSession(i)); err != nil {
-					errs[w] = fmt.Errorf("session %d: %w", i, err)
+				if err := op(i); err != nil {
+					errs[w] = fmt.Errorf("%d: %w", i, err)
 					return
 				}
 			}
@@ -284,20 +278,36 @@ func seedRange(ctx context.Context, s Store, from, to, workers int) error {
 	return errors.Join(errs...)
 }
 
-// seedSessions adds SampleSession(i) for i in [from, to) to the fleet's
-// store.
-func (f *fleet) seedSessions(ctx context.Context, from, to int) error {
-	switch {
-	case f.kind == "cookie" || from >= to:
+// seed calls write(s, i) for i in [from, to) from many goroutines, on
+// the fleet's store s (or on the store it seeds through, then copying).
+func (f *fleet) seed(ctx context.Context, from, to int, write func(s Store, i int) error) error {
+	if f.kind == "cookie" || from >= to {
 		return nil // the cookie is the session
-	case f.seedCopy != nil:
-		return f.seedCopy(ctx, from, to)
 	}
-	workers := 64
+	s, workers := f.store, 64
+	if f.via != nil {
+		s = f.via
+	}
 	if f.kind == "sqlite" {
 		workers = 8 // one writer at a time; more only wait on the lock
 	}
-	return seedRange(ctx, f.seed, from, to, workers)
+	if err := parallel(from, to, workers, func(i int) error { return write(s, i) }); err != nil {
+		return err
+	}
+	if f.copy != nil {
+		return f.copy(ctx)
+	}
+	return nil
+}
+
+// seedSessions saves SampleSession(i) for i in [from, to).
+func (f *fleet) seedSessions(ctx context.Context, from, to int) error {
+	return f.seed(ctx, from, to, func(s Store, i int) error { return s.SaveSession(ctx, SampleSession(i)) })
+}
+
+// seedIdentities creates SampleIdentity(i) for i in [from, to).
+func (f *fleet) seedIdentities(ctx context.Context, from, to int) error {
+	return f.seed(ctx, from, to, func(s Store, i int) error { return s.CreateIdentity(ctx, SampleIdentity(i)) })
 }
 
 // copyPrefix moves every key under prefix from src to the cluster, with
