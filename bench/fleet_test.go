@@ -331,11 +331,15 @@ func copyPrefix(ctx context.Context, src *redis.Client, dst *redis.ClusterClient
 		for i, k := range batch {
 			dumps[i], ttls[i] = pipe.Dump(ctx, k), pipe.PTTL(ctx, k)
 		}
-		if _, err := pipe.Exec(ctx); err != nil {
+		// SCAN may return a key twice, and a key copied before is gone.
+		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 			return err
 		}
 		out := dst.Pipeline()
 		for i, k := range batch {
+			if errors.Is(dumps[i].Err(), redis.Nil) {
+				continue
+			}
 			ttl := ttls[i].Val()
 			if ttl < 0 {
 				ttl = 0
