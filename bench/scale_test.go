@@ -57,7 +57,8 @@ func TestSessionMemory(t *testing.T) {
 // from 64 goroutines, and the latency of checks made one at a time (2,000).
 // OAUTHLOGIN_BENCH_SCALE_STORES picks the stores
 // (default redis,redis-cluster,postgres,sqlite); OAUTHLOGIN_BENCH_IDENTITIES
-// adds that many identities after the sessions and logs their bytes.
+// adds that many identities after the sessions and logs their bytes. On
+// the SQL stores it then times one Purge of a tenth more sessions, expired.
 func TestScaleGrowth(t *testing.T) {
 	env := os.Getenv("OAUTHLOGIN_BENCH_SCALE")
 	if env == "" || testing.Short() {
@@ -139,6 +140,27 @@ func TestScaleGrowth(t *testing.T) {
 				}
 				t.Logf("%s %d identities: %d B/identity; seeded in %.1f s (%.0f/s)",
 					kind, identities, (used-before)/int64(identities), took.Seconds(), float64(identities)/took.Seconds())
+			}
+			// Purge (the SQL stores): a tenth more sessions, expired an
+			// hour ago, deleted by one Purge among the live ones.
+			if p, ok := f.store.(interface {
+				Purge(context.Context) (int64, error)
+			}); ok && seeded > 0 {
+				expired := seeded / 10
+				err := f.seed(ctx, seeded, seeded+expired, func(s Store, i int) error {
+					v := SampleSession(i)
+					v.Created, v.LastSeen, v.Expires = v.Created.Add(-31*24*time.Hour), v.LastSeen.Add(-2*time.Hour), v.Created.Add(-time.Hour)
+					return s.SaveSession(ctx, v)
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				start := time.Now()
+				n, err := p.Purge(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Logf("%s Purge of %d expired sessions among %d: %d rows in %v", kind, expired, seeded, n, time.Since(start).Round(time.Millisecond))
 			}
 		})
 	}
