@@ -66,23 +66,23 @@ type sessionCodec interface {
 	settle(ctx context.Context, pendingID, sessionID string) error
 }
 
-// newSessionCodec returns where store keeps sessions, and its
-// SessionToucher (nil when it has none): the store's capabilities are
-// asserted here, once.
-func newSessionCodec(store Store, lifetime time.Duration, now time.Time) (sessionCodec, SessionToucher, error) {
+// newSessionCodec returns where the store keeps sessions, and its
+// SessionToucher (nil when it has none), called through calls (see
+// newStoreCalls, which asserts the other capabilities once): whether the
+// store seals sessions is asserted here, once.
+func newSessionCodec(calls storeCalls, lifetime time.Duration, now time.Time) (sessionCodec, SessionToucher, error) {
+	store := calls.raw
 	if sealer, ok := store.(SessionSealer); ok {
 		if err := sealerWorks(sealer, now); err != nil {
 			return nil, nil, fmt.Errorf("%w: store %T cannot seal sessions (cookiestore.New given no keys, or bad ones?): %w", ErrConfig, store, err)
 		}
 		return sealedSessions{sealer}, nil, nil
 	}
-	lister, _ := store.(SessionLister)
-	toucher, _ := store.(SessionToucher)
-	c := storedSessions{store: store, lister: lister}
+	c := storedSessions{store: calls.store, lister: calls.lister}
 	if lifetime >= oldPendingRuleFrom {
 		c.oldPendingSpan = oldPendingSpan
 	}
-	return c, toucher, nil
+	return c, calls.toucher, nil
 }
 
 // sealerWorks seals a throwaway session and opens it again: a sealer with

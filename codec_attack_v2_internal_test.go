@@ -20,7 +20,7 @@ import (
 func TestAttackV2CoarseStoreRefusesShortLifetimeSessions(t *testing.T) {
 	lifetime := oldPendingSpan + 500*time.Millisecond
 	now := time.Date(2026, 1, 1, 12, 0, 0, 200_000_000, time.UTC)
-	codec, _, err := newSessionCodec(NewMemoryStore(), lifetime, now)
+	codec, _, err := newSessionCodec(newStoreCalls(NewMemoryStore(), defaultStoreTimeout), lifetime, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +36,7 @@ func TestAttackV2CoarseStoreRefusesShortLifetimeSessions(t *testing.T) {
 func TestAttackV2DefaultLifetimeNeverLooksPending(t *testing.T) {
 	now := time.Date(2026, 1, 1, 12, 0, 0, 999_999_999, time.UTC)
 	for _, lifetime := range []time.Duration{7 * time.Minute, time.Hour, 30 * 24 * time.Hour} {
-		codec, _, err := newSessionCodec(NewMemoryStore(), lifetime, now)
+		codec, _, err := newSessionCodec(newStoreCalls(NewMemoryStore(), defaultStoreTimeout), lifetime, now)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -32,6 +32,20 @@ type Config struct {
 	// identity's own); one without SessionToucher cannot have
 	// Sessions.IdleTimeout.
 	Store Store
+	// StoreTimeout bounds each call the Manager makes to Store: the call
+	// runs under the request's context with a deadline that much later
+	// (or the request's own, if sooner), even a call that goes on after
+	// its request ended (a refresh that other requests share, an
+	// unlock). A store that has not answered by then fails the request
+	// with ErrStoreUnavailable (503 store_unavailable, Retry-After); a
+	// request whose own context ended keeps that context's error. Lock,
+	// which may wait for the lock's holder, gets the lock's ttl on top.
+	// Default (zero) 5 seconds; negative: no bound but the request's
+	// context. The memory store needs none and gets none: its calls never
+	// wait on I/O. The bound holds only if the store's driver honours
+	// context deadlines (go-redis: ContextTimeoutEnabled; see the store
+	// packages).
+	StoreTimeout time.Duration
 	// Sessions sets how long sessions and logins last and what a session
 	// shows; the zero value gives the defaults written on each field.
 	Sessions SessionOptions
@@ -185,6 +199,9 @@ func (cfg Config) withDefaults() (Config, *url.URL, error) {
 	}
 	if cfg.Store == nil {
 		cfg.Store = NewMemoryStore()
+	}
+	if cfg.StoreTimeout == 0 {
+		cfg.StoreTimeout = defaultStoreTimeout
 	}
 	s := &cfg.Sessions
 	if s.Lifetime <= 0 {

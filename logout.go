@@ -333,7 +333,7 @@ func (m *Manager) backChannelLogout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if lt.SID != "" && lt.Subject == "" && m.sids == nil {
-		m.logoutRefused(w, r, fmt.Errorf("%w: store %T cannot end sessions by the provider's sid", errors.ErrUnsupported, m.store))
+		m.logoutRefused(w, r, fmt.Errorf("%w: store %T cannot end sessions by the provider's sid", errors.ErrUnsupported, m.cfg.Store))
 		return
 	}
 	until := lt.IssuedAt.Add(logoutJTIMargin)

@@ -182,7 +182,7 @@ type Manager struct {
 	prefix           string
 	keys             *keyring
 	allowedOrigins   map[string]bool
-	store            Store
+	store            Store          // Config.Store, each call bounded by Config.StoreTimeout (storeCalls)
 	codec            sessionCodec   // where sessions live: the store, or the client
 	toucher          SessionToucher // nil when the sessions cannot be touched
 	client           *http.Client
@@ -234,7 +234,6 @@ func New(cfg Config) (*Manager, error) {
 		prefix:         strings.TrimSuffix(base.Path, "/") + cfg.Prefix,
 		keys:           keys,
 		allowedOrigins: origins,
-		store:          cfg.Store,
 		client:         noRedirects(cfg.HTTPClient),
 		log:            cfg.Logger,
 		cop:            http.NewCrossOriginProtection(),
@@ -251,12 +250,13 @@ func New(cfg Config) (*Manager, error) {
 			m.baseOriginListed = true
 		}
 	}
-	if m.codec, m.toucher, err = newSessionCodec(m.store, cfg.Sessions.Lifetime, m.now()); err != nil {
+	calls := newStoreCalls(cfg.Store, cfg.StoreTimeout)
+	m.store, m.sids = calls.store, calls.sids
+	if m.codec, m.toucher, err = newSessionCodec(calls, cfg.Sessions.Lifetime, m.now()); err != nil {
 		return nil, err
 	}
-	m.sids, _ = m.store.(ProviderSessionDeleter)
 	if cfg.Sessions.IdleTimeout > 0 && m.toucher == nil {
-		return nil, fmt.Errorf("%w: Sessions.IdleTimeout needs a store that records when a session was last used (a SessionToucher), and %T does not: it keeps sessions in the client or cannot touch them", ErrConfig, m.store)
+		return nil, fmt.Errorf("%w: Sessions.IdleTimeout needs a store that records when a session was last used (a SessionToucher), and %T does not: it keeps sessions in the client or cannot touch them", ErrConfig, cfg.Store)
 	}
 	m.sessionCookie, m.flowCookiePrefix, m.flowCookiePath = "oauthlogin_session", "oauthlogin_flow_", m.prefix
 	if m.secure {
@@ -408,7 +408,7 @@ const checkKey = "oauthlogin.check"
 // Check reaches the Manager's store once, with a cheap read, and returns
 // an error that names the store (its Go type) and wraps the store's own
 // error, or ErrStoreUnavailable when the store did not answer within 5
-// seconds (or ctx's deadline, if sooner). A ctx the caller cancels is not
+// seconds (or Config.StoreTimeout, or ctx's deadline, if sooner). A ctx the caller cancels is not
 // the store's fault: Check then returns an error wrapping ctx's. New does
 // no I/O, so call Check when the app starts, to find a store that cannot
 // be reached then rather than at the first login.
@@ -440,7 +440,7 @@ func (m *Manager) Check(ctx context.Context) error {
 		err = res.Err
 	case <-ctx.Done():
 		if errors.Is(ctx.Err(), context.Canceled) {
-			return fmt.Errorf("oauthlogin: check: store %T: the caller gave up before it answered: %w", m.store, ctx.Err())
+			return fmt.Errorf("oauthlogin: check: store %T: the caller gave up before it answered: %w", m.cfg.Store, ctx.Err())
 		}
 		err = m.checkTimedOut(ctx.Err())
 	}
@@ -449,7 +449,7 @@ func (m *Manager) Check(ctx context.Context) error {
 		return err
 	}
 	if err != nil {
-		return fmt.Errorf("oauthlogin: check: store %T: %w", m.store, err)
+		return fmt.Errorf("oauthlogin: check: store %T: %w", m.cfg.Store, err)
 	}
 	return nil
 }
@@ -463,5 +463,5 @@ func (e *checkTimeoutError) Unwrap() error { return e.err }
 // checkTimedOut is the error of a store that did not answer before ctxErr
 // (a deadline: Check's own, or the caller's).
 func (m *Manager) checkTimedOut(ctxErr error) error {
-	return &checkTimeoutError{fmt.Errorf("oauthlogin: check: store %T did not answer in time: %w: %w", m.store, ErrStoreUnavailable, ctxErr)}
+	return &checkTimeoutError{fmt.Errorf("oauthlogin: check: store %T did not answer in time: %w: %w", m.cfg.Store, ErrStoreUnavailable, ctxErr)}
 }

@@ -19,7 +19,9 @@ import (
 // returns: a store must not keep or change a returned value afterwards,
 // nor keep one it was given (copy it). A missing record is ErrNotFound;
 // any other error is a failure of the store, which the Manager reports as
-// 500. Stores take the expiry times they are given on their own clock: a
+// 500 (ErrStoreUnavailable, for a server that cannot be reached: 503).
+// The Manager bounds every call with Config.StoreTimeout, through the
+// context: a store should pass ctx's deadline on to its driver. Stores take the expiry times they are given on their own clock: a
 // record whose Expires (or mark whose expiry) has passed is gone, whether
 // or not the store has deleted it yet.
 type Store interface {

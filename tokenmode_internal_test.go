@@ -59,7 +59,7 @@ func TestOldPendingRecordRefused(t *testing.T) {
 		{secretLifetime, secretLifetime, true},
 	} {
 		store := NewMemoryStore()
-		codec, _, err := newSessionCodec(store, tc.lifetime, now)
+		codec, _, err := newSessionCodec(newStoreCalls(store, defaultStoreTimeout), tc.lifetime, now)
 		if err != nil {
 			t.Fatal(err)
 		}

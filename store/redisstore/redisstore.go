@@ -4,25 +4,27 @@
 // app can share them: any instance can serve any request, and provider token
 // refreshes are serialized across all of them.
 //
+// New takes a redis.UniversalClient: a single server (*redis.Client), a
+// Sentinel failover setup (redis.NewFailoverClient) and a Redis Cluster
+// (*redis.ClusterClient) are one constructor argument apart. Every script
+// the store runs touches exactly one key, named in KEYS, and no key
+// carries a hash tag, so on a cluster the records spread over every slot
+// by their own names. Records and their indexes (user → sessions,
+// provider session → sessions, user → identities, provider account →
+// identity, verified email → identities) are kept in step by the order of
+// the writes and by conditional single-key scripts, not by multi-key
+// transactions: see the comments on sessions and identities for the
+// rules, and docs/scale.md for what each operation promises.
+//
 // Sessions and one-time keys expire with native Redis TTLs (PEXPIREAT at
-// Session.Expires). Every write that touches a record and its indexes (user
-// → sessions, provider session (provider, sid) → sessions, user →
-// identities, (issuer, subject) → identity, verified email → identities)
-// is one Lua script, so it is atomic: CreateIdentity is
-// unique on (issuer, subject), and DeleteIdentity refuses a user's last
-// identity, even with concurrent callers on several instances. Expired
-// sessions leave the user index when it is next read or written.
+// Session.Expires). Expired sessions leave the indexes when they are next
+// read or written.
 //
 // Values are a compact binary encoding. The provider tokens in them are
 // already sealed (AES-GCM) by the Manager; the session's own token is
 // never stored, only its SHA-256 (Session.ID).
 //
-// Some scripts (the identities', UserSessions) compute keys they touch,
-// so every key must be on one node: a standalone server, or a primary
-// with replicas (Sentinel); those that write or end sessions are given
-// every key they touch in KEYS. With
-// Redis Cluster, put a hash tag in the prefix ("{auth}:") so that all keys
-// share one slot. Redis 6.2 or later is needed (SET with PXAT).
+// Redis 6.2 or later is needed (SET with PXAT); Valkey works the same.
 package redisstore
 
 import (
@@ -31,9 +33,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/oauthlogin/oauthlogin"
@@ -54,6 +54,18 @@ type Options struct {
 	// context that is already done (a try-lock) and the release that
 	// unlock makes with one; default 2s.
 	DetachedTimeout time.Duration
+	// Replicas is how many replicas must have each write before the store
+	// reports it done (Redis WAIT, on the connection that made the write):
+	// then a failover to a replica loses nothing the store acknowledged,
+	// no session, identity, single-use mark or refresh lock. A write that
+	// fewer replicas confirm within ReplicaTimeout fails with
+	// ErrStoreUnavailable (it may or may not survive a failover). 0, the
+	// default, does not wait: Redis replicates asynchronously, so a master
+	// that fails may take its last writes with it. It needs a
+	// *redis.Client (a failover client is one) or a *redis.ClusterClient.
+	Replicas int
+	// ReplicaTimeout bounds the wait for Replicas; default 1s.
+	ReplicaTimeout time.Duration
 }
 
 // Store is a Redis-backed oauthlogin.Store, with the SessionLister,
@@ -67,6 +79,9 @@ type Store struct {
 	prefix          string
 	lockPoll        time.Duration
 	detachedTimeout time.Duration
+	replicas        int
+	replicaTimeout  time.Duration
+	lease           time.Duration // claimLease; shorter in tests
 	now             func() time.Time
 }
 
@@ -92,6 +107,9 @@ func New(rdb redis.UniversalClient, options ...Options) *Store {
 		prefix:          opts.Prefix,
 		lockPoll:        opts.LockPoll,
 		detachedTimeout: opts.DetachedTimeout,
+		replicas:        max(opts.Replicas, 0),
+		replicaTimeout:  opts.ReplicaTimeout,
+		lease:           claimLease,
 		now:             time.Now,
 	}
 	if s.prefix == "" {
@@ -102,6 +120,9 @@ func New(rdb redis.UniversalClient, options ...Options) *Store {
 	}
 	if s.detachedTimeout <= 0 {
 		s.detachedTimeout = 2 * time.Second
+	}
+	if s.replicaTimeout <= 0 {
+		s.replicaTimeout = time.Second
 	}
 	return s
 }
@@ -154,214 +175,44 @@ func storeError(op string, err error) error {
 	return fmt.Errorf("redisstore: %s: %w: %w", op, oauthlogin.ErrStoreUnavailable, err)
 }
 
-// Consume implements oauthlogin.Store with SET NX PXAT: the mark
-// expires by itself at expires.
+// markScript sets KEYS[1] to ARGV[1] if it is unset, expiring at ARGV[2]
+// (PXAT ms, for a mark) or in ARGV[3] (PX ms, for a lock): 1. A key that
+// holds ARGV[1] already is 1 too: a client that sent the script again
+// after losing the connection (go-redis retries) finds its own write, and
+// does not take it for another caller's. Held by another: 0.
+var markScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if v == ARGV[1] then
+	return 1
+end
+if v then
+	return 0
+end
+if ARGV[3] == '' then
+	redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
+else
+	redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+end
+return 1
+`)
+
+// newToken is a random value that names one caller's mark or lock.
+func newToken() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// Consume implements oauthlogin.Store: a script sets the mark if it is
+// unset (SET PXAT: it expires by itself at expires), holding a token of
+// this call, so that a retried send is not mistaken for a reuse.
 func (s *Store) Consume(ctx context.Context, key string, expires time.Time) error {
-	err := s.rdb.Do(ctx, "SET", s.oneTimeKey(key), "1", "NX", "PXAT", unixMilli(expires)).Err()
+	n, err := s.script(ctx, markScript, s.oneTimeKey(key), newToken(), unixMilli(expires), "").Int()
 	switch {
-	case errors.Is(err, redis.Nil):
-		return oauthlogin.ErrAlreadyUsed
 	case err != nil:
 		return storeError("consume", err)
-	}
-	return nil
-}
-
-// Identities are hashes {u: user id, a: account key, e: email key or "",
-// f: fixed record, m: mutable record}; the indexes are the account key
-// (a string holding the id) and sets of ids per user and per verified
-// email.
-
-var createIdentityScript = redis.NewScript(`
-if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[2]) == 1 then
-	return 0
-end
-redis.call('SET', KEYS[1], ARGV[1])
-redis.call('HSET', KEYS[2], 'u', ARGV[2], 'a', KEYS[1], 'e', ARGV[5], 'f', ARGV[3], 'm', ARGV[4])
-redis.call('SADD', KEYS[3], ARGV[1])
-if ARGV[5] ~= '' then
-	redis.call('SADD', ARGV[5], ARGV[1])
-end
-return 1
-`)
-
-// CreateIdentity implements oauthlogin.IdentityStore. The check of
-// (Issuer, ProviderUID) and the writes are one script: of concurrent
-// creators of one provider account, exactly one succeeds. An ID already in
-// use is ErrIdentityExists too.
-func (s *Store) CreateIdentity(ctx context.Context, v *oauthlogin.Identity) error {
-	n, err := createIdentityScript.Run(ctx, s.rdb,
-		[]string{s.accountKey(v.Issuer, v.ProviderUID), s.identityKey(v.ID), s.userIdentitiesKey(v.UserID)},
-		v.ID, v.UserID, encodeIdentityFixed(v), encodeIdentityMutable(v), s.emailKey(v.VerifiedEmail)).Int()
-	if err != nil {
-		return storeError("create identity", err)
-	}
-	if n == 0 {
-		return oauthlogin.ErrIdentityExists
-	}
-	return nil
-}
-
-var updateIdentityScript = redis.NewScript(`
-local e = redis.call('HGET', KEYS[1], 'e')
-if not e then
-	return 0
-end
-if e ~= ARGV[2] then
-	if e ~= '' then
-		redis.call('SREM', e, ARGV[3])
-	end
-	if ARGV[2] ~= '' then
-		redis.call('SADD', ARGV[2], ARGV[3])
-	end
-end
-redis.call('HSET', KEYS[1], 'm', ARGV[1], 'e', ARGV[2])
-return 1
-`)
-
-// UpdateIdentity implements oauthlogin.IdentityStore. It replaces only
-// the mutable record (emails, tokens, expiry, Updated), so Issuer,
-// Provider, ProviderUID, UserID and Created cannot change.
-func (s *Store) UpdateIdentity(ctx context.Context, v *oauthlogin.Identity) error {
-	n, err := updateIdentityScript.Run(ctx, s.rdb, []string{s.identityKey(v.ID)},
-		encodeIdentityMutable(v), s.emailKey(v.VerifiedEmail), v.ID).Int()
-	if err != nil {
-		return storeError("update identity", err)
-	}
-	if n == 0 {
-		return oauthlogin.ErrNotFound
-	}
-	return nil
-}
-
-var identityScript = redis.NewScript(`
-local id = redis.call('GET', KEYS[1])
-if not id then
-	return false
-end
-local r = redis.call('HMGET', ARGV[1] .. id, 'f', 'm')
-if not r[1] then
-	return false
-end
-return {id, r[1], r[2]}
-`)
-
-// Identity implements oauthlogin.IdentityStore: the identity of the
-// provider account (issuer, subject), or (nil, ErrNotFound); one round
-// trip through the account index.
-func (s *Store) Identity(ctx context.Context, issuer, subject string) (*oauthlogin.Identity, error) {
-	res, err := identityScript.Run(ctx, s.rdb, []string{s.accountKey(issuer, subject)}, s.prefix+"i:").Slice()
-	if errors.Is(err, redis.Nil) {
-		return nil, oauthlogin.ErrNotFound
-	}
-	if err != nil {
-		return nil, storeError("get identity", err)
-	}
-	list, err := identitiesFrom(res)
-	if err != nil {
-		return nil, storeError("get identity", err)
-	}
-	if len(list) != 1 {
-		return nil, oauthlogin.ErrNotFound
-	}
-	return list[0], nil
-}
-
-// identitiesFrom decodes id, fixed, mutable triples, oldest first.
-func identitiesFrom(res []any) ([]*oauthlogin.Identity, error) {
-	out := make([]*oauthlogin.Identity, 0, len(res)/3)
-	for i := 0; i+2 < len(res); i += 3 {
-		id, _ := res[i].(string)
-		f, _ := res[i+1].(string)
-		m, _ := res[i+2].(string)
-		v, err := decodeIdentity(id, f, m)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	slices.SortFunc(out, func(a, b *oauthlogin.Identity) int {
-		if c := a.Created.Compare(b.Created); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
-	return out, nil
-}
-
-var identitySetScript = redis.NewScript(`
-local out = {}
-for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-	local r = redis.call('HMGET', ARGV[1] .. id, 'f', 'm')
-	if r[1] then
-		out[#out + 1] = id
-		out[#out + 1] = r[1]
-		out[#out + 1] = r[2]
-	end
-end
-return out
-`)
-
-func (s *Store) identitySet(ctx context.Context, op, key string) ([]*oauthlogin.Identity, error) {
-	res, err := identitySetScript.Run(ctx, s.rdb, []string{key}, s.prefix+"i:").Slice()
-	if err != nil {
-		return nil, storeError(op, err)
-	}
-	list, err := identitiesFrom(res)
-	if err != nil {
-		return nil, storeError(op, err)
-	}
-	return list, nil
-}
-
-// UserIdentities implements oauthlogin.IdentityStore: the user's
-// identities, oldest first (by Created, then ID); an empty slice for none.
-func (s *Store) UserIdentities(ctx context.Context, userID string) ([]*oauthlogin.Identity, error) {
-	return s.identitySet(ctx, "user identities", s.userIdentitiesKey(userID))
-}
-
-// IdentitiesByEmail implements oauthlogin.IdentityStore: the identities
-// whose VerifiedEmail is exactly email, oldest first; an empty slice for
-// none (and for "").
-func (s *Store) IdentitiesByEmail(ctx context.Context, email string) ([]*oauthlogin.Identity, error) {
-	if email == "" {
-		return []*oauthlogin.Identity{}, nil
-	}
-	return s.identitySet(ctx, "identities by email", s.emailKey(email))
-}
-
-var deleteIdentityScript = redis.NewScript(`
-local r = redis.call('HMGET', KEYS[1], 'u', 'a', 'e')
-if r[1] ~= ARGV[1] then
-	return 0
-end
-if redis.call('SCARD', KEYS[2]) <= 1 then
-	return -1
-end
-redis.call('DEL', KEYS[1])
-if redis.call('GET', r[2]) == ARGV[2] then
-	redis.call('DEL', r[2])
-end
-redis.call('SREM', KEYS[2], ARGV[2])
-if r[3] ~= '' then
-	redis.call('SREM', r[3], ARGV[2])
-end
-return 1
-`)
-
-// DeleteIdentity implements oauthlogin.IdentityStore: the ownership check,
-// the last-identity check and the removal from every index are one script.
-func (s *Store) DeleteIdentity(ctx context.Context, userID, id string) error {
-	n, err := deleteIdentityScript.Run(ctx, s.rdb,
-		[]string{s.identityKey(id), s.userIdentitiesKey(userID)}, userID, id).Int()
-	if err != nil {
-		return storeError("delete identity", err)
-	}
-	switch n {
-	case 0:
-		return oauthlogin.ErrNotFound
-	case -1:
-		return oauthlogin.ErrLastIdentity
+	case n == 0:
+		return oauthlogin.ErrAlreadyUsed
 	}
 	return nil
 }
@@ -376,7 +227,8 @@ end
 return 0
 `)
 
-// Lock implements oauthlogin.Store with SET key token NX PX ttl. While the
+// Lock implements oauthlogin.Store with a script that sets the key to a
+// token of this caller, with a TTL, if it is unset. While the
 // lock is held elsewhere it polls, with pauses growing to Options.LockPoll,
 // until ctx ends. With a ctx that is already done it still makes one
 // attempt (bounded by Options.DetachedTimeout): a try-lock. The returned
@@ -384,25 +236,28 @@ return 0
 // compare-and-delete script), and it does so even when its ctx is done, so
 // that a cancelled request does not keep others waiting for the ttl.
 func (s *Store) Lock(ctx context.Context, key string, ttl time.Duration) (func(context.Context) error, error) {
-	var b [16]byte
-	rand.Read(b[:])
-	token := hex.EncodeToString(b[:])
+	tok := newToken()
 	k := s.lockKey(key)
 	ttl = max(ttl, time.Millisecond)
 	unlock := func(ctx context.Context) error {
 		uctx, cancel := s.attemptContext(ctx)
 		defer cancel()
-		if err := unlockScript.Run(uctx, s.rdb, []string{k}, token).Err(); err != nil {
+		if err := s.script(uctx, unlockScript, k, tok).Err(); err != nil {
 			return storeError("unlock", err)
 		}
 		return nil
 	}
 	return lockpoll.Acquire(ctx, s.lockPoll, s.detachedTimeout, func(ctx context.Context) (lockpoll.Unlock, error) {
-		ok, err := s.rdb.SetNX(ctx, k, token, ttl).Result()
+		n, err := s.script(ctx, markScript, k, tok, 0, ttl.Milliseconds()).Int()
 		switch {
+		case err != nil && ctx.Err() != nil:
+			// Cut short: the script may have run. Release what it may
+			// have taken (unlock detaches from a done context).
+			_ = unlock(ctx)
+			return nil, storeError("lock", err)
 		case err != nil:
 			return nil, storeError("lock", err)
-		case !ok:
+		case n == 0:
 			return nil, nil
 		}
 		return unlock, nil

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,21 +30,48 @@ func client(t testing.TB) *redis.Client {
 	return rdb
 }
 
-// newStore returns a Store with a key prefix of its own, whose keys are
-// deleted when t ends.
-func newStore(t testing.TB, rdb *redis.Client) (*redisstore.Store, string) {
+// clusterClient connects to the Redis Cluster named by
+// OAUTHLOGIN_TEST_REDIS_CLUSTER (host:port of its masters, comma
+// separated); without it the test is skipped, or fails when CI is set.
+func clusterClient(t testing.TB) *redis.ClusterClient {
+	t.Helper()
+	addrs := scenario.Env(t, "OAUTHLOGIN_TEST_REDIS_CLUSTER", "Redis Cluster")
+	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: strings.Split(addrs, ",")})
+	t.Cleanup(func() { rdb.Close() })
+	if err := rdb.ForEachMaster(context.Background(), func(ctx context.Context, c *redis.Client) error {
+		return c.Ping(ctx).Err()
+	}); err != nil {
+		t.Fatalf("Redis Cluster at %s: %v", addrs, err)
+	}
+	return rdb
+}
+
+// newStore returns a Store with a key prefix of its own (no hash tag: on
+// a cluster its keys spread over every slot), whose keys are deleted when
+// t ends.
+func newStore(t testing.TB, rdb redis.UniversalClient) (*redisstore.Store, string) {
 	t.Helper()
 	var b [8]byte
 	rand.Read(b[:])
 	prefix := "oauthlogintest:" + hex.EncodeToString(b[:]) + ":"
 	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-		for iter.Next(ctx) {
-			rdb.Del(ctx, iter.Val())
-		}
+		eachNode(context.Background(), rdb, func(ctx context.Context, c *redis.Client) error {
+			iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+			for iter.Next(ctx) {
+				c.Del(ctx, iter.Val())
+			}
+			return iter.Err()
+		})
 	})
 	return redisstore.New(rdb, redisstore.Options{Prefix: prefix}), prefix
+}
+
+// eachNode runs f on the server, or on every master of a cluster.
+func eachNode(ctx context.Context, rdb redis.UniversalClient, f func(context.Context, *redis.Client) error) error {
+	if c, ok := rdb.(*redis.ClusterClient); ok {
+		return c.ForEachMaster(ctx, f)
+	}
+	return f(ctx, rdb.(*redis.Client))
 }
 
 func TestConformance(t *testing.T) {
@@ -54,6 +82,25 @@ func TestConformance(t *testing.T) {
 func TestLocker(t *testing.T) {
 	rdb := client(t)
 	storetest.Locker(t, func(t *testing.T) storetest.Store { s, _ := newStore(t, rdb); return s })
+}
+
+// On a Redis Cluster, with a prefix that puts no two kinds of key in one
+// slot, every contract holds as on a single server: a script that touched
+// two keys would fail there with CROSSSLOT.
+func TestCluster(t *testing.T) {
+	rdb := clusterClient(t)
+	newStore := func(t *testing.T) *redisstore.Store { s, _ := newStore(t, rdb); return s }
+	t.Run("Conformance", func(t *testing.T) {
+		storetest.Run(t, func(t *testing.T) storetest.Store { return newStore(t) })
+	})
+	t.Run("Locker", func(t *testing.T) {
+		storetest.Locker(t, func(t *testing.T) storetest.Store { return newStore(t) })
+	})
+	t.Run("SeveralInstances", func(t *testing.T) { scenario.SeveralInstances(t, newStore(t)) })
+	t.Run("RefreshAfterLogout", func(t *testing.T) { scenario.RefreshAfterLogout(t, newStore(t)) })
+	t.Run("IdentitySessions", func(t *testing.T) { scenario.IdentitySessions(t, newStore(t)) })
+	t.Run("BackChannelLogout", func(t *testing.T) { scenario.BackChannelLogout(t, newStore(t)) })
+	t.Run("TokenModeReplay", func(t *testing.T) { scenario.TokenModeReplay(t, newStore(t)) })
 }
 
 // dump reads every key with the prefix and its raw value(s).

@@ -25,82 +25,66 @@ import (
 // itself expiring with its last session; so is the index of a provider
 // session (provider, sid), which DeleteProviderSessions reads.
 //
-// The scripts that write or end sessions touch only keys given in KEYS,
-// as Redis Cluster requires: a write that must leave indexes the script
-// cannot know in advance (those of a record it replaces or ends) is told
-// them by the caller, who read them first; the script checks that the
-// record still names them, and otherwise asks the caller to read again.
+// Every script touches one key, so a record and its indexes may live on
+// different nodes of a cluster. They are kept in step by order, not by
+// one atomic write:
+//
+//   - SaveSession returns only once the record and its index entries are
+//     written, so a session it saved is in its indexes.
+//   - The indexes are hints: a reader takes a session from one only if
+//     its record still names that user or provider session.
+//   - An entry is removed only by its expiry, or by the call that ended
+//     (or replaced) its record. A reader never removes an entry because
+//     its record is missing: the record may be one that a SaveSession is
+//     about to write, and that session must stay findable.
+//
+// An entry whose record never came (a SaveSession that failed halfway)
+// stays until its expiry, and costs only its bytes.
 
-// attempts bounds how often a write reads the indexes of records that
-// changed between its read and its script. Each pass of
-// DeleteUserSessions and DeleteProviderSessions ends every session it
-// read, so only sessions saved during the call need another.
-const attempts = 64
-
-// errContention is a write that kept finding its records changed.
-var errContention = errors.New("the records kept changing under the write")
-
-var saveSessionScript = redis.NewScript(saveSessionLua)
-
-const saveSessionLua = `
--- KEYS: the session, its user's index, its provider session's index (when
--- ARGV[10] is set), then the indexes of the record it replaces that the
--- new one is not in. ARGV: 1 user, 2 record, 3 LastSeen, 4 Expires (ms),
--- 5 id, 6 now (ms), 7 tokens, 8 their expiry, 9 login facts or '',
--- 10 provider session index or '', 11 the replaced record's user as the
--- caller read it, 12 the KEYS position of its index or 0, 13 the KEYS
--- position of the replaced record's provider session index or 0.
+// saveSessionScript writes a session record, replacing any record with
+// its id, and returns the user and provider session index ("" for none)
+// of the record it replaced.
+var saveSessionScript = redis.NewScript(`
+-- ARGV: 1 user, 2 record, 3 LastSeen, 4 Expires (ms), 5 tokens,
+-- 6 their expiry, 7 login facts or '', 8 provider session index or ''.
 local old = redis.call('HMGET', KEYS[1], 'u', 'p')
-if old[1] then
-	if old[1] ~= ARGV[1] then
-		local i = tonumber(ARGV[12])
-		if i == 0 or old[1] ~= ARGV[11] then
-			return -1
-		end
-		redis.call('ZREM', KEYS[i], ARGV[5])
-	end
-	local oldp = old[2] or ''
-	if oldp ~= '' and oldp ~= ARGV[10] then
-		local i = tonumber(ARGV[13])
-		if i == 0 or KEYS[i] ~= oldp then
-			return -1
-		end
-		redis.call('ZREM', KEYS[i], ARGV[5])
-	end
-	redis.call('DEL', KEYS[1])
-end
-local fields = {'u', ARGV[1], 'v', ARGV[2], 'l', ARGV[3], 't', ARGV[7], 'x', ARGV[8], 'e', ARGV[4]}
-if ARGV[9] ~= '' then
+redis.call('DEL', KEYS[1])
+local fields = {'u', ARGV[1], 'v', ARGV[2], 'l', ARGV[3], 't', ARGV[5], 'x', ARGV[6], 'e', ARGV[4]}
+if ARGV[7] ~= '' then
 	fields[#fields + 1] = 'f'
-	fields[#fields + 1] = ARGV[9]
+	fields[#fields + 1] = ARGV[7]
 end
-if ARGV[10] ~= '' then
+if ARGV[8] ~= '' then
 	fields[#fields + 1] = 'p'
-	fields[#fields + 1] = ARGV[10]
+	fields[#fields + 1] = ARGV[8]
 end
 redis.call('HSET', KEYS[1], unpack(fields))
 redis.call('PEXPIREAT', KEYS[1], ARGV[4])
-local exp = tonumber(ARGV[4])
-local now = tonumber(ARGV[6])
-local function index(k)
-	redis.call('ZREMRANGEBYSCORE', k, '-inf', now)
-	if exp > now then
-		redis.call('ZADD', k, exp, ARGV[5])
-		-- The index lives as long as its longest-lived session (PTTL is
-		-- -1 for a new index, without a TTL yet).
-		if redis.call('PTTL', k) < exp - now then
-			redis.call('PEXPIREAT', k, exp)
-		end
-	else
-		redis.call('ZREM', k, ARGV[5])
+return {old[1] or '', old[2] or ''}
+`)
+
+// indexScript adds a session to an index (a sorted set scored by expiry),
+// drops the entries that have expired, and keeps the index alive as long
+// as its longest-lived session. Expiry is judged by the server's clock,
+// the one that expires the records: an app instance whose clock runs
+// ahead must not drop the entry of a session that is still there.
+var indexScript = redis.NewScript(`
+-- ARGV: 1 session id, 2 its Expires (ms).
+local exp = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if exp > now then
+	redis.call('ZADD', KEYS[1], exp, ARGV[1])
+	-- PTTL is -1 for a new index, without a TTL yet.
+	if redis.call('PTTL', KEYS[1]) < exp - now then
+		redis.call('PEXPIREAT', KEYS[1], exp)
 	end
-end
-index(KEYS[2])
-if ARGV[10] ~= '' then
-	index(KEYS[3])
+else
+	redis.call('ZREM', KEYS[1], ARGV[1])
 end
 return 1
-`
+`)
 
 // Session implements oauthlogin.SessionStore: a session that does not
 // exist or whose Expires has passed (by this process's clock; Redis also
@@ -165,130 +149,124 @@ func sessionFrom(id string, data, seen, tokens, expiry, facts any) (*oauthlogin.
 	return v, nil
 }
 
-// SaveSession implements oauthlogin.SessionStore: one script writes the
-// record and its index entries (the user's and, with a ProviderSID, the
-// provider session's). The record expires at v.Expires; a session saved
+// SaveSession implements oauthlogin.SessionStore: one round trip writes
+// the record (one script: a concurrent Session sees the old record or the
+// new one) and its index entries, the user's and, with a ProviderSID, the
+// provider session's. The record expires at v.Expires; a session saved
 // already expired is removed. A record that replaces one of another user
-// or provider session leaves that one's indexes (read first, then
-// declared to the script).
+// or provider session then leaves that one's indexes.
 func (s *Store) SaveSession(ctx context.Context, v *oauthlogin.Session) error {
 	rest := *v // the tokens go to fields of their own
 	rest.ProviderTokens, rest.ProviderAccessTokenExpiry = nil, time.Time{}
-	record, facts := encodeSession(&rest), encodeFacts(v)
-	keys := []string{s.sessionKey(v.ID), s.userSessionsKey(v.UserID)}
+	exp := unixMilli(v.Expires)
 	pkey := ""
+	b := s.batch()
+	b.run(ctx, indexScript, s.userSessionsKey(v.UserID), v.ID, exp)
 	if v.ProviderSID != "" {
 		pkey = s.providerSessionsKey(v.Provider, v.ProviderSID)
-		keys = append(keys, pkey)
+		b.run(ctx, indexScript, pkey, v.ID, exp)
 	}
-	base := len(keys)
-	oldUser, oldUserAt, oldPAt := "", 0, 0
-	for range attempts {
-		n, err := saveSessionScript.Run(ctx, s.rdb, keys,
-			v.UserID, record, encodeTime(v.LastSeen), unixMilli(v.Expires), v.ID, s.now().UnixMilli(),
-			v.ProviderTokens, encodeTime(v.ProviderAccessTokenExpiry), facts, pkey,
-			oldUser, oldUserAt, oldPAt).Int()
-		if err != nil {
-			return storeError("save session", err)
-		}
-		if n == 1 {
-			return nil
-		}
-		// It replaces a record in other indexes: declare them.
-		_, u, p, err := s.sessionIndexes(ctx, v.ID)
-		if err != nil {
-			return storeError("save session", err)
-		}
-		keys, oldUser, oldUserAt, oldPAt = keys[:base], u, 0, 0
-		if u != v.UserID {
-			keys = append(keys, s.userSessionsKey(u))
-			oldUserAt = len(keys)
-		}
-		if p != "" && p != pkey {
-			keys = append(keys, p)
-			oldPAt = len(keys)
-		}
+	saved := b.run(ctx, saveSessionScript, s.sessionKey(v.ID),
+		v.UserID, encodeSession(&rest), encodeTime(v.LastSeen), exp,
+		v.ProviderTokens, encodeTime(v.ProviderAccessTokenExpiry), encodeFacts(v), pkey)
+	if err := b.exec(ctx); err != nil {
+		return storeError("save session", err)
 	}
-	return storeError("save session", errContention)
+	old, err := saved.StringSlice()
+	if err != nil || len(old) != 2 {
+		return storeError("save session", fmt.Errorf("the save script answered %v, %v", old, err))
+	}
+	movedUser, movedSID := old[0] != "" && old[0] != v.UserID, old[1] != "" && old[1] != pkey
+	if !movedUser && !movedSID {
+		return nil
+	}
+	b = s.batch()
+	if movedUser {
+		b.write(s.userSessionsKey(old[0]), func(p redis.Pipeliner) redis.Cmder { return p.ZRem(ctx, s.userSessionsKey(old[0]), v.ID) })
+	}
+	if movedSID {
+		b.write(old[1], func(p redis.Pipeliner) redis.Cmder { return p.ZRem(ctx, old[1], v.ID) })
+	}
+	if err := b.exec(ctx); err != nil {
+		return storeError("save session", err)
+	}
+	return nil
 }
 
-// sessionIndexes reads which indexes a session is in: its user's, and
-// the key of its provider session's index ("" for none).
-func (s *Store) sessionIndexes(ctx context.Context, id string) (found bool, user, pkey string, err error) {
-	vals, err := s.rdb.HMGet(ctx, s.sessionKey(id), "u", "p").Result()
-	if err != nil {
-		return false, "", "", err
-	}
-	user, found = vals[0].(string)
-	pkey, _ = vals[1].(string)
-	return found, user, pkey, nil
-}
-
-var deleteSessionScript = redis.NewScript(deleteSessionLua)
-
-const deleteSessionLua = `
--- KEYS: the session, its user's index, its provider session's index (when
--- ARGV[3] is set). ARGV: 1 id, 2 the user and 3 the provider session index
--- ('' for none) as the caller read them.
+// endSessionScript deletes a session record if its field ARGV[1] (u or
+// p) is ARGV[2], or whatever it holds when ARGV[1] is "". It returns the
+// user and provider session index ("" for none) of the record it
+// deleted, or nothing when it deleted none.
+var endSessionScript = redis.NewScript(`
 local r = redis.call('HMGET', KEYS[1], 'u', 'p')
 if not r[1] then
-	return 1
+	return {}
 end
-if r[1] ~= ARGV[2] or (r[2] or '') ~= ARGV[3] then
-	return -1
+if (ARGV[1] == 'u' and r[1] ~= ARGV[2]) or (ARGV[1] == 'p' and r[2] ~= ARGV[2]) then
+	return {}
 end
 redis.call('DEL', KEYS[1])
-redis.call('ZREM', KEYS[2], ARGV[1])
-if ARGV[3] ~= '' then
-	redis.call('ZREM', KEYS[3], ARGV[1])
-end
-return 1
-`
+return {r[1], r[2] or ''}
+`)
 
-// DeleteSession implements oauthlogin.SessionStore: it reads which
-// indexes the session is in, then removes it and its entries in them in
-// one script; a missing session is not an error.
+// DeleteSession implements oauthlogin.SessionStore: it removes the
+// record, then its entries in its user's and provider session's indexes;
+// a missing session is not an error.
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
-	for range attempts {
-		found, u, p, err := s.sessionIndexes(ctx, id)
-		if err != nil {
-			return storeError("delete session", err)
-		}
-		if !found {
-			return nil
-		}
-		keys := []string{s.sessionKey(id), s.userSessionsKey(u)}
-		if p != "" {
-			keys = append(keys, p)
-		}
-		n, err := deleteSessionScript.Run(ctx, s.rdb, keys, id, u, p).Int()
-		if err != nil {
-			return storeError("delete session", err)
-		}
-		if n == 1 {
-			return nil
-		}
+	ended, err := s.script(ctx, endSessionScript, s.sessionKey(id), "", "").StringSlice()
+	if err != nil {
+		return storeError("delete session", err)
 	}
-	return storeError("delete session", errContention)
+	b := s.batch()
+	s.leaveIndexes(ctx, b, id, ended, "")
+	if err := b.exec(ctx); err != nil {
+		return storeError("delete session", err)
+	}
+	return nil
 }
 
-var touchSessionScript = redis.NewScript(touchSessionLua)
+// leaveIndexes queues the removal of session id from the indexes that an
+// endSessionScript answer names (none when it deleted nothing), but the
+// one given (which the caller clears itself).
+func (s *Store) leaveIndexes(ctx context.Context, b *batch, id string, ended []string, skip string) {
+	if len(ended) != 2 {
+		return
+	}
+	if k := s.userSessionsKey(ended[0]); k != skip {
+		b.write(k, func(p redis.Pipeliner) redis.Cmder { return p.ZRem(ctx, k, id) })
+	}
+	if k := ended[1]; k != "" && k != skip {
+		b.write(k, func(p redis.Pipeliner) redis.Cmder { return p.ZRem(ctx, k, id) })
+	}
+}
 
-const touchSessionLua = `
+// setLiveScript sets fields of a session that exists and has not
+// expired (its e field) by the server's clock nor by the caller's
+// (ARGV[1], ms): 1; 0 otherwise. ARGV[2..] are field, value pairs. It
+// never creates a key, and leaves the key's TTL, the other fields and the
+// indexes as they are.
+var setLiveScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then
 	return 0
 end
-redis.call('HSET', KEYS[1], 'l', ARGV[1])
+local e = redis.call('HGET', KEYS[1], 'e')
+if e then
+	local t = redis.call('TIME')
+	local now = math.max(tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), tonumber(ARGV[1]))
+	if tonumber(e) <= now then
+		return 0
+	end
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
 return 1
-`
+`)
 
-// TouchSession implements oauthlogin.SessionToucher: it writes LastSeen
-// alone (a hash field of its own), so a concurrent SaveSession's tokens are
-// never overwritten.
-func (s *Store) TouchSession(ctx context.Context, id string, lastSeen time.Time) error {
-	n, err := touchSessionScript.Run(ctx, s.rdb, []string{s.sessionKey(id)}, encodeTime(lastSeen)).Int()
+// setLive runs setLiveScript: ErrNotFound when the session is gone or
+// expired.
+func (s *Store) setLive(ctx context.Context, op, id string, fields ...any) error {
+	n, err := s.script(ctx, setLiveScript, s.sessionKey(id), append([]any{s.now().UnixMilli()}, fields...)...).Int()
 	if err != nil {
-		return storeError("touch session", err)
+		return storeError(op, err)
 	}
 	if n == 0 {
 		return oauthlogin.ErrNotFound
@@ -296,23 +274,12 @@ func (s *Store) TouchSession(ctx context.Context, id string, lastSeen time.Time)
 	return nil
 }
 
-// updateSessionTokensScript writes the token fields of a session that
-// exists and, when its record says when it expires (e), has not expired
-// at ARGV[3]; 0 otherwise. It never creates a key, and leaves the key's
-// TTL, the other fields and the user index as they are.
-var updateSessionTokensScript = redis.NewScript(updateSessionTokensLua)
-
-const updateSessionTokensLua = `
-if redis.call('EXISTS', KEYS[1]) == 0 then
-	return 0
-end
-local e = redis.call('HGET', KEYS[1], 'e')
-if e and tonumber(e) <= tonumber(ARGV[3]) then
-	return 0
-end
-redis.call('HSET', KEYS[1], 't', ARGV[1], 'x', ARGV[2])
-return 1
-`
+// TouchSession implements oauthlogin.SessionToucher: it writes LastSeen
+// alone (a hash field of its own), so a concurrent SaveSession's tokens are
+// never overwritten. A session that is gone or expired is ErrNotFound.
+func (s *Store) TouchSession(ctx context.Context, id string, lastSeen time.Time) error {
+	return s.setLive(ctx, "touch session", id, "l", encodeTime(lastSeen))
+}
 
 // UpdateSessionTokens implements oauthlogin.SessionStore: one script
 // checks that the session exists and has not expired, and writes the
@@ -320,54 +287,52 @@ return 1
 // and nothing is created. LastSeen and the rest of the record are other
 // fields, so a concurrent TouchSession is never undone.
 func (s *Store) UpdateSessionTokens(ctx context.Context, id string, tokens []byte, expiry time.Time) error {
-	n, err := updateSessionTokensScript.Run(ctx, s.rdb, []string{s.sessionKey(id)},
-		tokens, encodeTime(expiry), s.now().UnixMilli()).Int()
-	if err != nil {
-		return storeError("update session tokens", err)
-	}
-	if n == 0 {
-		return oauthlogin.ErrNotFound
-	}
-	return nil
+	return s.setLive(ctx, "update session tokens", id, "t", tokens, "x", encodeTime(expiry))
 }
 
-// userSessionsScript prunes the index (expired entries, and ids whose
-// session is gone) and returns id, record, LastSeen, tokens, token
-// expiry, login facts sextuples.
-var userSessionsScript = redis.NewScript(`
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
-local out = {}
-for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-	local r = redis.call('HMGET', ARGV[1] .. id, 'u', 'v', 'l', 't', 'x', 'f')
-	if r[1] == ARGV[3] and r[2] then
-		out[#out + 1] = id
-		out[#out + 1] = r[2]
-		out[#out + 1] = r[3]
-		out[#out + 1] = r[4]
-		out[#out + 1] = r[5]
-		out[#out + 1] = r[6]
-	else
-		redis.call('ZREM', KEYS[1], id)
-	end
-end
-return out
+// indexMembersScript drops an index's expired entries (by the server's
+// clock) and returns the others.
+var indexMembersScript = redis.NewScript(`
+local t = redis.call('TIME')
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+return redis.call('ZRANGE', KEYS[1], 0, -1)
 `)
+
+// indexed returns the ids an index holds, its expired entries dropped.
+func (s *Store) indexed(ctx context.Context, index string) ([]string, error) {
+	return s.script(ctx, indexMembersScript, index).StringSlice()
+}
 
 // UserSessions implements oauthlogin.SessionLister: the user's unexpired
 // sessions, oldest first (by Created, then ID), an empty slice for none.
-// Reading prunes the user's index of sessions that have expired or gone.
+// It reads the user's index, then the records it names, in one round
+// trip each; a record that is gone or now another user's is skipped.
 func (s *Store) UserSessions(ctx context.Context, userID string) ([]*oauthlogin.Session, error) {
-	now := s.now()
-	res, err := userSessionsScript.Run(ctx, s.rdb, []string{s.userSessionsKey(userID)},
-		s.prefix+"s:", now.UnixMilli(), userID).Slice()
+	ids, err := s.indexed(ctx, s.userSessionsKey(userID))
 	if err != nil {
 		return nil, storeError("user sessions", err)
 	}
-	out := make([]*oauthlogin.Session, 0, len(res)/6)
-	for i := 0; i+5 < len(res); i += 6 {
-		id, _ := res[i].(string)
-		v, err := sessionFrom(id, res[i+1], res[i+2], res[i+3], res[i+4], res[i+5])
-		if errors.Is(err, errOldPending) {
+	b := s.batch()
+	reads := make([]*redis.SliceCmd, len(ids))
+	for i, id := range ids {
+		key := s.sessionKey(id)
+		b.read(key, func(p redis.Pipeliner) redis.Cmder {
+			reads[i] = p.HMGet(ctx, key, "u", "v", "l", "t", "x", "f")
+			return reads[i]
+		})
+	}
+	if err := b.exec(ctx); err != nil {
+		return nil, storeError("user sessions", err)
+	}
+	now := s.now()
+	out := make([]*oauthlogin.Session, 0, len(ids))
+	for i, id := range ids {
+		r := reads[i].Val()
+		if len(r) != 6 || r[0] != any(userID) {
+			continue
+		}
+		v, err := sessionFrom(id, r[1], r[2], r[3], r[4], r[5])
+		if errors.Is(err, errOldPending) || errors.Is(err, oauthlogin.ErrNotFound) {
 			continue
 		}
 		if err != nil {
@@ -386,140 +351,53 @@ func (s *Store) UserSessions(ctx context.Context, userID string) ([]*oauthlogin.
 	return out, nil
 }
 
-// endIndexedScript ends the sessions of one index: a user's (ARGV[1]
-// 'u': its sessions have u = ARGV[2]) or a provider session's ('p': they
-// have p = KEYS[1]). KEYS[1] is the index; KEYS[2..n+1] the n = ARGV[3]
-// sessions that the caller found in it, then the other indexes they are
-// in (for a user's session its provider session's, and the reverse).
-// Session i is ARGV[3+i]; ARGV[3+n+i] is the KEYS position of its other
-// index (0 for none) and ARGV[3+2n+i] that index's field (p or u) as the
-// caller read it. The script ends each of those sessions that still says
-// so, drops entries whose session is gone or not the index's, and returns
-// the ids it could not end (new in the index, or changed since the read):
-// the caller reads those and calls again. None left: the index is
-// deleted.
-var endIndexedScript = redis.NewScript(endIndexedLua)
-
-const endIndexedLua = `
-local n = tonumber(ARGV[3])
-local known = {}
-for i = 1, n do
-	known[ARGV[3 + i]] = i
-end
-local left = {}
-for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-	local i = known[id]
-	local ended = false
-	if i then
-		local r = redis.call('HMGET', KEYS[1 + i], 'u', 'p')
-		local mine
-		local other
-		if ARGV[1] == 'u' then
-			mine, other = r[1] == ARGV[2], r[2] or ''
-		else
-			mine, other = r[2] == KEYS[1], r[1] or ''
-		end
-		if not mine then
-			redis.call('ZREM', KEYS[1], id)
-			ended = true
-		elseif other == ARGV[3 + 2 * n + i] then
-			redis.call('DEL', KEYS[1 + i])
-			local j = tonumber(ARGV[3 + n + i])
-			if j > 0 then
-				redis.call('ZREM', KEYS[j], id)
-			end
-			redis.call('ZREM', KEYS[1], id)
-			ended = true
-		end
-	end
-	if not ended then
-		left[#left + 1] = id
-	end
-end
-if #left == 0 then
-	redis.call('DEL', KEYS[1])
-end
-return left
-`
-
-// endIndexed ends every session in an index (see endIndexedScript): the
-// first pass reads its members, each later one the indexes of the
-// sessions left, pipelined, and ends them. A session saved into the index
-// during the call may need another pass.
-func (s *Store) endIndexed(ctx context.Context, op, index, mode, user string) error {
-	var ids []string
-	for range attempts {
-		keys := make([]string, 1, 1+2*len(ids))
-		keys[0] = index
-		args := make([]any, 3, 3+3*len(ids))
-		args[0], args[1], args[2] = mode, user, len(ids)
-		if len(ids) > 0 {
-			cmds, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-				for _, id := range ids {
-					p.HMGet(ctx, s.sessionKey(id), "u", "p")
-				}
-				return nil
-			})
-			if err != nil {
-				return storeError(op, err)
-			}
-			for _, id := range ids {
-				keys = append(keys, s.sessionKey(id)) // KEYS[2..n+1]
-			}
-			at := map[string]int{} // other index key -> its KEYS position
-			pos := make([]any, len(ids))
-			read := make([]any, len(ids))
-			for i := range ids {
-				vals := cmds[i].(*redis.SliceCmd).Val()
-				u, found := vals[0].(string)
-				p, _ := vals[1].(string)
-				other, otherKey := p, p
-				if mode == "p" {
-					other, otherKey = u, ""
-					if found {
-						otherKey = s.userSessionsKey(u)
-					}
-				}
-				read[i], pos[i] = other, 0
-				if otherKey != "" {
-					j, ok := at[otherKey]
-					if !ok {
-						keys = append(keys, otherKey)
-						j = len(keys)
-						at[otherKey] = j
-					}
-					pos[i] = j
-				}
-			}
-			for _, id := range ids {
-				args = append(args, id)
-			}
-			args = append(args, pos...)
-			args = append(args, read...)
-		}
-		left, err := endIndexedScript.Run(ctx, s.rdb, keys, args...).StringSlice()
-		if err != nil {
-			return storeError(op, err)
-		}
-		if len(left) == 0 {
-			return nil
-		}
-		ids = left
+// endIndexed ends the sessions an index holds whose field (u or p) is
+// value: it reads the index, deletes those records (each with a script
+// that checks the field), then removes them from this index and from
+// their other one. Only ended sessions leave the index: an entry whose
+// record is missing may be a session being saved (see above). A session
+// saved before the call began is in the index, so it is ended.
+func (s *Store) endIndexed(ctx context.Context, op, index, field, value string) error {
+	ids, err := s.indexed(ctx, index)
+	if err != nil {
+		return storeError(op, err)
 	}
-	return storeError(op, errContention)
+	b := s.batch()
+	calls := make([]*call, len(ids))
+	for i, id := range ids {
+		calls[i] = b.run(ctx, endSessionScript, s.sessionKey(id), field, value)
+	}
+	if err := b.exec(ctx); err != nil {
+		return storeError(op, err)
+	}
+	b = s.batch()
+	var ended []any
+	for i, id := range ids {
+		r, _ := calls[i].StringSlice()
+		if len(r) == 2 {
+			ended = append(ended, id)
+			s.leaveIndexes(ctx, b, id, r, index)
+		}
+	}
+	if len(ended) > 0 {
+		b.write(index, func(p redis.Pipeliner) redis.Cmder { return p.ZRem(ctx, index, ended...) })
+	}
+	if err := b.exec(ctx); err != nil {
+		return storeError(op, err)
+	}
+	return nil
 }
 
 // DeleteUserSessions implements oauthlogin.SessionStore: it removes every
-// session of the user, with their provider sessions' index entries, and
-// the user's index (see endIndexed).
+// session of the user, with their index entries (see endIndexed).
 func (s *Store) DeleteUserSessions(ctx context.Context, userID string) error {
 	return s.endIndexed(ctx, "delete user sessions", s.userSessionsKey(userID), "u", userID)
 }
 
 // DeleteProviderSessions implements oauthlogin.ProviderSessionDeleter: it
 // removes every session of the provider session (provider, sid), pending
-// records included, with their user index entries, and the provider
-// session's index (see endIndexed).
+// records included, with their index entries (see endIndexed).
 func (s *Store) DeleteProviderSessions(ctx context.Context, provider, sid string) error {
-	return s.endIndexed(ctx, "delete provider sessions", s.providerSessionsKey(provider, sid), "p", "")
+	key := s.providerSessionsKey(provider, sid)
+	return s.endIndexed(ctx, "delete provider sessions", key, "p", key)
 }

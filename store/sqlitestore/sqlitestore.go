@@ -28,11 +28,14 @@ type Options = sqlstore.Options
 
 // New returns a Store on an SQLite database opened with database/sql; call
 // Migrate before use. Several connections write to it, so open it with a
-// busy timeout and, for concurrent readers, the WAL journal; with
-// modernc.org/sqlite:
+// busy timeout (at most oauthlogin's Config.StoreTimeout, so that a write
+// waiting for the file lock gives up when the call does) and, for
+// concurrent readers, the WAL journal; with modernc.org/sqlite:
 //
-//	sql.Open("sqlite", "file:app.db?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
+//	sql.Open("sqlite", "file:app.db?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)")
 //
+// SQLite has one writer at a time however many connections wait, and
+// database/sql opens them without limit: bound them (db.SetMaxOpenConns).
 // Every write is a single statement, atomic in SQLite, so no transaction
 // mode is needed. The store is then sound for one process with any
 // number of connections, and for several processes sharing the file on

@@ -37,8 +37,8 @@ func lockID(namespace, key string) int64 {
 // it holds this caller's token. That is sound for every connection and
 // process that shares the database file.
 //
-// While the lock is held elsewhere Lock polls, with pauses growing to
-// Options.LockPoll, until ctx ends. With a ctx that is already done it
+// While the lock is held elsewhere Lock polls, with jittered pauses
+// growing to Options.LockPoll, until ctx ends. With a ctx that is already done it
 // still makes one attempt (bounded by Options.DetachedTimeout): a
 // try-lock. unlock releases the lock only if this caller still holds it,
 // and does so even when its ctx is done, so that a cancelled request does

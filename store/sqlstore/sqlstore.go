@@ -45,7 +45,9 @@ type Options struct {
 	// database never share a lock. SQLite ignores it.
 	Schema string
 	// LockPoll is the longest pause between two attempts of Lock to take a
-	// held lock; default 50ms. The first pauses are shorter.
+	// held lock; default 50ms. The first pauses are shorter, and each is
+	// drawn at random from the upper half of its span, so that waiters do
+	// not try again in lockstep when the lock frees.
 	LockPoll time.Duration
 	// DetachedTimeout bounds the single attempt that Lock makes with a
 	// context that is already done (a try-lock) and the release that
