@@ -253,6 +253,7 @@ func (f *fleet) clusterFleet(tb testing.TB, stores *[]Store) {
 		if single == "" {
 			tb.Skip("this redisstore cannot write on a cluster (CROSSSLOT) and OAUTHLOGIN_TEST_REDIS, to seed through, is not set")
 		}
+		tb.Logf("the cluster is seeded through the Redis at %s (CROSSSLOT)", single)
 		src := redis.NewClient(&redis.Options{Addr: single})
 		f.closers = append(f.closers, func() { src.Close() })
 		f.via = redisstore.New(src, redisstore.Options{Prefix: prefix})
