@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,8 +30,8 @@ import (
 // fleetKinds are the stores of the scale figures, in table order.
 var fleetKinds = []string{"memory", "cookie", "redis", "redis-cluster", "postgres", "sqlite"}
 
-// Pool sizes of each instance: go-redis's default (10 per GOMAXPROCS),
-// and 16 connections for the SQL stores (pgxpool's default is 4 on 2
+// Pool sizes of each instance: go-redis's defaults, and 16 connections
+// for the SQL stores (pgxpool's default is 4 on 2
 // cores, too few for 64 concurrent requests).
 const sqlPool = 16
 
@@ -48,12 +49,8 @@ type fleet struct {
 	token func(i int) (string, error)
 	// size is what the store takes now, in bytes (nil: not measured);
 	// detail says where it goes.
-	size   func(ctx context.Context) (int64, error)
-	detail func(ctx context.Context) string
-	// via, when set, is the store to seed through, and copy copies
-	// what it wrote to the fleet's (see clusterFleet).
-	via     Store
-	copy    func(ctx context.Context) error
+	size    func(ctx context.Context) (int64, error)
+	detail  func(ctx context.Context) string
 	closers []func()
 }
 
@@ -233,31 +230,17 @@ func (f *fleet) clusterFleet(tb testing.TB, stores *[]Store) {
 		return total.Load(), err
 	}
 	f.detail = func(ctx context.Context) string {
-		var b strings.Builder
+		var mu sync.Mutex // ForEachMaster calls in parallel
+		var keys []string
 		rdb.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
 			n, _ := node.DBSize(ctx).Result()
-			fmt.Fprintf(&b, "%s: %d keys; ", node.Options().Addr, n)
+			mu.Lock()
+			defer mu.Unlock()
+			keys = append(keys, fmt.Sprintf("%s: %d keys", node.Options().Addr, n))
 			return nil
 		})
-		return b.String()
-	}
-	// A store whose scripts touch keys of several slots cannot write on
-	// a cluster (CROSSSLOT); session checks read one key. Such a store
-	// is seeded through a single node with the same prefix, and each
-	// key it wrote is copied to its slot's master (DUMP, RESTORE).
-	if err := (*stores)[0].SaveSession(ctx, SampleSession(-1)); err != nil {
-		if !strings.Contains(err.Error(), "CROSSSLOT") {
-			tb.Fatal(err)
-		}
-		single := os.Getenv("OAUTHLOGIN_TEST_REDIS")
-		if single == "" {
-			tb.Skip("this redisstore cannot write on a cluster (CROSSSLOT) and OAUTHLOGIN_TEST_REDIS, to seed through, is not set")
-		}
-		tb.Logf("the cluster is seeded through the Redis at %s (CROSSSLOT)", single)
-		src := redis.NewClient(&redis.Options{Addr: single})
-		f.closers = append(f.closers, func() { src.Close() })
-		f.via = redisstore.New(src, redisstore.Options{Prefix: prefix})
-		f.copy = func(ctx context.Context) error { return copyPrefix(ctx, src, rdb, prefix) }
+		slices.Sort(keys)
+		return strings.Join(keys, "; ")
 	}
 }
 
@@ -286,86 +269,26 @@ func parallel(from, to, workers int, op func(i int) error) error {
 }
 
 // seed calls write(s, i) for i in [from, to) from many goroutines, on
-// the fleet's store s (or on the store it seeds through, then copying).
-func (f *fleet) seed(ctx context.Context, from, to int, write func(s Store, i int) error) error {
+// the fleet's store s.
+func (f *fleet) seed(from, to int, write func(s Store, i int) error) error {
 	if f.kind == "cookie" || from >= to {
 		return nil // the cookie is the session
 	}
-	s, workers := f.store, 64
-	if f.via != nil {
-		s = f.via
-	}
+	workers := 64
 	if f.kind == "sqlite" {
 		workers = 8 // one writer at a time; more only wait on the lock
 	}
-	if err := parallel(from, to, workers, func(i int) error { return write(s, i) }); err != nil {
-		return err
-	}
-	if f.copy != nil {
-		return f.copy(ctx)
-	}
-	return nil
+	return parallel(from, to, workers, func(i int) error { return write(f.store, i) })
 }
 
 // seedSessions saves SampleSession(i) for i in [from, to).
 func (f *fleet) seedSessions(ctx context.Context, from, to int) error {
-	return f.seed(ctx, from, to, func(s Store, i int) error { return s.SaveSession(ctx, SampleSession(i)) })
+	return f.seed(from, to, func(s Store, i int) error { return s.SaveSession(ctx, SampleSession(i)) })
 }
 
 // seedIdentities creates SampleIdentity(i) for i in [from, to).
 func (f *fleet) seedIdentities(ctx context.Context, from, to int) error {
-	return f.seed(ctx, from, to, func(s Store, i int) error { return s.CreateIdentity(ctx, SampleIdentity(i)) })
-}
-
-// copyPrefix moves every key under prefix from src to the cluster, with
-// its TTL, and deletes it from src.
-func copyPrefix(ctx context.Context, src *redis.Client, dst *redis.ClusterClient, prefix string) error {
-	iter := src.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-	var batch []string
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		pipe := src.Pipeline()
-		dumps := make([]*redis.StringCmd, len(batch))
-		ttls := make([]*redis.DurationCmd, len(batch))
-		for i, k := range batch {
-			dumps[i], ttls[i] = pipe.Dump(ctx, k), pipe.PTTL(ctx, k)
-		}
-		// SCAN may return a key twice, and a key copied before is gone.
-		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-			return err
-		}
-		out := dst.Pipeline()
-		for i, k := range batch {
-			if errors.Is(dumps[i].Err(), redis.Nil) {
-				continue
-			}
-			ttl := ttls[i].Val()
-			if ttl < 0 {
-				ttl = 0
-			}
-			out.RestoreReplace(ctx, k, ttl, dumps[i].Val())
-		}
-		if _, err := out.Exec(ctx); err != nil {
-			return err
-		}
-		err := src.Unlink(ctx, batch...).Err()
-		batch = batch[:0]
-		return err
-	}
-	for iter.Next(ctx) {
-		batch = append(batch, iter.Val())
-		if len(batch) == 1000 {
-			if err := flush(); err != nil {
-				return err
-			}
-		}
-	}
-	if err := iter.Err(); err != nil {
-		return err
-	}
-	return flush()
+	return f.seed(from, to, func(s Store, i int) error { return s.CreateIdentity(ctx, SampleIdentity(i)) })
 }
 
 // unlinkPrefix deletes every key under prefix, one UNLINK per key (a

@@ -147,7 +147,7 @@ func TestScaleGrowth(t *testing.T) {
 				Purge(context.Context) (int64, error)
 			}); ok && seeded > 0 {
 				expired := seeded / 10
-				err := f.seed(ctx, seeded, seeded+expired, func(s Store, i int) error {
+				err := f.seed(seeded, seeded+expired, func(s Store, i int) error {
 					v := SampleSession(i)
 					v.Created, v.LastSeen, v.Expires = v.Created.Add(-31*24*time.Hour), v.LastSeen.Add(-2*time.Hour), v.Created.Add(-time.Hour)
 					return s.SaveSession(ctx, v)
