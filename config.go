@@ -40,8 +40,10 @@ type Config struct {
 	// with ErrStoreUnavailable (503 store_unavailable, Retry-After); a
 	// request whose own context ended keeps that context's error. Lock,
 	// which may wait for the lock's holder, gets the lock's ttl on top.
-	// Default (zero) 5 seconds; negative: no bound but the request's
-	// context. The memory store needs none and gets none: its calls never
+	// Default (zero) 5 seconds; New refuses one under a millisecond (a
+	// unit slip) or over 10 seconds (a call must fit several times in an
+	// identity's 30-second refresh lock); negative: no bound but the
+	// request's context. The memory store needs none and gets none: its calls never
 	// wait on I/O. The bound holds only if the store's driver honours
 	// context deadlines (go-redis: ContextTimeoutEnabled; see the store
 	// packages).
@@ -200,8 +202,13 @@ func (cfg Config) withDefaults() (Config, *url.URL, error) {
 	if cfg.Store == nil {
 		cfg.Store = NewMemoryStore()
 	}
-	if cfg.StoreTimeout == 0 {
+	switch t := cfg.StoreTimeout; {
+	case t == 0:
 		cfg.StoreTimeout = defaultStoreTimeout
+	case t > 0 && t < minStoreTimeout, t > maxStoreTimeout:
+		return cfg, nil, fmt.Errorf("%w: StoreTimeout %v is outside %v to %v (negative turns it off): "+
+			"shorter fails calls that a store answers normally; longer lets one call eat the %v that an identity's refresh lock lasts",
+			ErrConfig, t, minStoreTimeout, maxStoreTimeout, refreshLockTTL)
 	}
 	s := &cfg.Sessions
 	if s.Lifetime <= 0 {

@@ -99,9 +99,10 @@ func (m *Manager) signIn(ctx context.Context, rp *registered, p *Profile, tok *o
 	defer cancel()
 	unlock, err := m.store.Lock(lctx, "oauthlogin:refresh:"+refreshKey(rp.issuer, p.Subject, id.ID), refreshLockTTL)
 	if err != nil {
-		return nil, "", err
+		return nil, "", lockWaitError(ctx, err)
 	}
-	defer unlock(ctx)
+	ctx, release := m.holdLock(ctx, unlock)
+	defer release()
 	cur, err := m.store.Identity(ctx, rp.issuer, p.Subject)
 	if err != nil {
 		return nil, "", err

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
@@ -351,7 +352,7 @@ func (m *Manager) backChannelLogout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e := Event{Type: EventProviderLogout, Provider: rp.name}
-	if e.UserID, e.IdentityID, err = m.endLoggedOut(r.Context(), rp, lt); err != nil {
+	if e.UserID, e.IdentityID, err = m.endLoggedOutSoon(r.Context(), rp, lt); err != nil {
 		m.writeError(w, r, err)
 		return
 	}
@@ -363,6 +364,32 @@ func (m *Manager) backChannelLogout(w http.ResponseWriter, r *http.Request) {
 func (m *Manager) sameOriginReferer(ref string) bool {
 	u, err := url.Parse(ref)
 	return err == nil && origin(u) == origin(m.base)
+}
+
+// logoutRetryWindow is how long a back-channel logout keeps trying to end
+// its sessions while the store is unavailable.
+const logoutRetryWindow = 5 * time.Second
+
+// endLoggedOutSoon is endLoggedOut, tried again after short jittered
+// pauses while the store is unavailable, for up to logoutRetryWindow: the
+// token's jti is marked used already (§2.6: a logout token is accepted
+// once), so the provider's retry of the same token would be refused, and
+// the sessions it names must end in this request or not at all.
+func (m *Manager) endLoggedOutSoon(ctx context.Context, rp *registered, lt *LogoutToken) (userID, identityID string, err error) {
+	until := time.Now().Add(logoutRetryWindow)
+	for {
+		userID, identityID, err = m.endLoggedOut(ctx, rp, lt)
+		if err == nil || !errors.Is(err, ErrStoreUnavailable) || time.Now().After(until) {
+			return userID, identityID, err
+		}
+		t := time.NewTimer(50*time.Millisecond + rand.N(100*time.Millisecond))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return userID, identityID, err
+		case <-t.C:
+		}
+	}
 }
 
 // endLoggedOut ends the sessions a verified logout token names

@@ -195,6 +195,7 @@ type Manager struct {
 	flowTTL          time.Duration
 	now              func() time.Time
 	refreshBudget    time.Duration // refreshBudget, shorter in tests
+	releases         chan struct{} // lock releases retrying in the background (holdLock)
 	checkTimeout     time.Duration // checkTimeout, shorter in tests
 	after            func(time.Duration) <-chan time.Time
 	flight           singleflight.Group
@@ -241,6 +242,7 @@ func New(cfg Config) (*Manager, error) {
 		flowTTL:        cfg.Sessions.FlowLifetime,
 		now:            time.Now,
 		refreshBudget:  refreshBudget,
+		releases:       make(chan struct{}, maxReleases),
 		checkTimeout:   checkTimeout,
 		after:          time.After,
 		providers:      make(map[string]*registered),

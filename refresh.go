@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"time"
@@ -166,8 +167,11 @@ func (m *Manager) refreshSession(ctx context.Context, s *Session, ifExpiring boo
 		flightKey += "\x00ifExpiring"
 	}
 	ch := m.flight.DoChan(flightKey, func() (any, error) {
-		// The shared work must not end because its first caller left.
-		return m.refreshIdentity(context.WithoutCancel(ctx), rp, key, s, start, ifExpiring)
+		// The shared work must not end because its first caller left: a
+		// deadline that ends it is one of ours (the lock's hold, the
+		// refresh's budget).
+		tok, err := m.refreshIdentity(context.WithoutCancel(ctx), rp, key, s, start, ifExpiring)
+		return tok, ourDeadline(err)
 	})
 	var tok *oauth2.Token
 	select {
@@ -217,9 +221,10 @@ func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key strin
 	}
 	unlock, err := m.store.Lock(ctx, "oauthlogin:refresh:"+key, refreshLockTTL)
 	if err != nil {
-		return nil, err
+		return nil, lockWaitError(ctx, err)
 	}
-	defer unlock(ctx)
+	ctx, release := m.holdLock(ctx, unlock)
+	defer release()
 	id, err := m.sameIdentity(ctx, rp.issuer, s.ProviderUID, s.IdentityID, s.UserID)
 	if errors.Is(err, ErrNotFound) {
 		return nil, ErrNoRefreshToken // unlinked meanwhile, or since signed in again as another record
@@ -303,12 +308,122 @@ func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key strin
 		return nil, err
 	}
 	id.ProviderTokens, id.ProviderAccessTokenExpiry, id.Updated = sealed, tok.Expiry, now
-	if err := m.store.UpdateIdentity(ctx, id); err != nil {
+	if err := m.saveRefreshed(ctx, id); err != nil {
 		return nil, err
 	}
 	m.refreshes.note(key, now)
 	m.backoff.reset(key)
 	return tok, nil
+}
+
+// saveRefreshed writes the identity's refreshed tokens. The provider has
+// spent the refresh token it was given when it rotates them: a write that
+// the store fails would leave the identity with the spent token, which the
+// next refresh would send again, and a provider that detects reuse
+// answers that by revoking the grant (RFC 9700 §4.14.2). So a write that
+// fails with ErrStoreUnavailable (the store's server restarting, failing
+// over) is tried again after short jittered pauses while ctx, the lock's
+// hold (see holdLock), lasts: no attempt starts once the lock may have
+// passed to another instance.
+func (m *Manager) saveRefreshed(ctx context.Context, id *Identity) error {
+	for {
+		err := m.store.UpdateIdentity(ctx, id)
+		if err == nil || !errors.Is(err, ErrStoreUnavailable) {
+			return err
+		}
+		timer := time.NewTimer(25*time.Millisecond + rand.N(75*time.Millisecond))
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			timer.Stop()
+			return err
+		}
+	}
+}
+
+// lockMargin is how long before an identity's refresh lock expires its
+// holder stops starting work under it: the store's clock, or a
+// competitor's, may run ahead of ours by that much.
+const lockMargin = 3 * time.Second
+
+// holdLock returns the context for work under an identity's refresh lock,
+// just taken: ctx, ending lockMargin before the lock's ttl (so that no
+// store write or provider request starts once another instance may hold
+// the lock), and the function that releases the lock.
+//
+// The release goes on when the store fails it (it is down, or
+// restarting), since a lock that a store keeps across a restart (Redis
+// with an append-only file, a Redis Cluster replica) would hold off every
+// refresh and login of the identity until its ttl: it is tried again in
+// the background, after jittered pauses that double from 50ms to 2s, until
+// it succeeds or the lock would have expired anyway, each attempt bounded
+// by that. At most maxReleases releases retry at once, per Manager; past
+// that, the lock is left to expire. A release only ever ends the caller's
+// own hold (Store.Lock's contract), so a late one is harmless.
+func (m *Manager) holdLock(ctx context.Context, unlock func(context.Context) error) (context.Context, func()) {
+	return m.holdLockUntil(ctx, unlock, time.Now().Add(refreshLockTTL))
+}
+
+// holdLockUntil is holdLock for a lock that expires at expires.
+func (m *Manager) holdLockUntil(ctx context.Context, unlock func(context.Context) error, expires time.Time) (context.Context, func()) {
+	held, cancel := context.WithDeadline(ctx, expires.Add(-lockMargin))
+	return held, func() {
+		cancel()
+		rctx, rcancel := context.WithDeadline(context.WithoutCancel(ctx), expires)
+		if unlock(rctx) == nil || rctx.Err() != nil {
+			rcancel()
+			return
+		}
+		select {
+		case m.releases <- struct{}{}:
+		default:
+			rcancel()
+			return // enough retrying already: this lock expires by itself
+		}
+		go func() {
+			defer func() { <-m.releases }()
+			defer rcancel()
+			for wait := 50 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
+				timer := time.NewTimer(wait/2 + rand.N(wait/2))
+				select {
+				case <-rctx.Done():
+					timer.Stop()
+					return
+				case <-timer.C:
+				}
+				if unlock(rctx) == nil {
+					return
+				}
+			}
+		}()
+	}
+}
+
+// maxReleases bounds the lock releases that retry in the background at
+// once (holdLock).
+const maxReleases = 16
+
+// ourDeadline is the error of work that no caller can cancel (it runs
+// under context.WithoutCancel) and that a deadline of ours ended (a
+// lock's hold, a budget): the store was too slow to let it finish, which
+// is ErrStoreUnavailable (503), not a failure of ours. An error already
+// classified (the provider's, the store's) stays as it is.
+func ourDeadline(err error) error {
+	if errors.Is(err, context.DeadlineExceeded) && asError(err) == nil && !errors.Is(err, ErrStoreUnavailable) {
+		return fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
+	}
+	return err
+}
+
+// lockWaitError is the error of a wait for an identity's refresh lock
+// that ended: the caller's own cancellation stays as it is; a bound of
+// ours (the lock held elsewhere for its whole ttl, a store that did not
+// answer) is ErrStoreUnavailable.
+func lockWaitError(ctx context.Context, err error) error {
+	if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, ErrStoreUnavailable) {
+		return fmt.Errorf("%w: waiting for the identity's refresh lock: %w", ErrStoreUnavailable, err)
+	}
+	return err
 }
 
 // refreshKey names the refresh of an identity: its flight, lock,
@@ -356,7 +471,8 @@ func (m *Manager) forgetRevoked(ctx context.Context, s *Session, tok *oauth2.Tok
 		m.log.WarnContext(ctx, "oauthlogin: could not drop revoked provider tokens from the identity", "err", err)
 		return
 	}
-	defer unlock(ctx)
+	ctx, release := m.holdLock(ctx, unlock)
+	defer release()
 	id, err := m.sameIdentity(ctx, rp.issuer, s.ProviderUID, s.IdentityID, s.UserID)
 	if err != nil {
 		return // unlinked: nothing of it is left to reuse

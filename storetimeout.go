@@ -8,8 +8,13 @@ import (
 	"time"
 )
 
-// defaultStoreTimeout is Config.StoreTimeout's default.
-const defaultStoreTimeout = 5 * time.Second
+// defaultStoreTimeout is Config.StoreTimeout's default; minStoreTimeout
+// and maxStoreTimeout bound the values New accepts.
+const (
+	defaultStoreTimeout = 5 * time.Second
+	minStoreTimeout     = time.Millisecond
+	maxStoreTimeout     = refreshLockTTL / 3
+)
 
 // storeCalls is Config.Store as the Manager calls it: the store and each
 // optional capability it has (nil when it lacks one), asserted once, at

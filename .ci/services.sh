@@ -1,10 +1,13 @@
 # shellcheck shell=bash
 # Sourced by .ci/run (and by developers: `source .ci/services.sh`): starts
-# a private Redis and a private PostgreSQL on 127.0.0.1, each on a free port
-# with its data in a temp dir, for the store tests, and exports
+# a private Redis, a private three-master Redis Cluster and a private
+# PostgreSQL on 127.0.0.1, each on free ports with its data in a temp dir,
+# for the store tests, and exports
 #
-#   OAUTHLOGIN_TEST_REDIS     host:port of the Redis server
-#   OAUTHLOGIN_TEST_POSTGRES  a connection URL to an empty database
+#   OAUTHLOGIN_TEST_REDIS          host:port of the Redis server
+#   OAUTHLOGIN_TEST_REDIS_CLUSTER  host:port,host:port,host:port of the
+#                                  cluster's masters (no replicas)
+#   OAUTHLOGIN_TEST_POSTGRES       a connection URL to an empty database
 #
 # Both are installed with apt-get when missing. An EXIT trap (chained after
 # any trap already set) stops them and removes their files. A server that
@@ -39,11 +42,13 @@ _ol_apt_install() {
 	_ol_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >/dev/null
 }
 
-# _ol_free_port prints a TCP port on 127.0.0.1 that nothing listens on.
+# _ol_free_port prints a TCP port on 127.0.0.1 that nothing listens on,
+# below Linux's ephemeral range (32768 and up), where outgoing connections
+# take their local ports.
 _ol_free_port() {
 	local port i
 	for i in $(seq 1 50); do
-		port=$((20000 + RANDOM % 30000))
+		port=$((20000 + RANDOM % 12000))
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 			echo "$port"
 			return 0
@@ -103,6 +108,82 @@ _ol_start_redis() {
 	echo "services.sh: Redis $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/') at $OAUTHLOGIN_TEST_REDIS"
 }
 
+# _ol_cluster_up reports whether every node of the comma-separated list
+# answers and says cluster_state:ok.
+_ol_cluster_up() {
+	local addr
+	for addr in ${1//,/ }; do
+		redis-cli -h "${addr%:*}" -p "${addr##*:}" cluster info 2>/dev/null | grep -q '^cluster_state:ok' || return 1
+	done
+}
+
+# _ol_start_redis_cluster starts the cluster's three nodes and, in the
+# background, redis-cli --cluster create (which waits a second for the
+# nodes to join), so that PostgreSQL starts meanwhile; _ol_await_redis_cluster
+# waits for it and exports the variable.
+_ol_start_redis_cluster() {
+	_ol_cluster_create=""
+	if [ -n "${OAUTHLOGIN_TEST_REDIS_CLUSTER:-}" ] && command -v redis-cli >/dev/null && _ol_cluster_up "$OAUTHLOGIN_TEST_REDIS_CLUSTER"; then
+		echo "services.sh: using Redis Cluster at $OAUTHLOGIN_TEST_REDIS_CLUSTER"
+		return 0
+	fi
+	local i
+	_ol_cluster_addrs=()
+	for i in 1 2 3; do
+		_ol_start_cluster_node || return 1
+	done
+	redis-cli --cluster create "${_ol_cluster_addrs[@]}" --cluster-replicas 0 --cluster-yes >"$_ol_dir/cluster-create.log" 2>&1 &
+	_ol_cluster_create=$!
+}
+
+# _ol_start_cluster_node starts one node of the cluster on free ports (the
+# client's and the cluster bus's), trying other ports when those are taken.
+_ol_start_cluster_node() {
+	local port bus try dir i
+	for try in 1 2 3; do
+		port=$(_ol_free_port) || return 1
+		bus=$(_ol_free_port) || return 1
+		[ "$port" != "$bus" ] || continue
+		dir=$_ol_dir/cluster-$port
+		mkdir -p "$dir"
+		redis-server --bind 127.0.0.1 --port "$port" --cluster-enabled yes --cluster-port "$bus" \
+			--cluster-config-file "$dir/nodes.conf" --cluster-node-timeout 1000 \
+			--save '' --appendonly no --daemonize yes --dir "$dir" \
+			--pidfile "$dir/redis.pid" --logfile "$dir/redis.log" ||
+			{ _ol_fail "redis-server (cluster node) did not start"; return 1; }
+		_ol_cluster_ports+=("$port")
+		for i in $(seq 1 100); do
+			if _ol_redis_up "127.0.0.1:$port"; then
+				_ol_cluster_addrs+=("127.0.0.1:$port")
+				return 0
+			fi
+			grep -q aborting "$dir/redis.log" 2>/dev/null && break
+			sleep 0.1
+		done
+	done
+	cat "$dir/redis.log" >&2 2>/dev/null
+	_ol_fail "no Redis cluster node answered (3 tries)"
+	return 1
+}
+
+_ol_await_redis_cluster() {
+	[ -n "$_ol_cluster_create" ] || return 0
+	if ! wait "$_ol_cluster_create"; then
+		cat "$_ol_dir/cluster-create.log" >&2
+		_ol_fail "redis-cli --cluster create failed"
+		return 1
+	fi
+	_ol_cluster_create=""
+	local list
+	list=$(IFS=,; echo "${_ol_cluster_addrs[*]}")
+	if ! _ol_wait 100 _ol_cluster_up "$list"; then
+		_ol_fail "Redis Cluster $list did not reach cluster_state:ok within 10 s"
+		return 1
+	fi
+	export OAUTHLOGIN_TEST_REDIS_CLUSTER=$list
+	echo "services.sh: Redis Cluster (3 masters) at $OAUTHLOGIN_TEST_REDIS_CLUSTER"
+}
+
 _ol_start_postgres() {
 	local bin
 	bin=$(_ol_pg_bin)
@@ -149,6 +230,16 @@ _ol_stop_services() {
 			{ [ -f "$_ol_dir/redis.pid" ] && kill "$(cat "$_ol_dir/redis.pid")" 2>/dev/null; }
 		_ol_redis_port=""
 	fi
+	local port
+	if [ -n "${_ol_cluster_create:-}" ]; then
+		wait "$_ol_cluster_create" 2>/dev/null
+		_ol_cluster_create=""
+	fi
+	for port in ${_ol_cluster_ports[@]+"${_ol_cluster_ports[@]}"}; do
+		redis-cli -h 127.0.0.1 -p "$port" shutdown nosave >/dev/null 2>&1 ||
+			{ [ -f "$_ol_dir/cluster-$port/redis.pid" ] && kill "$(cat "$_ol_dir/cluster-$port/redis.pid")" 2>/dev/null; }
+	done
+	_ol_cluster_ports=()
 	if [ -n "${_ol_pg_data:-}" ]; then
 		"${_ol_pg_ctl[@]}" -D "$_ol_pg_data" -m immediate -w stop >/dev/null 2>&1
 		_ol_pg_data=""
@@ -175,7 +266,7 @@ _ol_services() {
 			trap _ol_stop_services EXIT
 		fi
 	fi
-	_ol_start_redis && _ol_start_postgres
+	_ol_start_redis && _ol_start_redis_cluster && _ol_start_postgres && _ol_await_redis_cluster
 }
 
 if ! _ol_services; then

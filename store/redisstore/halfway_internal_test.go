@@ -265,3 +265,31 @@ func TestScriptsSentAgainAfterFlush(t *testing.T) {
 		t.Fatalf("UserSessions after the delete = %d sessions, %v, want 0", len(list), err)
 	}
 }
+
+// An index entry left by a replacement whose clean-up failed names a
+// session that is now another user's (or another provider session's):
+// ending the index's sessions must not end that one.
+func TestStaleIndexEntryEndsNoOtherSession(t *testing.T) {
+	s, rdb := testStore(t)
+	ctx := context.Background()
+	now := time.Now()
+	v := &oauthlogin.Session{ID: "x", UserID: "b", Provider: "p", ProviderSID: "sid-b", Created: now, LastSeen: now, Expires: now.Add(time.Hour)}
+	if err := s.SaveSession(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	score := float64(now.Add(time.Hour).UnixMilli())
+	rdb.ZAdd(ctx, s.userSessionsKey("a"), redis.Z{Score: score, Member: "x"})
+	rdb.ZAdd(ctx, s.providerSessionsKey("p", "sid-a"), redis.Z{Score: score, Member: "x"})
+	if err := s.DeleteUserSessions(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteProviderSessions(ctx, "p", "sid-a"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Session(ctx, "x"); err != nil || got.UserID != "b" {
+		t.Fatalf("Session(x) = %+v, %v: user a's sign-out ended user b's session", got, err)
+	}
+	if list, err := s.UserSessions(ctx, "a"); err != nil || len(list) != 0 {
+		t.Fatalf("UserSessions(a) = %d sessions, %v, want none", len(list), err)
+	}
+}

@@ -250,12 +250,12 @@ func (s *Store) Lock(ctx context.Context, key string, ttl time.Duration) (func(c
 	return lockpoll.Acquire(ctx, s.lockPoll, s.detachedTimeout, func(ctx context.Context) (lockpoll.Unlock, error) {
 		n, err := s.script(ctx, markScript, k, tok, 0, ttl.Milliseconds()).Int()
 		switch {
-		case err != nil && ctx.Err() != nil:
-			// Cut short: the script may have run. Release what it may
-			// have taken (unlock detaches from a done context).
-			_ = unlock(ctx)
-			return nil, storeError("lock", err)
 		case err != nil:
+			// The script may have run even so (the answer was lost, or
+			// ctx ended while it was on its way): release what it may
+			// have taken, by this caller's token (unlock detaches from a
+			// done context).
+			_ = unlock(ctx)
 			return nil, storeError("lock", err)
 		case n == 0:
 			return nil, nil

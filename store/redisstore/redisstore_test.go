@@ -162,8 +162,10 @@ func TestUserIndexPruned(t *testing.T) {
 	s, prefix := newStore(t, rdb)
 	ctx := context.Background()
 	now := time.Now()
-	for i, exp := range []time.Time{now.Add(100 * time.Millisecond), now.Add(time.Hour)} {
-		v := &oauthlogin.Session{ID: fmt.Sprint("s", i), UserID: "u", Created: now, LastSeen: now, Expires: exp}
+	// The long one first: a save prunes the index's expired entries, so
+	// the short one, saved last, stays in it until the read.
+	for i, exp := range []time.Time{now.Add(time.Hour), now.Add(100 * time.Millisecond)} {
+		v := &oauthlogin.Session{ID: fmt.Sprint("s", 1-i), UserID: "u", Created: now, LastSeen: now, Expires: exp}
 		if err := s.SaveSession(ctx, v); err != nil {
 			t.Fatal(err)
 		}

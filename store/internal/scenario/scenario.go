@@ -2,8 +2,9 @@
 // runs beyond the storetest conformance suite: a real login through an
 // oauthlogin.Manager backed by the store, with the fake provider of
 // oauthlogintest; encryption at rest; several instances behind a load
-// balancer; and the store's server going away and coming back. It also
-// starts private server processes for the outage tests.
+// balancer; the store's server going away and coming back; and faults
+// (restarts, a cluster failover) under load from two instances. It also
+// starts private server processes for the outage and fault tests.
 package scenario
 
 import (
@@ -76,9 +77,16 @@ type Deployment struct {
 // request to the instance that Route picks, by default the first.
 func NewDeployment(t testing.TB, store Backend, n int) *Deployment {
 	t.Helper()
-	d := &Deployment{t: t, IdP: testapp.NewIdP(t), Client: &http.Client{Timeout: 30 * time.Second}}
+	// A transport of the deployment's own, for the front server and
+	// Client: httptest.Server.Close closes http.DefaultTransport's idle
+	// connections, which would break other parallel tests' requests, and
+	// the fault scenario closes these to see that nothing is left running.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	t.Cleanup(tr.CloseIdleConnections)
+	d := &Deployment{t: t, IdP: testapp.NewIdP(t), Client: &http.Client{Timeout: 30 * time.Second, Transport: tr}}
 	d.Route(func(*http.Request) int { return 0 })
 	d.Front = httptest.NewUnstartedServer(&httputil.ReverseProxy{
+		Transport: tr,
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			inst := d.Inst[(*d.route.Load())(pr.In)]
 			target, _ := url.Parse(inst.Server.URL)
