@@ -6,6 +6,7 @@ replace (
 	github.com/oauthlogin/oauthlogin => ../
 	github.com/oauthlogin/oauthlogin/store/pgstore => ../store/pgstore
 	github.com/oauthlogin/oauthlogin/store/redisstore => ../store/redisstore
+	github.com/oauthlogin/oauthlogin/store/sqlitestore => ../store/sqlitestore
 )
 
 require (
@@ -17,14 +18,17 @@ require (
 	github.com/oauthlogin/oauthlogin v0.0.0-00010101000000-000000000000
 	github.com/oauthlogin/oauthlogin/store/pgstore v0.0.0-00010101000000-000000000000
 	github.com/oauthlogin/oauthlogin/store/redisstore v0.0.0-00010101000000-000000000000
+	github.com/oauthlogin/oauthlogin/store/sqlitestore v0.0.0-00010101000000-000000000000
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/zitadel/oidc/v3 v3.51.17
 	golang.org/x/oauth2 v0.37.0
+	modernc.org/sqlite v1.62.0
 )
 
 require (
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/coreos/go-oidc/v3 v3.21.0 // indirect
+	github.com/dustin/go-humanize v1.1.0 // indirect
 	github.com/fatih/color v1.17.0 // indirect
 	github.com/go-chi/chi/v5 v5.5.0 // indirect
 	github.com/go-jose/go-jose/v4 v4.1.9 // indirect
@@ -42,6 +46,8 @@ require (
 	github.com/mattn/go-colorable v0.1.13 // indirect
 	github.com/mattn/go-isatty v0.0.24 // indirect
 	github.com/muhlemmer/gu v0.3.1 // indirect
+	github.com/ncruces/go-strftime v1.1.0 // indirect
+	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
 	github.com/stretchr/testify v1.12.1 // indirect
 	github.com/zitadel/schema v1.3.2 // indirect
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
@@ -53,4 +59,7 @@ require (
 	golang.org/x/sync v0.24.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
+	modernc.org/libc v1.80.1 // indirect
+	modernc.org/mathutil v1.7.1 // indirect
+	modernc.org/memory v1.12.1 // indirect
 )

@@ -47,3 +47,25 @@ func pad(prefix, n string, size int) string {
 	}
 	return string(append(b, n...))
 }
+
+// SampleIdentity returns the identity of SampleSession(i)'s user: a Google
+// account with a verified email and sealed provider tokens of the same
+// size as the session's.
+func SampleIdentity(i int) *oauthlogin.Identity {
+	now := time.Now()
+	n := strconv.Itoa(i)
+	email := "user" + n + "@example.com"
+	return &oauthlogin.Identity{
+		ID:                        pad("i", n, 20),
+		UserID:                    pad("u", n, 20),
+		Issuer:                    "https://accounts.google.com",
+		Provider:                  "google",
+		ProviderUID:               pad("1", n, 21),
+		ProviderEmail:             email,
+		VerifiedEmail:             email,
+		ProviderAccessTokenExpiry: now.Add(time.Hour),
+		ProviderTokens:            make([]byte, 4+12+len(`{"a":"","r":"","t":"Bearer"}`)+180+103+16),
+		Created:                   now,
+		Updated:                   now,
+	}
+}
