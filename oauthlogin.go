@@ -431,7 +431,9 @@ func (m *Manager) Check(ctx context.Context) error {
 		if errors.Is(err, ErrNotFound) {
 			return nil, nil
 		}
-		if err != nil && pctx.Err() != nil && errors.Is(err, pctx.Err()) {
+		if err != nil && pctx.Err() != nil {
+			// Failed once the deadline had passed: a timeout, whatever
+			// the driver calls it (ctx's error, an i/o timeout).
 			return nil, m.checkTimedOut(pctx.Err())
 		}
 		return nil, err

@@ -95,6 +95,11 @@ func NewDeployment(t testing.TB, store Backend, n int) *Deployment {
 		},
 	})
 	cfg := testapp.Config("http://"+d.Front.Listener.Addr().String(), store, slog.New(slog.DiscardHandler))
+	// The scenarios send up to 200 requests at once through a store on a
+	// shared CI machine under -race (SQLite serializes their writes): the
+	// longest bound New accepts, so that only a store that stopped
+	// answering, not a queue, fails a call.
+	cfg.StoreTimeout = 10 * time.Second
 	for range n {
 		m, err := oauthlogin.New(cfg)
 		if err != nil {
