@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/oauthlogin/oauthlogin"
+	"github.com/oauthlogin/oauthlogin/store/internal/lockpoll"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -661,7 +661,7 @@ func (w *backoff) sleep(ctx context.Context) error {
 	if time.Now().After(w.until) {
 		return storeError("create identity", errClaimHeld)
 	}
-	d := w.next/2 + rand.N(w.next/2+1)
+	d := lockpoll.Jitter(w.next)
 	w.next = min(2*w.next, 100*time.Millisecond)
 	t := time.NewTimer(d)
 	defer t.Stop()

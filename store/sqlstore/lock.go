@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	mrand "math/rand/v2"
 	"time"
 
 	"github.com/oauthlogin/oauthlogin/store/internal/lockpoll"
@@ -123,7 +122,7 @@ func (s *Store) releaseLost(ctx context.Context, name, token string, expires tim
 			if err == nil {
 				return
 			}
-			pause := wait/2 + mrand.N(wait/2)
+			pause := lockpoll.Jitter(wait)
 			if !s.now().Add(pause).Before(expires) {
 				return
 			}

@@ -65,6 +65,11 @@ func acquire(ctx context.Context, maxPause, detached time.Duration, attempt Atte
 	}
 }
 
+// Jitter returns a pause drawn uniformly from [span/2, span] ("equal
+// jitter"), for the stores' other retry loops to pace themselves as
+// Acquire does.
+func Jitter(span time.Duration) time.Duration { return jitter(span, rand.Int64N) }
+
 // jitter returns a pause drawn uniformly from [span/2, span] with int64N
 // (which returns a value in [0, n)); none for a span that is not positive.
 func jitter(span time.Duration, int64N func(n int64) int64) time.Duration {
