@@ -260,7 +260,7 @@ func (p *OIDCProvider) Identify(ctx context.Context, tok *oauth2.Token, nonce st
 	}
 	dctx := ctx // the Manager's back-channel client, for a DPoP-bound token
 	ctx = oidc.ClientContext(ctx, p.client)
-	idt, err := p.VerifyIDToken(ctx, raw, nonce)
+	idt, c, err := p.verifyIDToken(ctx, raw, nonce)
 	if err != nil {
 		return nil, err
 	}
@@ -269,18 +269,19 @@ func (p *OIDCProvider) Identify(ctx context.Context, tok *oauth2.Token, nonce st
 			return nil, fmt.Errorf("%w: %w", oauthlogin.ErrInvalidIDToken, err)
 		}
 	}
-	var claims json.RawMessage
-	if err := idt.Claims(&claims); err != nil {
-		return nil, fmt.Errorf("%w: %w", oauthlogin.ErrInvalidIDToken, err)
-	}
-	profile, err := p.claims.Profile(claims)
+	profile, err := p.idProfile(idt, c)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", oauthlogin.ErrInvalidIDToken, err)
 	}
-	if err := loginFacts(claims, profile); err != nil {
+	if err := c.loginFacts(profile); err != nil {
 		return nil, err
 	}
 	if p.userInfoURL == "" {
+		if profile.Raw == nil {
+			if err := idt.Claims(&profile.Raw); err != nil {
+				return nil, fmt.Errorf("%w: %w", oauthlogin.ErrInvalidIDToken, err)
+			}
+		}
 		return profile, nil
 	}
 	body, err := p.userInfo(ctx, dctx, tok)
@@ -328,17 +329,13 @@ func merge(id, info *oauthlogin.Profile) *oauthlogin.Profile {
 // same subject (OpenID Connect Core §12.2; iss and aud are checked by
 // VerifyIDToken).
 func (p *OIDCProvider) VerifyRefreshIDToken(ctx context.Context, raw, subject string) error {
-	idt, err := p.VerifyIDToken(ctx, raw, "")
+	idt, c, err := p.verifyIDToken(ctx, raw, "")
 	if err != nil {
 		return err
 	}
 	// The subject is compared as the identity holds it: through the
 	// provider's claims mapping (Microsoft's "{tid}:{oid}", not sub).
-	var claims json.RawMessage
-	if err := idt.Claims(&claims); err != nil {
-		return fmt.Errorf("%w: %w", oauthlogin.ErrInvalidIDToken, err)
-	}
-	profile, err := p.claims.Profile(claims)
+	profile, err := p.idProfile(idt, c)
 	if err != nil {
 		return fmt.Errorf("%w: %w", oauthlogin.ErrInvalidIDToken, err)
 	}
@@ -351,50 +348,79 @@ func (p *OIDCProvider) VerifyRefreshIDToken(ctx context.Context, raw, subject st
 // VerifyIDToken validates a raw ID token for this client. When nonce is not
 // empty the token's nonce must equal it. Errors wrap oauthlogin.ErrInvalidIDToken.
 func (p *OIDCProvider) VerifyIDToken(ctx context.Context, raw, nonce string) (*oidc.IDToken, error) {
+	idt, _, err := p.verifyIDToken(ctx, raw, nonce)
+	return idt, err
+}
+
+// idClaims is what a login reads from a verified ID token beyond go-oidc's
+// IDToken, decoded from its claims once: azp, the time claims as sent,
+// acr and sid, and the standard profile claims.
+type idClaims struct {
+	Azp string `json:"azp"`
+	numericDates
+	ACR claimStrictString `json:"acr"`
+	SID claimStrictString `json:"sid"`
+	standardFields
+}
+
+// verifyIDToken is VerifyIDToken, returning the claims it decoded.
+func (p *OIDCProvider) verifyIDToken(ctx context.Context, raw, nonce string) (*oidc.IDToken, *idClaims, error) {
 	if err := checkCompactJWT(raw); err != nil {
-		return nil, fmt.Errorf("%w: %w", oauthlogin.ErrInvalidIDToken, err)
+		return nil, nil, fmt.Errorf("%w: %w", oauthlogin.ErrInvalidIDToken, err)
 	}
 	idt, err := p.verifier.Verify(ctx, raw)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", oauthlogin.ErrInvalidIDToken, err)
+		return nil, nil, fmt.Errorf("%w: %w", oauthlogin.ErrInvalidIDToken, err)
 	}
-	var extra struct {
-		Azp string `json:"azp"`
-		numericDates
+	c := new(idClaims)
+	if err := idt.Claims(c); err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", oauthlogin.ErrInvalidIDToken, err)
 	}
-	if err := idt.Claims(&extra); err != nil {
-		return nil, fmt.Errorf("%w: %w", oauthlogin.ErrInvalidIDToken, err)
-	}
-	if err := extra.check(); err != nil {
-		return nil, fmt.Errorf("%w: %w", oauthlogin.ErrInvalidIDToken, err)
+	if err := c.check(); err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", oauthlogin.ErrInvalidIDToken, err)
 	}
 	if p.checkIssuer != nil {
 		var raw json.RawMessage
 		if err := idt.Claims(&raw); err != nil {
-			return nil, fmt.Errorf("%w: %w", oauthlogin.ErrInvalidIDToken, err)
+			return nil, nil, fmt.Errorf("%w: %w", oauthlogin.ErrInvalidIDToken, err)
 		}
 		if err := p.checkIssuer(idt.Issuer, raw); err != nil {
-			return nil, fmt.Errorf("%w: %w", oauthlogin.ErrInvalidIDToken, err)
+			return nil, nil, fmt.Errorf("%w: %w", oauthlogin.ErrInvalidIDToken, err)
 		}
 	}
 	switch {
 	case idt.Subject == "":
-		return nil, fmt.Errorf("%w: no sub", oauthlogin.ErrInvalidIDToken)
-	case len(extra.Iat) == 0 || string(extra.Iat) == "null":
-		return nil, fmt.Errorf("%w: no iat", oauthlogin.ErrInvalidIDToken)
+		return nil, nil, fmt.Errorf("%w: no sub", oauthlogin.ErrInvalidIDToken)
+	case len(c.Iat) == 0 || string(c.Iat) == "null":
+		return nil, nil, fmt.Errorf("%w: no iat", oauthlogin.ErrInvalidIDToken)
 	case idt.IssuedAt.After(p.now().Add(iatLeeway)):
-		return nil, fmt.Errorf("%w: iat is in the future", oauthlogin.ErrInvalidIDToken)
+		return nil, nil, fmt.Errorf("%w: iat is in the future", oauthlogin.ErrInvalidIDToken)
 	}
 	for _, aud := range idt.Audience {
 		if aud != p.oauth.ClientID && !slices.Contains(p.trusted, aud) {
-			return nil, fmt.Errorf("%w: untrusted audience %q", oauthlogin.ErrInvalidIDToken, aud)
+			return nil, nil, fmt.Errorf("%w: untrusted audience %q", oauthlogin.ErrInvalidIDToken, aud)
 		}
 	}
-	if (len(idt.Audience) > 1 || extra.Azp != "") && extra.Azp != p.oauth.ClientID {
-		return nil, fmt.Errorf("%w: azp is not this client", oauthlogin.ErrInvalidIDToken)
+	if (len(idt.Audience) > 1 || c.Azp != "") && c.Azp != p.oauth.ClientID {
+		return nil, nil, fmt.Errorf("%w: azp is not this client", oauthlogin.ErrInvalidIDToken)
 	}
 	if nonce != "" && subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(nonce)) != 1 {
-		return nil, fmt.Errorf("%w: nonce mismatch", oauthlogin.ErrInvalidIDToken)
+		return nil, nil, fmt.Errorf("%w: nonce mismatch", oauthlogin.ErrInvalidIDToken)
 	}
-	return idt, nil
+	return idt, c, nil
+}
+
+// idProfile maps a verified ID token's claims through the provider's
+// mapping: the standard claims from c, decoded already; any other mapping
+// from the raw claims, which become the Profile's Raw. A standard
+// profile's Raw is left nil, for the caller to fill when it keeps it.
+func (p *OIDCProvider) idProfile(idt *oidc.IDToken, c *idClaims) (*oauthlogin.Profile, error) {
+	if f, ok := p.claims.(Fields); ok && f == StandardClaims() {
+		return c.profile(nil)
+	}
+	var claims json.RawMessage
+	if err := idt.Claims(&claims); err != nil {
+		return nil, err
+	}
+	return p.claims.Profile(claims)
 }

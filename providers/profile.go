@@ -53,6 +53,14 @@ func StandardClaims() Fields {
 
 // Profile implements ProfileMapper.
 func (f Fields) Profile(raw []byte) (*oauthlogin.Profile, error) {
+	if f == StandardClaims() {
+		return standardProfile(raw)
+	}
+	return f.mapProfile(raw)
+}
+
+// mapProfile is Profile by a decode of the whole document into a map.
+func (f Fields) mapProfile(raw []byte) (*oauthlogin.Profile, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var doc map[string]any

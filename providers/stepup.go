@@ -1,38 +1,36 @@
 package providers
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
+	"strconv"
 	"time"
 
 	"github.com/oauthlogin/oauthlogin"
 )
 
 // loginFacts fills p's AuthTime, ACR and SID from the verified ID token's
-// claims, decoded once: auth_time and acr (OpenID Connect Core §2), which
-// the Manager checks against a login's max_age and acr_values, and sid
-// (Back-Channel Logout 1.0 §2.1), which a logout token may name.
-// auth_time was checked to be a NumericDate by VerifyIDToken; acr and sid
-// must be strings.
-func loginFacts(claims []byte, p *oauthlogin.Profile) error {
-	var c struct {
-		AuthTime *float64 `json:"auth_time"`
-		ACR      *string  `json:"acr"`
-		SID      *string  `json:"sid"`
+// claims: auth_time and acr (OpenID Connect Core §2), which the Manager
+// checks against a login's max_age and acr_values, and sid (Back-Channel
+// Logout 1.0 §2.1), which a logout token may name. auth_time was checked
+// to be a NumericDate by verifyIDToken; acr and sid must be strings.
+func (c *idClaims) loginFacts(p *oauthlogin.Profile) error {
+	if c.ACR.bad || c.SID.bad {
+		return fmt.Errorf("%w: acr or sid is not a string", oauthlogin.ErrInvalidIDToken)
 	}
-	if err := json.Unmarshal(claims, &c); err != nil {
-		return fmt.Errorf("%w: auth_time, acr or sid: %w", oauthlogin.ErrInvalidIDToken, err)
-	}
-	if c.AuthTime != nil {
-		sec, frac := math.Modf(*c.AuthTime)
+	if c.AuthTime != nil && string(c.AuthTime) != "null" {
+		f, err := strconv.ParseFloat(string(c.AuthTime), 64)
+		if err != nil {
+			return fmt.Errorf("%w: auth_time: %w", oauthlogin.ErrInvalidIDToken, err)
+		}
+		sec, frac := math.Modf(f)
 		p.AuthTime = time.Unix(int64(sec), int64(frac*1e9))
 	}
-	if c.ACR != nil {
-		p.ACR = *c.ACR
+	if c.ACR.set {
+		p.ACR = c.ACR.v
 	}
-	if c.SID != nil {
-		p.SID = *c.SID
+	if c.SID.set {
+		p.SID = c.SID.v
 	}
 	return nil
 }
