@@ -40,7 +40,7 @@ func (m *Manager) begin(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	if m.loopbackAlias(r) {
 		if r.Method == http.MethodPost {
-			m.writeErrorStatus(w, r, http.StatusBadRequest, &hostError{got: r.Host, base: origin(m.base)})
+			m.writeErrorStatus(w, r, http.StatusBadRequest, &hostError{got: r.Host, base: m.baseOrigin})
 			return
 		}
 		m.log.DebugContext(r.Context(), "oauthlogin: begin sent to BaseURL's host", "host", truncate(r.Host, 256), "baseHost", m.base.Host)
@@ -223,7 +223,7 @@ func (m *Manager) callback(w http.ResponseWriter, r *http.Request) {
 		// served at this one: say so, rather than a bare mismatch.
 		m.log.DebugContext(r.Context(), "oauthlogin: a callback at another host than BaseURL's finds no flow",
 			"host", truncate(r.Host, 256), "baseHost", m.base.Host)
-		err = &hostError{got: r.Host, base: origin(m.base), callback: true}
+		err = &hostError{got: r.Host, base: m.baseOrigin, callback: true}
 	}
 	if f == nil {
 		m.writeError(w, r, err)

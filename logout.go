@@ -363,7 +363,7 @@ func (m *Manager) backChannelLogout(w http.ResponseWriter, r *http.Request) {
 // sameOriginReferer reports whether a Referer names BaseURL's origin.
 func (m *Manager) sameOriginReferer(ref string) bool {
 	u, err := url.Parse(ref)
-	return err == nil && origin(u) == origin(m.base)
+	return err == nil && origin(u) == m.baseOrigin
 }
 
 // logoutRetryWindow is how long a back-channel logout keeps trying to end

@@ -200,6 +200,7 @@ type Manager struct {
 	after            func(time.Duration) <-chan time.Time
 	flight           singleflight.Group
 	checks           singleflight.Group // Check's one read in flight
+	baseOrigin       string             // origin(base)
 	baseOriginListed bool               // Config.RedirectOrigins names BaseURL's origin: all its paths allowed
 	backoff          backoff
 	refreshes        refreshTimes // when this process last refreshed each identity
@@ -232,6 +233,7 @@ func New(cfg Config) (*Manager, error) {
 	m := &Manager{
 		cfg:            cfg,
 		base:           base,
+		baseOrigin:     origin(base),
 		prefix:         strings.TrimSuffix(base.Path, "/") + cfg.Prefix,
 		keys:           keys,
 		allowedOrigins: origins,
@@ -248,7 +250,7 @@ func New(cfg Config) (*Manager, error) {
 		providers:      make(map[string]*registered),
 	}
 	for _, o := range cfg.RedirectOrigins {
-		if u, err := url.Parse(o); err == nil && origin(u) == origin(base) {
+		if u, err := url.Parse(o); err == nil && origin(u) == m.baseOrigin {
 			m.baseOriginListed = true
 		}
 	}

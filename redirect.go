@@ -57,7 +57,7 @@ func (m *Manager) pathTarget(raw string) (string, error) {
 		return "", fmt.Errorf("%w: not a path", errRedirectNotAllowed)
 	}
 	u := m.base.ResolveReference(ref)
-	if origin(u) != origin(m.base) || u.User != nil {
+	if origin(u) != m.baseOrigin || u.User != nil {
 		return "", fmt.Errorf("%w: the path leaves BaseURL's origin", errRedirectNotAllowed)
 	}
 	if !m.underBasePath(u) {
@@ -104,10 +104,11 @@ func (m *Manager) originTarget(raw string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if !m.allowedOrigins[origin(u)] {
-		return "", fmt.Errorf("%w: origin %s is not in Config.RedirectOrigins", errRedirectNotAllowed, origin(u))
+	o := origin(u)
+	if !m.allowedOrigins[o] {
+		return "", fmt.Errorf("%w: origin %s is not in Config.RedirectOrigins", errRedirectNotAllowed, o)
 	}
-	if origin(u) == origin(m.base) && !m.baseOriginListed && !m.underBasePath(u) {
+	if o == m.baseOrigin && !m.baseOriginListed && !m.underBasePath(u) {
 		return "", fmt.Errorf("%w: the URL leaves BaseURL's path %s (list its origin in Config.RedirectOrigins to allow the whole origin)", errRedirectNotAllowed, m.basePath())
 	}
 	return serialize(u)
