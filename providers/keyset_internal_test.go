@@ -61,7 +61,7 @@ func signTest(t *testing.T, alg jose.SignatureAlgorithm, key any, kid string) st
 }
 
 // publicJWK is the JSON of key's public half, with use and alg.
-func publicJWK(t *testing.T, key any, kid, use, alg string) string {
+func publicJWK(t testing.TB, key any, kid, use, alg string) string {
 	t.Helper()
 	b, err := json.Marshal(jose.JSONWebKey{Key: key, KeyID: kid, Use: use, Algorithm: alg})
 	if err != nil {
@@ -71,7 +71,7 @@ func publicJWK(t *testing.T, key any, kid, use, alg string) string {
 }
 
 // jwksServer serves *doc as the JWKS and counts its requests.
-func jwksServer(t *testing.T, doc *atomic.Pointer[string]) (*httptest.Server, *atomic.Int32) {
+func jwksServer(t testing.TB, doc *atomic.Pointer[string]) (*httptest.Server, *atomic.Int32) {
 	t.Helper()
 	var hits atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
