@@ -45,7 +45,7 @@ func BenchmarkVerifyIDToken(b *testing.B) {
 		"iss": issuer, "sub": "110169484474386276334", "aud": client, "azp": client,
 		"exp": now.Add(time.Hour).Unix(), "iat": now.Unix(), "auth_time": now.Unix(), "nonce": nonce,
 		"at_hash": base64.RawURLEncoding.EncodeToString(sum[:16]),
-		"email": "grace@example.com", "email_verified": true, "name": "Grace Hopper",
+		"email":   "grace@example.com", "email_verified": true, "name": "Grace Hopper",
 		"picture": "https://example.com/photo.jpg", "given_name": "Grace", "family_name": "Hopper", "locale": "en",
 	})
 	if err != nil {
