@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/gorilla/securecookie"
@@ -29,7 +30,12 @@ import (
 // port, logging in at the fake.
 type App struct {
 	Name string
+	// URL is the app's external URL, which it is configured with; Host
+	// is the loopback host:port it listens on. They name the same place
+	// except for an instance of several behind a balancer (Shared), whose
+	// URL is the balancer's.
 	URL  string
+	Host string
 	// BeginURL starts a login; SuccessURL is where a login that worked
 	// ends; SessionCookie is the app's session cookie after it.
 	BeginURL      string
@@ -54,10 +60,15 @@ type App struct {
 func (a *App) Close() { a.srv.Close() }
 
 // newApp reserves a loopback port for an app, so that its redirect URI is
-// known before its handler is built.
-func newApp(name string, f *Fake) *App {
+// known before its handler is built. An instance of several (sh not nil)
+// has the balancer's URL as its own.
+func newApp(name string, f *Fake, sh *Shared) *App {
 	srv := httptest.NewUnstartedServer(nil)
-	a := &App{Name: name, URL: "http://" + srv.Listener.Addr().String(), fakeURL: f.URL, srv: srv}
+	a := &App{Name: name, Host: srv.Listener.Addr().String(), fakeURL: f.URL, srv: srv}
+	a.URL = "http://" + a.Host
+	if sh != nil {
+		a.URL = sh.URL
+	}
 	a.SuccessURL = a.URL + "/done"
 	a.PrivateURL = a.URL + "/private"
 	return a
@@ -71,6 +82,57 @@ func (a *App) start(mux *http.ServeMux) {
 	a.srv.Start()
 }
 
+// Shared is what the instances of one app behind a load balancer hold in
+// common, so that any of them finishes a login another began and opens
+// the session another made: the balancer's URL (the app's external URL,
+// which the provider redirects to), the client registered at the
+// provider, the keys the app seals its cookies with, and whatever else
+// the app's setup says to share (oauthlogin's store is passed on its
+// own). Each instance is an app of its own, built with the same *Shared:
+// keys are made on first use and handed to every instance that asks for
+// the same one. A nil *Shared is an app on its own, with keys of its own.
+type Shared struct {
+	// URL is the balancer's URL.
+	URL string
+	// ClientID names the client the instances share at the provider.
+	ClientID string
+
+	mu     sync.Mutex
+	values map[string]any
+}
+
+// get returns the shared value named label, made by mk on first use; on a
+// nil *Shared, a new one each call.
+func (s *Shared) get(label string, mk func() any) any {
+	if s == nil {
+		return mk()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.values[label]
+	if !ok {
+		v = mk()
+		if s.values == nil {
+			s.values = map[string]any{}
+		}
+		s.values[label] = v
+	}
+	return v
+}
+
+// key returns the n-byte random key named label.
+func (s *Shared) key(label string, n int) []byte {
+	return s.get(label, func() any { return securecookie.GenerateRandomKey(n) }).([]byte)
+}
+
+// clientID is the provider's client id: def for an app on its own.
+func (s *Shared) clientID(def string) string {
+	if s == nil {
+		return def
+	}
+	return s.ClientID
+}
+
 // empty is the handler behind the session middlewares.
 var empty = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
 
@@ -82,10 +144,18 @@ type Store = oauthlogin.Store
 // validation, userinfo), Handler at /auth/ and RequireSession on /private.
 // A nil store is the MemoryStore default.
 func NewOauthloginApp(name string, f *Fake, back *http.Client, store Store, expiresIn int) (*App, error) {
-	a := newApp(name, f)
+	return newOauthloginApp(name, f, back, store, expiresIn, nil)
+}
+
+// newOauthloginApp is NewOauthloginApp as one of the instances sh joins:
+// the same cookie key and client in each, and the store given (which the
+// instances must share for one's sessions to open at another).
+func newOauthloginApp(name string, f *Fake, back *http.Client, store Store, expiresIn int, sh *Shared) (*App, error) {
+	a := newApp(name, f, sh)
+	key := sh.get("oauthlogin-cookie", func() any { return oauthlogin.GenerateCookieKey() }).(oauthlogin.CookieKey)
 	cfg := oauthlogin.Config{
 		BaseURL:    a.URL,
-		Keys:       oauthlogin.Keys{Cookie: []oauthlogin.CookieKey{oauthlogin.GenerateCookieKey()}},
+		Keys:       oauthlogin.Keys{Cookie: []oauthlogin.CookieKey{key}},
 		HTTPClient: back,
 	}
 	if store != nil {
@@ -95,7 +165,8 @@ func NewOauthloginApp(name string, f *Fake, back *http.Client, store Store, expi
 	if err != nil {
 		return nil, err
 	}
-	c := &FakeClient{ID: name, Secret: "secret-" + name, RedirectURI: a.URL + "/auth/fake/callback", ExpiresIn: expiresIn}
+	id := sh.clientID(name)
+	c := &FakeClient{ID: id, Secret: "secret-" + id, RedirectURI: a.URL + "/auth/fake/callback", ExpiresIn: expiresIn}
 	f.AddClient(c)
 	p, err := providers.OIDC(context.Background(), "fake", f.URL, providers.Config{ClientID: c.ID, ClientSecret: c.Secret, HTTPClient: back})
 	if err != nil {
@@ -120,20 +191,34 @@ func NewOauthloginApp(name string, f *Fake, back *http.Client, store Store, expi
 // (HMAC and AES keys), BeginAuthHandler and CompleteUserAuth. goth offers no
 // PKCE, nonce or ID token signature check. The app keeps its own session in
 // the same store, as goth apps do.
-func NewGothApp(f *Fake, back *http.Client) (*App, error) {
-	a := newApp("goth", f)
-	c := &FakeClient{ID: "goth", Secret: "secret-goth", RedirectURI: a.URL + "/auth/openid-connect/callback"}
+func NewGothApp(f *Fake, back *http.Client) (*App, error) { return newGothApp(f, back, nil) }
+
+// newGothApp is NewGothApp as one of the instances sh joins: the same
+// client and store keys in each. goth keeps its providers and gothic.Store
+// in package variables, so instances in one process share the provider
+// registered last and the store set last (alike in every instance); the
+// provider is named after the shared client, to leave the lone goth
+// app's in place.
+func newGothApp(f *Fake, back *http.Client, sh *Shared) (*App, error) {
+	a := newApp("goth", f, sh)
+	name := "openid-connect"
+	if sh != nil {
+		name = sh.ClientID
+	}
+	id := sh.clientID("goth")
+	c := &FakeClient{ID: id, Secret: "secret-" + id, RedirectURI: a.URL + "/auth/" + name + "/callback"}
 	f.AddClient(c)
 	p, err := openidConnect.New(c.ID, c.Secret, c.RedirectURI, f.URL+"/.well-known/openid-configuration", "email", "profile")
 	if err != nil {
 		return nil, err
 	}
+	p.SetName(name)
 	p.HTTPClient = back
 	goth.UseProviders(p)
-	store := sessions.NewCookieStore(securecookie.GenerateRandomKey(64), securecookie.GenerateRandomKey(32))
+	store := sessions.NewCookieStore(sh.key("goth-hash", 64), sh.key("goth-block", 32))
 	store.Options = &sessions.Options{Path: "/", MaxAge: 30 * 86400, HttpOnly: true, SameSite: http.SameSiteLaxMode}
 	gothic.Store = store
-	a.BeginURL = a.URL + "/auth/openid-connect"
+	a.BeginURL = a.URL + "/auth/" + name
 	a.SessionCookie = "app_session"
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /auth/{provider}", gothic.BeginAuthHandler)
@@ -181,8 +266,10 @@ type appSession struct {
 	Expires int64  `json:"e"`
 }
 
-func newSealer() *securecookie.SecureCookie {
-	sc := securecookie.New(securecookie.GenerateRandomKey(64), securecookie.GenerateRandomKey(32))
+// newSealer returns a securecookie (JSON) with the keys sh holds under
+// label (new ones for a nil sh).
+func newSealer(sh *Shared, label string) *securecookie.SecureCookie {
+	sc := securecookie.New(sh.key(label+"-hash", 64), sh.key(label+"-block", 32))
 	sc.SetSerializer(securecookie.JSONEncoder{})
 	return sc
 }
@@ -214,11 +301,16 @@ func sealedSession(sc *securecookie.SecureCookie, next http.Handler) http.Handle
 // CookieHandler for state and verifier, signing algorithms from
 // discovery, AuthURLHandler and CodeExchangeHandler with UserinfoCallback.
 // rp sends no nonce unless the app adds one per request itself.
-func NewZitadelApp(f *Fake, back *http.Client) (*App, error) {
-	a := newApp("zitadel", f)
-	c := &FakeClient{ID: "zitadel", Secret: "secret-zitadel", RedirectURI: a.URL + "/auth/callback"}
+func NewZitadelApp(f *Fake, back *http.Client) (*App, error) { return newZitadelApp(f, back, nil) }
+
+// newZitadelApp is NewZitadelApp as one of the instances sh joins: the
+// same client, and the same keys for rp's cookies and the app session.
+func newZitadelApp(f *Fake, back *http.Client, sh *Shared) (*App, error) {
+	a := newApp("zitadel", f, sh)
+	id := sh.clientID("zitadel")
+	c := &FakeClient{ID: id, Secret: "secret-" + id, RedirectURI: a.URL + "/auth/callback"}
 	f.AddClient(c)
-	cookies := zhttp.NewCookieHandler(securecookie.GenerateRandomKey(64), securecookie.GenerateRandomKey(32), zhttp.WithUnsecure())
+	cookies := zhttp.NewCookieHandler(sh.key("zitadel-hash", 64), sh.key("zitadel-block", 32), zhttp.WithUnsecure())
 	party, err := rp.NewRelyingPartyOIDC(context.Background(), f.URL, c.ID, c.Secret, c.RedirectURI,
 		[]string{"openid", "email", "profile"},
 		rp.WithPKCE(cookies),
@@ -229,7 +321,7 @@ func NewZitadelApp(f *Fake, back *http.Client) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	sealer := newSealer()
+	sealer := newSealer(sh, "session")
 	a.BeginURL = a.URL + "/auth/login"
 	a.SessionCookie = "app_session"
 	mux := http.NewServeMux()
@@ -262,9 +354,14 @@ type capRequest struct {
 // audience, NewProvider (discovery), NewRequest per login, the request kept
 // in a securecookie (JSON) as an app would, callback.AuthCode, and
 // Provider.UserInfo.
-func NewCapApp(f *Fake, back *http.Client) (*App, error) {
-	a := newApp("cap", f)
-	c := &FakeClient{ID: "cap", Secret: "secret-cap", RedirectURI: a.URL + "/auth/callback"}
+func NewCapApp(f *Fake, back *http.Client) (*App, error) { return newCapApp(f, back, nil) }
+
+// newCapApp is NewCapApp as one of the instances sh joins: the same
+// client, and the same keys for the request and session cookies.
+func newCapApp(f *Fake, back *http.Client, sh *Shared) (*App, error) {
+	a := newApp("cap", f, sh)
+	id := sh.clientID("cap")
+	c := &FakeClient{ID: id, Secret: "secret-" + id, RedirectURI: a.URL + "/auth/callback"}
 	f.AddClient(c)
 	cfg, err := capoidc.NewConfig(f.URL, c.ID, capoidc.ClientSecret(c.Secret), []capoidc.Alg{capoidc.RS256}, []string{c.RedirectURI},
 		capoidc.WithScopes("email", "profile"),
@@ -278,7 +375,7 @@ func NewCapApp(f *Fake, back *http.Client) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	requests, sessionSealer := newSealer(), newSealer()
+	requests, sessionSealer := newSealer(sh, "cap-request"), newSealer(sh, "session")
 	const flowTTL = 10 * time.Minute
 	a.BeginURL = a.URL + "/auth/login"
 	a.SessionCookie = "app_session"

@@ -205,13 +205,18 @@ func (f *Fake) ResetCounters() {
 
 // PresignFor signs the tokens that the authorization request at
 // authorizeURL will get (clients that send no nonce get one cached token).
-func (f *Fake) PresignFor(authorizeURL string) error {
+func (f *Fake) PresignFor(authorizeURL string) error { return f.PresignForUser(authorizeURL, Subject) }
+
+// PresignForUser is PresignFor for a login of the user subject instead of
+// Subject. A client that sends no nonce gets its one cached token,
+// whichever user that names.
+func (f *Fake) PresignForUser(authorizeURL, subject string) error {
 	u, err := url.Parse(authorizeURL)
 	if err != nil {
 		return err
 	}
 	q := u.Query()
-	return f.Presign(q.Get("client_id"), q.Get("nonce"))
+	return f.presign(q.Get("client_id"), q.Get("nonce"), subject)
 }
 
 // Presign signs an ID token (and prepares the whole token and userinfo
@@ -221,7 +226,9 @@ func (f *Fake) PresignFor(authorizeURL string) error {
 // signs one and drops it: signing leaves garbage that the collector
 // reclaims during the timed part of a Login benchmark, and every row
 // should carry the same amount, not only the rows that send a nonce.
-func (f *Fake) Presign(clientID, nonce string) error {
+func (f *Fake) Presign(clientID, nonce string) error { return f.presign(clientID, nonce, Subject) }
+
+func (f *Fake) presign(clientID, nonce, subject string) error {
 	f.mu.Lock()
 	c, bad := f.clients[clientID], f.bad
 	_, done := f.signed[clientID+"\x00"+nonce]
@@ -231,12 +238,12 @@ func (f *Fake) Presign(clientID, nonce string) error {
 	}
 	if done {
 		if nonce == "" {
-			_, err := f.sign(c, nonce, bad) // the same garbage as every other row
+			_, err := f.sign(c, nonce, subject, bad) // the same garbage as every other row
 			return err
 		}
 		return nil
 	}
-	is, err := f.sign(c, nonce, bad)
+	is, err := f.sign(c, nonce, subject, bad)
 	if err != nil {
 		return err
 	}
@@ -248,12 +255,12 @@ func (f *Fake) Presign(clientID, nonce string) error {
 	return nil
 }
 
-func (f *Fake) sign(c *FakeClient, nonce string, bad Misbehavior) (*issued, error) {
+func (f *Fake) sign(c *FakeClient, nonce, subject string, bad Misbehavior) (*issued, error) {
 	now := time.Now()
 	access := randomString(32)
 	claims := map[string]any{
 		"iss":            f.URL,
-		"sub":            Subject,
+		"sub":            subject,
 		"aud":            c.ID,
 		"iat":            now.Unix(),
 		"exp":            now.Add(time.Hour).Unix(),
@@ -284,7 +291,7 @@ func (f *Fake) sign(c *FakeClient, nonce string, bad Misbehavior) (*issued, erro
 	if err != nil {
 		return nil, err
 	}
-	sub := Subject
+	sub := subject
 	if bad.UserInfoSub != "" {
 		sub = bad.UserInfoSub
 	}

@@ -24,14 +24,27 @@ import (
 // iss, aud, exp, nonce and at_hash claims checked, the userinfo GET with
 // its sub compared, and a server-side session (a random token, stored by
 // its SHA-256). The key is the fake's, as if read from its JWKS once.
-func NewFloorApp(f *Fake, back *http.Client) (*App, error) {
-	a := newApp("floor", f)
-	c := &FakeClient{ID: "floor-app", Secret: "secret-floor-app", RedirectURI: a.URL + "/auth/callback"}
+func NewFloorApp(f *Fake, back *http.Client) (*App, error) { return newFloorApp(f, back, nil) }
+
+// floorSessions is the floor app's session store: subjects by the SHA-256
+// of the session token, in memory.
+type floorSessions struct {
+	mu sync.Mutex
+	m  map[[32]byte]string
+}
+
+// newFloorApp is NewFloorApp as one of the instances sh joins: the same
+// client, the same flow cookie keys, and one in-process session map for
+// all (what a shared session store would be, at no cost: the floor is the
+// yardstick).
+func newFloorApp(f *Fake, back *http.Client, sh *Shared) (*App, error) {
+	a := newApp("floor", f, sh)
+	id := sh.clientID("floor-app")
+	c := &FakeClient{ID: id, Secret: "secret-" + id, RedirectURI: a.URL + "/auth/callback"}
 	f.AddClient(c)
 	pub := f.PublicKey()
-	sealer := newSealer()
-	var mu sync.Mutex
-	sessions := map[[32]byte]string{}
+	sealer := newSealer(sh, "floor-flow")
+	sessions := sh.get("floor-sessions", func() any { return &floorSessions{m: map[[32]byte]string{}} }).(*floorSessions)
 	authPrefix := f.URL + "/authorize?client_id=" + url.QueryEscape(c.ID) + "&redirect_uri=" + url.QueryEscape(c.RedirectURI) +
 		"&response_type=code&scope=openid+email+profile&code_challenge_method=S256"
 	a.BeginURL = a.URL + "/auth/login"
@@ -71,9 +84,9 @@ func NewFloorApp(f *Fake, back *http.Client) (*App, error) {
 		var raw [32]byte
 		rand.Read(raw[:])
 		token := b64(raw[:])
-		mu.Lock()
-		sessions[sha256.Sum256([]byte(token))] = sub
-		mu.Unlock()
+		sessions.mu.Lock()
+		sessions.m[sha256.Sum256([]byte(token))] = sub
+		sessions.mu.Unlock()
 		http.SetCookie(w, &http.Cookie{Name: "session", Value: token, Path: "/", MaxAge: 30 * 86400, HttpOnly: true, SameSite: http.SameSiteLaxMode})
 		redirectTo(w, fl.Success)
 	})
@@ -83,9 +96,9 @@ func NewFloorApp(f *Fake, back *http.Client) (*App, error) {
 			http.Error(w, "no session", http.StatusUnauthorized)
 			return
 		}
-		mu.Lock()
-		_, ok := sessions[sha256.Sum256([]byte(ck.Value))]
-		mu.Unlock()
+		sessions.mu.Lock()
+		_, ok := sessions.m[sha256.Sum256([]byte(ck.Value))]
+		sessions.mu.Unlock()
 		if !ok {
 			http.Error(w, "no session", http.StatusUnauthorized)
 		}

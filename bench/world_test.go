@@ -27,7 +27,8 @@ type world struct {
 	closers  []func()
 
 	storeMu sync.Mutex
-	stores  map[string]*App // oauthlogin-redis, oauthlogin-postgres, built on demand
+	stores  map[string]*App      // oauthlogin-redis, oauthlogin-postgres, built on demand
+	storms  map[string]*stormApp // BenchmarkStorm's rows, built on demand
 }
 
 // peers are the libraries compared, in table order; rows adds the floor
@@ -53,7 +54,8 @@ func getWorld(tb testing.TB) *world {
 }
 
 func newWorld() (*world, error) {
-	w := &world{fake: NewFake(), back: NewBackChannel(), browsers: NewBrowserClient(), apps: map[string]*App{}, stores: map[string]*App{}}
+	w := &world{fake: NewFake(), back: NewBackChannel(), browsers: NewBrowserClient(), apps: map[string]*App{}, stores: map[string]*App{},
+		storms: map[string]*stormApp{}}
 	w.closers = append(w.closers, w.fake.Close)
 	add := func(a *App, err error) error {
 		if err != nil {
