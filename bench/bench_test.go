@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/gorilla/securecookie"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -421,6 +422,11 @@ func BenchmarkFloor(b *testing.B) {
 			}
 		}
 	})
+	// The yardsticks of the store rows of BenchmarkAuthenticated: the one
+	// read a session check makes, sent raw on the same connection
+	// settings, for the key of a session that one login stored.
+	b.Run("redis-session-read", func(b *testing.B) { benchRedisSessionRead(b, w) })
+	b.Run("postgres-session-read", func(b *testing.B) { benchPostgresSessionRead(b, w) })
 	// Not a floor piece: one browser round trip to an empty app handler,
 	// of which a login makes three (begin, the provider hop, callback).
 	b.Run("loopback-GET", func(b *testing.B) {
@@ -434,3 +440,125 @@ func BenchmarkFloor(b *testing.B) {
 		}
 	})
 }
+
+// loginSessionID logs in once through app and returns the ID its store
+// keeps the session under: the hash of the session cookie's token, as the
+// Manager computes it (base64url of its SHA-256).
+func loginSessionID(b *testing.B, w *world, app *App) string {
+	b.Helper()
+	br := NewBrowser(w.browsers)
+	if err := br.Login(app, w.fake); err != nil {
+		b.Fatal(err)
+	}
+	token, ok := br.Cookie(app.SessionCookie)
+	if !ok || token == "" {
+		b.Fatalf("no %s cookie after a login", app.SessionCookie)
+	}
+	sum := sha256.Sum256([]byte(token))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// benchRedisSessionRead is the HMGET that redisstore's Session sends
+// (the same fields, through Do as it does), on the hash of a session one
+// login through the Redis-backed app stored.
+func benchRedisSessionRead(b *testing.B, w *world) {
+	app := w.storeApp(b, "redis") // skips when OAUTHLOGIN_TEST_REDIS is not set
+	id := loginSessionID(b, w, app)
+	rdb := redis.NewClient(&redis.Options{Addr: os.Getenv("OAUTHLOGIN_TEST_REDIS")})
+	defer rdb.Close()
+	ctx := context.Background()
+	// The app's key prefix is its own; the key ends in "s:" and the ID.
+	var keys []string
+	iter := rdb.Scan(ctx, 0, "*s:"+id, 1000).Iterator()
+	for iter.Next(ctx) {
+		keys = append(keys, iter.Val())
+	}
+	if err := iter.Err(); err != nil {
+		b.Fatal(err)
+	}
+	if len(keys) != 1 {
+		b.Fatalf("%d keys end in s:%s, want the one session record", len(keys), id)
+	}
+	read := func() {
+		vals, err := rdb.Do(ctx, "HMGET", keys[0], "v", "l", "t", "x", "f").Slice()
+		if err != nil || len(vals) != 5 || vals[0] == nil {
+			b.Fatalf("HMGET %s: %v, %v", keys[0], vals, err)
+		}
+	}
+	read()
+	b.ReportAllocs()
+	for b.Loop() {
+		read()
+	}
+}
+
+// benchPostgresSessionRead is the SELECT that pgstore's Session runs (the
+// same statement and arguments, scanned into values of the same types),
+// on the row of a session one login through the PostgreSQL-backed app
+// stored, through a pool set up as the app's.
+func benchPostgresSessionRead(b *testing.B, w *world) {
+	app := w.storeApp(b, "postgres") // skips when OAUTHLOGIN_TEST_POSTGRES is not set
+	id := loginSessionID(b, w, app)
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, os.Getenv("OAUTHLOGIN_TEST_POSTGRES"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pool.Close()
+	// The app's schema is its own: find the sessions table that holds id.
+	rows, err := pool.Query(ctx, `SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE c.relname = 'oauthlogin_sessions' AND c.relkind = 'r'`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var schemas []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			b.Fatal(err)
+		}
+		schemas = append(schemas, s)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		b.Fatal(err)
+	}
+	var table string
+	for _, s := range schemas {
+		t := pgIdent(s) + "." + pgIdent("oauthlogin_sessions")
+		var n int
+		if err := pool.QueryRow(ctx, "SELECT count(*) FROM "+t+" WHERE id = $1", id).Scan(&n); err != nil {
+			b.Fatal(err)
+		}
+		if n == 1 {
+			table = t
+			break
+		}
+	}
+	if table == "" {
+		b.Fatalf("no oauthlogin_sessions table of %v holds the session", schemas)
+	}
+	query := `SELECT user_id, identity_id, provider, provider_uid, provider_sid, auth_time, acr,
+		provider_access_token_expiry, provider_tokens, created, last_seen, expires, ip, user_agent
+		FROM ` + table + ` WHERE id = $1 AND expires > $2 AND NOT pending`
+	var (
+		user, identity, provider, uid, sid, acr, ip, agent string
+		tokens                                             []byte
+		t                                                  [5]int64
+	)
+	read := func() {
+		err := pool.QueryRow(ctx, query, id, time.Now().UnixMicro()).Scan(&user, &identity, &provider, &uid, &sid,
+			&t[0], &acr, &t[1], &tokens, &t[2], &t[3], &t[4], &ip, &agent)
+		if err != nil || user == "" {
+			b.Fatalf("session row: %q, %v", user, err)
+		}
+	}
+	read()
+	b.ReportAllocs()
+	for b.Loop() {
+		read()
+	}
+}
+
+// pgIdent quotes a PostgreSQL identifier.
+func pgIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }

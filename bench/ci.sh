@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # CI for bench/ (its own module, so the root's go vet ./... does not reach
 # it): vet, then every test and every benchmark once (-benchtime=1x) with
-# the race detector, to keep them compiling and working. Nothing here
+# the race detector, to keep them compiling and working, and the tests of
+# the commands (cmd/ratios, the goal table run.sh prints). Nothing here
 # asserts on time. The Redis and PostgreSQL rows run when
 # OAUTHLOGIN_TEST_REDIS / OAUTHLOGIN_TEST_POSTGRES are set (source
 # .ci/services.sh first) and skip otherwise.
@@ -16,3 +17,5 @@ fi
 go vet ./...
 echo "== bench: tests and each benchmark once"
 go test -race -count=1 -run . -bench . -benchtime=1x .
+echo "== bench: the commands' tests"
+go test -race -count=1 ./cmd/...
