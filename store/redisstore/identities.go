@@ -374,10 +374,25 @@ func (s *Store) UpdateIdentity(ctx context.Context, v *oauthlogin.Identity) erro
 }
 
 // Identity implements oauthlogin.IdentityStore: the identity of the
-// provider account (issuer, subject), or (nil, ErrNotFound); two round
-// trips: the claim, then the record and its user's set.
+// provider account (issuer, subject), or (nil, ErrNotFound). It reads the
+// account's claim, then the record it names and its user's set: two round
+// trips, or one when the claim is the one this Store read last time for
+// the account (claimCache), whose record and set are read beside it.
 func (s *Store) Identity(ctx context.Context, issuer, subject string) (*oauthlogin.Identity, error) {
 	akey := s.accountKey(issuer, subject)
+	if guess, ok := s.claims.get(akey); ok {
+		claim, v, err := s.readIdentity(ctx, akey, guess, true)
+		if err != nil || claim == guess {
+			return v, err
+		}
+		// The claim changed since: read what it names now.
+		s.claims.forget(akey)
+		if claim == "" {
+			return nil, oauthlogin.ErrNotFound
+		}
+		_, v, err = s.readIdentity(ctx, akey, claim, false)
+		return v, err
+	}
 	claim, err := s.rdb.Get(ctx, akey).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, oauthlogin.ErrNotFound
@@ -385,10 +400,29 @@ func (s *Store) Identity(ctx context.Context, issuer, subject string) (*oauthlog
 	if err != nil {
 		return nil, storeError("get identity", err)
 	}
+	_, v, err := s.readIdentity(ctx, akey, claim, false)
+	return v, err
+}
+
+// readIdentity reads the record that claim (the account akey's) names and
+// its user's set; with withClaim, the claim too, in the same round trip,
+// and then the identity only when the claim read is still claim (the
+// claim read, "" for none, is returned either way). An identity found by
+// a claim read is remembered for the next call (claimCache).
+func (s *Store) readIdentity(ctx context.Context, akey, claim string, withClaim bool) (string, *oauthlogin.Identity, error) {
 	id, user := parseClaim(claim)
 	b := s.batch()
-	var rec *redis.SliceCmd
-	var member *redis.BoolCmd
+	var (
+		current *redis.StringCmd
+		rec     *redis.SliceCmd
+		member  *redis.BoolCmd
+	)
+	if withClaim {
+		b.read(akey, func(p redis.Pipeliner) redis.Cmder {
+			current = p.Get(ctx, akey)
+			return current
+		})
+	}
 	ikey := s.identityKey(id)
 	b.read(ikey, func(p redis.Pipeliner) redis.Cmder {
 		rec = p.HMGet(ctx, ikey, "u", "a", "s", "f", "m")
@@ -402,26 +436,39 @@ func (s *Store) Identity(ctx context.Context, issuer, subject string) (*oauthlog
 		})
 	}
 	if err := b.exec(ctx); err != nil {
-		return nil, storeError("get identity", err)
+		return "", nil, storeError("get identity", err)
+	}
+	if withClaim {
+		got, err := current.Result()
+		if errors.Is(err, redis.Nil) {
+			return "", nil, nil
+		}
+		if err != nil {
+			return "", nil, storeError("get identity", err)
+		}
+		if got != claim {
+			return got, nil, nil
+		}
 	}
 	r := rec.Val()
 	u, _ := r[0].(string)
 	if u == "" || r[1] != any(akey) || r[2] != nil || (user != "" && u != user) {
-		return nil, oauthlogin.ErrNotFound
+		return claim, nil, oauthlogin.ErrNotFound
 	}
 	if member == nil { // a claim from before claims named the user
 		member = s.rdb.SIsMember(ctx, s.userIdentitiesKey(u), id)
 	}
 	if ok, err := member.Result(); err != nil {
-		return nil, storeError("get identity", err)
+		return claim, nil, storeError("get identity", err)
 	} else if !ok {
-		return nil, oauthlogin.ErrNotFound
+		return claim, nil, oauthlogin.ErrNotFound
 	}
 	v, err := decodeIdentityFields(id, r[3], r[4])
 	if err != nil {
-		return nil, storeError("get identity", err)
+		return claim, nil, storeError("get identity", err)
 	}
-	return v, nil
+	s.claims.put(akey, claim)
+	return claim, v, nil
 }
 
 // decodeIdentityFields decodes the f and m fields of an identity hash.

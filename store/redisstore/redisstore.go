@@ -83,6 +83,7 @@ type Store struct {
 	replicaTimeout  time.Duration
 	lease           time.Duration // claimLease; shorter in tests
 	now             func() time.Time
+	claims          claimCache // Identity's guesses (claimcache.go)
 }
 
 var (
