@@ -89,8 +89,11 @@ func (m *Manager) digestCookieName(digest []byte) string {
 // unpredictable as the verifier (256 random bits), which the public
 // challenge, a digest without the domain separation, does not reveal.
 func flowNonce(verifier string) string {
-	sum := sha256.Sum256([]byte("oauthlogin nonce\x00" + verifier))
-	return base64.RawURLEncoding.EncodeToString(sum[:])
+	var buf [128]byte // verifiers are 43 bytes: hashed without a heap copy
+	sum := sha256.Sum256(append(append(buf[:0], "oauthlogin nonce\x00"...), verifier...))
+	var out [43]byte
+	base64.RawURLEncoding.Encode(out[:], sum[:])
+	return string(out[:])
 }
 
 // nonce is the flow's nonce for rp: none for a plain OAuth 2 provider.

@@ -135,6 +135,10 @@ func TestFlowNonce(t *testing.T) {
 	if n == "" || n != flowNonce(f.Verifier) || len(n) != 43 {
 		t.Fatalf("nonce = %q", n)
 	}
+	// The derivation is fixed: a flow begun before an upgrade ends after it.
+	if known := flowNonce("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"); known != "4aItpcTYiaw-Wp8ci6p2pgxmpgMhIXuU9447aUrqvnw" {
+		t.Errorf("flowNonce of a known verifier = %q: the derivation changed", known)
+	}
 	if n == oauth2.S256ChallengeFromVerifier(f.Verifier) {
 		t.Error("the nonce is the PKCE challenge, which the authorization request makes public")
 	}

@@ -428,9 +428,18 @@ func randomBytes(n int) []byte {
 	return b
 }
 
-// randomToken returns a base64url string of n random bytes.
+// randomToken returns a base64url string of n random bytes (the string
+// is its one allocation for n up to 48).
 func randomToken(n int) string {
-	return base64.RawURLEncoding.EncodeToString(randomBytes(n))
+	var raw [48]byte
+	var out [64]byte
+	if n > len(raw) {
+		return base64.RawURLEncoding.EncodeToString(randomBytes(n))
+	}
+	rand.Read(raw[:n])
+	m := base64.RawURLEncoding.EncodedLen(n)
+	base64.RawURLEncoding.Encode(out[:m], raw[:n])
+	return string(out[:m])
 }
 
 // hashID returns the base64url SHA-256 of a secret: the only form in which

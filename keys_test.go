@@ -383,3 +383,18 @@ func TestNewRefusesWeakKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestRandomTokenLengths: randomToken(n) is the base64url of n fresh
+// random bytes, on both sides of its stack buffer's size.
+func TestRandomTokenLengths(t *testing.T) {
+	for _, n := range []int{1, 15, 32, 48, 49, 64} {
+		a, b := randomToken(n), randomToken(n)
+		raw, err := base64.RawURLEncoding.DecodeString(a)
+		if err != nil || len(raw) != n {
+			t.Errorf("randomToken(%d) = %q: %d bytes, %v", n, a, len(raw), err)
+		}
+		if n >= 15 && a == b {
+			t.Errorf("randomToken(%d) twice gave %q", n, a)
+		}
+	}
+}
