@@ -53,6 +53,23 @@ func (m *Manager) signIn(ctx context.Context, rp *registered, p *Profile, tok *o
 		verified, _ = normalizeEmail(p.Email) // an unusable email links nothing
 	}
 	now := m.now()
+	if linkUser == "" {
+		// A returning account: lock the identity this Manager saw it
+		// sign in with last, and read it under the lock, instead of
+		// reading it once before too (knownIdentities). Links read first: they
+		// must refuse an identity of another user before locking it.
+		akey := rp.issuer + "\x00" + p.Subject
+		if guess, ok := m.knownIDs.get(akey); ok {
+			id, err := m.updateLocked(ctx, rp, p, tok, guess, "", verified, now, true)
+			if !errors.Is(err, errGuessedWrong) {
+				if err != nil {
+					return nil, "", err
+				}
+				return id, EventLogin, nil
+			}
+			m.knownIDs.forget(akey)
+		}
+	}
 	id, err := m.store.Identity(ctx, rp.issuer, p.Subject)
 	if errors.Is(err, ErrNotFound) {
 		event := EventLink
@@ -78,6 +95,9 @@ func (m *Manager) signIn(ctx context.Context, rp *registered, p *Profile, tok *o
 			return nil, "", err
 		}
 		err = m.store.CreateIdentity(ctx, id)
+		if err == nil {
+			m.knownIDs.put(rp.issuer+"\x00"+p.Subject, id.ID)
+		}
 		if !errors.Is(err, ErrIdentityExists) {
 			return id, event, err
 		}
@@ -91,28 +111,48 @@ func (m *Manager) signIn(ctx context.Context, rp *registered, p *Profile, tok *o
 	if linkUser != "" && id.UserID != linkUser {
 		return nil, "", ErrIdentityConflict
 	}
-	// The identity's tokens and email change under its refresh lock, as
-	// a refresh's and a revoking logout's do: read again under it, so
-	// that neither writes back what the other replaced (a spent refresh
-	// token, a previous grant's tokens, an old email).
+	if id, err = m.updateLocked(ctx, rp, p, tok, id.ID, linkUser, verified, now, false); err != nil {
+		return nil, "", err
+	}
+	m.knownIDs.put(rp.issuer+"\x00"+p.Subject, id.ID)
+	return id, EventLogin, nil
+}
+
+// errGuessedWrong: the identity a returning login guessed is not the
+// account's (unlinked, or linked again as another record since).
+var errGuessedWrong = errors.New("oauthlogin: the account's identity is not the one this Manager knew")
+
+// updateLocked records a login's email and tokens on identity identityID
+// of the account (rp's issuer, p's subject), under the identity's refresh
+// lock, as a refresh's and a revoking logout's writes are: read again
+// under it, so that neither writes back what the other replaced (a spent
+// refresh token, a previous grant's tokens, an old email). When the
+// account's identity is another by then, or belongs to another user than
+// linkUser, the login fails with ErrIdentityConflict (it may be retried);
+// with guessed set (identityID known from an earlier login, not read by
+// this one), a missing or other identity is errGuessedWrong instead, for
+// the caller to read the account again.
+func (m *Manager) updateLocked(ctx context.Context, rp *registered, p *Profile, tok *oauth2.Token, identityID, linkUser, verified string, now time.Time, guessed bool) (*Identity, error) {
 	lctx, cancel := context.WithTimeout(ctx, refreshLockTTL)
 	defer cancel()
-	unlock, err := m.store.Lock(lctx, "oauthlogin:refresh:"+refreshKey(rp.issuer, p.Subject, id.ID), refreshLockTTL)
+	unlock, err := m.store.Lock(lctx, "oauthlogin:refresh:"+refreshKey(rp.issuer, p.Subject, identityID), refreshLockTTL)
 	if err != nil {
-		return nil, "", lockWaitError(ctx, err)
+		return nil, lockWaitError(ctx, err)
 	}
 	ctx, release := m.holdLock(ctx, unlock)
 	defer release()
-	cur, err := m.store.Identity(ctx, rp.issuer, p.Subject)
-	if err != nil {
-		return nil, "", err
+	id, err := m.store.Identity(ctx, rp.issuer, p.Subject)
+	if guessed && (errors.Is(err, ErrNotFound) || err == nil && id.ID != identityID) {
+		return nil, errGuessedWrong
 	}
-	if cur.ID != id.ID || linkUser != "" && cur.UserID != linkUser {
+	if err != nil {
+		return nil, err
+	}
+	if id.ID != identityID || linkUser != "" && id.UserID != linkUser {
 		// Unlinked and signed in again meanwhile: another identity,
 		// whose lock this is not. The login fails; it may be retried.
-		return nil, "", fmt.Errorf("%w: the identity changed during the login", ErrIdentityConflict)
+		return nil, fmt.Errorf("%w: the identity changed during the login", ErrIdentityConflict)
 	}
-	id = cur
 	id.ProviderEmail, id.VerifiedEmail, id.Updated = p.Email, verified, now
 	if tok != nil && tok.RefreshToken == "" {
 		// Providers that issue a refresh token only at first consent
@@ -126,12 +166,12 @@ func (m *Manager) signIn(ctx context.Context, rp *registered, p *Profile, tok *o
 		}
 	}
 	if err := m.setIdentityTokens(id, tok); err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	if err := m.store.UpdateIdentity(ctx, id); err != nil {
-		return nil, "", err
+		return nil, err
 	}
-	return id, EventLogin, nil
+	return id, nil
 }
 
 // userFor picks the user of a provider account seen for the first time:

@@ -204,7 +204,8 @@ type Manager struct {
 	baseOriginListed bool               // Config.RedirectOrigins names BaseURL's origin: all its paths allowed
 	backoff          backoff
 	refreshes        refreshTimes // when this process last refreshed each identity
-	unreadableTokens sync.Once    // logs that stored provider tokens cannot be opened
+	knownIDs         knownIdentities
+	unreadableTokens sync.Once // logs that stored provider tokens cannot be opened
 	services         serviceCache
 
 	// sids ends sessions by the provider's sid (back-channel logout); nil
