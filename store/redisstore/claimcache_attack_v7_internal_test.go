@@ -3,6 +3,8 @@ package redisstore
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -148,5 +150,37 @@ func relinksV7(t *testing.T, s, other *Store) {
 	}
 	if v, err := s.Identity(ctx, "https://idp.test", "sub-x"); err != nil || v.ID != ids[len(ids)-1] {
 		t.Fatalf("final read: %+v, %v", v, err)
+	}
+}
+
+// The claim cache is bounded by count (maxCachedClaims) on the premise
+// that an entry is "about 200 bytes, so at most a few megabytes". But an
+// entry's key is the account key, which holds the provider's subject
+// verbatim, and nothing bounds a subject to OpenID Connect Core §2's 255
+// characters: an ID token may be up to 32 KiB (providers.maxIDToken), so a
+// subject of 8 KiB passes. An IdP that issues long subjects (a tenant's own
+// IdP in a multi-tenant app, a provider whose Subject mapping reads a
+// user-chosen name) makes each Store remember 16384 such keys: 32 MiB
+// with the 2 KiB subjects here, about 128 MiB with 8 KiB ones and nearly
+// 400 MiB at the ID token's limit, per instance.
+func TestAttackV7ClaimCacheBoundedInBytes(t *testing.T) {
+	if os.Getenv("OAUTHLOGIN_ATTACK") != "1" {
+		t.Skip("attack test: set OAUTHLOGIN_ATTACK=1")
+	}
+	const subjectLen = 2 << 10
+	const budget = 16 << 20 // "at most a few megabytes", generously
+	s := &Store{prefix: "oauthlogin:"}
+	pad := strings.Repeat("s", subjectLen-6)
+	for i := range maxCachedClaims {
+		akey := s.accountKey("https://idp.test", fmt.Sprintf("%06d", i)+pad)
+		s.claims.put(akey, claimValue("identity-id-000", "user-id-0000000", newNonce()))
+	}
+	held := 0
+	for k, v := range s.claims.m {
+		held += len(k) + len(v)
+	}
+	if held > budget {
+		t.Fatalf("the claim cache holds %d entries, %d MiB of keys and claims; its documented bound is a few megabytes (budget %d MiB)",
+			len(s.claims.m), held>>20, budget>>20)
 	}
 }
