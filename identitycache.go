@@ -2,9 +2,14 @@ package oauthlogin
 
 import "sync"
 
-// maxKnownIdentities bounds the accounts a Manager remembers: about 150
-// bytes each.
-const maxKnownIdentities = 16384
+// maxKnownIdentities bounds the accounts a Manager remembers, and
+// maxKnownIdentityBytes the size of one (issuer, subject and identity ID):
+// accounts with longer names (a provider's sub may run to kilobytes) are
+// not remembered. At most 16384 × 512 bytes, 8 MiB; typically ~150 bytes.
+const (
+	maxKnownIdentities    = 16384
+	maxKnownIdentityBytes = 512
+)
 
 // knownIdentities remembers, per provider account (issuer NUL subject),
 // the identity record this Manager last saw it sign in with, so that a
@@ -26,7 +31,11 @@ func (k *knownIdentities) get(account string) (string, bool) {
 }
 
 // put remembers id for account; when full, it forgets every account first.
+// An account over maxKnownIdentityBytes is not remembered.
 func (k *knownIdentities) put(account, id string) {
+	if len(account)+len(id) > maxKnownIdentityBytes {
+		return
+	}
 	k.mu.Lock()
 	if k.m == nil || len(k.m) >= maxKnownIdentities {
 		k.m = make(map[string]string)

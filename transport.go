@@ -126,6 +126,17 @@ func bearer(r *http.Request) (string, bool) {
 	return strings.TrimSpace(auth[7:]), true
 }
 
+// maxAge is a cookie's Max-Age for a session with d left: whole seconds,
+// rounded up, so that a session in its last second never gets MaxAge 0,
+// which net/http writes as no Max-Age at all (a cookie until the browser
+// closes); an ended session's cookie is deleted (-1).
+func maxAge(d time.Duration) int {
+	if d <= 0 {
+		return -1
+	}
+	return int((d + time.Second - 1) / time.Second)
+}
+
 func (m *Manager) setSessionCookie(w http.ResponseWriter, r *http.Request, token string, expires time.Time) {
 	set := func(name, value string) {
 		http.SetCookie(w, &http.Cookie{
@@ -135,7 +146,7 @@ func (m *Manager) setSessionCookie(w http.ResponseWriter, r *http.Request, token
 			// Max-Age alone: every browser in use reads it (RFC 6265
 			// §5.3 gives it precedence over Expires), and an Expires
 			// date beside it adds 39 bytes to every session cookie.
-			MaxAge:   int(expires.Sub(m.now()) / time.Second),
+			MaxAge:   maxAge(expires.Sub(m.now())),
 			Secure:   m.secure,
 			HttpOnly: true,
 			SameSite: http.SameSiteLaxMode,

@@ -2,9 +2,14 @@ package redisstore
 
 import "sync"
 
-// maxCachedClaims bounds the claims a Store remembers: about 200 bytes
-// each, so at most a few megabytes.
-const maxCachedClaims = 16384
+// maxCachedClaims bounds the claims a Store remembers, and
+// maxCachedClaimBytes the size of one (account key and claim): accounts
+// with longer names (a provider's sub may run to kilobytes) are not
+// remembered. At most 16384 × 512 bytes, 8 MiB; typically ~200 bytes each.
+const (
+	maxCachedClaims     = 16384
+	maxCachedClaimBytes = 512
+)
 
 // claimCache remembers the claim value last read for a provider account
 // (its accountKey), so that Identity can read the claim, the record and
@@ -26,8 +31,12 @@ func (c *claimCache) get(akey string) (string, bool) {
 }
 
 // put remembers claim for akey; when full, it forgets every claim first
-// (the next reads of those accounts take the long way once).
+// (the next reads of those accounts take the long way once). An account
+// over maxCachedClaimBytes is not remembered.
 func (c *claimCache) put(akey, claim string) {
+	if len(akey)+len(claim) > maxCachedClaimBytes {
+		return
+	}
 	c.mu.Lock()
 	if c.m == nil || len(c.m) >= maxCachedClaims {
 		c.m = make(map[string]string)
