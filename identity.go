@@ -56,10 +56,11 @@ func (m *Manager) signIn(ctx context.Context, rp *registered, p *Profile, tok *o
 	if linkUser == "" {
 		// A returning account: lock the identity this Manager saw it
 		// sign in with last, and read it under the lock, instead of
-		// reading it once before too (knownIdentities). Links read first: they
+		// reading it once before too. A guess only: the read under the
+		// lock decides (errGuessedWrong). Links read first: they
 		// must refuse an identity of another user before locking it.
 		akey := rp.issuer + "\x00" + p.Subject
-		if guess, ok := m.knownIDs.get(akey); ok {
+		if guess, ok := m.knownIDs.Get(akey); ok {
 			id, err := m.updateLocked(ctx, rp, p, tok, guess, "", verified, now, true)
 			if !errors.Is(err, errGuessedWrong) {
 				if err != nil {
@@ -67,7 +68,7 @@ func (m *Manager) signIn(ctx context.Context, rp *registered, p *Profile, tok *o
 				}
 				return id, EventLogin, nil
 			}
-			m.knownIDs.forget(akey)
+			m.knownIDs.Forget(akey)
 		}
 	}
 	id, err := m.store.Identity(ctx, rp.issuer, p.Subject)
@@ -96,7 +97,7 @@ func (m *Manager) signIn(ctx context.Context, rp *registered, p *Profile, tok *o
 		}
 		err = m.store.CreateIdentity(ctx, id)
 		if err == nil {
-			m.knownIDs.put(rp.issuer+"\x00"+p.Subject, id.ID)
+			m.knownIDs.Put(rp.issuer+"\x00"+p.Subject, id.ID)
 		}
 		if !errors.Is(err, ErrIdentityExists) {
 			return id, event, err
@@ -114,7 +115,7 @@ func (m *Manager) signIn(ctx context.Context, rp *registered, p *Profile, tok *o
 	if id, err = m.updateLocked(ctx, rp, p, tok, id.ID, linkUser, verified, now, false); err != nil {
 		return nil, "", err
 	}
-	m.knownIDs.put(rp.issuer+"\x00"+p.Subject, id.ID)
+	m.knownIDs.Put(rp.issuer+"\x00"+p.Subject, id.ID)
 	return id, EventLogin, nil
 }
 

@@ -161,6 +161,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/oauthlogin/oauthlogin/internal/recall"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -204,8 +205,8 @@ type Manager struct {
 	baseOriginListed bool               // Config.RedirectOrigins names BaseURL's origin: all its paths allowed
 	backoff          backoff
 	refreshes        refreshTimes // when this process last refreshed each identity
-	knownIDs         knownIdentities
-	unreadableTokens sync.Once // logs that stored provider tokens cannot be opened
+	knownIDs         recall.Map   // the identity each account signed in with last (signIn)
+	unreadableTokens sync.Once    // logs that stored provider tokens cannot be opened
 	services         serviceCache
 
 	// sids ends sessions by the provider's sid (back-channel logout); nil

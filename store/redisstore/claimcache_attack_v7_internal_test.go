@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/oauthlogin/oauthlogin/internal/recall"
 	"strings"
 	"sync"
 	"testing"
@@ -27,7 +28,7 @@ func TestAttackV7RememberedClaimHalfwayStates(t *testing.T) {
 		t.Fatalf("first read: %+v, %v", v, err)
 	}
 	akey := s.accountKey("https://idp.test", "sub-a")
-	if _, ok := s.claims.get(akey); !ok {
+	if _, ok := s.claims.Get(akey); !ok {
 		t.Fatal("claim not remembered")
 	}
 	// Unlink stopped after its first step.
@@ -63,7 +64,7 @@ func TestAttackV7RememberedClaimHalfwayStates(t *testing.T) {
 		if v, err := read(); !errors.Is(err, oauthlogin.ErrNotFound) {
 			t.Fatalf("claim %q: %+v, %v; want ErrNotFound", garbage, v, err)
 		}
-		if g, ok := s.claims.get(akey); ok {
+		if g, ok := s.claims.Get(akey); ok {
 			t.Fatalf("claim %q: remembered %q after a failed read", garbage, g)
 		}
 	}
@@ -152,7 +153,7 @@ func relinksV7(t *testing.T, s, other *Store) {
 	}
 }
 
-// The claim cache is bounded by count (maxCachedClaims) on the premise
+// The claim cache is bounded by count (recall.Entries) on the premise
 // that an entry is "about 200 bytes, so at most a few megabytes". But an
 // entry's key is the account key, which holds the provider's subject
 // verbatim, and nothing bounds a subject to OpenID Connect Core §2's 255
@@ -167,16 +168,13 @@ func TestAttackV7ClaimCacheBoundedInBytes(t *testing.T) {
 	const budget = 16 << 20 // "at most a few megabytes", generously
 	s := &Store{prefix: "oauthlogin:"}
 	pad := strings.Repeat("s", subjectLen-6)
-	for i := range maxCachedClaims {
+	for i := range recall.Entries {
 		akey := s.accountKey("https://idp.test", fmt.Sprintf("%06d", i)+pad)
-		s.claims.put(akey, claimValue("identity-id-000", "user-id-0000000", newNonce()))
+		s.claims.Put(akey, claimValue("identity-id-000", "user-id-0000000", newNonce()))
 	}
-	held := 0
-	for k, v := range s.claims.m {
-		held += len(k) + len(v)
-	}
+	n, held := s.claims.Held()
 	if held > budget {
 		t.Fatalf("the claim cache holds %d entries, %d MiB of keys and claims; its documented bound is a few megabytes (budget %d MiB)",
-			len(s.claims.m), held>>20, budget>>20)
+			n, held>>20, budget>>20)
 	}
 }

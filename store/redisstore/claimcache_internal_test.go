@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"errors"
+	"github.com/oauthlogin/oauthlogin/internal/recall"
 	"sync/atomic"
 	"testing"
 
@@ -33,7 +34,7 @@ func TestIdentityRemembersClaim(t *testing.T) {
 	if err := s.CreateIdentity(ctx, newIdentity("i1", "u1", "sub-1")); err != nil {
 		t.Fatal(err)
 	}
-	s.claims = claimCache{} // as another instance would start
+	s.claims = recall.Map{} // as another instance would start
 	for i, want := range []int64{2, 1, 1} {
 		rt.n.Store(0)
 		v, err := s.Identity(ctx, "https://idp.test", "sub-1")
@@ -64,7 +65,7 @@ func TestIdentityRememberedClaimChanges(t *testing.T) {
 	if v, err := s.Identity(ctx, "https://idp.test", "sub-1"); err != nil || v.ID != "i1" {
 		t.Fatalf("first read: %+v, %v", v, err)
 	}
-	if _, ok := s.claims.get(s.accountKey("https://idp.test", "sub-1")); !ok {
+	if _, ok := s.claims.Get(s.accountKey("https://idp.test", "sub-1")); !ok {
 		t.Fatal("the claim read is not remembered")
 	}
 	if err := other.DeleteIdentity(ctx, "u1", "i1"); err != nil {
@@ -88,17 +89,5 @@ func TestIdentityRememberedClaimChanges(t *testing.T) {
 	}
 	if v, err := s.Identity(ctx, "https://idp.test", "sub-1"); err != nil || v.ID != "i3" || v.UserID != "u1" {
 		t.Fatalf("after a second new link: %+v, %v; want i3 of u1", v, err)
-	}
-}
-
-// TestClaimCacheBounded: the cache forgets everything when full rather
-// than grow.
-func TestClaimCacheBounded(t *testing.T) {
-	var c claimCache
-	for i := range maxCachedClaims + 10 {
-		c.put(string(rune(i)), "v")
-	}
-	if n := len(c.m); n > maxCachedClaims {
-		t.Fatalf("%d claims remembered, bound %d", n, maxCachedClaims)
 	}
 }

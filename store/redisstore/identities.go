@@ -377,16 +377,19 @@ func (s *Store) UpdateIdentity(ctx context.Context, v *oauthlogin.Identity) erro
 // provider account (issuer, subject), or (nil, ErrNotFound). It reads the
 // account's claim, then the record it names and its user's set: two round
 // trips, or one when the claim is the one this Store read last time for
-// the account (claimCache), whose record and set are read beside it.
+// the account, whose record and set are read beside it. The remembered
+// claim is a guess only: read in the same round trip, and unless it is
+// still the value remembered, the answer is thrown away and read again
+// the long way.
 func (s *Store) Identity(ctx context.Context, issuer, subject string) (*oauthlogin.Identity, error) {
 	akey := s.accountKey(issuer, subject)
-	if guess, ok := s.claims.get(akey); ok {
+	if guess, ok := s.claims.Get(akey); ok {
 		claim, v, err := s.readIdentity(ctx, akey, guess, true)
 		if err != nil || claim == guess {
 			return v, err
 		}
 		// The claim changed since: read what it names now.
-		s.claims.forget(akey)
+		s.claims.Forget(akey)
 		if claim == "" {
 			return nil, oauthlogin.ErrNotFound
 		}
@@ -408,7 +411,7 @@ func (s *Store) Identity(ctx context.Context, issuer, subject string) (*oauthlog
 // its user's set; with withClaim, the claim too, in the same round trip,
 // and then the identity only when the claim read is still claim (the
 // claim read, "" for none, is returned either way). An identity found by
-// a claim read is remembered for the next call (claimCache).
+// a claim read is remembered for the next call.
 func (s *Store) readIdentity(ctx context.Context, akey, claim string, withClaim bool) (string, *oauthlogin.Identity, error) {
 	id, user := parseClaim(claim)
 	b := s.batch()
@@ -467,7 +470,7 @@ func (s *Store) readIdentity(ctx context.Context, akey, claim string, withClaim 
 	if err != nil {
 		return claim, nil, storeError("get identity", err)
 	}
-	s.claims.put(akey, claim)
+	s.claims.Put(akey, claim)
 	return claim, v, nil
 }
 

@@ -33,6 +33,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/oauthlogin/oauthlogin/internal/recall"
 	"strconv"
 	"time"
 
@@ -83,7 +84,7 @@ type Store struct {
 	replicaTimeout  time.Duration
 	lease           time.Duration // claimLease; shorter in tests
 	now             func() time.Time
-	claims          claimCache // Identity's guesses (claimcache.go)
+	claims          recall.Map // the claim Identity read last for each account
 }
 
 var (
