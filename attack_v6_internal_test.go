@@ -130,8 +130,8 @@ func (s *v6FailoverStore) UpdateIdentity(ctx context.Context, v *Identity) error
 // the lock's ttl: an attempt begun at 24s with StoreTimeout 20s is still in
 // flight when the lock expires at 30s. Instance B takes the lock, reads the
 // identity (the spent refresh token), and sends it again: the provider
-// revokes the grant. Then A's stale write lands. (~30s: the lock ttl is a
-// constant.)
+// revokes the grant. Then A's stale write lands. (Run with the lock's
+// times a tenth of the real ones: see v6ScaledLocks.)
 func TestAttackV6RetriedWriteOutlivesLock(t *testing.T) {
 	t.Parallel()
 	v6RetriedWriteOutlivesLock(t, maxStoreTimeout, 0, 0)
@@ -144,10 +144,22 @@ func TestAttackV6RetriedWriteOutlivesLock(t *testing.T) {
 // 7.5s (within the client's 10s), and the writes hang: the fourth attempt
 // begins at ~25.6s, inside the budget (28s), and is in flight at 30s when
 // the lock expires. refreshLockTTL-refreshBudget (5s) leaves no room for
-// the time spent under the lock before the budget starts. (~31s)
+// the time spent under the lock before the budget starts. (The lock's
+// times, the read and the provider's answer a tenth of these, the store's
+// and client's timeouts as they ship: see v6ScaledLocks.)
 func TestAttackV6RetriedWriteOutlivesLockDefaultTimeout(t *testing.T) {
 	t.Parallel()
-	v6RetriedWriteOutlivesLock(t, 0, 3*time.Second, 7500*time.Millisecond)
+	v6RetriedWriteOutlivesLock(t, 0, 300*time.Millisecond, 750*time.Millisecond)
+}
+
+// v6ScaledLocks gives m an identity refresh lock of a tenth of the real
+// one's times (3s ttl, 300ms margin, 2.5s budget), so that tests of what
+// happens when a lock runs out take seconds, not minutes; the store's and
+// the HTTP client's timeouts stay as configured, and so are longer
+// against the lock than in production, which only makes a write that
+// outlives the lock likelier.
+func v6ScaledLocks(m *Manager) {
+	m.lockTTL, m.lockMargin, m.refreshBudget = refreshLockTTL/10, defaultLockMargin/10, refreshBudget/10
 }
 
 func v6RetriedWriteOutlivesLock(t *testing.T, storeTimeout, readDelay, providerDelay time.Duration) {
@@ -164,6 +176,7 @@ func v6RetriedWriteOutlivesLock(t *testing.T, storeTimeout, readDelay, providerD
 		if err := m.Register(stubProvider{srv.URL}); err != nil {
 			t.Fatal(err)
 		}
+		v6ScaledLocks(m)
 		return m
 	}
 	a, b := newM(), newM()
@@ -335,7 +348,8 @@ func (s *v6HangingLockStore) Lock(ctx context.Context, key string, ttl time.Dura
 //
 // Config.StoreTimeout: "A store that has not answered by then fails the
 // request with ErrStoreUnavailable (503 store_unavailable, Retry-After); a
-// request whose own context ended keeps that context's error." (~30s)
+// request whose own context ended keeps that context's error." (With the
+// lock's times scaled down: v6ScaledLocks.)
 func TestAttackV6LoginLockTimeoutIs500(t *testing.T) {
 	t.Parallel()
 	store := &v6HangingLockStore{NewMemoryStore()}
@@ -346,6 +360,7 @@ func TestAttackV6LoginLockTimeoutIs500(t *testing.T) {
 	if err := m.Register(stubProvider{"http://127.0.0.1:1/token"}); err != nil {
 		t.Fatal(err)
 	}
+	v6ScaledLocks(m)
 	rp, _ := m.lookup("stub")
 	ctx := context.Background()
 	now := time.Now()

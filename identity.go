@@ -134,9 +134,9 @@ var errGuessedWrong = errors.New("oauthlogin: the account's identity is not the 
 // this one), a missing or other identity is errGuessedWrong instead, for
 // the caller to read the account again.
 func (m *Manager) updateLocked(ctx context.Context, rp *registered, p *Profile, tok *oauth2.Token, identityID, linkUser, verified string, now time.Time, guessed bool) (*Identity, error) {
-	lctx, cancel := context.WithTimeout(ctx, refreshLockTTL)
+	lctx, cancel := context.WithTimeout(ctx, m.lockTTL)
 	defer cancel()
-	unlock, err := m.store.Lock(lctx, "oauthlogin:refresh:"+refreshKey(rp.issuer, p.Subject, identityID), refreshLockTTL)
+	unlock, err := m.store.Lock(lctx, "oauthlogin:refresh:"+refreshKey(rp.issuer, p.Subject, identityID), m.lockTTL)
 	if err != nil {
 		return nil, lockWaitError(ctx, err)
 	}

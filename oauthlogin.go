@@ -196,6 +196,8 @@ type Manager struct {
 	flowTTL          time.Duration
 	now              func() time.Time
 	refreshBudget    time.Duration // refreshBudget, shorter in tests
+	lockTTL          time.Duration // refreshLockTTL, shorter in tests
+	lockMargin       time.Duration // defaultLockMargin, shorter in tests
 	releases         chan struct{} // lock releases retrying in the background (holdLock)
 	checkTimeout     time.Duration // checkTimeout, shorter in tests
 	after            func(time.Duration) <-chan time.Time
@@ -246,6 +248,8 @@ func New(cfg Config) (*Manager, error) {
 		flowTTL:        cfg.Sessions.FlowLifetime,
 		now:            time.Now,
 		refreshBudget:  refreshBudget,
+		lockTTL:        refreshLockTTL,
+		lockMargin:     defaultLockMargin,
 		releases:       make(chan struct{}, maxReleases),
 		checkTimeout:   checkTimeout,
 		after:          time.After,

@@ -219,7 +219,7 @@ func (m *Manager) refreshIdentity(ctx context.Context, rp *registered, key strin
 	if wait := m.backoff.wait(key, m.now()); wait > 0 {
 		return nil, fmt.Errorf("%w: backing off after failures: %w", ErrProviderUnavailable, retryAfter(wait))
 	}
-	unlock, err := m.store.Lock(ctx, "oauthlogin:refresh:"+key, refreshLockTTL)
+	unlock, err := m.store.Lock(ctx, "oauthlogin:refresh:"+key, m.lockTTL)
 	if err != nil {
 		return nil, lockWaitError(ctx, err)
 	}
@@ -341,13 +341,13 @@ func (m *Manager) saveRefreshed(ctx context.Context, id *Identity) error {
 	}
 }
 
-// lockMargin is how long before an identity's refresh lock expires its
-// holder stops starting work under it: the store's clock, or a
+// defaultLockMargin is how long before an identity's refresh lock expires
+// its holder stops starting work under it: the store's clock, or a
 // competitor's, may run ahead of ours by that much.
-const lockMargin = 3 * time.Second
+const defaultLockMargin = 3 * time.Second
 
 // holdLock returns the context for work under an identity's refresh lock,
-// just taken: ctx, ending lockMargin before the lock's ttl (so that no
+// just taken: ctx, ending the lock margin before the lock's ttl (so that no
 // store write or provider request starts once another instance may hold
 // the lock), and the function that releases the lock.
 //
@@ -361,12 +361,12 @@ const lockMargin = 3 * time.Second
 // that, the lock is left to expire. A release only ever ends the caller's
 // own hold (Store.Lock's contract), so a late one is harmless.
 func (m *Manager) holdLock(ctx context.Context, unlock func(context.Context) error) (context.Context, func()) {
-	return m.holdLockUntil(ctx, unlock, time.Now().Add(refreshLockTTL))
+	return m.holdLockUntil(ctx, unlock, time.Now().Add(m.lockTTL))
 }
 
 // holdLockUntil is holdLock for a lock that expires at expires.
 func (m *Manager) holdLockUntil(ctx context.Context, unlock func(context.Context) error, expires time.Time) (context.Context, func()) {
-	held, cancel := context.WithDeadline(ctx, expires.Add(-lockMargin))
+	held, cancel := context.WithDeadline(ctx, expires.Add(-m.lockMargin))
 	return held, func() {
 		cancel()
 		rctx, rcancel := context.WithDeadline(context.WithoutCancel(ctx), expires)
@@ -466,7 +466,7 @@ func (m *Manager) forgetRevoked(ctx context.Context, s *Session, tok *oauth2.Tok
 	}
 	key := refreshKey(rp.issuer, s.ProviderUID, s.IdentityID)
 	m.refreshes.forget(key)
-	unlock, err := m.store.Lock(ctx, "oauthlogin:refresh:"+key, refreshLockTTL)
+	unlock, err := m.store.Lock(ctx, "oauthlogin:refresh:"+key, m.lockTTL)
 	if err != nil {
 		m.log.WarnContext(ctx, "oauthlogin: could not drop revoked provider tokens from the identity", "err", err)
 		return
