@@ -84,6 +84,22 @@ func Purge(t *testing.T, s *sqlstore.Store, exec func(q string, args ...any) err
 	if n, err := s.Purge(ctx); err != nil || n != 0 {
 		t.Fatalf("second Purge = %d, %v; want 0", n, err)
 	}
+	// A backlog of more than two of Purge's statements on SQLite (1000
+	// rows each): every expired row goes, and the live session stays.
+	const backlog = 2500
+	if err := exec(fmt.Sprintf(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < %d)
+		INSERT INTO %s (id, user_id, identity_id, provider, provider_uid, provider_access_token_expiry,
+			created, last_seen, pending, expires, ip, user_agent)
+		SELECT 'bulk-' || i, 'u', 'i', 'p', 's', 0, %d, %d, false, %d, '', '' FROM n`,
+		backlog, table("oauthlogin_sessions"), now.UnixMicro(), now.UnixMicro(), now.Add(-time.Minute).UnixMicro())); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Purge(ctx); err != nil || n != backlog {
+		t.Fatalf("Purge of a backlog = %d, %v; want %d", n, err, backlog)
+	}
+	if _, err := s.Session(ctx, "s1"); err != nil {
+		t.Fatalf("a live session was purged with the backlog: %v", err)
+	}
 }
 
 // DumpRows reads every row of every table through query, values as text
