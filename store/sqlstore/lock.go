@@ -90,6 +90,10 @@ func (s *Store) tryLock(ctx context.Context, key string, ttl time.Duration) (fun
 	}, nil
 }
 
+// maxLost bounds the lost lock rows a Store releases in the background at
+// once (releaseLost).
+const maxLost = 16
+
 // lockName is the row name of the lock key. PostgreSQL's TEXT takes no NUL
 // and only valid UTF-8, and a key may hold anything (the Manager's join an
 // issuer, a subject and an id with NULs), so there the name is the key's
@@ -111,10 +115,19 @@ func (s *Store) lockName(key string) string {
 // by token in the background, at once and, while the store fails (down,
 // or restarting), again after jittered pauses that double from 50ms to 2s,
 // until a delete succeeds or the row has expired anyway. A delete by the
-// attempt's token never ends another holder's lock.
+// attempt's token never ends another holder's lock. At most maxLost
+// releases run at once per Store (a store that fails every attempt would
+// otherwise gather one goroutine per attempt); past that, the row is left
+// to expire.
 func (s *Store) releaseLost(ctx context.Context, name, token string, expires time.Time) {
+	select {
+	case s.lost <- struct{}{}:
+	default:
+		return
+	}
 	ctx = context.WithoutCancel(ctx)
 	go func() {
+		defer func() { <-s.lost }()
 		for wait := 50 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
 			rctx, cancel := context.WithTimeout(ctx, s.detachedTimeout)
 			_, err := s.q.exec(rctx, s.sql.unlock, name, token)

@@ -62,3 +62,29 @@ func TestLockAttemptFailureReleasesByToken(t *testing.T) {
 		t.Fatal("the failed attempt's row was never released")
 	}
 }
+
+// A store that fails every statement gathers at most maxLost background
+// releases of lost lock rows, however many attempts fail, and each of them
+// releases its row once the store answers.
+func TestLostLockReleasesBounded(t *testing.T) {
+	db := &lostDB{fakeDB: fakeDB{dialect: sqldriver.Postgres}, failing: 1 << 30, released: make(chan string, 4*maxLost)}
+	db.s = New(db, Options{})
+	done, cancel := context.WithCancel(context.Background())
+	cancel() // a try-lock: one attempt each
+	for range 4 * maxLost {
+		db.s.Lock(done, "k", time.Minute)
+	}
+	if n := len(db.s.lost); n != maxLost {
+		t.Fatalf("%d background releases running, want %d", n, maxLost)
+	}
+	db.mu.Lock()
+	db.failing = 0 // the store answers again
+	db.mu.Unlock()
+	for i := range maxLost {
+		select {
+		case <-db.released:
+		case <-time.After(30 * time.Second): // a bound on the wait, not a timing assertion
+			t.Fatalf("%d of %d lost rows released after the store came back", i, maxLost)
+		}
+	}
+}

@@ -77,6 +77,7 @@ type Store struct {
 	detachedTimeout time.Duration
 	now             func() time.Time
 	sql             queries
+	lost            chan struct{} // lock rows being released in the background (releaseLost)
 }
 
 var (
@@ -116,6 +117,7 @@ func newStore(d dialect, opts Options) *Store {
 		lockPoll:        opts.LockPoll,
 		detachedTimeout: opts.DetachedTimeout,
 		now:             time.Now,
+		lost:            make(chan struct{}, maxLost),
 	}
 	if s.lockPoll <= 0 {
 		s.lockPoll = 50 * time.Millisecond
