@@ -11,6 +11,7 @@ import (
 
 	"github.com/oauthlogin/oauthlogin"
 	"github.com/oauthlogin/oauthlogin/oauthlogintest"
+	"github.com/oauthlogin/oauthlogin/providers"
 )
 
 // lockWatch is the memory store with its Lock keys recorded, the keys held
@@ -230,5 +231,77 @@ func TestAttackV8GuessedLoginsRacingRelinks(t *testing.T) {
 	}
 	if len(fails) != 0 {
 		t.Errorf("failures: %q", fails)
+	}
+}
+
+// TestAttackV8LinkNeverTakesTheGuess: a link of an account this Manager
+// remembers (it signed in before, as another user) reads the account
+// first and refuses it, ErrIdentityConflict, without locking or writing
+// its identity; after that identity is unlinked behind the Manager's back,
+// the remembered guess is no way in for the link either: it joins the
+// linking user as a new identity, reported as a link.
+func TestAttackV8LinkNeverTakesTheGuess(t *testing.T) {
+	var w *lockWatch
+	var evMu sync.Mutex
+	var events []oauthlogin.EventType
+	h := newHarness(t, func(c *oauthlogin.Config) {
+		w = newLockWatch(c.Store.(*oauthlogin.MemoryStore))
+		c.Store = w
+		c.Hooks.OnEvent = func(_ context.Context, e oauthlogin.Event) {
+			evMu.Lock()
+			events = append(events, e.Type)
+			evMu.Unlock()
+		}
+	})
+	h.register("other", providers.Config{})
+	ctx := context.Background()
+	h.idp.SetUser(oauthlogintest.User{Subject: "shared"})
+	for range 2 { // the second login takes the guess path
+		page, err := oauthlogintest.NewBrowser().Visit(ctx, h.beginURL("other"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.mustSucceed(page)
+	}
+	shared, err := h.store.Identity(ctx, h.idp.URL, "shared")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.idp.SetUser(oauthlogintest.User{Subject: "user-2"})
+	b := oauthlogintest.NewBrowser()
+	h.mustSucceed(h.login(b))
+	sb, _ := h.session(b)
+	h.idp.SetUser(oauthlogintest.User{Subject: "shared"})
+	w.reset()
+	before := shared.Updated
+	h.mustFail(h.link(b, "other"), oauthlogin.ErrIdentityConflict.Code())
+	for _, k := range w.reset() {
+		if k == v8RefreshLock(h.idp.URL, "shared", shared.ID) {
+			t.Errorf("a refused link locked the other user's identity")
+		}
+	}
+	if cur, err := h.store.Identity(ctx, h.idp.URL, "shared"); err != nil || cur.UserID != shared.UserID || !cur.Updated.Equal(before) {
+		t.Fatalf("a refused link touched the identity: %+v, %v", cur, err)
+	}
+	// Unlinked behind the Manager's back: the link adds it to user-2's user.
+	now := time.Now()
+	if err := h.store.CreateIdentity(ctx, &oauthlogin.Identity{ID: "keep", UserID: shared.UserID, Issuer: h.idp.URL, Provider: "test", ProviderUID: "user-keep", Created: now, Updated: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.store.DeleteIdentity(ctx, shared.UserID, shared.ID); err != nil {
+		t.Fatal(err)
+	}
+	evMu.Lock()
+	events = nil
+	evMu.Unlock()
+	h.mustSucceed(h.link(b, "other"))
+	cur, err := h.store.Identity(ctx, h.idp.URL, "shared")
+	if err != nil || cur.UserID != sb["userId"] || cur.ID == shared.ID {
+		t.Fatalf("after the unlink, the link made %+v, %v; want a new identity of %v", cur, err, sb["userId"])
+	}
+	evMu.Lock()
+	defer evMu.Unlock()
+	if !slices.Equal(events, []oauthlogin.EventType{oauthlogin.EventLink}) {
+		t.Fatalf("events of the link: %q, want one link", events)
 	}
 }
