@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -303,5 +305,76 @@ func TestAttackV8LinkNeverTakesTheGuess(t *testing.T) {
 	defer evMu.Unlock()
 	if !slices.Equal(events, []oauthlogin.EventType{oauthlogin.EventLink}) {
 		t.Fatalf("events of the link: %q, want one link", events)
+	}
+}
+
+// TestAttackV8StaleGuessLockBlocksLogin: a Manager's guess of an account's
+// identity outlives the identity (unlinked, and the account linked again
+// as another record, on another instance). While anything holds the old
+// identity's lock (a refresh of it in flight at the unlink, a lock row a
+// crashed instance or a lost attempt left), a returning login waits the
+// lock's whole ttl for a lock that is not the account's, then fails with
+// 503 and keeps the guess, though the account's identity is free: before
+// the guess, the login locked the account's identity and succeeded.
+func TestAttackV8StaleGuessLockBlocksLogin(t *testing.T) {
+	if os.Getenv("OAUTHLOGIN_ATTACK") != "1" {
+		t.Skip("attack test: set OAUTHLOGIN_ATTACK=1")
+	}
+	h := newHarness(t)
+	oauthlogin.V8ScaleLocks(h.m)
+	ctx := context.Background()
+	h.mustSucceed(h.login(oauthlogintest.NewBrowser()))
+	first, err := h.store.Identity(ctx, h.idp.URL, "user-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The old identity's lock, held (by an instance that crashed, say).
+	if _, err := h.store.Lock(ctx, v8RefreshLock(h.idp.URL, "user-1", first.ID), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if err := h.store.CreateIdentity(ctx, &oauthlogin.Identity{ID: "keep", UserID: first.UserID, Issuer: h.idp.URL, Provider: "test", ProviderUID: "user-keep", Created: now, Updated: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.store.DeleteIdentity(ctx, first.UserID, first.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.store.CreateIdentity(ctx, &oauthlogin.Identity{ID: "moved", UserID: "elsewhere", Issuer: h.idp.URL, Provider: "test", ProviderUID: "user-1", Created: now, Updated: now}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		b := oauthlogintest.NewBrowser()
+		page := h.login(b)
+		if v, status := h.session(b); status != http.StatusOK || v["userId"] != "elsewhere" {
+			t.Fatalf("login %d with a stale guess whose lock is held: page %d %q, session %d %v; want a session of elsewhere",
+				i, page.Status, page.URL, status, v)
+		}
+	}
+}
+
+// TestAttackV8LongSubjectNotRemembered: an account whose subject passes
+// the bound of what a Manager remembers signs in again as the same
+// identity and user, taking its identity's lock, every time.
+func TestAttackV8LongSubjectNotRemembered(t *testing.T) {
+	var w *lockWatch
+	h := newHarness(t, func(c *oauthlogin.Config) {
+		w = newLockWatch(c.Store.(*oauthlogin.MemoryStore))
+		c.Store = w
+	})
+	sub := strings.Repeat("s", 600)
+	h.idp.SetUser(oauthlogintest.User{Subject: sub})
+	var users []any
+	for range 3 {
+		b := oauthlogintest.NewBrowser()
+		h.mustSucceed(h.login(b))
+		v, _ := h.session(b)
+		users = append(users, v["userId"])
+	}
+	id, err := h.store.Identity(context.Background(), h.idp.URL, sub)
+	if err != nil || users[0] != id.UserID || users[1] != id.UserID || users[2] != id.UserID {
+		t.Fatalf("sessions of users %v, identity %+v (%v)", users, id, err)
+	}
+	if got := w.reset(); len(got) != 2 || got[0] != v8RefreshLock(h.idp.URL, sub, id.ID) || got[1] != got[0] {
+		t.Fatalf("returning logins locked %d keys, want the identity's twice", len(got))
 	}
 }

@@ -31,3 +31,7 @@ func TestAttackV8LockTimesDefaults(t *testing.T) {
 		}
 	}
 }
+
+// V8ScaleLocks gives m the lock times of v6ScaledLocks (3 s ttl), for the
+// external attack tests.
+func V8ScaleLocks(m *Manager) { v6ScaledLocks(m) }
