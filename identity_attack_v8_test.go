@@ -198,7 +198,7 @@ func TestAttackV8GuessedLoginsRacingRelinks(t *testing.T) {
 	}()
 	var failMu sync.Mutex
 	var fails []string
-	statuses := map[int]int{}
+	statuses, outcomes := map[int]int{}, map[string]int{}
 	for range 4 {
 		logins.Add(1)
 		go func() {
@@ -208,6 +208,9 @@ func TestAttackV8GuessedLoginsRacingRelinks(t *testing.T) {
 				page := h.login(b)
 				failMu.Lock()
 				statuses[page.Status]++
+				if page.URL != nil {
+					outcomes[page.URL.Path+"?"+page.URL.RawQuery]++
+				}
 				failMu.Unlock()
 				if page.Status >= 500 {
 					failMu.Lock()
@@ -225,7 +228,7 @@ func TestAttackV8GuessedLoginsRacingRelinks(t *testing.T) {
 	logins.Wait()
 	close(stop)
 	relinker.Wait()
-	t.Logf("login pages by status: %v", statuses)
+	t.Logf("login pages by status: %v, by outcome %v; %d refresh lock takes", statuses, outcomes, len(w.reset()))
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if len(w.unheld) != 0 {
