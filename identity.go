@@ -120,7 +120,8 @@ func (m *Manager) signIn(ctx context.Context, rp *registered, p *Profile, tok *o
 }
 
 // errGuessedWrong: the identity a returning login guessed is not the
-// account's (unlinked, or linked again as another record since).
+// account's (unlinked, or linked again as another record since), or its
+// lock was not free at once.
 var errGuessedWrong = errors.New("oauthlogin: the account's identity is not the one this Manager knew")
 
 // updateLocked records a login's email and tokens on identity identityID
@@ -131,13 +132,23 @@ var errGuessedWrong = errors.New("oauthlogin: the account's identity is not the 
 // account's identity is another by then, or belongs to another user than
 // linkUser, the login fails with ErrIdentityConflict (it may be retried);
 // with guessed set (identityID known from an earlier login, not read by
-// this one), a missing or other identity is errGuessedWrong instead, for
-// the caller to read the account again.
+// this one), the lock is only tried, and a lock not free, or a missing or
+// other identity, is errGuessedWrong instead, for the caller to read the
+// account again.
 func (m *Manager) updateLocked(ctx context.Context, rp *registered, p *Profile, tok *oauth2.Token, identityID, linkUser, verified string, now time.Time, guessed bool) (*Identity, error) {
 	lctx, cancel := context.WithTimeout(ctx, m.lockTTL)
 	defer cancel()
+	if guessed {
+		// A guess's lock is only tried, never waited for: a stale guess
+		// names another record's lock, which a crashed instance may hold
+		// until its ttl while the account's own lock is free.
+		cancel()
+	}
 	unlock, err := m.store.Lock(lctx, "oauthlogin:refresh:"+refreshKey(rp.issuer, p.Subject, identityID), m.lockTTL)
 	if err != nil {
+		if guessed {
+			return nil, errGuessedWrong
+		}
 		return nil, lockWaitError(ctx, err)
 	}
 	ctx, release := m.holdLock(ctx, unlock)

@@ -10,10 +10,18 @@ import (
 	"github.com/oauthlogin/oauthlogin/oauthlogintest"
 )
 
-// identityReads is the memory store with its Identity reads counted.
+// identityReads is the memory store with its Identity reads counted, and
+// its Lock calls with a context already done (try-locks).
 type identityReads struct {
 	*oauthlogin.MemoryStore
-	n atomic.Int64
+	n, tries atomic.Int64
+}
+
+func (s *identityReads) Lock(ctx context.Context, key string, ttl time.Duration) (func(context.Context) error, error) {
+	if ctx.Err() != nil {
+		s.tries.Add(1)
+	}
+	return s.MemoryStore.Lock(ctx, key, ttl)
 }
 
 func (s *identityReads) Identity(ctx context.Context, issuer, subject string) (*oauthlogin.Identity, error) {
@@ -23,7 +31,9 @@ func (s *identityReads) Identity(ctx context.Context, issuer, subject string) (*
 
 // TestReturningLoginReadsIdentityOnce: a Manager that has seen an account
 // sign in reads its identity once before the session (under the refresh
-// lock, not before it too), and once after (the unlink check).
+// lock, not before it too), and once after (the unlink check); the lock of
+// the identity it remembered is only tried, never waited for (a stale
+// guess names a lock that is not the account's).
 func TestReturningLoginReadsIdentityOnce(t *testing.T) {
 	var reads *identityReads
 	h := newHarness(t, func(c *oauthlogin.Config) {
@@ -32,9 +42,13 @@ func TestReturningLoginReadsIdentityOnce(t *testing.T) {
 	})
 	h.mustSucceed(h.login(oauthlogintest.NewBrowser()))
 	reads.n.Store(0)
+	reads.tries.Store(0)
 	h.mustSucceed(h.login(oauthlogintest.NewBrowser()))
 	if n := reads.n.Load(); n != 2 {
 		t.Errorf("a returning login read its identity %d times, want 2", n)
+	}
+	if n := reads.tries.Load(); n != 1 {
+		t.Errorf("a returning login tried %d locks with a done context, want 1 (the remembered identity's)", n)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"sync"
 	"time"
 
 	"github.com/oauthlogin/oauthlogin/store/internal/lockpoll"
@@ -74,7 +75,7 @@ func (s *Store) tryLock(ctx context.Context, key string, ttl time.Duration) (fun
 	name := s.lockName(key)
 	n, err := s.q.exec(ctx, s.sql.lock, name, token, micros(now.Add(ttl)), micros(now))
 	if err != nil {
-		s.releaseLost(ctx, name, token, now.Add(ttl))
+		s.releaseLost(name, token, now.Add(ttl))
 		return nil, err
 	}
 	if n == 0 {
@@ -90,9 +91,23 @@ func (s *Store) tryLock(ctx context.Context, key string, ttl time.Duration) (fun
 	}, nil
 }
 
-// maxLost bounds the lost lock rows a Store releases in the background at
-// once (releaseLost).
-const maxLost = 16
+// maxLost bounds the lost lock rows a Store keeps to release in the
+// background (releaseLost): about 150 bytes each.
+const maxLost = 4096
+
+// lostRow is a lock row that a failed attempt may have written.
+type lostRow struct {
+	name, token string
+	expires     time.Time
+}
+
+// lostRows is a Store's queue of lost lock rows, and whether a goroutine
+// works through it.
+type lostRows struct {
+	mu      sync.Mutex
+	rows    []lostRow
+	running bool
+}
 
 // lockName is the row name of the lock key. PostgreSQL's TEXT takes no NUL
 // and only valid UTF-8, and a key may hold anything (the Manager's join an
@@ -111,36 +126,61 @@ func (s *Store) lockName(key string) string {
 // releaseLost releases the lock row that a failed attempt may have written
 // even so (the server committed it, then the answer was lost with the
 // connection, or ctx ended while the statement ran): no caller knows its
-// token, so it would hold the lock off until expires. It deletes the row
-// by token in the background, at once and, while the store fails (down,
-// or restarting), again after jittered pauses that double from 50ms to 2s,
-// until a delete succeeds or the row has expired anyway. A delete by the
-// attempt's token never ends another holder's lock. At most maxLost
-// releases run at once per Store (a store that fails every attempt would
-// otherwise gather one goroutine per attempt); past that, the row is left
-// to expire.
-func (s *Store) releaseLost(ctx context.Context, name, token string, expires time.Time) {
-	select {
-	case s.lost <- struct{}{}:
-	default:
+// token, so it would hold the lock off until expires. The row joins the
+// Store's queue of lost rows (at most maxLost, past which a row is left to
+// expire), which one goroutine works through, deleting each row by its
+// token: at once and, while the store fails (down, or restarting), again
+// after jittered pauses that double from 50ms to 2s, until every row is
+// deleted or has expired anyway. A delete by an attempt's token never ends
+// another holder's lock.
+func (s *Store) releaseLost(name, token string, expires time.Time) {
+	s.lost.mu.Lock()
+	defer s.lost.mu.Unlock()
+	if len(s.lost.rows) >= maxLost {
 		return
 	}
-	ctx = context.WithoutCancel(ctx)
-	go func() {
-		defer func() { <-s.lost }()
-		for wait := 50 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
-			rctx, cancel := context.WithTimeout(ctx, s.detachedTimeout)
-			_, err := s.q.exec(rctx, s.sql.unlock, name, token)
+	s.lost.rows = append(s.lost.rows, lostRow{name, token, expires})
+	if !s.lost.running {
+		s.lost.running = true
+		go s.releaseLostRows()
+	}
+}
+
+// releaseLostRows works through the queue of lost rows until it is empty.
+func (s *Store) releaseLostRows() {
+	for wait := 50 * time.Millisecond; ; {
+		s.lost.mu.Lock()
+		rows := s.lost.rows
+		s.lost.rows = nil
+		s.lost.mu.Unlock()
+		var left []lostRow
+		for i, r := range rows {
+			if !s.now().Before(r.expires) {
+				continue
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), s.detachedTimeout)
+			_, err := s.q.exec(ctx, s.sql.unlock, r.name, r.token)
 			cancel()
-			if err == nil {
-				return
+			if err != nil {
+				// The store fails: the rest wait for the next round.
+				left = append(left, rows[i:]...)
+				break
 			}
-			pause := lockpoll.Jitter(wait)
-			if !s.now().Add(pause).Before(expires) {
-				return
-			}
-			timer := time.NewTimer(pause)
-			<-timer.C
 		}
-	}()
+		s.lost.mu.Lock()
+		s.lost.rows = append(left, s.lost.rows...)
+		if len(s.lost.rows) == 0 {
+			s.lost.running = false
+			s.lost.mu.Unlock()
+			return
+		}
+		s.lost.mu.Unlock()
+		if len(left) == 0 {
+			wait = 50 * time.Millisecond // rows that came meanwhile: no pause
+			continue
+		}
+		timer := time.NewTimer(lockpoll.Jitter(wait))
+		<-timer.C
+		wait = min(2*wait, 2*time.Second)
+	}
 }

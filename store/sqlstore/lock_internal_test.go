@@ -3,6 +3,8 @@ package sqlstore
 import (
 	"context"
 	"errors"
+	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -63,28 +65,53 @@ func TestLockAttemptFailureReleasesByToken(t *testing.T) {
 	}
 }
 
-// A store that fails every statement gathers at most maxLost background
-// releases of lost lock rows, however many attempts fail, and each of them
-// releases its row once the store answers.
+// A store that fails every statement keeps the rows of its failed lock
+// attempts in one queue, worked through by one goroutine (not one per
+// attempt), and releases every one of them once it answers.
 func TestLostLockReleasesBounded(t *testing.T) {
-	db := &lostDB{fakeDB: fakeDB{dialect: sqldriver.Postgres}, failing: 1 << 30, released: make(chan string, 4*maxLost)}
+	const attempts = 64
+	db := &lostDB{fakeDB: fakeDB{dialect: sqldriver.Postgres}, failing: 1 << 30, released: make(chan string, attempts)}
 	db.s = New(db, Options{})
+	base := runtime.NumGoroutine()
 	done, cancel := context.WithCancel(context.Background())
 	cancel() // a try-lock: one attempt each
-	for range 4 * maxLost {
-		db.s.Lock(done, "k", time.Minute)
+	for i := range attempts {
+		db.s.Lock(done, fmt.Sprint("k", i), time.Minute)
 	}
-	if n := len(db.s.lost); n != maxLost {
-		t.Fatalf("%d background releases running, want %d", n, maxLost)
+	db.s.lost.mu.Lock()
+	queued, running := len(db.s.lost.rows), db.s.lost.running
+	db.s.lost.mu.Unlock()
+	if n := runtime.NumGoroutine() - base; n > 1 || !running || queued == 0 {
+		t.Fatalf("%d goroutines more, %d rows queued (running %v): want one goroutine working through the rows", n, queued, running)
 	}
 	db.mu.Lock()
 	db.failing = 0 // the store answers again
+	want := map[string]bool{}
+	for _, tok := range db.locked {
+		want[tok] = true
+	}
 	db.mu.Unlock()
-	for i := range maxLost {
+	for len(want) > 0 {
 		select {
-		case <-db.released:
+		case tok := <-db.released:
+			delete(want, tok)
 		case <-time.After(30 * time.Second): // a bound on the wait, not a timing assertion
-			t.Fatalf("%d of %d lost rows released after the store came back", i, maxLost)
+			t.Fatalf("%d of %d lost rows never released after the store came back", len(want), attempts)
 		}
+	}
+}
+
+// The queue is bounded: past maxLost rows, a row is left to expire.
+func TestLostLockQueueBounded(t *testing.T) {
+	db := &lostDB{fakeDB: fakeDB{dialect: sqldriver.Postgres}, failing: 1 << 30, released: make(chan string, 1)}
+	db.s = New(db, Options{})
+	for i := range maxLost + 10 {
+		db.s.releaseLost(fmt.Sprint("k", i), "t", time.Now().Add(time.Minute))
+	}
+	db.s.lost.mu.Lock()
+	n := len(db.s.lost.rows)
+	db.s.lost.mu.Unlock()
+	if n > maxLost {
+		t.Fatalf("%d lost rows queued, bound %d", n, maxLost)
 	}
 }

@@ -77,7 +77,7 @@ type Store struct {
 	detachedTimeout time.Duration
 	now             func() time.Time
 	sql             queries
-	lost            chan struct{} // lock rows being released in the background (releaseLost)
+	lost            lostRows // lock rows to release in the background (releaseLost)
 }
 
 var (
@@ -117,7 +117,6 @@ func newStore(d dialect, opts Options) *Store {
 		lockPoll:        opts.LockPoll,
 		detachedTimeout: opts.DetachedTimeout,
 		now:             time.Now,
-		lost:            make(chan struct{}, maxLost),
 	}
 	if s.lockPoll <= 0 {
 		s.lockPoll = 50 * time.Millisecond
