@@ -3,7 +3,10 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
+	"strings"
+	"time"
 
+	"github.com/oauthlogin/oauthlogin/store/internal/lockpoll"
 	"github.com/oauthlogin/oauthlogin/store/internal/sqldriver"
 )
 
@@ -50,8 +53,24 @@ type stdDB struct {
 
 func (stdDB) Dialect() sqldriver.Dialect { return sqldriver.SQLite }
 
+// Conn takes a connection. A new one's setup (the DSN's pragmas:
+// journal_mode(WAL) on a new file) can answer "database is locked" at once,
+// without busy_timeout's wait, while another connection changes the
+// file's journal mode (several instances migrating a new file at once):
+// it is tried again after jittered pauses, doubling from 5 ms, for about
+// 2 s or until ctx ends.
 func (d stdDB) Conn(ctx context.Context) (sqldriver.Conn, error) {
 	c, err := d.db.Conn(ctx)
+	for wait := 5 * time.Millisecond; err != nil && locked(err) && wait <= time.Second; wait *= 2 {
+		timer := time.NewTimer(lockpoll.Jitter(wait))
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			timer.Stop()
+			return nil, ctx.Err()
+		}
+		c, err = d.db.Conn(ctx)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -69,6 +88,10 @@ func (d stdDB) Tx(ctx context.Context, fn func(tx sqldriver.Querier) error) erro
 	}
 	return tx.Commit()
 }
+
+// locked tells a SQLite "database is locked" (SQLITE_BUSY) error, in the
+// words every SQLite driver for database/sql reports it with.
+func locked(err error) bool { return strings.Contains(err.Error(), "database is locked") }
 
 // stdConn is a connection taken from the pool.
 type stdConn struct {
