@@ -53,14 +53,14 @@ func (m *Manager) signIn(ctx context.Context, rp *registered, p *Profile, tok *o
 		verified, _ = normalizeEmail(p.Email) // an unusable email links nothing
 	}
 	now := m.now()
+	account := rp.issuer + "\x00" + p.Subject // knownIDs' key
 	if linkUser == "" {
 		// A returning account: lock the identity this Manager saw it
 		// sign in with last, and read it under the lock, instead of
 		// reading it once before too. A guess only: the read under the
 		// lock decides (errGuessedWrong). Links read first: they
 		// must refuse an identity of another user before locking it.
-		akey := rp.issuer + "\x00" + p.Subject
-		if guess, ok := m.knownIDs.Get(akey); ok {
+		if guess, ok := m.knownIDs.Get(account); ok {
 			id, err := m.updateLocked(ctx, rp, p, tok, guess, "", verified, now, true)
 			if !errors.Is(err, errGuessedWrong) {
 				if err != nil {
@@ -68,7 +68,7 @@ func (m *Manager) signIn(ctx context.Context, rp *registered, p *Profile, tok *o
 				}
 				return id, EventLogin, nil
 			}
-			m.knownIDs.Forget(akey)
+			m.knownIDs.Forget(account)
 		}
 	}
 	id, err := m.store.Identity(ctx, rp.issuer, p.Subject)
@@ -97,7 +97,7 @@ func (m *Manager) signIn(ctx context.Context, rp *registered, p *Profile, tok *o
 		}
 		err = m.store.CreateIdentity(ctx, id)
 		if err == nil {
-			m.knownIDs.Put(rp.issuer+"\x00"+p.Subject, id.ID)
+			m.knownIDs.Put(account, id.ID)
 		}
 		if !errors.Is(err, ErrIdentityExists) {
 			return id, event, err
@@ -115,7 +115,7 @@ func (m *Manager) signIn(ctx context.Context, rp *registered, p *Profile, tok *o
 	if id, err = m.updateLocked(ctx, rp, p, tok, id.ID, linkUser, verified, now, false); err != nil {
 		return nil, "", err
 	}
-	m.knownIDs.Put(rp.issuer+"\x00"+p.Subject, id.ID)
+	m.knownIDs.Put(account, id.ID)
 	return id, EventLogin, nil
 }
 

@@ -18,7 +18,7 @@ func (c *idClaims) loginFacts(p *oauthlogin.Profile) error {
 	if c.ACR.bad || c.SID.bad {
 		return fmt.Errorf("%w: acr or sid is not a string", oauthlogin.ErrInvalidIDToken)
 	}
-	if c.AuthTime != nil && string(c.AuthTime) != "null" {
+	if c.AuthTime != nil { // a JSON number: check refused any other
 		f, err := strconv.ParseFloat(string(c.AuthTime), 64)
 		if err != nil {
 			return fmt.Errorf("%w: auth_time: %w", oauthlogin.ErrInvalidIDToken, err)
